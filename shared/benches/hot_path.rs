@@ -1,0 +1,61 @@
+//! The hot path of every push, measured: verify + decrypt + parse of a realistic text-message push
+//! (~550-byte body), and render + encrypt + sign of the text reply.
+//!
+//! Run: `cargo bench -p shared --bench hot_path`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use shared::WeChatCrypto;
+use shared::crypto::KeySlot;
+use shared::message::{Message, PushQuery, Reply};
+use std::hint::black_box;
+
+const TOKEN: &str = "pamtest";
+const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const APPID: &str = "wxb11529c136998cb6";
+const TIMESTAMP: &str = "1715943329";
+const NONCE: &str = "1590219412";
+
+/// A follower's text message as WeChat sends it (multi-line, CDATA), ~300 bytes of plaintext.
+const TEXT: &str = "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n<FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName>\n<CreateTime>1715943329</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[你好，请问今天的活动几点开始？]]></Content>\n<MsgId>24589245892458924589</MsgId>\n</xml>";
+
+fn push(crypto: &WeChatCrypto) -> (PushQuery, Vec<u8>) {
+    let encrypt = crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", TEXT).expect("encrypt");
+    let body = format!(
+        "<xml>\n    <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n    <Encrypt><![CDATA[{encrypt}]]></Encrypt>\n</xml>"
+    );
+    let signature = crypto.msg_signature(TIMESTAMP, NONCE, &encrypt);
+    let query = PushQuery::from_pairs([
+        ("signature", "cc0c594499c1634947d5b502f158ee518947db27"),
+        ("timestamp", TIMESTAMP),
+        ("nonce", NONCE),
+        ("openid", "o9AgO5Kd5ggOC-bXrbNODIiE3bGY"),
+        ("encrypt_type", "aes"),
+        ("msg_signature", &signature),
+    ])
+    .expect("query");
+    (query, body.into_bytes())
+}
+
+fn hot_path(c: &mut Criterion) {
+    let crypto = WeChatCrypto::new(TOKEN, KEY, APPID).expect("crypto");
+    let (query, body) = push(&crypto);
+    eprintln!("push body: {} bytes", body.len());
+
+    c.bench_function("push: verify + decrypt + parse (text)", |b| {
+        b.iter(|| {
+            let opened = crypto.open(black_box(&query), black_box(&body)).expect("open");
+            Message::parse(&opened.xml).expect("parse")
+        })
+    });
+
+    let incoming = Message::parse(TEXT).expect("parse");
+    c.bench_function("reply: render + encrypt + sign (text)", |b| {
+        b.iter(|| {
+            let reply = Reply::text(black_box(&incoming), 1_715_943_330, "收到，活动十点开始。");
+            crypto.seal_reply(KeySlot::Current, &reply.render(), TIMESTAMP, NONCE).expect("seal")
+        })
+    });
+}
+
+criterion_group!(benches, hot_path);
+criterion_main!(benches);
