@@ -9,7 +9,7 @@
 use super::{bounded_key, create_time, required};
 use crate::crypto::CryptoError;
 use crate::secret::Secret;
-use crate::xml::{self, Fields};
+use crate::xml::Fields;
 
 /// A decrypted component push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +69,7 @@ impl ComponentNotice {
     /// # Errors
     /// [`CryptoError::Xml`] when the XML is broken or lacks `InfoType` or `CreateTime`.
     pub fn parse(text: &str) -> Result<Self, CryptoError> {
-        let doc = xml::parse(text)?;
-        let f = Fields::of(xml::root(&doc)?);
+        let f = Fields::flat(text)?;
         let info_type = required(&f, "InfoType")?;
         let kind = notice_kind(&f, info_type)
             .unwrap_or_else(|| NoticeKind::Unknown { info_type: info_type.to_owned(), raw: Secret::new(text) });

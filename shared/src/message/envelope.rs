@@ -138,8 +138,7 @@ impl Envelope {
             return Err(CryptoError::BodyTooLarge { size: body.len(), limit: MAX_BODY_BYTES });
         }
         let text = std::str::from_utf8(body).map_err(|_| CryptoError::Xml("body is not UTF-8".into()))?;
-        let doc = xml::parse(text)?;
-        let fields = xml::Fields::of(xml::root(&doc)?);
+        let fields = xml::Fields::flat(text)?;
         let encrypt = fields
             .get("Encrypt")
             .map(str::trim_ascii)

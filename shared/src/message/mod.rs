@@ -16,7 +16,7 @@ pub use self::envelope::{Envelope, MAX_BODY_BYTES, PushQuery, UrlQuery};
 pub use self::reply::{Answer, Article, Reply, ReplyKind};
 
 use crate::crypto::CryptoError;
-use crate::xml::{self, Fields};
+use crate::xml::Fields;
 
 /// A message or event pushed to an authorizer's 消息与事件接收URL, decrypted and typed.
 ///
@@ -159,8 +159,7 @@ impl Message {
     /// [`CryptoError::Xml`] when the XML is broken or lacks `ToUserName`, `FromUserName`,
     /// `CreateTime` or `MsgType`. Unknown or malformed types are `MessageKind::Unknown`, not errors.
     pub fn parse(text: &str) -> Result<Self, CryptoError> {
-        let doc = xml::parse(text)?;
-        let f = Fields::of(xml::root(&doc)?);
+        let f = Fields::flat(text)?;
         let msg_type = required(&f, "MsgType")?;
         let event = f.get("Event");
         let kind = match msg_type {
