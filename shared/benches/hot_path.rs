@@ -16,7 +16,7 @@ const TIMESTAMP: &str = "1715943329";
 const NONCE: &str = "1590219412";
 
 /// A follower's text message as WeChat sends it (multi-line, CDATA), ~300 bytes of plaintext.
-const TEXT: &str = "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n<FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName>\n<CreateTime>1715943329</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[你好，请问今天的活动几点开始？]]></Content>\n<MsgId>24589245892458924589</MsgId>\n</xml>";
+const TEXT: &str = "<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n<FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName>\n<CreateTime>1715943329</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[请问活动几点开始？]]></Content>\n<MsgId>24589245892458924589</MsgId>\n</xml>";
 
 fn push(crypto: &WeChatCrypto) -> (PushQuery, Vec<u8>) {
     let encrypt = crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", TEXT).expect("encrypt");
