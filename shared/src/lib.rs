@@ -10,6 +10,9 @@
 //! - [`message`]: the POST envelope and the query string of a push, typed component notices
 //!   (`InfoType`), typed authorizer messages and events (`MsgType` / `Event`) with a raw fallback,
 //!   and passive replies with CDATA-safe rendering.
+//! - [`store`]: the DynamoDB-backed token store (verify ticket, component token with a refresh
+//!   lease, authorized accounts, retry markers), an in-memory twin with the same semantics, and
+//!   the table definition `template.yaml` is held to.
 //! - [`Secret`]: a string whose `Debug` never prints it, for tickets, codes and tokens.
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error that maps
@@ -19,6 +22,7 @@
 pub mod crypto;
 pub mod message;
 mod secret;
+pub mod store;
 mod xml;
 
 pub use crate::crypto::{CryptoError, WeChatCrypto};

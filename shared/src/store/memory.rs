@@ -1,0 +1,307 @@
+//! An in-memory adapter with exactly the semantics of [`super::DynamoDbStore`], for fast tests
+//! of services and handlers. The same test suite runs against both (`shared/tests/store_*.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
+    ComponentTokenStore, DEFAULT_OWNER, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, TicketStore,
+    TicketWrite, Timestamp, TokenRefresh, VerifyTicket,
+};
+
+/// The token store in a mutex. Cheap to create; one per test.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ticket: Option<VerifyTicket>,
+    component_token: Option<ComponentToken>,
+    leases: HashMap<String, (String, Timestamp)>,
+    authorizers: HashMap<String, AuthorizerRecord>,
+    markers: HashMap<String, Timestamp>,
+    writes: u64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many writes succeeded so far (tests assert that bad input writes nothing).
+    pub fn writes(&self) -> u64 {
+        self.lock().writes
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied write: every write below is
+        // computed first and applied with one assignment, so the state is still consistent.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn authorizer_mut(&mut self, appid: &str) -> Result<&mut AuthorizerRecord, StoreError> {
+        self.authorizers.get_mut(appid).ok_or(StoreError::NotFound)
+    }
+
+    fn wrote<T>(&mut self, value: T) -> T {
+        self.writes += 1;
+        value
+    }
+}
+
+impl TicketStore for MemoryStore {
+    async fn put_verify_ticket(&self, ticket: &VerifyTicket, _now: Timestamp) -> Result<TicketWrite, StoreError> {
+        let mut state = self.lock();
+        if state.ticket.as_ref().is_some_and(|stored| stored.create_time >= ticket.create_time) {
+            return Ok(TicketWrite::Stale);
+        }
+        state.ticket = Some(ticket.clone());
+        Ok(state.wrote(TicketWrite::Stored))
+    }
+
+    async fn verify_ticket(&self) -> Result<Option<VerifyTicket>, StoreError> {
+        Ok(self.lock().ticket.clone())
+    }
+}
+
+impl ComponentTokenStore for MemoryStore {
+    async fn component_token(&self) -> Result<Option<ComponentToken>, StoreError> {
+        Ok(self.lock().component_token.clone())
+    }
+
+    async fn put_component_token(
+        &self,
+        token: &crate::Secret,
+        expires_at: Timestamp,
+        expected_version: Option<u64>,
+        _now: Timestamp,
+    ) -> Result<ComponentToken, StoreError> {
+        let mut state = self.lock();
+        if state.component_token.as_ref().map(|t| t.version) != expected_version {
+            return Err(StoreError::ConditionFailed);
+        }
+        let stored =
+            ComponentToken { token: token.clone(), expires_at, version: expected_version.map_or(1, |v| v + 1) };
+        state.component_token = Some(stored.clone());
+        Ok(state.wrote(stored))
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let free = match state.leases.get(name) {
+            None => true,
+            Some((current, lease_until)) => *lease_until <= now || current == holder,
+        };
+        if free {
+            state.leases.insert(name.to_owned(), (holder.to_owned(), until));
+            state.wrote(());
+        }
+        Ok(free)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state.leases.get(name).is_some_and(|(current, _)| current == holder) {
+            state.leases.remove(name);
+            state.wrote(());
+        }
+        Ok(())
+    }
+}
+
+impl AuthorizerStore for MemoryStore {
+    async fn authorizer(&self, appid: &str) -> Result<Option<AuthorizerRecord>, StoreError> {
+        Ok(self.lock().authorizers.get(appid).cloned())
+    }
+
+    async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let existing = state.authorizers.get(&a.authorizer_appid);
+        if existing.is_some_and(|r| r.refresh_token_at > a.issued_at) {
+            return Err(StoreError::ConditionFailed);
+        }
+        let record = AuthorizerRecord {
+            authorizer_appid: a.authorizer_appid.clone(),
+            access_token: a.access_token.clone(),
+            expires_at: a.expires_at,
+            refresh_token: a.refresh_token.clone(),
+            refresh_token_at: a.issued_at,
+            profile: a.profile.clone().or_else(|| existing.map(|r| r.profile.clone())).unwrap_or_default(),
+            status: AuthorizerStatus::Authorized,
+            owner: a
+                .owner
+                .clone()
+                .or_else(|| existing.map(|r| r.owner.clone()))
+                .unwrap_or_else(|| DEFAULT_OWNER.to_owned()),
+            authorized_at: now,
+            updated_at: now,
+            version: existing.map_or(0, |r| r.version) + 1,
+        };
+        state.authorizers.insert(a.authorizer_appid.clone(), record.clone());
+        Ok(state.wrote(record))
+    }
+
+    async fn update_tokens(&self, r: &TokenRefresh, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(&r.authorizer_appid)?;
+        let regresses = r.refresh_token.is_some() && record.refresh_token_at > r.issued_at;
+        if record.version != r.expected_version || record.status != AuthorizerStatus::Authorized || regresses {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut next = record.clone();
+        next.access_token = r.access_token.clone();
+        next.expires_at = r.expires_at;
+        if let Some(refresh_token) = &r.refresh_token {
+            next.refresh_token = refresh_token.clone();
+            next.refresh_token_at = r.issued_at;
+        }
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(state.wrote(next))
+    }
+
+    async fn update_profile(
+        &self,
+        appid: &str,
+        profile: &AuthorizerProfile,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(appid)?;
+        if record.version != expected_version {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut next = record.clone();
+        next.profile = profile.clone();
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(state.wrote(next))
+    }
+
+    async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(appid)?;
+        let mut next = record.clone();
+        next.owner = owner.to_owned();
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(state.wrote(next))
+    }
+
+    async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(appid)?;
+        if record.authorized_at > event_time {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut next = record.clone();
+        next.status = AuthorizerStatus::Revoked;
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(state.wrote(next))
+    }
+
+    async fn mark_needs_reauthorization(
+        &self,
+        appid: &str,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(appid)?;
+        if record.version != expected_version {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut next = record.clone();
+        next.status = AuthorizerStatus::NeedsReauthorization;
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(state.wrote(next))
+    }
+
+    async fn due_authorizers(
+        &self,
+        before: Timestamp,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<DuePage, StoreError> {
+        let state = self.lock();
+        let mut due: Vec<(Timestamp, &str)> = state
+            .authorizers
+            .values()
+            .filter(|r| r.status == AuthorizerStatus::Authorized && r.expires_at < before)
+            .map(|r| (r.expires_at, r.authorizer_appid.as_str()))
+            .collect();
+        due.sort_unstable();
+        // The cursor is the last (expires_at, appid) returned, like DynamoDB's LastEvaluatedKey.
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => {
+                let (expires_at, appid) = cursor
+                    .split_once('|')
+                    .and_then(|(e, a)| Some((e.parse::<Timestamp>().ok()?, a)))
+                    .ok_or_else(|| StoreError::Other("malformed due-query cursor".into()))?;
+                due.partition_point(|entry| *entry <= (expires_at, appid))
+            }
+        };
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        let page: Vec<DueAuthorizer> = due[start..]
+            .iter()
+            .take(limit)
+            .map(|(expires_at, appid)| DueAuthorizer { authorizer_appid: (*appid).to_owned(), expires_at: *expires_at })
+            .collect();
+        let next = (start + page.len() < due.len())
+            .then(|| page.last().map(|last| format!("{}|{}", last.expires_at, last.authorizer_appid)))
+            .flatten();
+        Ok(DuePage { items: page, next })
+    }
+
+    async fn authorizers_of(&self, owner: &str) -> Result<Vec<AuthorizerSummary>, StoreError> {
+        let state = self.lock();
+        let mut list: Vec<AuthorizerSummary> = state
+            .authorizers
+            .values()
+            .filter(|r| r.owner == owner)
+            .map(|r| AuthorizerSummary {
+                authorizer_appid: r.authorizer_appid.clone(),
+                profile: r.profile.clone(),
+                status: r.status,
+                authorized_at: r.authorized_at,
+                updated_at: r.updated_at,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.authorized_at.cmp(&a.authorized_at).then_with(|| a.authorizer_appid.cmp(&b.authorizer_appid))
+        });
+        Ok(list)
+    }
+}
+
+impl MarkerStore for MemoryStore {
+    async fn remember_once(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state.markers.get(key).is_some_and(|expires| *expires >= now) {
+            return Ok(false);
+        }
+        state.markers.insert(key.to_owned(), now + ttl_secs.max(1));
+        Ok(state.wrote(true))
+    }
+}

@@ -1,0 +1,416 @@
+//! The token store: what the platform cannot afford to lose or get wrong.
+//!
+//! # Table design (one DynamoDB table)
+//!
+//! Every item has a string partition key `pk` and a string sort key `sk`. Keys carry the component
+//! appid, so one table can serve several platforms (staging and production, say) without mixing.
+//!
+//! | record | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | newest verify ticket | `component#{c}` | `ticket` | `ticket`, `create_time`, `previous_ticket`, `previous_create_time`, `updated_at` |
+//! | component access token | `component#{c}` | `token` | `token`, `expires_at`, `version`, `updated_at` |
+//! | refresh lease | `component#{c}` | `lease#{name}` | `holder`, `lease_until`, `ttl` |
+//! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_at`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
+//! | short-lived marker (retry dedup, single-use state) | `marker#{c}#{key}` | `marker` | `ttl` |
+//!
+//! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
+//!   only eventually (typically within 48 h), so every read and condition also treats an item
+//!   whose `ttl` has passed as absent.
+//! - **`due-index`** (GSI, keys only): partition `due_pk` = `due#{c}`, sort `expires_at` (N). It is
+//!   sparse: only authorizers with status `authorized` carry `due_pk`, so the due query reads the
+//!   due items and nothing else. **Cost:** one `Query` page per 1 MB of keys, i.e. about one read
+//!   unit per ~4 KB of due keys (~100 bytes each): 5,000 due accounts ≈ 125 RCU however many
+//!   accounts are not due. The single partition value limits writes to the index to ~1,000 per
+//!   second, far above one token refresh per account per two hours.
+//! - **`owner-index`** (GSI): partition `owner_pk` = `owner#{c}#{owner}`, sort `authorized_at`
+//!   (N), projecting the profile and status but **no token**, so the dashboard's list function can
+//!   be granted this index alone.
+//!
+//! # Semantics, enforced with condition expressions (never read-then-write)
+//!
+//! - An older verify ticket never overwrites a newer one (`create_time` condition).
+//! - One caller at a time refreshes the component token: a lease item with an expiry; a crashed
+//!   holder's lease simply runs out ([`component::token_or_refresh`]).
+//! - Authorizer updates are conditional on the `version` the caller read; a refresh token is never
+//!   removed by any operation and never replaced by one issued earlier (`refresh_token_at`).
+//! - `unauthorized` sets status `revoked` and keeps the record; a later authorization restores it.
+//!   A late retry of an old `unauthorized` cannot revoke a newer authorization.
+//! - [`MarkerStore::remember_once`] is true the first time and false for every retry.
+
+pub mod component;
+pub mod dynamodb;
+pub mod memory;
+pub mod table;
+
+pub use self::dynamodb::DynamoDbStore;
+pub use self::memory::MemoryStore;
+
+use std::future::Future;
+
+use crate::secret::Secret;
+
+/// Unix time in seconds.
+pub type Timestamp = i64;
+
+/// The owner of accounts authorized without a signed-in dashboard user (local runs, no JWT).
+pub const DEFAULT_OWNER: &str = "default";
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A condition did not hold: a newer value is stored, the version moved on, the lease is held.
+    /// The caller re-reads and decides; nothing was written.
+    #[error("condition failed")]
+    ConditionFailed,
+    /// DynamoDB throttled the request after the SDK's own retries.
+    #[error("throttled")]
+    Throttled,
+    /// DynamoDB could not be reached or timed out (or the table is missing).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item could not be decoded; names its key, never its secret values.
+    #[error("corrupt item {key}: {reason}")]
+    Corrupt {
+        /// `pk/sk` of the item.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Anything else the service reported.
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// The newest `component_verify_ticket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyTicket {
+    /// `ComponentVerifyTicket`.
+    pub ticket: Secret,
+    /// `CreateTime` of the push that carried it.
+    pub create_time: Timestamp,
+}
+
+/// Outcome of storing a verify ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketWrite {
+    /// Stored as the newest ticket.
+    Stored,
+    /// Not stored: a ticket at least as new is already there (a retry, or pushes out of order).
+    Stale,
+}
+
+/// The cached `component_access_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentToken {
+    /// The token.
+    pub token: Secret,
+    /// When it stops working, epoch seconds.
+    pub expires_at: Timestamp,
+    /// Incremented by every write; writes are conditional on it.
+    pub version: u64,
+}
+
+/// Where an authorizer's authorization stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizerStatus {
+    /// Authorized; its tokens are refreshed.
+    Authorized,
+    /// The admin revoked the authorization (`unauthorized`); the record is kept.
+    Revoked,
+    /// WeChat refused the refresh token (61023) and recovery failed: the admin must scan again.
+    NeedsReauthorization,
+}
+
+impl AuthorizerStatus {
+    /// The stored and reported spelling (`authorized`, `revoked`, `needs_reauthorization`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authorized => "authorized",
+            Self::Revoked => "revoked",
+            Self::NeedsReauthorization => "needs_reauthorization",
+        }
+    }
+
+    /// Parses [`AuthorizerStatus::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "authorized" => Self::Authorized,
+            "revoked" => Self::Revoked,
+            "needs_reauthorization" => Self::NeedsReauthorization,
+            _ => return None,
+        })
+    }
+}
+
+/// What `api_get_authorizer_info` tells about an account, plus the granted permission sets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthorizerProfile {
+    /// `nick_name` (may be empty).
+    pub nick_name: String,
+    /// `head_img` URL.
+    pub head_img: String,
+    /// `user_name`: the 原始ID `gh_…`, the `ToUserName` of its pushes.
+    pub user_name: String,
+    /// `principal_name` (主体名称).
+    pub principal_name: String,
+    /// `alias` (微信号).
+    pub alias: String,
+    /// `qrcode_url`.
+    pub qrcode_url: String,
+    /// `service_type_info.id`: 0 订阅号, 1 升级后的订阅号, 2 服务号.
+    pub service_type: Option<i64>,
+    /// `verify_type_info.id`: -1 未认证, 0 微信认证, ….
+    pub verify_type: Option<i64>,
+    /// `func_info[].funcscope_category.id`: the permission sets granted.
+    pub func_info: Vec<i64>,
+}
+
+/// Everything stored for one authorized account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerRecord {
+    /// The 公众号 / 小程序 appid.
+    pub authorizer_appid: String,
+    /// `authorizer_access_token`.
+    pub access_token: Secret,
+    /// When the access token stops working.
+    pub expires_at: Timestamp,
+    /// `authorizer_refresh_token`: irreplaceable, never deleted.
+    pub refresh_token: Secret,
+    /// When WeChat issued the stored refresh token; a write with an earlier one is refused.
+    pub refresh_token_at: Timestamp,
+    /// The account's profile.
+    pub profile: AuthorizerProfile,
+    /// Authorization status.
+    pub status: AuthorizerStatus,
+    /// The dashboard user the account belongs to.
+    pub owner: String,
+    /// When the account was (last) authorized.
+    pub authorized_at: Timestamp,
+    /// When the record last changed.
+    pub updated_at: Timestamp,
+    /// Incremented by every write.
+    pub version: u64,
+}
+
+/// The dashboard's view of an account: the profile and status, no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerSummary {
+    /// The appid.
+    pub authorizer_appid: String,
+    /// The profile.
+    pub profile: AuthorizerProfile,
+    /// Status.
+    pub status: AuthorizerStatus,
+    /// When it was (last) authorized.
+    pub authorized_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// The result of an authorization (`api_query_auth`, then optionally `api_get_authorizer_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuthorization {
+    /// The appid.
+    pub authorizer_appid: String,
+    /// `authorizer_access_token`.
+    pub access_token: Secret,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// `authorizer_refresh_token`.
+    pub refresh_token: Secret,
+    /// When WeChat returned these tokens.
+    pub issued_at: Timestamp,
+    /// The profile, when already fetched; otherwise the stored one is kept.
+    pub profile: Option<AuthorizerProfile>,
+    /// The dashboard user who started the authorization; `None` keeps the stored owner (or
+    /// [`DEFAULT_OWNER`] for a new account), e.g. when the `authorized` push arrives first.
+    pub owner: Option<String>,
+}
+
+/// A refreshed authorizer token pair, conditional on the version it was computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRefresh {
+    /// The appid.
+    pub authorizer_appid: String,
+    /// The record version the refresh started from.
+    pub expected_version: u64,
+    /// The new access token.
+    pub access_token: Secret,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The refresh token WeChat returned; `None` keeps the stored one.
+    pub refresh_token: Option<Secret>,
+    /// When WeChat returned these tokens.
+    pub issued_at: Timestamp,
+}
+
+/// An authorizer whose access token is due, from the due query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueAuthorizer {
+    /// The appid.
+    pub authorizer_appid: String,
+    /// When its access token expires.
+    pub expires_at: Timestamp,
+}
+
+/// One page of the due query; pass `next` back to continue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DuePage {
+    /// Due authorizers, soonest expiry first.
+    pub items: Vec<DueAuthorizer>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// The newest verify ticket.
+pub trait TicketStore: Send + Sync {
+    /// Stores `ticket` unless an equal or newer one (by `create_time`) is stored. One write.
+    fn put_verify_ticket(
+        &self,
+        ticket: &VerifyTicket,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<TicketWrite, StoreError>> + Send;
+
+    /// The newest ticket, if any arrived.
+    fn verify_ticket(&self) -> impl Future<Output = Result<Option<VerifyTicket>, StoreError>> + Send;
+}
+
+/// The component access token and the lease that serialises its refresh.
+pub trait ComponentTokenStore: Send + Sync {
+    /// The cached token, if any.
+    fn component_token(&self) -> impl Future<Output = Result<Option<ComponentToken>, StoreError>> + Send;
+
+    /// Stores a new token if the stored version is still `expected_version` (`None`: no token
+    /// stored yet). Returns what was stored.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when another caller stored a token in between.
+    fn put_component_token(
+        &self,
+        token: &Secret,
+        expires_at: Timestamp,
+        expected_version: Option<u64>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<ComponentToken, StoreError>> + Send;
+
+    /// Takes the lease `name` for `holder` until `until`, if it is free, expired, or already
+    /// `holder`'s. True when taken.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the lease back if `holder` still holds it.
+    fn release_lease(&self, name: &str, holder: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Authorized accounts.
+pub trait AuthorizerStore: Send + Sync {
+    /// One account, read consistently.
+    fn authorizer(&self, appid: &str) -> impl Future<Output = Result<Option<AuthorizerRecord>, StoreError>> + Send;
+
+    /// Records a (re)authorization: status `authorized`, the new tokens, the profile when given.
+    /// Creates the record or restores a revoked one.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when the stored refresh token was issued after this one.
+    fn save_authorization(
+        &self,
+        authorization: &NewAuthorization,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Stores refreshed tokens.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when the version moved on, the account is no longer
+    /// authorized, or a later refresh token is stored; [`StoreError::NotFound`].
+    fn update_tokens(
+        &self,
+        refresh: &TokenRefresh,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Replaces the profile, conditional on the version read.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when the version moved on; [`StoreError::NotFound`].
+    fn update_profile(
+        &self,
+        appid: &str,
+        profile: &AuthorizerProfile,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Binds the account to a dashboard user.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    fn set_owner(
+        &self,
+        appid: &str,
+        owner: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Marks the account `revoked` for an `unauthorized` push created at `event_time`; keeps
+    /// everything else.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::ConditionFailed`] when the account was authorized
+    /// again after `event_time` (a late retry of an old push).
+    fn revoke(
+        &self,
+        appid: &str,
+        event_time: Timestamp,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Marks the account `needs_reauthorization` (the refresh token was refused and could not be
+    /// recovered), conditional on the version read. The refresh token is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`], [`StoreError::NotFound`].
+    fn mark_needs_reauthorization(
+        &self,
+        appid: &str,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Authorized accounts whose access token expires before `before`, soonest first, `limit`
+    /// per page. Cost grows with the due accounts only (see the module docs).
+    fn due_authorizers(
+        &self,
+        before: Timestamp,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<DuePage, StoreError>> + Send;
+
+    /// The accounts of one dashboard user, newest authorization first, without tokens.
+    fn authorizers_of(&self, owner: &str) -> impl Future<Output = Result<Vec<AuthorizerSummary>, StoreError>> + Send;
+}
+
+/// Short-lived markers that expire through TTL.
+pub trait MarkerStore: Send + Sync {
+    /// True the first time `key` is seen within `ttl_secs`, false for every retry. One
+    /// conditional write.
+    fn remember_once(
+        &self,
+        key: &str,
+        ttl_secs: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Everything, for adapters that implement all of it.
+pub trait TokenStore: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore {}
+
+impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore> TokenStore for T {}

@@ -1,0 +1,429 @@
+//! The one test suite both adapters must pass (`store_memory.rs`, `store_dynamodb.rs`).
+//! Each case takes a fresh, empty store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use shared::Secret;
+use shared::store::component::{RefreshPolicy, TokenError, token_or_refresh};
+use shared::store::{
+    AuthorizerProfile, AuthorizerStatus, DEFAULT_OWNER, NewAuthorization, StoreError, TicketWrite, TokenRefresh,
+    TokenStore, VerifyTicket,
+};
+
+const NOW: i64 = 1_732_000_000;
+
+/// Generates one `#[tokio::test]` per suite case for a store built by `$make` (an async block
+/// returning `Arc<S>`).
+#[macro_export]
+macro_rules! store_suite {
+    ($make:expr) => {
+        $crate::store_suite!(@cases $make;
+            ticket_newest_wins, ticket_retry_is_stale, component_token_versions, lease_is_exclusive_until_it_expires,
+            authorizer_lifecycle, older_refresh_token_never_replaces_newer, late_unauthorized_cannot_revoke_newer_authorization,
+            missing_authorizer_is_not_found, due_query_pages_through_due_accounts_only, owners_see_their_accounts_only,
+            remember_once_is_true_once_per_ttl, concurrent_ticket_writers_keep_the_newest,
+            concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
+            racing_refreshers_lose_nothing);
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = $make.await;
+                store::suite::$case(store).await;
+            }
+        )*
+    };
+}
+
+fn authorization(appid: &str, refresh_token: &str, issued_at: i64, owner: Option<&str>) -> NewAuthorization {
+    NewAuthorization {
+        authorizer_appid: appid.to_owned(),
+        access_token: Secret::new(format!("access-{appid}-{issued_at}")),
+        expires_at: issued_at + 7200,
+        refresh_token: Secret::new(refresh_token),
+        issued_at,
+        profile: Some(profile(appid)),
+        owner: owner.map(str::to_owned),
+    }
+}
+
+fn profile(appid: &str) -> AuthorizerProfile {
+    AuthorizerProfile {
+        nick_name: format!("账号 {appid}"),
+        head_img: "http://wx.qlogo.cn/mmopen/x".into(),
+        user_name: format!("gh_{appid}"),
+        principal_name: "某某公司".into(),
+        alias: String::new(),
+        qrcode_url: String::new(),
+        service_type: Some(2),
+        verify_type: Some(-1),
+        func_info: vec![1, 2, 15],
+    }
+}
+
+pub(crate) async fn ticket_newest_wins<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.verify_ticket().await.unwrap(), None);
+    let newer = VerifyTicket { ticket: Secret::new("ticket@@@newer"), create_time: NOW };
+    let older = VerifyTicket { ticket: Secret::new("ticket@@@older"), create_time: NOW - 600 };
+    assert_eq!(store.put_verify_ticket(&newer, NOW).await.unwrap(), TicketWrite::Stored);
+    assert_eq!(store.put_verify_ticket(&older, NOW).await.unwrap(), TicketWrite::Stale);
+    assert_eq!(store.verify_ticket().await.unwrap(), Some(newer));
+    let newest = VerifyTicket { ticket: Secret::new("ticket@@@newest"), create_time: NOW + 600 };
+    assert_eq!(store.put_verify_ticket(&newest, NOW).await.unwrap(), TicketWrite::Stored);
+    assert_eq!(store.verify_ticket().await.unwrap(), Some(newest));
+}
+
+pub(crate) async fn ticket_retry_is_stale<S: TokenStore>(store: Arc<S>) {
+    let ticket = VerifyTicket { ticket: Secret::new("ticket@@@a"), create_time: NOW };
+    assert_eq!(store.put_verify_ticket(&ticket, NOW).await.unwrap(), TicketWrite::Stored);
+    assert_eq!(store.put_verify_ticket(&ticket, NOW + 1).await.unwrap(), TicketWrite::Stale);
+    assert_eq!(store.verify_ticket().await.unwrap(), Some(ticket));
+}
+
+pub(crate) async fn component_token_versions<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.component_token().await.unwrap(), None);
+    let first = store.put_component_token(&Secret::new("t1"), NOW + 7200, None, NOW).await.unwrap();
+    assert_eq!(first.version, 1);
+    // A second "first" write loses: someone else stored a token in between.
+    assert_eq!(
+        store.put_component_token(&Secret::new("t1b"), NOW + 7200, None, NOW).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let second = store.put_component_token(&Secret::new("t2"), NOW + 9000, Some(1), NOW).await.unwrap();
+    assert_eq!(second.version, 2);
+    assert_eq!(
+        store.put_component_token(&Secret::new("t2b"), NOW + 9000, Some(1), NOW).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let stored = store.component_token().await.unwrap().unwrap();
+    assert_eq!((stored.token.expose(), stored.expires_at, stored.version), ("t2", NOW + 9000, 2));
+}
+
+pub(crate) async fn lease_is_exclusive_until_it_expires<S: TokenStore>(store: Arc<S>) {
+    assert!(store.acquire_lease("l", "a", NOW + 15, NOW).await.unwrap());
+    assert!(!store.acquire_lease("l", "b", NOW + 16, NOW + 1).await.unwrap());
+    assert!(store.acquire_lease("l", "a", NOW + 20, NOW + 2).await.unwrap(), "the holder may extend");
+    assert!(store.acquire_lease("other", "b", NOW + 15, NOW).await.unwrap(), "leases are independent");
+    // A crashed holder's lease runs out.
+    assert!(store.acquire_lease("l", "b", NOW + 40, NOW + 20).await.unwrap());
+    // Releasing someone else's lease does nothing.
+    store.release_lease("l", "a").await.unwrap();
+    assert!(!store.acquire_lease("l", "c", NOW + 41, NOW + 21).await.unwrap());
+    store.release_lease("l", "b").await.unwrap();
+    assert!(store.acquire_lease("l", "c", NOW + 42, NOW + 22).await.unwrap());
+}
+
+pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.authorizer("wx_a").await.unwrap(), None);
+    let saved = store.save_authorization(&authorization("wx_a", "rt-1", NOW, None), NOW).await.unwrap();
+    assert_eq!((saved.version, saved.status, saved.owner.as_str()), (1, AuthorizerStatus::Authorized, DEFAULT_OWNER));
+    assert_eq!(saved.profile, profile("wx_a"));
+    assert_eq!(store.authorizer("wx_a").await.unwrap(), Some(saved.clone()));
+
+    // Token refresh: conditional on the version read.
+    let refresh = |version, rt: Option<&str>, at| TokenRefresh {
+        authorizer_appid: "wx_a".into(),
+        expected_version: version,
+        access_token: Secret::new(format!("access-{at}")),
+        expires_at: at + 7200,
+        refresh_token: rt.map(Secret::new),
+        issued_at: at,
+    };
+    assert_eq!(
+        store.update_tokens(&refresh(7, Some("rt-x"), NOW + 10), NOW + 10).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let refreshed = store.update_tokens(&refresh(1, Some("rt-2"), NOW + 100), NOW + 100).await.unwrap();
+    assert_eq!((refreshed.version, refreshed.refresh_token.expose(), refreshed.expires_at), (2, "rt-2", NOW + 7300));
+    assert_eq!(refreshed.authorized_at, NOW);
+    // Without a new refresh token the stored one is kept.
+    let kept = store.update_tokens(&refresh(2, None, NOW + 200), NOW + 200).await.unwrap();
+    assert_eq!(
+        (kept.version, kept.refresh_token.expose(), kept.access_token.expose()),
+        (3, "rt-2", "access-1732000200")
+    );
+
+    // Profile and owner.
+    let mut new_profile = profile("wx_a");
+    new_profile.nick_name = "改名了".into();
+    assert_eq!(store.update_profile("wx_a", &new_profile, 2, NOW + 300).await, Err(StoreError::ConditionFailed));
+    let updated = store.update_profile("wx_a", &new_profile, 3, NOW + 300).await.unwrap();
+    assert_eq!((updated.version, updated.profile.nick_name.as_str()), (4, "改名了"));
+    let owned = store.set_owner("wx_a", "user-1", NOW + 301).await.unwrap();
+    assert_eq!((owned.version, owned.owner.as_str()), (5, "user-1"));
+
+    // unauthorized: revoked, record and refresh token kept, no longer refreshed.
+    let revoked = store.revoke("wx_a", NOW + 400, NOW + 400).await.unwrap();
+    assert_eq!(
+        (revoked.status, revoked.refresh_token.expose(), revoked.version),
+        (AuthorizerStatus::Revoked, "rt-2", 6)
+    );
+    assert_eq!(revoked.profile.nick_name, "改名了");
+    assert_eq!(
+        store.update_tokens(&refresh(6, Some("rt-3"), NOW + 500), NOW + 500).await,
+        Err(StoreError::ConditionFailed)
+    );
+    assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
+
+    // A later authorization restores it, keeping the owner when none is given.
+    let restored = store.save_authorization(&authorization("wx_a", "rt-4", NOW + 600, None), NOW + 600).await.unwrap();
+    assert_eq!(
+        (restored.status, restored.version, restored.owner.as_str()),
+        (AuthorizerStatus::Authorized, 7, "user-1")
+    );
+    assert_eq!((restored.refresh_token.expose(), restored.authorized_at), ("rt-4", NOW + 600));
+    assert_eq!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.len(), 1);
+
+    // 61023 path: needs re-authorization, refresh token still kept.
+    assert_eq!(store.mark_needs_reauthorization("wx_a", 6, NOW + 700).await, Err(StoreError::ConditionFailed));
+    let needs = store.mark_needs_reauthorization("wx_a", 7, NOW + 700).await.unwrap();
+    assert_eq!((needs.status, needs.refresh_token.expose()), (AuthorizerStatus::NeedsReauthorization, "rt-4"));
+    assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
+    let listed = store.authorizers_of("user-1").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    // The re-authorization brought a fresh profile.
+    assert_eq!(
+        (listed[0].status, listed[0].profile.nick_name.as_str()),
+        (AuthorizerStatus::NeedsReauthorization, "账号 wx_a")
+    );
+}
+
+pub(crate) async fn older_refresh_token_never_replaces_newer<S: TokenStore>(store: Arc<S>) {
+    store.save_authorization(&authorization("wx_b", "rt-new", NOW + 100, Some("u")), NOW + 100).await.unwrap();
+    // A slow path that obtained its tokens earlier arrives late.
+    let late = store.save_authorization(&authorization("wx_b", "rt-old", NOW, Some("u")), NOW + 200).await;
+    assert_eq!(late, Err(StoreError::ConditionFailed));
+    let record = store.authorizer("wx_b").await.unwrap().unwrap();
+    assert_eq!((record.refresh_token.expose(), record.version), ("rt-new", 1));
+    // Same through a token refresh computed from a fresh version but with an older token.
+    let stale_refresh = TokenRefresh {
+        authorizer_appid: "wx_b".into(),
+        expected_version: 1,
+        access_token: Secret::new("a"),
+        expires_at: NOW + 7200,
+        refresh_token: Some(Secret::new("rt-older")),
+        issued_at: NOW + 50,
+    };
+    assert_eq!(store.update_tokens(&stale_refresh, NOW + 300).await, Err(StoreError::ConditionFailed));
+    assert_eq!(store.authorizer("wx_b").await.unwrap().unwrap().refresh_token.expose(), "rt-new");
+}
+
+pub(crate) async fn late_unauthorized_cannot_revoke_newer_authorization<S: TokenStore>(store: Arc<S>) {
+    store.save_authorization(&authorization("wx_c", "rt", NOW, None), NOW).await.unwrap();
+    // An `unauthorized` created before the (re)authorization, delivered late.
+    assert_eq!(store.revoke("wx_c", NOW - 5, NOW + 10).await, Err(StoreError::ConditionFailed));
+    assert_eq!(store.authorizer("wx_c").await.unwrap().unwrap().status, AuthorizerStatus::Authorized);
+    // Retrying a genuine one is harmless.
+    store.revoke("wx_c", NOW + 5, NOW + 10).await.unwrap();
+    let again = store.revoke("wx_c", NOW + 5, NOW + 11).await.unwrap();
+    assert_eq!(again.status, AuthorizerStatus::Revoked);
+}
+
+pub(crate) async fn missing_authorizer_is_not_found<S: TokenStore>(store: Arc<S>) {
+    let refresh = TokenRefresh {
+        authorizer_appid: "wx_missing".into(),
+        expected_version: 1,
+        access_token: Secret::new("a"),
+        expires_at: NOW,
+        refresh_token: Some(Secret::new("r")),
+        issued_at: NOW,
+    };
+    assert_eq!(store.update_tokens(&refresh, NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.revoke("wx_missing", NOW, NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.set_owner("wx_missing", "u", NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.mark_needs_reauthorization("wx_missing", 1, NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.update_profile("wx_missing", &profile("x"), 1, NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.authorizer("wx_missing").await.unwrap(), None);
+}
+
+pub(crate) async fn due_query_pages_through_due_accounts_only<S: TokenStore>(store: Arc<S>) {
+    let mut expected = Vec::new();
+    for i in 0..25i64 {
+        let appid = format!("wx_due_{i:02}");
+        // Expiry spread over +/- 1 hour around NOW + 7200, two accounts per second-bucket.
+        let issued = NOW - 3600 + (i / 2) * 600;
+        store.save_authorization(&authorization(&appid, "rt", issued, None), issued).await.unwrap();
+        if i % 5 == 4 {
+            store.revoke(&appid, issued + 1, issued + 1).await.unwrap();
+        } else if issued + 7200 < NOW + 7200 {
+            expected.push((issued + 7200, appid));
+        }
+    }
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.due_authorizers(NOW + 7200, cursor.as_deref(), 4).await.unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items.into_iter().map(|d| (d.expires_at, d.authorizer_appid)));
+        pages += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 20, "pagination does not end");
+    }
+    assert_eq!(seen, expected);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "soonest first");
+}
+
+pub(crate) async fn owners_see_their_accounts_only<S: TokenStore>(store: Arc<S>) {
+    store.save_authorization(&authorization("wx_o1", "rt", NOW, Some("alice")), NOW).await.unwrap();
+    store.save_authorization(&authorization("wx_o2", "rt", NOW + 10, Some("alice")), NOW + 10).await.unwrap();
+    store.save_authorization(&authorization("wx_o3", "rt", NOW + 5, Some("bob")), NOW + 5).await.unwrap();
+    store.save_authorization(&authorization("wx_o4", "rt", NOW + 7, None), NOW + 7).await.unwrap();
+    let alice: Vec<_> = store.authorizers_of("alice").await.unwrap().into_iter().map(|s| s.authorizer_appid).collect();
+    assert_eq!(alice, ["wx_o2", "wx_o1"], "newest authorization first");
+    let default: Vec<_> =
+        store.authorizers_of(DEFAULT_OWNER).await.unwrap().into_iter().map(|s| s.authorizer_appid).collect();
+    assert_eq!(default, ["wx_o4"]);
+    assert!(store.authorizers_of("mallory").await.unwrap().is_empty());
+    // Moving an account moves it between lists.
+    store.set_owner("wx_o4", "bob", NOW + 8).await.unwrap();
+    assert_eq!(store.authorizers_of("bob").await.unwrap().len(), 2);
+    assert!(store.authorizers_of(DEFAULT_OWNER).await.unwrap().is_empty());
+}
+
+pub(crate) async fn remember_once_is_true_once_per_ttl<S: TokenStore>(store: Arc<S>) {
+    assert!(store.remember_once("msg|gh|1", 300, NOW).await.unwrap());
+    assert!(!store.remember_once("msg|gh|1", 300, NOW + 1).await.unwrap());
+    assert!(!store.remember_once("msg|gh|1", 300, NOW + 300).await.unwrap());
+    assert!(store.remember_once("msg|gh|2", 300, NOW + 1).await.unwrap());
+    // Past its TTL a marker counts as gone, even before DynamoDB deletes it.
+    assert!(store.remember_once("msg|gh|1", 300, NOW + 301).await.unwrap());
+}
+
+pub(crate) async fn concurrent_ticket_writers_keep_the_newest<S: TokenStore + 'static>(store: Arc<S>) {
+    // 20 writers, CreateTimes in a fixed shuffled order.
+    let order = [7i64, 13, 2, 19, 0, 11, 5, 17, 3, 9, 15, 1, 18, 6, 12, 4, 16, 8, 14, 10];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in order {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            let ticket = VerifyTicket { ticket: Secret::new(format!("ticket@@@{i}")), create_time: NOW + i * 600 };
+            store.put_verify_ticket(&ticket, NOW).await.unwrap()
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    assert!(outcomes.contains(&TicketWrite::Stored));
+    let stored = store.verify_ticket().await.unwrap().unwrap();
+    assert_eq!((stored.ticket.expose(), stored.create_time), ("ticket@@@19", NOW + 19 * 600));
+}
+
+pub(crate) async fn concurrent_token_callers_refresh_once<S: TokenStore + 'static>(store: Arc<S>) {
+    // An expired token is stored.
+    store.put_component_token(&Secret::new("expired"), NOW - 10, None, NOW - 7210).await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let policy = RefreshPolicy {
+        poll: Duration::from_millis(50),
+        max_wait: Duration::from_secs(10),
+        ..RefreshPolicy::default()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (store, calls, policy) = (Arc::clone(&store), Arc::clone(&calls), policy.clone());
+        tasks.spawn(async move {
+            let refresh = || {
+                let calls = Arc::clone(&calls);
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok::<_, String>((Secret::new("fresh"), 7200))
+                }
+            };
+            token_or_refresh(&*store, || NOW, &format!("caller-{i}"), &policy, None, refresh).await
+        });
+    }
+    for result in tasks.join_all().await {
+        let token = result.unwrap();
+        assert_eq!((token.token.expose(), token.version), ("fresh", 2));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "exactly one refresh call");
+}
+
+pub(crate) async fn forced_refresh_only_replaces_the_rejected_token<S: TokenStore + 'static>(store: Arc<S>) {
+    store.put_component_token(&Secret::new("current"), NOW + 7000, None, NOW).await.unwrap();
+    let calls = AtomicUsize::new(0);
+    let refresh = || {
+        calls.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, String>((Secret::new("replacement"), 7200)) }
+    };
+    let policy = RefreshPolicy::default();
+    // A caller rejected with an older token: the current one is returned, nothing refreshed.
+    let token = token_or_refresh(&*store, || NOW, "h", &policy, Some(&Secret::new("older")), refresh).await.unwrap();
+    assert_eq!((token.token.expose(), calls.load(Ordering::SeqCst)), ("current", 0));
+    // Rejected with the current token: refreshed once.
+    let token = token_or_refresh(&*store, || NOW, "h", &policy, Some(&Secret::new("current")), refresh).await.unwrap();
+    assert_eq!((token.token.expose(), token.version, calls.load(Ordering::SeqCst)), ("replacement", 2, 1));
+    // A failing refresh is reported and the lease released for the next caller.
+    let failing = || async { Err::<(Secret, i64), _>("61005 ticket expired".to_owned()) };
+    let err = token_or_refresh(&*store, || NOW, "h2", &policy, Some(&Secret::new("replacement")), failing).await;
+    assert!(matches!(err, Err(TokenError::Refresh(ref e)) if e.contains("61005")), "{err:?}");
+    assert!(store.acquire_lease(shared::store::component::LEASE, "h3", NOW + 15, NOW).await.unwrap());
+}
+
+pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(store: Arc<S>) {
+    // 20 accounts due; WeChat (simulated) rotates refresh tokens and counts calls per account.
+    let accounts: Vec<String> = (0..20).map(|i| format!("wx_race_{i:02}")).collect();
+    for appid in &accounts {
+        store
+            .save_authorization(&authorization(appid, &format!("{appid}-rt-0"), NOW - 7000, None), NOW - 7000)
+            .await
+            .unwrap();
+    }
+    let issued = Arc::new(std::sync::Mutex::new(HashMap::<String, u32>::new()));
+    let run = |run_id: usize| {
+        let (store, issued) = (Arc::clone(&store), Arc::clone(&issued));
+        async move {
+            let page = store.due_authorizers(NOW + 600, None, 100).await.unwrap();
+            let mut refreshed = 0;
+            for due in page.items {
+                let lease = format!("authorizer#{}", due.authorizer_appid);
+                let holder = format!("run-{run_id}");
+                if !store.acquire_lease(&lease, &holder, NOW + 30, NOW).await.unwrap() {
+                    continue;
+                }
+                let record = store.authorizer(&due.authorizer_appid).await.unwrap().unwrap();
+                if record.expires_at > NOW + 600 {
+                    store.release_lease(&lease, &holder).await.unwrap();
+                    continue;
+                }
+                let n = {
+                    let mut issued = issued.lock().unwrap();
+                    let n = issued.entry(due.authorizer_appid.clone()).or_default();
+                    *n += 1;
+                    *n
+                };
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let refresh = TokenRefresh {
+                    authorizer_appid: due.authorizer_appid.clone(),
+                    expected_version: record.version,
+                    access_token: Secret::new(format!("access-{n}")),
+                    expires_at: NOW + 7200,
+                    refresh_token: Some(Secret::new(format!("{}-rt-{n}", due.authorizer_appid))),
+                    issued_at: NOW,
+                };
+                store.update_tokens(&refresh, NOW).await.unwrap();
+                store.release_lease(&lease, &holder).await.unwrap();
+                refreshed += 1;
+            }
+            refreshed
+        }
+    };
+    let (a, b) = tokio::join!(tokio::spawn(run(1)), tokio::spawn(run(2)));
+    assert_eq!(a.unwrap() + b.unwrap(), 20, "every account refreshed exactly once across both runs");
+    let issued = issued.lock().unwrap().clone();
+    let mut versions = BTreeSet::new();
+    for appid in &accounts {
+        assert_eq!(issued.get(appid), Some(&1), "{appid} refreshed once at WeChat");
+        let record = store.authorizer(appid).await.unwrap().unwrap();
+        assert_eq!(record.refresh_token.expose(), format!("{appid}-rt-1"), "the newest refresh token is stored");
+        versions.insert(record.version);
+    }
+    assert_eq!(versions, BTreeSet::from([2]), "no version lost or regressed");
+}
