@@ -22,7 +22,9 @@
 pub mod crypto;
 pub mod message;
 mod secret;
+pub mod service;
 pub mod store;
+pub mod wechat;
 mod xml;
 
 pub use crate::crypto::{CryptoError, WeChatCrypto};

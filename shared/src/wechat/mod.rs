@@ -1,0 +1,380 @@
+//! The WeChat Open Platform HTTP API, as far as the platform uses it (protocol notes §3).
+//!
+//! One [`WeChatClient`] is built at cold start (one connection pool, rustls). Every call is a JSON
+//! `POST`; WeChat reports errors as HTTP 200 with `{"errcode": N, "errmsg": "…"}`, so a body is an
+//! error iff it has a non-zero `errcode`. Responses are decoded leniently: optional fields may be
+//! missing, unknown fields are ignored, and numbers may arrive as strings.
+//!
+//! Timeouts fit WeChat's 5-second push deadline: 1 s to connect, 1.5 s per attempt, and one retry
+//! of a transient failure (`-1`, HTTP 5xx, connect error) only when the first attempt failed fast,
+//! so one call never takes much more than 3 s. Tokens travel in query strings, so no error ever
+//! carries a URL ([`ApiError`] uses reqwest's message *without* the URL).
+
+mod error;
+mod wire;
+
+pub use self::error::{ApiError, ErrorKind};
+
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::secret::Secret;
+use crate::store::AuthorizerProfile;
+
+/// The production API host.
+pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// A token and its lifetime, as `api_component_token` and `api_create_preauthcode` return them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The token or code.
+    pub token: Secret,
+    /// Seconds it stays valid.
+    pub expires_in: i64,
+}
+
+/// `api_query_auth`'s `authorization_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationInfo {
+    /// The account that authorized us.
+    pub authorizer_appid: String,
+    /// `authorizer_access_token` (only when the account has API permissions).
+    pub access_token: Option<Secret>,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// `authorizer_refresh_token`: irreplaceable, persist it.
+    pub refresh_token: Option<Secret>,
+    /// Granted permission sets.
+    pub func_info: Vec<i64>,
+}
+
+/// `api_authorizer_token`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerTokens {
+    /// New `authorizer_access_token`.
+    pub access_token: Secret,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The refresh token WeChat returned (persist it: rotation is unconfirmed, §3.5).
+    pub refresh_token: Option<Secret>,
+}
+
+/// One row of `api_get_authorizer_list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedAuthorizer {
+    /// The appid.
+    pub authorizer_appid: String,
+    /// Its current refresh token, when WeChat includes it.
+    pub refresh_token: Option<Secret>,
+    /// When it authorized us.
+    pub auth_time: Option<i64>,
+}
+
+/// One page of `api_get_authorizer_list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerListPage {
+    /// Accounts in total.
+    pub total_count: i64,
+    /// This page.
+    pub list: Vec<ListedAuthorizer>,
+}
+
+/// The WeChat API client.
+#[derive(Debug, Clone)]
+pub struct WeChatClient {
+    http: reqwest::Client,
+    base: String,
+    component_appid: String,
+    component_secret: Secret,
+}
+
+impl WeChatClient {
+    /// A client for `base` (`WECHAT_API_BASE`, default [`DEFAULT_API_BASE`]).
+    ///
+    /// # Errors
+    /// [`ApiError::Transport`] if the TLS stack cannot be initialised.
+    pub fn new(base: &str, component_appid: impl Into<String>, component_secret: Secret) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(ATTEMPT_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(50))
+            .user_agent(concat!("wechat-component-lambda/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| transport("client", &e))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            component_appid: component_appid.into(),
+            component_secret,
+        })
+    }
+
+    /// The component appid this client calls for.
+    pub fn component_appid(&self) -> &str {
+        &self.component_appid
+    }
+
+    /// `api_start_push_ticket`: asks WeChat to resume `component_verify_ticket` pushes.
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn start_push_ticket(&self) -> Result<(), ApiError> {
+        let body = json!({"component_appid": self.component_appid, "component_secret": self.component_secret.expose()});
+        self.post::<wire::Ok>("api_start_push_ticket", "/cgi-bin/component/api_start_push_ticket", None, &body).await?;
+        Ok(())
+    }
+
+    /// `api_component_token`: a component access token from a verify ticket.
+    ///
+    /// # Errors
+    /// [`ApiError`]; 61005/61006 for a stale ticket.
+    pub async fn component_token(&self, ticket: &Secret) -> Result<IssuedToken, ApiError> {
+        let body = json!({
+            "component_appid": self.component_appid,
+            "component_appsecret": self.component_secret.expose(),
+            "component_verify_ticket": ticket.expose(),
+        });
+        let out: wire::ComponentToken =
+            self.post("api_component_token", "/cgi-bin/component/api_component_token", None, &body).await?;
+        Ok(IssuedToken { token: out.component_access_token, expires_in: out.expires_in.unwrap_or(7200) })
+    }
+
+    /// `api_create_preauthcode`: a fresh, single-use pre-authorization code.
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn create_pre_auth_code(&self, component_token: &Secret) -> Result<IssuedToken, ApiError> {
+        let body = json!({"component_appid": self.component_appid});
+        let out: wire::PreAuthCode = self
+            .post("api_create_preauthcode", "/cgi-bin/component/api_create_preauthcode", Some(component_token), &body)
+            .await?;
+        Ok(IssuedToken { token: out.pre_auth_code, expires_in: out.expires_in.unwrap_or(1800) })
+    }
+
+    /// `api_query_auth`: exchanges an authorization code (single-use) for the account's tokens.
+    ///
+    /// # Errors
+    /// [`ApiError`]; 61009/61010 for a used or expired code.
+    pub async fn query_auth(
+        &self,
+        component_token: &Secret,
+        auth_code: &Secret,
+    ) -> Result<AuthorizationInfo, ApiError> {
+        let body = json!({"component_appid": self.component_appid, "authorization_code": auth_code.expose()});
+        let out: wire::QueryAuth =
+            self.post("api_query_auth", "/cgi-bin/component/api_query_auth", Some(component_token), &body).await?;
+        let info = out.authorization_info;
+        let appid = info.authorizer_appid.or(info.appid).filter(|a| !a.is_empty()).ok_or_else(|| ApiError::Decode {
+            call: "api_query_auth",
+            message: "authorization_info has no authorizer_appid".into(),
+        })?;
+        Ok(AuthorizationInfo {
+            authorizer_appid: appid,
+            access_token: info.authorizer_access_token.filter(|t| !t.is_empty()),
+            expires_in: info.expires_in.unwrap_or(7200),
+            refresh_token: info.authorizer_refresh_token.filter(|t| !t.is_empty()),
+            func_info: wire::func_ids(&info.func_info),
+        })
+    }
+
+    /// `api_authorizer_token`: a new authorizer access token from its refresh token.
+    ///
+    /// # Errors
+    /// [`ApiError`]; 61023 for a refused refresh token.
+    pub async fn authorizer_token(
+        &self,
+        component_token: &Secret,
+        authorizer_appid: &str,
+        refresh_token: &Secret,
+    ) -> Result<AuthorizerTokens, ApiError> {
+        let body = json!({
+            "component_appid": self.component_appid,
+            "authorizer_appid": authorizer_appid,
+            "authorizer_refresh_token": refresh_token.expose(),
+        });
+        let out: wire::AuthorizerToken = self
+            .post("api_authorizer_token", "/cgi-bin/component/api_authorizer_token", Some(component_token), &body)
+            .await?;
+        Ok(AuthorizerTokens {
+            access_token: out.authorizer_access_token,
+            expires_in: out.expires_in.unwrap_or(7200),
+            refresh_token: out.authorizer_refresh_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// `api_get_authorizer_info`: the account's profile and granted permission sets.
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn authorizer_info(
+        &self,
+        component_token: &Secret,
+        authorizer_appid: &str,
+    ) -> Result<AuthorizerProfile, ApiError> {
+        let body = json!({"component_appid": self.component_appid, "authorizer_appid": authorizer_appid});
+        let out: wire::AuthorizerInfo = self
+            .post("api_get_authorizer_info", "/cgi-bin/component/api_get_authorizer_info", Some(component_token), &body)
+            .await?;
+        Ok(out.into_profile())
+    }
+
+    /// `api_get_authorizer_list`: one page (`count` ≤ 500) of the accounts that authorized us,
+    /// with their current refresh tokens.
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn authorizer_list(
+        &self,
+        component_token: &Secret,
+        offset: u32,
+        count: u32,
+    ) -> Result<AuthorizerListPage, ApiError> {
+        let body = json!({"component_appid": self.component_appid, "offset": offset, "count": count.min(500)});
+        let out: wire::AuthorizerList = self
+            .post("api_get_authorizer_list", "/cgi-bin/component/api_get_authorizer_list", Some(component_token), &body)
+            .await?;
+        Ok(AuthorizerListPage {
+            total_count: out.total_count.unwrap_or(0),
+            list: out
+                .list
+                .into_iter()
+                .filter(|row| !row.authorizer_appid.is_empty())
+                .map(|row| ListedAuthorizer {
+                    authorizer_appid: row.authorizer_appid,
+                    refresh_token: row.refresh_token.filter(|t| !t.is_empty()),
+                    auth_time: row.auth_time,
+                })
+                .collect(),
+        })
+    }
+
+    /// `message/custom/send` (text), sent as the authorizer with its access token.
+    ///
+    /// # Errors
+    /// [`ApiError`]; 45015 outside the 48-hour window.
+    pub async fn send_custom_text(
+        &self,
+        authorizer_token: &Secret,
+        to_openid: &str,
+        content: &str,
+    ) -> Result<(), ApiError> {
+        let body = json!({"touser": to_openid, "msgtype": "text", "text": {"content": content}});
+        self.post_with::<wire::Ok>(
+            "message/custom/send",
+            "/cgi-bin/message/custom/send",
+            Some(("access_token", authorizer_token)),
+            &body,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        path: &str,
+        component_token: Option<&Secret>,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
+        self.post_with(call, path, component_token.map(|t| ("component_access_token", t)), body).await
+    }
+
+    async fn post_with<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let first = self.attempt(call, path, token, body).await;
+        match first {
+            Err(err) if err.kind().is_transient() && started.elapsed() < ATTEMPT_TIMEOUT / 2 => {
+                tracing::warn!(call, error = %err, "transient WeChat failure, retrying once");
+                tokio::time::sleep(RETRY_PAUSE).await;
+                self.attempt(call, path, token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        path: &str,
+        token: Option<(&str, &Secret)>,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some((name, token)) = token {
+            request = request.query(&[(name, token.expose())]);
+        }
+        let response = request.send().await.map_err(|e| transport(call, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ApiError::Http { call, status: status.as_u16() });
+        }
+        let bytes = response.bytes().await.map_err(|e| transport(call, &e))?;
+        wire::decode(call, &bytes)
+    }
+}
+
+fn transport(call: &'static str, err: &reqwest::Error) -> ApiError {
+    // `without_url`: the URL's query carries the access token.
+    let timeout = err.is_timeout();
+    let mut message = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = source {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    // reqwest's Display names the URL; strip any query string that slipped into the chain.
+    let message = strip_queries(&message);
+    ApiError::Transport { call, timeout, message }
+}
+
+/// Removes `?query` parts from URLs inside an error message.
+fn strip_queries(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_query = false;
+    for c in message.chars() {
+        match c {
+            '?' => in_query = true,
+            ')' | ' ' | ',' if in_query => {
+                in_query = false;
+                out.push(c);
+            }
+            _ if in_query => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_stripped_from_error_messages() {
+        let m =
+            strip_queries("error sending request for url (http://x/api?component_access_token=SECRET&a=b): refused");
+        assert_eq!(m, "error sending request for url (http://x/api): refused");
+        assert!(!m.contains("SECRET"));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let client = WeChatClient::new("http://127.0.0.1:1", "wx_c", Secret::new("the-app-secret")).unwrap();
+        assert!(!format!("{client:?}").contains("the-app-secret"));
+    }
+}

@@ -1,0 +1,261 @@
+//! A local WeChat Open Platform stand-in that behaves like WeChat.
+//!
+//! Nothing in CI (or on a developer's laptop) can reach WeChat, and WeChat itself cannot be
+//! exercised on demand: tickets arrive every 10 minutes and only on a public URL, and codes are
+//! single-use. This server enforces WeChat's rules so that tests and local runs are honest:
+//!
+//! - **API** (`/cgi-bin/component/*`, `/cgi-bin/message/custom/send`) with WeChat's errors: only
+//!   tickets it pushed are accepted, for 12 h (61005/61006); a component token lasts 7200 s and
+//!   the previous one stops working a short grace after a new one is issued (40001/42001);
+//!   pre_auth_codes and auth_codes are single-use and expire (61009/61010); authorizer tokens
+//!   expire; refresh tokens can rotate (61023 for a stale one); a revoked account answers 61003.
+//! - **Pushes**, encrypted and signed exactly as WeChat does: `component_verify_ticket` every N
+//!   seconds and on demand, `authorized` / `updateauthorized` / `unauthorized`, and follower
+//!   messages and events to `<callback base>/<appid>/callback`; replies are verified, decrypted
+//!   and parsed like WeChat would.
+//! - **The authorization page** at the `componentloginpage` (PC) and `bindcomponent` (mobile)
+//!   paths: it checks `component_appid` and `pre_auth_code`; "Authorize" redirects the browser to
+//!   `redirect_uri?auth_code=…&expires_in=…` and pushes `authorized`.
+//! - **The full-network release test** (全网发布, protocol notes §6).
+//! - **Fault injection** per endpoint: an errcode, an HTTP status, latency, a dropped connection.
+//! - **A control API** under `/standin/…` for other processes; tests use [`StandIn`]'s methods.
+
+mod api;
+mod page;
+mod push;
+mod world;
+
+pub use self::push::PushResult;
+pub use self::world::{Account, Fault, SentMessage};
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use shared::WeChatCrypto;
+use shared::message::Reply;
+
+use self::world::World;
+
+/// The test accounts of the release test, group 1 (protocol notes §6).
+pub const RELEASE_TEST_APPID: &str = "wx570bc396a51b8ff8";
+/// The 原始ID of [`RELEASE_TEST_APPID`].
+pub const RELEASE_TEST_USERNAME: &str = "gh_3c884a361561";
+
+/// How the stand-in is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The third-party platform's appid.
+    pub component_appid: String,
+    /// Its secret.
+    pub component_secret: String,
+    /// 消息校验Token.
+    pub token: String,
+    /// 消息加解密Key.
+    pub encoding_aes_key: String,
+    /// The platform's 授权事件接收URL (ticket-receiver); no component pushes without it.
+    pub ticket_url: Option<String>,
+    /// The platform's 消息与事件接收URL base; pushes go to `<base>/<appid>/callback`.
+    pub callback_base: Option<String>,
+    /// Push a verify ticket this often (WeChat: every 10 minutes).
+    pub ticket_every: Option<Duration>,
+    /// Issue a new refresh token on every `api_authorizer_token` (unconfirmed for WeChat).
+    pub rotate_refresh_tokens: bool,
+    /// Seconds the previous component token keeps working after a new one is issued.
+    pub token_grace_secs: i64,
+    /// The accounts that can authorize the platform.
+    pub accounts: Vec<Account>,
+}
+
+impl Config {
+    /// A configuration with the given credentials, three fake accounts (one of them the release
+    /// test account) and WeChat's timings.
+    pub fn new(component_appid: &str, component_secret: &str, token: &str, encoding_aes_key: &str) -> Self {
+        Self {
+            component_appid: component_appid.to_owned(),
+            component_secret: component_secret.to_owned(),
+            token: token.to_owned(),
+            encoding_aes_key: encoding_aes_key.to_owned(),
+            ticket_url: None,
+            callback_base: None,
+            ticket_every: None,
+            rotate_refresh_tokens: false,
+            token_grace_secs: 60,
+            accounts: Account::defaults(),
+        }
+    }
+}
+
+/// A running stand-in. Cheap to clone; every clone controls the same server.
+#[derive(Clone)]
+pub struct StandIn {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    crypto: WeChatCrypto,
+    http: reqwest::Client,
+    world: Mutex<World>,
+    addr: SocketAddr,
+}
+
+impl StandIn {
+    /// Starts the stand-in on `addr` (port 0 picks a free port) and, when configured, its
+    /// periodic ticket pushes.
+    ///
+    /// # Panics
+    /// When the configured EncodingAESKey is malformed or the address cannot be bound: the
+    /// stand-in is test tooling, and both are set-up mistakes.
+    pub async fn start(config: Config, addr: SocketAddr) -> Self {
+        let crypto =
+            WeChatCrypto::new(config.token.as_str(), &config.encoding_aes_key, config.component_appid.as_str())
+                .expect("stand-in EncodingAESKey");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the stand-in");
+        let addr = listener.local_addr().expect("local address");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+        let world = World::new(&config.accounts);
+        let standin = Self { shared: Arc::new(Shared { config, crypto, http, world: Mutex::new(world), addr }) };
+        let app = api::router(standin.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(error = %err, "stand-in server stopped");
+            }
+        });
+        if let Some(every) = standin.shared.config.ticket_every {
+            let pusher = standin.clone();
+            tokio::spawn(async move {
+                loop {
+                    let result = pusher.push_ticket().await;
+                    tracing::info!(status = result.status, "stand-in pushed a component_verify_ticket");
+                    tokio::time::sleep(every).await;
+                }
+            });
+        }
+        standin
+    }
+
+    /// `http://127.0.0.1:PORT`: `WECHAT_API_BASE` and `WECHAT_AUTH_PAGE_BASE` for the platform.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.shared.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds or replaces an account that can authorize the platform.
+    pub fn add_account(&self, account: Account) {
+        self.world().add_account(account);
+    }
+
+    /// Moves the stand-in's clock forward (to expire tickets, tokens and codes).
+    pub fn advance_clock(&self, secs: i64) {
+        self.world().advance(secs);
+    }
+
+    /// The stand-in's current time.
+    pub fn now(&self) -> i64 {
+        self.world().now()
+    }
+
+    /// Makes the next `count` calls to `endpoint` (e.g. `api_query_auth`, `custom_send`) fail
+    /// with `fault`.
+    pub fn inject_fault(&self, endpoint: &str, fault: Fault, count: usize) {
+        self.world().inject(endpoint, fault, count);
+    }
+
+    /// How many times each endpoint was called.
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.world().calls(endpoint)
+    }
+
+    /// Custom-service messages the platform sent.
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        self.world().sent.clone()
+    }
+
+    /// Issues an authorization code for `appid` as if its admin authorized the platform on the
+    /// authorization page (without a browser), and pushes `authorized` when a ticket URL is set.
+    /// Returns the code.
+    pub async fn authorize_directly(&self, appid: &str) -> Option<String> {
+        let (code, xml) = self.world().authorize(appid, None, &self.shared.config.component_appid)?;
+        self.push_component_xml(&xml).await;
+        Some(code)
+    }
+
+    /// The current refresh token WeChat holds for `appid` (tests compare it with the store's).
+    pub fn refresh_token_of(&self, appid: &str) -> Option<String> {
+        self.world().refresh_token_of(appid)
+    }
+
+    /// Invalidates `appid`'s refresh token as WeChat may (61023 on the next use), while the
+    /// authorizer list keeps returning the valid one.
+    pub fn break_refresh_token(&self, appid: &str) -> Option<String> {
+        self.world().rotate_refresh_token(appid)
+    }
+
+    /// Pushes a fresh `component_verify_ticket` to the ticket URL.
+    pub async fn push_ticket(&self) -> PushResult {
+        let xml = self.world().new_ticket(&self.shared.config.component_appid);
+        self.push_component_xml(&xml).await
+    }
+
+    /// The admin revokes the authorization: WeChat pushes `unauthorized`.
+    pub async fn revoke(&self, appid: &str) -> PushResult {
+        let xml = self.world().revoke(appid, &self.shared.config.component_appid);
+        self.push_component_xml(&xml).await
+    }
+
+    /// A follower sends a text message to `appid`.
+    pub async fn push_text(&self, appid: &str, openid: &str, content: &str) -> PushResult {
+        let xml = self.world().text_message(appid, openid, content);
+        self.push_to_authorizer(appid, openid, &xml).await
+    }
+
+    /// A follower triggers an event (`subscribe`, `LOCATION`, …) on `appid`.
+    pub async fn push_event(&self, appid: &str, openid: &str, event: &str) -> PushResult {
+        let xml = self.world().event_message(appid, openid, event);
+        self.push_to_authorizer(appid, openid, &xml).await
+    }
+
+    /// Runs the full-network release test (全网发布) against the platform.
+    pub async fn release_test(&self) -> ReleaseReport {
+        push::release_test(self).await
+    }
+}
+
+/// The outcome of the release test, case by case.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReleaseReport {
+    /// Each case and whether it passed.
+    pub cases: Vec<ReleaseCase>,
+}
+
+impl ReleaseReport {
+    /// True when every case passed.
+    pub fn passed(&self) -> bool {
+        !self.cases.is_empty() && self.cases.iter().all(|c| c.passed)
+    }
+}
+
+/// One case of the release test.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReleaseCase {
+    /// What was tested.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was observed.
+    pub detail: String,
+}
+
+/// Parses a reply as WeChat reads it (for tests outside this crate).
+pub fn parse_reply(xml: &str) -> Option<Reply> {
+    Reply::parse(xml).ok()
+}

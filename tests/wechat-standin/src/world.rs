@@ -1,0 +1,495 @@
+//! The stand-in's state and WeChat's rules over it. Pure, synchronous, behind one mutex.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// WeChat's lifetimes.
+const TICKET_VALID: i64 = 12 * 3600;
+const COMPONENT_TOKEN_TTL: i64 = 7200;
+const PRE_AUTH_CODE_TTL: i64 = 1800;
+const AUTH_CODE_TTL: i64 = 600;
+const AUTHORIZER_TOKEN_TTL: i64 = 7200;
+
+/// A fake 公众号 that can authorize the platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    /// appid.
+    pub appid: String,
+    /// 原始ID (`gh_…`).
+    pub user_name: String,
+    /// nick_name.
+    pub nick_name: String,
+    /// principal_name.
+    #[serde(default)]
+    pub principal_name: String,
+    /// service_type_info.id.
+    #[serde(default = "default_service_type")]
+    pub service_type: i64,
+    /// verify_type_info.id.
+    #[serde(default)]
+    pub verify_type: i64,
+    /// Granted permission sets.
+    #[serde(default = "default_func_info")]
+    pub func_info: Vec<i64>,
+}
+
+fn default_service_type() -> i64 {
+    2
+}
+
+fn default_func_info() -> Vec<i64> {
+    vec![1, 2, 3, 4, 6, 7, 11, 15]
+}
+
+impl Account {
+    /// Three accounts: a 服务号, a 订阅号, and the release test's account.
+    pub fn defaults() -> Vec<Self> {
+        vec![
+            Self {
+                appid: "wx1000000000000001".into(),
+                user_name: "gh_100000000001".into(),
+                nick_name: "示例服务号".into(),
+                principal_name: "示例科技有限公司".into(),
+                service_type: 2,
+                verify_type: 0,
+                func_info: default_func_info(),
+            },
+            Self {
+                appid: "wx1000000000000002".into(),
+                user_name: "gh_100000000002".into(),
+                nick_name: "示例订阅号".into(),
+                principal_name: "个人".into(),
+                service_type: 0,
+                verify_type: -1,
+                func_info: vec![1, 2, 15],
+            },
+            Self {
+                appid: crate::RELEASE_TEST_APPID.into(),
+                user_name: crate::RELEASE_TEST_USERNAME.into(),
+                nick_name: "全网发布测试号".into(),
+                principal_name: "腾讯".into(),
+                service_type: 2,
+                verify_type: 0,
+                func_info: default_func_info(),
+            },
+        ]
+    }
+}
+
+/// A fault to inject into an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Fault {
+    /// Answer HTTP 200 `{"errcode": N}`.
+    Errcode(i64),
+    /// Answer with this HTTP status.
+    Status(u16),
+    /// Wait this many milliseconds, then answer normally.
+    DelayMs(u64),
+    /// Send headers, then drop the connection mid-body.
+    Drop,
+}
+
+/// A custom-service message the platform sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMessage {
+    /// The account that sent it.
+    pub authorizer_appid: String,
+    /// `touser`.
+    pub touser: String,
+    /// `msgtype`.
+    pub msgtype: String,
+    /// `text.content` for text messages.
+    pub content: String,
+}
+
+#[derive(Debug)]
+struct AccountState {
+    account: Account,
+    authorized: bool,
+    refresh_token: String,
+    access_tokens: HashMap<String, i64>,
+    auth_time: i64,
+}
+
+#[derive(Debug)]
+struct Code {
+    expires: i64,
+    used: bool,
+    appid: String,
+}
+
+#[derive(Debug)]
+struct ComponentToken {
+    expires: i64,
+    superseded_at: Option<i64>,
+}
+
+/// The state of the fake WeChat.
+#[derive(Debug, Default)]
+pub(crate) struct World {
+    offset: i64,
+    counter: u64,
+    tickets: HashMap<String, i64>,
+    component_tokens: HashMap<String, ComponentToken>,
+    pre_auth_codes: HashMap<String, Code>,
+    auth_codes: HashMap<String, Code>,
+    accounts: HashMap<String, AccountState>,
+    faults: HashMap<String, VecDeque<Fault>>,
+    calls: HashMap<String, u64>,
+    pub(crate) sent: Vec<SentMessage>,
+}
+
+/// A WeChat API error: `(errcode, errmsg)`.
+pub(crate) type WxError = (i64, &'static str);
+
+impl World {
+    pub(crate) fn new(accounts: &[Account]) -> Self {
+        let mut world = Self::default();
+        for account in accounts {
+            world.add_account(account.clone());
+        }
+        world
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        real + self.offset
+    }
+
+    pub(crate) fn advance(&mut self, secs: i64) {
+        self.offset += secs;
+    }
+
+    /// Opaque values in WeChat's shapes (`ticket@@@…`, `preauthcode@@@…`), unguessable.
+    fn mint(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).unwrap_or_default();
+        let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{prefix}{}_{random}", self.counter)
+    }
+
+    pub(crate) fn add_account(&mut self, account: Account) {
+        let appid = account.appid.clone();
+        let previous = self.accounts.remove(&appid);
+        let state = AccountState {
+            account,
+            authorized: previous.as_ref().is_some_and(|p| p.authorized),
+            refresh_token: previous.as_ref().map(|p| p.refresh_token.clone()).unwrap_or_default(),
+            access_tokens: previous.map(|p| p.access_tokens).unwrap_or_default(),
+            auth_time: 0,
+        };
+        self.accounts.insert(appid, state);
+    }
+
+    pub(crate) fn inject(&mut self, endpoint: &str, fault: Fault, count: usize) {
+        let queue = self.faults.entry(endpoint.to_owned()).or_default();
+        queue.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// Counts the call and returns the fault to apply to it, if any.
+    pub(crate) fn enter(&mut self, endpoint: &str) -> Option<Fault> {
+        *self.calls.entry(endpoint.to_owned()).or_default() += 1;
+        self.faults.get_mut(endpoint).and_then(VecDeque::pop_front)
+    }
+
+    pub(crate) fn calls(&self, endpoint: &str) -> u64 {
+        self.calls.get(endpoint).copied().unwrap_or(0)
+    }
+
+    // ---- pushes ----------------------------------------------------------------------------
+
+    pub(crate) fn new_ticket(&mut self, component_appid: &str) -> String {
+        let ticket = self.mint("ticket@@@");
+        let now = self.now();
+        self.tickets.insert(ticket.clone(), now);
+        format!(
+            "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{now}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket>\n</xml>"
+        )
+    }
+
+    /// The admin authorizes: a fresh refresh token (the previous one stops working, as WeChat
+    /// documents), a single-use auth code, and the `authorized`/`updateauthorized` push XML.
+    pub(crate) fn authorize(
+        &mut self,
+        appid: &str,
+        pre_auth_code: Option<&str>,
+        component_appid: &str,
+    ) -> Option<(String, String)> {
+        let code = self.mint("queryauthcode@@@");
+        let refresh_token = self.mint("refreshtoken@@@");
+        let now = self.now();
+        let state = self.accounts.get_mut(appid)?;
+        let info_type = if state.authorized { "updateauthorized" } else { "authorized" };
+        state.authorized = true;
+        state.refresh_token = refresh_token;
+        state.auth_time = now;
+        self.auth_codes
+            .insert(code.clone(), Code { expires: now + AUTH_CODE_TTL, used: false, appid: appid.to_owned() });
+        let pre = pre_auth_code.map(|p| format!("\n<PreAuthCode><![CDATA[{p}]]></PreAuthCode>")).unwrap_or_default();
+        let xml = format!(
+            "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{now}</CreateTime>\n<InfoType><![CDATA[{info_type}]]></InfoType>\n<AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>\n<AuthorizationCode><![CDATA[{code}]]></AuthorizationCode>\n<AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime>{pre}\n</xml>",
+            now + AUTH_CODE_TTL
+        );
+        Some((code, xml))
+    }
+
+    pub(crate) fn revoke(&mut self, appid: &str, component_appid: &str) -> String {
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.authorized = false;
+            state.access_tokens.clear();
+        }
+        let now = self.now();
+        format!(
+            "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{now}</CreateTime>\n<InfoType><![CDATA[unauthorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>\n</xml>"
+        )
+    }
+
+    pub(crate) fn user_name(&self, appid: &str) -> String {
+        self.accounts.get(appid).map_or_else(|| "gh_unknown".to_owned(), |s| s.account.user_name.clone())
+    }
+
+    pub(crate) fn text_message(&mut self, appid: &str, openid: &str, content: &str) -> String {
+        self.counter += 1;
+        let msg_id = 24_000_000_000_000_000u64 + self.counter;
+        let mut cdata = String::new();
+        for (i, part) in content.split("]]>").enumerate() {
+            if i > 0 {
+                cdata.push_str("]]]]><![CDATA[>");
+            }
+            cdata.push_str(part);
+        }
+        format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[{cdata}]]></Content>\n<MsgId>{msg_id}</MsgId>\n</xml>",
+            self.user_name(appid),
+            self.now()
+        )
+    }
+
+    pub(crate) fn event_message(&mut self, appid: &str, openid: &str, event: &str) -> String {
+        let extra = match event {
+            "LOCATION" => {
+                "\n<Latitude>23.137466</Latitude>\n<Longitude>113.352425</Longitude>\n<Precision>119.385040</Precision>"
+            }
+            "CLICK" => "\n<EventKey><![CDATA[MENU_KEY]]></EventKey>",
+            _ => "",
+        };
+        format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[{event}]]></Event>{extra}\n</xml>",
+            self.user_name(appid),
+            self.now()
+        )
+    }
+
+    // ---- API rules -------------------------------------------------------------------------
+
+    pub(crate) fn check_component(&self, body: &Value, expected_appid: &str) -> Result<(), WxError> {
+        match body.get("component_appid").and_then(Value::as_str) {
+            Some(appid) if appid == expected_appid => Ok(()),
+            _ => Err((40013, "invalid appid")),
+        }
+    }
+
+    /// A component access token as WeChat checks it: known, unexpired, not superseded for longer
+    /// than the grace period.
+    pub(crate) fn check_component_token(&self, token: Option<&str>, grace: i64) -> Result<(), WxError> {
+        let now = self.now();
+        let Some(state) = token.and_then(|t| self.component_tokens.get(t)) else {
+            return Err((40001, "invalid credential, access_token is invalid or not latest"));
+        };
+        if state.expires <= now {
+            return Err((42001, "access_token expired"));
+        }
+        if state.superseded_at.is_some_and(|at| at + grace <= now) {
+            return Err((40001, "invalid credential, access_token is invalid or not latest"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn issue_component_token(&mut self, ticket: Option<&str>) -> Result<Value, WxError> {
+        let now = self.now();
+        let issued = ticket.and_then(|t| self.tickets.get(t)).copied().ok_or((61006, "component ticket is invalid"))?;
+        if issued + TICKET_VALID <= now {
+            return Err((61005, "component ticket is expired"));
+        }
+        for state in self.component_tokens.values_mut() {
+            state.superseded_at.get_or_insert(now);
+        }
+        let token = self.mint("COMPONENT_TOKEN_");
+        self.component_tokens
+            .insert(token.clone(), ComponentToken { expires: now + COMPONENT_TOKEN_TTL, superseded_at: None });
+        Ok(json!({"component_access_token": token, "expires_in": COMPONENT_TOKEN_TTL}))
+    }
+
+    pub(crate) fn issue_pre_auth_code(&mut self) -> Value {
+        let code = self.mint("preauthcode@@@");
+        let now = self.now();
+        self.pre_auth_codes
+            .insert(code.clone(), Code { expires: now + PRE_AUTH_CODE_TTL, used: false, appid: String::new() });
+        json!({"pre_auth_code": code, "expires_in": PRE_AUTH_CODE_TTL})
+    }
+
+    /// Checks (and with `consume`, uses up) a pre_auth_code for the authorization page.
+    pub(crate) fn take_pre_auth_code(&mut self, code: &str, consume: bool) -> Result<(), &'static str> {
+        let now = self.now();
+        let state = self.pre_auth_codes.get_mut(code).ok_or("pre_auth_code is invalid")?;
+        if state.used {
+            return Err("pre_auth_code has already been used");
+        }
+        if state.expires <= now {
+            return Err("pre_auth_code has expired");
+        }
+        state.used |= consume;
+        Ok(())
+    }
+
+    pub(crate) fn account_list(&self) -> Vec<Account> {
+        let mut list: Vec<Account> = self.accounts.values().map(|s| s.account.clone()).collect();
+        list.sort_by(|a, b| a.appid.cmp(&b.appid));
+        list
+    }
+
+    fn issue_access_token(&mut self, appid: &str) -> String {
+        let token = self.mint("AUTHORIZER_TOKEN_");
+        let expires = self.now() + AUTHORIZER_TOKEN_TTL;
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.access_tokens.insert(token.clone(), expires);
+        }
+        token
+    }
+
+    fn func_info(state: &AccountState) -> Value {
+        Value::Array(state.account.func_info.iter().map(|id| json!({"funcscope_category": {"id": id}})).collect())
+    }
+
+    pub(crate) fn query_auth(&mut self, code: Option<&str>) -> Result<Value, WxError> {
+        let now = self.now();
+        let state = code.and_then(|c| self.auth_codes.get_mut(c)).ok_or((61009, "code is invalid"))?;
+        if state.used {
+            return Err((61009, "code is invalid"));
+        }
+        if state.expires <= now {
+            return Err((61010, "code is expired"));
+        }
+        state.used = true;
+        let appid = state.appid.clone();
+        let access_token = self.issue_access_token(&appid);
+        let account = self.accounts.get(&appid).ok_or((61003, "component is not authorized by this account"))?;
+        Ok(json!({"authorization_info": {
+            "authorizer_appid": appid,
+            "authorizer_access_token": access_token,
+            "expires_in": AUTHORIZER_TOKEN_TTL,
+            "authorizer_refresh_token": account.refresh_token,
+            "func_info": Self::func_info(account),
+        }}))
+    }
+
+    pub(crate) fn authorizer_token(&mut self, body: &Value, rotate: bool) -> Result<Value, WxError> {
+        let appid = body.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let given = body.get("authorizer_refresh_token").and_then(Value::as_str).unwrap_or_default();
+        let state = self
+            .accounts
+            .get(&appid)
+            .filter(|s| s.authorized)
+            .ok_or((61003, "component is not authorized by this account"))?;
+        if given.is_empty() || given != state.refresh_token {
+            return Err((61023, "refresh_token is invalid"));
+        }
+        if rotate {
+            self.rotate_refresh_token(&appid);
+        }
+        let access_token = self.issue_access_token(&appid);
+        let refresh_token = self.refresh_token_of(&appid).unwrap_or_default();
+        Ok(
+            json!({"authorizer_access_token": access_token, "expires_in": AUTHORIZER_TOKEN_TTL, "authorizer_refresh_token": refresh_token}),
+        )
+    }
+
+    pub(crate) fn refresh_token_of(&self, appid: &str) -> Option<String> {
+        self.accounts.get(appid).map(|s| s.refresh_token.clone())
+    }
+
+    pub(crate) fn rotate_refresh_token(&mut self, appid: &str) -> Option<String> {
+        let token = self.mint("refreshtoken@@@");
+        let state = self.accounts.get_mut(appid)?;
+        state.refresh_token = token.clone();
+        Some(token)
+    }
+
+    pub(crate) fn authorizer_info(&self, body: &Value) -> Result<Value, WxError> {
+        let appid = body.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default();
+        let state = self
+            .accounts
+            .get(appid)
+            .filter(|s| s.authorized)
+            .ok_or((61003, "component is not authorized by this account"))?;
+        let a = &state.account;
+        Ok(json!({
+            "authorizer_info": {
+                "nick_name": a.nick_name,
+                "head_img": format!("http://wx.qlogo.cn/mmopen/{}/0", a.appid),
+                "service_type_info": {"id": a.service_type},
+                "verify_type_info": {"id": a.verify_type},
+                "user_name": a.user_name,
+                "principal_name": a.principal_name,
+                "alias": "",
+                "qrcode_url": format!("http://mmbiz.qpic.cn/mmbiz_jpg/{}/0", a.appid),
+                "business_info": {"open_pay": 0, "open_shake": 0, "open_scan": 0, "open_card": 0, "open_store": 0},
+                "account_status": 1
+            },
+            "authorization_info": {"authorizer_appid": a.appid, "authorizer_refresh_token": state.refresh_token, "func_info": Self::func_info(state)}
+        }))
+    }
+
+    pub(crate) fn authorizer_list(&self, body: &Value) -> Value {
+        let offset = body.get("offset").and_then(Value::as_u64).unwrap_or(0);
+        let count = body.get("count").and_then(Value::as_u64).unwrap_or(500).min(500);
+        let mut authorized: Vec<&AccountState> = self.accounts.values().filter(|s| s.authorized).collect();
+        authorized.sort_by(|a, b| a.account.appid.cmp(&b.account.appid));
+        let page: Vec<Value> = authorized
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(count).unwrap_or(0))
+            .map(|s| json!({"authorizer_appid": s.account.appid, "refresh_token": s.refresh_token, "auth_time": s.auth_time}))
+            .collect();
+        json!({"total_count": authorized.len(), "list": page})
+    }
+
+    pub(crate) fn custom_send(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let now = self.now();
+        let token = token.unwrap_or_default();
+        let (appid, expires) = self
+            .accounts
+            .values()
+            .find_map(|s| s.access_tokens.get(token).map(|e| (s.account.appid.clone(), *e)))
+            .ok_or((40001, "invalid credential, access_token is invalid or not latest"))?;
+        if expires <= now {
+            return Err((42001, "access_token expired"));
+        }
+        let touser =
+            body.get("touser").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or((40003, "invalid openid"))?;
+        let msgtype = body.get("msgtype").and_then(Value::as_str).ok_or((47001, "data format error"))?;
+        let content = body.pointer("/text/content").and_then(Value::as_str).unwrap_or_default();
+        if msgtype == "text" && content.is_empty() {
+            return Err((44003, "empty news data"));
+        }
+        self.sent.push(SentMessage {
+            authorizer_appid: appid,
+            touser: touser.to_owned(),
+            msgtype: msgtype.to_owned(),
+            content: content.to_owned(),
+        });
+        Ok(json!({"errcode": 0, "errmsg": "ok"}))
+    }
+}
+
+/// A delay of `ms` milliseconds.
+pub(crate) fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
