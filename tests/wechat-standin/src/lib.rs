@@ -200,6 +200,17 @@ impl StandIn {
         self.world().rotate_refresh_token(appid)
     }
 
+    /// WeChat stops honouring `appid`'s refresh token for good (61023, and the authorizer list no
+    /// longer returns one): the admin must authorize again.
+    pub fn forget_refresh_token(&self, appid: &str) {
+        self.world().forget_refresh_token(appid);
+    }
+
+    /// The newest ticket pushed (for API tests that run without a ticket receiver).
+    pub fn last_ticket(&self) -> Option<String> {
+        self.world().last_ticket.clone()
+    }
+
     /// Pushes a fresh `component_verify_ticket` to the ticket URL.
     pub async fn push_ticket(&self) -> PushResult {
         let xml = self.world().new_ticket(&self.shared.config.component_appid);

@@ -141,6 +141,7 @@ pub(crate) struct World {
     faults: HashMap<String, VecDeque<Fault>>,
     calls: HashMap<String, u64>,
     pub(crate) sent: Vec<SentMessage>,
+    pub(crate) last_ticket: Option<String>,
 }
 
 /// A WeChat API error: `(errcode, errmsg)`.
@@ -209,6 +210,7 @@ impl World {
         let ticket = self.mint("ticket@@@");
         let now = self.now();
         self.tickets.insert(ticket.clone(), now);
+        self.last_ticket = Some(ticket.clone());
         format!(
             "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{now}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket>\n</xml>"
         )
@@ -422,6 +424,13 @@ impl World {
         Some(token)
     }
 
+    /// WeChat no longer honours any refresh token of `appid`, and its authorizer list omits it.
+    pub(crate) fn forget_refresh_token(&mut self, appid: &str) {
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.refresh_token.clear();
+        }
+    }
+
     pub(crate) fn authorizer_info(&self, body: &Value) -> Result<Value, WxError> {
         let appid = body.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default();
         let state = self
@@ -456,7 +465,13 @@ impl World {
             .iter()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(usize::try_from(count).unwrap_or(0))
-            .map(|s| json!({"authorizer_appid": s.account.appid, "refresh_token": s.refresh_token, "auth_time": s.auth_time}))
+            .map(|s| {
+                let mut row = json!({"authorizer_appid": s.account.appid, "auth_time": s.auth_time});
+                if !s.refresh_token.is_empty() {
+                    row["refresh_token"] = json!(s.refresh_token);
+                }
+                row
+            })
             .collect();
         json!({"total_count": authorized.len(), "list": page})
     }

@@ -1,0 +1,222 @@
+//! The WeChat client against the stand-in: every endpoint, every error class, timeouts, retries.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use shared::Secret;
+use shared::wechat::{ApiError, ErrorKind, WeChatClient};
+use wechat_standin::Fault;
+
+fn kind<T: std::fmt::Debug>(result: Result<T, ApiError>) -> ErrorKind {
+    result.expect_err("an error").kind()
+}
+
+#[tokio::test]
+async fn component_token_accepts_only_pushed_tickets_for_12_hours() {
+    let s = standin().await;
+    let c = client(&s);
+    assert_eq!(kind(c.component_token(&Secret::new("ticket@@@made-up")).await), ErrorKind::TicketInvalid);
+    let ticket = ticket(&s).await;
+    let token = c.component_token(&ticket).await.unwrap();
+    assert_eq!(token.expires_in, 7200);
+    assert!(token.token.expose().starts_with("COMPONENT_TOKEN_"));
+    s.advance_clock(12 * 3600);
+    let err = c.component_token(&ticket).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::TicketInvalid, Some(61005)));
+}
+
+#[tokio::test]
+async fn wrong_appid_or_secret_are_config_errors() {
+    let s = standin().await;
+    let ticket = ticket(&s).await;
+    let wrong_secret = WeChatClient::new(&s.base_url(), APPID, Secret::new("nope")).unwrap();
+    let err = wrong_secret.component_token(&ticket).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::Config, Some(40125)));
+    let wrong_appid = WeChatClient::new(&s.base_url(), "wx_other", Secret::new(SECRET)).unwrap();
+    assert_eq!(wrong_appid.component_token(&ticket).await.unwrap_err().errcode(), Some(40013));
+    assert_eq!(wrong_secret.start_push_ticket().await.unwrap_err().errcode(), Some(40125));
+    client(&s).start_push_ticket().await.unwrap();
+}
+
+#[tokio::test]
+async fn component_tokens_expire_and_are_superseded_after_a_grace() {
+    let s = standin().await;
+    let c = client(&s);
+    let ticket = ticket(&s).await;
+    let first = c.component_token(&ticket).await.unwrap().token;
+    c.create_pre_auth_code(&first).await.unwrap();
+    let second = c.component_token(&ticket).await.unwrap().token;
+    // The previous token keeps working for the grace period only.
+    c.create_pre_auth_code(&first).await.unwrap();
+    s.advance_clock(61);
+    let err = c.create_pre_auth_code(&first).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::TokenInvalid, Some(40001)));
+    c.create_pre_auth_code(&second).await.unwrap();
+    s.advance_clock(7200);
+    let err = c.create_pre_auth_code(&second).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::TokenInvalid, Some(42001)));
+    assert_eq!(kind(c.create_pre_auth_code(&Secret::new("forged")).await), ErrorKind::TokenInvalid);
+}
+
+#[tokio::test]
+async fn pre_auth_codes_are_fresh_and_auth_codes_single_use() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let a = c.create_pre_auth_code(&token).await.unwrap();
+    let b = c.create_pre_auth_code(&token).await.unwrap();
+    assert_ne!(a.token, b.token);
+    assert_eq!(a.expires_in, 1800);
+
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let info = c.query_auth(&token, &code).await.unwrap();
+    assert_eq!(info.authorizer_appid, ACCOUNT);
+    assert_eq!(info.refresh_token.as_ref().map(Secret::expose), s.refresh_token_of(ACCOUNT).as_deref());
+    assert!(info.access_token.is_some());
+    assert_eq!(info.func_info, [1, 2, 3, 4, 6, 7, 11, 15]);
+    // WeChat documents 61009 for a second use of the same code.
+    let err = c.query_auth(&token, &code).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::AuthCodeInvalid, Some(61009)));
+
+    let late = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    s.advance_clock(601);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let err = c.query_auth(&token, &late).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::AuthCodeInvalid, Some(61010)));
+}
+
+#[tokio::test]
+async fn authorizer_tokens_refresh_rotate_and_stop_after_revocation() {
+    let mut config = config();
+    config.rotate_refresh_tokens = true;
+    let s = standin_with(config).await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let info = c.query_auth(&token, &code).await.unwrap();
+    let old = info.refresh_token.unwrap();
+    let refreshed = c.authorizer_token(&token, ACCOUNT, &old).await.unwrap();
+    let new = refreshed.refresh_token.unwrap();
+    assert_ne!(new, old, "rotation is on");
+    assert_eq!(refreshed.expires_in, 7200);
+    let err = c.authorizer_token(&token, ACCOUNT, &old).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::RefreshTokenInvalid, Some(61023)));
+    c.authorizer_token(&token, ACCOUNT, &new).await.unwrap();
+
+    s.revoke(ACCOUNT).await;
+    let err = c.authorizer_token(&token, ACCOUNT, &new).await.unwrap_err();
+    assert_eq!((err.kind(), err.errcode()), (ErrorKind::NotAuthorized, Some(61003)));
+    assert_eq!(kind(c.authorizer_info(&token, ACCOUNT).await), ErrorKind::NotAuthorized);
+}
+
+#[tokio::test]
+async fn authorizer_info_and_list() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    for appid in [ACCOUNT, "wx1000000000000002"] {
+        let code = Secret::new(s.authorize_directly(appid).await.unwrap());
+        c.query_auth(&token, &code).await.unwrap();
+    }
+    let profile = c.authorizer_info(&token, ACCOUNT).await.unwrap();
+    assert_eq!((profile.nick_name.as_str(), profile.user_name.as_str()), ("示例服务号", "gh_100000000001"));
+    assert_eq!((profile.service_type, profile.verify_type), (Some(2), Some(0)));
+    let sub = c.authorizer_info(&token, "wx1000000000000002").await.unwrap();
+    assert_eq!((sub.service_type, sub.verify_type), (Some(0), Some(-1)));
+
+    let all = c.authorizer_list(&token, 0, 500).await.unwrap();
+    assert_eq!(all.total_count, 2);
+    assert_eq!(all.list.len(), 2);
+    assert!(all.list.iter().all(|row| row.refresh_token.is_some()));
+    let page = c.authorizer_list(&token, 1, 1).await.unwrap();
+    assert_eq!((page.total_count, page.list.len()), (2, 1));
+    assert_eq!(page.list[0].authorizer_appid, "wx1000000000000002");
+}
+
+#[tokio::test]
+async fn custom_messages_are_sent_as_the_authorizer_and_recorded() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let access = c.query_auth(&token, &code).await.unwrap().access_token.unwrap();
+    c.send_custom_text(&access, "o_follower", "你好").await.unwrap();
+    let sent = s.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].authorizer_appid.as_str(), sent[0].touser.as_str(), sent[0].content.as_str()),
+        (ACCOUNT, "o_follower", "你好")
+    );
+    assert_eq!(kind(c.send_custom_text(&Secret::new("nope"), "o", "x").await), ErrorKind::TokenInvalid);
+    s.advance_clock(7201);
+    let err = c.send_custom_text(&access, "o_follower", "late").await.unwrap_err();
+    assert_eq!(err.errcode(), Some(42001));
+    assert_eq!(s.sent_messages().len(), 1);
+}
+
+#[tokio::test]
+async fn injected_faults_map_to_their_class_and_transient_ones_are_retried_once() {
+    let s = standin().await;
+    let c = client(&s);
+    let ticket = ticket(&s).await;
+    let calls = |s: &wechat_standin::StandIn| s.calls("api_component_token");
+
+    // One -1 is retried and succeeds; two are reported.
+    s.inject_fault("api_component_token", Fault::Errcode(-1), 1);
+    c.component_token(&ticket).await.unwrap();
+    assert_eq!(calls(&s), 2);
+    s.inject_fault("api_component_token", Fault::Errcode(-1), 2);
+    assert_eq!(kind(c.component_token(&ticket).await), ErrorKind::SystemBusy);
+    assert_eq!(calls(&s), 4);
+
+    // Non-transient errors are not retried.
+    for (code, expected) in [(45009, ErrorKind::Quota), (61004, ErrorKind::IpNotWhitelisted)] {
+        let before = calls(&s);
+        s.inject_fault("api_component_token", Fault::Errcode(code), 1);
+        let err = c.component_token(&ticket).await.unwrap_err();
+        assert_eq!((err.kind(), err.errcode(), err.call()), (expected, Some(code), "api_component_token"));
+        assert_eq!(calls(&s), before + 1);
+    }
+
+    // HTTP 5xx and dropped connections: retried once.
+    s.inject_fault("api_component_token", Fault::Status(502), 1);
+    c.component_token(&ticket).await.unwrap();
+    s.inject_fault("api_component_token", Fault::Status(503), 2);
+    assert_eq!(kind(c.component_token(&ticket).await), ErrorKind::Http5xx);
+    s.inject_fault("api_component_token", Fault::Drop, 1);
+    c.component_token(&ticket).await.unwrap();
+    s.inject_fault("api_component_token", Fault::Drop, 2);
+    assert_eq!(kind(c.component_token(&ticket).await), ErrorKind::Transport);
+
+    // A slow answer times out well inside WeChat's 5-second push deadline, without a retry.
+    let before = calls(&s);
+    s.inject_fault("api_component_token", Fault::DelayMs(4000), 1);
+    let started = Instant::now();
+    let err = c.component_token(&ticket).await.unwrap_err();
+    assert!(matches!(err, ApiError::Transport { timeout: true, .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+    assert_eq!(calls(&s), before + 1);
+}
+
+#[tokio::test]
+async fn errors_never_carry_tokens_or_secrets() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let mut errors = Vec::new();
+    s.inject_fault("api_query_auth", Fault::Drop, 2);
+    errors.push(c.query_auth(&token, &Secret::new("queryauthcode@@@SECRETCODE")).await.unwrap_err());
+    errors.push(c.query_auth(&token, &Secret::new("queryauthcode@@@SECRETCODE")).await.unwrap_err());
+    let dead = WeChatClient::new("http://127.0.0.1:9", APPID, Secret::new(SECRET)).unwrap();
+    errors.push(dead.create_pre_auth_code(&token).await.unwrap_err());
+    errors.push(dead.component_token(&Secret::new("ticket@@@SECRETTICKET")).await.unwrap_err());
+    for err in &errors {
+        for text in [err.to_string(), format!("{err:?}")] {
+            for secret in [token.expose(), SECRET, "SECRETCODE", "SECRETTICKET"] {
+                assert!(!text.contains(secret), "{text} leaks {secret}");
+            }
+        }
+    }
+}

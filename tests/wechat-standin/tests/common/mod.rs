@@ -1,0 +1,63 @@
+//! Set-up shared by the stand-in's tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use shared::Secret;
+use shared::service::Platform;
+use shared::store::table::TABLE;
+use shared::store::{DynamoDbStore, TicketStore, VerifyTicket};
+use shared::wechat::WeChatClient;
+use wechat_standin::{Config, StandIn};
+
+pub const APPID: &str = "wx3fdbc0bb2ee1a1e0";
+pub const SECRET: &str = "test-component-secret-0123456789";
+pub const TOKEN: &str = "testtoken";
+pub const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub const ACCOUNT: &str = "wx1000000000000001";
+
+pub fn config() -> Config {
+    Config::new(APPID, SECRET, TOKEN, KEY)
+}
+
+pub async fn standin_with(config: Config) -> StandIn {
+    StandIn::start(config, "127.0.0.1:0".parse().expect("addr")).await
+}
+
+pub async fn standin() -> StandIn {
+    standin_with(config()).await
+}
+
+pub fn client(standin: &StandIn) -> WeChatClient {
+    WeChatClient::new(&standin.base_url(), APPID, Secret::new(SECRET)).expect("client")
+}
+
+/// Pushes a ticket (as WeChat does every 10 minutes) and returns it.
+pub async fn ticket(standin: &StandIn) -> Secret {
+    standin.push_ticket().await;
+    Secret::new(standin.last_ticket().expect("a ticket was pushed"))
+}
+
+/// A fresh table on the local DynamoDB-API server started by `scripts/test.sh`.
+pub async fn store() -> DynamoDbStore {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `bash scripts/test.sh`"
+    );
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let table = format!("standin-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    let store = DynamoDbStore::from_env(&table, APPID).await;
+    TABLE.create(store.client(), &table).await.expect("create table");
+    store
+}
+
+/// The platform's services on DynamoDB, on the stand-in's clock, with a ticket already stored
+/// (as the ticket receiver would have done).
+pub async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
+    let store = store().await;
+    let ticket = ticket(standin).await;
+    store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
+    let clock_source = standin.clone();
+    Platform::with_clock(store, client(standin), Arc::new(move || clock_source.now()))
+}
