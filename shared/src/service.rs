@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::secret::Secret;
-use crate::store::component::{RefreshPolicy, TokenError, token_or_refresh, unix_now};
+use crate::store::component::{RefreshPolicy, TokenError, holder_id, token_or_refresh, unix_now};
 use crate::store::{
     AuthorizerRecord, AuthorizerStatus, NewAuthorization, StoreError, Timestamp, TokenRefresh, TokenStore,
 };
@@ -81,7 +81,6 @@ pub struct Platform<S> {
     /// How eagerly the component token is refreshed.
     pub policy: RefreshPolicy,
     clock: Clock,
-    holder: String,
 }
 
 impl<S: TokenStore> Platform<S> {
@@ -92,7 +91,7 @@ impl<S: TokenStore> Platform<S> {
 
     /// A platform on an injected clock.
     pub fn with_clock(store: S, wechat: WeChatClient, clock: Clock) -> Self {
-        Self { store, wechat, policy: RefreshPolicy::default(), clock, holder: crate::store::component::holder_id() }
+        Self { store, wechat, policy: RefreshPolicy::default(), clock }
     }
 
     /// Now, by this platform's clock.
@@ -113,7 +112,10 @@ impl<S: TokenStore> Platform<S> {
             Ok::<_, ServiceError>((issued.token, issued.expires_in))
         };
         let clock = || self.now();
-        let token = token_or_refresh(&self.store, clock, &self.holder, &self.policy, stale, refresh).await?;
+        // A holder id per call, not per process: two concurrent calls in one process must not
+        // mistake each other's lease for their own.
+        let holder = holder_id();
+        let token = token_or_refresh(&self.store, clock, &holder, &self.policy, stale, refresh).await?;
         Ok(token.token)
     }
 
@@ -199,11 +201,12 @@ impl<S: TokenStore> Platform<S> {
     pub async fn refresh_authorizer(&self, appid: &str, margin: i64) -> Result<RefreshOutcome, ServiceError> {
         let now = self.now();
         let lease = format!("authorizer#{appid}");
-        if !self.store.acquire_lease(&lease, &self.holder, now + 30, now).await? {
+        let holder = holder_id();
+        if !self.store.acquire_lease(&lease, &holder, now + 30, now).await? {
             return Ok(RefreshOutcome::Busy);
         }
         let outcome = self.refresh_leased(appid, margin).await;
-        if let Err(err) = self.store.release_lease(&lease, &self.holder).await {
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
             tracing::warn!(authorizer = %appid, error = %err, "could not release the refresh lease; it will expire");
         }
         outcome
