@@ -19,13 +19,18 @@
 //! to the official WeChat crypto error codes (-40001 … -40011) and to an HTTP status.
 #![deny(missing_docs)]
 
+pub mod app;
+pub mod config;
 pub mod crypto;
+pub mod http;
 pub mod message;
 mod secret;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod wechat;
 mod xml;
 
+pub use crate::config::Config;
 pub use crate::crypto::{CryptoError, WeChatCrypto};
 pub use crate::secret::Secret;

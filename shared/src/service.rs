@@ -52,6 +52,32 @@ impl From<TokenError<ServiceError>> for ServiceError {
     }
 }
 
+/// How an authorization code was completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// This call exchanged the code and stored the account.
+    Completed(AuthorizerRecord),
+    /// The code had already been exchanged by the other path (the `authorized` push or the
+    /// browser callback): nothing to redo; the owner was bound when one was given.
+    AlreadyCompleted(AuthorizerRecord),
+}
+
+impl Authorization {
+    /// The stored account.
+    pub fn record(&self) -> &AuthorizerRecord {
+        match self {
+            Self::Completed(record) | Self::AlreadyCompleted(record) => record,
+        }
+    }
+}
+
+/// How long the code → account mapping is kept (codes live 10 minutes).
+const AUTH_CODE_MEMORY_SECS: i64 = 3600;
+
+fn auth_code_key(code: &Secret) -> String {
+    format!("authcode|{}", crate::crypto::signature(&[code.expose()]))
+}
+
 /// What happened to one authorizer in a refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
@@ -190,7 +216,43 @@ impl<S: TokenStore> Platform<S> {
             profile,
             owner: owner.map(str::to_owned),
         };
-        Ok(self.store.save_authorization(&authorization, issued_at).await?)
+        let record = self.store.save_authorization(&authorization, issued_at).await?;
+        self.store
+            .remember_value(&auth_code_key(auth_code), &record.authorizer_appid, AUTH_CODE_MEMORY_SECS, issued_at)
+            .await?;
+        Ok(record)
+    }
+
+    /// [`Platform::authorize`], idempotent across the two paths that carry the same code (the
+    /// browser callback and the `authorized` push): whichever comes first completes the
+    /// authorization; for the other, a used code is not an error but
+    /// [`Authorization::AlreadyCompleted`], with `owner` bound when given.
+    ///
+    /// # Errors
+    /// As [`Platform::authorize`]; 61009/61010 only when the code was never completed by us.
+    pub async fn complete_authorization(
+        &self,
+        auth_code: &Secret,
+        owner: Option<&str>,
+    ) -> Result<Authorization, ServiceError> {
+        match self.authorize(auth_code, owner).await {
+            Ok(record) => Ok(Authorization::Completed(record)),
+            Err(ServiceError::WeChat(err)) if err.kind() == ErrorKind::AuthCodeInvalid => {
+                // The other path may be storing the account right now: wait for it briefly.
+                for _ in 0..10 {
+                    if let Some(appid) = self.store.recall(&auth_code_key(auth_code), self.now()).await? {
+                        let record = match owner {
+                            Some(owner) => self.store.set_owner(&appid, owner, self.now()).await?,
+                            None => self.store.authorizer(&appid).await?.ok_or(StoreError::NotFound)?,
+                        };
+                        return Ok(Authorization::AlreadyCompleted(record));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
+                Err(ServiceError::WeChat(err))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Refreshes one authorizer's access token if it expires within `margin` seconds, under a

@@ -705,6 +705,26 @@ impl MarkerStore for DynamoDbStore {
             Err(err) => Err(err),
         }
     }
+
+    async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
+        let mut item = Self::key(format!("value#{}#{}", self.component, key), "value");
+        item.insert("value".into(), s(value));
+        item.insert("ttl".into(), n(now + ttl_secs.max(1)));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn recall(&self, key: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+        let pk = format!("value#{}#{}", self.component, key);
+        let Some(item) = self.get(pk.clone(), "value").await? else {
+            return Ok(None);
+        };
+        let r = Reader { key: &pk, item: &item };
+        if r.n("ttl")? < now {
+            return Ok(None);
+        }
+        Ok(Some(r.s("value")?.to_owned()))
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ struct State {
     leases: HashMap<String, (String, Timestamp)>,
     authorizers: HashMap<String, AuthorizerRecord>,
     markers: HashMap<String, Timestamp>,
+    values: HashMap<String, (String, Timestamp)>,
     writes: u64,
 }
 
@@ -303,5 +304,16 @@ impl MarkerStore for MemoryStore {
         }
         state.markers.insert(key.to_owned(), now + ttl_secs.max(1));
         Ok(state.wrote(true))
+    }
+
+    async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.values.insert(key.to_owned(), (value.to_owned(), now + ttl_secs.max(1)));
+        state.wrote(());
+        Ok(())
+    }
+
+    async fn recall(&self, key: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().values.get(key).filter(|(_, expires)| *expires >= now).map(|(value, _)| value.clone()))
     }
 }

@@ -12,6 +12,7 @@
 //! | refresh lease | `component#{c}` | `lease#{name}` | `holder`, `lease_until`, `ttl` |
 //! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_at`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
 //! | short-lived marker (retry dedup, single-use state) | `marker#{c}#{key}` | `marker` | `ttl` |
+//! | short-lived value (which account an auth code authorized) | `value#{c}#{key}` | `value` | `value`, `ttl` |
 //!
 //! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
 //!   only eventually (typically within 48 h), so every read and condition also treats an item
@@ -408,6 +409,20 @@ pub trait MarkerStore: Send + Sync {
         ttl_secs: i64,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps `value` under `key` for `ttl_secs` (overwriting). Used to remember which account an
+    /// authorization code authorized, so whichever of the callback and the `authorized` push
+    /// comes second can still finish its part. One write.
+    fn remember_value(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_secs: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The value under `key`, unless expired.
+    fn recall(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
 /// Everything, for adapters that implement all of it.

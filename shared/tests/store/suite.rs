@@ -24,7 +24,7 @@ macro_rules! store_suite {
             ticket_newest_wins, ticket_retry_is_stale, component_token_versions, lease_is_exclusive_until_it_expires,
             authorizer_lifecycle, older_refresh_token_never_replaces_newer, late_unauthorized_cannot_revoke_newer_authorization,
             missing_authorizer_is_not_found, due_query_pages_through_due_accounts_only, owners_see_their_accounts_only,
-            remember_once_is_true_once_per_ttl, concurrent_ticket_writers_keep_the_newest,
+            remember_once_is_true_once_per_ttl, remembered_values_expire, concurrent_ticket_writers_keep_the_newest,
             concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
             racing_refreshers_lose_nothing);
     };
@@ -296,6 +296,15 @@ pub(crate) async fn remember_once_is_true_once_per_ttl<S: TokenStore>(store: Arc
     assert!(store.remember_once("msg|gh|2", 300, NOW + 1).await.unwrap());
     // Past its TTL a marker counts as gone, even before DynamoDB deletes it.
     assert!(store.remember_once("msg|gh|1", 300, NOW + 301).await.unwrap());
+}
+
+pub(crate) async fn remembered_values_expire<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.recall("authcode|x", NOW).await.unwrap(), None);
+    store.remember_value("authcode|x", "wx_a", 600, NOW).await.unwrap();
+    assert_eq!(store.recall("authcode|x", NOW + 600).await.unwrap().as_deref(), Some("wx_a"));
+    assert_eq!(store.recall("authcode|x", NOW + 601).await.unwrap(), None);
+    store.remember_value("authcode|x", "wx_b", 600, NOW + 700).await.unwrap();
+    assert_eq!(store.recall("authcode|x", NOW + 701).await.unwrap().as_deref(), Some("wx_b"));
 }
 
 pub(crate) async fn concurrent_ticket_writers_keep_the_newest<S: TokenStore + 'static>(store: Arc<S>) {

@@ -1,0 +1,69 @@
+//! The dashboard's list of authorized accounts: the signed-in user's accounts (JWT `sub`; the
+//! default user without an authorizer), with the labels the dashboard shows, and their status.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::http;
+use shared::store::{AuthorizerSummary, TokenStore};
+
+/// `service_type_info.id` as the dashboard shows it.
+pub fn service_type_text(id: Option<i64>) -> &'static str {
+    match id {
+        Some(0) => "订阅号",
+        Some(1) => "由历史老帐号升级后的订阅号",
+        Some(2) => "服务号",
+        _ => "未知",
+    }
+}
+
+/// `verify_type_info.id` as the dashboard shows it.
+pub fn verify_type_text(id: Option<i64>) -> &'static str {
+    match id {
+        Some(-1) => "未认证",
+        Some(0) => "微信认证",
+        Some(1) => "新浪微博认证",
+        Some(2) => "腾讯微博认证",
+        Some(3) => "已资质认证通过但还未通过名称认证",
+        Some(4) => "已资质认证通过、还未通过名称认证，但通过了新浪微博认证",
+        Some(5) => "已资质认证通过、还未通过名称认证，但通过了腾讯微博认证",
+        _ => "未知",
+    }
+}
+
+fn item(summary: &AuthorizerSummary) -> Value {
+    let p = &summary.profile;
+    json!({
+        "authorizer_appid": summary.authorizer_appid,
+        "nick_name": p.nick_name,
+        "avatar": p.head_img,
+        "user_name": p.user_name,
+        "principal_name": p.principal_name,
+        "alias": p.alias,
+        "qrcode_url": p.qrcode_url,
+        "service_type_info": p.service_type,
+        "service_type_info_text": service_type_text(p.service_type),
+        "verify_type_info": p.verify_type,
+        "verify_type_info_text": verify_type_text(p.verify_type),
+        "func_info": p.func_info,
+        "status": summary.status.as_str(),
+        "authorized_at": summary.authorized_at,
+        "updated_at": summary.updated_at,
+    })
+}
+
+/// Handles one request.
+///
+/// # Errors
+/// None in practice; the signature is lambda_http's.
+pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
+    let user = http::dashboard_user(&request);
+    Ok(match app.platform.store.authorizers_of(&user).await {
+        Ok(list) => http::json_ok(Value::Array(list.iter().map(item).collect())),
+        Err(err) => {
+            tracing::error!(function = "authorizer-list", error = %err, "store unavailable");
+            http::json_error(StatusCode::SERVICE_UNAVAILABLE, 1004, "the account store is unavailable, try again")
+        }
+    })
+}

@@ -1,0 +1,12 @@
+//! AWS Lambda entry point of the token refresher (EventBridge schedule). All logic in `lib.rs`.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::app::App;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = App::from_env().await?;
+    run(service_fn(|_event: LambdaEvent<serde_json::Value>| async { Ok::<_, Error>(token_refresher::run(&app).await) }))
+        .await
+}

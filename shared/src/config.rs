@@ -1,0 +1,189 @@
+//! Configuration, read once at cold start into one validated struct.
+//!
+//! The variable names are those of `contract.md` and of `template.yaml`'s `Globals`; a missing or
+//! malformed value stops the cold start with a message naming the variable, never a panic inside
+//! a request. Secrets are held as [`Secret`] so `?config` in a log line is safe.
+
+use std::fmt;
+
+use crate::crypto::{CryptoError, WeChatCrypto};
+use crate::secret::Secret;
+use crate::wechat::DEFAULT_API_BASE;
+
+/// Default host of the PC authorization page (componentloginpage).
+pub const DEFAULT_PC_PAGE_BASE: &str = "https://mp.weixin.qq.com";
+/// Default host of the mobile authorization link (bindcomponent).
+pub const DEFAULT_MOBILE_PAGE_BASE: &str = "https://open.weixin.qq.com";
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Everything the functions are configured with.
+#[derive(Clone)]
+pub struct Config {
+    /// `COMPONENT_APPID`.
+    pub component_appid: String,
+    /// `COMPONENT_APPSECRET`.
+    pub component_secret: Secret,
+    /// `TABLE_NAME`.
+    pub table_name: String,
+    /// `WECHAT_API_BASE` (default `https://api.weixin.qq.com`).
+    pub wechat_api_base: String,
+    /// `WECHAT_AUTH_PAGE_BASE` for the PC page (default `https://mp.weixin.qq.com`).
+    pub pc_page_base: String,
+    /// `WECHAT_AUTH_PAGE_BASE` for the mobile link (default `https://open.weixin.qq.com`).
+    pub mobile_page_base: String,
+    /// `AUTH_REDIRECT_URL`: the public URL of auth-callback (needed by qr-url-issuer).
+    pub auth_redirect_url: Option<url::Url>,
+    /// `DASHBOARD_URL`: where auth-callback sends the admin after success.
+    pub dashboard_url: Option<url::Url>,
+    /// The message crypto from `COMPONENT_TOKEN`, `COMPONENT_ENCODING_AES_KEY` and
+    /// `COMPONENT_ENCODING_AES_KEY_PREVIOUS`.
+    pub crypto: WeChatCrypto,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("component_appid", &self.component_appid)
+            .field("component_secret", &self.component_secret)
+            .field("table_name", &self.table_name)
+            .field("wechat_api_base", &self.wechat_api_base)
+            .field("pc_page_base", &self.pc_page_base)
+            .field("mobile_page_base", &self.mobile_page_base)
+            .field("auth_redirect_url", &self.auth_redirect_url.as_ref().map(url::Url::as_str))
+            .field("dashboard_url", &self.dashboard_url.as_ref().map(url::Url::as_str))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first missing or malformed variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map; no process environment mutated).
+    ///
+    /// # Errors
+    /// The first missing or malformed variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required =
+            |name: &'static str| get(name).ok_or_else(|| ConfigError { variable: name, problem: "is required".into() });
+        let url = |name: &'static str| -> Result<Option<url::Url>, ConfigError> {
+            get(name)
+                .map(|value| {
+                    let parsed = url::Url::parse(&value)
+                        .map_err(|e| ConfigError { variable: name, problem: format!("is not a URL ({e})") })?;
+                    if matches!(parsed.scheme(), "http" | "https") {
+                        Ok(parsed)
+                    } else {
+                        Err(ConfigError { variable: name, problem: "must be an http(s) URL".into() })
+                    }
+                })
+                .transpose()
+        };
+        let key_error = |variable: &'static str| {
+            move |_: CryptoError| ConfigError { variable, problem: "must be 43 characters of [A-Za-z0-9]".into() }
+        };
+
+        let component_appid = required("COMPONENT_APPID")?;
+        let component_secret = Secret::new(required("COMPONENT_APPSECRET")?);
+        let token = required("COMPONENT_TOKEN")?;
+        let mut crypto = WeChatCrypto::new(token, &required("COMPONENT_ENCODING_AES_KEY")?, component_appid.as_str())
+            .map_err(key_error("COMPONENT_ENCODING_AES_KEY"))?;
+        if let Some(previous) = get("COMPONENT_ENCODING_AES_KEY_PREVIOUS") {
+            crypto = crypto.with_previous_key(&previous).map_err(key_error("COMPONENT_ENCODING_AES_KEY_PREVIOUS"))?;
+        }
+        let page_base = url("WECHAT_AUTH_PAGE_BASE")?.map(|u| u.as_str().trim_end_matches('/').to_owned());
+        Ok(Self {
+            component_appid,
+            component_secret,
+            table_name: required("TABLE_NAME")?,
+            wechat_api_base: url("WECHAT_API_BASE")?
+                .map_or_else(|| DEFAULT_API_BASE.to_owned(), |u| u.as_str().trim_end_matches('/').to_owned()),
+            pc_page_base: page_base.clone().unwrap_or_else(|| DEFAULT_PC_PAGE_BASE.to_owned()),
+            mobile_page_base: page_base.unwrap_or_else(|| DEFAULT_MOBILE_PAGE_BASE.to_owned()),
+            auth_redirect_url: url("AUTH_REDIRECT_URL")?,
+            dashboard_url: url("DASHBOARD_URL")?,
+            crypto,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("COMPONENT_APPID", "wx3fdbc0bb2ee1a1e0"),
+            ("COMPONENT_APPSECRET", "super-secret"),
+            ("COMPONENT_TOKEN", "token"),
+            ("COMPONENT_ENCODING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+            ("TABLE_NAME", "tokens"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn defaults_and_redacted_debug() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
+        assert_eq!(
+            (config.pc_page_base.as_str(), config.mobile_page_base.as_str()),
+            (DEFAULT_PC_PAGE_BASE, DEFAULT_MOBILE_PAGE_BASE)
+        );
+        assert!(config.auth_redirect_url.is_none());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("super-secret") && !debug.contains("abcdefghij"), "{debug}");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for missing in
+            ["COMPONENT_APPID", "COMPONENT_APPSECRET", "COMPONENT_TOKEN", "COMPONENT_ENCODING_AES_KEY", "TABLE_NAME"]
+        {
+            let mut vars = base();
+            vars.remove(missing);
+            assert_eq!(load(&vars).unwrap_err().variable, missing);
+        }
+        for (name, value) in [
+            ("COMPONENT_ENCODING_AES_KEY", "short"),
+            ("COMPONENT_ENCODING_AES_KEY_PREVIOUS", "short"),
+            ("WECHAT_API_BASE", "not a url"),
+            ("AUTH_REDIRECT_URL", "ftp://x/y"),
+            ("DASHBOARD_URL", "::"),
+        ] {
+            let mut vars = base();
+            vars.insert(name, value);
+            assert_eq!(load(&vars).unwrap_err().variable, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn one_page_base_serves_both_forms() {
+        let mut vars = base();
+        vars.insert("WECHAT_AUTH_PAGE_BASE", "http://127.0.0.1:9100/");
+        vars.insert("WECHAT_API_BASE", "http://127.0.0.1:9100");
+        let config = load(&vars).unwrap();
+        assert_eq!(config.pc_page_base, "http://127.0.0.1:9100");
+        assert_eq!(config.mobile_page_base, "http://127.0.0.1:9100");
+        assert_eq!(config.wechat_api_base, "http://127.0.0.1:9100");
+    }
+}

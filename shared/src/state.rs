@@ -1,0 +1,152 @@
+//! The signed, expiring value that binds an authorization to the dashboard user who started it.
+//!
+//! qr-url-issuer puts it in the `redirect_uri`'s own query string (WeChat passes that through);
+//! auth-callback verifies it before exchanging the code. Without it, anyone could complete an
+//! authorization into someone else's dashboard, or replay an old callback.
+//!
+//! Format: `base64url(user).expires_at.nonce.base64url(HMAC-SHA256)`, keyed by a key derived from
+//! the component secret (so no extra secret has to be configured). Verification is constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::secret::Secret;
+use crate::store::Timestamp;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a state value was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// Not a state value at all.
+    #[error("malformed state")]
+    Malformed,
+    /// The signature does not match: forged or tampered.
+    #[error("state signature does not match")]
+    Forged,
+    /// Signed by us, but past its expiry.
+    #[error("state has expired")]
+    Expired,
+}
+
+/// What a verified state value says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateClaims {
+    /// The dashboard user.
+    pub user: String,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+    /// A random value that makes each state unique (single-use marker key).
+    pub nonce: String,
+}
+
+/// Signs and verifies state values.
+#[derive(Clone)]
+pub struct StateSigner {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for StateSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateSigner(***)")
+    }
+}
+
+impl StateSigner {
+    /// A signer keyed from the component secret.
+    pub fn new(component_secret: &Secret) -> Self {
+        let mut derive =
+            HmacSha256::new_from_slice(component_secret.expose().as_bytes()).expect("HMAC takes any key length");
+        derive.update(b"wechat-component-lambda/auth-state/v1");
+        Self { key: derive.finalize().into_bytes().into() }
+    }
+
+    fn mac(&self, payload: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(payload.as_bytes());
+        mac
+    }
+
+    /// A state value for `user`, valid until `expires_at`.
+    pub fn sign(&self, user: &str, expires_at: Timestamp) -> String {
+        let mut nonce = [0u8; 12];
+        // A failing OS RNG would make nonces predictable, not states forgeable (the MAC is what
+        // protects them); fall back to the time so single-use markers stay distinct.
+        if getrandom::fill(&mut nonce).is_err() {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            nonce.copy_from_slice(&nanos.to_be_bytes()[4..]);
+        }
+        let payload = format!("{}.{expires_at}.{}", URL_SAFE_NO_PAD.encode(user), URL_SAFE_NO_PAD.encode(nonce));
+        let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
+        format!("{payload}.{signature}")
+    }
+
+    /// Verifies a state value at time `now`.
+    ///
+    /// # Errors
+    /// [`StateError`]: malformed, forged (checked before anything else is trusted), or expired.
+    pub fn verify(&self, state: &str, now: Timestamp) -> Result<StateClaims, StateError> {
+        if state.len() > 1024 {
+            return Err(StateError::Malformed);
+        }
+        let (payload, signature) = state.rsplit_once('.').ok_or(StateError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| StateError::Malformed)?;
+        self.mac(payload).verify_slice(&signature).map_err(|_| StateError::Forged)?;
+        let mut parts = payload.split('.');
+        let (Some(user), Some(expires_at), Some(nonce), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StateError::Malformed);
+        };
+        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).map_err(|_| StateError::Malformed)?)
+            .map_err(|_| StateError::Malformed)?;
+        let expires_at: Timestamp = expires_at.parse().map_err(|_| StateError::Malformed)?;
+        if expires_at <= now {
+            return Err(StateError::Expired);
+        }
+        Ok(StateClaims { user, expires_at, nonce: nonce.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> StateSigner {
+        StateSigner::new(&Secret::new("component-secret"))
+    }
+
+    #[test]
+    fn round_trips_and_is_unique() {
+        let s = signer();
+        let a = s.sign("user-1|with.dots", 2000);
+        let b = s.sign("user-1|with.dots", 2000);
+        assert_ne!(a, b);
+        let claims = s.verify(&a, 1999).unwrap();
+        assert_eq!((claims.user.as_str(), claims.expires_at), ("user-1|with.dots", 2000));
+        assert_eq!(s.verify(&a, 2000), Err(StateError::Expired));
+    }
+
+    #[test]
+    fn forged_tampered_and_foreign_states_are_refused() {
+        let s = signer();
+        let state = s.sign("alice", 2000);
+        let (payload, _) = state.rsplit_once('.').unwrap();
+        let as_bob = state.replacen(payload.split('.').next().unwrap(), &URL_SAFE_NO_PAD.encode("bob"), 1);
+        assert_eq!(s.verify(&as_bob, 1000), Err(StateError::Forged));
+        let later = state.replacen(".2000.", ".9999999999.", 1);
+        assert_eq!(s.verify(&later, 1000), Err(StateError::Forged));
+        let other = StateSigner::new(&Secret::new("another-secret")).sign("alice", 2000);
+        assert_eq!(s.verify(&other, 1000), Err(StateError::Forged));
+        for junk in ["", ".", "abc", "a.b.c.d.e", &"x".repeat(2000)] {
+            assert!(s.verify(junk, 1000).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        assert_eq!(format!("{:?}", signer()), "StateSigner(***)");
+    }
+}
