@@ -42,7 +42,8 @@ fn is_release_test(appid: &str, message: &Message) -> bool {
 }
 
 /// The authorizer appid: API Gateway's `{appid}` path parameter, or the path segment before
-/// `callback` (`cargo lambda watch` serves `/lambda-url/event-callback/<appid>/callback`).
+/// `callback` (`cargo lambda watch` serves `/lambda-url/event-callback/<appid>/callback`);
+/// `None` unless it has the shape of an appid.
 pub fn authorizer_appid(request: &Request) -> Option<String> {
     let from_params = request.path_parameters_ref().and_then(|p| p.first("appid")).map(str::to_owned);
     let appid = from_params.or_else(|| {
@@ -50,8 +51,8 @@ pub fn authorizer_appid(request: &Request) -> Option<String> {
         let at = segments.iter().rposition(|s| *s == "callback")?;
         at.checked_sub(1).map(|i| segments[i].to_owned())
     })?;
-    (!appid.is_empty() && appid.len() <= 64 && appid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then_some(appid)
+    // Official-account and mini-program appids are `wx` + 16 alphanumerics.
+    (appid.len() == 18 && appid.starts_with("wx") && appid.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(appid)
 }
 
 /// Handles one request.

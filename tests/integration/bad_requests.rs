@@ -1,0 +1,152 @@
+//! Bad input at every HTTP function gets the contract's answer and writes nothing.
+
+use lambda_http::{Body, Request, RequestExt};
+use shared::app::App;
+use shared::crypto::KeySlot;
+use shared::store::MemoryStore;
+use std::collections::HashMap;
+
+use crate::gateway::{self, APPID};
+
+fn app() -> App<MemoryStore> {
+    let config = gateway::config(&[
+        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
+        ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
+    ]);
+    App::new(config, MemoryStore::new()).unwrap()
+}
+
+fn post(path: &str, query: &[(&str, &str)], body: Vec<u8>) -> Request {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in query {
+        map.entry((*k).to_owned()).or_default().push((*v).to_owned());
+    }
+    let mut request = lambda_http::http::Request::builder().method("POST").uri(path).body(Body::Binary(body)).unwrap();
+    request = request.with_query_string_parameters(map);
+    if let Some(appid) = path.split('/').rev().nth(1) {
+        request = request.with_path_parameters(HashMap::from([("appid".to_owned(), appid.to_owned())]));
+    }
+    request
+}
+
+fn signed(app: &App<MemoryStore>, xml: &str, envelope_head: &str) -> (Vec<(String, String)>, Vec<u8>) {
+    let encrypt = app.config.crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", xml).unwrap();
+    let signature = app.config.crypto.msg_signature("1732000000", "77", &encrypt);
+    let query = vec![
+        ("timestamp".to_owned(), "1732000000".to_owned()),
+        ("nonce".to_owned(), "77".to_owned()),
+        ("encrypt_type".to_owned(), "aes".to_owned()),
+        ("msg_signature".to_owned(), signature),
+    ];
+    (query, format!("<xml>{envelope_head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes())
+}
+
+async fn status_of(app: &App<MemoryStore>, function: &str, request: Request) -> u16 {
+    let response = match function {
+        "ticket-receiver" => ticket_receiver::handle(app, request).await,
+        _ => event_callback::handle(app, request).await,
+    }
+    .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn unauthentic_or_malformed_pushes_get_4xx_and_store_nothing() {
+    let app = app();
+    let ticket = format!(
+        "<xml><AppId>{APPID}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>t</ComponentVerifyTicket></xml>"
+    );
+    for (function, path, head) in [
+        ("ticket-receiver", "/wechat/component/events", format!("<AppId>{APPID}</AppId>")),
+        ("event-callback", "/wechat/wx1000000000000001/callback", "<ToUserName>gh_1</ToUserName>".to_owned()),
+    ] {
+        let (query, body) = signed(&app, &ticket, &head);
+        let q = |skip: &str, replace: Option<(&str, &str)>| -> Vec<(String, String)> {
+            query
+                .iter()
+                .filter(|(k, _)| k != skip)
+                .map(|(k, v)| match replace {
+                    Some((name, value)) if name == k => (k.clone(), value.to_owned()),
+                    _ => (k.clone(), v.clone()),
+                })
+                .collect()
+        };
+        let send = |query: Vec<(String, String)>, body: Vec<u8>| {
+            let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            post(path, &pairs, body)
+        };
+        let cases: Vec<(&str, Request, u16)> = vec![
+            (
+                "wrong signature",
+                send(q("", Some(("msg_signature", "0000000000000000000000000000000000000000"))), body.clone()),
+                401,
+            ),
+            ("missing signature", send(q("msg_signature", None), body.clone()), 401),
+            ("missing timestamp", send(q("timestamp", None), body.clone()), 401),
+            ("plaintext push", send(q("encrypt_type", None), body.clone()), 400),
+            ("broken XML", send(q("", None), b"<xml><Encrypt>".to_vec()), 400),
+            ("oversized body", send(q("", None), vec![b'x'; 70 * 1024]), 413),
+            ("not XML", send(q("", None), b"\xff\xfe\x00garbage".to_vec()), 400),
+        ];
+        for (name, request, expected) in cases {
+            assert_eq!(status_of(&app, function, request).await, expected, "{function}: {name}");
+        }
+        // Garbage base64 and a ciphertext for another appid, both correctly signed.
+        let sign = |encrypt: &str| {
+            let signature = app.config.crypto.msg_signature("1732000000", "77", encrypt);
+            let query = [
+                ("timestamp", "1732000000"),
+                ("nonce", "77"),
+                ("encrypt_type", "aes"),
+                ("msg_signature", signature.as_str()),
+            ];
+            post(path, &query, format!("<xml><Encrypt>{encrypt}</Encrypt></xml>").into_bytes())
+        };
+        assert_eq!(status_of(&app, function, sign("!!!not-base64!!!")).await, 400, "{function}: garbage base64");
+        let other = shared::WeChatCrypto::new(gateway::TOKEN, gateway::KEY, "wx_someone_else").unwrap();
+        let foreign = other.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
+        assert_eq!(status_of(&app, function, sign(&foreign)).await, 400, "{function}: wrong appid");
+    }
+    assert_eq!(app.platform.store.writes(), 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn event_callback_needs_an_appid_in_the_path() {
+    let app = app();
+    let request =
+        lambda_http::http::Request::builder().method("POST").uri("/wechat/callback").body(Body::Empty).unwrap();
+    assert_eq!(event_callback::handle(&app, request).await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn auth_callback_refuses_forged_expired_and_missing_state_without_calling_wechat() {
+    let app = app();
+    let get = |query: &[(&str, &str)]| {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in query {
+            map.entry((*k).to_owned()).or_default().push((*v).to_owned());
+        }
+        lambda_http::http::Request::builder()
+            .uri("/wechat/authorize/callback")
+            .body(Body::Empty)
+            .unwrap()
+            .with_query_string_parameters(map)
+    };
+    let now = app.platform.now();
+    let valid = app.signer.sign("alice", now + 600);
+    let expired = app.signer.sign("alice", now - 1);
+    let forged = shared::state::StateSigner::new(&shared::Secret::new("not-our-secret")).sign("alice", now + 600);
+    for (query, expected) in [
+        (vec![("auth_code", "queryauthcode@@@x")], 400),
+        (vec![("auth_code", "queryauthcode@@@x"), ("state", forged.as_str())], 403),
+        (vec![("auth_code", "queryauthcode@@@x"), ("state", "garbage")], 403),
+        (vec![("auth_code", "queryauthcode@@@x"), ("state", expired.as_str())], 400),
+        (vec![("state", valid.as_str())], 400),
+        (vec![("auth_code", "a"), ("auth_code", "b"), ("state", valid.as_str())], 400),
+    ] {
+        let response = auth_callback::handle(&app, get(&query)).await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{query:?}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    }
+    assert_eq!(app.platform.store.writes(), 0);
+}

@@ -1,0 +1,204 @@
+//! The whole lifecycle on the DynamoDB-API server with the WeChat stand-in pushing to a local API
+//! Gateway: ticket push → QR URL → stand-in authorization page → callback → account listed →
+//! follower message and reply → release test → refresher run → unauthorized → listed as revoked.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use shared::store::{AuthorizerStatus, AuthorizerStore, TicketStore};
+use wechat_standin::{Config as StandInConfig, RELEASE_TEST_APPID, StandIn};
+
+use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
+
+const ACCOUNT: &str = "wx1000000000000001";
+
+struct Platform {
+    standin: StandIn,
+    app: Shared,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn platform(extra: &[(&str, String)]) -> Platform {
+    let (listener, base) = gateway::listener().await;
+    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
+    standin_config.callback_base = Some(format!("{base}/wechat"));
+    let standin = wechat_standin::StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let mut vars = vec![
+        ("WECHAT_API_BASE", standin.base_url()),
+        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
+        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
+    gateway::serve(listener, app.clone());
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Platform { standin, app, base, http }
+}
+
+impl Platform {
+    async fn json(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// The admin's browser: dashboard → authorization page → Authorize → callback.
+    async fn authorize_in_browser(&self, appid: &str) -> reqwest::Response {
+        let (status, body) = self.json("/wechat/authorize-url?auth_type=1").await;
+        assert_eq!((status, &body["code"]), (200, &Value::from(0)), "{body}");
+        let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+        assert_eq!(url.path(), "/cgi-bin/componentloginpage");
+        let params: HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!((params["component_appid"].as_str(), params["auth_type"].as_str()), (APPID, "1"));
+        let page = self.http.get(url.as_str()).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let form = [
+            ("pre_auth_code", params["pre_auth_code"].as_str()),
+            ("redirect_uri", params["redirect_uri"].as_str()),
+            ("appid", appid),
+        ];
+        let redirect =
+            self.http.post(format!("{}/standin/authorize", self.standin.base_url())).form(&form).send().await.unwrap();
+        assert_eq!(redirect.status(), 302);
+        let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(&format!("{}/wechat/authorize/callback?state=", self.base)), "{location}");
+        self.http.get(location).send().await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_lifecycle() {
+    let p = platform(&[]).await;
+
+    // Before any ticket: a clear 503 in the dashboard's envelope.
+    let (status, body) = p.json("/wechat/authorize-url").await;
+    assert_eq!((status, body["code"].as_i64()), (503, Some(1002)), "{body}");
+
+    // WeChat pushes a ticket; it is stored.
+    let pushed = p.standin.push_ticket().await;
+    assert_eq!((pushed.status, pushed.body.as_str()), (200, "success"));
+    let stored = p.app.platform.store.verify_ticket().await.unwrap().unwrap();
+    assert_eq!(Some(stored.ticket.expose().to_owned()), p.standin.last_ticket());
+
+    // The admin authorizes in the browser; the callback page names the account.
+    let callback = p.authorize_in_browser(ACCOUNT).await;
+    assert_eq!(callback.status(), 200);
+    assert!(callback.text().await.unwrap().contains("示例服务号"));
+    let record = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(Some(record.refresh_token.expose().to_owned()), p.standin.refresh_token_of(ACCOUNT));
+    assert_eq!(p.standin.calls("api_query_auth"), 2, "callback and `authorized` push both tried the code");
+
+    // The dashboard lists it with the seed's labels.
+    let (status, list) = p.json("/wechat/authorizers").await;
+    assert_eq!(status, 200);
+    let item = &list["data"][0];
+    assert_eq!(item["authorizer_appid"], ACCOUNT);
+    assert_eq!(
+        (item["service_type_info_text"].as_str(), item["verify_type_info_text"].as_str()),
+        (Some("服务号"), Some("微信认证"))
+    );
+    assert_eq!(
+        (item["status"].as_str(), item["nick_name"].as_str(), item["user_name"].as_str()),
+        (Some("authorized"), Some("示例服务号"), Some("gh_100000000001"))
+    );
+    assert!(item["avatar"].as_str().unwrap().starts_with("http"));
+
+    // A follower writes; a retry of the same push gets the same answer and is not processed again.
+    let first = p.standin.push_text(ACCOUNT, "o_follower", "你好").await;
+    assert_eq!((first.status, first.body.as_str()), (200, "success"));
+
+    // The full-network release test passes.
+    let report = p.standin.release_test().await;
+    assert!(report.passed(), "{report:#?}");
+    assert!(p.app.platform.store.authorizer(RELEASE_TEST_APPID).await.unwrap().is_some());
+
+    // Two hours later the refresher renews every due token.
+    p.standin.advance_clock(7000);
+    let report = token_refresher::run(&p.app).await;
+    assert_eq!(report.component_token, "refreshed");
+    assert_eq!(report.refreshed, [ACCOUNT.to_owned(), RELEASE_TEST_APPID.to_owned()], "{report:?}");
+    assert!(report.failed.is_empty(), "{report:?}");
+    let refreshed = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert!(refreshed.expires_at > record.expires_at);
+
+    // The admin revokes: listed as revoked, record kept.
+    let revoked = p.standin.revoke(ACCOUNT).await;
+    assert_eq!(revoked.body, "success");
+    let (_, list) = p.json("/wechat/authorizers").await;
+    let item = list["data"].as_array().unwrap().iter().find(|i| i["authorizer_appid"] == ACCOUNT).unwrap().clone();
+    assert_eq!(item["status"], "revoked");
+    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
+}
+
+#[tokio::test]
+async fn a_reused_callback_and_a_dashboard_redirect() {
+    let p = platform(&[("DASHBOARD_URL", "https://dashboard.example/accounts".to_owned())]).await;
+    p.standin.push_ticket().await;
+    let callback = p.authorize_in_browser(ACCOUNT).await;
+    assert_eq!(callback.status(), 302);
+    assert_eq!(callback.headers()["location"], format!("https://dashboard.example/accounts?authorized={ACCOUNT}"));
+    // Reloading the callback URL: a clear 4xx page, nothing changes.
+    let before = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let again = p.http.get(callback.url().as_str()).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap(), before);
+}
+
+#[tokio::test]
+async fn mobile_links_and_the_html_page() {
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    let (status, body) = p.json("/wechat/authorize-url?mode=mobile&auth_type=3&biz_appid=wx1000000000000002").await;
+    assert_eq!(status, 200, "{body}");
+    let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+    assert_eq!((url.path(), url.fragment()), ("/wxaopen/safe/bindcomponent", Some("wechat_redirect")));
+    let params: HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        (params["action"].as_str(), params["no_scan"].as_str(), params["biz_appid"].as_str()),
+        ("bindcomponent", "1", "wx1000000000000002")
+    );
+    let redirect = url::Url::parse(&params["redirect_uri"]).unwrap();
+    assert!(redirect.query_pairs().any(|(k, _)| k == "state"), "the state survives inside redirect_uri");
+    assert!(body["data"]["expires_in"].as_i64().unwrap() > 0);
+
+    let html =
+        p.http.get(format!("{}/wechat/authorize-url", p.base)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(html.status(), 200);
+    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(html.text().await.unwrap().contains("id=\"authorize\" href=\""));
+    for bad in ["?auth_type=7", "?mode=tablet", "?biz_appid=%3Cscript%3E", "?auth_type=1&auth_type=2"] {
+        let (status, body) = p.json(&format!("/wechat/authorize-url{bad}")).await;
+        assert_eq!((status, body["code"].as_i64()), (400, Some(1001)), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_recovered_by_the_refresher() {
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
+    let replacement = p.standin.break_refresh_token(ACCOUNT).unwrap();
+    p.standin.advance_clock(7000);
+    let report = token_refresher::run(&p.app).await;
+    assert_eq!(report.recovered, [ACCOUNT.to_owned()], "{report:?}");
+    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap().refresh_token.expose(), replacement);
+
+    p.standin.forget_refresh_token(ACCOUNT);
+    p.standin.advance_clock(7000);
+    let report = token_refresher::run(&p.app).await;
+    assert_eq!(report.needs_reauthorization, [ACCOUNT.to_owned()], "{report:?}");
+    let (_, list) = p.json("/wechat/authorizers").await;
+    assert_eq!(list["data"][0]["status"], "needs_reauthorization");
+}
+
+#[tokio::test]
+async fn stopped_ticket_pushes_are_restarted() {
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    p.standin.advance_clock(3600);
+    let calls = p.standin.calls("api_start_push_ticket");
+    let report = token_refresher::run(&p.app).await;
+    assert_eq!(report.push_ticket.as_deref(), Some("restarted"));
+    assert_eq!(p.standin.calls("api_start_push_ticket"), calls + 1);
+}

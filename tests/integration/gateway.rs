@@ -1,0 +1,132 @@
+//! A minimal local API Gateway for the tests: routes like `template.yaml`'s HttpApi, turns each
+//! HTTP request into the `lambda_http::Request` API Gateway would deliver (query string
+//! parameters, `{appid}` path parameter, body) and calls the function's handler in process.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::{Body as AxumBody, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use lambda_http::RequestExt;
+use shared::Secret;
+use shared::app::App;
+use shared::config::Config;
+use shared::service::Platform;
+use shared::store::DynamoDbStore;
+use shared::store::table::TABLE;
+use shared::wechat::WeChatClient;
+use wechat_standin::StandIn;
+
+pub(crate) const APPID: &str = "wx3fdbc0bb2ee1a1e0";
+pub(crate) const SECRET: &str = "integration-component-secret";
+pub(crate) const TOKEN: &str = "integrationtoken";
+pub(crate) const KEY: &str = "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M";
+
+pub(crate) type Shared = Arc<App<DynamoDbStore>>;
+
+/// A fresh table on the local DynamoDB-API server.
+pub(crate) async fn store() -> DynamoDbStore {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `bash scripts/test.sh`"
+    );
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let table = format!("flow-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    let store = DynamoDbStore::from_env(&table, APPID).await;
+    TABLE.create(store.client(), &table).await.expect("create table");
+    store
+}
+
+pub(crate) fn config(vars: &[(&str, String)]) -> Config {
+    let mut map: HashMap<String, String> = HashMap::from([
+        ("COMPONENT_APPID".into(), APPID.into()),
+        ("COMPONENT_APPSECRET".into(), SECRET.into()),
+        ("COMPONENT_TOKEN".into(), TOKEN.into()),
+        ("COMPONENT_ENCODING_AES_KEY".into(), KEY.into()),
+        ("TABLE_NAME".into(), "unused".into()),
+    ]);
+    for (k, v) in vars {
+        map.insert((*k).to_owned(), v.clone());
+    }
+    Config::from_lookup(|k| map.get(k).cloned()).expect("config")
+}
+
+/// The app on `store`, on the stand-in's clock.
+pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Shared {
+    let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
+    let clock = standin.clone();
+    let platform = Platform::with_clock(store, wechat, Arc::new(move || clock.now()));
+    Arc::new(App::with_platform(config, platform))
+}
+
+/// Binds a port for the gateway before the app exists (the app's config needs the URL).
+pub(crate) async fn listener() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    (listener, base)
+}
+
+pub(crate) fn serve(listener: tokio::net::TcpListener, app: Shared) {
+    let router = Router::new()
+        .route("/wechat/component/events", post(ticket_receiver).get(ticket_receiver))
+        .route("/wechat/authorize-url", get(qr_url_issuer))
+        .route("/wechat/authorize/callback", get(auth_callback))
+        .route("/wechat/authorizers", get(authorizer_list))
+        .route("/wechat/{appid}/callback", post(event_callback).get(event_callback))
+        .with_state(app);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+}
+
+/// The `lambda_http::Request` API Gateway would deliver for `request`.
+pub(crate) async fn to_lambda(request: Request, path_appid: Option<String>) -> lambda_http::Request {
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(q) = parts.uri.query() {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            query.entry(k.into_owned()).or_default().push(v.into_owned());
+        }
+    }
+    let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
+    let mut request = lambda_http::Request::from_parts(parts, body).with_query_string_parameters(query);
+    if let Some(appid) = path_appid {
+        request = request.with_path_parameters(HashMap::from([("appid".to_owned(), appid)]));
+    }
+    request
+}
+
+fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(text) => text.into_bytes(),
+        lambda_http::Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, AxumBody::from(bytes)).into_response()
+}
+
+async fn ticket_receiver(State(app): State<Shared>, request: Request) -> Response {
+    to_axum(ticket_receiver::handle(&app, to_lambda(request, None).await).await.unwrap())
+}
+
+async fn qr_url_issuer(State(app): State<Shared>, request: Request) -> Response {
+    to_axum(qr_url_issuer::handle(&app, to_lambda(request, None).await).await.unwrap())
+}
+
+async fn auth_callback(State(app): State<Shared>, request: Request) -> Response {
+    to_axum(auth_callback::handle(&app, to_lambda(request, None).await).await.unwrap())
+}
+
+async fn authorizer_list(State(app): State<Shared>, request: Request) -> Response {
+    to_axum(authorizer_list::handle(&app, to_lambda(request, None).await).await.unwrap())
+}
+
+async fn event_callback(State(app): State<Shared>, Path(appid): Path<String>, request: Request) -> Response {
+    to_axum(event_callback::handle(&app, to_lambda(request, Some(appid)).await).await.unwrap())
+}

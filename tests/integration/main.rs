@@ -1,0 +1,9 @@
+//! Cross-function tests, one binary (ripgrep-style). The store is the DynamoDB adapter on the
+//! local DynamoDB-API server that `scripts/test.sh` starts; WeChat is the stand-in.
+
+// The platform behind a local API Gateway, WeChat pushing to it: the whole lifecycle.
+mod flow;
+// A minimal API Gateway: HTTP in, lambda_http request to the handlers, HTTP out.
+mod gateway;
+// Bad requests at every HTTP function: the contract's status, a log line, no store write.
+mod bad_requests;
