@@ -16,10 +16,10 @@ done
 
 # --- Python tools, in a venv of their own --------------------------------------------------------
 venv="${WECHAT_VENV:-$root/.venv}"
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ]; then
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || ! "$venv/bin/python" -c "import samtranslator" 2>/dev/null; then
   echo "== installing moto[server] and cfn-lint into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' 'cfn-lint>=1.30,<2'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' 'cfn-lint>=1.30,<2' 'aws-sam-translator>=1.90'
 fi
 
 # --- the DynamoDB-API server -----------------------------------------------------------------------

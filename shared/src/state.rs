@@ -78,6 +78,11 @@ impl StateSigner {
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
             nonce.copy_from_slice(&nanos.to_be_bytes()[4..]);
         }
+        self.sign_with_nonce(user, expires_at, &nonce)
+    }
+
+    /// [`StateSigner::sign`] with a given nonce, for reproducible sample events.
+    pub fn sign_with_nonce(&self, user: &str, expires_at: Timestamp, nonce: &[u8]) -> String {
         let payload = format!("{}.{expires_at}.{}", URL_SAFE_NO_PAD.encode(user), URL_SAFE_NO_PAD.encode(nonce));
         let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         format!("{payload}.{signature}")

@@ -7,3 +7,5 @@ mod flow;
 mod gateway;
 // Bad requests at every HTTP function: the contract's status, a log line, no store write.
 mod bad_requests;
+// events/: generated samples for every function, and the handler tests that load them.
+mod events;

@@ -1,0 +1,356 @@
+//! `events/`: sample API Gateway (HTTP API, payload 2.0) events for every function, made
+//! reproducibly from the test credentials in `events/README.md` (fixed random prefix, timestamp
+//! and nonce), and the handler tests that load the same files.
+//!
+//! The files are generated here: run `UPDATE_EVENTS=1 bash scripts/test.sh` (or
+//! `UPDATE_EVENTS=1 cargo test -p integration-tests events`) to rewrite them; otherwise a test
+//! fails when a committed file differs from what the generator makes, so they never drift.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::crypto::KeySlot;
+use shared::store::{MemoryStore, TicketStore};
+
+use crate::gateway::{self, APPID, TOKEN};
+
+const TIMESTAMP: &str = "1732000000";
+const NONCE: &str = "1320562132";
+const RANDOM: &[u8; 16] = b"eventsrandom0000";
+const OPENID: &str = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M";
+const ACCOUNT: &str = "wx1000000000000001";
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+fn http_event(
+    method: &str,
+    path: &str,
+    route: &str,
+    query: &[(&str, String)],
+    headers: Value,
+    body: Option<String>,
+    base64: bool,
+) -> Value {
+    let raw_query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {route}"),
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "domainName": "wechat.example.com",
+            "domainPrefix": "wechat",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "Mozilla/4.0"},
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "routeKey": format!("{method} {route}"),
+            "stage": "$default",
+            "time": "19/Nov/2024:07:06:40 +0000",
+            "timeEpoch": 1_732_000_000_000u64
+        },
+        "isBase64Encoded": base64
+    });
+    if !query.is_empty() {
+        event["queryStringParameters"] =
+            Value::Object(query.iter().map(|(k, v)| ((*k).to_owned(), Value::from(v.clone()))).collect());
+    }
+    if let Some(body) = body {
+        event["body"] = Value::from(body);
+    }
+    event
+}
+
+/// A signed, encrypted push of `xml`, as WeChat sends it.
+fn push(app: &App<MemoryStore>, path: &str, route: &str, head: &str, xml: &str, openid: bool, base64: bool) -> Value {
+    let crypto = &app.config.crypto;
+    let encrypt = crypto.encrypt_with(KeySlot::Current, RANDOM, xml).expect("encrypt");
+    let mut query = vec![
+        ("signature", shared::crypto::signature(&[TOKEN, TIMESTAMP, NONCE])),
+        ("timestamp", TIMESTAMP.to_owned()),
+        ("nonce", NONCE.to_owned()),
+    ];
+    if openid {
+        query.push(("openid", OPENID.to_owned()));
+    }
+    query.push(("encrypt_type", "aes".to_owned()));
+    query.push(("msg_signature", crypto.msg_signature(TIMESTAMP, NONCE, &encrypt)));
+    let body = format!("<xml>\n    {head}\n    <Encrypt><![CDATA[{encrypt}]]></Encrypt>\n</xml>");
+    let body = if base64 {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        body
+    };
+    http_event("POST", path, route, &query, json!({"content-type": "text/xml"}), Some(body), base64)
+}
+
+fn with_path_appid(mut event: Value, appid: &str) -> Value {
+    event["pathParameters"] = json!({"appid": appid});
+    event
+}
+
+fn tampered(mut event: Value) -> Value {
+    event["queryStringParameters"]["msg_signature"] = Value::from("0000000000000000000000000000000000000000");
+    let raw = event["rawQueryString"].as_str().unwrap_or_default().to_owned();
+    let cut = raw.find("msg_signature=").map_or(raw.len(), |i| i);
+    event["rawQueryString"] =
+        Value::from(format!("{}msg_signature=0000000000000000000000000000000000000000", &raw[..cut]));
+    event
+}
+
+fn garbage(mut event: Value) -> Value {
+    event["body"] = Value::from("<xml><Encrypt><![CDATA[!!!this is not base64!!!]]></Encrypt>");
+    event
+}
+
+/// Every sample event: `(function, file, event)`.
+fn generate() -> Vec<(&'static str, &'static str, Value)> {
+    let app = events_app();
+    let component = |xml: &str| {
+        push(
+            &app,
+            "/wechat/component/events",
+            "/wechat/component/events",
+            &format!("<AppId><![CDATA[{APPID}]]></AppId>"),
+            xml,
+            false,
+            false,
+        )
+    };
+    let ticket = format!(
+        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[ticket@@@events-sample-ticket]]></ComponentVerifyTicket>\n</xml>"
+    );
+    let authorized = format!(
+        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[authorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n<AuthorizationCode><![CDATA[queryauthcode@@@events-sample-code]]></AuthorizationCode>\n<AuthorizationCodeExpiredTime>1732000600</AuthorizationCodeExpiredTime>\n<PreAuthCode><![CDATA[preauthcode@@@events-sample]]></PreAuthCode>\n</xml>"
+    );
+    let unauthorized = format!(
+        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[unauthorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n</xml>"
+    );
+    let callback_path = format!("/wechat/{ACCOUNT}/callback");
+    let authorizer = |xml: &str, base64: bool| {
+        with_path_appid(
+            push(
+                &app,
+                &callback_path,
+                "/wechat/{appid}/callback",
+                "<ToUserName><![CDATA[gh_100000000001]]></ToUserName>",
+                xml,
+                true,
+                base64,
+            ),
+            ACCOUNT,
+        )
+    };
+    let text = format!(
+        "<xml><ToUserName><![CDATA[gh_100000000001]]></ToUserName>\n<FromUserName><![CDATA[{OPENID}]]></FromUserName>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[你好]]></Content>\n<MsgId>24589245892458924589</MsgId>\n</xml>"
+    );
+    let subscribe = format!(
+        "<xml><ToUserName><![CDATA[gh_100000000001]]></ToUserName>\n<FromUserName><![CDATA[{OPENID}]]></FromUserName>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[subscribe]]></Event>\n<EventKey><![CDATA[qrscene_spring]]></EventKey>\n<Ticket><![CDATA[gQH47joAAAAAAAAAASxodHRw]]></Ticket>\n</xml>"
+    );
+    let test_text = format!(
+        "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName>\n<FromUserName><![CDATA[{OPENID}]]></FromUserName>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[TESTCOMPONENT_MSG_TYPE_TEXT]]></Content>\n<MsgId>24589245892458924590</MsgId>\n</xml>"
+    );
+    let release_path = "/wechat/wx570bc396a51b8ff8/callback";
+    let release = with_path_appid(
+        push(
+            &app,
+            release_path,
+            "/wechat/{appid}/callback",
+            "<ToUserName><![CDATA[gh_3c884a361561]]></ToUserName>",
+            &test_text,
+            true,
+            false,
+        ),
+        "wx570bc396a51b8ff8",
+    );
+    let get = |path: &str, query: &[(&str, String)], accept: &str| {
+        http_event("GET", path, path, query, json!({"accept": accept}), None, false)
+    };
+    let signer = app.signer.clone();
+    vec![
+        ("ticket-receiver", "component-verify-ticket.json", component(&ticket)),
+        ("ticket-receiver", "authorized.json", component(&authorized)),
+        ("ticket-receiver", "unauthorized.json", component(&unauthorized)),
+        ("ticket-receiver", "bad-signature.json", tampered(component(&ticket))),
+        ("ticket-receiver", "garbage-body.json", garbage(component(&ticket))),
+        ("event-callback", "text-message.json", authorizer(&text, false)),
+        ("event-callback", "text-message-base64.json", authorizer(&text, true)),
+        ("event-callback", "subscribe-event.json", authorizer(&subscribe, false)),
+        ("event-callback", "release-test-text.json", release),
+        ("event-callback", "bad-signature.json", tampered(authorizer(&text, false))),
+        ("event-callback", "garbage-body.json", garbage(authorizer(&text, false))),
+        (
+            "qr-url-issuer",
+            "get.json",
+            get("/wechat/authorize-url", &[("auth_type", "1".into()), ("mode", "pc".into())], "application/json"),
+        ),
+        ("qr-url-issuer", "get-html.json", get("/wechat/authorize-url", &[], "text/html")),
+        (
+            "qr-url-issuer",
+            "bad-auth-type.json",
+            get("/wechat/authorize-url", &[("auth_type", "9".into())], "application/json"),
+        ),
+        (
+            "auth-callback",
+            "redirect.json",
+            get(
+                "/wechat/authorize/callback",
+                &[
+                    ("state", signer.sign_with_nonce("default", 4_102_444_800, b"events-sample")),
+                    ("auth_code", "queryauthcode@@@events-sample-code".into()),
+                    ("expires_in", "600".into()),
+                ],
+                "text/html",
+            ),
+        ),
+        (
+            "auth-callback",
+            "forged-state.json",
+            get(
+                "/wechat/authorize/callback",
+                &[
+                    ("state", "ZGVmYXVsdA.4102444800.AAAA.forged".into()),
+                    ("auth_code", "queryauthcode@@@x".into()),
+                    ("expires_in", "600".into()),
+                ],
+                "text/html",
+            ),
+        ),
+        ("authorizer-list", "get.json", get("/wechat/authorizers", &[], "application/json")),
+        (
+            "token-refresher",
+            "schedule.json",
+            json!({
+                "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": "123456789012", "time": "2024-11-19T07:06:40Z", "region": "us-east-1",
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/TokenRefresherFunctionEvery10Minutes"], "detail": {}
+            }),
+        ),
+    ]
+}
+
+/// The app the events are made for: the credentials of `events/README.md`, an in-memory store,
+/// and WeChat unreachable (so nothing here can call out).
+fn events_app() -> App<MemoryStore> {
+    let config = gateway::config(&[
+        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
+        ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
+    ]);
+    App::new(config, MemoryStore::new()).expect("app")
+}
+
+#[test]
+fn committed_events_are_what_the_generator_makes() {
+    let update = std::env::var_os("UPDATE_EVENTS").is_some();
+    let mut stale = Vec::new();
+    for (function, file, event) in generate() {
+        let path = events_dir().join(function).join(file);
+        let text = serde_json::to_string_pretty(&event).unwrap() + "\n";
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "events differ from the generator (rerun with UPDATE_EVENTS=1): {stale:?}");
+}
+
+fn load(function: &str, file: &str) -> lambda_http::Request {
+    let text = std::fs::read_to_string(events_dir().join(function).join(file)).expect("event file");
+    lambda_http::request::from_str(&text).expect("an API Gateway event")
+}
+
+async fn call(app: &App<MemoryStore>, function: &str, file: &str) -> (u16, String) {
+    let request = load(function, file);
+    let response = match function {
+        "ticket-receiver" => ticket_receiver::handle(app, request).await,
+        "event-callback" => event_callback::handle(app, request).await,
+        "qr-url-issuer" => qr_url_issuer::handle(app, request).await,
+        "auth-callback" => auth_callback::handle(app, request).await,
+        _ => authorizer_list::handle(app, request).await,
+    }
+    .unwrap();
+    let status = response.status().as_u16();
+    let body = match response.into_body() {
+        lambda_http::Body::Text(t) => t,
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn ticket_receiver_events() {
+    let app = events_app();
+    assert_eq!(call(&app, "ticket-receiver", "bad-signature.json").await.0, 401);
+    assert_eq!(call(&app, "ticket-receiver", "garbage-body.json").await.0, 400);
+    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
+    let ticket = app.platform.store.verify_ticket().await.unwrap().unwrap();
+    assert_eq!((ticket.ticket.expose(), ticket.create_time), ("ticket@@@events-sample-ticket", 1_732_000_000));
+    // A retry is answered alike and changes nothing.
+    let writes = app.platform.store.writes();
+    assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
+    assert_eq!(app.platform.store.writes(), writes);
+    // unauthorized for an account never stored: acknowledged.
+    assert_eq!(call(&app, "ticket-receiver", "unauthorized.json").await, (200, "success".into()));
+}
+
+#[tokio::test]
+async fn event_callback_events() {
+    let app = events_app();
+    assert_eq!(call(&app, "event-callback", "bad-signature.json").await.0, 401);
+    assert_eq!(call(&app, "event-callback", "garbage-body.json").await.0, 400);
+    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(call(&app, "event-callback", "text-message.json").await, (200, "success".into()));
+    // The same push, Base64-encoded by API Gateway, is the same message: a retry.
+    assert_eq!(call(&app, "event-callback", "text-message-base64.json").await, (200, "success".into()));
+    assert_eq!(app.platform.store.writes(), 1, "processed once");
+    assert_eq!(call(&app, "event-callback", "subscribe-event.json").await, (200, "success".into()));
+    let (status, body) = call(&app, "event-callback", "release-test-text.json").await;
+    assert_eq!(status, 200);
+    let reply = decrypt_reply(&app, &body);
+    assert!(reply.contains("TESTCOMPONENT_MSG_TYPE_TEXT_callback"), "{reply}");
+}
+
+fn decrypt_reply(app: &App<MemoryStore>, body: &str) -> String {
+    let envelope = shared::message::Envelope::parse(body.as_bytes()).expect("an encrypted reply");
+    app.config.crypto.decrypt(&envelope.encrypt).expect("decrypts").xml
+}
+
+#[tokio::test]
+async fn dashboard_and_callback_events() {
+    let app = events_app();
+    // Bad input writes nothing.
+    assert_eq!(call(&app, "qr-url-issuer", "bad-auth-type.json").await.0, 400);
+    assert_eq!(call(&app, "auth-callback", "forged-state.json").await.0, 403);
+    let (status, body) = call(&app, "authorizer-list", "get.json").await;
+    assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[]}"));
+    assert_eq!(app.platform.store.writes(), 0);
+    // No ticket yet (and WeChat unreachable): the dashboard gets a clear 503.
+    let (status, body) = call(&app, "qr-url-issuer", "get.json").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"code\":1002"), "{body}");
+    // The sample callback carries a valid state but a sample code: a clear page, not a 500.
+    let (status, body) = call(&app, "auth-callback", "redirect.json").await;
+    assert!((400..500).contains(&status) || status == 503, "{status} {body}");
+    assert!(body.contains("<title>"));
+}
+
+#[test]
+fn the_schedule_event_is_an_eventbridge_event() {
+    let text = std::fs::read_to_string(events_dir().join("token-refresher/schedule.json")).unwrap();
+    let event: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (event["source"].as_str(), event["detail-type"].as_str()),
+        (Some("aws.events"), Some("Scheduled Event"))
+    );
+}
