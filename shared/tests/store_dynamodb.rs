@@ -23,7 +23,13 @@ async fn fresh_store() -> DynamoDbStore {
     );
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let table = format!("tokens-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    let store = DynamoDbStore::from_env(&table, COMPONENT).await;
+    let store = DynamoDbStore::from_env_with_timeouts(
+        &table,
+        COMPONENT,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(12),
+    )
+    .await;
     TABLE.create(store.client(), &table).await.expect("create table");
     store
 }

@@ -42,13 +42,25 @@ impl DynamoDbStore {
     /// `AWS_ENDPOINT_URL_DYNAMODB`, credentials), with this module's retry and timeout policy.
     /// Makes no network call: credentials are resolved on first use.
     pub async fn from_env(table: impl Into<String>, component_appid: impl Into<String>) -> Self {
+        Self::from_env_with_timeouts(table, component_appid, Duration::from_millis(1000), Duration::from_millis(2500))
+            .await
+    }
+
+    /// [`DynamoDbStore::from_env`] with other per-attempt and total timeouts (tests on a busy
+    /// local server use longer ones; they test semantics, not the production latency budget).
+    pub async fn from_env_with_timeouts(
+        table: impl Into<String>,
+        component_appid: impl Into<String>,
+        attempt: Duration,
+        total: Duration,
+    ) -> Self {
         let config = aws_config::from_env()
             .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25)))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_millis(800))
-                    .operation_attempt_timeout(Duration::from_millis(1000))
-                    .operation_timeout(Duration::from_millis(2500))
+                    .operation_attempt_timeout(attempt)
+                    .operation_timeout(total)
                     .build(),
             )
             .load()

@@ -105,8 +105,8 @@ impl TableDefinition {
         all
     }
 
-    /// Creates the table (on-demand) and enables TTL, as `template.yaml` declares it. For tests
-    /// and local runs; deployments create it through the template.
+    /// Creates the table (on-demand) if it does not exist yet and enables TTL, as `template.yaml`
+    /// declares it. For tests and local runs; deployments create it through the template.
     ///
     /// # Errors
     /// The SDK's error, as text.
@@ -142,8 +142,15 @@ impl TableDefinition {
                     .map_err(|e| err(&e))?,
             );
         }
-        request.send().await.map_err(|e| err(&aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        client
+        // Idempotent: a table that already exists (a second run, or the SDK retrying a create whose
+        // first attempt timed out after the server had created it) is fine.
+        if let Err(e) = request.send().await {
+            let exists = e.as_service_error().is_some_and(|se| se.is_resource_in_use_exception());
+            if !exists {
+                return Err(err(&aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+            }
+        }
+        let ttl = client
             .update_time_to_live()
             .table_name(table_name)
             .time_to_live_specification(
@@ -154,8 +161,14 @@ impl TableDefinition {
                     .map_err(|e| err(&e))?,
             )
             .send()
-            .await
-            .map_err(|e| err(&aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        Ok(())
+            .await;
+        match ttl {
+            Ok(_) => Ok(()),
+            // A second run on an existing table: TTL is already on.
+            Err(e) if aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string().contains("already enabled") => {
+                Ok(())
+            }
+            Err(e) => Err(err(&aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
     }
 }

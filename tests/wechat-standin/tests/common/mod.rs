@@ -47,7 +47,13 @@ pub async fn store() -> DynamoDbStore {
     );
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let table = format!("standin-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    let store = DynamoDbStore::from_env(&table, APPID).await;
+    let store = DynamoDbStore::from_env_with_timeouts(
+        &table,
+        APPID,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(12),
+    )
+    .await;
     TABLE.create(store.client(), &table).await.expect("create table");
     store
 }
