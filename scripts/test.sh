@@ -26,7 +26,7 @@ fi
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$root/target"
 moto_log="$root/target/moto.log"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+"$venv/bin/python" scripts/dynamodb_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 cleanup() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM

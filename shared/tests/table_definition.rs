@@ -86,3 +86,70 @@ fn owner_index_never_projects_a_token() {
     }
     assert_eq!(owner.projection, "INCLUDE");
 }
+
+#[test]
+fn template_routes_and_function_names_match_the_contract() {
+    let template = template();
+    let resources = template["Resources"].as_hash().expect("Resources");
+    let mut routes = Vec::new();
+    let mut binaries = Vec::new();
+    for (name, resource) in resources {
+        let name = name.as_str().unwrap_or_default();
+        match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => {
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+                // One name per function: `ticket-receiver` ↔ `TicketReceiverFunction`.
+                let camel: String = binary.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+                assert_eq!(name, format!("{camel}Function"));
+                binaries.push(binary.clone());
+                if let Some(events) = resource["Properties"]["Events"].as_hash() {
+                    for event in events.values() {
+                        if event["Type"].as_str() == Some("HttpApi") {
+                            let p = &event["Properties"];
+                            routes.push((
+                                format!("{} {}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap()),
+                                binary.clone(),
+                            ));
+                        }
+                    }
+                }
+            }
+            Some("AWS::ApiGatewayV2::Route") => {
+                let key = resource["Properties"]["RouteKey"].as_str().expect("RouteKey").to_owned();
+                routes.push((key, name.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    routes.sort();
+    let mut keys: Vec<&str> = routes.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "GET /wechat/authorize-url",
+            "GET /wechat/authorize/callback",
+            "GET /wechat/authorizers",
+            "POST /wechat/component/events",
+            "POST /wechat/{appid}/callback",
+        ]
+    );
+    binaries.sort();
+    assert_eq!(
+        binaries,
+        ["auth-callback", "authorizer-list", "event-callback", "qr-url-issuer", "ticket-receiver", "token-refresher"]
+    );
+    for binary in &binaries {
+        assert!(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))
+                .join(binary)
+                .join("src/main.rs")
+                .exists(),
+            "{binary}"
+        );
+        assert!(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../events")).join(binary).is_dir(),
+            "events/{binary}"
+        );
+    }
+}
