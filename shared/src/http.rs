@@ -118,6 +118,19 @@ pub fn push_rejected(function: &str, err: &CryptoError) -> Response<Body> {
     text(status, status.canonical_reason().unwrap_or("rejected"))
 }
 
+/// The answer to a GET URL verification (`echostr`): the echo when the signature holds, else the
+/// contract's rejection. Shared by both push URLs.
+pub fn url_verification<'a>(
+    function: &str,
+    crypto: &crate::crypto::WeChatCrypto,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Response<Body> {
+    match crate::message::UrlQuery::from_pairs(pairs).and_then(|query| crypto.verify_url(&query)) {
+        Ok(echostr) => text(StatusCode::OK, echostr),
+        Err(err) => push_rejected(function, &err),
+    }
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

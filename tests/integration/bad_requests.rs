@@ -150,3 +150,37 @@ async fn auth_callback_refuses_forged_expired_and_missing_state_without_calling_
     }
     assert_eq!(app.platform.store.writes(), 0);
 }
+
+#[tokio::test]
+async fn url_verification_echoes_only_signed_echostr() {
+    let app = app();
+    let signature = shared::crypto::signature(&[gateway::TOKEN, "1714036504", "1514711492"]);
+    for (path, function) in
+        [("/wechat/component/events", "ticket-receiver"), ("/wechat/wx1000000000000001/callback", "event-callback")]
+    {
+        for (sig, expected) in [(signature.as_str(), 200u16), ("0000000000000000000000000000000000000000", 401)] {
+            let query = HashMap::from([
+                ("signature".to_owned(), vec![sig.to_owned()]),
+                ("timestamp".to_owned(), vec!["1714036504".to_owned()]),
+                ("nonce".to_owned(), vec!["1514711492".to_owned()]),
+                ("echostr".to_owned(), vec!["4375120948345356249".to_owned()]),
+            ]);
+            let request = lambda_http::http::Request::builder()
+                .method("GET")
+                .uri(path)
+                .body(Body::Empty)
+                .unwrap()
+                .with_query_string_parameters(query);
+            let response = match function {
+                "ticket-receiver" => ticket_receiver::handle(&app, request).await,
+                _ => event_callback::handle(&app, request).await,
+            }
+            .unwrap();
+            assert_eq!(response.status().as_u16(), expected, "{function}");
+            if expected == 200 {
+                assert_eq!(response.body(), &Body::Text("4375120948345356249".into()));
+            }
+        }
+    }
+    assert_eq!(app.platform.store.writes(), 0);
+}

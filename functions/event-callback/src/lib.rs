@@ -16,7 +16,7 @@ use lambda_http::{Body, Error, Request, RequestExt, Response};
 use shared::Secret;
 use shared::app::App;
 use shared::http;
-use shared::message::{Answer, Message, MessageKind, PushQuery, Reply, UrlQuery};
+use shared::message::{Answer, Message, MessageKind, PushQuery, Reply};
 use shared::store::TokenStore;
 
 const FUNCTION: &str = "event-callback";
@@ -67,10 +67,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let pairs = http::query_pairs(&request);
     let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if request.method() == Method::GET {
-        return Ok(match UrlQuery::from_pairs(pairs).and_then(|q| app.config.crypto.verify_url(&q)) {
-            Ok(echostr) => http::text(StatusCode::OK, echostr),
-            Err(err) => http::push_rejected(FUNCTION, &err),
-        });
+        return Ok(http::url_verification(FUNCTION, &app.config.crypto, pairs));
     }
     let query = match PushQuery::from_pairs(pairs) {
         Ok(query) => query,

@@ -10,7 +10,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use shared::app::App;
 use shared::http;
-use shared::message::{ComponentNotice, NoticeKind, PushQuery, UrlQuery};
+use shared::message::{ComponentNotice, NoticeKind, PushQuery};
 use shared::service::{Authorization, ServiceError};
 use shared::store::{StoreError, TicketWrite, TokenStore, VerifyTicket};
 use shared::wechat::ErrorKind;
@@ -26,10 +26,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if request.method() == Method::GET {
         // URL verification (echostr); unconfirmed for this URL, answered correctly anyway.
-        return Ok(match UrlQuery::from_pairs(pairs).and_then(|q| app.config.crypto.verify_url(&q)) {
-            Ok(echostr) => http::text(StatusCode::OK, echostr),
-            Err(err) => http::push_rejected(FUNCTION, &err),
-        });
+        return Ok(http::url_verification(FUNCTION, &app.config.crypto, pairs));
     }
     let opened = match PushQuery::from_pairs(pairs).and_then(|q| app.config.crypto.open(&q, http::body_bytes(&request)))
     {

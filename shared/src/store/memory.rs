@@ -50,6 +50,27 @@ impl State {
         self.authorizers.get_mut(appid).ok_or(StoreError::NotFound)
     }
 
+    /// Applies `change` to an authorizer when `condition` holds, bumping `updated_at` and `version`
+    /// exactly as every conditional `UpdateItem` of the DynamoDB adapter does.
+    fn update_authorizer(
+        &mut self,
+        appid: &str,
+        now: Timestamp,
+        condition: impl FnOnce(&AuthorizerRecord) -> bool,
+        change: impl FnOnce(&mut AuthorizerRecord),
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let record = self.authorizer_mut(appid)?;
+        if !condition(record) {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut next = record.clone();
+        change(&mut next);
+        next.updated_at = now;
+        next.version += 1;
+        *record = next.clone();
+        Ok(self.wrote(next))
+    }
+
     fn wrote<T>(&mut self, value: T) -> T {
         self.writes += 1;
         value
@@ -155,23 +176,24 @@ impl AuthorizerStore for MemoryStore {
     }
 
     async fn update_tokens(&self, r: &TokenRefresh, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let mut state = self.lock();
-        let record = state.authorizer_mut(&r.authorizer_appid)?;
-        let regresses = r.refresh_token.is_some() && record.refresh_token_at > r.issued_at;
-        if record.version != r.expected_version || record.status != AuthorizerStatus::Authorized || regresses {
-            return Err(StoreError::ConditionFailed);
-        }
-        let mut next = record.clone();
-        next.access_token = r.access_token.clone();
-        next.expires_at = r.expires_at;
-        if let Some(refresh_token) = &r.refresh_token {
-            next.refresh_token = refresh_token.clone();
-            next.refresh_token_at = r.issued_at;
-        }
-        next.updated_at = now;
-        next.version += 1;
-        *record = next.clone();
-        Ok(state.wrote(next))
+        let regresses = |record: &AuthorizerRecord| r.refresh_token.is_some() && record.refresh_token_at > r.issued_at;
+        self.lock().update_authorizer(
+            &r.authorizer_appid,
+            now,
+            |record| {
+                record.version == r.expected_version
+                    && record.status == AuthorizerStatus::Authorized
+                    && !regresses(record)
+            },
+            |next| {
+                next.access_token = r.access_token.clone();
+                next.expires_at = r.expires_at;
+                if let Some(refresh_token) = &r.refresh_token {
+                    next.refresh_token = refresh_token.clone();
+                    next.refresh_token_at = r.issued_at;
+                }
+            },
+        )
     }
 
     async fn update_profile(
@@ -181,42 +203,25 @@ impl AuthorizerStore for MemoryStore {
         expected_version: u64,
         now: Timestamp,
     ) -> Result<AuthorizerRecord, StoreError> {
-        let mut state = self.lock();
-        let record = state.authorizer_mut(appid)?;
-        if record.version != expected_version {
-            return Err(StoreError::ConditionFailed);
-        }
-        let mut next = record.clone();
-        next.profile = profile.clone();
-        next.updated_at = now;
-        next.version += 1;
-        *record = next.clone();
-        Ok(state.wrote(next))
+        self.lock().update_authorizer(
+            appid,
+            now,
+            |r| r.version == expected_version,
+            |next| next.profile = profile.clone(),
+        )
     }
 
     async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let mut state = self.lock();
-        let record = state.authorizer_mut(appid)?;
-        let mut next = record.clone();
-        next.owner = owner.to_owned();
-        next.updated_at = now;
-        next.version += 1;
-        *record = next.clone();
-        Ok(state.wrote(next))
+        self.lock().update_authorizer(appid, now, |_| true, |next| next.owner = owner.to_owned())
     }
 
     async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let mut state = self.lock();
-        let record = state.authorizer_mut(appid)?;
-        if record.authorized_at > event_time {
-            return Err(StoreError::ConditionFailed);
-        }
-        let mut next = record.clone();
-        next.status = AuthorizerStatus::Revoked;
-        next.updated_at = now;
-        next.version += 1;
-        *record = next.clone();
-        Ok(state.wrote(next))
+        self.lock().update_authorizer(
+            appid,
+            now,
+            |r| r.authorized_at <= event_time,
+            |next| next.status = AuthorizerStatus::Revoked,
+        )
     }
 
     async fn mark_needs_reauthorization(
@@ -225,17 +230,12 @@ impl AuthorizerStore for MemoryStore {
         expected_version: u64,
         now: Timestamp,
     ) -> Result<AuthorizerRecord, StoreError> {
-        let mut state = self.lock();
-        let record = state.authorizer_mut(appid)?;
-        if record.version != expected_version {
-            return Err(StoreError::ConditionFailed);
-        }
-        let mut next = record.clone();
-        next.status = AuthorizerStatus::NeedsReauthorization;
-        next.updated_at = now;
-        next.version += 1;
-        *record = next.clone();
-        Ok(state.wrote(next))
+        self.lock().update_authorizer(
+            appid,
+            now,
+            |r| r.version == expected_version,
+            |next| next.status = AuthorizerStatus::NeedsReauthorization,
+        )
     }
 
     async fn due_authorizers(

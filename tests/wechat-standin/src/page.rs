@@ -11,20 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::StandIn;
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use shared::http::escape_html as escape;
 
 fn error_page(message: &str) -> Response {
     let body = format!(
