@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs the whole platform locally: a DynamoDB-API server (moto) with the table, the WeChat
+# stand-in pushing tickets, and every function under `cargo lambda watch`. Ctrl-C stops all of it.
+# Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+DDB_PORT=${DDB_PORT:-8765}
+STANDIN_PORT=${STANDIN_PORT:-9100}
+WATCH_PORT=${WATCH_PORT:-9000}
+
+venv="${WECHAT_VENV:-$root/.venv}"
+if [ ! -x "$venv/bin/cargo-lambda" ] || ! "$venv/bin/python" -c "import moto" 2>/dev/null; then
+  echo "== installing cargo-lambda and moto[server] into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda 'moto[server]>=5.1,<6'
+fi
+export PATH="$venv/bin:$PATH"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "== stopping"
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+start() { setsid "$@" & pids+=($!); }
+wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 did not open" >&2; return 1; }
+
+mkdir -p "$root/target/local"
+log="$root/target/local"
+
+# Test-only credentials, the same as events/README.md (so `cargo lambda invoke` with events/ works).
+cat > "$log/functions.env" <<ENV
+COMPONENT_APPID=wx3fdbc0bb2ee1a1e0
+COMPONENT_APPSECRET=integration-component-secret
+COMPONENT_TOKEN=integrationtoken
+COMPONENT_ENCODING_AES_KEY=R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M
+TABLE_NAME=wechat-local
+WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
+WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
+AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
+AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+ENV
+set -a; . "$log/functions.env"; set +a
+
+echo "== building (first run takes a few minutes)"
+cargo build --workspace --bins --examples -q
+
+echo "== DynamoDB-API server on 127.0.0.1:$DDB_PORT"
+start python scripts/dynamodb_server.py 127.0.0.1 "$DDB_PORT" >"$log/dynamodb.log" 2>&1
+wait_port "$DDB_PORT"
+cargo run -q -p shared --example create_table
+
+echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"
+start cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1
+wait_port "$WATCH_PORT"
+
+echo "== WeChat stand-in on 127.0.0.1:$STANDIN_PORT"
+STANDIN_ADDR=127.0.0.1:$STANDIN_PORT \
+STANDIN_TICKET_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/ticket-receiver \
+STANDIN_CALLBACK_BASE=http://127.0.0.1:$WATCH_PORT/lambda-url/event-callback \
+  start target/debug/wechat-standin >"$log/standin.log" 2>&1
+wait_port "$STANDIN_PORT"
+echo "== first ticket push: $(curl -s -X POST "http://127.0.0.1:$STANDIN_PORT/standin/push/ticket")"
+
+cat <<MSG
+
+The platform is running (logs in target/local/).
+  Authorize an account:   open http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer   in a browser
+  Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
+  A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text
+  WeChat's release test:  curl -X POST http://127.0.0.1:$STANDIN_PORT/standin/release-test
+Ctrl-C stops everything.
+MSG
+wait
