@@ -66,7 +66,16 @@ STANDIN_TICKET_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/ticket-receiver \
 STANDIN_CALLBACK_BASE=http://127.0.0.1:$WATCH_PORT/lambda-url/event-callback \
   start target/debug/wechat-standin >"$log/standin.log" 2>&1
 wait_port "$STANDIN_PORT"
-echo "== first ticket push: $(curl -s -X POST "http://127.0.0.1:$STANDIN_PORT/standin/push/ticket")"
+# The first request to each function makes cargo lambda watch start it: warm them all, then have
+# WeChat push a ticket (retried until the ticket receiver answers `success`).
+echo "== starting the functions"
+for f in authorizer-list qr-url-issuer auth-callback; do curl -s -m 300 -o /dev/null "http://127.0.0.1:$WATCH_PORT/lambda-url/$f" || true; done
+for _ in $(seq 1 30); do
+  if curl -s -m 120 -X POST "http://127.0.0.1:$STANDIN_PORT/standin/push/ticket" | grep -q '"body":"success"'; then
+    echo "== WeChat (stand-in) pushed a component_verify_ticket"; break
+  fi
+  sleep 2
+done
 
 cat <<MSG
 
