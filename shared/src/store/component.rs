@@ -86,13 +86,10 @@ where
     Fut: Future<Output = Result<(Secret, i64), E>>,
 {
     let deadline = Instant::now() + policy.max_wait;
-    let usable = |token: &ComponentToken, now: Timestamp, margin: i64| {
-        token.expires_at - margin > now && stale.is_none_or(|bad| *bad != token.token)
-    };
     loop {
         let now = clock();
         let current = store.component_token().await?;
-        if let Some(token) = current.as_ref().filter(|t| usable(t, now, policy.margin)) {
+        if let Some(token) = current.as_ref().filter(|t| usable(t, now, policy.margin, stale)) {
             return Ok(token.clone());
         }
         if store.acquire_lease(LEASE, holder, now + policy.lease_secs, now).await? {
@@ -107,7 +104,7 @@ where
             }
         }
         // Another caller is refreshing: a token that still works beats waiting.
-        if let Some(token) = current.filter(|t| usable(t, now, 0)) {
+        if let Some(token) = current.filter(|t| usable(t, now, 0, stale)) {
             return Ok(token);
         }
         if Instant::now() >= deadline {
@@ -115,6 +112,11 @@ where
         }
         tokio::time::sleep(policy.poll).await;
     }
+}
+
+/// A token still valid `margin` seconds from `now` that is not the one a caller saw rejected.
+fn usable(token: &ComponentToken, now: Timestamp, margin: i64, stale: Option<&Secret>) -> bool {
+    token.expires_at - margin > now && stale.is_none_or(|bad| *bad != token.token)
 }
 
 async fn refresh_under_lease<S, C, F, Fut, E>(
@@ -133,10 +135,7 @@ where
     // Re-read under the lease: the previous holder may have just stored a fresh token.
     let current = store.component_token().await?;
     let now = clock();
-    if let Some(token) = &current
-        && token.expires_at - policy.margin > now
-        && stale.is_none_or(|bad| *bad != token.token)
-    {
+    if let Some(token) = current.as_ref().filter(|t| usable(t, now, policy.margin, stale)) {
         return Ok(token.clone());
     }
     let (token, expires_in) = refresh().await.map_err(TokenError::Refresh)?;
