@@ -2,7 +2,15 @@
 # Runs the whole platform locally: a DynamoDB-API server (moto) with the table, the WeChat
 # stand-in pushing tickets, and every function under `cargo lambda watch`. Ctrl-C stops all of it.
 # Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
+#
+#   scripts/run-local.sh                 run until Ctrl-C
+#   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL and
+#                                        the functions' environment exported, stop everything, exit
+#                                        with CMD's status (how scripts/test.sh runs the e2e tests)
+# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR.
 set -euo pipefail
+then=()
+if [ "${1:-}" = "--then" ]; then shift; then=("$@"); fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 DDB_PORT=${DDB_PORT:-8765}
@@ -19,17 +27,19 @@ export PATH="$venv/bin:$PATH"
 
 pids=()
 cleanup() {
-  trap - INT TERM EXIT
-  echo; echo "== stopping"
+  trap - INT TERM HUP EXIT
+  # Output may go to a pipe (`| tee`) whose reader Ctrl-C already killed: never let that stop us.
+  trap '' PIPE
+  { echo; echo "== stopping"; } 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap cleanup INT TERM HUP EXIT
 start() { setsid "$@" & pids+=($!); }
 wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 did not open" >&2; return 1; }
 
-mkdir -p "$root/target/local"
-log="$root/target/local"
+log="${LOCAL_DIR:-$root/target/local}"
+mkdir -p "$log"
 
 # Test-only credentials, the same as events/README.md (so `cargo lambda invoke` with events/ works).
 cat > "$log/functions.env" <<ENV
@@ -69,17 +79,27 @@ wait_port "$STANDIN_PORT"
 # The first request to each function makes cargo lambda watch start it: warm them all, then have
 # WeChat push a ticket (retried until the ticket receiver answers `success`).
 echo "== starting the functions"
-for f in authorizer-list qr-url-issuer auth-callback; do curl -s -m 300 -o /dev/null "http://127.0.0.1:$WATCH_PORT/lambda-url/$f" || true; done
+for f in authorizer-list qr-url-issuer auth-callback event-callback; do curl -s -m 300 -o /dev/null "http://127.0.0.1:$WATCH_PORT/lambda-url/$f" || true; done
+pushed=
 for _ in $(seq 1 30); do
   if curl -s -m 120 -X POST "http://127.0.0.1:$STANDIN_PORT/standin/push/ticket" | grep -q '"body":"success"'; then
-    echo "== WeChat (stand-in) pushed a component_verify_ticket"; break
+    echo "== WeChat (stand-in) pushed a component_verify_ticket"; pushed=1; break
   fi
   sleep 2
 done
+[ -n "$pushed" ] || { echo "the ticket receiver never answered; see $log/watch.log" >&2; exit 1; }
+
+export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT"
+if [ ${#then[@]} -gt 0 ]; then
+  echo "== running: ${then[*]}"
+  status=0
+  "${then[@]}" || status=$?
+  exit "$status"
+fi
 
 cat <<MSG
 
-The platform is running (logs in target/local/).
+The platform is running (logs in $log/).
   Authorize an account:   open http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer   in a browser
   Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
   A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README states it. On a fresh machine with the Rust toolchain and
-# Python 3 it installs what the tests need (moto's DynamoDB-API server and cfn-lint, into .venv),
-# starts the DynamoDB-API server on a free loopback port, runs every test of the workspace against
-# it, lints template.yaml, and stops what it started.
+# Python 3 it installs what the tests need (moto's DynamoDB-API server, cfn-lint, cargo-lambda and
+# selenium into .venv; Debian's chromium, chromium-driver and a CJK font when missing), starts the
+# DynamoDB-API server on a free loopback port, runs every test of the workspace against it, lints
+# template.yaml, then runs the platform locally (scripts/run-local.sh) and the end-to-end tests
+# against it: the browser flow and every function through `cargo lambda watch`. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,10 +18,25 @@ done
 
 # --- Python tools, in a venv of their own --------------------------------------------------------
 venv="${WECHAT_VENV:-$root/.venv}"
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || ! "$venv/bin/python" -c "import samtranslator" 2>/dev/null; then
-  echo "== installing moto[server] and cfn-lint into $venv"
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/cargo-lambda" ] \
+  || ! "$venv/bin/python" -c "import samtranslator, selenium" 2>/dev/null; then
+  echo "== installing moto[server], cfn-lint, cargo-lambda and selenium into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' 'cfn-lint>=1.30,<2' 'aws-sam-translator>=1.90'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' 'cfn-lint>=1.30,<2' \
+    'aws-sam-translator>=1.90' cargo-lambda 'selenium>=4.20,<5'
+fi
+
+# --- a browser for the authorization flow: Debian's Chromium and its driver ------------------------
+browser_packages=(chromium chromium-driver fonts-wqy-microhei)
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s "${browser_packages[@]}" >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${browser_packages[*]} (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_packages[@]}" >/dev/null
+  else
+    echo "scripts/test.sh: the browser test needs: sudo apt-get install ${browser_packages[*]}" >&2
+    exit 1
+  fi
 fi
 
 # --- the DynamoDB-API server -----------------------------------------------------------------------
@@ -51,3 +68,11 @@ echo "== cfn-lint template.yaml"
 cargo test --workspace --all-targets
 # Doc examples are tests too (they pin the public API's documented behaviour).
 cargo test --workspace --doc
+
+# --- end to end: the platform as scripts/run-local.sh runs it, on ports of its own ---------------
+cleanup
+free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The stand-in issues authorizer tokens that are due at once, so the refresher has work under a real clock.
+DDB_PORT=$(free_port) STANDIN_PORT=$(free_port) WATCH_PORT=$(free_port) LOCAL_DIR="$root/target/e2e" \
+  STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 WECHAT_VENV="$venv" \
+  bash scripts/run-local.sh --then scripts/e2e.sh

@@ -63,6 +63,9 @@ pub struct Config {
     pub rotate_refresh_tokens: bool,
     /// Seconds the previous component token keeps working after a new one is issued.
     pub token_grace_secs: i64,
+    /// Lifetime of authorizer access tokens (WeChat: 7200 s). Shorter makes accounts due for the
+    /// refresher at once, which is how tests against a real clock (cargo lambda watch) see it work.
+    pub authorizer_token_ttl: i64,
     /// The accounts that can authorize the platform.
     pub accounts: Vec<Account>,
 }
@@ -81,6 +84,7 @@ impl Config {
             ticket_every: None,
             rotate_refresh_tokens: false,
             token_grace_secs: 60,
+            authorizer_token_ttl: world::AUTHORIZER_TOKEN_TTL,
             accounts: Account::defaults(),
         }
     }
@@ -114,7 +118,7 @@ impl StandIn {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the stand-in");
         let addr = listener.local_addr().expect("local address");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
-        let world = World::new(&config.accounts);
+        let world = World::new(&config.accounts, config.authorizer_token_ttl);
         let standin = Self { shared: Arc::new(Shared { config, crypto, http, world: Mutex::new(world), addr }) };
         let app = api::router(standin.clone());
         tokio::spawn(async move {

@@ -11,6 +11,7 @@
 //! | `STANDIN_CALLBACK_BASE` | none | the 消息与事件接收URL base (`<base>/<appid>/callback`) |
 //! | `STANDIN_TICKET_EVERY_SECS` | `600` | ticket push interval (0: only on demand) |
 //! | `STANDIN_ROTATE_REFRESH_TOKENS` | `false` | rotate refresh tokens on every refresh |
+//! | `STANDIN_AUTHORIZER_TOKEN_TTL_SECS` | `7200` | authorizer access-token lifetime |
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,6 +48,9 @@ async fn main() -> Result<(), String> {
         .map_err(|e| format!("STANDIN_TICKET_EVERY_SECS: {e}"))?;
     config.ticket_every = (every > 0 && config.ticket_url.is_some()).then(|| Duration::from_secs(every));
     config.rotate_refresh_tokens = var("STANDIN_ROTATE_REFRESH_TOKENS").is_some_and(|v| v == "true" || v == "1");
+    if let Some(ttl) = var("STANDIN_AUTHORIZER_TOKEN_TTL_SECS") {
+        config.authorizer_token_ttl = ttl.parse().map_err(|e| format!("STANDIN_AUTHORIZER_TOKEN_TTL_SECS: {e}"))?;
+    }
     let standin = StandIn::start(config, addr).await;
     println!("WeChat stand-in listening on {}", standin.base_url());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;

@@ -11,7 +11,8 @@ const TICKET_VALID: i64 = 12 * 3600;
 const COMPONENT_TOKEN_TTL: i64 = 7200;
 const PRE_AUTH_CODE_TTL: i64 = 1800;
 const AUTH_CODE_TTL: i64 = 600;
-const AUTHORIZER_TOKEN_TTL: i64 = 7200;
+/// WeChat's authorizer access-token lifetime (the stand-in's default).
+pub(crate) const AUTHORIZER_TOKEN_TTL: i64 = 7200;
 
 /// A fake 公众号 that can authorize the platform.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,14 +143,15 @@ pub(crate) struct World {
     calls: HashMap<String, u64>,
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) last_ticket: Option<String>,
+    authorizer_token_ttl: i64,
 }
 
 /// A WeChat API error: `(errcode, errmsg)`.
 pub(crate) type WxError = (i64, &'static str);
 
 impl World {
-    pub(crate) fn new(accounts: &[Account]) -> Self {
-        let mut world = Self::default();
+    pub(crate) fn new(accounts: &[Account], authorizer_token_ttl: i64) -> Self {
+        let mut world = Self { authorizer_token_ttl, ..Self::default() };
         for account in accounts {
             world.add_account(account.clone());
         }
@@ -359,7 +361,7 @@ impl World {
 
     fn issue_access_token(&mut self, appid: &str) -> String {
         let token = self.mint("AUTHORIZER_TOKEN_");
-        let expires = self.now() + AUTHORIZER_TOKEN_TTL;
+        let expires = self.now() + self.authorizer_token_ttl;
         if let Some(state) = self.accounts.get_mut(appid) {
             state.access_tokens.insert(token.clone(), expires);
         }
@@ -386,7 +388,7 @@ impl World {
         Ok(json!({"authorization_info": {
             "authorizer_appid": appid,
             "authorizer_access_token": access_token,
-            "expires_in": AUTHORIZER_TOKEN_TTL,
+            "expires_in": self.authorizer_token_ttl,
             "authorizer_refresh_token": account.refresh_token,
             "func_info": Self::func_info(account),
         }}))
@@ -409,7 +411,7 @@ impl World {
         let access_token = self.issue_access_token(&appid);
         let refresh_token = self.refresh_token_of(&appid).unwrap_or_default();
         Ok(
-            json!({"authorizer_access_token": access_token, "expires_in": AUTHORIZER_TOKEN_TTL, "authorizer_refresh_token": refresh_token}),
+            json!({"authorizer_access_token": access_token, "expires_in": self.authorizer_token_ttl, "authorizer_refresh_token": refresh_token}),
         )
     }
 

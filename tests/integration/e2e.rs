@@ -1,0 +1,260 @@
+//! End to end through `cargo lambda watch`: every function is a real process behind the Lambda
+//! Runtime API, invoked over HTTP as API Gateway (a function URL) or EventBridge (the invoke API)
+//! would; the WeChat stand-in is a separate process pushing to it; the store is the local
+//! DynamoDB-API server.
+//!
+//! These tests need that whole set-up, so they are `#[ignore]`d in a plain `cargo test` and run by
+//! `scripts/test.sh` as `scripts/run-local.sh --then cargo test … --test e2e -- --ignored`, which
+//! exports `WATCH_URL`, `STANDIN_URL` and the functions' environment (credentials, table, endpoint).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::config::Config;
+use shared::crypto::KeySlot;
+use shared::store::{AuthorizerStatus, AuthorizerStore, DynamoDbStore, TicketStore};
+
+/// The account these tests authorize (the browser test takes another one).
+const ACCOUNT: &str = "wx1000000000000001";
+const NEEDS: &str = "needs the local platform: run by scripts/test.sh through scripts/run-local.sh --then";
+
+struct Env {
+    watch: String,
+    standin: String,
+    http: reqwest::Client,
+    config: Config,
+    store: DynamoDbStore,
+}
+
+async fn env() -> Env {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: {NEEDS}"));
+    let config = Config::from_env().unwrap_or_else(|e| panic!("the functions' environment: {e}"));
+    let store = DynamoDbStore::from_env_with_timeouts(
+        config.table_name.clone(),
+        config.component_appid.clone(),
+        Duration::from_secs(5),
+        Duration::from_secs(20),
+    )
+    .await;
+    Env {
+        watch: var("WATCH_URL"),
+        standin: var("STANDIN_URL"),
+        // Generous: the first request to a function makes cargo lambda watch start it.
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap(),
+        config,
+        store,
+    }
+}
+
+impl Env {
+    fn function(&self, name: &str) -> String {
+        format!("{}/lambda-url/{name}", self.watch)
+    }
+
+    async fn get_json(&self, url: &str) -> (u16, Value) {
+        let response = self.http.get(url).header("accept", "application/json").send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// A control call on the stand-in (WeChat's side): `(status, JSON answer)`.
+    async fn standin(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self.http.post(format!("{}/standin/{path}", self.standin)).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every item in the table: what "nothing stored" is checked against.
+    async fn items(&self) -> usize {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .store
+                .client()
+                .scan()
+                .table_name(self.store.table())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            count += page.items().len();
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return count;
+            }
+        }
+    }
+
+    /// A push signed and encrypted with the platform's credentials, around `xml`.
+    fn sealed(&self, xml: &str, head: &str) -> (String, String) {
+        let encrypt = self.config.crypto.encrypt_with(KeySlot::Current, b"e2e-random-16byt", xml).unwrap();
+        let timestamp = shared::store::component::unix_now().to_string();
+        let signature = self.config.crypto.msg_signature(&timestamp, "4242", &encrypt);
+        (
+            format!("timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}"),
+            format!("<xml>{head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"),
+        )
+    }
+
+    async fn post(&self, url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+        self.post_as(url, "text/xml", body).await
+    }
+
+    async fn post_as(&self, url: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+        let response = self.http.post(url).header("content-type", content_type).body(body).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local platform: run by scripts/test.sh through scripts/run-local.sh --then"]
+async fn the_lifecycle_through_the_lambda_runtime() {
+    let e = env().await;
+
+    // run-local.sh had WeChat push a ticket; the ticket receiver stored it.
+    assert!(e.store.verify_ticket().await.unwrap().is_some(), "a pushed ticket is stored");
+    let (status, pushed) = e.standin("push/ticket", json!({})).await;
+    assert_eq!((status, pushed["status"].as_u64(), pushed["body"].as_str()), (200, Some(200), Some("success")));
+
+    // The dashboard asks for the authorization URL.
+    let (status, body) = e.get_json(&format!("{}?auth_type=1", e.function("qr-url-issuer"))).await;
+    assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
+    let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+    assert!(url.as_str().starts_with(&format!("{}/cgi-bin/componentloginpage?", e.standin)), "{url}");
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
+
+    // The admin's browser: WeChat's page, Authorize, redirected to auth-callback.
+    let page = e.http.get(url.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let form =
+        [("pre_auth_code", param("pre_auth_code")), ("redirect_uri", param("redirect_uri")), ("appid", ACCOUNT.into())];
+    let redirect = e.http.post(format!("{}/standin/authorize", e.standin)).form(&form).send().await.unwrap();
+    assert_eq!(redirect.status(), 302);
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&e.function("auth-callback")), "{location}");
+    let callback = e.http.get(&location).send().await.unwrap();
+    assert_eq!(callback.status(), 200);
+    assert!(callback.text().await.unwrap().contains("示例服务号"));
+    let record = e.store.authorizer(ACCOUNT).await.unwrap().expect("the authorizer is stored");
+    assert_eq!(record.status, AuthorizerStatus::Authorized);
+    // The same callback URL again: refused, nothing changes.
+    let again = e.http.get(&location).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(e.store.authorizer(ACCOUNT).await.unwrap().unwrap(), record);
+
+    // The dashboard lists it.
+    let (status, list) = e.get_json(&e.function("authorizer-list")).await;
+    assert_eq!((status, list["code"].as_i64()), (200, Some(0)), "{list}");
+    let item = list["data"].as_array().unwrap().iter().find(|i| i["authorizer_appid"] == ACCOUNT).unwrap();
+    assert_eq!((item["status"].as_str(), item["nick_name"].as_str()), (Some("authorized"), Some("示例服务号")));
+
+    // Followers write and subscribe: WeChat gets `success` from event-callback.
+    let (status, text) = e.standin("push/text", json!({"appid": ACCOUNT, "content": "你好"})).await;
+    assert_eq!((status, text["status"].as_u64(), text["body"].as_str()), (200, Some(200), Some("success")), "{text}");
+    let (_, event) = e.standin("push/event", json!({"appid": ACCOUNT, "event": "subscribe"})).await;
+    assert_eq!((event["status"].as_u64(), event["body"].as_str()), (Some(200), Some("success")), "{event}");
+
+    // WeChat's full-network release test, all four cases.
+    let (status, report) = e.standin("release-test", json!({})).await;
+    assert_eq!(status, 200, "{report:#}");
+
+    // The scheduled refresher, invoked as EventBridge would: the stand-in issues short-lived
+    // authorizer tokens here (scripts/test.sh), so the account is already due.
+    let schedule =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/token-refresher/schedule.json"))
+            .unwrap();
+    let invoke = format!("{}/2015-03-31/functions/token-refresher/invocations", e.watch);
+    let (status, report) = e.post(&invoke, schedule).await;
+    assert_eq!(status, 200, "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let refreshed: Vec<&str> = report["refreshed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(refreshed.contains(&ACCOUNT), "{report:#}");
+    assert_eq!(report["failed"], json!([]), "{report:#}");
+    let renewed = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert_ne!(renewed.access_token.expose(), record.access_token.expose(), "a new access token is stored");
+    assert_eq!(renewed.refresh_token.expose(), record.refresh_token.expose(), "the refresh token is kept");
+
+    // The admin revokes: listed as revoked, the record (and its refresh token) kept.
+    let (_, revoked) = e.standin("push/unauthorized", json!({"appid": ACCOUNT})).await;
+    assert_eq!(revoked["body"].as_str(), Some("success"), "{revoked}");
+    let (_, list) = e.get_json(&e.function("authorizer-list")).await;
+    let item = list["data"].as_array().unwrap().iter().find(|i| i["authorizer_appid"] == ACCOUNT).unwrap();
+    assert_eq!(item["status"], "revoked");
+    let kept = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!((kept.status, kept.refresh_token.expose()), (AuthorizerStatus::Revoked, record.refresh_token.expose()));
+}
+
+#[tokio::test]
+#[ignore = "needs the local platform: run by scripts/test.sh through scripts/run-local.sh --then"]
+async fn bad_requests_through_the_lambda_runtime_store_nothing() {
+    let e = env().await;
+    let appid = e.config.component_appid.clone();
+    let ticket = format!(
+        "<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>forged</ComponentVerifyTicket></xml>"
+    );
+    let head = format!("<AppId><![CDATA[{appid}]]></AppId>");
+    let (query, good) = e.sealed(&ticket, &head);
+    let tampered = good.replacen("<Encrypt><![CDATA[", "<Encrypt><![CDATA[A", 1);
+    let (wrong_appid_query, wrong_appid) = {
+        let other = shared::crypto::WeChatCrypto::new(
+            shared::Secret::new("othertoken"),
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            "wx0000000000000bad",
+        )
+        .unwrap();
+        let encrypt = other.encrypt_with(KeySlot::Current, b"e2e-random-16byt", &ticket).unwrap();
+        let signature = e.config.crypto.msg_signature("1", "2", &encrypt);
+        (
+            format!("timestamp=1&nonce=2&encrypt_type=aes&msg_signature={signature}"),
+            format!("<xml>{head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"),
+        )
+    };
+    let huge = format!("<xml>{head}<Encrypt><![CDATA[{}]]></Encrypt></xml>", "A".repeat(200 * 1024));
+
+    let before = e.items().await;
+    let ticket_url = e.function("ticket-receiver");
+    let callback_url = format!("{}/{ACCOUNT}/callback", e.function("event-callback"));
+    for url in [&ticket_url, &callback_url] {
+        let cases: Vec<(&str, String, Vec<u8>, &[u16])> = vec![
+            ("no query", url.clone(), good.clone().into_bytes(), &[401]),
+            (
+                "wrong signature",
+                format!("{url}?{}", query.replace("msg_signature=", "msg_signature=0")),
+                good.clone().into_bytes(),
+                &[401],
+            ),
+            ("tampered ciphertext", format!("{url}?{query}"), tampered.clone().into_bytes(), &[401]),
+            ("wrong appid", format!("{url}?{wrong_appid_query}"), wrong_appid.clone().into_bytes(), &[400, 401]),
+            ("not XML", format!("{url}?{query}"), b"{\"json\": true}".to_vec(), &[400]),
+            ("invalid UTF-8", format!("{url}?{query}"), vec![0xff, 0xfe, b'<', 0x80], &[400]),
+            (
+                "entity trick",
+                format!("{url}?{query}"),
+                b"<!DOCTYPE x [<!ENTITY a \"b\">]><xml><Encrypt>&a;</Encrypt></xml>".to_vec(),
+                &[400],
+            ),
+            ("oversized body", format!("{url}?{query}"), huge.clone().into_bytes(), &[413]),
+            ("repeated parameter", format!("{url}?{query}&nonce=other"), good.clone().into_bytes(), &[401]),
+        ];
+        for (name, target, body, expected) in cases {
+            // Bytes that are not UTF-8 reach a function base64-encoded, as API Gateway sends binary
+            // media types; cargo lambda watch answers 500 itself for a non-UTF-8 text body.
+            let content_type = if std::str::from_utf8(&body).is_ok() { "text/xml" } else { "application/octet-stream" };
+            let (status, answer) = e.post_as(&target, content_type, body).await;
+            assert!(expected.contains(&status), "{name} at {url}: {status} {answer}");
+            assert_ne!(answer, "success", "{name} at {url}");
+        }
+    }
+    let (status, body) = e.get_json(&format!("{}?auth_type=7", e.function("qr-url-issuer"))).await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(1001)), "{body}");
+    let forged =
+        e.http.get(format!("{}?state=forged.state&auth_code=x", e.function("auth-callback"))).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let missing = e.http.get(e.function("auth-callback")).send().await.unwrap();
+    assert_eq!(missing.status(), 400);
+    assert_eq!(e.items().await, before, "bad requests stored nothing");
+}
