@@ -58,13 +58,25 @@ AWS_SECRET_ACCESS_KEY=local
 ENV
 set -a; . "$log/functions.env"; set +a
 
+for port in "$DDB_PORT" "$WATCH_PORT" "$STANDIN_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is taken (another scripts/run-local.sh?); set DDB_PORT, WATCH_PORT or STANDIN_PORT" >&2
+    exit 1
+  fi
+done
+
 echo "== building (first run takes a few minutes)"
-cargo build --workspace --bins --examples -q
+# One binary at a time, exactly as `cargo lambda watch` later runs them (`cargo run --bin <name>`):
+# cargo resolves features per selection, so a --workspace build would be rebuilt on first request.
+for bin in ticket-receiver qr-url-issuer auth-callback event-callback token-refresher authorizer-list wechat-standin; do
+  cargo build -q --bin "$bin"
+done
+cargo build -q -p shared --example create_table
 
 echo "== DynamoDB-API server on 127.0.0.1:$DDB_PORT"
 start python scripts/dynamodb_server.py 127.0.0.1 "$DDB_PORT" >"$log/dynamodb.log" 2>&1
 wait_port "$DDB_PORT"
-cargo run -q -p shared --example create_table
+target/debug/examples/create_table
 
 echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"
 start cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1

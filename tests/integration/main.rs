@@ -9,3 +9,5 @@ mod gateway;
 mod bad_requests;
 // events/: generated samples for every function, and the handler tests that load them.
 mod events;
+// DynamoDB calls per request, counted on the wire.
+mod store_ops;

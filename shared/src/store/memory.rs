@@ -25,6 +25,7 @@ struct State {
     markers: HashMap<String, Timestamp>,
     values: HashMap<String, (String, Timestamp)>,
     writes: u64,
+    reads: u64,
 }
 
 impl MemoryStore {
@@ -36,6 +37,12 @@ impl MemoryStore {
     /// How many writes succeeded so far (tests assert that bad input writes nothing).
     pub fn writes(&self) -> u64 {
         self.lock().writes
+    }
+
+    /// How many items reads returned so far, as DynamoDB would count them (a page of the due
+    /// query counts its items): the refresher's reads must grow with the due accounts only.
+    pub fn reads(&self) -> u64 {
+        self.lock().reads
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -88,13 +95,17 @@ impl TicketStore for MemoryStore {
     }
 
     async fn verify_ticket(&self) -> Result<Option<VerifyTicket>, StoreError> {
-        Ok(self.lock().ticket.clone())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.ticket.clone())
     }
 }
 
 impl ComponentTokenStore for MemoryStore {
     async fn component_token(&self) -> Result<Option<ComponentToken>, StoreError> {
-        Ok(self.lock().component_token.clone())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.component_token.clone())
     }
 
     async fn put_component_token(
@@ -145,7 +156,9 @@ impl ComponentTokenStore for MemoryStore {
 
 impl AuthorizerStore for MemoryStore {
     async fn authorizer(&self, appid: &str) -> Result<Option<AuthorizerRecord>, StoreError> {
-        Ok(self.lock().authorizers.get(appid).cloned())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.authorizers.get(appid).cloned())
     }
 
     async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
@@ -244,7 +257,7 @@ impl AuthorizerStore for MemoryStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<DuePage, StoreError> {
-        let state = self.lock();
+        let mut state = self.lock();
         let mut due: Vec<(Timestamp, &str)> = state
             .authorizers
             .values()
@@ -272,6 +285,7 @@ impl AuthorizerStore for MemoryStore {
         let next = (start + page.len() < due.len())
             .then(|| page.last().map(|last| format!("{}|{}", last.expires_at, last.authorizer_appid)))
             .flatten();
+        state.reads += page.len() as u64;
         Ok(DuePage { items: page, next })
     }
 
@@ -314,6 +328,8 @@ impl MarkerStore for MemoryStore {
     }
 
     async fn recall(&self, key: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
-        Ok(self.lock().values.get(key).filter(|(_, expires)| *expires >= now).map(|(value, _)| value.clone()))
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.values.get(key).filter(|(_, expires)| *expires >= now).map(|(value, _)| value.clone()))
     }
 }

@@ -1,0 +1,225 @@
+"""Cold start of every function's release binary, next to a hello-world lambda_http binary built
+with the same profile (bench/hello-lambda).
+
+Each binary is started against a minimal local Lambda Runtime API (this script), and timed from
+process start to (a) its first `GET /runtime/invocation/next` (the end of init, what Lambda bills as
+Init Duration) and (b) its first response, for an event each function answers without the network
+(a push with a wrong signature, a bad parameter, a forged state). authorizer-list and
+token-refresher have no such event (their first request reads the store), so only (a) is timed for
+them. DynamoDB and the WeChat API point at tripwire sockets: any connection during init is counted
+and reported (it must be 0: configuration and clients are built, nothing is fetched).
+
+Usage: python3 scripts/cold_start.py [--runs 30] [--bin-dir target/release]
+(scripts/bench.sh builds the binaries first.)
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (binary, event file or None when the first request needs the network)
+FUNCTIONS = [
+    ("hello-lambda", "events/qr-url-issuer/get.json"),
+    ("ticket-receiver", "events/ticket-receiver/bad-signature.json"),
+    ("event-callback", "events/event-callback/bad-signature.json"),
+    ("qr-url-issuer", "events/qr-url-issuer/bad-auth-type.json"),
+    ("auth-callback", "events/auth-callback/forged-state.json"),
+    ("authorizer-list", None),
+    ("token-refresher", None),
+]
+
+
+class Run:
+    """What one cold start did, as the Runtime API saw it."""
+
+    def __init__(self, event: bytes):
+        self.event = event
+        self.started = 0.0
+        self.first_next = None
+        self.responded = None
+        self.status = None
+        self.done = threading.Event()
+        self.release = threading.Event()
+
+
+class RuntimeApi(BaseHTTPRequestHandler):
+    run: Run = None  # the current run; one binary at a time
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        run = RuntimeApi.run
+        if self.path != "/2018-06-01/runtime/invocation/next":
+            self.send_error(404)
+            return
+        if run.first_next is None:
+            run.first_next = time.perf_counter()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Lambda-Runtime-Aws-Request-Id", "cold-start-0001")
+            self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
+            self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:cold")
+            self.send_header("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+            self.send_header("Content-Length", str(len(run.event)))
+            self.end_headers()
+            self.wfile.write(run.event)
+            if run.event == b"":
+                run.done.set()
+        else:
+            # The function asks for its second event: hold it until the run is over.
+            run.release.wait(10)
+            self.send_error(503)
+
+    def do_POST(self):
+        run = RuntimeApi.run
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if run.responded is None:
+            run.responded = time.perf_counter()
+            run.status = self.path.rsplit("/", 1)[-1]
+            try:
+                run.status = f"{run.status} {json.loads(body).get('statusCode', '')}".strip()
+            except (ValueError, AttributeError):
+                pass
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        run.done.set()
+
+
+class Tripwire:
+    """A listening socket that counts connections (DynamoDB and WeChat during init must be 0)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.times = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            conn, _ = self.sock.accept()
+            self.times.append(time.perf_counter())
+            conn.close()
+
+
+def environment(runtime_port: int, store: Tripwire, wechat: Tripwire) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMPONENT_", "WECHAT_"))}
+    env.update(
+        {
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
+            "AWS_LAMBDA_FUNCTION_NAME": "cold",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "cold",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/cold",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "cold",
+            "AWS_SECRET_ACCESS_KEY": "cold",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{store.port}",
+            # The test credentials of events/README.md, so the sample events are well-formed.
+            "COMPONENT_APPID": "wx3fdbc0bb2ee1a1e0",
+            "COMPONENT_APPSECRET": "integration-component-secret",
+            "COMPONENT_TOKEN": "integrationtoken",
+            "COMPONENT_ENCODING_AES_KEY": "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M",
+            "TABLE_NAME": "cold",
+            "WECHAT_API_BASE": f"http://127.0.0.1:{wechat.port}",
+            "AUTH_REDIRECT_URL": "https://platform.example/wechat/authorize/callback",
+        }
+    )
+    return env
+
+
+def measure(binary: str, event: bytes, env: dict, store: Tripwire, wechat: Tripwire):
+    run = Run(event)
+    RuntimeApi.run = run
+    store.times.clear()
+    wechat.times.clear()
+    run.started = time.perf_counter()
+    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finished = run.done.wait(20)
+    run.release.set()
+    process.kill()
+    process.wait()
+    if not finished or run.first_next is None:
+        raise SystemExit(f"{binary}: no answer from the function within 20 s")
+    init_ms = (run.first_next - run.started) * 1000
+    response_ms = (run.responded - run.started) * 1000 if run.responded else None
+    network_in_init = sum(1 for t in store.times + wechat.times if t < run.first_next)
+    return init_ms, response_ms, run.status, network_in_init
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    args = parser.parse_args()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store, wechat = Tripwire(), Tripwire()
+    env = environment(server.server_address[1], store, wechat)
+
+    rows = []
+    for name, event_file in FUNCTIONS:
+        binary = os.path.join(args.bin_dir, name)
+        if not os.path.exists(binary):
+            raise SystemExit(f"{binary} is missing: build with cargo build --release --bins")
+        event = open(os.path.join(ROOT, event_file or "events/token-refresher/schedule.json"), "rb").read()
+        if event_file is None:
+            event = b""  # only init is timed: the run ends at the first `next`
+        inits, responses, statuses, network = [], [], set(), 0
+        measure(binary, event, env, store, wechat)  # warm the page cache
+        for _ in range(args.runs):
+            init_ms, response_ms, status, in_init = measure(binary, event, env, store, wechat)
+            inits.append(init_ms)
+            if response_ms is not None:
+                responses.append(response_ms)
+                statuses.add(status)
+            network += in_init
+        rows.append(
+            {
+                "binary": name,
+                "init_ms": statistics.median(inits),
+                "first_response_ms": statistics.median(responses) if responses else None,
+                "answer": ", ".join(sorted(statuses)) or "-",
+                "network_during_init": network,
+                "size_bytes": os.path.getsize(binary),
+            }
+        )
+
+    hello = rows[0]
+    print(f"cold start, median of {args.runs} runs per binary ({args.bin_dir}):")
+    print(f"{'binary':<16} {'init ms':>8} {'×hello':>7} {'1st resp ms':>12} {'×hello':>7}  {'answer':<16} {'net@init':>8} {'size':>9}")
+    worst = 0.0
+    for row in rows:
+        init_ratio = row["init_ms"] / hello["init_ms"]
+        response = row["first_response_ms"]
+        response_ratio = response / hello["first_response_ms"] if response else None
+        worst = max(worst, init_ratio, response_ratio or 0)
+        print(
+            f"{row['binary']:<16} {row['init_ms']:>8.2f} {init_ratio:>7.2f} "
+            f"{(f'{response:.2f}' if response else '-'):>12} {(f'{response_ratio:.2f}' if response_ratio else '-'):>7}  "
+            f"{row['answer']:<16} {row['network_during_init']:>8} {row['size_bytes'] / 1e6:>7.2f}MB"
+        )
+    print(f"worst ratio to hello-world: {worst:.2f} (target <= 1.2)")
+    if any(row["network_during_init"] for row in rows):
+        print("FAIL: a function connected to DynamoDB or WeChat during init", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+//! One token-refresher run at scale: `DUE` accounts due among `ALL` authorized ones, the WeChat
+//! stand-in answering every `api_authorizer_token` after `DELAY_MS`. Prints the wall time, what was
+//! refreshed, and the store's item reads, next to the same run with only the due accounts stored
+//! (reads must not grow with the accounts that are not due).
+//!
+//! Run: `cargo bench -p integration-tests --bench refresher_scale` (or `scripts/bench.sh refresher`);
+//! `DUE`, `ALL` and `DELAY_MS` override 5,000 / 50,000 / 50.
+//!
+//! The store here is the in-memory twin: what is timed is the refresher's own concurrency against
+//! WeChat's latency, not the local DynamoDB-API server (single-threaded, ~ms per call). That the
+//! DynamoDB adapter reads only due items is a test (`refresher_reads` in the integration tests).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use shared::Secret;
+use shared::app::App;
+use shared::config::Config;
+use shared::service::Platform;
+use shared::store::{AuthorizerStore, MemoryStore, NewAuthorization, TicketStore, VerifyTicket};
+use shared::wechat::WeChatClient;
+use wechat_standin::{Account, Config as StandInConfig, Fault, StandIn};
+
+const APPID: &str = "wx3fdbc0bb2ee1a1e0";
+const SECRET: &str = "integration-component-secret";
+const TOKEN: &str = "integrationtoken";
+const KEY: &str = "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M";
+
+fn var(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn appid(i: usize) -> String {
+    format!("wx{i:016}")
+}
+
+struct Outcome {
+    seconds: f64,
+    due: usize,
+    refreshed: usize,
+    failed: usize,
+    reads: u64,
+    wechat_calls: u64,
+}
+
+async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
+    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.accounts = (0..due)
+        .map(|i| Account {
+            appid: appid(i),
+            user_name: format!("gh_{i:012}"),
+            nick_name: format!("account {i}"),
+            principal_name: String::new(),
+            service_type: 2,
+            verify_type: 0,
+            func_info: vec![1],
+        })
+        .collect();
+    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let map = std::collections::HashMap::from([
+        ("COMPONENT_APPID", APPID.to_owned()),
+        ("COMPONENT_APPSECRET", SECRET.to_owned()),
+        ("COMPONENT_TOKEN", TOKEN.to_owned()),
+        ("COMPONENT_ENCODING_AES_KEY", KEY.to_owned()),
+        ("TABLE_NAME", "unused".to_owned()),
+        ("WECHAT_API_BASE", standin.base_url()),
+    ]);
+    let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
+    let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
+    let clock = standin.clone();
+    let platform = Platform::with_clock(MemoryStore::new(), wechat, Arc::new(move || clock.now()));
+    let app = App::with_platform(config, platform);
+    let store = &app.platform.store;
+    let now = standin.now();
+
+    // WeChat's side: a ticket and the due accounts authorized (their refresh tokens are real).
+    standin.push_ticket().await;
+    let ticket = standin.last_ticket().expect("ticket");
+    store.put_verify_ticket(&VerifyTicket { ticket: Secret::new(ticket), create_time: now }, now).await.unwrap();
+    for i in 0..all {
+        let id = appid(i);
+        let (refresh, expires_at) = if i < due {
+            standin.authorize_directly(&id).await.expect("authorize");
+            (standin.refresh_token_of(&id).unwrap(), now + 300)
+        } else {
+            (format!("refresh-{i}"), now + 7000)
+        };
+        let authorization = NewAuthorization {
+            authorizer_appid: id,
+            access_token: Secret::new(format!("access-{i}")),
+            expires_at,
+            refresh_token: Secret::new(refresh),
+            issued_at: now,
+            profile: None,
+            owner: None,
+        };
+        store.save_authorization(&authorization, now).await.unwrap();
+    }
+    standin.inject_fault("api_authorizer_token", Fault::DelayMs(delay_ms), due * 2);
+    standin.inject_fault("api_component_token", Fault::DelayMs(delay_ms), 1);
+
+    let reads_before = store.reads();
+    let started = Instant::now();
+    let report = token_refresher::run(&app).await;
+    let seconds = started.elapsed().as_secs_f64();
+    Outcome {
+        seconds,
+        due: report.due,
+        refreshed: report.refreshed.len(),
+        failed: report.failed.len(),
+        reads: store.reads() - reads_before,
+        wechat_calls: standin.calls("api_authorizer_token"),
+    }
+}
+
+fn main() {
+    let due = var("DUE", 5_000);
+    let all = var("ALL", 50_000).max(due);
+    let delay = var("DELAY_MS", 50) as u64;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!("token-refresher, one run: WeChat answers after {delay} ms, concurrency {}", token_refresher::CONCURRENCY);
+    println!(
+        "{:>8} {:>8} {:>9} {:>9} {:>7} {:>12} {:>12}",
+        "due", "stored", "seconds", "refreshed", "failed", "WeChat calls", "items read"
+    );
+    for stored in [all, due] {
+        let o = runtime.block_on(run(due, stored, delay));
+        println!(
+            "{:>8} {:>8} {:>9.2} {:>9} {:>7} {:>12} {:>12}",
+            o.due, stored, o.seconds, o.refreshed, o.failed, o.wechat_calls, o.reads
+        );
+        assert_eq!((o.due, o.refreshed, o.failed), (due, due, 0), "every due account refreshed");
+    }
+    println!("(target: <= 30 s for 5,000 due among 50,000; items read the same in both rows)");
+}

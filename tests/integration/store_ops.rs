@@ -1,0 +1,193 @@
+//! DynamoDB calls per request, counted on the wire (an SDK interceptor sees every attempt, retries
+//! included), on the local DynamoDB-API server with the stand-in pushing through the local gateway.
+//! Budgets: a ticket push is 1 write; a follower message at most 1 conditional write; a QR URL at
+//! most 1 read while the component token is fresh. And the refresher's item reads grow with the
+//! due accounts, not with all accounts.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use shared::Secret;
+use shared::store::{AuthorizerStore, DynamoDbStore, NewAuthorization, TicketStore, VerifyTicket};
+use wechat_standin::{Account, Config as StandInConfig, StandIn};
+
+use crate::gateway::{self, APPID, KEY, SECRET, TOKEN};
+
+/// The operation of every request sent (`GetItem`, `PutItem`, …), and the items the answers
+/// carried (what DynamoDB bills reads by: a query's `ScannedCount`, a found `Item`).
+#[derive(Debug, Clone, Default)]
+struct Calls {
+    operations: Arc<Mutex<Vec<String>>>,
+    items_read: Arc<Mutex<u64>>,
+}
+
+impl Calls {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.operations.lock().unwrap())
+    }
+
+    fn items_read(&self) -> u64 {
+        *self.items_read.lock().unwrap()
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "CountDynamoDbCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or("?");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        self.operations.lock().unwrap().push(operation);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let answer: serde_json::Value =
+            context.response().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        let items = answer["ScannedCount"].as_u64().unwrap_or(0) + u64::from(answer.get("Item").is_some());
+        *self.items_read.lock().unwrap() += items;
+        Ok(())
+    }
+}
+
+/// A store on a fresh table whose every call is counted.
+async fn counting_store() -> (DynamoDbStore, Calls) {
+    let plain = gateway::store().await;
+    let calls = Calls::default();
+    let config = plain.client().config().to_builder().interceptor(calls.clone()).build();
+    (DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), plain.table(), APPID), calls)
+}
+
+struct Counted {
+    standin: StandIn,
+    calls: Calls,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn counted() -> Counted {
+    let (store, calls) = counting_store().await;
+    let (listener, base) = gateway::listener().await;
+    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
+    standin_config.callback_base = Some(format!("{base}/wechat"));
+    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let vars = [
+        ("WECHAT_API_BASE", standin.base_url()),
+        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
+        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+    ];
+    gateway::serve(listener, gateway::app(gateway::config(&vars), store, &standin));
+    Counted { standin, calls, base, http: reqwest::Client::new() }
+}
+
+fn is_read(operation: &str) -> bool {
+    matches!(operation, "GetItem" | "Query" | "Scan" | "BatchGetItem")
+}
+
+#[tokio::test]
+async fn dynamodb_calls_per_request_stay_within_budget() {
+    let c = counted().await;
+
+    // A ticket push: exactly one write, no read.
+    let pushed = c.standin.push_ticket().await;
+    assert_eq!(pushed.body, "success");
+    let calls = c.calls.take();
+    assert_eq!(calls.len(), 1, "ticket push: {calls:?}");
+    assert!(!is_read(&calls[0]), "ticket push: {calls:?}");
+
+    // The first QR URL fetches the component token (read, lease, write); later ones only read it.
+    let url = format!("{}/wechat/authorize-url", c.base);
+    assert_eq!(c.http.get(&url).send().await.unwrap().status(), 200);
+    let first = c.calls.take();
+    // Read the token, take the lease, re-read under it, read the ticket, store, release.
+    assert!(first.len() <= 6, "first QR URL (token fetched): {first:?}");
+    for _ in 0..3 {
+        assert_eq!(c.http.get(&url).send().await.unwrap().status(), 200);
+        let calls = c.calls.take();
+        assert!(
+            calls.len() <= 1 && calls.iter().all(|op| is_read(op)),
+            "QR URL, token fresh: {calls:?} (first: {first:?})"
+        );
+    }
+
+    // A follower message: at most one conditional write (the de-duplication marker).
+    for content in ["你好", "second message"] {
+        let pushed = c.standin.push_text("wx1000000000000001", "o_follower", content).await;
+        assert_eq!(pushed.body, "success");
+        let calls = c.calls.take();
+        assert!(calls.len() <= 1 && calls.iter().all(|op| !is_read(op)), "follower message: {calls:?}");
+    }
+}
+
+/// Items the refresher reads with `due` accounts due among `stored` authorized ones.
+async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refresher::Report) {
+    let appid = |i: usize| format!("wx{i:016}");
+    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.accounts = (0..due)
+        .map(|i| Account {
+            appid: appid(i),
+            user_name: format!("gh_{i:012}"),
+            nick_name: format!("account {i}"),
+            principal_name: String::new(),
+            service_type: 2,
+            verify_type: 0,
+            func_info: vec![1],
+        })
+        .collect();
+    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let (store, calls) = counting_store().await;
+    let now = standin.now();
+    standin.push_ticket().await;
+    let ticket = VerifyTicket { ticket: Secret::new(standin.last_ticket().unwrap()), create_time: now };
+    store.put_verify_ticket(&ticket, now).await.unwrap();
+    for i in 0..stored {
+        let refresh = if i < due {
+            standin.authorize_directly(&appid(i)).await.unwrap();
+            standin.refresh_token_of(&appid(i)).unwrap()
+        } else {
+            format!("refresh-{i}")
+        };
+        let authorization = NewAuthorization {
+            authorizer_appid: appid(i),
+            access_token: Secret::new(format!("access-{i}")),
+            expires_at: now + if i < due { 300 } else { 7000 },
+            refresh_token: Secret::new(refresh),
+            issued_at: now,
+            profile: None,
+            owner: None,
+        };
+        store.save_authorization(&authorization, now).await.unwrap();
+    }
+    let vars = [("WECHAT_API_BASE", standin.base_url())];
+    let app = gateway::app(gateway::config(&vars), store, &standin);
+    let before = calls.items_read();
+    let report = token_refresher::run(&app).await;
+    (calls.items_read() - before, report)
+}
+
+#[tokio::test]
+async fn the_refresher_reads_grow_with_due_accounts_not_all() {
+    let (among_many, report) = refresher_items_read(12, 240).await;
+    assert_eq!((report.due, report.refreshed.len(), report.failed.len()), (12, 12, 0), "{report:?}");
+    let (alone, report) = refresher_items_read(12, 12).await;
+    assert_eq!((report.due, report.refreshed.len()), (12, 12), "{report:?}");
+    assert_eq!(among_many, alone, "228 accounts that are not due cost no reads");
+    assert!(alone <= 12 * 4 + 8, "a few reads per due account: {alone}");
+}
