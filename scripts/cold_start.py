@@ -143,8 +143,13 @@ def environment(runtime_port: int, store: Tripwire, wechat: Tripwire) -> dict:
 
 
 def measure(binary: str, event: bytes, env: dict, store: Tripwire, wechat: Tripwire):
+    # A Runtime API of its own per run: a late `next` from the previous (killed) process must
+    # never be taken for this one's.
     run = Run(event)
     RuntimeApi.run = run
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     store.times.clear()
     wechat.times.clear()
     run.started = time.perf_counter()
@@ -153,6 +158,8 @@ def measure(binary: str, event: bytes, env: dict, store: Tripwire, wechat: Tripw
     run.release.set()
     process.kill()
     process.wait()
+    server.shutdown()
+    server.server_close()
     if not finished or run.first_next is None:
         raise SystemExit(f"{binary}: no answer from the function within 20 s")
     init_ms = (run.first_next - run.started) * 1000
@@ -167,10 +174,8 @@ def main() -> int:
     parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
     args = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     store, wechat = Tripwire(), Tripwire()
-    env = environment(server.server_address[1], store, wechat)
+    env = environment(0, store, wechat)
 
     rows = []
     for name, event_file in FUNCTIONS:

@@ -225,16 +225,18 @@ impl WeChatCrypto {
     }
 
     /// The complete encrypted passive reply for `msg` (a rendered reply XML), with a fresh random
-    /// prefix from the OS.
+    /// prefix from the thread's CSPRNG (ChaCha12 seeded and periodically reseeded from the OS: a
+    /// `getrandom` syscall per reply cost ~0.3 µs of a ~1.4 µs reply in a VM).
     ///
     /// `timestamp` and `nonce` are what the reply is signed with; echoing the request's values is
     /// what the official docs suggest ("timestamp、nonce 回填请求中的值即可").
     ///
     /// # Errors
-    /// [`CryptoError::EncryptAes`] if the system RNG fails.
+    /// Those of [`WeChatCrypto::seal_reply_with`].
     pub fn seal_reply(&self, key: KeySlot, msg: &str, timestamp: &str, nonce: &str) -> Result<String, CryptoError> {
+        use rand::Rng as _;
         let mut random = [0u8; 16];
-        getrandom::fill(&mut random).map_err(|_| CryptoError::EncryptAes)?;
+        rand::rng().fill_bytes(&mut random);
         self.seal_reply_with(key, &random, msg, timestamp, nonce)
     }
 
