@@ -25,7 +25,7 @@ fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
 }
 
-fn http_event(
+pub(crate) fn http_event(
     method: &str,
     path: &str,
     route: &str,

@@ -11,3 +11,5 @@ mod bad_requests;
 mod events;
 // DynamoDB calls per request, counted on the wire.
 mod store_ops;
+// 10,000 generated malformed requests per HTTP function: 4xx, no panic, no write.
+mod hostile;

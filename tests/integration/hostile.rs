@@ -1,0 +1,303 @@
+//! Hostile input, generated: 10,000 malformed requests per HTTP function, each an API Gateway v2
+//! event deserialised by lambda_http exactly as in Lambda (so Base64-encoded bodies are decoded
+//! by the real code), then handled. Every answer must be one of the contract's 4xx statuses (never
+//! `success`, never 5xx), no handler may panic, and the store must see no write.
+//!
+//! Seeded, so a failure names a reproducible case (`HOSTILE_SEED` to explore other seeds).
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::Body;
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng as _};
+use serde_json::json;
+use shared::app::App;
+use shared::crypto::KeySlot;
+use shared::store::MemoryStore;
+
+use crate::events::http_event;
+use crate::gateway::{self, APPID};
+
+const PER_FUNCTION: usize = 10_000;
+const ACCOUNT: &str = "wx1000000000000001";
+
+fn app() -> App<MemoryStore> {
+    let config = gateway::config(&[
+        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
+        ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
+    ]);
+    App::new(config, MemoryStore::new()).unwrap()
+}
+
+fn seed() -> u64 {
+    std::env::var("HOSTILE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_2026)
+}
+
+/// One malformed push: its query, its body bytes, and whether API Gateway Base64-encodes it.
+struct Push {
+    kind: &'static str,
+    query: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    base64: bool,
+}
+
+fn random_bytes(rng: &mut StdRng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| rng.random_range(0..=255u8)).collect()
+}
+
+fn signed_query(app: &App<MemoryStore>, encrypt: &str, rng: &mut StdRng) -> Vec<(&'static str, String)> {
+    let timestamp = rng.random_range(1_600_000_000u64..1_900_000_000).to_string();
+    let nonce = rng.random_range(0..u32::MAX).to_string();
+    let signature = app.config.crypto.msg_signature(&timestamp, &nonce, encrypt);
+    vec![("timestamp", timestamp), ("nonce", nonce), ("encrypt_type", "aes".into()), ("msg_signature", signature)]
+}
+
+fn envelope(encrypt: &str) -> Vec<u8> {
+    format!("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes()
+}
+
+/// A ciphertext of `plain` framed for `appid` with our key (so only what follows decryption fails).
+fn sealed(app: &App<MemoryStore>, plain: &str, rng: &mut StdRng) -> String {
+    let random: [u8; 16] = std::array::from_fn(|_| rng.random_range(0..=255u8));
+    app.config.crypto.encrypt_with(KeySlot::Current, &random, plain).unwrap()
+}
+
+fn generate(app: &App<MemoryStore>, rng: &mut StdRng, head: &str) -> Push {
+    let valid_xml = format!(
+        "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content><MsgId>1</MsgId>{head}</xml>"
+    );
+    let good = sealed(app, &valid_xml, rng);
+    let (kind, encrypt, body): (&'static str, String, Option<Vec<u8>>) = match rng.random_range(0..14u32) {
+        0 => {
+            // Bad Base64: characters outside the alphabet, signed so decoding is reached.
+            let mut chars: Vec<char> = good.chars().collect();
+            for _ in 0..rng.random_range(1..6) {
+                let at = rng.random_range(0..chars.len());
+                chars[at] = ['!', '*', '-', '_', ' ', '=', '\u{e9}'][rng.random_range(0..7)];
+            }
+            ("bad base64", chars.into_iter().collect(), None)
+        }
+        1 => {
+            let cut = rng.random_range(1..good.len());
+            ("truncated ciphertext", good[..cut].to_owned(), None)
+        }
+        2 => {
+            // Whole Base64 of a length that is not a multiple of the AES block (or of 32).
+            let len = loop {
+                let len = rng.random_range(1..600usize);
+                if !len.is_multiple_of(32) {
+                    break len;
+                }
+            };
+            ("wrong block size", STANDARD.encode(random_bytes(rng, len)), None)
+        }
+        3 => {
+            let len = 32 * rng.random_range(1..20usize);
+            ("random blocks", STANDARD.encode(random_bytes(rng, len)), None)
+        }
+        4 => {
+            let other = shared::WeChatCrypto::new(gateway::TOKEN, gateway::KEY, "wx00000000000bad").unwrap();
+            ("wrong appid", other.encrypt_with(KeySlot::Current, b"0123456789abcdef", &valid_xml).unwrap(), None)
+        }
+        5 => {
+            let depth = rng.random_range(65..3000);
+            let xml = format!("<xml>{}{}</xml>", "<a>".repeat(depth), "</a>".repeat(depth));
+            ("deep XML inside", sealed(app, &xml, rng), None)
+        }
+        6 => {
+            let tricks = [
+                "<!DOCTYPE xml [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]><xml><Content>&b;</Content></xml>",
+                "<!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><Content>&x;</Content></xml>",
+                "<xml><Content>&unknown;</Content></xml>",
+                "<xml><MsgType>text</MsgType><Content>&#xD800;</Content></xml>",
+                "<xml><MsgType>text</MsgType></xml>",
+                "<xml><FromUserName>a</FromUserName><CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>",
+                "<notxml/>",
+                "",
+            ];
+            ("entity or field trick inside", sealed(app, tricks[rng.random_range(0..tricks.len())], rng), None)
+        }
+        7 => {
+            let len = rng.random_range(1..2000);
+            ("invalid UTF-8 body", String::new(), Some(random_bytes(rng, len).into_iter().map(|b| b | 0x80).collect()))
+        }
+        8 => {
+            let size = rng.random_range(64 * 1024 + 1..200 * 1024);
+            ("oversized body", String::new(), Some(vec![b'<'; size]))
+        }
+        9 => {
+            let depth = rng.random_range(65..5000);
+            let xml = format!("<xml>{}{}</xml>", "<a>".repeat(depth), "</a>".repeat(depth));
+            ("deep XML envelope", good.clone(), Some(xml.into_bytes()))
+        }
+        10 => {
+            let n = rng.random_range(4100..7000);
+            let xml = format!("<xml>{}<Encrypt>{good}</Encrypt></xml>", "<F>x</F>".repeat(n));
+            ("huge XML envelope", good.clone(), Some(xml.into_bytes()))
+        }
+        11 => {
+            let xml = format!("<!DOCTYPE xml [<!ENTITY e \"{good}\">]><xml><Encrypt>&e;</Encrypt></xml>");
+            ("entity trick envelope", good.clone(), Some(xml.into_bytes()))
+        }
+        12 => ("missing or repeated parameter", good.clone(), None),
+        _ => {
+            let mut body = envelope(&good);
+            let cut = rng.random_range(0..body.len());
+            body.truncate(cut);
+            ("truncated envelope", good.clone(), Some(body))
+        }
+    };
+    let mut query = signed_query(app, &encrypt, rng);
+    if kind == "missing or repeated parameter" {
+        let at = rng.random_range(0..query.len());
+        if rng.random_bool(0.5) {
+            query.remove(at);
+        } else {
+            let (name, _) = query[at].clone();
+            query.push((name, format!("other{}", rng.random_range(0..1000u32))));
+        }
+    }
+    let body = body.unwrap_or_else(|| envelope(&encrypt));
+    Push { kind, query, body, base64: rng.random_bool(0.5) }
+}
+
+fn event(
+    method: &str,
+    path: &str,
+    route: &str,
+    query: &[(&str, String)],
+    body: &[u8],
+    base64: bool,
+) -> lambda_http::Request {
+    let body = if base64 { STANDARD.encode(body) } else { String::from_utf8_lossy(body).into_owned() };
+    // A repeated name reaches the handler the way API Gateway sends it: comma-joined in
+    // queryStringParameters, both values in rawQueryString.
+    let mut joined: HashMap<&str, String> = HashMap::new();
+    for (k, v) in query {
+        joined.entry(k).and_modify(|e| *e = format!("{e},{v}")).or_insert_with(|| v.clone());
+    }
+    let joined: Vec<(&str, String)> = joined.into_iter().collect();
+    let mut value = http_event(method, path, route, query, json!({"content-type": "text/xml"}), Some(body), base64);
+    value["queryStringParameters"] = json!(joined.into_iter().collect::<HashMap<_, _>>());
+    lambda_http::request::from_str(&value.to_string()).expect("an API Gateway event")
+}
+
+async fn answer(app: &App<MemoryStore>, function: &str, request: lambda_http::Request) -> (u16, String) {
+    let response = match function {
+        "ticket-receiver" => ticket_receiver::handle(app, request).await,
+        "event-callback" => event_callback::handle(app, request).await,
+        "qr-url-issuer" => qr_url_issuer::handle(app, request).await,
+        _ => auth_callback::handle(app, request).await,
+    }
+    .expect("handlers answer every request");
+    let status = response.status().as_u16();
+    let body = match response.into_body() {
+        Body::Text(t) => t,
+        Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn ten_thousand_malformed_pushes_per_push_function() {
+    let app = app();
+    let mut rng = StdRng::seed_from_u64(seed());
+    for (function, path, route, head) in [
+        (
+            "ticket-receiver",
+            "/wechat/component/events".to_owned(),
+            "/wechat/component/events",
+            format!("<AppId>{APPID}</AppId>"),
+        ),
+        ("event-callback", format!("/wechat/{ACCOUNT}/callback"), "/wechat/{appid}/callback", String::new()),
+    ] {
+        let mut kinds: HashMap<&str, usize> = HashMap::new();
+        for i in 0..PER_FUNCTION {
+            let push = generate(&app, &mut rng, &head);
+            let request = event("POST", &path, route, &push.query, &push.body, push.base64);
+            let request = if function == "event-callback" {
+                lambda_http::RequestExt::with_path_parameters(
+                    request,
+                    HashMap::from([("appid".to_owned(), ACCOUNT.to_owned())]),
+                )
+            } else {
+                request
+            };
+            let (status, body) = answer(&app, function, request).await;
+            assert!(
+                matches!(status, 400 | 401 | 413),
+                "{function} case {i} ({}, base64 {}): {status} {body}",
+                push.kind,
+                push.base64
+            );
+            assert_ne!(body, "success", "{function} case {i} ({})", push.kind);
+            *kinds.entry(push.kind).or_default() += 1;
+        }
+        assert_eq!(kinds.len(), 14, "every kind of malformation was generated for {function}: {kinds:?}");
+    }
+    assert_eq!(app.platform.store.writes(), 0, "malformed pushes stored nothing");
+}
+
+#[tokio::test]
+async fn ten_thousand_malformed_dashboard_and_callback_requests() {
+    let app = app();
+    let mut rng = StdRng::seed_from_u64(seed() ^ 0xda5b);
+    let valid_state = app.signer.sign("alice", app.platform.now() + 600);
+    let names = ["auth_type", "mode", "biz_appid", "state", "auth_code", "expires_in", "x"];
+    let values = [
+        "0",
+        "4",
+        "7",
+        "-1",
+        "1e3",
+        "tablet",
+        "<script>",
+        "wx",
+        "%00",
+        "🙂",
+        "a,b",
+        "",
+        "pc",
+        "1",
+        "wx1000000000000001",
+    ];
+    for (function, path) in
+        [("qr-url-issuer", "/wechat/authorize-url"), ("auth-callback", "/wechat/authorize/callback")]
+    {
+        for i in 0..PER_FUNCTION {
+            let mut query: Vec<(&str, String)> = (0..rng.random_range(1..6))
+                .map(|_| {
+                    let name = names[rng.random_range(0..names.len())];
+                    let value = if rng.random_bool(0.1) {
+                        "v".repeat(rng.random_range(1000..20_000))
+                    } else {
+                        values[rng.random_range(0..values.len())].to_owned()
+                    };
+                    (name, value)
+                })
+                .collect();
+            if function == "qr-url-issuer" {
+                // Make it malformed for sure: an out-of-range auth_type or mode, or a conflicting repeat.
+                match rng.random_range(0..3u32) {
+                    0 => query.push(("auth_type", ["0", "7", "x", "-1"][rng.random_range(0..4)].into())),
+                    1 => query.push(("mode", ["tablet", "PC ", "<b>"][rng.random_range(0..3)].into())),
+                    _ => query.extend([("auth_type", "1".into()), ("auth_type", "2".into())]),
+                }
+            } else if rng.random_bool(0.3) {
+                // A genuine state with a tampered byte.
+                let mut state = valid_state.clone().into_bytes();
+                let at = rng.random_range(0..state.len());
+                state[at] = if state[at] == b'A' { b'B' } else { b'A' };
+                query.push(("state", String::from_utf8_lossy(&state).into_owned()));
+                query.push(("auth_code", "queryauthcode@@@x".into()));
+            }
+            let request = event("GET", path, path, &query, b"", false);
+            let (status, body) = answer(&app, function, request).await;
+            assert!(matches!(status, 400 | 403), "{function} case {i} {query:?}: {status} {body}");
+        }
+    }
+    assert_eq!(app.platform.store.writes(), 0, "malformed requests stored nothing");
+}
