@@ -13,3 +13,5 @@ mod events;
 mod store_ops;
 // 10,000 generated malformed requests per HTTP function: 4xx, no panic, no write.
 mod hostile;
+// Every log line of a full flow, searched for every secret the flow handled.
+mod secrets;
