@@ -15,3 +15,5 @@ mod store_ops;
 mod hostile;
 // Every log line of a full flow, searched for every secret the flow handled.
 mod secrets;
+// DynamoDB unavailable mid-test (a switchable proxy): 5xx everywhere, nothing written, the retry lands once.
+mod outage;

@@ -221,6 +221,15 @@ impl StandIn {
         self.push_component_xml(&xml).await
     }
 
+    /// WeChat retries the newest ticket push (same ticket, same CreateTime), e.g. after a 5xx.
+    ///
+    /// # Panics
+    /// When no ticket was pushed yet.
+    pub async fn push_ticket_again(&self) -> PushResult {
+        let xml = self.world().last_ticket_xml(&self.shared.config.component_appid).expect("a ticket was pushed");
+        self.push_component_xml(&xml).await
+    }
+
     /// The admin revokes the authorization: WeChat pushes `unauthorized`.
     pub async fn revoke(&self, appid: &str) -> PushResult {
         let xml = self.world().revoke(appid, &self.shared.config.component_appid);

@@ -213,8 +213,18 @@ impl World {
         let now = self.now();
         self.tickets.insert(ticket.clone(), now);
         self.last_ticket = Some(ticket.clone());
+        Self::ticket_xml(component_appid, &ticket, now)
+    }
+
+    /// The push of the newest ticket again, byte for byte what WeChat retries.
+    pub(crate) fn last_ticket_xml(&self, component_appid: &str) -> Option<String> {
+        let ticket = self.last_ticket.as_ref()?;
+        Some(Self::ticket_xml(component_appid, ticket, *self.tickets.get(ticket)?))
+    }
+
+    fn ticket_xml(component_appid: &str, ticket: &str, created: i64) -> String {
         format!(
-            "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{now}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket>\n</xml>"
+            "<xml><AppId><![CDATA[{component_appid}]]></AppId>\n<CreateTime>{created}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket>\n</xml>"
         )
     }
 

@@ -1,0 +1,128 @@
+//! DynamoDB unavailable: the store is reached through a TCP proxy in front of the local
+//! DynamoDB-API server that the test switches off (connections refused at once) and on again.
+//! While it is off every function answers a clear 5xx (so WeChat retries later) and nothing is
+//! written; when it is back, WeChat's retry of the very same push succeeds, exactly once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use shared::store::{AuthorizerStore, DynamoDbStore, TicketStore};
+use tokio::net::{TcpListener, TcpStream};
+use wechat_standin::{Config as StandInConfig, StandIn};
+
+use crate::gateway::{self, APPID, KEY, SECRET, TOKEN};
+
+/// Forwards connections to `upstream` while up; closes them at once while down.
+#[derive(Clone)]
+struct Switch(Arc<AtomicBool>);
+
+impl Switch {
+    async fn start(upstream: String) -> (Self, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let up = Switch(Arc::new(AtomicBool::new(true)));
+        let state = up.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { continue };
+                if !state.0.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        (up, address)
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() {
+    // A table on the real server, then a store that reaches it only through the switch.
+    let direct = gateway::store().await;
+    let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap().trim_start_matches("http://").to_owned();
+    let (switch, proxied) = Switch::start(upstream).await;
+    let config = direct
+        .client()
+        .config()
+        .to_builder()
+        .endpoint_url(proxied)
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(4))
+                .build(),
+        )
+        .build();
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), APPID);
+
+    let (listener, base) = gateway::listener().await;
+    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
+    standin_config.callback_base = Some(format!("{base}/wechat"));
+    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let vars = [
+        ("WECHAT_API_BASE", standin.base_url()),
+        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
+        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+    ];
+    let app = gateway::app(gateway::config(&vars), store, &standin);
+    gateway::serve(listener, app.clone());
+    let http = reqwest::Client::new();
+    let account = "wx1000000000000001";
+
+    // Healthy: a ticket and an authorized account.
+    assert_eq!(standin.push_ticket().await.body, "success");
+    standin.authorize_directly(account).await.unwrap();
+    let record = direct.authorizer(account).await.unwrap().expect("authorized while the store was up");
+
+    // Ten minutes later the store goes away.
+    standin.advance_clock(600);
+    switch.set(false);
+    let ticket_push = standin.push_ticket().await;
+    assert!(ticket_push.status >= 500 && ticket_push.body != "success", "ticket push: {ticket_push:?}");
+    let message = standin.push_text(account, "o_follower", "still there?").await;
+    assert!(message.status >= 500 && message.body != "success", "follower message: {message:?}");
+    for path in ["/wechat/authorize-url", "/wechat/authorizers"] {
+        let response = http.get(format!("{base}{path}")).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!((status, body["code"].as_i64()), (503, Some(1004)), "{path}: {body}");
+    }
+    let state = app.signer.sign("default", app.platform.now() + 600);
+    let callback = http
+        .get(format!("{base}/wechat/authorize/callback?state={state}&auth_code=queryauthcode@@@x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), 503);
+    let report = token_refresher::run(&app).await;
+    assert!(report.component_token.starts_with("failed"), "{report:?}");
+    // Nothing changed behind the proxy's back.
+    assert_eq!(direct.authorizer(account).await.unwrap().unwrap(), record);
+    let stored_ticket = direct.verify_ticket().await.unwrap().unwrap();
+    assert_ne!(
+        Some(stored_ticket.ticket.expose().to_owned()),
+        standin.last_ticket(),
+        "the failed ticket was not stored"
+    );
+
+    // Back: WeChat's retry of the same ticket push is stored; a second retry is a no-op success.
+    switch.set(true);
+    let retried = standin.push_ticket_again().await;
+    assert_eq!((retried.status, retried.body.as_str()), (200, "success"));
+    let stored = direct.verify_ticket().await.unwrap().unwrap();
+    assert_eq!(Some(stored.ticket.expose().to_owned()), standin.last_ticket());
+    assert_eq!(standin.push_ticket_again().await.body, "success");
+    assert_eq!(direct.verify_ticket().await.unwrap().unwrap(), stored);
+}
