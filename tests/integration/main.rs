@@ -17,3 +17,5 @@ mod hostile;
 mod secrets;
 // DynamoDB unavailable mid-test (a switchable proxy): 5xx everywhere, nothing written, the retry lands once.
 mod outage;
+// WeChat faults at every call site: bounded, clear, logged, nothing half written.
+mod faults;

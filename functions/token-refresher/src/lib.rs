@@ -68,7 +68,10 @@ pub async fn run<S: TokenStore>(app: &App<S>) -> Report {
             tracing::warn!(function = "token-refresher", "ticket pushes seem stopped; calling api_start_push_ticket");
             report.push_ticket = Some(match platform.wechat.start_push_ticket().await {
                 Ok(()) => "restarted".into(),
-                Err(err) => format!("failed: {err}"),
+                Err(err) => {
+                    tracing::error!(function = "token-refresher", call = err.call(), errcode = err.errcode(), error = %err, "restarting ticket pushes failed");
+                    format!("failed: {err}")
+                }
             });
         }
         Ok(_) => {}
