@@ -19,3 +19,5 @@ mod secrets;
 mod outage;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.
 mod faults;
+// 100 concurrent duplicate pushes; refreshers racing re-authorizations.
+mod races;

@@ -1,0 +1,115 @@
+//! Races on the real DynamoDB-API server: WeChat delivering the same push 100 times at once, and
+//! refresher runs racing each other, re-authorizations and callbacks for the same accounts.
+
+use futures_util::future::join_all;
+use shared::store::{AuthorizerStatus, AuthorizerStore};
+use wechat_standin::{Config as StandInConfig, RELEASE_TEST_APPID, StandIn};
+
+use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
+
+async fn world(rotate: bool) -> (StandIn, Shared, String) {
+    let (listener, base) = gateway::listener().await;
+    let mut config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    config.ticket_url = Some(format!("{base}/wechat/component/events"));
+    config.callback_base = Some(format!("{base}/wechat"));
+    config.rotate_refresh_tokens = rotate;
+    let standin = StandIn::start(config, "127.0.0.1:0".parse().unwrap()).await;
+    let vars = [
+        ("WECHAT_API_BASE", standin.base_url()),
+        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
+        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+    ];
+    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
+    gateway::serve(listener, app.clone());
+    assert_eq!(standin.push_ticket().await.body, "success");
+    (standin, app, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike() {
+    let (standin, app, base) = world(false).await;
+    let code = standin.authorize_directly(RELEASE_TEST_APPID).await.unwrap();
+    let query_auth_before = standin.calls("api_query_auth");
+
+    // One push, as WeChat would retry it: same query, same body, 100 times at once. Its side
+    // effect (api_query_auth, then a custom message) must happen exactly once.
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><FromUserName><![CDATA[ozy4qt1eDxSxzCr0aNT0mXCWfrDE]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[QUERY_AUTH_CODE:{code}]]></Content><MsgId>24600000000000001</MsgId></xml>",
+        standin.now()
+    );
+    let encrypt = app.config.crypto.encrypt_with(shared::crypto::KeySlot::Current, b"0123456789abcdef", &xml).unwrap();
+    let signature = app.config.crypto.msg_signature("1795000000", "4242", &encrypt);
+    let url = format!(
+        "{base}/wechat/{RELEASE_TEST_APPID}/callback?timestamp=1795000000&nonce=4242&encrypt_type=aes&msg_signature={signature}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE"
+    );
+    let body = format!(
+        "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    );
+    let http = reqwest::Client::new();
+    let answers = join_all((0..100).map(|_| {
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        async move {
+            let response = http.post(url).body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(|a| *a == (200, String::new())), "all answered alike (empty): {:?}", &answers[..3]);
+    // The custom message is sent after the answer; give it a moment.
+    for _ in 0..50 {
+        if !standin.sent_messages().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(standin.sent_messages().len(), 1, "{:?}", standin.sent_messages());
+    assert_eq!(standin.calls("api_query_auth") - query_auth_before, 1, "the code was exchanged once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token() {
+    // WeChat rotating refresh tokens on every refresh is the hardest case: each refresh makes the
+    // previous token useless, so storing an older one would strand the account.
+    //
+    // What holds today: nothing fails, nobody is marked needs_reauthorization, one component-token
+    // refresh per expiry, and after the next scheduled run every account holds WeChat's current
+    // refresh token. What does not (yet): right after the race the stored token can be one
+    // rotation old — an `authorized` push's save (condition `refresh_token_at <= issued_at`, in
+    // seconds) can land after a refresh that rotated the same second; the 61023 recovery through
+    // api_get_authorizer_list repairs it on the next run. See the closing note of issue 7.
+    let (standin, app, _) = world(true).await;
+    let accounts = ["wx1000000000000001", "wx1000000000000002"];
+    for appid in accounts {
+        standin.authorize_directly(appid).await.unwrap();
+    }
+    let component_calls = standin.calls("api_component_token");
+    for round in 0..3 {
+        // Two hours later: every token due, the component token expired.
+        standin.advance_clock(7000);
+        standin.push_ticket().await;
+        let refreshers = join_all((0..8).map(|_| token_refresher::run(&app)));
+        let reauthorizations = join_all(accounts.map(|appid| standin.authorize_directly(appid)));
+        let (reports, codes) = tokio::join!(refreshers, reauthorizations);
+        for report in &reports {
+            assert!(report.failed.is_empty() && report.needs_reauthorization.is_empty(), "round {round}: {report:?}");
+        }
+        assert!(codes.iter().all(Option::is_some));
+        assert_eq!(standin.calls("api_component_token") - component_calls, 2 * round + 1, "one refresh per expiry");
+
+        // The next scheduled run settles every account on WeChat's current refresh token.
+        standin.advance_clock(7000);
+        standin.push_ticket().await;
+        let report = token_refresher::run(&app).await;
+        assert!(report.failed.is_empty() && report.needs_reauthorization.is_empty(), "round {round}: {report:?}");
+        for appid in accounts {
+            let record = app.platform.store.authorizer(appid).await.unwrap().unwrap();
+            assert_eq!(record.status, AuthorizerStatus::Authorized);
+            assert_eq!(
+                Some(record.refresh_token.expose().to_owned()),
+                standin.refresh_token_of(appid),
+                "round {round}: {appid} holds WeChat's current refresh token"
+            );
+        }
+    }
+}
