@@ -48,6 +48,9 @@ COMPONENT_APPSECRET=integration-component-secret
 COMPONENT_TOKEN=integrationtoken
 COMPONENT_ENCODING_AES_KEY=R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M
 TABLE_NAME=wechat-local
+# The committed events/ samples are signed with 2024 timestamps: no replay window locally, so
+# \`cargo lambda invoke --data-file events/...\` works (deployments keep the default 300 s).
+PUSH_MAX_AGE_SECS=0
 WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback

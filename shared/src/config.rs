@@ -10,6 +10,8 @@ use crate::crypto::{CryptoError, WeChatCrypto};
 use crate::secret::Secret;
 use crate::wechat::DEFAULT_API_BASE;
 
+/// Default replay window for pushes, seconds.
+pub const DEFAULT_PUSH_MAX_AGE_SECS: i64 = 300;
 /// Default host of the PC authorization page (componentloginpage).
 pub const DEFAULT_PC_PAGE_BASE: &str = "https://mp.weixin.qq.com";
 /// Default host of the mobile authorization link (bindcomponent).
@@ -47,6 +49,9 @@ pub struct Config {
     /// The message crypto from `COMPONENT_TOKEN`, `COMPONENT_ENCODING_AES_KEY` and
     /// `COMPONENT_ENCODING_AES_KEY_PREVIOUS`.
     pub crypto: WeChatCrypto,
+    /// `PUSH_MAX_AGE_SECS` (default 300, `0` = off): pushes signed further from now than this are
+    /// refused as replays. WeChat retries within seconds; 5 minutes also absorbs clock skew.
+    pub push_max_age_secs: i64,
 }
 
 impl fmt::Debug for Config {
@@ -60,6 +65,7 @@ impl fmt::Debug for Config {
             .field("mobile_page_base", &self.mobile_page_base)
             .field("auth_redirect_url", &self.auth_redirect_url.as_ref().map(url::Url::as_str))
             .field("dashboard_url", &self.dashboard_url.as_ref().map(url::Url::as_str))
+            .field("push_max_age_secs", &self.push_max_age_secs)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +124,13 @@ impl Config {
             auth_redirect_url: url("AUTH_REDIRECT_URL")?,
             dashboard_url: url("DASHBOARD_URL")?,
             crypto,
+            push_max_age_secs: match get("PUSH_MAX_AGE_SECS") {
+                None => DEFAULT_PUSH_MAX_AGE_SECS,
+                Some(value) => value.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| ConfigError {
+                    variable: "PUSH_MAX_AGE_SECS",
+                    problem: "must be a whole number of seconds (0 turns the replay check off)".into(),
+                })?,
+            },
         })
     }
 }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use crate::secret::Secret;
 use crate::store::component::{RefreshPolicy, TokenError, holder_id, token_or_refresh, unix_now};
 use crate::store::{
-    AuthorizerRecord, AuthorizerStatus, NewAuthorization, StoreError, Timestamp, TokenRefresh, TokenStore,
+    AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, NewAuthorization, StoreError, Timestamp, TokenRefresh,
+    TokenStore,
 };
 use crate::wechat::{ApiError, ErrorKind, IssuedToken, WeChatClient};
 
@@ -189,38 +190,54 @@ impl<S: TokenStore> Platform<S> {
         let (Some(access_token), Some(refresh_token)) = (info.access_token, info.refresh_token) else {
             return Err(ServiceError::NoTokens(appid));
         };
-        let profile = match self
-            .with_component_token(|token| {
-                let appid = appid.clone();
-                async move { self.wechat.authorizer_info(&token, &appid).await }
-            })
-            .await
-        {
-            Ok(mut profile) => {
-                if profile.func_info.is_empty() {
-                    profile.func_info = info.func_info.clone();
-                }
-                Some(profile)
-            }
-            Err(err) => {
-                tracing::warn!(authorizer = %appid, error = %err, "profile unavailable; storing the tokens without it");
-                None
-            }
-        };
+        // The refresh token came from a single-use code and cannot be fetched again: store it
+        // (and remember the code for the other path) before anything slow or fallible.
         let authorization = NewAuthorization {
-            authorizer_appid: appid,
+            authorizer_appid: appid.clone(),
             access_token,
             expires_at: issued_at + info.expires_in,
             refresh_token,
             issued_at,
-            profile,
+            profile: None,
             owner: owner.map(str::to_owned),
         };
         let record = self.store.save_authorization(&authorization, issued_at).await?;
         self.store
             .remember_value(&auth_code_key(auth_code), &record.authorizer_appid, AUTH_CODE_MEMORY_SECS, issued_at)
             .await?;
-        Ok(record)
+        Ok(self.attach_profile(record, info.func_info).await)
+    }
+
+    /// Fetches the account's profile and stores it on `record` (conditional on its version).
+    /// Best effort: the tokens are already stored, so a failure is logged and `record` returned.
+    async fn attach_profile(&self, record: AuthorizerRecord, granted: Vec<i64>) -> AuthorizerRecord {
+        let appid = record.authorizer_appid.clone();
+        let profile = self
+            .with_component_token(|token| {
+                let appid = appid.clone();
+                async move { self.wechat.authorizer_info(&token, &appid).await }
+            })
+            .await;
+        match profile {
+            Ok(mut profile) => {
+                if profile.func_info.is_empty() {
+                    profile.func_info = granted;
+                }
+                match self.store.update_profile(&appid, &profile, record.version, self.now()).await {
+                    Ok(updated) => updated,
+                    Err(err) => {
+                        // Written meanwhile (a refresh, the other path): the tokens are stored;
+                        // the profile follows with the next authorization.
+                        tracing::warn!(authorizer = %appid, error = %err, "profile not stored");
+                        record
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(authorizer = %appid, error = %err, "profile unavailable; tokens stored without it");
+                record
+            }
+        }
     }
 
     /// [`Platform::authorize`], idempotent across the two paths that carry the same code (the
@@ -241,10 +258,15 @@ impl<S: TokenStore> Platform<S> {
                 // The other path may be storing the account right now: wait for it briefly.
                 for _ in 0..10 {
                     if let Some(appid) = self.store.recall(&auth_code_key(auth_code), self.now()).await? {
-                        let record = match owner {
+                        let mut record = match owner {
                             Some(owner) => self.store.set_owner(&appid, owner, self.now()).await?,
                             None => self.store.authorizer(&appid).await?.ok_or(StoreError::NotFound)?,
                         };
+                        if record.profile == AuthorizerProfile::default() {
+                            // The other path stored the tokens and is still (or failed) fetching
+                            // the profile; the admin's page should name the account.
+                            record = self.attach_profile(record, Vec::new()).await;
+                        }
                         return Ok(Authorization::AlreadyCompleted(record));
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(150)).await;

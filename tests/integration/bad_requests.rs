@@ -184,3 +184,54 @@ async fn url_verification_echoes_only_signed_echostr() {
     }
     assert_eq!(app.platform.store.writes(), 0);
 }
+
+#[tokio::test]
+async fn a_captured_push_replayed_outside_the_window_is_refused() {
+    let ticket = format!(
+        "<xml><AppId>{APPID}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>replayed</ComponentVerifyTicket></xml>"
+    );
+    let push = |app: &App<MemoryStore>, sent: i64| {
+        let encrypt = app.config.crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
+        let timestamp = sent.to_string();
+        let signature = app.config.crypto.msg_signature(&timestamp, "77", &encrypt);
+        let query = [
+            ("timestamp", timestamp.as_str()),
+            ("nonce", "77"),
+            ("encrypt_type", "aes"),
+            ("msg_signature", &signature),
+        ];
+        post("/wechat/component/events", &query, format!("<xml><Encrypt>{encrypt}</Encrypt></xml>").into_bytes())
+    };
+    let app = app();
+    assert_eq!(app.config.push_max_age_secs, 300, "on by default");
+    let now = app.platform.now();
+    for sent in [now - 301, now + 301, now - 86_400] {
+        assert_eq!(status_of(&app, "ticket-receiver", push(&app, sent)).await, 401, "signed {} s ago", now - sent);
+    }
+    assert_eq!(app.platform.store.writes(), 0, "replays store nothing");
+    assert_eq!(status_of(&app, "ticket-receiver", push(&app, now - 290)).await, 200, "inside the window");
+    assert_eq!(app.platform.store.writes(), 1);
+
+    // PUSH_MAX_AGE_SECS=0 turns the window off (the committed sample events rely on it).
+    let config = gateway::config(&[("PUSH_MAX_AGE_SECS", "0".to_owned())]);
+    let open = App::new(config, MemoryStore::new()).unwrap();
+    assert_eq!(status_of(&open, "ticket-receiver", push(&open, now - 86_400)).await, 200);
+    for bad in ["-1", "five", "1.5"] {
+        let lookup = |k: &str| if k == "PUSH_MAX_AGE_SECS" { Some(bad.to_owned()) } else { None };
+        let err = shared::config::Config::from_lookup(|k| {
+            lookup(k).or_else(|| {
+                HashMap::from([
+                    ("COMPONENT_APPID", APPID),
+                    ("COMPONENT_APPSECRET", gateway::SECRET),
+                    ("COMPONENT_TOKEN", gateway::TOKEN),
+                    ("COMPONENT_ENCODING_AES_KEY", gateway::KEY),
+                    ("TABLE_NAME", "t"),
+                ])
+                .get(k)
+                .map(|v| (*v).to_owned())
+            })
+        })
+        .unwrap_err();
+        assert_eq!(err.variable, "PUSH_MAX_AGE_SECS", "{bad}");
+    }
+}

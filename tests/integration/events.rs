@@ -239,7 +239,9 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
 /// The app the events are made for: the credentials of `events/README.md`, an in-memory store,
 /// and WeChat unreachable (so nothing here can call out).
 fn events_app() -> App<MemoryStore> {
+    // The committed samples are signed with fixed 2024 timestamps: no replay window for them.
     let config = gateway::config(&[
+        ("PUSH_MAX_AGE_SECS", "0".to_owned()),
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
     ]);

@@ -38,9 +38,10 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
         standin.now()
     );
     let encrypt = app.config.crypto.encrypt_with(shared::crypto::KeySlot::Current, b"0123456789abcdef", &xml).unwrap();
-    let signature = app.config.crypto.msg_signature("1795000000", "4242", &encrypt);
+    let timestamp = standin.now().to_string();
+    let signature = app.config.crypto.msg_signature(&timestamp, "4242", &encrypt);
     let url = format!(
-        "{base}/wechat/{RELEASE_TEST_APPID}/callback?timestamp=1795000000&nonce=4242&encrypt_type=aes&msg_signature={signature}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE"
+        "{base}/wechat/{RELEASE_TEST_APPID}/callback?timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE"
     );
     let body = format!(
         "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"

@@ -77,13 +77,20 @@ pub enum CryptoError {
     /// `<Encrypt>` is not valid Base64.
     #[error("Encrypt is not valid base64")]
     DecodeBase64,
+    /// A correctly signed push whose `timestamp` is further from now than the replay window: a
+    /// captured push sent again later (WeChat's own retries come within seconds).
+    #[error("push timestamp is {age} s away from now (replayed?)")]
+    Stale {
+        /// Now minus the push's timestamp, seconds.
+        age: i64,
+    },
 }
 
 impl CryptoError {
     /// The code WeChat's official crypto library uses for this failure (`ierror.py`).
     pub fn code(&self) -> i32 {
         match self {
-            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) => -40001,
+            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) | Self::Stale { .. } => -40001,
             Self::NotEncrypted | Self::BodyTooLarge { .. } | Self::Xml(_) => -40002,
             Self::IllegalAesKey => -40004,
             Self::AppIdMismatch { .. } => -40005,
@@ -98,7 +105,7 @@ impl CryptoError {
     /// oversized body, 400 for anything undecryptable or malformed, 500 for our own failures.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) => 401,
+            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) | Self::Stale { .. } => 401,
             Self::BodyTooLarge { .. } => 413,
             Self::NotEncrypted
             | Self::Xml(_)

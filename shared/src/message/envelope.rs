@@ -35,6 +35,22 @@ pub struct PushQuery {
 }
 
 impl PushQuery {
+    /// Refuses a push whose (signed) `timestamp` is more than `max_age_secs` away from `now`,
+    /// either way: a replay of a captured push. `max_age_secs <= 0` turns the check off. Check it
+    /// after the signature, so the timestamp is WeChat's.
+    ///
+    /// # Errors
+    /// [`CryptoError::BadParameter`] for a timestamp that is not an integer,
+    /// [`CryptoError::Stale`] outside the window.
+    pub fn check_fresh(&self, now: i64, max_age_secs: i64) -> Result<(), CryptoError> {
+        if max_age_secs <= 0 {
+            return Ok(());
+        }
+        let sent: i64 = self.timestamp.parse().map_err(|_| CryptoError::BadParameter("timestamp"))?;
+        let age = now.saturating_sub(sent);
+        if age.saturating_abs() > max_age_secs { Err(CryptoError::Stale { age }) } else { Ok(()) }
+    }
+
     /// Builds the query from decoded `(name, value)` pairs, as API Gateway delivers them.
     /// Unknown names are ignored; a name repeated with the same value is tolerated.
     ///

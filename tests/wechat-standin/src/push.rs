@@ -39,10 +39,6 @@ fn random_digits() -> String {
     (u32::from_be_bytes(bytes) % 1_000_000_000).to_string()
 }
 
-fn real_now() -> String {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()).to_string()
-}
-
 impl StandIn {
     /// Encrypts `xml` and POSTs it like WeChat: `<xml><AppId/><Encrypt/></xml>` to the ticket URL.
     pub(crate) async fn push_component_xml(&self, xml: &str) -> PushResult {
@@ -72,7 +68,8 @@ impl StandIn {
             Ok(encrypt) => encrypt,
             Err(err) => return PushResult::undelivered(err.to_string()),
         };
-        let (timestamp, nonce) = (real_now(), random_digits());
+        // Signed at the stand-in's time (its clock moves with advance_clock), as WeChat signs at its own.
+        let (timestamp, nonce) = (self.now().to_string(), random_digits());
         let msg_signature = crypto.msg_signature(&timestamp, &nonce, &encrypt);
         let signature = shared::crypto::signature(&[&self.shared.config.token, &timestamp, &nonce]);
         let body = format!("<xml>\n    {envelope_head}\n    <Encrypt><![CDATA[{encrypt}]]></Encrypt>\n</xml>");
