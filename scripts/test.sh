@@ -3,7 +3,7 @@
 # Python 3 it installs what the tests need (moto's DynamoDB-API server, cfn-lint, cargo-lambda and
 # selenium into .venv; Debian's chromium, chromium-driver and a CJK font when missing), starts the
 # DynamoDB-API server on a free loopback port, runs every test of the workspace against it, lints
-# template.yaml, then runs the platform locally (scripts/run-local.sh) and the end-to-end tests
+# template.yaml, fuzzes the push path for a minute (cargo-fuzz), then runs the platform locally (scripts/run-local.sh) and the end-to-end tests
 # against it: the browser flow and every function through `cargo lambda watch`. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +68,23 @@ echo "== cfn-lint template.yaml"
 cargo test --workspace --all-targets
 # Doc examples are tests too (they pin the public API's documented behaviour).
 cargo test --workspace --doc
+
+# --- coverage-guided fuzzing of the push path, for a bounded time ------------------------------------
+# cargo-fuzz drives libFuzzer; it needs nightly-only flags, which RUSTC_BOOTSTRAP unlocks on the
+# one stable toolchain here. No sanitizer: the crates under test forbid `unsafe`.
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz"
+  cargo install -q cargo-fuzz --locked
+fi
+echo "== cargo fuzz: decrypt + parse, ${FUZZ_SECONDS:-60} s"
+fuzz_log="$root/target/fuzz.log"
+if RUSTC_BOOTSTRAP=1 cargo fuzz run -s none -O open_and_parse -- -max_total_time="${FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+  tail -n 1 "$fuzz_log"
+else
+  tail -n 60 "$fuzz_log" >&2
+  echo "cargo fuzz found a failure; the input is under fuzz/artifacts/open_and_parse/" >&2
+  exit 1
+fi
 
 # --- end to end: the platform as scripts/run-local.sh runs it, on ports of its own ---------------
 cleanup
