@@ -9,15 +9,12 @@
 //!
 //! One current-thread runtime per call site, so a thread-local subscriber captures its logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use shared::store::{AuthorizerStatus, AuthorizerStore, ComponentTokenStore};
-use tracing_subscriber::fmt::MakeWriter;
-use wechat_standin::{Config as StandInConfig, Fault, RELEASE_TEST_APPID, StandIn};
+use wechat_standin::{Fault, RELEASE_TEST_APPID, StandIn};
 
-use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
+use crate::gateway::{self, Capture, Shared};
 
 const ACCOUNT: &str = "wx1000000000000001";
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -33,34 +30,6 @@ fn faults() -> [(Fault, &'static str); 6] {
     ]
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn take(&self) -> String {
-        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
-    }
-}
-
 struct World {
     standin: StandIn,
     app: Shared,
@@ -69,18 +38,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let (listener, base) = gateway::listener().await;
-    let mut config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    config.ticket_url = Some(format!("{base}/wechat/component/events"));
-    config.callback_base = Some(format!("{base}/wechat"));
-    let standin = StandIn::start(config, "127.0.0.1:0".parse().unwrap()).await;
-    let vars = [
-        ("WECHAT_API_BASE", standin.base_url()),
-        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
-        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
-    ];
-    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
-    gateway::serve(listener, app.clone());
+    let (standin, app, base) = gateway::wired(gateway::store().await, |_| {}).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     assert_eq!(standin.push_ticket().await.body, "success");
     World { standin, app, base, http }

@@ -136,3 +136,64 @@ async fn authorizer_list(State(app): State<Shared>, request: Request) -> Respons
 async fn event_callback(State(app): State<Shared>, Path(appid): Path<String>, request: Request) -> Response {
     to_axum(event_callback::handle(&app, to_lambda(request, Some(appid)).await).await.unwrap())
 }
+
+/// The WeChat stand-in pushing to a fresh local gateway whose app runs on `store`: where most
+/// cross-function tests start. `configure` adjusts the stand-in (accounts, token rotation).
+pub(crate) async fn wired(
+    store: DynamoDbStore,
+    configure: impl FnOnce(&mut wechat_standin::Config),
+) -> (StandIn, Shared, String) {
+    let (listener, base) = listener().await;
+    let mut standin_config = wechat_standin::Config::new(APPID, SECRET, TOKEN, KEY);
+    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
+    standin_config.callback_base = Some(format!("{base}/wechat"));
+    configure(&mut standin_config);
+    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
+    let vars = [
+        ("WECHAT_API_BASE", standin.base_url()),
+        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
+        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+    ];
+    let shared = app(config(&vars), store, &standin);
+    serve(listener, shared.clone());
+    (standin, shared, base)
+}
+
+/// Log lines written on this thread while the returned guard lives (tests that read logs run
+/// their whole flow on a current-thread runtime, so every task logs here).
+#[derive(Clone, Default)]
+pub(crate) struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Starts capturing at `filter` (an `EnvFilter` directive).
+    pub(crate) fn start(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let subscriber =
+            tracing_subscriber::fmt().with_env_filter(filter).with_writer(capture.clone()).with_ansi(false).finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was captured since the last call.
+    pub(crate) fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}

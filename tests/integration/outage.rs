@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::gateway::{self, APPID};
 use shared::store::{AuthorizerStore, DynamoDbStore, TicketStore};
 use tokio::net::{TcpListener, TcpStream};
-use wechat_standin::{Config as StandInConfig, StandIn};
-
-use crate::gateway::{self, APPID, KEY, SECRET, TOKEN};
 
 /// Forwards connections to `upstream` while up; closes them at once while down.
 #[derive(Clone)]
@@ -66,18 +64,7 @@ async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() 
         .build();
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), APPID);
 
-    let (listener, base) = gateway::listener().await;
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
-    standin_config.callback_base = Some(format!("{base}/wechat"));
-    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
-    let vars = [
-        ("WECHAT_API_BASE", standin.base_url()),
-        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
-        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
-    ];
-    let app = gateway::app(gateway::config(&vars), store, &standin);
-    gateway::serve(listener, app.clone());
+    let (standin, app, base) = gateway::wired(store, |_| {}).await;
     let http = reqwest::Client::new();
     let account = "wx1000000000000001";
 

@@ -3,24 +3,12 @@
 
 use futures_util::future::join_all;
 use shared::store::{AuthorizerStatus, AuthorizerStore};
-use wechat_standin::{Config as StandInConfig, RELEASE_TEST_APPID, StandIn};
+use wechat_standin::{RELEASE_TEST_APPID, StandIn};
 
-use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
+use crate::gateway::{self, Shared};
 
 async fn world(rotate: bool) -> (StandIn, Shared, String) {
-    let (listener, base) = gateway::listener().await;
-    let mut config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    config.ticket_url = Some(format!("{base}/wechat/component/events"));
-    config.callback_base = Some(format!("{base}/wechat"));
-    config.rotate_refresh_tokens = rotate;
-    let standin = StandIn::start(config, "127.0.0.1:0".parse().unwrap()).await;
-    let vars = [
-        ("WECHAT_API_BASE", standin.base_url()),
-        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
-        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
-    ];
-    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
-    gateway::serve(listener, app.clone());
+    let (standin, app, base) = gateway::wired(gateway::store().await, |c| c.rotate_refresh_tokens = rotate).await;
     assert_eq!(standin.push_ticket().await.body, "success");
     (standin, app, base)
 }

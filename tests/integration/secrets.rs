@@ -7,59 +7,15 @@
 //! One current-thread runtime: the gateway, the stand-in and the handlers all log on this thread,
 //! so a thread-local subscriber sees everything without touching the other tests' output.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use crate::gateway::{self, Capture, KEY, SECRET, TOKEN};
 use shared::store::{AuthorizerStore, ComponentTokenStore};
-use tracing_subscriber::fmt::MakeWriter;
-use wechat_standin::{Config as StandInConfig, StandIn};
-
-use crate::gateway::{self, APPID, KEY, SECRET, TOKEN};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug,shared=trace,ticket_receiver=trace,event_callback=trace,qr_url_issuer=trace,auth_callback=trace,authorizer_list=trace,token_refresher=trace")
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let (listener, base) = gateway::listener().await;
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
-    standin_config.callback_base = Some(format!("{base}/wechat"));
-    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
-    let vars = [
-        ("WECHAT_API_BASE", standin.base_url()),
-        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
-        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
-    ];
-    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
-    gateway::serve(listener, app.clone());
+    let (capture, guard) = Capture::start(
+        "debug,shared=trace,ticket_receiver=trace,event_callback=trace,qr_url_issuer=trace,auth_callback=trace,authorizer_list=trace,token_refresher=trace",
+    );
+    let (standin, app, base) = gateway::wired(gateway::store().await, |_| {}).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let mut secrets: Vec<(String, String)> = vec![
@@ -114,8 +70,8 @@ async fn no_secret_reaches_the_logs() {
     secrets.push(("refresh token (WeChat's)".into(), standin.refresh_token_of(account).unwrap()));
     secrets.push(("latest verify ticket".into(), standin.last_ticket().unwrap()));
 
-    drop(_guard);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    drop(guard);
+    let logs = capture.take();
     assert!(logs.lines().count() > 20, "the flow was logged: {} lines", logs.lines().count());
     for (what, secret) in &secrets {
         assert!(secret.len() >= 8, "{what} is long enough to search for");

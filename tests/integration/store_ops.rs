@@ -83,17 +83,7 @@ struct Counted {
 
 async fn counted() -> Counted {
     let (store, calls) = counting_store().await;
-    let (listener, base) = gateway::listener().await;
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
-    standin_config.callback_base = Some(format!("{base}/wechat"));
-    let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
-    let vars = [
-        ("WECHAT_API_BASE", standin.base_url()),
-        ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
-        ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
-    ];
-    gateway::serve(listener, gateway::app(gateway::config(&vars), store, &standin));
+    let (standin, _, base) = gateway::wired(store, |_| {}).await;
     Counted { standin, calls, base, http: reqwest::Client::new() }
 }
 
