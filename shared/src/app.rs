@@ -3,6 +3,8 @@
 //! credentials and WeChat is called only when a request needs it.
 
 use crate::config::{Config, ConfigError};
+use crate::crypto::{CryptoError, Opened};
+use crate::message::PushQuery;
 use crate::service::Platform;
 use crate::state::StateSigner;
 use crate::store::{DynamoDbStore, TokenStore};
@@ -40,6 +42,17 @@ impl<S: TokenStore> App<S> {
             WeChatClient::new(&config.wechat_api_base, config.component_appid.clone(), config.component_secret.clone())
                 .map_err(|e| ConfigError { variable: "WECHAT_API_BASE", problem: e.to_string() })?;
         Ok(Self::with_platform(config.clone(), Platform::new(store, wechat)))
+    }
+
+    /// Verifies and decrypts a push, then refuses it as a replay when its (now authentic)
+    /// timestamp is outside `PUSH_MAX_AGE_SECS`: the one check both push URLs share.
+    ///
+    /// # Errors
+    /// Those of [`crate::crypto::WeChatCrypto::open`] and [`PushQuery::check_fresh`].
+    pub fn open_push(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, CryptoError> {
+        let opened = self.config.crypto.open(query, body)?;
+        query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
+        Ok(opened)
     }
 
     /// An app over a ready platform (tests inject a clock).

@@ -45,17 +45,7 @@ struct Outcome {
 
 async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
     let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    standin_config.accounts = (0..due)
-        .map(|i| Account {
-            appid: appid(i),
-            user_name: format!("gh_{i:012}"),
-            nick_name: format!("account {i}"),
-            principal_name: String::new(),
-            service_type: 2,
-            verify_type: 0,
-            func_info: vec![1],
-        })
-        .collect();
+    standin_config.accounts = (0..due).map(Account::numbered).collect();
     let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
     let map = std::collections::HashMap::from([
         ("COMPONENT_APPID", APPID.to_owned()),

@@ -130,17 +130,7 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
 async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refresher::Report) {
     let appid = |i: usize| format!("wx{i:016}");
     let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
-    standin_config.accounts = (0..due)
-        .map(|i| Account {
-            appid: appid(i),
-            user_name: format!("gh_{i:012}"),
-            nick_name: format!("account {i}"),
-            principal_name: String::new(),
-            service_type: 2,
-            verify_type: 0,
-            func_info: vec![1],
-        })
-        .collect();
+    standin_config.accounts = (0..due).map(Account::numbered).collect();
     let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
     let (store, calls) = counting_store().await;
     let now = standin.now();

@@ -73,12 +73,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(query) => query,
         Err(err) => return Ok(http::push_rejected(FUNCTION, &err)),
     };
-    let opened = match app
-        .config
-        .crypto
-        .open(&query, http::body_bytes(&request))
-        .and_then(|opened| query.check_fresh(app.platform.now(), app.config.push_max_age_secs).map(|()| opened))
-    {
+    let opened = match app.open_push(&query, http::body_bytes(&request)) {
         Ok(opened) => opened,
         Err(err) => return Ok(http::push_rejected(FUNCTION, &err)),
     };

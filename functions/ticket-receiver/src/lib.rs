@@ -28,11 +28,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         // URL verification (echostr); unconfirmed for this URL, answered correctly anyway.
         return Ok(http::url_verification(FUNCTION, &app.config.crypto, pairs));
     }
-    let opened = match PushQuery::from_pairs(pairs).and_then(|q| {
-        let opened = app.config.crypto.open(&q, http::body_bytes(&request))?;
-        q.check_fresh(app.platform.now(), app.config.push_max_age_secs)?;
-        Ok(opened)
-    }) {
+    let opened = match PushQuery::from_pairs(pairs).and_then(|q| app.open_push(&q, http::body_bytes(&request))) {
         Ok(opened) => opened,
         Err(err) => return Ok(http::push_rejected(FUNCTION, &err)),
     };

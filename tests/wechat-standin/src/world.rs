@@ -46,6 +46,19 @@ fn default_func_info() -> Vec<i64> {
 }
 
 impl Account {
+    /// Account number `i` of a generated population (`wx` + 16 digits), for tests at scale.
+    pub fn numbered(i: usize) -> Self {
+        Self {
+            appid: format!("wx{i:016}"),
+            user_name: format!("gh_{i:012}"),
+            nick_name: format!("account {i}"),
+            principal_name: String::new(),
+            service_type: 2,
+            verify_type: 0,
+            func_info: vec![1],
+        }
+    }
+
     /// Three accounts: a 服务号, a 订阅号, and the release test's account.
     pub fn defaults() -> Vec<Self> {
         vec![
