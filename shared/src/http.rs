@@ -29,18 +29,25 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 
 /// The dashboard user: the JWT `sub` claim when API Gateway carries a JWT authorizer, otherwise
 /// [`DEFAULT_OWNER`] (local runs and deployments without an authorizer).
-pub fn dashboard_user(request: &Request) -> String {
-    let claims = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims)
-        }
+///
+/// `None` when a JWT authorizer is present but its `sub` is missing, empty or over 256 bytes:
+/// such a caller is nobody we know, and falling back to the default user would show them the
+/// accounts of everyone who authorized without signing in. Answer with [`unknown_user`].
+pub fn dashboard_user(request: &Request) -> Option<String> {
+    let jwt = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()),
         _ => None,
     };
-    claims
-        .and_then(|claims| claims.get("sub"))
-        .filter(|sub| !sub.is_empty() && sub.len() <= 256)
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_OWNER.to_owned())
+    match jwt {
+        None => Some(DEFAULT_OWNER.to_owned()),
+        Some(jwt) => jwt.claims.get("sub").filter(|sub| !sub.is_empty() && sub.len() <= 256).cloned(),
+    }
+}
+
+/// The dashboard's answer to a signed-in caller without a usable `sub` (`401`, code `1006`).
+pub fn unknown_user(function: &str) -> Response<Body> {
+    tracing::warn!(function, "JWT authorizer present but no usable `sub` claim");
+    json_error(StatusCode::UNAUTHORIZED, 1006, "the signed-in user has no usable `sub` claim")
 }
 
 /// True when the caller asked for HTML (`Accept: text/html`, as a browser navigating does).

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::secret::Secret;
-use crate::store::component::{RefreshPolicy, TokenError, holder_id, token_or_refresh, unix_now};
+use crate::store::component::{RefreshPolicy, TokenError, holder_id, token_or_refresh, unix_now_ms};
 use crate::store::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, NewAuthorization, StoreError, Timestamp, TokenRefresh,
     TokenStore,
@@ -96,8 +96,9 @@ pub enum RefreshOutcome {
     NeedsReauthorization(AuthorizerRecord),
 }
 
-/// Clock used by the services; tests inject a fixed one.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+/// Clock used by the services, in Unix **milliseconds** (refresh tokens are ordered by when
+/// WeChat's answer arrived, finer than seconds); tests inject one that can be advanced.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The store, the WeChat client and the policies, built once per cold start.
 pub struct Platform<S> {
@@ -113,7 +114,7 @@ pub struct Platform<S> {
 impl<S: TokenStore> Platform<S> {
     /// A platform on the system clock.
     pub fn new(store: S, wechat: WeChatClient) -> Self {
-        Self::with_clock(store, wechat, Arc::new(unix_now))
+        Self::with_clock(store, wechat, Arc::new(unix_now_ms))
     }
 
     /// A platform on an injected clock.
@@ -121,8 +122,13 @@ impl<S: TokenStore> Platform<S> {
         Self { store, wechat, policy: RefreshPolicy::default(), clock }
     }
 
-    /// Now, by this platform's clock.
+    /// Now, by this platform's clock, in seconds.
     pub fn now(&self) -> Timestamp {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Now, by this platform's clock, in milliseconds.
+    pub fn now_ms(&self) -> i64 {
         (self.clock)()
     }
 
@@ -185,7 +191,8 @@ impl<S: TokenStore> Platform<S> {
     pub async fn authorize(&self, auth_code: &Secret, owner: Option<&str>) -> Result<AuthorizerRecord, ServiceError> {
         let info =
             self.with_component_token(|token| async move { self.wechat.query_auth(&token, auth_code).await }).await?;
-        let issued_at = self.now();
+        let received_ms = self.now_ms();
+        let issued_at = received_ms.div_euclid(1000);
         let appid = info.authorizer_appid.clone();
         let (Some(access_token), Some(refresh_token)) = (info.access_token, info.refresh_token) else {
             return Err(ServiceError::NoTokens(appid));
@@ -197,15 +204,37 @@ impl<S: TokenStore> Platform<S> {
             access_token,
             expires_at: issued_at + info.expires_in,
             refresh_token,
-            issued_at,
+            received_ms,
             profile: None,
             owner: owner.map(str::to_owned),
         };
-        let record = self.store.save_authorization(&authorization, issued_at).await?;
+        let record = match self.store.save_authorization(&authorization, issued_at).await {
+            Ok(record) => record,
+            Err(StoreError::ConditionFailed) => self.keep_newer_authorization(&appid, owner).await?,
+            Err(err) => return Err(err.into()),
+        };
         self.store
             .remember_value(&auth_code_key(auth_code), &record.authorizer_appid, AUTH_CODE_MEMORY_SECS, issued_at)
             .await?;
         Ok(self.attach_profile(record, info.func_info).await)
+    }
+
+    /// The store refused an authorization because it already holds a refresh token WeChat handed
+    /// out later (a refresh or another authorization answered while ours was in flight). Ours is
+    /// the older token and must not overwrite it, but the authorization itself happened: bind the
+    /// owner and carry on with the stored record, rather than failing a push WeChat would retry or
+    /// telling the admin the code was used.
+    async fn keep_newer_authorization(
+        &self,
+        appid: &str,
+        owner: Option<&str>,
+    ) -> Result<AuthorizerRecord, ServiceError> {
+        tracing::info!(authorizer = %appid, "a newer refresh token is already stored; keeping it");
+        let record = match owner {
+            Some(owner) => self.store.set_owner(appid, owner, self.now()).await?,
+            None => self.store.authorizer(appid).await?.ok_or(StoreError::NotFound)?,
+        };
+        Ok(record)
     }
 
     /// Fetches the account's profile and stores it on `record` (conditional on its version).
@@ -375,23 +404,26 @@ impl<S: TokenStore> Platform<S> {
         }
     }
 
-    /// Stores refreshed tokens. A version that moved on only because of an unrelated write (a
-    /// profile or owner change) is retried: WeChat may have rotated the refresh token, and the new
-    /// one must not be dropped. `None` when the account was re-authorized or revoked meanwhile
-    /// (its newer tokens win).
+    /// Stores refreshed tokens, retrying when the version moved on under us but our tokens are
+    /// still the newest: an unrelated write (profile, owner), or — when WeChat returned a refresh
+    /// token — a re-authorization answered before our refresh (often carrying the very token we
+    /// just spent; WeChat may have rotated it, and the new one must not be dropped). The store's
+    /// condition refuses any token received before the stored one, so the retry cannot regress.
+    /// `None` when the account was revoked, or re-authorized with newer tokens, meanwhile.
     async fn store_tokens(
         &self,
         record: &AuthorizerRecord,
         tokens: crate::wechat::AuthorizerTokens,
     ) -> Result<Option<AuthorizerRecord>, StoreError> {
-        let now = self.now();
+        let received_ms = self.now_ms();
+        let now = received_ms.div_euclid(1000);
         let mut refresh = TokenRefresh {
             authorizer_appid: record.authorizer_appid.clone(),
             expected_version: record.version,
             access_token: tokens.access_token,
             expires_at: now + tokens.expires_in,
             refresh_token: tokens.refresh_token,
-            issued_at: now,
+            received_ms,
         };
         for _ in 0..3 {
             match self.store.update_tokens(&refresh, now).await {
@@ -400,10 +432,14 @@ impl<S: TokenStore> Platform<S> {
                     let Some(current) = self.store.authorizer(&record.authorizer_appid).await? else {
                         return Ok(None);
                     };
-                    let unrelated = current.status == AuthorizerStatus::Authorized
-                        && current.refresh_token == record.refresh_token
-                        && current.refresh_token_at == record.refresh_token_at;
-                    if !unrelated {
+                    let ours_newest = current.status == AuthorizerStatus::Authorized
+                        && if refresh.refresh_token.is_some() {
+                            current.refresh_token_received_ms <= received_ms
+                        } else {
+                            current.refresh_token == record.refresh_token
+                                && current.refresh_token_received_ms == record.refresh_token_received_ms
+                        };
+                    if !ours_newest {
                         return Ok(None);
                     }
                     refresh.expected_version = current.version;

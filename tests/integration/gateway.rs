@@ -66,7 +66,7 @@ pub(crate) fn config(vars: &[(&str, String)]) -> Config {
 pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Shared {
     let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
     let clock = standin.clone();
-    let platform = Platform::with_clock(store, wechat, Arc::new(move || clock.now()));
+    let platform = Platform::with_clock(store, wechat, Arc::new(move || clock.now_ms()));
     Arc::new(App::with_platform(config, platform))
 }
 

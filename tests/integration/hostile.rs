@@ -1,7 +1,8 @@
 //! Hostile input, generated: 10,000 malformed requests per HTTP function, each an API Gateway v2
 //! event deserialised by lambda_http exactly as in Lambda (so Base64-encoded bodies are decoded
 //! by the real code), then handled. Every answer must be one of the contract's 4xx statuses (never
-//! `success`, never 5xx), no handler may panic, and the store must see no write.
+//! `success`, never 5xx), no handler may panic, and the store must see no write. The account
+//! list, whose only input is the caller's identity, gets 10,000 hostile identities instead.
 //!
 //! Seeded, so a failure names a reproducible case (`HOSTILE_SEED` to explore other seeds).
 
@@ -300,4 +301,125 @@ async fn ten_thousand_malformed_dashboard_and_callback_requests() {
         }
     }
     assert_eq!(app.platform.store.writes(), 0, "malformed requests stored nothing");
+}
+
+/// authorizer-list's only input is who is asking (the JWT `sub`; query and body are ignored), so
+/// its hostile requests are hostile identities: missing, empty, overlong, look-alike and
+/// injection-shaped `sub` claims, with random query strings and bodies. Each must get either 401
+/// `1006` or exactly its own accounts (never another user's, never the default user's by
+/// falling back), no token in any answer, and no write.
+#[tokio::test]
+async fn ten_thousand_hostile_identities_at_the_account_list() {
+    use shared::Secret;
+    use shared::store::{AuthorizerStore, DEFAULT_OWNER, NewAuthorization};
+
+    let app = app();
+    let owners = ["alice", "bob", DEFAULT_OWNER];
+    let mut accounts: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut secrets = Vec::new();
+    for i in 0..9 {
+        let owner = owners[i % 3];
+        let appid = format!("wx{:016}", 2_000 + i);
+        let (access, refresh) = (format!("ACCESS-SECRET-{i}"), format!("REFRESH-SECRET-{i}"));
+        let authorization = NewAuthorization {
+            authorizer_appid: appid.clone(),
+            access_token: Secret::new(access.clone()),
+            expires_at: 1_900_000_000,
+            refresh_token: Secret::new(refresh.clone()),
+            received_ms: 1_732_000_000_000,
+            profile: None,
+            owner: Some(owner.to_owned()),
+        };
+        app.platform.store.save_authorization(&authorization, 1_732_000_000).await.unwrap();
+        accounts.entry(owner).or_default().push(appid);
+        secrets.extend([access, refresh]);
+    }
+    let writes = app.platform.store.writes();
+    let mut rng = StdRng::seed_from_u64(seed() ^ 0x1157);
+    let look_alikes = [
+        "alice ",
+        " alice",
+        "ALICE",
+        "alice\0",
+        "alice\u{200b}",
+        "%61lice",
+        "alice#",
+        "owner#alice",
+        "bob,alice",
+        "default ",
+        "Default",
+        "*",
+        "' OR 1=1 --",
+        "{\"S\":\"alice\"}",
+        "alice\nbob",
+        "🙂",
+        "null",
+        "undefined",
+    ];
+    let mut outcomes: HashMap<&str, usize> = HashMap::new();
+    for i in 0..PER_FUNCTION {
+        // None: no authorizer at all; Some(None): an authorizer without `sub`.
+        let sub: Option<Option<String>> = match rng.random_range(0..8u32) {
+            0 => None,
+            1 => Some(None),
+            2 => Some(Some(String::new())),
+            3 => Some(Some("a".repeat(rng.random_range(257..20_000)))),
+            4 => Some(Some(owners[rng.random_range(0..2)].to_owned())),
+            5 => Some(Some("x".repeat(256))),
+            6 => {
+                let len = rng.random_range(1..64);
+                Some(Some(String::from_utf8_lossy(&random_bytes(&mut rng, len)).into_owned()))
+            }
+            _ => Some(Some(look_alikes[rng.random_range(0..look_alikes.len())].to_owned())),
+        };
+        let query: Vec<(&str, String)> = (0..rng.random_range(0..4))
+            .map(|_| (["owner", "sub", "user", "limit"][rng.random_range(0..4)], owners[rng.random_range(0..3)].into()))
+            .collect();
+        let len = rng.random_range(0..512);
+        let body = random_bytes(&mut rng, len);
+        let method = ["GET", "POST", "DELETE"][rng.random_range(0..3)];
+        let base64 = rng.random_bool(0.5);
+        let body = if base64 { STANDARD.encode(&body) } else { String::from_utf8_lossy(&body).into_owned() };
+        let mut value =
+            http_event(method, "/wechat/authorizers", "/wechat/authorizers", &query, json!({}), Some(body), base64);
+        if let Some(sub) = &sub {
+            let claims = sub.as_ref().map_or_else(|| json!({"iss": "https://idp.example"}), |s| json!({"sub": s}));
+            value["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        }
+        let request = lambda_http::request::from_str(&value.to_string()).expect("an API Gateway event");
+        let response = authorizer_list::handle(&app, request).await.expect("handlers answer every request");
+        let status = response.status().as_u16();
+        let text = match response.into_body() {
+            Body::Text(t) => t,
+            other => panic!("case {i}: a JSON text body, got {other:?}"),
+        };
+        let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let expected_owner = match &sub {
+            None => Some(DEFAULT_OWNER),
+            Some(Some(s)) if !s.is_empty() && s.len() <= 256 => Some(s.as_str()),
+            Some(_) => None,
+        };
+        match expected_owner {
+            None => {
+                assert_eq!((status, &answer["code"]), (401, &json!(1006)), "case {i} sub {sub:?}: {text}");
+                *outcomes.entry("refused").or_default() += 1;
+            }
+            Some(owner) => {
+                assert_eq!((status, &answer["code"]), (200, &json!(0)), "case {i} sub {sub:?}: {text}");
+                let mut listed: Vec<&str> = answer["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["authorizer_appid"].as_str().unwrap())
+                    .collect();
+                listed.sort_unstable();
+                let own: Vec<&str> = accounts.get(owner).map_or(Vec::new(), |v| v.iter().map(String::as_str).collect());
+                assert_eq!(listed, own, "case {i}: sub {sub:?} sees exactly its own accounts");
+                *outcomes.entry(if own.is_empty() { "empty list" } else { "own accounts" }).or_default() += 1;
+            }
+        }
+        assert!(!secrets.iter().any(|s| text.contains(s.as_str())), "case {i}: a token in the answer");
+    }
+    assert_eq!(outcomes.len(), 3, "refused, own accounts and empty lists all generated: {outcomes:?}");
+    assert_eq!(app.platform.store.writes(), writes, "listing stored nothing");
 }

@@ -59,14 +59,8 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token() {
     // WeChat rotating refresh tokens on every refresh is the hardest case: each refresh makes the
-    // previous token useless, so storing an older one would strand the account.
-    //
-    // What holds today: nothing fails, nobody is marked needs_reauthorization, one component-token
-    // refresh per expiry, and after the next scheduled run every account holds WeChat's current
-    // refresh token. What does not (yet): right after the race the stored token can be one
-    // rotation old — an `authorized` push's save (condition `refresh_token_at <= issued_at`, in
-    // seconds) can land after a refresh that rotated the same second; the 61023 recovery through
-    // api_get_authorizer_list repairs it on the next run. See the closing note of issue 7.
+    // previous token useless, so storing an older one would strand the account. Right after each
+    // race every account must hold WeChat's current refresh token (no repair by a later run).
     let (standin, app, _) = world(true).await;
     let accounts = ["wx1000000000000001", "wx1000000000000002"];
     for appid in accounts {
@@ -85,20 +79,27 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
         }
         assert!(codes.iter().all(Option::is_some));
         assert_eq!(standin.calls("api_component_token") - component_calls, 2 * round + 1, "one refresh per expiry");
+        // authorize_directly returns once the `authorized` push was answered, i.e. stored.
+        holds_current_tokens(&standin, &app, accounts, &format!("round {round}, right after the race")).await;
 
         // The next scheduled run settles every account on WeChat's current refresh token.
         standin.advance_clock(7000);
         standin.push_ticket().await;
         let report = token_refresher::run(&app).await;
         assert!(report.failed.is_empty() && report.needs_reauthorization.is_empty(), "round {round}: {report:?}");
-        for appid in accounts {
-            let record = app.platform.store.authorizer(appid).await.unwrap().unwrap();
-            assert_eq!(record.status, AuthorizerStatus::Authorized);
-            assert_eq!(
-                Some(record.refresh_token.expose().to_owned()),
-                standin.refresh_token_of(appid),
-                "round {round}: {appid} holds WeChat's current refresh token"
-            );
-        }
+        assert!(report.recovered.is_empty(), "round {round}: no stored token needed the 61023 recovery: {report:?}");
+        holds_current_tokens(&standin, &app, accounts, &format!("round {round}, next run")).await;
+    }
+}
+
+async fn holds_current_tokens(standin: &StandIn, app: &Shared, accounts: [&str; 2], when: &str) {
+    for appid in accounts {
+        let record = app.platform.store.authorizer(appid).await.unwrap().unwrap();
+        assert_eq!(record.status, AuthorizerStatus::Authorized, "{when}: {appid}");
+        assert_eq!(
+            Some(record.refresh_token.expose().to_owned()),
+            standin.refresh_token_of(appid),
+            "{when}: {appid} holds WeChat's current refresh token"
+        );
     }
 }

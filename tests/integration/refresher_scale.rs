@@ -58,7 +58,7 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
     let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
     let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
     let clock = standin.clone();
-    let platform = Platform::with_clock(MemoryStore::new(), wechat, Arc::new(move || clock.now()));
+    let platform = Platform::with_clock(MemoryStore::new(), wechat, Arc::new(move || clock.now_ms()));
     let app = App::with_platform(config, platform);
     let store = &app.platform.store;
     let now = standin.now();
@@ -80,7 +80,7 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
             access_token: Secret::new(format!("access-{i}")),
             expires_at,
             refresh_token: Secret::new(refresh),
-            issued_at: now,
+            received_ms: now * 1000,
             profile: None,
             owner: None,
         };

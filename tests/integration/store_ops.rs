@@ -149,7 +149,7 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
             access_token: Secret::new(format!("access-{i}")),
             expires_at: now + if i < due { 300 } else { 7000 },
             refresh_token: Secret::new(refresh),
-            issued_at: now,
+            received_ms: now * 1000,
             profile: None,
             owner: None,
         };

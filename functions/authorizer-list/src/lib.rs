@@ -58,7 +58,9 @@ fn item(summary: &AuthorizerSummary) -> Value {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let user = http::dashboard_user(&request);
+    let Some(user) = http::dashboard_user(&request) else {
+        return Ok(http::unknown_user("authorizer-list"));
+    };
     Ok(match app.platform.store.authorizers_of(&user).await {
         Ok(list) => http::json_ok(Value::Array(list.iter().map(item).collect())),
         Err(err) => {

@@ -58,11 +58,14 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         return Ok(http::json_error(StatusCode::INTERNAL_SERVER_ERROR, 1000, "AUTH_REDIRECT_URL is not configured"));
     };
 
+    // Before any WeChat call: a caller we cannot name gets no pre_auth_code.
+    let Some(user) = http::dashboard_user(&request) else {
+        return Ok(http::unknown_user("qr-url-issuer"));
+    };
     let pre = match app.platform.create_pre_auth_code().await {
         Ok(pre) => pre,
         Err(err) => return Ok(service_error(&err)),
     };
-    let user = http::dashboard_user(&request);
     let expires_in = pre.expires_in.clamp(60, 1800);
     let state = app.signer.sign(&user, app.platform.now() + expires_in);
     let mut redirect_uri = redirect;

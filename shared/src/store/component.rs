@@ -145,7 +145,12 @@ where
 
 /// Seconds since the Unix epoch, from the system clock.
 pub fn unix_now() -> Timestamp {
+    unix_now_ms().div_euclid(1000)
+}
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn unix_now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -257,6 +257,15 @@ impl<'a> Reader<'a> {
         self.opt_n(name)?.ok_or_else(|| self.corrupt(format!("`{name}` is missing")))
     }
 
+    /// `refresh_token_received_ms`, or for items from before it existed `refresh_token_at`
+    /// (seconds) in milliseconds.
+    fn received_ms(&self) -> Result<i64, StoreError> {
+        match self.opt_n("refresh_token_received_ms")? {
+            Some(ms) => Ok(ms),
+            None => Ok(self.n("refresh_token_at")?.saturating_mul(1000)),
+        }
+    }
+
     fn version(&self) -> Result<u64, StoreError> {
         u64::try_from(self.n("version")?).map_err(|_| self.corrupt("`version` is negative".into()))
     }
@@ -305,7 +314,7 @@ fn decode_authorizer(key: &str, item: &Item) -> Result<AuthorizerRecord, StoreEr
         access_token: Secret::new(r.s("access_token")?),
         expires_at: r.n("expires_at")?,
         refresh_token: Secret::new(r.s("refresh_token")?),
-        refresh_token_at: r.n("refresh_token_at")?,
+        refresh_token_received_ms: r.received_ms()?,
         profile: r.profile()?,
         status: r.status()?,
         owner: r.opt_s("owner")?.unwrap_or(DEFAULT_OWNER).to_owned(),
@@ -328,6 +337,11 @@ fn profile_values(update: Update, profile: &AuthorizerProfile) -> Update {
         .value(":verify_type", optional(profile.verify_type))
         .value(":func_info", AttributeValue::L(profile.func_info.iter().map(|id| n(*id)).collect()))
 }
+
+/// A write's refresh token was received no earlier than the stored one. Items written before the
+/// attribute existed (ordered in whole seconds by `refresh_token_at`) accept any newer write.
+const NOT_OLDER: &str =
+    "(attribute_not_exists(#refresh_token_received_ms) OR #refresh_token_received_ms <= :received_ms)";
 
 const SET_PROFILE: &str = "#nick_name = :nick_name, #head_img = :head_img, #user_name = :user_name, \
      #principal_name = :principal_name, #alias = :alias, #qrcode_url = :qrcode_url, \
@@ -475,7 +489,7 @@ impl AuthorizerStore for DynamoDbStore {
     async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
         let mut expression = String::from(
             "SET #authorizer_appid = :appid, #access_token = :access_token, #expires_at = :expires_at, \
-             #refresh_token = :refresh_token, #refresh_token_at = :issued_at, #status = :authorized, \
+             #refresh_token = :refresh_token, #refresh_token_received_ms = :received_ms, #status = :authorized, \
              #due_pk = :due_pk, #authorized_at = :now, #updated_at = :now, \
              #version = if_not_exists(#version, :zero) + :one, ",
         );
@@ -489,12 +503,12 @@ impl AuthorizerStore for DynamoDbStore {
             expression.push_str(SET_PROFILE);
         }
         let owner = a.owner.as_deref().unwrap_or(DEFAULT_OWNER);
-        let mut update = Update::new(&expression, "attribute_not_exists(#pk) OR #refresh_token_at <= :issued_at")
+        let mut update = Update::new(&expression, &format!("attribute_not_exists(#pk) OR {NOT_OLDER}"))
             .value(":appid", s(&a.authorizer_appid))
             .value(":access_token", s(a.access_token.expose()))
             .value(":expires_at", n(a.expires_at))
             .value(":refresh_token", s(a.refresh_token.expose()))
-            .value(":issued_at", n(a.issued_at))
+            .value(":received_ms", n(a.received_ms))
             .value(":authorized", s(AuthorizerStatus::Authorized.as_str()))
             .value(":due_pk", s(self.due_pk()))
             .value(":now", n(now))
@@ -526,17 +540,17 @@ impl AuthorizerStore for DynamoDbStore {
         let (expression, condition) = if r.refresh_token.is_some() {
             (
                 "SET #access_token = :access_token, #expires_at = :expires_at, #refresh_token = :refresh_token, \
-                 #refresh_token_at = :issued_at, #updated_at = :now, #version = #version + :one",
-                "#version = :expected AND #status = :authorized AND #refresh_token_at <= :issued_at",
+                 #refresh_token_received_ms = :received_ms, #updated_at = :now, #version = #version + :one",
+                format!("#version = :expected AND #status = :authorized AND {NOT_OLDER}"),
             )
         } else {
             (
                 "SET #access_token = :access_token, #expires_at = :expires_at, #updated_at = :now, \
                  #version = #version + :one",
-                "#version = :expected AND #status = :authorized",
+                "#version = :expected AND #status = :authorized".to_owned(),
             )
         };
-        let mut update = Update::new(expression, condition)
+        let mut update = Update::new(expression, &condition)
             .value(":access_token", s(r.access_token.expose()))
             .value(":expires_at", n(r.expires_at))
             .value(":now", n(now))
@@ -544,7 +558,7 @@ impl AuthorizerStore for DynamoDbStore {
             .value(":expected", n(r.expected_version))
             .value(":authorized", s(AuthorizerStatus::Authorized.as_str()));
         if let Some(refresh_token) = &r.refresh_token {
-            update = update.value(":refresh_token", s(refresh_token.expose())).value(":issued_at", n(r.issued_at));
+            update = update.value(":refresh_token", s(refresh_token.expose())).value(":received_ms", n(r.received_ms));
         }
         self.update_authorizer(&r.authorizer_appid, update).await
     }

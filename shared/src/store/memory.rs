@@ -164,7 +164,7 @@ impl AuthorizerStore for MemoryStore {
     async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
         let mut state = self.lock();
         let existing = state.authorizers.get(&a.authorizer_appid);
-        if existing.is_some_and(|r| r.refresh_token_at > a.issued_at) {
+        if existing.is_some_and(|r| r.refresh_token_received_ms > a.received_ms) {
             return Err(StoreError::ConditionFailed);
         }
         let record = AuthorizerRecord {
@@ -172,7 +172,7 @@ impl AuthorizerStore for MemoryStore {
             access_token: a.access_token.clone(),
             expires_at: a.expires_at,
             refresh_token: a.refresh_token.clone(),
-            refresh_token_at: a.issued_at,
+            refresh_token_received_ms: a.received_ms,
             profile: a.profile.clone().or_else(|| existing.map(|r| r.profile.clone())).unwrap_or_default(),
             status: AuthorizerStatus::Authorized,
             owner: a
@@ -189,7 +189,8 @@ impl AuthorizerStore for MemoryStore {
     }
 
     async fn update_tokens(&self, r: &TokenRefresh, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let regresses = |record: &AuthorizerRecord| r.refresh_token.is_some() && record.refresh_token_at > r.issued_at;
+        let regresses =
+            |record: &AuthorizerRecord| r.refresh_token.is_some() && record.refresh_token_received_ms > r.received_ms;
         self.lock().update_authorizer(
             &r.authorizer_appid,
             now,
@@ -203,7 +204,7 @@ impl AuthorizerStore for MemoryStore {
                 next.expires_at = r.expires_at;
                 if let Some(refresh_token) = &r.refresh_token {
                     next.refresh_token = refresh_token.clone();
-                    next.refresh_token_at = r.issued_at;
+                    next.refresh_token_received_ms = r.received_ms;
                 }
             },
         )

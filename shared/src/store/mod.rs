@@ -10,7 +10,7 @@
 //! | newest verify ticket | `component#{c}` | `ticket` | `ticket`, `create_time`, `previous_ticket`, `previous_create_time`, `updated_at` |
 //! | component access token | `component#{c}` | `token` | `token`, `expires_at`, `version`, `updated_at` |
 //! | refresh lease | `component#{c}` | `lease#{name}` | `holder`, `lease_until`, `ttl` |
-//! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_at`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
+//! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_received_ms`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
 //! | short-lived marker (retry dedup, single-use state) | `marker#{c}#{key}` | `marker` | `ttl` |
 //! | short-lived value (which account an auth code authorized) | `value#{c}#{key}` | `value` | `value`, `ttl` |
 //!
@@ -33,7 +33,8 @@
 //! - One caller at a time refreshes the component token: a lease item with an expiry; a crashed
 //!   holder's lease simply runs out ([`component::token_or_refresh`]).
 //! - Authorizer updates are conditional on the `version` the caller read; a refresh token is never
-//!   removed by any operation and never replaced by one issued earlier (`refresh_token_at`).
+//!   removed by any operation and never replaced by one WeChat handed out earlier
+//!   (`refresh_token_received_ms`: when its answer arrived, in milliseconds).
 //! - `unauthorized` sets status `revoked` and keeps the record; a later authorization restores it.
 //!   A late retry of an old `unauthorized` cannot revoke a newer authorization.
 //! - [`MarkerStore::remember_once`] is true the first time and false for every retry.
@@ -180,8 +181,11 @@ pub struct AuthorizerRecord {
     pub expires_at: Timestamp,
     /// `authorizer_refresh_token`: irreplaceable, never deleted.
     pub refresh_token: Secret,
-    /// When WeChat issued the stored refresh token; a write with an earlier one is refused.
-    pub refresh_token_at: Timestamp,
+    /// When the answer carrying the stored refresh token arrived (Unix milliseconds); a write
+    /// carrying a token received earlier is refused. Milliseconds, not seconds: a refresh and a
+    /// re-authorization answered within the same second must still be told apart, or the older
+    /// token could overwrite the newer one.
+    pub refresh_token_received_ms: i64,
     /// The account's profile.
     pub profile: AuthorizerProfile,
     /// Authorization status.
@@ -222,8 +226,8 @@ pub struct NewAuthorization {
     pub expires_at: Timestamp,
     /// `authorizer_refresh_token`.
     pub refresh_token: Secret,
-    /// When WeChat returned these tokens.
-    pub issued_at: Timestamp,
+    /// When WeChat's answer arrived (Unix milliseconds): orders refresh tokens.
+    pub received_ms: i64,
     /// The profile, when already fetched; otherwise the stored one is kept.
     pub profile: Option<AuthorizerProfile>,
     /// The dashboard user who started the authorization; `None` keeps the stored owner (or
@@ -244,8 +248,8 @@ pub struct TokenRefresh {
     pub expires_at: Timestamp,
     /// The refresh token WeChat returned; `None` keeps the stored one.
     pub refresh_token: Option<Secret>,
-    /// When WeChat returned these tokens.
-    pub issued_at: Timestamp,
+    /// When WeChat's answer arrived (Unix milliseconds): orders refresh tokens.
+    pub received_ms: i64,
 }
 
 /// An authorizer whose access token is due, from the due query.

@@ -45,7 +45,7 @@ fn authorization(appid: &str, refresh_token: &str, issued_at: i64, owner: Option
         access_token: Secret::new(format!("access-{appid}-{issued_at}")),
         expires_at: issued_at + 7200,
         refresh_token: Secret::new(refresh_token),
-        issued_at,
+        received_ms: issued_at * 1000,
         profile: Some(profile(appid)),
         owner: owner.map(str::to_owned),
     }
@@ -131,7 +131,7 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
         access_token: Secret::new(format!("access-{at}")),
         expires_at: at + 7200,
         refresh_token: rt.map(Secret::new),
-        issued_at: at,
+        received_ms: at * 1000,
     };
     assert_eq!(
         store.update_tokens(&refresh(7, Some("rt-x"), NOW + 10), NOW + 10).await,
@@ -206,10 +206,32 @@ pub(crate) async fn older_refresh_token_never_replaces_newer<S: TokenStore>(stor
         access_token: Secret::new("a"),
         expires_at: NOW + 7200,
         refresh_token: Some(Secret::new("rt-older")),
-        issued_at: NOW + 50,
+        received_ms: (NOW + 50) * 1000,
     };
     assert_eq!(store.update_tokens(&stale_refresh, NOW + 300).await, Err(StoreError::ConditionFailed));
     assert_eq!(store.authorizer("wx_b").await.unwrap().unwrap().refresh_token.expose(), "rt-new");
+
+    // Within one second: a refresh answered at .700 and a re-authorization answered at .300 of
+    // the same second, stored in the opposite order. Whole seconds could not tell them apart.
+    let second = (NOW + 400) * 1000;
+    let refresh = TokenRefresh {
+        authorizer_appid: "wx_b".into(),
+        expected_version: 1,
+        access_token: Secret::new("a2"),
+        expires_at: NOW + 7600,
+        refresh_token: Some(Secret::new("rt-rotated")),
+        received_ms: second + 700,
+    };
+    store.update_tokens(&refresh, NOW + 400).await.unwrap();
+    let same_second =
+        NewAuthorization { received_ms: second + 300, ..authorization("wx_b", "rt-spent", NOW + 400, None) };
+    assert_eq!(store.save_authorization(&same_second, NOW + 400).await, Err(StoreError::ConditionFailed));
+    let record = store.authorizer("wx_b").await.unwrap().unwrap();
+    assert_eq!((record.refresh_token.expose(), record.refresh_token_received_ms), ("rt-rotated", second + 700));
+    // One answered a millisecond later does replace it.
+    let later =
+        NewAuthorization { received_ms: second + 701, ..authorization("wx_b", "rt-reauthorized", NOW + 400, None) };
+    assert_eq!(store.save_authorization(&later, NOW + 400).await.unwrap().refresh_token.expose(), "rt-reauthorized");
 }
 
 pub(crate) async fn late_unauthorized_cannot_revoke_newer_authorization<S: TokenStore>(store: Arc<S>) {
@@ -230,7 +252,7 @@ pub(crate) async fn missing_authorizer_is_not_found<S: TokenStore>(store: Arc<S>
         access_token: Secret::new("a"),
         expires_at: NOW,
         refresh_token: Some(Secret::new("r")),
-        issued_at: NOW,
+        received_ms: NOW * 1000,
     };
     assert_eq!(store.update_tokens(&refresh, NOW).await, Err(StoreError::NotFound));
     assert_eq!(store.revoke("wx_missing", NOW, NOW).await, Err(StoreError::NotFound));
@@ -415,7 +437,7 @@ pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(stor
                     access_token: Secret::new(format!("access-{n}")),
                     expires_at: NOW + 7200,
                     refresh_token: Some(Secret::new(format!("{}-rt-{n}", due.authorizer_appid))),
-                    issued_at: NOW,
+                    received_ms: NOW * 1000,
                 };
                 store.update_tokens(&refresh, NOW).await.unwrap();
                 store.release_lease(&lease, &holder).await.unwrap();

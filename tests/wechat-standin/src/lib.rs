@@ -168,6 +168,11 @@ impl StandIn {
         self.world().now()
     }
 
+    /// The stand-in's current time in milliseconds (the platform's clock in tests).
+    pub fn now_ms(&self) -> i64 {
+        self.world().now_ms()
+    }
+
     /// Makes the next `count` calls to `endpoint` (e.g. `api_query_auth`, `custom_send`) fail
     /// with `fault`.
     pub fn inject_fault(&self, endpoint: &str, fault: Fault, count: usize) {

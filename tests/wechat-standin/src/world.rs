@@ -172,10 +172,14 @@ impl World {
     }
 
     pub(crate) fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
         let real = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-        real + self.offset
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+        real + self.offset * 1000
     }
 
     pub(crate) fn advance(&mut self, secs: i64) {

@@ -65,5 +65,5 @@ pub async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
     let ticket = ticket(standin).await;
     store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
     let clock_source = standin.clone();
-    Platform::with_clock(store, client(standin), Arc::new(move || clock_source.now()))
+    Platform::with_clock(store, client(standin), Arc::new(move || clock_source.now_ms()))
 }
