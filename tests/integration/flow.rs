@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use shared::store::{AuthorizerStatus, AuthorizerStore, TicketStore};
+use shared::Secret;
+use shared::store::{AuthorizerStatus, AuthorizerStore, TicketStore, TokenRefresh};
 use wechat_standin::{Config as StandInConfig, RELEASE_TEST_APPID, StandIn};
 
 use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
@@ -143,6 +144,42 @@ async fn a_reused_callback_and_a_dashboard_redirect() {
     let again = p.http.get(callback.url().as_str()).send().await.unwrap();
     assert_eq!(again.status(), 409);
     assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap(), before);
+}
+
+/// An authorization whose tokens arrived before the refresh token already stored (a refresh that
+/// rotated it answered later) must not overwrite it, yet it is not a failure: the admin's page
+/// names the account and WeChat's `authorized` push is answered `success`.
+#[tokio::test]
+async fn an_older_authorization_keeps_the_newer_stored_refresh_token() {
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
+    let record = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let newer = TokenRefresh {
+        authorizer_appid: ACCOUNT.into(),
+        expected_version: record.version,
+        access_token: Secret::new("access-from-a-later-refresh"),
+        expires_at: p.standin.now() + 7200,
+        refresh_token: Some(Secret::new("refresh-from-a-later-refresh")),
+        received_ms: p.standin.now_ms() + 600_000,
+    };
+    p.app.platform.store.update_tokens(&newer, p.standin.now()).await.unwrap();
+    let kept = || async { p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap() };
+
+    // The `authorized` push alone.
+    let (_, pushed) = p.standin.authorize_and_push(ACCOUNT).await.unwrap();
+    assert_eq!((pushed.status, pushed.body.as_str()), (200, "success"));
+    assert_eq!(kept().await.refresh_token.expose(), "refresh-from-a-later-refresh");
+
+    // The browser callback (racing its own push).
+    let callback = p.authorize_in_browser(ACCOUNT).await;
+    assert_eq!(callback.status(), 200);
+    assert!(callback.text().await.unwrap().contains("示例服务号"));
+    let record = kept().await;
+    assert_eq!(
+        (record.refresh_token.expose(), record.status),
+        ("refresh-from-a-later-refresh", AuthorizerStatus::Authorized)
+    );
 }
 
 #[tokio::test]

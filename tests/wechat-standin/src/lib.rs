@@ -193,9 +193,14 @@ impl StandIn {
     /// authorization page (without a browser), and pushes `authorized` when a ticket URL is set.
     /// Returns the code.
     pub async fn authorize_directly(&self, appid: &str) -> Option<String> {
+        self.authorize_and_push(appid).await.map(|(code, _)| code)
+    }
+
+    /// [`StandIn::authorize_directly`], also returning how the platform answered the push.
+    pub async fn authorize_and_push(&self, appid: &str) -> Option<(String, PushResult)> {
         let (code, xml) = self.world().authorize(appid, None, &self.shared.config.component_appid)?;
-        self.push_component_xml(&xml).await;
-        Some(code)
+        let result = self.push_component_xml(&xml).await;
+        Some((code, result))
     }
 
     /// The current refresh token WeChat holds for `appid` (tests compare it with the store's).
