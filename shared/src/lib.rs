@@ -24,6 +24,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod message;
+pub mod outbound;
 mod secret;
 pub mod service;
 pub mod state;

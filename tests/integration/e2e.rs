@@ -40,7 +40,7 @@ async fn env() -> Env {
         watch: var("WATCH_URL"),
         standin: var("STANDIN_URL"),
         // Generous: the first request to a function makes cargo lambda watch start it.
-        http: reqwest::Client::builder()
+        http: shared::outbound::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(120))
             .build()

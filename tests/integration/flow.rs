@@ -34,7 +34,7 @@ async fn platform(extra: &[(&str, String)]) -> Platform {
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
     gateway::serve(listener, app.clone());
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Platform { standin, app, base, http }
 }
 

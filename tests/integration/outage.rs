@@ -65,7 +65,7 @@ async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() 
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), APPID);
 
     let (standin, app, base) = gateway::wired(store, |_| {}).await;
-    let http = reqwest::Client::new();
+    let http = shared::outbound::client_builder().build().unwrap();
     let account = "wx1000000000000001";
 
     // Healthy: a ticket and an authorized account.

@@ -34,7 +34,7 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
     let body = format!(
         "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
     );
-    let http = reqwest::Client::new();
+    let http = shared::outbound::client_builder().build().unwrap();
     let answers = join_all((0..100).map(|_| {
         let (http, url, body) = (http.clone(), url.clone(), body.clone());
         async move {

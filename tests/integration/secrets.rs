@@ -16,7 +16,7 @@ async fn no_secret_reaches_the_logs() {
         "debug,shared=trace,ticket_receiver=trace,event_callback=trace,qr_url_issuer=trace,auth_callback=trace,authorizer_list=trace,token_refresher=trace",
     );
     let (standin, app, base) = gateway::wired(gateway::store().await, |_| {}).await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let mut secrets: Vec<(String, String)> = vec![
         ("AppSecret".into(), SECRET.into()),

@@ -84,7 +84,7 @@ struct Counted {
 async fn counted() -> Counted {
     let (store, calls) = counting_store().await;
     let (standin, _, base) = gateway::wired(store, |_| {}).await;
-    Counted { standin, calls, base, http: reqwest::Client::new() }
+    Counted { standin, calls, base, http: shared::outbound::client_builder().build().unwrap() }
 }
 
 fn is_read(operation: &str) -> bool {

@@ -13,6 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::table::{DUE_INDEX, OWNER_INDEX};
 use super::{
@@ -20,6 +21,7 @@ use super::{
     ComponentTokenStore, DEFAULT_OWNER, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, TicketStore,
     TicketWrite, Timestamp, TokenRefresh, VerifyTicket,
 };
+use crate::outbound::SdkHttpClient;
 use crate::secret::Secret;
 
 type Item = HashMap<String, AttributeValue>;
@@ -55,6 +57,7 @@ impl DynamoDbStore {
         total: Duration,
     ) -> Self {
         let config = aws_config::from_env()
+            .http_client(SharedHttpClient::new(SdkHttpClient::new()))
             .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25)))
             .timeout_config(
                 TimeoutConfig::builder()

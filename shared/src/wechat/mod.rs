@@ -100,7 +100,7 @@ impl WeChatClient {
     /// # Errors
     /// [`ApiError::Transport`] if the TLS stack cannot be initialised.
     pub fn new(base: &str, component_appid: impl Into<String>, component_secret: Secret) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
+        let http = crate::outbound::client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(ATTEMPT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))

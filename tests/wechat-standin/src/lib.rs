@@ -117,7 +117,7 @@ impl StandIn {
                 .expect("stand-in EncodingAESKey");
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the stand-in");
         let addr = listener.local_addr().expect("local address");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+        let http = shared::outbound::client_builder().timeout(Duration::from_secs(10)).build().expect("http client");
         let world = World::new(&config.accounts, config.authorizer_token_ttl);
         let standin = Self { shared: Arc::new(Shared { config, crypto, http, world: Mutex::new(world), addr }) };
         let app = api::router(standin.clone());

@@ -132,7 +132,7 @@ async fn authorization_page_redirects_once_per_pre_auth_code_and_pushes_authoriz
     let c = client(&s);
     let token = c.component_token(&ticket(&s).await).await.unwrap().token;
     let pre = c.create_pre_auth_code(&token).await.unwrap().token;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page_url = |component: &str, code: &str| {
         let mut url = url::Url::parse(&format!("{}/cgi-bin/componentloginpage", s.base_url())).unwrap();
         url.query_pairs_mut()
@@ -204,7 +204,7 @@ async fn authorization_page_redirects_once_per_pre_auth_code_and_pushes_authoriz
 #[tokio::test]
 async fn the_control_api_drives_the_stand_in_over_http() {
     let (s, r) = wired().await;
-    let http = reqwest::Client::new();
+    let http = shared::outbound::client_builder().build().unwrap();
     let base = s.base_url();
     assert_eq!(http.get(format!("{base}/standin/health")).send().await.unwrap().text().await.unwrap(), "ok");
     let pushed: serde_json::Value =
