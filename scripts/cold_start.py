@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (binary, event file or None when the first request needs the network)
 FUNCTIONS = [
     ("hello-lambda", "events/qr-url-issuer/get.json"),
+    ("hello-lambda-current-thread", "events/qr-url-issuer/get.json"),
     ("ticket-receiver", "events/ticket-receiver/bad-signature.json"),
     ("event-callback", "events/event-callback/bad-signature.json"),
     ("qr-url-issuer", "events/qr-url-issuer/bad-auth-type.json"),
@@ -51,14 +52,22 @@ class Run:
         self.release = threading.Event()
 
 
+class Quiet(ThreadingHTTPServer):
+    """A killed function leaves its held `next` request without a reader: not worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class RuntimeApi(BaseHTTPRequestHandler):
-    run: Run = None  # the current run; one binary at a time
+    run: Run = None  # set per run by a subclass (see measure)
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        run = RuntimeApi.run
+        run = self.run
         if self.path != "/2018-06-01/runtime/invocation/next":
             self.send_error(404)
             return
@@ -81,7 +90,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
             self.send_error(503)
 
     def do_POST(self):
-        run = RuntimeApi.run
+        run = self.run
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         if run.responded is None:
@@ -146,8 +155,9 @@ def measure(binary: str, event: bytes, env: dict, store: Tripwire, wechat: Tripw
     # A Runtime API of its own per run: a late `next` from the previous (killed) process must
     # never be taken for this one's.
     run = Run(event)
-    RuntimeApi.run = run
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+    # A handler class per run: a late request of the previous (killed) process can only touch
+    # its own run's record.
+    server = Quiet(("127.0.0.1", 0), type("RunApi", (RuntimeApi,), {"run": run}))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     store.times.clear()
@@ -177,7 +187,9 @@ def main() -> int:
     store, wechat = Tripwire(), Tripwire()
     env = environment(0, store, wechat)
 
-    rows = []
+    # Round-robin: every round starts each binary once, so a drift of the machine (another
+    # process, frequency scaling) weighs on all of them alike instead of on whichever ran then.
+    binaries = []
     for name, event_file in FUNCTIONS:
         binary = os.path.join(args.bin_dir, name)
         if not os.path.exists(binary):
@@ -185,15 +197,21 @@ def main() -> int:
         event = open(os.path.join(ROOT, event_file or "events/token-refresher/schedule.json"), "rb").read()
         if event_file is None:
             event = b""  # only init is timed: the run ends at the first `next`
-        inits, responses, statuses, network = [], [], set(), 0
+        binaries.append((name, binary, event, event_file is not None))
         measure(binary, event, env, store, wechat)  # warm the page cache
-        for _ in range(args.runs):
+    results = {name: ([], [], set(), 0) for name, *_ in binaries}
+    for _ in range(args.runs):
+        for name, binary, event, answers in binaries:
+            inits, responses, statuses, _network = results[name]
             init_ms, response_ms, status, in_init = measure(binary, event, env, store, wechat)
             inits.append(init_ms)
-            if response_ms is not None:
+            if answers and response_ms is not None:
                 responses.append(response_ms)
                 statuses.add(status)
-            network += in_init
+            results[name] = (inits, responses, statuses, _network + in_init)
+    rows = []
+    for name, binary, _event, _answers in binaries:
+        inits, responses, statuses, network = results[name]
         rows.append(
             {
                 "binary": name,
@@ -206,8 +224,8 @@ def main() -> int:
         )
 
     hello = rows[0]
-    print(f"cold start, median of {args.runs} runs per binary ({args.bin_dir}):")
-    print(f"{'binary':<16} {'init ms':>8} {'×hello':>7} {'1st resp ms':>12} {'×hello':>7}  {'answer':<16} {'net@init':>8} {'size':>9}")
+    print(f"cold start, median of {args.runs} round-robin runs per binary ({args.bin_dir}):")
+    print(f"{'binary':<28} {'init ms':>8} {'×hello':>7} {'1st resp ms':>12} {'×hello':>7}  {'answer':<16} {'net@init':>8} {'size':>9}")
     worst = 0.0
     for row in rows:
         init_ratio = row["init_ms"] / hello["init_ms"]
@@ -215,7 +233,7 @@ def main() -> int:
         response_ratio = response / hello["first_response_ms"] if response else None
         worst = max(worst, init_ratio, response_ratio or 0)
         print(
-            f"{row['binary']:<16} {row['init_ms']:>8.2f} {init_ratio:>7.2f} "
+            f"{row['binary']:<28} {row['init_ms']:>8.2f} {init_ratio:>7.2f} "
             f"{(f'{response:.2f}' if response else '-'):>12} {(f'{response_ratio:.2f}' if response_ratio else '-'):>7}  "
             f"{row['answer']:<16} {row['network_during_init']:>8} {row['size_bytes'] / 1e6:>7.2f}MB"
         )
