@@ -18,7 +18,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
@@ -59,6 +59,12 @@ impl SdkHttpClient {
     /// A client with no connection opened yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh client in the form the SDK's config loaders take
+    /// (`aws_config::from_env().http_client(SdkHttpClient::shared())`).
+    pub fn shared() -> SharedHttpClient {
+        SharedHttpClient::new(Self::new())
     }
 }
 

@@ -210,7 +210,15 @@ impl<S: TokenStore> Platform<S> {
         };
         let record = match self.store.save_authorization(&authorization, issued_at).await {
             Ok(record) => record,
-            Err(StoreError::ConditionFailed) => self.keep_newer_authorization(&appid, owner).await?,
+            Err(StoreError::ConditionFailed) => {
+                // The store already holds a refresh token WeChat handed out later (a refresh or
+                // another authorization answered while ours was in flight): ours must not
+                // overwrite it, but the authorization itself happened. Carry on with the stored
+                // record rather than failing a push WeChat would retry or telling the admin the
+                // code was used.
+                tracing::info!(authorizer = %appid, "a newer refresh token is already stored; keeping it");
+                self.stored_for(&appid, owner).await?
+            }
             Err(err) => return Err(err.into()),
         };
         self.store
@@ -219,22 +227,13 @@ impl<S: TokenStore> Platform<S> {
         Ok(self.attach_profile(record, info.func_info).await)
     }
 
-    /// The store refused an authorization because it already holds a refresh token WeChat handed
-    /// out later (a refresh or another authorization answered while ours was in flight). Ours is
-    /// the older token and must not overwrite it, but the authorization itself happened: bind the
-    /// owner and carry on with the stored record, rather than failing a push WeChat would retry or
-    /// telling the admin the code was used.
-    async fn keep_newer_authorization(
-        &self,
-        appid: &str,
-        owner: Option<&str>,
-    ) -> Result<AuthorizerRecord, ServiceError> {
-        tracing::info!(authorizer = %appid, "a newer refresh token is already stored; keeping it");
-        let record = match owner {
-            Some(owner) => self.store.set_owner(appid, owner, self.now()).await?,
-            None => self.store.authorizer(appid).await?.ok_or(StoreError::NotFound)?,
-        };
-        Ok(record)
+    /// The stored record of an account another write already authorized, bound to `owner` when
+    /// the authorization carried one (the dashboard user whose link it was).
+    async fn stored_for(&self, appid: &str, owner: Option<&str>) -> Result<AuthorizerRecord, StoreError> {
+        match owner {
+            Some(owner) => self.store.set_owner(appid, owner, self.now()).await,
+            None => self.store.authorizer(appid).await?.ok_or(StoreError::NotFound),
+        }
     }
 
     /// Fetches the account's profile and stores it on `record` (conditional on its version).
@@ -287,10 +286,7 @@ impl<S: TokenStore> Platform<S> {
                 // The other path may be storing the account right now: wait for it briefly.
                 for _ in 0..10 {
                     if let Some(appid) = self.store.recall(&auth_code_key(auth_code), self.now()).await? {
-                        let mut record = match owner {
-                            Some(owner) => self.store.set_owner(&appid, owner, self.now()).await?,
-                            None => self.store.authorizer(&appid).await?.ok_or(StoreError::NotFound)?,
-                        };
+                        let mut record = self.stored_for(&appid, owner).await?;
                         if record.profile == AuthorizerProfile::default() {
                             // The other path stored the tokens and is still (or failed) fetching
                             // the profile; the admin's page should name the account.

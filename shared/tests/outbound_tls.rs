@@ -79,9 +79,7 @@ async fn a_self_signed_server_is_refused_and_trusting_it_explicitly_works() {
 async fn the_dynamodb_client_verifies_too() {
     let port = https_server().await;
     let config = aws_config::from_env()
-        .http_client(
-            aws_smithy_runtime_api::client::http::SharedHttpClient::new(shared::outbound::SdkHttpClient::new()),
-        )
+        .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("https://localhost:{port}"))
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))

@@ -118,9 +118,7 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let config = aws_config::from_env()
-        .http_client(
-            aws_smithy_runtime_api::client::http::SharedHttpClient::new(shared::outbound::SdkHttpClient::new()),
-        )
+        .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .load()

@@ -13,7 +13,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::table::{DUE_INDEX, OWNER_INDEX};
 use super::{
@@ -57,7 +56,7 @@ impl DynamoDbStore {
         total: Duration,
     ) -> Self {
         let config = aws_config::from_env()
-            .http_client(SharedHttpClient::new(SdkHttpClient::new()))
+            .http_client(SdkHttpClient::shared())
             .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25)))
             .timeout_config(
                 TimeoutConfig::builder()
