@@ -23,6 +23,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod logging;
 pub mod message;
 pub mod outbound;
 mod secret;

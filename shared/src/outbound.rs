@@ -62,7 +62,7 @@ impl SdkHttpClient {
     }
 
     /// A fresh client in the form the SDK's config loaders take
-    /// (`aws_config::from_env().http_client(SdkHttpClient::shared())`).
+    /// (`aws_sdk_dynamodb::Config::builder().http_client(SdkHttpClient::shared())`).
     pub fn shared() -> SharedHttpClient {
         SharedHttpClient::new(Self::new())
     }

@@ -78,15 +78,14 @@ async fn a_self_signed_server_is_refused_and_trusting_it_explicitly_works() {
 #[tokio::test]
 async fn the_dynamodb_client_verifies_too() {
     let port = https_server().await;
-    let config = aws_config::from_env()
+    let config = shared::store::dynamodb::sdk_config_from_env()
         .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("https://localhost:{port}"))
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
     let err = client.list_tables().send().await.unwrap_err();
     let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
     assert!(text.contains("UnknownIssuer") || text.contains("invalid peer certificate"), "{text}");

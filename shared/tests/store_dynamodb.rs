@@ -117,13 +117,12 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let config = aws_config::from_env()
+    let config = shared::store::dynamodb::sdk_config_from_env()
         .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await;
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "tokens", COMPONENT);
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), "tokens", COMPONENT);
     let started = std::time::Instant::now();
     let err = store.verify_ticket().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");

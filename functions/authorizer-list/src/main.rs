@@ -7,7 +7,7 @@ use shared::app::App;
 // to spawn; measured with scripts/cold_start.py) and the work is I/O, not CPU.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    shared::logging::init();
     let app = App::from_env().await?;
     run(service_fn(|request: Request| authorizer_list::handle(&app, request))).await
 }

@@ -7,7 +7,7 @@ use shared::app::App;
 // to spawn; measured with scripts/cold_start.py) and the work is I/O, not CPU.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::logging::init();
     let app = App::from_env().await?;
     run(service_fn(|_event: LambdaEvent<serde_json::Value>| async { Ok::<_, Error>(token_refresher::run(&app).await) }))
         .await
