@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use std::sync::OnceLock;
 
 use crate::secret::Secret;
 use crate::store::Timestamp;
@@ -43,9 +44,14 @@ pub struct StateClaims {
 }
 
 /// Signs and verifies state values.
+///
+/// The key is derived on first use, not at cold start: deriving it makes the `sha2` crate probe
+/// the CPU (`cpuid`, which traps to the hypervisor, ~7 µs each on the CI VM), and four of the six
+/// functions never sign or verify a state.
 #[derive(Clone)]
 pub struct StateSigner {
-    key: [u8; 32],
+    secret: Secret,
+    key: OnceLock<[u8; 32]>,
 }
 
 impl std::fmt::Debug for StateSigner {
@@ -57,14 +63,20 @@ impl std::fmt::Debug for StateSigner {
 impl StateSigner {
     /// A signer keyed from the component secret.
     pub fn new(component_secret: &Secret) -> Self {
-        let mut derive =
-            HmacSha256::new_from_slice(component_secret.expose().as_bytes()).expect("HMAC takes any key length");
-        derive.update(b"wechat-component-lambda/auth-state/v1");
-        Self { key: derive.finalize().into_bytes().into() }
+        Self { secret: component_secret.clone(), key: OnceLock::new() }
+    }
+
+    fn key(&self) -> &[u8; 32] {
+        self.key.get_or_init(|| {
+            let mut derive =
+                HmacSha256::new_from_slice(self.secret.expose().as_bytes()).expect("HMAC takes any key length");
+            derive.update(b"wechat-component-lambda/auth-state/v1");
+            derive.finalize().into_bytes().into()
+        })
     }
 
     fn mac(&self, payload: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = HmacSha256::new_from_slice(self.key()).expect("HMAC takes any key length");
         mac.update(payload.as_bytes());
         mac
     }

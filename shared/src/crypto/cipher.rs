@@ -17,6 +17,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
 use std::fmt;
+use std::sync::OnceLock;
 
 use super::CryptoError;
 
@@ -31,10 +32,16 @@ const HEADER: usize = 20;
 const KEY_ENGINE: GeneralPurpose =
     GeneralPurpose::new(&alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true));
 
-/// A decoded EncodingAESKey with its AES key schedule expanded once, at cold start.
+/// A decoded EncodingAESKey; its AES key schedule is expanded once, on first use.
+///
+/// Why lazily: expanding it makes the `aes` crate probe the CPU (`cpuid`, three feature groups),
+/// and `cpuid` traps to the hypervisor: ~7 µs per instruction on the 2-core CI VM, some 40 µs of
+/// every cold start. Four of the six functions never decrypt, so only the push functions pay it,
+/// at their first push. The key itself is still decoded and validated at cold start.
 #[derive(Clone)]
 pub struct AesKey {
-    cipher: Aes256,
+    key: [u8; 32],
+    cipher: OnceLock<Aes256>,
     iv: [u8; 16],
 }
 
@@ -67,15 +74,19 @@ impl AesKey {
     pub fn from_bytes(key: &[u8; 32]) -> Self {
         let mut iv = [0u8; 16];
         iv.copy_from_slice(&key[..16]);
-        Self { cipher: Aes256::new(key.into()), iv }
+        Self { key: *key, cipher: OnceLock::new(), iv }
+    }
+
+    fn cipher(&self) -> Aes256 {
+        self.cipher.get_or_init(|| Aes256::new((&self.key).into())).clone()
     }
 
     fn decryptor(&self) -> cbc::Decryptor<Aes256> {
-        cbc::Decryptor::inner_iv_init(self.cipher.clone(), (&self.iv).into())
+        cbc::Decryptor::inner_iv_init(self.cipher(), (&self.iv).into())
     }
 
     fn encryptor(&self) -> cbc::Encryptor<Aes256> {
-        cbc::Encryptor::inner_iv_init(self.cipher.clone(), (&self.iv).into())
+        cbc::Encryptor::inner_iv_init(self.cipher(), (&self.iv).into())
     }
 }
 
