@@ -36,3 +36,5 @@ mod xml;
 pub use crate::config::Config;
 pub use crate::crypto::{CryptoError, WeChatCrypto};
 pub use crate::secret::Secret;
+#[doc(hidden)]
+pub use crate::xml::{FieldList as __XmlFieldList, differential as __xml_differential};

@@ -180,7 +180,7 @@ impl WeChatCrypto {
 
     /// `msg_signature` over `[token, timestamp, nonce, encrypt]`, lowercase hex.
     pub fn msg_signature(&self, timestamp: &str, nonce: &str, encrypt: &str) -> String {
-        signature(&[self.token.expose(), timestamp, nonce, encrypt])
+        signature::signature_of([self.token.expose(), timestamp, nonce, encrypt])
     }
 
     /// Checks the 4-part `msg_signature` in constant time.

@@ -6,6 +6,8 @@
 //! round-trips. The rendered XML is then encrypted with [`crate::WeChatCrypto::seal_reply`];
 //! only the bare `success` and the empty body are sent in the clear.
 
+use std::fmt::Write as _;
+
 use super::{Message, create_time, required};
 use crate::crypto::CryptoError;
 use crate::xml::{self, Fields, push_cdata};
@@ -127,7 +129,8 @@ impl Reply {
         out.push_str("</ToUserName><FromUserName>");
         push_cdata(&mut out, &self.from_user_name);
         out.push_str("</FromUserName><CreateTime>");
-        out.push_str(&self.create_time.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{}", self.create_time);
         out.push_str("</CreateTime><MsgType>");
         push_cdata(&mut out, self.msg_type());
         out.push_str("</MsgType>");
