@@ -14,8 +14,7 @@ async fn main() -> Result<(), String> {
         "-",
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(15),
-    )
-    .await;
+    );
     TABLE.create(store.client(), &table).await.map_err(|e| e.to_string())?;
     println!("table {table} ready");
     Ok(())

@@ -25,9 +25,9 @@ impl App<DynamoDbStore> {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the variable.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone()).await;
+        let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone());
         Self::new(config, store)
     }
 }

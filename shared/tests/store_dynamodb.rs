@@ -29,8 +29,7 @@ async fn fresh_store() -> DynamoDbStore {
         COMPONENT,
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(12),
-    )
-    .await;
+    );
     TABLE.create(store.client(), &table).await.expect("create table");
     store
 }
@@ -131,6 +130,6 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
 
 #[tokio::test]
 async fn a_missing_table_is_unavailable() {
-    let store = DynamoDbStore::from_env("no-such-table", COMPONENT).await;
+    let store = DynamoDbStore::from_env("no-such-table", COMPONENT);
     assert_eq!(store.verify_ticket().await, Err(StoreError::Unavailable("table not found".into())));
 }

@@ -34,8 +34,7 @@ async fn env() -> Env {
         config.component_appid.clone(),
         Duration::from_secs(5),
         Duration::from_secs(20),
-    )
-    .await;
+    );
     Env {
         watch: var("WATCH_URL"),
         standin: var("STANDIN_URL"),

@@ -42,8 +42,7 @@ pub(crate) async fn store() -> DynamoDbStore {
         APPID,
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(12),
-    )
-    .await;
+    );
     TABLE.create(store.client(), &table).await.expect("create table");
     store
 }

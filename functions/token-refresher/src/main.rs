@@ -8,7 +8,7 @@ use shared::app::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let app = App::from_env().await?;
+    let app = App::from_env()?;
     run(service_fn(|_event: LambdaEvent<serde_json::Value>| async { Ok::<_, Error>(token_refresher::run(&app).await) }))
         .await
 }

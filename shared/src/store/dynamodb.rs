@@ -43,14 +43,13 @@ impl DynamoDbStore {
 
     /// A store configured from the AWS environment Lambda provides ([`sdk_config_from_env`]),
     /// with this module's retry and timeout policy. Makes no network call.
-    pub async fn from_env(table: impl Into<String>, component_appid: impl Into<String>) -> Self {
+    pub fn from_env(table: impl Into<String>, component_appid: impl Into<String>) -> Self {
         Self::from_env_with_timeouts(table, component_appid, Duration::from_millis(1000), Duration::from_millis(2500))
-            .await
     }
 
     /// [`DynamoDbStore::from_env`] with other per-attempt and total timeouts (tests on a busy
     /// local server use longer ones; they test semantics, not the production latency budget).
-    pub async fn from_env_with_timeouts(
+    pub fn from_env_with_timeouts(
         table: impl Into<String>,
         component_appid: impl Into<String>,
         attempt: Duration,

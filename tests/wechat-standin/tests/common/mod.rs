@@ -52,8 +52,7 @@ pub async fn store() -> DynamoDbStore {
         APPID,
         std::time::Duration::from_secs(5),
         std::time::Duration::from_secs(12),
-    )
-    .await;
+    );
     TABLE.create(store.client(), &table).await.expect("create table");
     store
 }
