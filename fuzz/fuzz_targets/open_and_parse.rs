@@ -1,5 +1,5 @@
 //! Coverage-guided fuzzing of everything a push goes through: the envelope, decryption and the
-//! two message parsers, raw; and the whole verified path (`WeChatCrypto::open`) over input sealed
+//! two message parsers, raw; and the whole verified path (`push::open`) over input sealed
 //! with the platform's key and correctly signed, so the parsers behind the crypto are reached too.
 //! Invariants besides "never panics": the verified path yields exactly what parsing the
 //! plaintext directly yields, and the flat XML scanner reads what roxmltree reads.
@@ -10,7 +10,8 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use shared::WeChatCrypto;
 use shared::crypto::KeySlot;
-use shared::message::{ComponentNotice, Envelope, Message, PushQuery};
+use shared::message::{ComponentNotice, Message};
+use shared::push::{self, Envelope, PushQuery};
 
 static CRYPTO: LazyLock<WeChatCrypto> = LazyLock::new(|| {
     WeChatCrypto::new("fuzztoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wxfuzz0000000000").unwrap()
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     ])
     .unwrap();
     let body = format!("<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>");
-    let opened = crypto.open(&query, body.as_bytes()).expect("our own sealed push opens");
+    let opened = push::open(&crypto, &query, body.as_bytes()).expect("our own sealed push opens");
     assert_eq!(opened.xml, text);
     assert_eq!(Message::parse(&opened.xml).is_ok(), direct.is_ok());
 });

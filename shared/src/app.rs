@@ -3,8 +3,8 @@
 //! credentials and WeChat is called only when a request needs it.
 
 use crate::config::{Config, ConfigError};
-use crate::crypto::{CryptoError, Opened};
-use crate::message::PushQuery;
+use crate::crypto::Opened;
+use crate::push::{self, PushError, PushQuery};
 use crate::service::Platform;
 use crate::state::StateSigner;
 use crate::store::{DynamoDbStore, TokenStore};
@@ -48,9 +48,9 @@ impl<S: TokenStore> App<S> {
     /// timestamp is outside `PUSH_MAX_AGE_SECS`: the one check both push URLs share.
     ///
     /// # Errors
-    /// Those of [`crate::crypto::WeChatCrypto::open`] and [`PushQuery::check_fresh`].
-    pub fn open_push(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, CryptoError> {
-        let opened = self.config.crypto.open(query, body)?;
+    /// Those of [`push::open`] and [`PushQuery::check_fresh`].
+    pub fn open_push(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, PushError> {
+        let opened = push::open(&self.config.crypto, query, body)?;
         query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
         Ok(opened)
     }

@@ -5,7 +5,7 @@ use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::crypto::CryptoError;
+use crate::push::{self, PushError};
 use crate::store::DEFAULT_OWNER;
 
 /// Every `(name, value)` of the query string, repeats included (so a repeated parameter with two
@@ -119,7 +119,7 @@ pub fn redirect(location: &str) -> Response<Body> {
 /// The answer to a push that failed verification: the contract's status (401 not authentic,
 /// 413 too large, 400 undecryptable or malformed) with a short reason, and a warning log line
 /// naming the error and its official code. Never `success`.
-pub fn push_rejected(function: &str, err: &CryptoError) -> Response<Body> {
+pub fn push_rejected(function: &str, err: &PushError) -> Response<Body> {
     tracing::warn!(function, error = %err, code = err.code(), "push rejected");
     let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     text(status, status.canonical_reason().unwrap_or("rejected"))
@@ -132,7 +132,7 @@ pub fn url_verification<'a>(
     crypto: &crate::crypto::WeChatCrypto,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Response<Body> {
-    match crate::message::UrlQuery::from_pairs(pairs).and_then(|query| crypto.verify_url(&query)) {
+    match push::UrlQuery::from_pairs(pairs).and_then(|query| push::verify_url(crypto, &query)) {
         Ok(echostr) => text(StatusCode::OK, echostr),
         Err(err) => push_rejected(function, &err),
     }

@@ -26,6 +26,7 @@ pub mod http;
 pub mod logging;
 pub mod message;
 pub mod outbound;
+pub mod push;
 mod secret;
 pub mod service;
 pub mod state;

@@ -19,24 +19,28 @@
 use roxmltree::{Document, Node, ParsingOptions};
 use std::borrow::Cow;
 
-use crate::crypto::CryptoError;
+/// A document that is not the XML WeChat sends: broken, a DTD, an unknown entity, too deep or
+/// too large, or missing an element the caller needs. The text names the problem, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed XML: {0}")]
+pub struct XmlError(pub String);
 
 /// Upper bound on nodes in one document. A real push has under 40; 64 KiB of `<a/>` has ~16,000.
 const NODES_LIMIT: u32 = 4096;
 
 /// Parses `text` with DTDs refused and the node limit applied.
-pub(crate) fn parse(text: &str) -> Result<Document<'_>, CryptoError> {
+pub(crate) fn parse(text: &str) -> Result<Document<'_>, XmlError> {
     let options = ParsingOptions { allow_dtd: false, nodes_limit: NODES_LIMIT, ..ParsingOptions::default() };
-    Document::parse_with_options(text, options).map_err(|err| CryptoError::Xml(err.to_string()))
+    Document::parse_with_options(text, options).map_err(|err| XmlError(err.to_string()))
 }
 
 /// The root `<xml>` element, or an error naming what was found instead.
-pub(crate) fn root<'a, 'input>(doc: &'a Document<'input>) -> Result<Node<'a, 'input>, CryptoError> {
+pub(crate) fn root<'a, 'input>(doc: &'a Document<'input>) -> Result<Node<'a, 'input>, XmlError> {
     let root = doc.root_element();
     if root.tag_name().name() == "xml" {
         Ok(root)
     } else {
-        Err(CryptoError::Xml(format!("root element is <{}>, expected <xml>", truncate(root.tag_name().name(), 32))))
+        Err(XmlError(format!("root element is <{}>, expected <xml>", truncate(root.tag_name().name(), 32))))
     }
 }
 
@@ -87,7 +91,7 @@ impl<'a> Fields<'a> {
     /// ~0.7 µs for a 300-byte message (~35 ns per event, each slice re-validated as UTF-8) — two
     /// thirds of the whole verify + decrypt + parse budget. WeChat's documents are one level of
     /// leaves, so a scanner over the `&str` with `memchr` does the same checks in a fraction.
-    pub(crate) fn flat(input: &'a str) -> Result<Self, CryptoError> {
+    pub(crate) fn flat(input: &'a str) -> Result<Self, XmlError> {
         let bytes = input.as_bytes();
         let mut fields: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(12);
         // Where the names of the open elements are (the root at 0), to match end tags. Offsets
@@ -203,12 +207,12 @@ fn append<'a>(current: &mut Option<Cow<'a, str>>, more: Cow<'a, str>) {
 /// Deepest nesting accepted (WeChat's documents have 2 or 3 levels, replies 4).
 const MAX_DEPTH: usize = 32;
 
-fn bad(what: &str) -> CryptoError {
-    CryptoError::Xml(what.to_owned())
+fn bad(what: &str) -> XmlError {
+    XmlError(what.to_owned())
 }
 
 /// `input[start..end]`; both ends sit next to ASCII delimiters, so this only fails on a bug.
-fn slice(input: &str, start: usize, end: usize) -> Result<&str, CryptoError> {
+fn slice(input: &str, start: usize, end: usize) -> Result<&str, XmlError> {
     input.get(start..end).ok_or_else(|| bad("malformed document"))
 }
 
@@ -258,7 +262,7 @@ const NAME_BYTES: [u8; 256] = {
 
 /// The name at `pos` and the position after it. Letters, digits, `_ - . :` and any non-ASCII
 /// character (XML allows most of them; this never splits one, since it stops only at ASCII).
-fn name_at(input: &str, pos: usize) -> Result<(&str, usize), CryptoError> {
+fn name_at(input: &str, pos: usize) -> Result<(&str, usize), XmlError> {
     let bytes = input.as_bytes();
     let first = bytes.get(pos).copied().unwrap_or(b' ');
     if NAME_BYTES[usize::from(first)] != NAME_START {
@@ -274,7 +278,7 @@ fn name_at(input: &str, pos: usize) -> Result<(&str, usize), CryptoError> {
 /// A start tag from its name at `pos`: the name, the position after the tag, and whether it was
 /// empty (`<a/>`). Attributes are checked for shape (quoted, no `<`, valid references) and
 /// otherwise ignored: WeChat puts none in pushes.
-fn start_tag(input: &str, pos: usize) -> Result<(&str, usize, bool), CryptoError> {
+fn start_tag(input: &str, pos: usize) -> Result<(&str, usize, bool), XmlError> {
     let bytes = input.as_bytes();
     let (name, mut at) = name_at(input, pos)?;
     loop {
@@ -308,7 +312,7 @@ fn start_tag(input: &str, pos: usize) -> Result<(&str, usize, bool), CryptoError
 }
 
 /// Text with its references expanded and line ends normalised; borrowed when it has neither.
-fn expand(text: &str) -> Result<Cow<'_, str>, CryptoError> {
+fn expand(text: &str) -> Result<Cow<'_, str>, XmlError> {
     if memchr::memchr(b'&', text.as_bytes()).is_none() {
         return Ok(normalize_eols(text));
     }
@@ -326,7 +330,7 @@ fn expand(text: &str) -> Result<Cow<'_, str>, CryptoError> {
 
 /// The character `&name;` stands for: a predefined entity or a character reference to a
 /// character XML allows (no NUL, no other C0 controls but tab and line ends, no surrogates).
-fn reference(name: &str) -> Result<char, CryptoError> {
+fn reference(name: &str) -> Result<char, XmlError> {
     let Some(number) = name.strip_prefix('#') else {
         return predefined_entity(name).ok_or_else(|| bad("unknown entity reference"));
     };
@@ -419,9 +423,9 @@ mod tests {
     fn refuses_dtd_and_entities() {
         let xxe =
             r#"<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><A>&x;</A></xml>"#;
-        assert!(matches!(parse(xxe), Err(CryptoError::Xml(_))));
+        assert!(matches!(parse(xxe), Err(XmlError(_))));
         let laughs = r#"<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml>&b;</xml>"#;
-        assert!(matches!(parse(laughs), Err(CryptoError::Xml(_))));
+        assert!(matches!(parse(laughs), Err(XmlError(_))));
     }
 
     #[test]
@@ -562,6 +566,6 @@ mod tests {
     #[test]
     fn root_must_be_xml() {
         let doc = parse("<html><Encrypt>x</Encrypt></html>").unwrap();
-        assert!(matches!(root(&doc), Err(CryptoError::Xml(m)) if m.contains("<html>")));
+        assert!(matches!(root(&doc), Err(XmlError(m)) if m.contains("<html>")));
     }
 }

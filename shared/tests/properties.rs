@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use shared::crypto::KeySlot;
-use shared::message::{ComponentNotice, Envelope, Message, PushQuery, Reply, UrlQuery};
+use shared::message::{ComponentNotice, Message, Reply};
+use shared::push::{self, Envelope, PushError, PushQuery, UrlQuery};
 use shared::{CryptoError, WeChatCrypto};
 use std::collections::BTreeSet;
 
@@ -42,7 +43,7 @@ fn round_trip_for_every_length_0_to_2000_covers_all_pad_values() {
         let raw_len = encrypt.len() / 4 * 3 - encrypt.bytes().rev().take_while(|&b| b == b'=').count();
         let frame = 20 + len + APPID.len();
         pads.insert(raw_len - frame);
-        let opened = c.open(&query(&c, &encrypt), body(&encrypt).as_bytes()).expect("open");
+        let opened = push::open(&c, &query(&c, &encrypt), body(&encrypt).as_bytes()).expect("open");
         assert_eq!(opened.xml, msg);
     }
     assert_eq!(pads, (1..=32).collect::<BTreeSet<usize>>());
@@ -55,7 +56,7 @@ proptest! {
     fn any_unicode_message_round_trips(msg in "\\PC{0,700}", random in any::<[u8; 16]>()) {
         let c = crypto();
         let encrypt = c.encrypt_with(KeySlot::Current, &random, &msg).unwrap();
-        let opened = c.open(&query(&c, &encrypt), body(&encrypt).as_bytes()).unwrap();
+        let opened = push::open(&c, &query(&c, &encrypt), body(&encrypt).as_bytes()).unwrap();
         prop_assert_eq!(opened.xml, msg);
         prop_assert_eq!(opened.key, KeySlot::Current);
     }
@@ -65,7 +66,7 @@ proptest! {
         let c = crypto();
         let incoming = Message::parse("<xml><ToUserName>gh_1</ToUserName><FromUserName>o_1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>").unwrap();
         let reply = Reply::text(&incoming, 7, content);
-        let sealed = c.seal_reply(KeySlot::Current, &reply.render(), &timestamp, &nonce).unwrap();
+        let sealed = push::seal_reply(&c, KeySlot::Current, &reply.render(), &timestamp, &nonce).unwrap();
         // Read it back the way WeChat does: the fields, the signature, then the plaintext.
         let fields = Envelope::parse(sealed.as_bytes()).unwrap();
         let doc = roxml_fields(&sealed);
@@ -88,8 +89,8 @@ proptest! {
         tampered[i] = byte;
         let tampered = String::from_utf8_lossy(&tampered).into_owned();
         // The signature no longer holds …
-        let err = c.open(&q, body(&tampered).as_bytes()).unwrap_err();
-        prop_assert!(matches!(err, CryptoError::InvalidSignature | CryptoError::Xml(_)), "{err:?}");
+        let err = push::open(&c, &q, body(&tampered).as_bytes()).unwrap_err();
+        prop_assert!(matches!(err, PushError::Crypto(CryptoError::InvalidSignature) | PushError::Xml(_)), "{err:?}");
         // … and decrypting it directly is an error or a different frame, never a panic.
         let _ = c.decrypt(&tampered);
     }
@@ -103,10 +104,10 @@ proptest! {
         let _ = ComponentNotice::parse(&text);
         let _ = Reply::parse(&text);
         let _ = c.decrypt(&text);
-        let _ = c.open(&query(&c, &text), &bytes);
+        let _ = push::open(&c, &query(&c, &text), &bytes);
         let _ = PushQuery::from_pairs([("timestamp", text.as_ref()), ("nonce", "1"), ("msg_signature", text.as_ref())]);
         let _ = UrlQuery::from_pairs([("timestamp", "1"), ("nonce", text.as_ref()), ("echostr", text.as_ref()), ("msg_signature", "x")])
-            .map(|q| c.verify_url(&q));
+            .map(|q| push::verify_url(&c, &q));
     }
 
     #[test]
@@ -118,7 +119,7 @@ proptest! {
         let _ = Reply::parse(&xml);
         // The same XML, authentically encrypted and signed, through the whole push path.
         let encrypt = c.encrypt_with(KeySlot::Current, b"0123456789abcdef", &xml).unwrap();
-        let opened = c.open(&query(&c, &encrypt), body(&encrypt).as_bytes()).unwrap();
+        let opened = push::open(&c, &query(&c, &encrypt), body(&encrypt).as_bytes()).unwrap();
         prop_assert_eq!(&opened.xml, &xml);
         let _ = Message::parse(&opened.xml);
     }

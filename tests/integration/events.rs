@@ -324,7 +324,7 @@ async fn event_callback_events() {
 }
 
 fn decrypt_reply(app: &App<MemoryStore>, body: &str) -> String {
-    let envelope = shared::message::Envelope::parse(body.as_bytes()).expect("an encrypted reply");
+    let envelope = shared::push::Envelope::parse(body.as_bytes()).expect("an encrypted reply");
     app.config.crypto.decrypt(&envelope.encrypt).expect("decrypts").xml
 }
 

@@ -16,7 +16,8 @@ use lambda_http::{Body, Error, Request, RequestExt, Response};
 use shared::Secret;
 use shared::app::App;
 use shared::http;
-use shared::message::{Answer, Message, MessageKind, PushQuery, Reply};
+use shared::message::{Answer, Message, MessageKind, Reply};
+use shared::push::{self, PushQuery};
 use shared::store::TokenStore;
 
 const FUNCTION: &str = "event-callback";
@@ -79,7 +80,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     };
     let message = match Message::parse(&opened.xml) {
         Ok(message) => message,
-        Err(err) => return Ok(http::push_rejected(FUNCTION, &err)),
+        Err(err) => return Ok(http::push_rejected(FUNCTION, &err.into())),
     };
     let dedup_key = format!("push|{appid}|{}", message.dedup_key());
     let platform = &app.platform;
@@ -105,7 +106,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Answer::Success => http::success(),
         Answer::Empty => http::text(StatusCode::OK, ""),
         Answer::Reply(reply) => {
-            match app.config.crypto.seal_reply(opened.key, &reply.render(), &query.timestamp, &query.nonce) {
+            match push::seal_reply(&app.config.crypto, opened.key, &reply.render(), &query.timestamp, &query.nonce) {
                 Ok(sealed) => http::xml(sealed),
                 Err(err) => {
                     tracing::error!(function = FUNCTION, error = %err, "cannot encrypt the reply");

@@ -10,7 +10,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use shared::app::App;
 use shared::http;
-use shared::message::{ComponentNotice, NoticeKind, PushQuery};
+use shared::message::{ComponentNotice, NoticeKind};
+use shared::push::PushQuery;
 use shared::service::{Authorization, ServiceError};
 use shared::store::{StoreError, TicketWrite, TokenStore, VerifyTicket};
 use shared::wechat::ErrorKind;
@@ -34,7 +35,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     };
     let notice = match ComponentNotice::parse(&opened.xml) {
         Ok(notice) => notice,
-        Err(err) => return Ok(http::push_rejected(FUNCTION, &err)),
+        Err(err) => return Ok(http::push_rejected(FUNCTION, &err.into())),
     };
     Ok(match apply(app, &notice).await {
         Ok(()) => http::success(),

@@ -1,11 +1,13 @@
-//! WeChat message crypto (安全模式): signatures, AES-256-CBC with 32-byte PKCS#7, key rotation
-//! and URL verification, as pure functions with no I/O.
+//! WeChat message crypto (安全模式): signatures, AES-256-CBC with 32-byte PKCS#7 and key
+//! rotation, as pure functions with no I/O: bytes and strings in, bytes and strings out.
 //!
 //! The third-party platform is always in safe mode: one Token, one EncodingAESKey and the
 //! **component** appid serve both push URLs, and the appid at the tail of every plaintext, inbound
-//! and in our replies, is the component appid (official vector E). Decryption follows §1.6 of the
-//! protocol notes exactly; each failure is a [`CryptoError`] that maps to the official error code
-//! of WeChat's crypto library (-40001 … -40011) and to an HTTP status.
+//! and in our replies, is the component appid (official vector E). Decryption follows WeChat's
+//! published algorithm (`docs/wechat.md`, "Message crypto"); each failure is a [`CryptoError`]
+//! that maps to the official error code of WeChat's crypto library (-40001 … -40011). What
+//! arrives over HTTP around the ciphertext (query, envelope, replay window) is the `push`
+//! module's, which stands on this one.
 //!
 //! Key rotation follows the official advice: "若当前 EncodingAESKey 解密失败，则尝试用上一次的
 //! EncodingAESKey 的解密。回包时，用哪个 Key 解密成功，则用此 Key 加密对应的回包。" The signature
@@ -17,41 +19,17 @@ mod signature;
 pub use self::cipher::AesKey;
 pub use self::signature::{signature, verify as verify_signature};
 
-use crate::message::envelope::{Envelope, PushQuery, UrlQuery};
 use crate::secret::Secret;
-use crate::xml::push_cdata;
 
-/// Why a push, a URL verification or a reply could not be processed. Each variant maps to the
-/// official crypto error code ([`CryptoError::code`]) and to the HTTP status the functions answer
-/// with ([`CryptoError::http_status`]); `Display` never contains a secret.
+/// Why a signature, a key or a ciphertext failed. Each variant maps to the official crypto error
+/// code ([`CryptoError::code`]) and to an HTTP status ([`CryptoError::http_status`]); `Display`
+/// never contains a secret. Query, envelope and replay failures are the push pipeline's
+/// (`push::PushError`), which wraps this one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
     /// `msg_signature` / `signature` does not match: the request did not come from WeChat.
     #[error("signature does not match")]
     InvalidSignature,
-    /// A query parameter the signature needs is missing or empty (WxJava treats this as a
-    /// signature failure too).
-    #[error("missing query parameter `{0}`")]
-    MissingParameter(&'static str),
-    /// A query parameter appears twice with different values, or is malformed.
-    #[error("malformed or repeated query parameter `{0}`")]
-    BadParameter(&'static str),
-    /// `encrypt_type` is absent or not `aes`: third-party platforms are always in safe mode, so a
-    /// plaintext push is refused.
-    #[error("encrypt_type must be `aes`")]
-    NotEncrypted,
-    /// The body is larger than [`crate::message::envelope::MAX_BODY_BYTES`].
-    #[error("body of {size} bytes exceeds the {limit}-byte limit")]
-    BodyTooLarge {
-        /// Size of the body received.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The envelope or the decrypted message is not well-formed XML of the expected shape
-    /// (includes DTDs and entities, which are refused outright).
-    #[error("malformed XML: {0}")]
-    Xml(String),
     /// The EncodingAESKey is not 43 alphanumeric characters decoding to 32 bytes.
     #[error("EncodingAESKey must be 43 characters of [A-Za-z0-9]")]
     IllegalAesKey,
@@ -61,7 +39,7 @@ pub enum CryptoError {
         /// What the plaintext carried (lossy UTF-8, at most 64 characters).
         found: String,
     },
-    /// Encrypting a reply failed (the message is over 4 GiB, or the system RNG failed).
+    /// Encrypting a reply failed (the message is over 4 GiB).
     #[error("cannot encrypt the reply")]
     EncryptAes,
     /// The ciphertext cannot be AES-CBC output of a WeChat frame (length not a positive multiple
@@ -77,21 +55,13 @@ pub enum CryptoError {
     /// `<Encrypt>` is not valid Base64.
     #[error("Encrypt is not valid base64")]
     DecodeBase64,
-    /// A correctly signed push whose `timestamp` is further from now than the replay window: a
-    /// captured push sent again later (WeChat's own retries come within seconds).
-    #[error("push timestamp is {age} s away from now (replayed?)")]
-    Stale {
-        /// Now minus the push's timestamp, seconds.
-        age: i64,
-    },
 }
 
 impl CryptoError {
     /// The code WeChat's official crypto library uses for this failure (`ierror.py`).
     pub fn code(&self) -> i32 {
         match self {
-            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) | Self::Stale { .. } => -40001,
-            Self::NotEncrypted | Self::BodyTooLarge { .. } | Self::Xml(_) => -40002,
+            Self::InvalidSignature => -40001,
             Self::IllegalAesKey => -40004,
             Self::AppIdMismatch { .. } => -40005,
             Self::EncryptAes => -40006,
@@ -101,18 +71,12 @@ impl CryptoError {
         }
     }
 
-    /// The HTTP status of `contract.md`: 401 when the request is not authentic, 413 for an
-    /// oversized body, 400 for anything undecryptable or malformed, 500 for our own failures.
+    /// 401 when the request is not authentic, 400 for anything undecryptable, 500 for our own
+    /// failures (`docs/contract.md`, "Push URLs").
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::InvalidSignature | Self::MissingParameter(_) | Self::BadParameter(_) | Self::Stale { .. } => 401,
-            Self::BodyTooLarge { .. } => 413,
-            Self::NotEncrypted
-            | Self::Xml(_)
-            | Self::AppIdMismatch { .. }
-            | Self::DecryptAes { .. }
-            | Self::IllegalBuffer(_)
-            | Self::DecodeBase64 => 400,
+            Self::InvalidSignature => 401,
+            Self::AppIdMismatch { .. } | Self::DecryptAes { .. } | Self::IllegalBuffer(_) | Self::DecodeBase64 => 400,
             Self::IllegalAesKey | Self::EncryptAes => 500,
         }
     }
@@ -183,13 +147,29 @@ impl WeChatCrypto {
         signature::signature_of([self.token.expose(), timestamp, nonce, encrypt])
     }
 
-    /// Checks the 4-part `msg_signature` in constant time.
+    /// Checks the 4-part `msg_signature` over `[token, timestamp, nonce, encrypt]` in constant time.
     ///
     /// # Errors
     /// [`CryptoError::InvalidSignature`].
-    pub fn verify_msg_signature(&self, query: &PushQuery, encrypt: &str) -> Result<(), CryptoError> {
-        let mut parts = [self.token.expose(), &query.timestamp, &query.nonce, encrypt];
-        if verify_signature(&query.msg_signature, &mut parts) { Ok(()) } else { Err(CryptoError::InvalidSignature) }
+    pub fn verify_msg_signature(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+        msg_signature: &str,
+    ) -> Result<(), CryptoError> {
+        let mut parts = [self.token.expose(), timestamp, nonce, encrypt];
+        if verify_signature(msg_signature, &mut parts) { Ok(()) } else { Err(CryptoError::InvalidSignature) }
+    }
+
+    /// Checks the 3-part `signature` over `[token, timestamp, nonce]` (URL verification's plain
+    /// form) in constant time.
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidSignature`].
+    pub fn verify_plain_signature(&self, timestamp: &str, nonce: &str, signature: &str) -> Result<(), CryptoError> {
+        let mut parts = [self.token.expose(), timestamp, nonce];
+        if verify_signature(signature, &mut parts) { Ok(()) } else { Err(CryptoError::InvalidSignature) }
     }
 
     /// Decrypts one `<Encrypt>` text with the current key, then with the previous one.
@@ -210,20 +190,8 @@ impl WeChatCrypto {
         }
     }
 
-    /// Verifies and decrypts a POST push: size limit, envelope, `encrypt_type=aes`,
-    /// `msg_signature`, then decryption. Nothing is decrypted before the signature holds.
-    ///
-    /// # Errors
-    /// The first check that fails, as a [`CryptoError`].
-    pub fn open(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, CryptoError> {
-        query.require_aes()?;
-        let envelope = Envelope::parse(body)?;
-        self.verify_msg_signature(query, &envelope.encrypt)?;
-        self.decrypt(&envelope.encrypt)
-    }
-
     /// Encrypts `msg` with a caller-chosen 16-byte prefix, returning the `<Encrypt>` text.
-    /// Deterministic, for tests and vectors; production code uses [`WeChatCrypto::seal_reply`].
+    /// Deterministic, for tests and vectors; production code seals replies through the `push` module.
     ///
     /// # Errors
     /// [`CryptoError::EncryptAes`] for a message over 4 GiB.
@@ -231,84 +199,14 @@ impl WeChatCrypto {
         cipher::seal(self.key(key), random, msg.as_bytes(), &self.app_id)
     }
 
-    /// The complete encrypted passive reply for `msg` (a rendered reply XML), with a fresh random
-    /// prefix from the thread's CSPRNG (ChaCha12 seeded and periodically reseeded from the OS: a
-    /// `getrandom` syscall per reply cost ~0.3 µs of a ~1.4 µs reply in a VM).
-    ///
-    /// `timestamp` and `nonce` are what the reply is signed with; echoing the request's values is
-    /// what the official docs suggest ("timestamp、nonce 回填请求中的值即可").
-    ///
-    /// # Errors
-    /// Those of [`WeChatCrypto::seal_reply_with`].
-    pub fn seal_reply(&self, key: KeySlot, msg: &str, timestamp: &str, nonce: &str) -> Result<String, CryptoError> {
+    /// A fresh random prefix for one reply, from the thread's CSPRNG (ChaCha12 seeded and
+    /// periodically reseeded from the OS): a `getrandom` syscall per reply cost ~0.3 µs of a
+    /// ~1.4 µs reply in a VM.
+    pub fn random_prefix() -> [u8; 16] {
         use rand::Rng as _;
         let mut random = [0u8; 16];
         rand::rng().fill_bytes(&mut random);
-        self.seal_reply_with(key, &random, msg, timestamp, nonce)
-    }
-
-    /// [`WeChatCrypto::seal_reply`] with an injected random prefix, so tests are exact.
-    ///
-    /// # Errors
-    /// [`CryptoError::BadParameter`] when `timestamp` is not decimal digits (it is rendered
-    /// outside CDATA); [`CryptoError::EncryptAes`] for a message over 4 GiB.
-    pub fn seal_reply_with(
-        &self,
-        key: KeySlot,
-        random: &[u8; 16],
-        msg: &str,
-        timestamp: &str,
-        nonce: &str,
-    ) -> Result<String, CryptoError> {
-        if timestamp.is_empty() || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CryptoError::BadParameter("timestamp"));
-        }
-        let encrypt = self.encrypt_with(key, random, msg)?;
-        let signature = self.msg_signature(timestamp, nonce, &encrypt);
-        let mut xml = String::with_capacity(encrypt.len() + nonce.len() + 160);
-        xml.push_str("<xml>\n<Encrypt>");
-        push_cdata(&mut xml, &encrypt);
-        xml.push_str("</Encrypt>\n<MsgSignature>");
-        push_cdata(&mut xml, &signature);
-        xml.push_str("</MsgSignature>\n<TimeStamp>");
-        xml.push_str(timestamp);
-        xml.push_str("</TimeStamp>\n<Nonce>");
-        push_cdata(&mut xml, nonce);
-        xml.push_str("</Nonce>\n</xml>");
-        Ok(xml)
-    }
-
-    /// Answers a GET URL verification: returns the body to send back.
-    ///
-    /// - Plain form (`signature`, `timestamp`, `nonce`, `echostr`): the 3-part `signature` must
-    ///   match; the `echostr` is returned verbatim.
-    /// - Safe form (`msg_signature` present): the 4-part signature over the encrypted `echostr`
-    ///   must match; the decrypted `echostr` is returned (WeCom style, vector B).
-    ///
-    /// Whether WeChat ever sends this to a third-party platform's URLs is unconfirmed (protocol
-    /// notes §1.8); answering it correctly costs nothing.
-    ///
-    /// # Errors
-    /// Missing parameters and signature mismatches as [`CryptoError`]; never echoes unverified input.
-    pub fn verify_url(&self, query: &UrlQuery) -> Result<String, CryptoError> {
-        let echostr = query.echostr.as_str();
-        match &query.msg_signature {
-            Some(msg_signature) => {
-                let mut parts = [self.token.expose(), &query.timestamp, &query.nonce, echostr];
-                if !verify_signature(msg_signature, &mut parts) {
-                    return Err(CryptoError::InvalidSignature);
-                }
-                Ok(self.decrypt(echostr)?.xml)
-            }
-            None => {
-                let signature = query.signature.as_deref().ok_or(CryptoError::MissingParameter("signature"))?;
-                let mut parts = [self.token.expose(), &query.timestamp, &query.nonce];
-                if !verify_signature(signature, &mut parts) {
-                    return Err(CryptoError::InvalidSignature);
-                }
-                Ok(echostr.to_owned())
-            }
-        }
+        random
     }
 
     fn key(&self, slot: KeySlot) -> &AesKey {

@@ -1,7 +1,7 @@
 //! The official and derived vectors of the protocol notes §1.12, plus rotation and rejection cases.
 
 use super::*;
-use crate::message::envelope::{PushQuery, UrlQuery};
+use crate::push::{self, PushError, PushQuery, UrlQuery};
 
 const KEY_ABC: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const KEY_ZERO: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -46,7 +46,7 @@ fn vector_a2_encrypts_exactly_and_opens_as_a_push() {
     assert_eq!(A2_MSG.len(), 435);
     assert_eq!(c.encrypt_with(KeySlot::Current, b"aaaabbbbccccdddd", A2_MSG).unwrap(), A2);
     let signature = c.msg_signature("1409304348", "xxxxxx", A2);
-    let opened = c.open(&push_query("1409304348", "xxxxxx", &signature), envelope(A2).as_bytes()).unwrap();
+    let opened = push::open(&c, &push_query("1409304348", "xxxxxx", &signature), envelope(A2).as_bytes()).unwrap();
     assert_eq!(opened, Opened { xml: A2_MSG.to_owned(), key: KeySlot::Current });
 }
 
@@ -73,10 +73,13 @@ fn vector_b_safe_mode_url_verification() {
         ])
         .unwrap()
     };
-    assert_eq!(c.verify_url(&pairs("5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3")).unwrap(), "1616140317555161061");
     assert_eq!(
-        c.verify_url(&pairs("5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd4")).unwrap_err(),
-        CryptoError::InvalidSignature
+        push::verify_url(&c, &pairs("5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3")).unwrap(),
+        "1616140317555161061"
+    );
+    assert_eq!(
+        push::verify_url(&c, &pairs("5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd4")).unwrap_err(),
+        PushError::Crypto(CryptoError::InvalidSignature)
     );
 }
 
@@ -93,13 +96,16 @@ fn plain_url_verification_echoes_only_when_signed() {
         ])
         .unwrap()
     };
-    assert_eq!(c.verify_url(&query("f464b24fc39322e44b38aa78f5edd27bd1441696")).unwrap(), "4375120948345356249");
     assert_eq!(
-        c.verify_url(&query("0464b24fc39322e44b38aa78f5edd27bd1441696")).unwrap_err(),
-        CryptoError::InvalidSignature
+        push::verify_url(&c, &query("f464b24fc39322e44b38aa78f5edd27bd1441696")).unwrap(),
+        "4375120948345356249"
+    );
+    assert_eq!(
+        push::verify_url(&c, &query("0464b24fc39322e44b38aa78f5edd27bd1441696")).unwrap_err(),
+        PushError::Crypto(CryptoError::InvalidSignature)
     );
     let unsigned = UrlQuery::from_pairs([("timestamp", "1"), ("nonce", "2"), ("echostr", "3")]);
-    assert_eq!(unsigned.unwrap_err(), CryptoError::MissingParameter("signature"));
+    assert_eq!(unsigned.unwrap_err(), PushError::MissingParameter("signature"));
 }
 
 // ---- Vectors C and D: official 公众号 samples ----
@@ -111,7 +117,7 @@ fn vector_c_compat_mode_body_uses_only_encrypt() {
     let c = WeChatCrypto::new("spamtest", KEY_ABC, "wx2c2769f8efd9abc2").unwrap();
     let body = "<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><FromUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]></FromUserName><CreateTime>1409735668</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[abcdteT]]></Content><MsgId>6054768590064713728</MsgId><Encrypt><![CDATA[hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=]]></Encrypt></xml>";
     let query = push_query("1409735669", "1320562132", "5d197aaffba7e9b25a30732f161a50dee96bd5fa");
-    let opened = c.open(&query, body.as_bytes()).unwrap();
+    let opened = push::open(&c, &query, body.as_bytes()).unwrap();
     assert_eq!(opened.xml, CD_MSG_C);
     assert_eq!(opened.xml.len(), 280);
 }
@@ -121,7 +127,7 @@ fn vector_d_official_cpp_sample() {
     let c = WeChatCrypto::new("spamtest", KEY_ABC, "wx2c2769f8efd9abc2").unwrap();
     let encrypt = "mfBCs65c67CeJw22u4VT2TD73q5H06+ocrAIxswCaeZ/d/Lw0msSZFHY0teqgSYiI1zR2gD2DKrB3TIrmX/liNSDrGqS8jSI/WPeKB5VPr7Ezr7gomZAyGCwJSgT1TRFWPfONGJMxuj2nk4faTuspAuVIFQ6SHwZuJBZC7mcJp7Cgr9cUhATQWDbOPaE7ukZBTV2YqyzH+UI2AK+J1S47cE79k1RX8t0hcTz/O0hlK8DGXKnvYv88qKQcI7z4iaajqHfRVZKBNyOODabs+It+ZfM3dWTeFcPgDbGtIEnpt/EDtuuA/zMvtkaKdHdswPnVZQ+xdwbYr3ldGvfT8HlEYEgkgKaThxTFobVlwzu2ZkXCjicbP3xdr15Iq48ObgzPpqYuZ3IEoyggZDKClquk0u0orMck4GTF/XyE8yGzc4=";
     let query = push_query("1410349438", "298025754", "003fee52ecc56afb46c00b5c7721be87860ce785");
-    let opened = c.open(&query, envelope(encrypt).as_bytes()).unwrap();
+    let opened = push::open(&c, &query, envelope(encrypt).as_bytes()).unwrap();
     let expected = CD_MSG_C.replace("1409735668", "1410349438").replace("6054768590064713728", "6057404712141979648");
     assert_eq!(opened.xml, expected);
 }
@@ -155,7 +161,7 @@ fn body_e() -> String {
 
 #[test]
 fn vector_e_third_party_push_opens_byte_exact() {
-    let opened = crypto_e().open(&query_e(), body_e().as_bytes()).unwrap();
+    let opened = push::open(&crypto_e(), &query_e(), body_e().as_bytes()).unwrap();
     assert_eq!(opened.xml, E_MSG);
     assert_eq!(opened.xml.len(), 292);
     assert_eq!(opened.key, KeySlot::Current);
@@ -165,7 +171,8 @@ fn vector_e_third_party_push_opens_byte_exact() {
 fn vector_e_reply_is_byte_exact() {
     let msg = "<xml><demo_resp>[CDATA[good luck]]</demo_resp></xml>";
     let reply =
-        crypto_e().seal_reply_with(KeySlot::Current, b"999951349e8ee746", msg, "1713424427", "415670741").unwrap();
+        push::seal_reply_with(&crypto_e(), KeySlot::Current, b"999951349e8ee746", msg, "1713424427", "415670741")
+            .unwrap();
     let expected = "<xml>\n<Encrypt><![CDATA[hE8R6mGXHkJJjU72KxzKUd1GEkKJaEZq7vRL8XgK3o+00k8JGq6+pZJUIlTSyhsX+bxIBQ72g3GyvDdIZcr6+3HAZbSvPT9t/o11MI7d6WELwqrGd7jMnV0zv3Zc9Nq7]]></Encrypt>\n<MsgSignature><![CDATA[03e0812039325c2712ef5f0f980fd14c70d6e307]]></MsgSignature>\n<TimeStamp>1713424427</TimeStamp>\n<Nonce><![CDATA[415670741]]></Nonce>\n</xml>";
     assert_eq!(reply, expected);
 }
@@ -175,18 +182,18 @@ fn vector_e_with_the_mini_program_appid_is_rejected() {
     // The tail is the component appid, not the authorizer's: a platform configured with the
     // authorizer appid must refuse the push (-40005).
     let c = WeChatCrypto::new("AAAAA", KEY_ZERO, "wxba5fad812f8e6fb9").unwrap();
-    let err = c.open(&query_e(), body_e().as_bytes()).unwrap_err();
-    assert_eq!(err, CryptoError::AppIdMismatch { found: "wx134c8103faa5a59e".into() });
+    let err = push::open(&c, &query_e(), body_e().as_bytes()).unwrap_err();
+    assert_eq!(err, PushError::Crypto(CryptoError::AppIdMismatch { found: "wx134c8103faa5a59e".into() }));
     assert_eq!(err.code(), -40005);
 }
 
 #[test]
 fn seal_reply_uses_a_fresh_random_prefix_each_time() {
     let c = crypto_e();
-    let a = c.seal_reply(KeySlot::Current, "<xml/>", "1", "2").unwrap();
-    let b = c.seal_reply(KeySlot::Current, "<xml/>", "1", "2").unwrap();
+    let a = push::seal_reply(&c, KeySlot::Current, "<xml/>", "1", "2").unwrap();
+    let b = push::seal_reply(&c, KeySlot::Current, "<xml/>", "1", "2").unwrap();
     assert_ne!(a, b);
-    assert!(c.seal_reply(KeySlot::Current, "<xml/>", "1<", "2").is_err());
+    assert!(push::seal_reply(&c, KeySlot::Current, "<xml/>", "1<", "2").is_err());
 }
 
 // ---- rejection: each failure has its own error and official code ----
@@ -194,21 +201,30 @@ fn seal_reply_uses_a_fresh_random_prefix_each_time() {
 #[test]
 fn wrong_signature_is_rejected_before_decryption() {
     let q = push_query("1715943329", "1590219412", "6c12a4205838198b8fa631b3220723bb07f1015d");
-    let err = crypto_e().open(&q, body_e().as_bytes()).unwrap_err();
-    assert_eq!((err.clone(), err.code(), err.http_status()), (CryptoError::InvalidSignature, -40001, 401));
+    let err = push::open(&crypto_e(), &q, body_e().as_bytes()).unwrap_err();
+    assert_eq!(
+        (err.clone(), err.code(), err.http_status()),
+        (PushError::Crypto(CryptoError::InvalidSignature), -40001, 401)
+    );
     // Same signature, other nonce.
     let q = push_query("1715943329", "1590219413", "6c12a4205838198b8fa631b3220723bb07f1015c");
-    assert_eq!(crypto_e().open(&q, body_e().as_bytes()).unwrap_err(), CryptoError::InvalidSignature);
+    assert_eq!(
+        push::open(&crypto_e(), &q, body_e().as_bytes()).unwrap_err(),
+        PushError::Crypto(CryptoError::InvalidSignature)
+    );
     // Other token.
     let c = WeChatCrypto::new("AAAAB", KEY_ZERO, "wx134c8103faa5a59e").unwrap();
-    assert_eq!(c.open(&query_e(), body_e().as_bytes()).unwrap_err(), CryptoError::InvalidSignature);
+    assert_eq!(
+        push::open(&c, &query_e(), body_e().as_bytes()).unwrap_err(),
+        PushError::Crypto(CryptoError::InvalidSignature)
+    );
 }
 
 #[test]
 fn plaintext_push_is_refused() {
     let mut q = query_e();
     q.encrypt_type = None;
-    assert_eq!(crypto_e().open(&q, body_e().as_bytes()).unwrap_err(), CryptoError::NotEncrypted);
+    assert_eq!(push::open(&crypto_e(), &q, body_e().as_bytes()).unwrap_err(), PushError::NotEncrypted);
 }
 
 /// Encrypts raw frame bytes (no framing, no padding added) with the all-zero vector-E key.
@@ -289,7 +305,7 @@ fn rotation_falls_back_to_the_previous_key_and_replies_with_it() {
         WeChatCrypto::new("AAAAA", KEY_ABC, "wx134c8103faa5a59e").unwrap().with_previous_key(KEY_ZERO).unwrap();
 
     // A push encrypted with the old key opens with the previous slot …
-    let opened = rotated.open(&query_e(), body_e().as_bytes()).unwrap();
+    let opened = push::open(&rotated, &query_e(), body_e().as_bytes()).unwrap();
     assert_eq!(opened, Opened { xml: E_MSG.to_owned(), key: KeySlot::Previous });
     // … and the reply made with that slot is readable by the old key only.
     let sealed = rotated.encrypt_with(opened.key, b"0000000000000000", "<xml>reply</xml>").unwrap();

@@ -7,9 +7,9 @@
 //! Field names are exact: `AuthorizerAppid` has a lowercase "ppid".
 
 use super::{bounded_key, create_time, required};
-use crate::crypto::CryptoError;
 use crate::secret::Secret;
 use crate::xml::Fields;
+use crate::xml::XmlError;
 
 /// A decrypted component push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +67,8 @@ impl ComponentNotice {
     /// Parses a decrypted component push.
     ///
     /// # Errors
-    /// [`CryptoError::Xml`] when the XML is broken or lacks `InfoType` or `CreateTime`.
-    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+    /// [`XmlError`] when the XML is broken or lacks `InfoType` or `CreateTime`.
+    pub fn parse(text: &str) -> Result<Self, XmlError> {
         let f = Fields::flat(text)?;
         let info_type = required(&f, "InfoType")?;
         let kind = notice_kind(&f, info_type)
@@ -191,7 +191,7 @@ mod tests {
             "<xml><AppId>wx</AppId><CreateTime>soon</CreateTime><InfoType>unauthorized</InfoType></xml>",
             "<xml><AppId>wx</AppId>",
         ] {
-            assert!(matches!(ComponentNotice::parse(xml), Err(CryptoError::Xml(_))), "{xml}");
+            assert!(matches!(ComponentNotice::parse(xml), Err(XmlError(_))), "{xml}");
         }
     }
 }

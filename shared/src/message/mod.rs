@@ -5,18 +5,16 @@
 //! fill the concrete variant from the same document. Anything we do not model, or a known type
 //! whose fields do not parse, is kept verbatim as `Unknown` so nothing is lost and WeChat still
 //! gets its `success`. Only XML that is broken, or lacks the header every push has, is an error
-//! ([`crate::CryptoError::Xml`], code -40002).
+//! ([`crate::xml::XmlError`], code -40002).
 
 pub mod component;
-pub mod envelope;
 pub mod reply;
 
 pub use self::component::{Authorization, ComponentNotice, NoticeKind};
-pub use self::envelope::{Envelope, MAX_BODY_BYTES, PushQuery, UrlQuery};
 pub use self::reply::{Answer, Article, Reply, ReplyKind};
 
-use crate::crypto::CryptoError;
 use crate::xml::Fields;
+use crate::xml::XmlError;
 
 /// A message or event pushed to an authorizer's 消息与事件接收URL, decrypted and typed.
 ///
@@ -156,9 +154,9 @@ impl Message {
     /// Parses a decrypted authorizer push.
     ///
     /// # Errors
-    /// [`CryptoError::Xml`] when the XML is broken or lacks `ToUserName`, `FromUserName`,
+    /// [`XmlError`] when the XML is broken or lacks `ToUserName`, `FromUserName`,
     /// `CreateTime` or `MsgType`. Unknown or malformed types are `MessageKind::Unknown`, not errors.
-    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+    pub fn parse(text: &str) -> Result<Self, XmlError> {
         let f = Fields::flat(text)?;
         let msg_type = required(&f, "MsgType")?;
         let event = f.get("Event");
@@ -291,12 +289,12 @@ fn event_kind(f: &Fields<'_>, event: &str) -> Option<MessageKind> {
     })
 }
 
-pub(crate) fn required<'f>(f: &'f Fields<'_>, name: &str) -> Result<&'f str, CryptoError> {
-    f.get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| CryptoError::Xml(format!("no <{name}> element")))
+pub(crate) fn required<'f>(f: &'f Fields<'_>, name: &str) -> Result<&'f str, XmlError> {
+    f.get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| XmlError(format!("no <{name}> element")))
 }
 
-pub(crate) fn create_time(f: &Fields<'_>) -> Result<i64, CryptoError> {
-    required(f, "CreateTime")?.trim().parse().map_err(|_| CryptoError::Xml("<CreateTime> is not an integer".into()))
+pub(crate) fn create_time(f: &Fields<'_>) -> Result<i64, XmlError> {
+    required(f, "CreateTime")?.trim().parse().map_err(|_| XmlError("<CreateTime> is not an integer".into()))
 }
 
 fn number(f: &Fields<'_>, name: &str) -> Option<f64> {

@@ -3,13 +3,13 @@
 //! Docs: <https://developers.weixin.qq.com/doc/subscription/guide/product/message/Passive_user_reply_message.html>.
 //! A reply swaps the addresses of the incoming message (`ToUserName` = the follower,
 //! `FromUserName` = the 原始ID). Every text goes into CDATA with `]]>` split, so any content
-//! round-trips. The rendered XML is then encrypted with [`crate::WeChatCrypto::seal_reply`];
+//! round-trips. The rendered XML is then encrypted with the push module's `seal_reply`;
 //! only the bare `success` and the empty body are sent in the clear.
 
 use std::fmt::Write as _;
 
 use super::{Message, create_time, required};
-use crate::crypto::CryptoError;
+use crate::xml::XmlError;
 use crate::xml::{self, Fields, push_cdata};
 
 /// What to answer a push with.
@@ -170,8 +170,8 @@ impl Reply {
     /// Parses a plaintext reply: what WeChat (or the local stand-in) does with what we send.
     ///
     /// # Errors
-    /// [`CryptoError::Xml`] for broken XML, missing addresses, or an unsupported `MsgType`.
-    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+    /// [`XmlError`] for broken XML, missing addresses, or an unsupported `MsgType`.
+    pub fn parse(text: &str) -> Result<Self, XmlError> {
         let doc = xml::parse(text)?;
         let root = xml::root(&doc)?;
         let f = Fields::of(root);
@@ -179,8 +179,7 @@ impl Reply {
             let outer = root.children().find(|n| n.has_tag_name(outer))?;
             outer.children().find(|n| n.has_tag_name(name)).map(|n| xml::text(n).into_owned())
         };
-        let need =
-            |value: Option<String>, name: &str| value.ok_or_else(|| CryptoError::Xml(format!("no <{name}> element")));
+        let need = |value: Option<String>, name: &str| value.ok_or_else(|| XmlError(format!("no <{name}> element")));
         let kind = match required(&f, "MsgType")? {
             "text" => ReplyKind::Text { content: need(f.string("Content"), "Content")? },
             "image" => ReplyKind::Image { media_id: need(child("Image", "MediaId"), "MediaId")? },
@@ -202,7 +201,7 @@ impl Reply {
                     .children()
                     .find(|n| n.has_tag_name("Articles"))
                     .and_then(|a| a.children().find(|n| n.has_tag_name("item")))
-                    .ok_or_else(|| CryptoError::Xml("no <Articles><item>".into()))?;
+                    .ok_or_else(|| XmlError("no <Articles><item>".into()))?;
                 let item = Fields::of(item);
                 let field = |name| item.string(name).unwrap_or_default();
                 ReplyKind::News(Article {
@@ -212,7 +211,7 @@ impl Reply {
                     url: field("Url"),
                 })
             }
-            other => return Err(CryptoError::Xml(format!("unsupported reply MsgType {:?}", xml::truncate(other, 32)))),
+            other => return Err(XmlError(format!("unsupported reply MsgType {:?}", xml::truncate(other, 32)))),
         };
         Ok(Self {
             to_user_name: required(&f, "ToUserName")?.to_owned(),

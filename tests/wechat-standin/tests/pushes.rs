@@ -15,7 +15,8 @@ use axum::routing::post;
 use common::*;
 use shared::WeChatCrypto;
 use shared::crypto::KeySlot;
-use shared::message::{ComponentNotice, Message, MessageKind, NoticeKind, PushQuery, Reply, ReplyKind};
+use shared::message::{ComponentNotice, Message, MessageKind, NoticeKind, Reply, ReplyKind};
+use shared::push::{self, PushQuery};
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -32,7 +33,7 @@ fn query(params: &HashMap<String, String>) -> PushQuery {
 }
 
 async fn component(State(r): State<Receiver>, Query(params): Query<HashMap<String, String>>, body: Bytes) -> String {
-    let opened = crypto().open(&query(&params), &body).expect("an authentic push");
+    let opened = push::open(&crypto(), &query(&params), &body).expect("an authentic push");
     r.notices.lock().unwrap().push(ComponentNotice::parse(&opened.xml).unwrap());
     "success".into()
 }
@@ -44,7 +45,7 @@ async fn callback(
     body: Bytes,
 ) -> String {
     let q = query(&params);
-    let opened = crypto().open(&q, &body).expect("an authentic push");
+    let opened = push::open(&crypto(), &q, &body).expect("an authentic push");
     let message = Message::parse(&opened.xml).unwrap();
     assert_eq!(q.openid.as_deref(), Some(message.from_user_name.as_str()));
     r.messages.lock().unwrap().push((appid, message.clone()));
@@ -52,7 +53,7 @@ async fn callback(
         MessageKind::Text { content } if content == "silence" => String::new(),
         MessageKind::Text { content } => {
             let reply = Reply::text(&message, 1, format!("echo: {content}"));
-            crypto().seal_reply(opened.key, &reply.render(), &q.timestamp, &q.nonce).unwrap()
+            push::seal_reply(&crypto(), opened.key, &reply.render(), &q.timestamp, &q.nonce).unwrap()
         }
         _ => "success".into(),
     }
@@ -113,7 +114,7 @@ async fn replies_that_do_not_verify_are_flagged() {
     let (s, _r) = wired().await;
     // A reply sealed with another token does not verify at WeChat.
     let other = WeChatCrypto::new("other-token", KEY, APPID).unwrap();
-    let sealed = other.seal_reply(KeySlot::Current, "<xml/>", "1", "2").unwrap();
+    let sealed = push::seal_reply(&other, KeySlot::Current, "<xml/>", "1", "2").unwrap();
     let app = Router::new().route("/wechat/{appid}/callback", post(move || async move { sealed }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
     let base = format!("http://{}/wechat", listener.local_addr().unwrap());

@@ -10,8 +10,8 @@
 //! `ToUserName` (authorizer pushes) or `AppId` (component pushes) is kept for logging only, and in
 //! 兼容模式 bodies the plaintext copies next to `Encrypt` are ignored, never trusted.
 
-use crate::crypto::CryptoError;
-use crate::xml;
+use super::PushError;
+use crate::xml::{self, XmlError};
 
 /// Bodies over this size are refused before parsing. A real push is under 4 KiB; 64 KiB leaves
 /// room for long texts while bounding what a hostile client can make us parse.
@@ -40,25 +40,25 @@ impl PushQuery {
     /// after the signature, so the timestamp is WeChat's.
     ///
     /// # Errors
-    /// [`CryptoError::BadParameter`] for a timestamp that is not an integer,
-    /// [`CryptoError::Stale`] outside the window.
-    pub fn check_fresh(&self, now: i64, max_age_secs: i64) -> Result<(), CryptoError> {
+    /// [`PushError::BadParameter`] for a timestamp that is not an integer,
+    /// [`PushError::Stale`] outside the window.
+    pub fn check_fresh(&self, now: i64, max_age_secs: i64) -> Result<(), PushError> {
         if max_age_secs <= 0 {
             return Ok(());
         }
-        let sent: i64 = self.timestamp.parse().map_err(|_| CryptoError::BadParameter("timestamp"))?;
+        let sent: i64 = self.timestamp.parse().map_err(|_| PushError::BadParameter("timestamp"))?;
         let age = now.saturating_sub(sent);
-        if age.saturating_abs() > max_age_secs { Err(CryptoError::Stale { age }) } else { Ok(()) }
+        if age.saturating_abs() > max_age_secs { Err(PushError::Stale { age }) } else { Ok(()) }
     }
 
     /// Builds the query from decoded `(name, value)` pairs, as API Gateway delivers them.
     /// Unknown names are ignored; a name repeated with the same value is tolerated.
     ///
     /// # Errors
-    /// [`CryptoError::MissingParameter`] for a missing or empty `timestamp`, `nonce` or
-    /// `msg_signature`; [`CryptoError::BadParameter`] for a repeated name with a different value
+    /// [`PushError::MissingParameter`] for a missing or empty `timestamp`, `nonce` or
+    /// `msg_signature`; [`PushError::BadParameter`] for a repeated name with a different value
     /// or a `timestamp` that is not decimal digits.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, CryptoError> {
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, PushError> {
         let mut fields =
             QueryFields::<6>::new(["timestamp", "nonce", "msg_signature", "signature", "encrypt_type", "openid"]);
         fields.read(pairs)?;
@@ -78,11 +78,11 @@ impl PushQuery {
     /// Third-party platforms only ever use safe mode; a push without `encrypt_type=aes` is refused.
     ///
     /// # Errors
-    /// [`CryptoError::NotEncrypted`].
-    pub fn require_aes(&self) -> Result<(), CryptoError> {
+    /// [`PushError::NotEncrypted`].
+    pub fn require_aes(&self) -> Result<(), PushError> {
         match self.encrypt_type.as_deref() {
             Some("aes") => Ok(()),
-            _ => Err(CryptoError::NotEncrypted),
+            _ => Err(PushError::NotEncrypted),
         }
     }
 
@@ -113,14 +113,14 @@ impl UrlQuery {
     /// # Errors
     /// As [`PushQuery::from_pairs`]; `echostr` is required, and so is one of `signature` /
     /// `msg_signature`.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, CryptoError> {
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, PushError> {
         let mut fields = QueryFields::<5>::new(["timestamp", "nonce", "echostr", "signature", "msg_signature"]);
         fields.read(pairs)?;
         let [timestamp, nonce, echostr, signature, msg_signature] = fields.values;
         let timestamp = required(timestamp, "timestamp")?;
         check_timestamp(&timestamp)?;
         if signature.is_none() && msg_signature.is_none() {
-            return Err(CryptoError::MissingParameter("signature"));
+            return Err(PushError::MissingParameter("signature"));
         }
         Ok(Self {
             timestamp,
@@ -147,19 +147,19 @@ impl Envelope {
     /// Parses a POST body.
     ///
     /// # Errors
-    /// [`CryptoError::BodyTooLarge`] over [`MAX_BODY_BYTES`]; [`CryptoError::Xml`] for anything
+    /// [`PushError::BodyTooLarge`] over [`MAX_BODY_BYTES`]; [`PushError::Xml`] for anything
     /// that is not UTF-8 XML with an `<xml>` root and a non-empty `<Encrypt>`.
-    pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
+    pub fn parse(body: &[u8]) -> Result<Self, PushError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(CryptoError::BodyTooLarge { size: body.len(), limit: MAX_BODY_BYTES });
+            return Err(PushError::BodyTooLarge { size: body.len(), limit: MAX_BODY_BYTES });
         }
-        let text = std::str::from_utf8(body).map_err(|_| CryptoError::Xml("body is not UTF-8".into()))?;
+        let text = std::str::from_utf8(body).map_err(|_| PushError::Xml(XmlError("body is not UTF-8".into())))?;
         let fields = xml::Fields::flat(text)?;
         let encrypt = fields
             .get("Encrypt")
             .map(str::trim_ascii)
             .filter(|e| !e.is_empty())
-            .ok_or_else(|| CryptoError::Xml("no <Encrypt> element".into()))?;
+            .ok_or_else(|| PushError::Xml(XmlError("no <Encrypt> element".into())))?;
         Ok(Self {
             encrypt: encrypt.to_owned(),
             to_user_name: fields.string("ToUserName"),
@@ -179,13 +179,13 @@ impl<const N: usize> QueryFields<N> {
         Self { names, values: std::array::from_fn(|_| None) }
     }
 
-    fn read<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), CryptoError> {
+    fn read<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), PushError> {
         for (name, value) in pairs {
             let Some(i) = self.names.iter().position(|known| *known == name) else {
                 continue;
             };
             match &self.values[i] {
-                Some(previous) if previous != value => return Err(CryptoError::BadParameter(self.names[i])),
+                Some(previous) if previous != value => return Err(PushError::BadParameter(self.names[i])),
                 Some(_) => {}
                 None => self.values[i] = Some(value.to_owned()),
             }
@@ -194,15 +194,15 @@ impl<const N: usize> QueryFields<N> {
     }
 }
 
-fn required(value: Option<String>, name: &'static str) -> Result<String, CryptoError> {
-    value.filter(|v| !v.is_empty()).ok_or(CryptoError::MissingParameter(name))
+fn required(value: Option<String>, name: &'static str) -> Result<String, PushError> {
+    value.filter(|v| !v.is_empty()).ok_or(PushError::MissingParameter(name))
 }
 
-fn check_timestamp(timestamp: &str) -> Result<(), CryptoError> {
+fn check_timestamp(timestamp: &str) -> Result<(), PushError> {
     if timestamp.len() <= 20 && timestamp.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(CryptoError::BadParameter("timestamp"))
+        Err(PushError::BadParameter("timestamp"))
     }
 }
 
@@ -232,9 +232,9 @@ mod tests {
     fn missing_or_empty_signed_parameters_are_named() {
         for name in ["timestamp", "nonce", "msg_signature"] {
             let without: Vec<_> = FULL.iter().copied().filter(|(k, _)| *k != name).collect();
-            assert_eq!(PushQuery::from_pairs(without).unwrap_err(), CryptoError::MissingParameter(name));
+            assert_eq!(PushQuery::from_pairs(without).unwrap_err(), PushError::MissingParameter(name));
             let empty: Vec<_> = FULL.iter().map(|&(k, v)| (k, if k == name { "" } else { v })).collect();
-            assert_eq!(PushQuery::from_pairs(empty).unwrap_err(), CryptoError::MissingParameter(name));
+            assert_eq!(PushQuery::from_pairs(empty).unwrap_err(), PushError::MissingParameter(name));
         }
     }
 
@@ -242,13 +242,13 @@ mod tests {
     fn conflicting_repeats_and_bad_timestamps_are_refused() {
         let mut repeated = FULL.to_vec();
         repeated.push(("nonce", "1"));
-        assert_eq!(PushQuery::from_pairs(repeated).unwrap_err(), CryptoError::BadParameter("nonce"));
+        assert_eq!(PushQuery::from_pairs(repeated).unwrap_err(), PushError::BadParameter("nonce"));
         let mut same = FULL.to_vec();
         same.push(("nonce", "1590219412"));
         assert!(PushQuery::from_pairs(same).is_ok());
         for ts in ["-1", "17e9", "1715943329 ", "123456789012345678901"] {
             let bad: Vec<_> = FULL.iter().map(|&(k, v)| (k, if k == "timestamp" { ts } else { v })).collect();
-            assert_eq!(PushQuery::from_pairs(bad).unwrap_err(), CryptoError::BadParameter("timestamp"), "{ts}");
+            assert_eq!(PushQuery::from_pairs(bad).unwrap_err(), PushError::BadParameter("timestamp"), "{ts}");
         }
     }
 
@@ -262,7 +262,7 @@ mod tests {
                 .chain(et.map(|v| ("encrypt_type", v)))
                 .collect();
             let q = PushQuery::from_pairs(pairs).unwrap();
-            assert_eq!(q.require_aes().unwrap_err(), CryptoError::NotEncrypted);
+            assert_eq!(q.require_aes().unwrap_err(), PushError::NotEncrypted);
         }
     }
 
@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn bad_envelopes_are_typed_errors() {
         let too_big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert!(matches!(Envelope::parse(&too_big), Err(CryptoError::BodyTooLarge { .. })));
+        assert!(matches!(Envelope::parse(&too_big), Err(PushError::BodyTooLarge { .. })));
         for bad in [
             &b""[..],
             b"not xml",
@@ -290,7 +290,7 @@ mod tests {
             b"<xml><Encrypt>\xff\xfe</Encrypt></xml>",
             b"<!DOCTYPE xml [<!ENTITY e \"x\">]><xml><Encrypt>&e;</Encrypt></xml>",
         ] {
-            assert!(matches!(Envelope::parse(bad), Err(CryptoError::Xml(_))), "{}", String::from_utf8_lossy(bad));
+            assert!(matches!(Envelope::parse(bad), Err(PushError::Xml(_))), "{}", String::from_utf8_lossy(bad));
         }
     }
 }
