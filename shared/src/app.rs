@@ -1,23 +1,19 @@
-//! Everything a function needs, built once per cold start: configuration, the store, the WeChat
-//! client, the services and the state signer. No network call happens here: the AWS SDK resolves
-//! credentials and WeChat is called only when a request needs it.
+//! Everything a function needs, built once per cold start: the configuration and the platform
+//! (store, WeChat client, policies, signing key). No network call happens here: the AWS SDK
+//! resolves credentials and WeChat is called only when a request needs it.
 
 use crate::config::{Config, ConfigError};
 use crate::crypto::Opened;
 use crate::push::{self, PushError, PushQuery};
 use crate::service::Platform;
-use crate::state::StateSigner;
 use crate::store::{DynamoDbStore, TokenStore};
-use crate::wechat::WeChatClient;
 
 /// The functions' dependency container.
 pub struct App<S> {
     /// Validated configuration.
     pub config: Config,
-    /// Store + WeChat client + policies.
+    /// The use cases (`crate::service`).
     pub platform: Platform<S>,
-    /// Signs and verifies the authorization state value.
-    pub signer: StateSigner,
 }
 
 impl App<DynamoDbStore> {
@@ -33,15 +29,18 @@ impl App<DynamoDbStore> {
 }
 
 impl<S: TokenStore> App<S> {
-    /// An app over any store (tests use the in-memory one).
+    /// An app over any store (tests use the in-memory one), on the system clock.
     ///
     /// # Errors
     /// [`ConfigError`] when the HTTP client cannot be built.
     pub fn new(config: Config, store: S) -> Result<Self, ConfigError> {
-        let wechat =
-            WeChatClient::new(&config.wechat_api_base, config.component_appid.clone(), config.component_secret.clone())
-                .map_err(|e| ConfigError { variable: "WECHAT_API_BASE", problem: e.to_string() })?;
-        Ok(Self::with_platform(config.clone(), Platform::new(store, wechat)))
+        let platform = Platform::new(&config, store)?;
+        Ok(Self { config, platform })
+    }
+
+    /// An app over a ready platform (tests inject a clock).
+    pub fn with_platform(config: Config, platform: Platform<S>) -> Self {
+        Self { config, platform }
     }
 
     /// Verifies and decrypts a push, then refuses it as a replay when its (now authentic)
@@ -53,11 +52,5 @@ impl<S: TokenStore> App<S> {
         let opened = push::open(&self.config.crypto, query, body)?;
         query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
         Ok(opened)
-    }
-
-    /// An app over a ready platform (tests inject a clock).
-    pub fn with_platform(config: Config, platform: Platform<S>) -> Self {
-        let signer = StateSigner::new(&config.component_secret);
-        Self { config, platform, signer }
     }
 }

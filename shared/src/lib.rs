@@ -20,19 +20,19 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod auth_state;
 pub mod config;
 pub mod crypto;
-pub mod http;
 pub mod logging;
 pub mod message;
 pub mod outbound;
 pub mod push;
 mod secret;
 pub mod service;
-pub mod state;
 pub mod store;
+pub mod web;
 pub mod wechat;
-mod xml;
+pub mod xml;
 
 pub use crate::config::Config;
 pub use crate::crypto::{CryptoError, WeChatCrypto};

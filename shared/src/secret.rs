@@ -56,6 +56,21 @@ impl From<&str> for Secret {
     }
 }
 
+/// `N` random bytes from the OS. On the (theoretical) failure of the OS RNG, the time and the
+/// process id stand in: every caller needs uniqueness (lease holders, state nonces), and none
+/// relies on these bytes for secrecy (a state is protected by its MAC).
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let fallback = (nanos ^ u128::from(std::process::id())).to_be_bytes();
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = fallback[i % fallback.len()];
+        }
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::Secret;

@@ -107,7 +107,7 @@ async fn unauthentic_or_malformed_pushes_get_4xx_and_store_nothing() {
         let foreign = other.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
         assert_eq!(status_of(&app, function, sign(&foreign)).await, 400, "{function}: wrong appid");
     }
-    assert_eq!(app.platform.store.writes(), 0, "nothing stored");
+    assert_eq!(app.platform.store().writes(), 0, "nothing stored");
 }
 
 #[tokio::test]
@@ -133,9 +133,9 @@ async fn auth_callback_refuses_forged_expired_and_missing_state_without_calling_
             .with_query_string_parameters(map)
     };
     let now = app.platform.now();
-    let valid = app.signer.sign("alice", now + 600);
-    let expired = app.signer.sign("alice", now - 1);
-    let forged = shared::state::StateSigner::new(&shared::Secret::new("not-our-secret")).sign("alice", now + 600);
+    let valid = crate::gateway::signer().sign("alice", now + 600);
+    let expired = crate::gateway::signer().sign("alice", now - 1);
+    let forged = shared::auth_state::StateSigner::new(&shared::Secret::new("not-our-secret")).sign("alice", now + 600);
     for (query, expected) in [
         (vec![("auth_code", "queryauthcode@@@x")], 400),
         (vec![("auth_code", "queryauthcode@@@x"), ("state", forged.as_str())], 403),
@@ -148,7 +148,7 @@ async fn auth_callback_refuses_forged_expired_and_missing_state_without_calling_
         assert_eq!(response.status().as_u16(), expected, "{query:?}");
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     }
-    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(app.platform.store().writes(), 0);
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn url_verification_echoes_only_signed_echostr() {
             }
         }
     }
-    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(app.platform.store().writes(), 0);
 }
 
 #[tokio::test]
@@ -208,9 +208,9 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
     for sent in [now - 301, now + 301, now - 86_400] {
         assert_eq!(status_of(&app, "ticket-receiver", push(&app, sent)).await, 401, "signed {} s ago", now - sent);
     }
-    assert_eq!(app.platform.store.writes(), 0, "replays store nothing");
+    assert_eq!(app.platform.store().writes(), 0, "replays store nothing");
     assert_eq!(status_of(&app, "ticket-receiver", push(&app, now - 290)).await, 200, "inside the window");
-    assert_eq!(app.platform.store.writes(), 1);
+    assert_eq!(app.platform.store().writes(), 1);
 
     // PUSH_MAX_AGE_SECS=0 turns the window off (the committed sample events rely on it).
     let config = gateway::config(&[("PUSH_MAX_AGE_SECS", "0".to_owned())]);

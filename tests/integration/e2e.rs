@@ -91,7 +91,7 @@ impl Env {
     /// A push signed and encrypted with the platform's credentials, around `xml`.
     fn sealed(&self, xml: &str, head: &str) -> (String, String) {
         let encrypt = self.config.crypto.encrypt_with(KeySlot::Current, b"e2e-random-16byt", xml).unwrap();
-        let timestamp = shared::store::component::unix_now().to_string();
+        let timestamp = shared::service::unix_now_ms().div_euclid(1000).to_string();
         let signature = self.config.crypto.msg_signature(&timestamp, "4242", &encrypt);
         (
             format!("timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}"),

@@ -173,7 +173,7 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
     let get = |path: &str, query: &[(&str, String)], accept: &str| {
         http_event("GET", path, path, query, json!({"accept": accept}), None, false)
     };
-    let signer = app.signer.clone();
+    let signer = crate::gateway::signer();
     vec![
         ("ticket-receiver", "component-verify-ticket.json", component(&ticket)),
         ("ticket-receiver", "authorized.json", component(&authorized)),
@@ -294,14 +294,14 @@ async fn ticket_receiver_events() {
     let app = events_app();
     assert_eq!(call(&app, "ticket-receiver", "bad-signature.json").await.0, 401);
     assert_eq!(call(&app, "ticket-receiver", "garbage-body.json").await.0, 400);
-    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(app.platform.store().writes(), 0);
     assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
-    let ticket = app.platform.store.verify_ticket().await.unwrap().unwrap();
+    let ticket = app.platform.store().verify_ticket().await.unwrap().unwrap();
     assert_eq!((ticket.ticket.expose(), ticket.create_time), ("ticket@@@events-sample-ticket", 1_732_000_000));
     // A retry is answered alike and changes nothing.
-    let writes = app.platform.store.writes();
+    let writes = app.platform.store().writes();
     assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
-    assert_eq!(app.platform.store.writes(), writes);
+    assert_eq!(app.platform.store().writes(), writes);
     // unauthorized for an account never stored: acknowledged.
     assert_eq!(call(&app, "ticket-receiver", "unauthorized.json").await, (200, "success".into()));
 }
@@ -311,11 +311,11 @@ async fn event_callback_events() {
     let app = events_app();
     assert_eq!(call(&app, "event-callback", "bad-signature.json").await.0, 401);
     assert_eq!(call(&app, "event-callback", "garbage-body.json").await.0, 400);
-    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(app.platform.store().writes(), 0);
     assert_eq!(call(&app, "event-callback", "text-message.json").await, (200, "success".into()));
     // The same push, Base64-encoded by API Gateway, is the same message: a retry.
     assert_eq!(call(&app, "event-callback", "text-message-base64.json").await, (200, "success".into()));
-    assert_eq!(app.platform.store.writes(), 1, "processed once");
+    assert_eq!(app.platform.store().writes(), 1, "processed once");
     assert_eq!(call(&app, "event-callback", "subscribe-event.json").await, (200, "success".into()));
     let (status, body) = call(&app, "event-callback", "release-test-text.json").await;
     assert_eq!(status, 200);
@@ -336,7 +336,7 @@ async fn dashboard_and_callback_events() {
     assert_eq!(call(&app, "auth-callback", "forged-state.json").await.0, 403);
     let (status, body) = call(&app, "authorizer-list", "get.json").await;
     assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[]}"));
-    assert_eq!(app.platform.store.writes(), 0);
+    assert_eq!(app.platform.store().writes(), 0);
     // No ticket yet (and WeChat unreachable): the dashboard gets a clear 503.
     let (status, body) = call(&app, "qr-url-issuer", "get.json").await;
     assert_eq!(status, 503, "{body}");

@@ -100,7 +100,7 @@ async fn component_token_faults() {
         let elapsed = started.elapsed();
         assert!(matches!(status, 502..=504), "{status} {body}");
         assert!(body["code"].as_i64().is_some_and(|c| c > 0), "{body}");
-        assert!(w.app.platform.store.component_token().await.unwrap().is_none(), "no token stored");
+        assert!(w.app.platform.store().component_token().await.unwrap().is_none(), "no token stored");
         (w, elapsed)
     })
     .await;
@@ -131,7 +131,7 @@ async fn query_auth_faults() {
         let elapsed = started.elapsed();
         assert!(response.status().is_server_error(), "{}", response.status());
         assert!(response.text().await.unwrap().contains("<h1"), "an error page");
-        assert!(w.app.platform.store.authorizer(ACCOUNT).await.unwrap().is_none(), "nothing half written");
+        assert!(w.app.platform.store().authorizer(ACCOUNT).await.unwrap().is_none(), "nothing half written");
         (w, elapsed)
     })
     .await;
@@ -148,7 +148,7 @@ async fn authorizer_info_faults() {
         // The refresh token is irreplaceable: it is stored even though the profile could not be
         // fetched, and the admin is told the authorization worked.
         assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
-        let record = w.app.platform.store.authorizer(ACCOUNT).await.unwrap().expect("the authorization is kept");
+        let record = w.app.platform.store().authorizer(ACCOUNT).await.unwrap().expect("the authorization is kept");
         assert_eq!(Some(record.refresh_token.expose().to_owned()), w.standin.refresh_token_of(ACCOUNT));
         (w, elapsed)
     })
@@ -161,7 +161,7 @@ async fn due_account(w: &World) -> shared::store::AuthorizerRecord {
     assert_eq!(w.http.get(&callback).send().await.unwrap().status(), 200);
     w.standin.advance_clock(7000);
     w.standin.push_ticket().await;
-    w.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap()
+    w.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap()
 }
 
 #[tokio::test]
@@ -170,10 +170,10 @@ async fn authorizer_token_faults() {
         let before = due_account(&w).await;
         w.standin.inject_fault("api_authorizer_token", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::run(&w.app).await;
+        let report = token_refresher::handle(&w.app).await;
         let elapsed = started.elapsed();
         assert!(report.failed.iter().any(|f| f.starts_with(ACCOUNT)), "{report:?}");
-        assert_eq!(w.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap(), before, "record untouched");
+        assert_eq!(w.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap(), before, "record untouched");
         (w, elapsed)
     })
     .await;
@@ -187,10 +187,10 @@ async fn authorizer_list_faults() {
         w.standin.break_refresh_token(ACCOUNT).unwrap();
         w.standin.inject_fault("api_get_authorizer_list", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::run(&w.app).await;
+        let report = token_refresher::handle(&w.app).await;
         let elapsed = started.elapsed();
         assert!(report.failed.iter().any(|f| f.starts_with(ACCOUNT)), "a transient failure, not a verdict: {report:?}");
-        let after = w.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+        let after = w.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
         assert_eq!(
             (after.status, after.refresh_token.expose()),
             (AuthorizerStatus::Authorized, before.refresh_token.expose())
@@ -206,7 +206,7 @@ async fn start_push_ticket_faults() {
         w.standin.advance_clock(3600);
         w.standin.inject_fault("api_start_push_ticket", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::run(&w.app).await;
+        let report = token_refresher::handle(&w.app).await;
         let elapsed = started.elapsed();
         assert!(report.push_ticket.as_deref().is_some_and(|p| p.starts_with("failed")), "{report:?}");
         (w, elapsed)

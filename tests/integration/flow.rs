@@ -79,14 +79,14 @@ async fn the_whole_lifecycle() {
     // WeChat pushes a ticket; it is stored.
     let pushed = p.standin.push_ticket().await;
     assert_eq!((pushed.status, pushed.body.as_str()), (200, "success"));
-    let stored = p.app.platform.store.verify_ticket().await.unwrap().unwrap();
+    let stored = p.app.platform.store().verify_ticket().await.unwrap().unwrap();
     assert_eq!(Some(stored.ticket.expose().to_owned()), p.standin.last_ticket());
 
     // The admin authorizes in the browser; the callback page names the account.
     let callback = p.authorize_in_browser(ACCOUNT).await;
     assert_eq!(callback.status(), 200);
     assert!(callback.text().await.unwrap().contains("示例服务号"));
-    let record = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let record = p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(Some(record.refresh_token.expose().to_owned()), p.standin.refresh_token_of(ACCOUNT));
     assert_eq!(p.standin.calls("api_query_auth"), 2, "callback and `authorized` push both tried the code");
 
@@ -112,15 +112,15 @@ async fn the_whole_lifecycle() {
     // The full-network release test passes.
     let report = p.standin.release_test().await;
     assert!(report.passed(), "{report:#?}");
-    assert!(p.app.platform.store.authorizer(RELEASE_TEST_APPID).await.unwrap().is_some());
+    assert!(p.app.platform.store().authorizer(RELEASE_TEST_APPID).await.unwrap().is_some());
 
     // Two hours later the refresher renews every due token.
     p.standin.advance_clock(7000);
-    let report = token_refresher::run(&p.app).await;
+    let report = token_refresher::handle(&p.app).await;
     assert_eq!(report.component_token, "refreshed");
     assert_eq!(report.refreshed, [ACCOUNT.to_owned(), RELEASE_TEST_APPID.to_owned()], "{report:?}");
     assert!(report.failed.is_empty(), "{report:?}");
-    let refreshed = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let refreshed = p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     assert!(refreshed.expires_at > record.expires_at);
 
     // The admin revokes: listed as revoked, record kept.
@@ -129,7 +129,7 @@ async fn the_whole_lifecycle() {
     let (_, list) = p.json("/wechat/authorizers").await;
     let item = list["data"].as_array().unwrap().iter().find(|i| i["authorizer_appid"] == ACCOUNT).unwrap().clone();
     assert_eq!(item["status"], "revoked");
-    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
+    assert_eq!(p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
 }
 
 #[tokio::test]
@@ -140,10 +140,10 @@ async fn a_reused_callback_and_a_dashboard_redirect() {
     assert_eq!(callback.status(), 302);
     assert_eq!(callback.headers()["location"], format!("https://dashboard.example/accounts?authorized={ACCOUNT}"));
     // Reloading the callback URL: a clear 4xx page, nothing changes.
-    let before = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let before = p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     let again = p.http.get(callback.url().as_str()).send().await.unwrap();
     assert_eq!(again.status(), 409);
-    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap(), before);
+    assert_eq!(p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap(), before);
 }
 
 /// An authorization whose tokens arrived before the refresh token already stored (a refresh that
@@ -154,7 +154,7 @@ async fn an_older_authorization_keeps_the_newer_stored_refresh_token() {
     let p = platform(&[]).await;
     p.standin.push_ticket().await;
     assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
-    let record = p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let record = p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     let newer = TokenRefresh {
         authorizer_appid: ACCOUNT.into(),
         expected_version: record.version,
@@ -163,8 +163,8 @@ async fn an_older_authorization_keeps_the_newer_stored_refresh_token() {
         refresh_token: Some(Secret::new("refresh-from-a-later-refresh")),
         received_ms: p.standin.now_ms() + 600_000,
     };
-    p.app.platform.store.update_tokens(&newer, p.standin.now()).await.unwrap();
-    let kept = || async { p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap() };
+    p.app.platform.store().update_tokens(&newer, p.standin.now()).await.unwrap();
+    let kept = || async { p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap() };
 
     // The `authorized` push alone.
     let (_, pushed) = p.standin.authorize_and_push(ACCOUNT).await.unwrap();
@@ -217,13 +217,13 @@ async fn a_refused_refresh_token_is_recovered_by_the_refresher() {
     assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
     let replacement = p.standin.break_refresh_token(ACCOUNT).unwrap();
     p.standin.advance_clock(7000);
-    let report = token_refresher::run(&p.app).await;
+    let report = token_refresher::handle(&p.app).await;
     assert_eq!(report.recovered, [ACCOUNT.to_owned()], "{report:?}");
-    assert_eq!(p.app.platform.store.authorizer(ACCOUNT).await.unwrap().unwrap().refresh_token.expose(), replacement);
+    assert_eq!(p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().refresh_token.expose(), replacement);
 
     p.standin.forget_refresh_token(ACCOUNT);
     p.standin.advance_clock(7000);
-    let report = token_refresher::run(&p.app).await;
+    let report = token_refresher::handle(&p.app).await;
     assert_eq!(report.needs_reauthorization, [ACCOUNT.to_owned()], "{report:?}");
     let (_, list) = p.json("/wechat/authorizers").await;
     assert_eq!(list["data"][0]["status"], "needs_reauthorization");
@@ -235,7 +235,7 @@ async fn stopped_ticket_pushes_are_restarted() {
     p.standin.push_ticket().await;
     p.standin.advance_clock(3600);
     let calls = p.standin.calls("api_start_push_ticket");
-    let report = token_refresher::run(&p.app).await;
+    let report = token_refresher::handle(&p.app).await;
     assert_eq!(report.push_ticket.as_deref(), Some("restarted"));
     assert_eq!(p.standin.calls("api_start_push_ticket"), calls + 1);
 }

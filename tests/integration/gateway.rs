@@ -15,11 +15,11 @@ use axum::routing::{get, post};
 use lambda_http::RequestExt;
 use shared::Secret;
 use shared::app::App;
+use shared::auth_state::StateSigner;
 use shared::config::Config;
 use shared::service::Platform;
 use shared::store::DynamoDbStore;
 use shared::store::table::TABLE;
-use shared::wechat::WeChatClient;
 use wechat_standin::StandIn;
 
 pub(crate) const APPID: &str = "wx3fdbc0bb2ee1a1e0";
@@ -63,10 +63,15 @@ pub(crate) fn config(vars: &[(&str, String)]) -> Config {
 
 /// The app on `store`, on the stand-in's clock.
 pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Shared {
-    let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
     let clock = standin.clone();
-    let platform = Platform::with_clock(store, wechat, Arc::new(move || clock.now_ms()));
+    let platform = Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform");
     Arc::new(App::with_platform(config, platform))
+}
+
+/// The state signer the platform's is keyed like (the component secret), for tests that forge or
+/// expire states.
+pub(crate) fn signer() -> StateSigner {
+    StateSigner::new(&Secret::new(SECRET))
 }
 
 /// Binds a port for the gateway before the app exists (the app's config needs the URL).

@@ -239,14 +239,14 @@ async fn ten_thousand_malformed_pushes_per_push_function() {
         }
         assert_eq!(kinds.len(), 14, "every kind of malformation was generated for {function}: {kinds:?}");
     }
-    assert_eq!(app.platform.store.writes(), 0, "malformed pushes stored nothing");
+    assert_eq!(app.platform.store().writes(), 0, "malformed pushes stored nothing");
 }
 
 #[tokio::test]
 async fn ten_thousand_malformed_dashboard_and_callback_requests() {
     let app = app();
     let mut rng = StdRng::seed_from_u64(seed() ^ 0xda5b);
-    let valid_state = app.signer.sign("alice", app.platform.now() + 600);
+    let valid_state = crate::gateway::signer().sign("alice", app.platform.now() + 600);
     let names = ["auth_type", "mode", "biz_appid", "state", "auth_code", "expires_in", "x"];
     let values = [
         "0",
@@ -300,7 +300,7 @@ async fn ten_thousand_malformed_dashboard_and_callback_requests() {
             assert!(matches!(status, 400 | 403), "{function} case {i} {query:?}: {status} {body}");
         }
     }
-    assert_eq!(app.platform.store.writes(), 0, "malformed requests stored nothing");
+    assert_eq!(app.platform.store().writes(), 0, "malformed requests stored nothing");
 }
 
 /// authorizer-list's only input is who is asking (the JWT `sub`; query and body are ignored), so
@@ -330,11 +330,11 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             profile: None,
             owner: Some(owner.to_owned()),
         };
-        app.platform.store.save_authorization(&authorization, 1_732_000_000).await.unwrap();
+        app.platform.store().save_authorization(&authorization, 1_732_000_000).await.unwrap();
         accounts.entry(owner).or_default().push(appid);
         secrets.extend([access, refresh]);
     }
-    let writes = app.platform.store.writes();
+    let writes = app.platform.store().writes();
     let mut rng = StdRng::seed_from_u64(seed() ^ 0x1157);
     let look_alikes = [
         "alice ",
@@ -421,5 +421,5 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
         assert!(!secrets.iter().any(|s| text.contains(s.as_str())), "case {i}: a token in the answer");
     }
     assert_eq!(outcomes.len(), 3, "refused, own accounts and empty lists all generated: {outcomes:?}");
-    assert_eq!(app.platform.store.writes(), writes, "listing stored nothing");
+    assert_eq!(app.platform.store().writes(), writes, "listing stored nothing");
 }

@@ -86,14 +86,14 @@ async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() 
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!((status, body["code"].as_i64()), (503, Some(1004)), "{path}: {body}");
     }
-    let state = app.signer.sign("default", app.platform.now() + 600);
+    let state = crate::gateway::signer().sign("default", app.platform.now() + 600);
     let callback = http
         .get(format!("{base}/wechat/authorize/callback?state={state}&auth_code=queryauthcode@@@x"))
         .send()
         .await
         .unwrap();
     assert_eq!(callback.status(), 503);
-    let report = token_refresher::run(&app).await;
+    let report = token_refresher::handle(&app).await;
     assert!(report.component_token.starts_with("failed"), "{report:?}");
     // Nothing changed behind the proxy's back.
     assert_eq!(direct.authorizer(account).await.unwrap().unwrap(), record);

@@ -71,7 +71,7 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
         // Two hours later: every token due, the component token expired.
         standin.advance_clock(7000);
         standin.push_ticket().await;
-        let refreshers = join_all((0..8).map(|_| token_refresher::run(&app)));
+        let refreshers = join_all((0..8).map(|_| token_refresher::handle(&app)));
         let reauthorizations = join_all(accounts.map(|appid| standin.authorize_directly(appid)));
         let (reports, codes) = tokio::join!(refreshers, reauthorizations);
         for report in &reports {
@@ -85,7 +85,7 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
         // The next scheduled run settles every account on WeChat's current refresh token.
         standin.advance_clock(7000);
         standin.push_ticket().await;
-        let report = token_refresher::run(&app).await;
+        let report = token_refresher::handle(&app).await;
         assert!(report.failed.is_empty() && report.needs_reauthorization.is_empty(), "round {round}: {report:?}");
         assert!(report.recovered.is_empty(), "round {round}: no stored token needed the 61023 recovery: {report:?}");
         holds_current_tokens(&standin, &app, accounts, &format!("round {round}, next run")).await;
@@ -94,7 +94,7 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
 
 async fn holds_current_tokens(standin: &StandIn, app: &Shared, accounts: [&str; 2], when: &str) {
     for appid in accounts {
-        let record = app.platform.store.authorizer(appid).await.unwrap().unwrap();
+        let record = app.platform.store().authorizer(appid).await.unwrap().unwrap();
         assert_eq!(record.status, AuthorizerStatus::Authorized, "{when}: {appid}");
         assert_eq!(
             Some(record.refresh_token.expose().to_owned()),

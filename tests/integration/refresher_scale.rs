@@ -18,7 +18,6 @@ use shared::app::App;
 use shared::config::Config;
 use shared::service::Platform;
 use shared::store::{AuthorizerStore, MemoryStore, NewAuthorization, TicketStore, VerifyTicket};
-use shared::wechat::WeChatClient;
 use wechat_standin::{Account, Config as StandInConfig, Fault, StandIn};
 
 const APPID: &str = "wx3fdbc0bb2ee1a1e0";
@@ -56,11 +55,11 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
         ("WECHAT_API_BASE", standin.base_url()),
     ]);
     let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
-    let wechat = WeChatClient::new(&config.wechat_api_base, APPID, Secret::new(SECRET)).expect("client");
     let clock = standin.clone();
-    let platform = Platform::with_clock(MemoryStore::new(), wechat, Arc::new(move || clock.now_ms()));
+    let platform =
+        Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.now_ms())).expect("platform");
     let app = App::with_platform(config, platform);
-    let store = &app.platform.store;
+    let store = app.platform.store();
     let now = standin.now();
 
     // WeChat's side: a ticket and the due accounts authorized (their refresh tokens are real).
@@ -91,7 +90,7 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
 
     let reads_before = store.reads();
     let started = Instant::now();
-    let report = token_refresher::run(&app).await;
+    let report = token_refresher::handle(&app).await;
     let seconds = started.elapsed().as_secs_f64();
     Outcome {
         seconds,

@@ -48,7 +48,7 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(standin.push_text(account, "o_follower", "你好").await.body, "success");
     assert!(standin.release_test().await.passed());
     standin.advance_clock(7000);
-    let report = token_refresher::run(&app).await;
+    let report = token_refresher::handle(&app).await;
     assert!(report.failed.is_empty(), "{report:?}");
     let bad = http
         .post(format!("{base}/wechat/component/events?timestamp=1&nonce=2&encrypt_type=aes&msg_signature=00"))
@@ -60,10 +60,10 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(standin.revoke(account).await.body, "success");
 
     // Every token the store now holds, and the ones WeChat issued.
-    let component = app.platform.store.component_token().await.unwrap().unwrap();
+    let component = app.platform.store().component_token().await.unwrap().unwrap();
     secrets.push(("component access token".into(), component.token.expose().to_owned()));
     for appid in [account, wechat_standin::RELEASE_TEST_APPID] {
-        let record = app.platform.store.authorizer(appid).await.unwrap().unwrap();
+        let record = app.platform.store().authorizer(appid).await.unwrap().unwrap();
         secrets.push((format!("{appid} access token"), record.access_token.expose().to_owned()));
         secrets.push((format!("{appid} refresh token"), record.refresh_token.expose().to_owned()));
     }

@@ -127,7 +127,7 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
 }
 
 /// Items the refresher reads with `due` accounts due among `stored` authorized ones.
-async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refresher::Report) {
+async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refresher::RefreshReport) {
     let appid = |i: usize| format!("wx{i:016}");
     let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
     standin_config.accounts = (0..due).map(Account::numbered).collect();
@@ -158,7 +158,7 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
     let vars = [("WECHAT_API_BASE", standin.base_url())];
     let app = gateway::app(gateway::config(&vars), store, &standin);
     let before = calls.items_read();
-    let report = token_refresher::run(&app).await;
+    let report = token_refresher::handle(&app).await;
     (calls.items_read() - before, report)
 }
 

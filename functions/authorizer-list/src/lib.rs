@@ -1,12 +1,12 @@
-//! The dashboard's list of authorized accounts: the signed-in user's accounts (JWT `sub`; the
-//! default user without an authorizer), with the labels the dashboard shows, and their status.
+//! `GET /wechat/authorizers`, the dashboard's list of authorized accounts: the signed-in user's
+//! accounts (JWT `sub`; the default user without an authorizer), with the labels the dashboard
+//! shows, and their status. Never a token.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
-use shared::http;
 use shared::store::{AuthorizerSummary, TokenStore};
+use shared::web::{self, DashboardCode};
 
 /// `service_type_info.id` as the dashboard shows it.
 pub fn service_type_text(id: Option<i64>) -> &'static str {
@@ -58,14 +58,14 @@ fn item(summary: &AuthorizerSummary) -> Value {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let Some(user) = http::dashboard_user(&request) else {
-        return Ok(http::unknown_user("authorizer-list"));
+    let Some(user) = web::dashboard_user(&request) else {
+        return Ok(web::unknown_user("authorizer-list"));
     };
-    Ok(match app.platform.store.authorizers_of(&user).await {
-        Ok(list) => http::json_ok(Value::Array(list.iter().map(item).collect())),
+    Ok(match app.platform.accounts_of(&user).await {
+        Ok(list) => web::json_ok(Value::Array(list.iter().map(item).collect())),
         Err(err) => {
             tracing::error!(function = "authorizer-list", error = %err, "store unavailable");
-            http::json_error(StatusCode::SERVICE_UNAVAILABLE, 1004, "the account store is unavailable, try again")
+            DashboardCode::StoreUnavailable.respond("the account store is unavailable, try again")
         }
     })
 }

@@ -11,9 +11,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shared::app::App;
-use shared::http;
-use shared::service::ServiceError;
+use shared::service::{LinkMode, LinkRequest};
 use shared::store::TokenStore;
+use shared::web::{self, DashboardCode};
 
 /// The `auth_type` values WeChat documents (1 公众号, 2 小程序, 3 both, 4 推客, 5 视频号, 6 all, 8 带货助手).
 const AUTH_TYPES: &[&str] = &["1", "2", "3", "4", "5", "6", "8"];
@@ -30,7 +30,7 @@ fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a st
 
 fn bad_request(msg: &str) -> Response<Body> {
     tracing::warn!(function = "qr-url-issuer", reason = msg, "bad request");
-    http::json_error(StatusCode::BAD_REQUEST, 1001, msg)
+    DashboardCode::BadParameter.respond(msg)
 }
 
 /// Handles one request.
@@ -38,7 +38,7 @@ fn bad_request(msg: &str) -> Response<Body> {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let pairs = http::query_pairs(&request);
+    let pairs = web::query_pairs(&request);
     let (auth_type, mode, biz_appid) =
         match (single(&pairs, "auth_type"), single(&pairs, "mode"), single(&pairs, "biz_appid")) {
             (Ok(a), Ok(m), Ok(b)) => (a.unwrap_or("1"), m.unwrap_or("pc"), b.filter(|b| !b.is_empty())),
@@ -53,87 +53,34 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     if biz_appid.is_some_and(|b| b.len() > 64 || !b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')) {
         return Ok(bad_request("biz_appid is not an appid"));
     }
-    let Some(redirect) = app.config.auth_redirect_url.clone() else {
-        tracing::error!(function = "qr-url-issuer", "AUTH_REDIRECT_URL is not configured");
-        return Ok(http::json_error(StatusCode::INTERNAL_SERVER_ERROR, 1000, "AUTH_REDIRECT_URL is not configured"));
-    };
-
+    let mode = if mode == "mobile" { LinkMode::Mobile } else { LinkMode::Pc };
     // Before any WeChat call: a caller we cannot name gets no pre_auth_code.
-    let Some(user) = http::dashboard_user(&request) else {
-        return Ok(http::unknown_user("qr-url-issuer"));
+    let Some(user) = web::dashboard_user(&request) else {
+        return Ok(web::unknown_user("qr-url-issuer"));
     };
-    let pre = match app.platform.create_pre_auth_code().await {
-        Ok(pre) => pre,
-        Err(err) => return Ok(service_error(&err)),
-    };
-    let expires_in = pre.expires_in.clamp(60, 1800);
-    let state = app.signer.sign(&user, app.platform.now() + expires_in);
-    let mut redirect_uri = redirect;
-    redirect_uri.query_pairs_mut().append_pair("state", &state);
-
-    let (base, path) = match mode {
-        "mobile" => (&app.config.mobile_page_base, "/wxaopen/safe/bindcomponent"),
-        _ => (&app.config.pc_page_base, "/cgi-bin/componentloginpage"),
-    };
-    let Ok(mut url) = url::Url::parse(&format!("{base}{path}")) else {
-        return Ok(http::json_error(StatusCode::INTERNAL_SERVER_ERROR, 1000, "WECHAT_AUTH_PAGE_BASE is not usable"));
-    };
-    {
-        let mut query = url.query_pairs_mut();
-        if mode == "mobile" {
-            query.append_pair("action", "bindcomponent").append_pair("no_scan", "1");
+    let link = match app.platform.authorization_link(&LinkRequest { user: &user, auth_type, mode, biz_appid }).await {
+        Ok(link) => link,
+        Err(err) => {
+            tracing::error!(function = "qr-url-issuer", error = %err, "cannot issue an authorization URL");
+            return Ok(DashboardCode::for_link(&err));
         }
-        query
-            .append_pair("component_appid", &app.config.component_appid)
-            .append_pair("pre_auth_code", pre.token.expose())
-            // Encoded as a whole (encodeURIComponent): its own query (state) survives the trip.
-            .append_pair("redirect_uri", redirect_uri.as_str())
-            .append_pair("auth_type", auth_type);
-        if let Some(biz_appid) = biz_appid {
-            query.append_pair("biz_appid", biz_appid);
-        }
-    }
-    if mode == "mobile" {
-        url.set_fragment(Some("wechat_redirect"));
-    }
-    tracing::info!(function = "qr-url-issuer", mode, auth_type, expires_in, "authorization URL issued");
-    Ok(if http::wants_html(&request) {
-        http::html(StatusCode::OK, page(url.as_str(), expires_in))
+    };
+    tracing::info!(
+        function = "qr-url-issuer",
+        ?mode,
+        auth_type,
+        expires_in = link.expires_in,
+        "authorization URL issued"
+    );
+    Ok(if web::wants_html(&request) {
+        web::html(StatusCode::OK, page(&link.url, link.expires_in))
     } else {
-        http::json_ok(json!({"url": url.as_str(), "expires_in": expires_in}))
+        web::json_ok(json!({"url": link.url, "expires_in": link.expires_in}))
     })
 }
 
-fn service_error(err: &ServiceError) -> Response<Body> {
-    let (status, code, msg) = match err {
-        ServiceError::NoTicket => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            1002,
-            "WeChat has not pushed a component_verify_ticket yet (it does every 10 minutes); try again shortly"
-                .to_owned(),
-        ),
-        ServiceError::WeChat(e) => (
-            StatusCode::BAD_GATEWAY,
-            1003,
-            format!(
-                "WeChat refused the request ({})",
-                e.errcode().map_or_else(|| e.to_string(), |c| format!("errcode {c}"))
-            ),
-        ),
-        ServiceError::Busy => {
-            (StatusCode::SERVICE_UNAVAILABLE, 1005, "the component token is being refreshed; try again".to_owned())
-        }
-        ServiceError::Store(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, 1004, "the token store is unavailable; try again".to_owned())
-        }
-        ServiceError::NoTokens(_) => (StatusCode::BAD_GATEWAY, 1003, "unexpected answer from WeChat".to_owned()),
-    };
-    tracing::error!(function = "qr-url-issuer", error = %err, code, "cannot issue an authorization URL");
-    http::json_error(status, code, &msg)
-}
-
 fn page(url: &str, expires_in: i64) -> String {
-    let url = http::escape_html(url);
+    let url = web::escape_html(url);
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <meta name=\"referrer\" content=\"strict-origin-when-cross-origin\"><title>授权公众号</title></head>\

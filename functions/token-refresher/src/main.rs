@@ -9,6 +9,8 @@ use shared::app::App;
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let app = App::from_env()?;
-    run(service_fn(|_event: LambdaEvent<serde_json::Value>| async { Ok::<_, Error>(token_refresher::run(&app).await) }))
-        .await
+    run(service_fn(|_event: LambdaEvent<serde_json::Value>| async {
+        Ok::<_, Error>(token_refresher::handle(&app).await)
+    }))
+    .await
 }

@@ -31,9 +31,9 @@ pub enum NoticeKind {
         ticket: Secret,
     },
     /// `authorized`: an admin authorized the platform.
-    Authorized(Authorization),
+    Authorized(AuthorizationNotice),
     /// `updateauthorized`: the granted permission sets changed.
-    UpdateAuthorized(Authorization),
+    UpdateAuthorized(AuthorizationNotice),
     /// `unauthorized`: the admin revoked the authorization.
     Unauthorized {
         /// `AuthorizerAppid`.
@@ -51,7 +51,7 @@ pub enum NoticeKind {
 
 /// The fields of `authorized` / `updateauthorized`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorization {
+pub struct AuthorizationNotice {
     /// `AuthorizerAppid`: the 公众号 / 小程序 appid.
     pub authorizer_appid: String,
     /// `AuthorizationCode`, to exchange with `api_query_auth` right away.
@@ -105,7 +105,7 @@ impl ComponentNotice {
 fn notice_kind(f: &Fields<'_>, info_type: &str) -> Option<NoticeKind> {
     let non_empty = |name| f.string(name).filter(|v: &String| !v.trim().is_empty());
     let authorization = || {
-        Some(Authorization {
+        Some(AuthorizationNotice {
             authorizer_appid: non_empty("AuthorizerAppid")?,
             authorization_code: Secret::new(non_empty("AuthorizationCode")?),
             authorization_code_expired_time: f.get("AuthorizationCodeExpiredTime").and_then(|t| t.trim().parse().ok()),
@@ -155,7 +155,7 @@ mod tests {
                  <AuthorizationCodeExpiredTime>1413196360</AuthorizationCodeExpiredTime><PreAuthCode>preauthcode@@@xyz</PreAuthCode></xml>"
             )
         };
-        let expected = Authorization {
+        let expected = AuthorizationNotice {
             authorizer_appid: "wx_authorizer".into(),
             authorization_code: Secret::new("queryauthcode@@@abc"),
             authorization_code_expired_time: Some(1_413_196_360),

@@ -10,7 +10,7 @@
 pub mod component;
 pub mod reply;
 
-pub use self::component::{Authorization, ComponentNotice, NoticeKind};
+pub use self::component::{AuthorizationNotice, ComponentNotice, NoticeKind};
 pub use self::reply::{Answer, Article, Reply, ReplyKind};
 
 use crate::xml::Fields;

@@ -31,7 +31,7 @@
 //!
 //! - An older verify ticket never overwrites a newer one (`create_time` condition).
 //! - One caller at a time refreshes the component token: a lease item with an expiry; a crashed
-//!   holder's lease simply runs out ([`component::token_or_refresh`]).
+//!   holder's lease simply runs out (`service::token_or_refresh`).
 //! - Authorizer updates are conditional on the `version` the caller read; a refresh token is never
 //!   removed by any operation and never replaced by one WeChat handed out earlier
 //!   (`refresh_token_received_ms`: when its answer arrived, in milliseconds).
@@ -39,12 +39,13 @@
 //!   A late retry of an old `unauthorized` cannot revoke a newer authorization.
 //! - [`MarkerStore::remember_once`] is true the first time and false for every retry.
 
-pub mod component;
 pub mod dynamodb;
+mod keys;
 pub mod memory;
 pub mod table;
 
 pub use self::dynamodb::DynamoDbStore;
+pub use self::keys::{LeaseName, MarkerKey};
 pub use self::memory::MemoryStore;
 
 use std::future::Future;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use shared::Secret;
-use shared::store::component::{RefreshPolicy, TokenError, token_or_refresh};
+use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
     AuthorizerProfile, AuthorizerStatus, DEFAULT_OWNER, NewAuthorization, StoreError, TicketWrite, TokenRefresh,
     TokenStore, VerifyTicket,
@@ -395,7 +395,7 @@ pub(crate) async fn forced_refresh_only_replaces_the_rejected_token<S: TokenStor
     let failing = || async { Err::<(Secret, i64), _>("61005 ticket expired".to_owned()) };
     let err = token_or_refresh(&*store, || NOW, "h2", &policy, Some(&Secret::new("replacement")), failing).await;
     assert!(matches!(err, Err(TokenError::Refresh(ref e)) if e.contains("61005")), "{err:?}");
-    assert!(store.acquire_lease(shared::store::component::LEASE, "h3", NOW + 15, NOW).await.unwrap());
+    assert!(store.acquire_lease(&shared::store::LeaseName::component_token(), "h3", NOW + 15, NOW).await.unwrap());
 }
 
 pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(store: Arc<S>) {

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::StandIn;
 
-use shared::http::escape_html as escape;
+use shared::web::escape_html as escape;
 
 fn error_page(message: &str) -> Response {
     let body = format!(

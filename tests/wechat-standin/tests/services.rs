@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use common::*;
 use shared::Secret;
-use shared::service::{RefreshOutcome, ServiceError};
+use shared::service::{AuthorizationError, CallError, RefreshOutcome};
 use shared::store::{AuthorizerStatus, AuthorizerStore, DynamoDbStore};
 use shared::wechat::ErrorKind;
 use wechat_standin::{Config, Fault, StandIn};
 
-fn wechat_code(err: &ServiceError) -> Option<i64> {
+fn wechat_code(err: &AuthorizationError) -> Option<i64> {
     match err {
-        ServiceError::WeChat(err) => err.errcode(),
+        AuthorizationError::CodeInvalid(err) | AuthorizationError::Call(CallError::WeChat(err)) => err.errcode(),
         _ => None,
     }
 }
@@ -23,8 +23,8 @@ fn wechat_code(err: &ServiceError) -> Option<i64> {
 #[tokio::test]
 async fn no_ticket_means_no_token_then_one_refresh_serves_every_caller() {
     let s = standin().await;
-    let empty = shared::service::Platform::new(store().await, client(&s));
-    assert!(matches!(empty.component_token(None).await, Err(ServiceError::NoTicket)));
+    let empty = platform_on(&s, store().await);
+    assert!(matches!(empty.component_token(None).await, Err(CallError::NoTicket)));
 
     let platform = Arc::new(platform(&s).await);
     let mut tasks = tokio::task::JoinSet::new();
@@ -88,7 +88,7 @@ async fn authorization_stores_tokens_and_profile_and_a_reused_code_changes_nothi
 
     let again = platform.authorize(&code, Some("mallory")).await.unwrap_err();
     assert_eq!(wechat_code(&again), Some(61009));
-    let stored = platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let stored = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(stored, record, "nothing changed");
     assert_eq!(s.calls("api_query_auth"), 2);
 }
@@ -149,7 +149,7 @@ async fn refused_refresh_token_is_recovered_through_the_authorizer_list() {
 async fn unrecoverable_refresh_token_marks_needs_reauthorization_and_keeps_the_token() {
     let s = standin().await;
     let platform = authorized(&s).await;
-    let before = platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let before = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     s.forget_refresh_token(ACCOUNT);
     s.advance_clock(7000);
     let RefreshOutcome::NeedsReauthorization(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
@@ -165,12 +165,12 @@ async fn unrecoverable_refresh_token_marks_needs_reauthorization_and_keeps_the_t
 async fn other_wechat_failures_are_reported_and_nothing_is_written() {
     let s = standin().await;
     let platform = authorized(&s).await;
-    let before = platform.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    let before = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     s.advance_clock(7000);
     s.inject_fault("api_authorizer_token", Fault::Errcode(45009), 1);
     let err = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap_err();
-    assert!(matches!(&err, ServiceError::WeChat(e) if e.kind() == ErrorKind::Quota), "{err:?}");
-    assert_eq!(platform.store.authorizer(ACCOUNT).await.unwrap().unwrap(), before);
+    assert!(matches!(&err, CallError::WeChat(e) if e.kind() == ErrorKind::Quota), "{err:?}");
+    assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap(), before);
     // The lease was released: the next run proceeds.
     assert!(matches!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::Refreshed(_)));
 }
@@ -179,7 +179,7 @@ async fn other_wechat_failures_are_reported_and_nothing_is_written() {
 async fn revoked_accounts_are_not_refreshed() {
     let s = standin().await;
     let platform = authorized(&s).await;
-    platform.store.revoke(ACCOUNT, s.now() + 1, s.now() + 1).await.unwrap();
+    platform.store().revoke(ACCOUNT, s.now() + 1, s.now() + 1).await.unwrap();
     s.advance_clock(7000);
     assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
     assert_eq!(s.calls("api_authorizer_token"), 0);

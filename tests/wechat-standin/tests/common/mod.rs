@@ -63,6 +63,24 @@ pub async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
     let store = store().await;
     let ticket = ticket(standin).await;
     store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
+    platform_on(standin, store)
+}
+
+/// The platform's configuration with the stand-in as WeChat.
+pub fn platform_config(standin: &StandIn) -> shared::Config {
+    let map = std::collections::HashMap::from([
+        ("COMPONENT_APPID", APPID.to_owned()),
+        ("COMPONENT_APPSECRET", SECRET.to_owned()),
+        ("COMPONENT_TOKEN", TOKEN.to_owned()),
+        ("COMPONENT_ENCODING_AES_KEY", KEY.to_owned()),
+        ("TABLE_NAME", "unused".to_owned()),
+        ("WECHAT_API_BASE", standin.base_url()),
+    ]);
+    shared::Config::from_lookup(|k| map.get(k).cloned()).expect("config")
+}
+
+/// The platform's services on `store`, on the stand-in's clock, with no ticket stored.
+pub fn platform_on(standin: &StandIn, store: DynamoDbStore) -> Platform<DynamoDbStore> {
     let clock_source = standin.clone();
-    Platform::with_clock(store, client(standin), Arc::new(move || clock_source.now_ms()))
+    Platform::with_clock(&platform_config(standin), store, Arc::new(move || clock_source.now_ms())).expect("platform")
 }

@@ -1,12 +1,88 @@
-//! Small helpers shared by the HTTP functions: reading API Gateway requests and writing the
-//! contract's responses. One place decides status codes and log levels for push failures.
+//! What the HTTP functions share: reading API Gateway requests and writing the contract's
+//! responses (`docs/contract.md`). One place decides the status codes and log levels of push
+//! failures ([`push_rejected`]) and of the dashboard's error codes ([`DashboardCode`]).
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::push::{self, PushError};
+use crate::service::{CallError, LinkError};
 use crate::store::DEFAULT_OWNER;
+
+/// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
+/// `docs/contract.md` is this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardCode {
+    /// 1000: the deployment is missing a setting (500).
+    Misconfigured,
+    /// 1001: a parameter is missing or malformed (400).
+    BadParameter,
+    /// 1002: WeChat has not pushed a `component_verify_ticket` yet (503).
+    NoTicket,
+    /// 1003: WeChat refused or failed (502).
+    WeChatRefused,
+    /// 1004: the store is unavailable (503).
+    StoreUnavailable,
+    /// 1005: another caller is refreshing the component token (503).
+    TokenBusy,
+    /// 1006: the caller's identity is unusable (401; never the default user's accounts).
+    UnknownUser,
+}
+
+impl DashboardCode {
+    /// The number in the JSON body.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Misconfigured => 1000,
+            Self::BadParameter => 1001,
+            Self::NoTicket => 1002,
+            Self::WeChatRefused => 1003,
+            Self::StoreUnavailable => 1004,
+            Self::TokenBusy => 1005,
+            Self::UnknownUser => 1006,
+        }
+    }
+
+    /// The HTTP status it is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BadParameter => StatusCode::BAD_REQUEST,
+            Self::NoTicket | Self::StoreUnavailable | Self::TokenBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::WeChatRefused => StatusCode::BAD_GATEWAY,
+            Self::UnknownUser => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The JSON error response with `msg`.
+    pub fn respond(self, msg: &str) -> Response<Body> {
+        json(self.status(), &serde_json::json!({"code": self.code(), "msg": msg}))
+    }
+
+    /// The response for a failed WeChat call, in words a dashboard can show (no transport text).
+    pub fn for_call(err: &CallError) -> Response<Body> {
+        match err {
+            CallError::NoTicket => Self::NoTicket.respond(
+                "WeChat has not pushed a component_verify_ticket yet (it does every 10 minutes); try again shortly",
+            ),
+            CallError::WeChat(e) => Self::WeChatRefused.respond(&format!(
+                "WeChat refused the request ({})",
+                e.errcode().map_or_else(|| e.to_string(), |c| format!("errcode {c}"))
+            )),
+            CallError::Busy => Self::TokenBusy.respond("the component token is being refreshed; try again"),
+            CallError::Store(_) => Self::StoreUnavailable.respond("the token store is unavailable; try again"),
+        }
+    }
+
+    /// The response for a failed authorization link.
+    pub fn for_link(err: &LinkError) -> Response<Body> {
+        match err {
+            LinkError::NotConfigured(variable) => Self::Misconfigured.respond(&format!("{variable} is not configured")),
+            LinkError::Call(err) => Self::for_call(err),
+        }
+    }
+}
 
 /// Every `(name, value)` of the query string, repeats included (so a repeated parameter with two
 /// values is seen and refused, not silently collapsed).
@@ -47,7 +123,7 @@ pub fn dashboard_user(request: &Request) -> Option<String> {
 /// The dashboard's answer to a signed-in caller without a usable `sub` (`401`, code `1006`).
 pub fn unknown_user(function: &str) -> Response<Body> {
     tracing::warn!(function, "JWT authorizer present but no usable `sub` claim");
-    json_error(StatusCode::UNAUTHORIZED, 1006, "the signed-in user has no usable `sub` claim")
+    DashboardCode::UnknownUser.respond("the signed-in user has no usable `sub` claim")
 }
 
 /// True when the caller asked for HTML (`Accept: text/html`, as a browser navigating does).
@@ -100,11 +176,6 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
 /// The dashboard's envelope for success: `{"code": 0, "data": …}`.
 pub fn json_ok(data: serde_json::Value) -> Response<Body> {
     json(StatusCode::OK, &serde_json::json!({"code": 0, "data": data}))
-}
-
-/// The dashboard's envelope for errors: `{"code": <nonzero>, "msg": "…"}`.
-pub fn json_error(status: StatusCode, code: i64, msg: &str) -> Response<Body> {
-    json(status, &serde_json::json!({"code": code, "msg": msg}))
 }
 
 /// A `302 Found` to `location`.

@@ -9,11 +9,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::{ComponentToken, ComponentTokenStore, StoreError, Timestamp};
-use crate::secret::Secret;
-
-/// The lease that serialises component token refreshes.
-pub const LEASE: &str = "component_token";
+use super::Platform;
+use crate::secret::{Secret, random_bytes};
+use crate::store::{ComponentToken, ComponentTokenStore, LeaseName, StoreError, Timestamp, TokenStore};
+use crate::wechat::{ApiError, ErrorKind, IssuedToken};
 
 /// How eagerly and how patiently to refresh.
 #[derive(Debug, Clone)]
@@ -48,18 +47,10 @@ pub enum TokenError<E> {
     Busy,
 }
 
-/// A fresh id for a lease holder: one per invocation, so a retried Lambda never mistakes another
-/// invocation's lease for its own.
-pub fn holder_id() -> String {
-    let mut bytes = [0u8; 8];
-    // On the (theoretical) failure of the OS RNG, fall back to time and process id: uniqueness,
-    // not secrecy, is what matters here.
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        bytes =
-            (u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0) ^ u64::from(std::process::id())).to_be_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A lease holder id, unique per call: two concurrent calls in one process must not mistake
+/// each other's lease for their own.
+pub(crate) fn holder_id() -> String {
+    random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Returns a component token valid for at least `policy.margin` seconds, refreshing it with
@@ -92,9 +83,9 @@ where
         if let Some(token) = current.as_ref().filter(|t| usable(t, now, policy.margin, stale)) {
             return Ok(token.clone());
         }
-        if store.acquire_lease(LEASE, holder, now + policy.lease_secs, now).await? {
+        if store.acquire_lease(&LeaseName::component_token(), holder, now + policy.lease_secs, now).await? {
             let outcome = refresh_under_lease(store, &clock, policy, stale, &refresh).await;
-            if let Err(err) = store.release_lease(LEASE, holder).await {
+            if let Err(err) = store.release_lease(&LeaseName::component_token(), holder).await {
                 tracing::warn!(error = %err, "could not release the component token lease; it will expire");
             }
             match outcome {
@@ -143,14 +134,95 @@ where
     Ok(stored)
 }
 
-/// Seconds since the Unix epoch, from the system clock.
-pub fn unix_now() -> Timestamp {
-    unix_now_ms().div_euclid(1000)
+/// Why a WeChat call made with the component token failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No `component_verify_ticket` has been stored yet: nothing can call WeChat until one arrives
+    /// (up to 10 minutes after the platform goes live).
+    #[error("no component_verify_ticket has arrived yet")]
+    NoTicket,
+    /// Another caller held the component-token lease for too long.
+    #[error("another caller is refreshing the component token")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// WeChat refused or failed (the token refresh or the call itself).
+    #[error(transparent)]
+    WeChat(#[from] ApiError),
 }
 
-/// Milliseconds since the Unix epoch, from the system clock.
-pub fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+impl From<TokenError<CallError>> for CallError {
+    fn from(err: TokenError<CallError>) -> Self {
+        match err {
+            TokenError::Store(err) => Self::Store(err),
+            TokenError::Refresh(err) => err,
+            TokenError::Busy => Self::Busy,
+        }
+    }
+}
+
+impl CallError {
+    /// WeChat's answer, when WeChat is what failed.
+    pub fn wechat(&self) -> Option<&ApiError> {
+        match self {
+            Self::WeChat(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// A component access token valid for at least the policy's margin: the stored one, or one
+    /// refreshed from the newest verify ticket under the store's lease. `stale`: a token WeChat
+    /// just rejected.
+    ///
+    /// # Errors
+    /// [`CallError::NoTicket`] before the first ticket; WeChat, store and lease failures.
+    pub async fn component_token(&self, stale: Option<&Secret>) -> Result<Secret, CallError> {
+        let refresh = || async {
+            let ticket = self.store.verify_ticket().await?.ok_or(CallError::NoTicket)?;
+            let issued = self.wechat.component_token(&ticket.ticket).await?;
+            tracing::info!(expires_in = issued.expires_in, "component_access_token refreshed");
+            Ok::<_, CallError>((issued.token, issued.expires_in))
+        };
+        let clock = || self.now();
+        let token = token_or_refresh(&self.store, clock, &holder_id(), &self.policy, stale, refresh).await?;
+        Ok(token.token)
+    }
+
+    /// The stored component token's version, if any (the refresher reports whether its run
+    /// refreshed the token).
+    pub(crate) async fn component_token_version(&self) -> Option<u64> {
+        self.store.component_token().await.ok().flatten().map(|t| t.version)
+    }
+
+    /// Runs `call` with the component token; when WeChat says the token is invalid or expired,
+    /// refreshes it (once across all callers) and retries once.
+    ///
+    /// # Errors
+    /// As [`Platform::component_token`], or the call's own error.
+    pub(crate) async fn with_component_token<T, F, Fut>(&self, call: F) -> Result<T, CallError>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let token = self.component_token(None).await?;
+        match call(token.clone()).await {
+            Err(err) if err.kind() == ErrorKind::TokenInvalid => {
+                tracing::warn!(call = err.call(), errcode = err.errcode(), "component token rejected; refreshing once");
+                let token = self.component_token(Some(&token)).await?;
+                Ok(call(token).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// A fresh pre-authorization code (they are single-use: one per link or page view).
+    ///
+    /// # Errors
+    /// As [`Platform::with_component_token`].
+    pub async fn create_pre_auth_code(&self) -> Result<IssuedToken, CallError> {
+        self.with_component_token(|token| async move { self.wechat.create_pre_auth_code(&token).await }).await
+    }
 }

@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::sync::OnceLock;
 
-use crate::secret::Secret;
+use crate::secret::{Secret, random_bytes};
 use crate::store::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -83,13 +83,7 @@ impl StateSigner {
 
     /// A state value for `user`, valid until `expires_at`.
     pub fn sign(&self, user: &str, expires_at: Timestamp) -> String {
-        let mut nonce = [0u8; 12];
-        // A failing OS RNG would make nonces predictable, not states forgeable (the MAC is what
-        // protects them); fall back to the time so single-use markers stay distinct.
-        if getrandom::fill(&mut nonce).is_err() {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            nonce.copy_from_slice(&nanos.to_be_bytes()[4..]);
-        }
+        let nonce = random_bytes::<12>();
         self.sign_with_nonce(user, expires_at, &nonce)
     }
 

@@ -1,0 +1,106 @@
+//! Follower messages and events pushed to the 消息与事件接收URL: drop WeChat's retries, and answer
+//! WeChat's release test (全网发布) for its ten test accounts.
+//!
+//! WeChat re-sends a push it got no answer to within 5 s. A marker with a TTL makes sure nothing
+//! is *processed* twice, and the answer is recomputed without side effects, so a retry gets the
+//! same answer.
+//!
+//! The release test (`docs/wechat.md`, "Release test"), scoped to WeChat's test accounts:
+//! `TESTCOMPONENT_MSG_TYPE_TEXT` → passive reply `TESTCOMPONENT_MSG_TYPE_TEXT_callback`;
+//! `QUERY_AUTH_CODE:$code` → empty answer, `api_query_auth($code)` and a customer-service text
+//! `$code_from_api`; any event → `<Event>from_callback`.
+
+use super::Platform;
+use crate::message::{Answer, Message, MessageKind, Reply};
+use crate::secret::Secret;
+use crate::store::{MarkerKey, StoreError, TokenStore};
+
+/// Long enough to cover WeChat's retries (three, a few seconds apart) with a wide margin.
+const DEDUP_SECS: i64 = 900;
+
+/// WeChat's release-test accounts (appid, 原始ID), `docs/wechat.md`, "Release test".
+pub const RELEASE_TEST_ACCOUNTS: &[(&str, &str)] = &[
+    ("wx570bc396a51b8ff8", "gh_3c884a361561"),
+    ("wx9252c5e0bb1836fc", "gh_c0f28a78b318"),
+    ("wx8e1097c5bc82cde9", "gh_3f222ed8d140"),
+    ("wx14550af28c71a144", "gh_26128078e9ab"),
+    ("wxa35b9c23cfe664eb", "gh_2b3713f184a6"),
+    ("wxd101a85aa106f53e", "gh_8dad206e9538"),
+    ("wxc39235c15087f6f3", "gh_905ae9d01059"),
+    ("wx7720d01d4b2a4500", "gh_393666f1fdf4"),
+    ("wx05d483572dcd5d8b", "gh_39abb5d4e1b7"),
+    ("wx5910277cae6fd970", "gh_7818dcb60240"),
+];
+
+/// Whether the push is for one of WeChat's release-test accounts (by appid or 原始ID).
+pub fn is_release_test_account(appid: &str, message: &Message) -> bool {
+    RELEASE_TEST_ACCOUNTS.iter().any(|(id, user)| *id == appid || *user == message.to_user_name)
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Handles one verified follower message or event for `appid` and says what to answer.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the retry marker cannot be written: WeChat should deliver it again.
+    pub async fn handle_message(&self, appid: &str, message: &Message) -> Result<Answer, StoreError> {
+        let dedup_key = MarkerKey::push(appid, &message.dedup_key());
+        let first = self.store.remember_once(&dedup_key, DEDUP_SECS, self.now()).await?;
+        let answer = self.answer(appid, message, first).await;
+        tracing::info!(
+            authorizer = %appid,
+            msg_type = message.msg_type(),
+            event = message.event(),
+            dedup_key = &*dedup_key,
+            retry = !first,
+            answer = match &answer { Answer::Success => "success", Answer::Empty => "empty", Answer::Reply(_) => "reply" },
+            "push handled"
+        );
+        Ok(answer)
+    }
+
+    /// What to answer; side effects only when `first` (not a retry).
+    async fn answer(&self, appid: &str, message: &Message, first: bool) -> Answer {
+        if !is_release_test_account(appid, message) {
+            return Answer::Success;
+        }
+        let now = self.now();
+        match &message.kind {
+            MessageKind::Text { content } if content == "TESTCOMPONENT_MSG_TYPE_TEXT" => {
+                Answer::Reply(Reply::text(message, now, "TESTCOMPONENT_MSG_TYPE_TEXT_callback"))
+            }
+            MessageKind::Text { content } => match content.strip_prefix("QUERY_AUTH_CODE:") {
+                Some(code) => {
+                    if first {
+                        self.release_api_text(message, code).await;
+                    }
+                    Answer::Empty
+                }
+                None => Answer::Success,
+            },
+            _ => match message.event() {
+                Some(event) => Answer::Reply(Reply::text(message, now, format!("{event}from_callback"))),
+                None => Answer::Success,
+            },
+        }
+    }
+
+    /// `QUERY_AUTH_CODE:$code`: exchange the code (verbatim, not trimmed) and send
+    /// `$code_from_api` to the follower as the test account. When the `authorized` push already
+    /// used the code, the tokens it stored serve instead.
+    async fn release_api_text(&self, message: &Message, code: &str) {
+        let record = match self.complete_authorization(&Secret::new(code), None).await {
+            Ok(completed) => completed.record().clone(),
+            Err(err) => {
+                tracing::error!(error = %err, "release test: api_query_auth failed");
+                return;
+            }
+        };
+        let content = format!("{code}_from_api");
+        match self.wechat.send_custom_text(&record.access_token, &message.from_user_name, &content).await {
+            Ok(()) => tracing::info!(authorizer = %record.authorizer_appid, "release test: custom message sent"),
+            Err(err) => {
+                tracing::error!(call = err.call(), errcode = err.errcode(), error = %err, "release test: custom send failed")
+            }
+        }
+    }
+}

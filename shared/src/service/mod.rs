@@ -1,0 +1,118 @@
+//! The only home of the platform's business rules, one file per use case. Function crates
+//! translate HTTP requests and scheduled events into calls of these, and outcomes into responses;
+//! they never reach the store or the WeChat client themselves ([`Platform`]'s fields are private).
+//!
+//! | use case | file | called by |
+//! |---|---|---|
+//! | component token under a lease, calls made with it | `component_token.rs` | every use case that calls WeChat |
+//! | authorization: `auth_code` → stored account, both paths, single-use state | `authorization.rs` | ticket-receiver, auth-callback, event-callback (release test) |
+//! | authorizer tokens: refresh one, refresh everything due | `refresh.rs` | token-refresher |
+//! | component notices: ticket, authorized, unauthorized | `ticket.rs` | ticket-receiver |
+//! | follower messages and events: dedup, the release test | `inbound.rs` | event-callback |
+//! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
+//!
+//! Each use case has its own outcome and error types, so a caller matches only what can happen.
+
+mod authorization;
+mod component_token;
+mod dashboard;
+mod inbound;
+mod refresh;
+mod ticket;
+
+pub use self::authorization::{AuthorizationError, CallbackError, Completion};
+pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
+pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest};
+pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
+pub use self::refresh::{CONCURRENCY, MARGIN_SECS, RefreshOutcome, RefreshReport, TICKET_STALE_SECS};
+pub use self::ticket::{NoticeError, NoticeOutcome};
+
+use std::sync::Arc;
+
+use crate::auth_state::StateSigner;
+use crate::config::{Config, ConfigError};
+use crate::store::{Timestamp, TokenStore};
+use crate::wechat::WeChatClient;
+
+/// Clock used by the services, in Unix **milliseconds** (refresh tokens are ordered by when
+/// WeChat's answer arrived, finer than seconds); tests inject one that can be advanced.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock, Unix milliseconds.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Where the authorization pages are and where WeChat sends the admin back: what
+/// [`Platform::authorization_link`] needs from the configuration.
+#[derive(Debug, Clone)]
+struct Pages {
+    component_appid: String,
+    pc_page_base: String,
+    mobile_page_base: String,
+    auth_redirect_url: Option<url::Url>,
+}
+
+/// The store, the WeChat client, the policies and the signing key, built once per cold start.
+/// Every business step is a method of this type, defined in the use case's own file.
+pub struct Platform<S> {
+    store: S,
+    wechat: WeChatClient,
+    policy: RefreshPolicy,
+    clock: Clock,
+    signer: StateSigner,
+    pages: Pages,
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The platform for `config` over `store`, on the system clock.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the WeChat client cannot be built from `WECHAT_API_BASE`.
+    pub fn new(config: &Config, store: S) -> Result<Self, ConfigError> {
+        Self::with_clock(config, store, Arc::new(unix_now_ms))
+    }
+
+    /// [`Platform::new`] on an injected clock (tests run on the stand-in's).
+    ///
+    /// # Errors
+    /// As [`Platform::new`].
+    pub fn with_clock(config: &Config, store: S, clock: Clock) -> Result<Self, ConfigError> {
+        let wechat =
+            WeChatClient::new(&config.wechat_api_base, config.component_appid.clone(), config.component_secret.clone())
+                .map_err(|e| ConfigError { variable: "WECHAT_API_BASE", problem: e.to_string() })?;
+        Ok(Self {
+            store,
+            wechat,
+            policy: RefreshPolicy::default(),
+            clock,
+            signer: StateSigner::new(&config.component_secret),
+            pages: Pages {
+                component_appid: config.component_appid.clone(),
+                pc_page_base: config.pc_page_base.clone(),
+                mobile_page_base: config.mobile_page_base.clone(),
+                auth_redirect_url: config.auth_redirect_url.clone(),
+            },
+        })
+    }
+
+    /// Now, by this platform's clock, in seconds.
+    pub fn now(&self) -> Timestamp {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Now, by this platform's clock, in milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The store, for tests that check what a flow stored (the `test-support` feature; function
+    /// crates never enable it, so their release builds cannot reach the store but through a use
+    /// case).
+    #[cfg(feature = "test-support")]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}

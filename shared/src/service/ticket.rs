@@ -1,0 +1,90 @@
+//! The component notices pushed to the 授权事件接收URL: the `component_verify_ticket` every ten
+//! minutes, and `authorized` / `updateauthorized` / `unauthorized`.
+//!
+//! WeChat expects `success` once a notice is durably handled, and retries anything else. So a
+//! notice is [`Ok`] when it is stored, or when there is nothing it could still add (an unknown
+//! `InfoType`, a code the other path already used); it is an error only when a retry can help.
+
+use super::{AuthorizationError, Completion, Platform};
+use crate::message::{ComponentNotice, NoticeKind};
+use crate::store::{StoreError, TicketWrite, TokenStore, VerifyTicket};
+
+/// What a handled notice did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// A verify ticket, stored (`true`) or older than the stored one (`false`).
+    Ticket {
+        /// Whether it replaced the stored ticket.
+        stored: bool,
+    },
+    /// An authorization completed by this push, or already by the browser callback.
+    Authorized {
+        /// The account.
+        authorizer_appid: String,
+        /// Whether the browser callback had completed it first.
+        by_callback: bool,
+    },
+    /// The code was used by the other path before it could be recorded, or expired: nothing
+    /// this push can add, and retrying would not help either.
+    CodeUnusable,
+    /// The account is revoked.
+    Revoked,
+    /// A revocation of an account we never stored.
+    UnknownRevoked,
+    /// A revocation older than the account's last authorization.
+    StaleRevocation,
+    /// An `InfoType` we do not handle, acknowledged so WeChat stops retrying.
+    Ignored,
+}
+
+/// Why a notice must be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    /// Completing the authorization failed.
+    #[error(transparent)]
+    Authorization(#[from] AuthorizationError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Applies one verified component notice.
+    ///
+    /// # Errors
+    /// [`NoticeError`] when WeChat should deliver it again.
+    pub async fn handle_notice(&self, notice: &ComponentNotice) -> Result<NoticeOutcome, NoticeError> {
+        let info_type = notice.info_type();
+        let outcome = match &notice.kind {
+            NoticeKind::VerifyTicket { ticket } => {
+                let ticket = VerifyTicket { ticket: ticket.clone(), create_time: notice.create_time };
+                let written = self.store.put_verify_ticket(&ticket, self.now()).await?;
+                NoticeOutcome::Ticket { stored: written == TicketWrite::Stored }
+            }
+            NoticeKind::Authorized(a) | NoticeKind::UpdateAuthorized(a) => {
+                match self.complete_authorization(&a.authorization_code, None).await {
+                    Ok(completion) => NoticeOutcome::Authorized {
+                        authorizer_appid: completion.record().authorizer_appid.clone(),
+                        by_callback: matches!(completion, Completion::AlreadyCompleted(_)),
+                    },
+                    Err(AuthorizationError::CodeInvalid(err)) => {
+                        tracing::warn!(info_type, authorizer = %a.authorizer_appid, errcode = err.errcode(), "authorization code already used or expired");
+                        NoticeOutcome::CodeUnusable
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            NoticeKind::Unauthorized { authorizer_appid } => {
+                match self.store.revoke(authorizer_appid, notice.create_time, self.now()).await {
+                    Ok(_) => NoticeOutcome::Revoked,
+                    Err(StoreError::NotFound) => NoticeOutcome::UnknownRevoked,
+                    Err(StoreError::ConditionFailed) => NoticeOutcome::StaleRevocation,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            NoticeKind::Unknown { .. } => NoticeOutcome::Ignored,
+        };
+        tracing::info!(info_type, create_time = notice.create_time, outcome = ?outcome, "component notice handled");
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,61 @@
+//! The names under which the platform's short-lived records are stored: one constructor per
+//! kind, so no other module spells a key and two kinds can never collide.
+
+use std::ops::Deref;
+
+use crate::crypto::signature;
+use crate::secret::Secret;
+
+/// The key of a marker or a remembered value ([`super::MarkerStore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerKey(String);
+
+impl MarkerKey {
+    /// Which account an `auth_code` authorized. The code itself is single-use but still a
+    /// credential for ten minutes, so only its SHA-1 is stored.
+    pub fn auth_code(code: &Secret) -> Self {
+        Self(format!("authcode|{}", signature(&[code.expose()])))
+    }
+
+    /// That an authorization state (by its nonce) was used.
+    pub fn auth_state(nonce: &str) -> Self {
+        Self(format!("state|{nonce}"))
+    }
+
+    /// That a push to `appid` was processed (`dedup` is the message's own key).
+    pub fn push(appid: &str, dedup: &str) -> Self {
+        Self(format!("push|{appid}|{dedup}"))
+    }
+}
+
+impl Deref for MarkerKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name of a refresh lease ([`super::ComponentTokenStore::acquire_lease`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseName(String);
+
+impl LeaseName {
+    /// The lease that serialises component token refreshes.
+    pub fn component_token() -> Self {
+        Self("component_token".to_owned())
+    }
+
+    /// The lease on one authorizer's refresh token.
+    pub fn authorizer(appid: &str) -> Self {
+        Self(format!("authorizer#{appid}"))
+    }
+}
+
+impl Deref for LeaseName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
