@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::Secret;
+
 use shared::store::table::TABLE;
-use shared::store::{AuthorizerStore, DynamoDbStore, StoreError, TicketStore, TokenRefresh};
+use shared::store::{AuthorizerStore, DynamoDbStore, StoreError, TicketStore};
 
 const COMPONENT: &str = "wx_component_test";
 
@@ -67,47 +67,6 @@ async fn corrupted_items_are_errors_naming_their_key() {
         .await
         .unwrap();
     assert!(matches!(store.verify_ticket().await, Err(StoreError::Corrupt { .. })));
-}
-
-/// Items written before refresh tokens were ordered in milliseconds carry `refresh_token_at`
-/// (seconds) only: they still read, keep their token until a newer one arrives, and take one.
-#[tokio::test]
-async fn items_ordered_in_seconds_still_read_and_accept_newer_tokens() {
-    let store = fresh_store().await;
-    let pk = format!("authorizer#{COMPONENT}#wx_legacy");
-    let n = |v: i64| AttributeValue::N(v.to_string());
-    let s = |v: &str| AttributeValue::S(v.to_owned());
-    store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .item("pk", s(&pk))
-        .item("sk", s("authorizer"))
-        .item("authorizer_appid", s("wx_legacy"))
-        .item("access_token", s("old-access"))
-        .item("expires_at", n(1_732_007_200))
-        .item("refresh_token", s("old-refresh"))
-        .item("refresh_token_at", n(1_732_000_000))
-        .item("status", s("authorized"))
-        .item("authorized_at", n(1_732_000_000))
-        .item("updated_at", n(1_732_000_000))
-        .item("version", n(3))
-        .send()
-        .await
-        .unwrap();
-    let record = store.authorizer("wx_legacy").await.unwrap().unwrap();
-    assert_eq!((record.refresh_token.expose(), record.refresh_token_received_ms), ("old-refresh", 1_732_000_000_000));
-    let refresh = TokenRefresh {
-        authorizer_appid: "wx_legacy".into(),
-        expected_version: 3,
-        access_token: Secret::new("new-access"),
-        expires_at: 1_732_014_400,
-        refresh_token: Some(Secret::new("new-refresh")),
-        received_ms: 1_732_007_000_123,
-    };
-    let updated = store.update_tokens(&refresh, 1_732_007_000).await.unwrap();
-    assert_eq!((updated.refresh_token.expose(), updated.refresh_token_received_ms), ("new-refresh", 1_732_007_000_123));
-    assert_eq!(updated.version, 4);
 }
 
 #[tokio::test]

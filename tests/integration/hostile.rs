@@ -327,7 +327,6 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             expires_at: 1_900_000_000,
             refresh_token: Secret::new(refresh.clone()),
             received_ms: 1_732_000_000_000,
-            profile: None,
             owner: Some(owner.to_owned()),
         };
         app.platform.store().save_authorization(&authorization, 1_732_000_000).await.unwrap();

@@ -80,7 +80,6 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
             expires_at,
             refresh_token: Secret::new(refresh),
             received_ms: now * 1000,
-            profile: None,
             owner: None,
         };
         store.save_authorization(&authorization, now).await.unwrap();

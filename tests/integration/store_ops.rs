@@ -150,7 +150,6 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
             expires_at: now + if i < due { 300 } else { 7000 },
             refresh_token: Secret::new(refresh),
             received_ms: now * 1000,
-            profile: None,
             owner: None,
         };
         store.save_authorization(&authorization, now).await.unwrap();

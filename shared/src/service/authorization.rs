@@ -151,7 +151,6 @@ impl<S: TokenStore> Platform<S> {
             expires_at: issued_at + info.expires_in,
             refresh_token,
             received_ms,
-            profile: None,
             owner: owner.map(str::to_owned),
         };
         let record = match self.store.save_authorization(&authorization, issued_at).await {

@@ -173,7 +173,7 @@ impl AuthorizerStore for MemoryStore {
             expires_at: a.expires_at,
             refresh_token: a.refresh_token.clone(),
             refresh_token_received_ms: a.received_ms,
-            profile: a.profile.clone().or_else(|| existing.map(|r| r.profile.clone())).unwrap_or_default(),
+            profile: existing.map(|r| r.profile.clone()).unwrap_or_default(),
             status: AuthorizerStatus::Authorized,
             owner: a
                 .owner
@@ -230,12 +230,8 @@ impl AuthorizerStore for MemoryStore {
     }
 
     async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        self.lock().update_authorizer(
-            appid,
-            now,
-            |r| r.authorized_at <= event_time,
-            |next| next.status = AuthorizerStatus::Revoked,
-        )
+        let status = AuthorizerStatus::Revoked;
+        self.lock().update_authorizer(appid, now, |r| r.authorized_at <= event_time, |next| next.status = status)
     }
 
     async fn mark_needs_reauthorization(
@@ -244,12 +240,8 @@ impl AuthorizerStore for MemoryStore {
         expected_version: u64,
         now: Timestamp,
     ) -> Result<AuthorizerRecord, StoreError> {
-        self.lock().update_authorizer(
-            appid,
-            now,
-            |r| r.version == expected_version,
-            |next| next.status = AuthorizerStatus::NeedsReauthorization,
-        )
+        let status = AuthorizerStatus::NeedsReauthorization;
+        self.lock().update_authorizer(appid, now, |r| r.version == expected_version, |next| next.status = status)
     }
 
     async fn due_authorizers(

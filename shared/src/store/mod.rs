@@ -7,7 +7,7 @@
 //!
 //! | record | `pk` | `sk` | attributes |
 //! |---|---|---|---|
-//! | newest verify ticket | `component#{c}` | `ticket` | `ticket`, `create_time`, `previous_ticket`, `previous_create_time`, `updated_at` |
+//! | newest verify ticket | `component#{c}` | `ticket` | `ticket`, `create_time`, `updated_at` |
 //! | component access token | `component#{c}` | `token` | `token`, `expires_at`, `version`, `updated_at` |
 //! | refresh lease | `component#{c}` | `lease#{name}` | `holder`, `lease_until`, `ttl` |
 //! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_received_ms`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
@@ -229,8 +229,6 @@ pub struct NewAuthorization {
     pub refresh_token: Secret,
     /// When WeChat's answer arrived (Unix milliseconds): orders refresh tokens.
     pub received_ms: i64,
-    /// The profile, when already fetched; otherwise the stored one is kept.
-    pub profile: Option<AuthorizerProfile>,
     /// The dashboard user who started the authorization; `None` keeps the stored owner (or
     /// [`DEFAULT_OWNER`] for a new account), e.g. when the `authorized` push arrives first.
     pub owner: Option<String>,

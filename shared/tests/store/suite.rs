@@ -46,7 +46,6 @@ fn authorization(appid: &str, refresh_token: &str, issued_at: i64, owner: Option
         expires_at: issued_at + 7200,
         refresh_token: Secret::new(refresh_token),
         received_ms: issued_at * 1000,
-        profile: Some(profile(appid)),
         owner: owner.map(str::to_owned),
     }
 }
@@ -121,7 +120,7 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     assert_eq!(store.authorizer("wx_a").await.unwrap(), None);
     let saved = store.save_authorization(&authorization("wx_a", "rt-1", NOW, None), NOW).await.unwrap();
     assert_eq!((saved.version, saved.status, saved.owner.as_str()), (1, AuthorizerStatus::Authorized, DEFAULT_OWNER));
-    assert_eq!(saved.profile, profile("wx_a"));
+    assert_eq!(saved.profile, AuthorizerProfile::default(), "profiles are stored by update_profile");
     assert_eq!(store.authorizer("wx_a").await.unwrap(), Some(saved.clone()));
 
     // Token refresh: conditional on the version read.
@@ -185,10 +184,10 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
     let listed = store.authorizers_of("user-1").await.unwrap();
     assert_eq!(listed.len(), 1);
-    // The re-authorization brought a fresh profile.
+    // The re-authorization kept the profile (a new one arrives through update_profile).
     assert_eq!(
         (listed[0].status, listed[0].profile.nick_name.as_str()),
-        (AuthorizerStatus::NeedsReauthorization, "账号 wx_a")
+        (AuthorizerStatus::NeedsReauthorization, "改名了")
     );
 }
 

@@ -1,0 +1,369 @@
+//! The four store traits on DynamoDB, each operation one request.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::codec::{NOT_OLDER, Reader, SET_PROFILE, decode_authorizer, profile_values};
+use super::expression::{Update, classify, n, s};
+use super::keys::Keys;
+use super::{DynamoDbStore, Item};
+use crate::secret::Secret;
+use crate::store::table::{DUE_INDEX, OWNER_INDEX};
+use crate::store::{
+    AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
+    ComponentTokenStore, DEFAULT_OWNER, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, TicketStore,
+    TicketWrite, Timestamp, TokenRefresh, VerifyTicket,
+};
+
+impl TicketStore for DynamoDbStore {
+    async fn put_verify_ticket(&self, ticket: &VerifyTicket, now: Timestamp) -> Result<TicketWrite, StoreError> {
+        let update = Update::new(
+            "SET #ticket = :ticket, #create_time = :create_time, #updated_at = :now",
+            "attribute_not_exists(#pk) OR #create_time < :create_time",
+        )
+        .value(":ticket", s(ticket.ticket.expose()))
+        .value(":create_time", n(ticket.create_time))
+        .value(":now", n(now));
+        match self.update(&self.keys.ticket(), update).await {
+            Ok(_) => Ok(TicketWrite::Stored),
+            Err(StoreError::ConditionFailed) => Ok(TicketWrite::Stale),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn verify_ticket(&self) -> Result<Option<VerifyTicket>, StoreError> {
+        let key = self.keys.ticket();
+        let Some(item) = self.get(&key).await? else {
+            return Ok(None);
+        };
+        let r = Reader { key: &key.name(), item: &item };
+        Ok(Some(VerifyTicket { ticket: Secret::new(r.s("ticket")?), create_time: r.n("create_time")? }))
+    }
+}
+
+impl ComponentTokenStore for DynamoDbStore {
+    async fn component_token(&self) -> Result<Option<ComponentToken>, StoreError> {
+        let key = self.keys.component_token();
+        let Some(item) = self.get(&key).await? else {
+            return Ok(None);
+        };
+        let r = Reader { key: &key.name(), item: &item };
+        Ok(Some(ComponentToken {
+            token: Secret::new(r.s("token")?),
+            expires_at: r.n("expires_at")?,
+            version: r.version()?,
+        }))
+    }
+
+    async fn put_component_token(
+        &self,
+        token: &Secret,
+        expires_at: Timestamp,
+        expected_version: Option<u64>,
+        now: Timestamp,
+    ) -> Result<ComponentToken, StoreError> {
+        let version = expected_version.map_or(1, |v| v + 1);
+        let mut item = self.keys.component_token().item();
+        item.insert("token".into(), s(token.expose()));
+        item.insert("expires_at".into(), n(expires_at));
+        item.insert("version".into(), n(version));
+        item.insert("updated_at".into(), n(now));
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let request = match expected_version {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => request
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", n(v)),
+        };
+        request.send().await.map_err(classify)?;
+        Ok(ComponentToken { token: token.clone(), expires_at, version })
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut item = self.keys.lease(name);
+        item.insert("holder".into(), s(holder));
+        item.insert("lease_until".into(), n(until));
+        item.insert("ttl".into(), n(until + 3600));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #lease_until <= :now OR #holder = :holder")
+            .expression_attribute_names("#lease_until", "lease_until")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.keys.lease(name)))
+            .condition_expression("#holder = :holder")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl AuthorizerStore for DynamoDbStore {
+    async fn authorizer(&self, appid: &str) -> Result<Option<AuthorizerRecord>, StoreError> {
+        let key = self.keys.authorizer(appid);
+        match self.get(&key).await? {
+            None => Ok(None),
+            Some(item) => decode_authorizer(&key.pk, &item).map(Some),
+        }
+    }
+
+    async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let mut expression = String::from(
+            "SET #authorizer_appid = :appid, #access_token = :access_token, #expires_at = :expires_at, \
+             #refresh_token = :refresh_token, #refresh_token_received_ms = :received_ms, #status = :authorized, \
+             #due_pk = :due_pk, #authorized_at = :now, #updated_at = :now, \
+             #version = if_not_exists(#version, :zero) + :one, ",
+        );
+        expression.push_str(if a.owner.is_some() {
+            "#owner = :owner, #owner_pk = :owner_pk"
+        } else {
+            "#owner = if_not_exists(#owner, :owner), #owner_pk = if_not_exists(#owner_pk, :owner_pk)"
+        });
+        let owner = a.owner.as_deref().unwrap_or(DEFAULT_OWNER);
+        let update = Update::new(&expression, &format!("attribute_not_exists(#pk) OR {NOT_OLDER}"))
+            .value(":appid", s(&a.authorizer_appid))
+            .value(":access_token", s(a.access_token.expose()))
+            .value(":expires_at", n(a.expires_at))
+            .value(":refresh_token", s(a.refresh_token.expose()))
+            .value(":received_ms", n(a.received_ms))
+            .value(":authorized", s(AuthorizerStatus::Authorized.as_str()))
+            .value(":due_pk", s(self.keys.due_partition()))
+            .value(":now", n(now))
+            .value(":zero", n(0))
+            .value(":one", n(1))
+            .value(":owner", s(owner))
+            .value(":owner_pk", s(self.keys.owner_partition(owner)));
+        self.update_authorizer(&a.authorizer_appid, update).await
+    }
+
+    async fn update_tokens(&self, r: &TokenRefresh, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let (expression, condition) = if r.refresh_token.is_some() {
+            (
+                "SET #access_token = :access_token, #expires_at = :expires_at, #refresh_token = :refresh_token, \
+                 #refresh_token_received_ms = :received_ms, #updated_at = :now, #version = #version + :one",
+                format!("#version = :expected AND #status = :authorized AND {NOT_OLDER}"),
+            )
+        } else {
+            (
+                "SET #access_token = :access_token, #expires_at = :expires_at, #updated_at = :now, \
+                 #version = #version + :one",
+                "#version = :expected AND #status = :authorized".to_owned(),
+            )
+        };
+        let mut update = Update::new(expression, &condition)
+            .value(":access_token", s(r.access_token.expose()))
+            .value(":expires_at", n(r.expires_at))
+            .value(":now", n(now))
+            .value(":one", n(1))
+            .value(":expected", n(r.expected_version))
+            .value(":authorized", s(AuthorizerStatus::Authorized.as_str()));
+        if let Some(refresh_token) = &r.refresh_token {
+            update = update.value(":refresh_token", s(refresh_token.expose())).value(":received_ms", n(r.received_ms));
+        }
+        self.update_authorizer(&r.authorizer_appid, update).await
+    }
+
+    async fn update_profile(
+        &self,
+        appid: &str,
+        profile: &AuthorizerProfile,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let expression = format!("SET {SET_PROFILE}, #updated_at = :now, #version = #version + :one");
+        let update = Update::new(&expression, "#version = :expected")
+            .value(":now", n(now))
+            .value(":one", n(1))
+            .value(":expected", n(expected_version));
+        self.update_authorizer(appid, profile_values(update, profile)).await
+    }
+
+    async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let update = Update::new(
+            "SET #owner = :owner, #owner_pk = :owner_pk, #updated_at = :now, #version = #version + :one",
+            "attribute_exists(#pk)",
+        )
+        .value(":owner", s(owner))
+        .value(":owner_pk", s(self.keys.owner_partition(owner)))
+        .value(":now", n(now))
+        .value(":one", n(1));
+        self.update_authorizer(appid, update).await
+    }
+
+    async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let condition = "attribute_exists(#pk) AND #authorized_at <= :event_time";
+        self.leave_authorized(appid, AuthorizerStatus::Revoked, condition, (":event_time", n(event_time)), now).await
+    }
+
+    async fn mark_needs_reauthorization(
+        &self,
+        appid: &str,
+        expected_version: u64,
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let status = AuthorizerStatus::NeedsReauthorization;
+        self.leave_authorized(appid, status, "#version = :expected", (":expected", n(expected_version)), now).await
+    }
+
+    async fn due_authorizers(
+        &self,
+        before: Timestamp,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<DuePage, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due_pk = :due_pk AND #expires_at < :before")
+            .expression_attribute_names("#due_pk", "due_pk")
+            .expression_attribute_names("#expires_at", "expires_at")
+            .expression_attribute_values(":due_pk", s(self.keys.due_partition()))
+            .expression_attribute_values(":before", n(before))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+        if let Some(cursor) = cursor {
+            request = request.set_exclusive_start_key(Some(self.keys.due_start(cursor)?));
+        }
+        let out = request.send().await.map_err(classify)?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let r = Reader { key: &key, item: &item };
+            let appid =
+                self.keys.appid_of(&key).ok_or_else(|| r.corrupt("due-index entry outside this component".into()))?;
+            items.push(DueAuthorizer { authorizer_appid: appid.to_owned(), expires_at: r.n("expires_at")? });
+        }
+        let next = out.last_evaluated_key.as_ref().map(Keys::due_cursor);
+        Ok(DuePage { items, next })
+    }
+
+    async fn authorizers_of(&self, owner: &str) -> Result<Vec<AuthorizerSummary>, StoreError> {
+        let mut summaries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OWNER_INDEX)
+                .key_condition_expression("#owner_pk = :owner_pk")
+                .expression_attribute_names("#owner_pk", "owner_pk")
+                .expression_attribute_values(":owner_pk", s(self.keys.owner_partition(owner)))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items.unwrap_or_default() {
+                let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let r = Reader { key: &key, item: &item };
+                summaries.push(AuthorizerSummary {
+                    authorizer_appid: r.s("authorizer_appid")?.to_owned(),
+                    profile: r.profile()?,
+                    status: r.status()?,
+                    authorized_at: r.n("authorized_at")?,
+                    updated_at: r.n("updated_at")?,
+                });
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(summaries),
+            }
+        }
+    }
+}
+
+impl MarkerStore for DynamoDbStore {
+    async fn remember_once(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let mut item = self.keys.marker(key).item();
+        item.insert("ttl".into(), n(now + ttl_secs.max(1)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
+        let mut item = self.keys.value(key).item();
+        item.insert("value".into(), s(value));
+        item.insert("ttl".into(), n(now + ttl_secs.max(1)));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn recall(&self, key: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+        let key = self.keys.value(key);
+        let Some(item) = self.get(&key).await? else {
+            return Ok(None);
+        };
+        let r = Reader { key: &key.pk, item: &item };
+        if r.n("ttl")? < now {
+            return Ok(None);
+        }
+        Ok(Some(r.s("value")?.to_owned()))
+    }
+}
+
+impl DynamoDbStore {
+    /// Moves an account out of `authorized` (and out of the due index) when `condition`, with its
+    /// one bound value, holds.
+    async fn leave_authorized(
+        &self,
+        appid: &str,
+        status: AuthorizerStatus,
+        condition: &str,
+        (name, value): (&str, AttributeValue),
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let update = Update::new(
+            "SET #status = :status, #updated_at = :now, #version = #version + :one REMOVE #due_pk",
+            condition,
+        )
+        .value(":status", s(status.as_str()))
+        .value(":now", n(now))
+        .value(":one", n(1))
+        .value(name, value);
+        self.update_authorizer(appid, update).await
+    }
+}

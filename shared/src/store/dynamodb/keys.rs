@@ -1,0 +1,133 @@
+//! The table's keys (`pk`, `sk`) and index partitions, in one place. Every key carries the
+//! component appid, so one table can serve several platforms (staging and production, say)
+//! without mixing. The layout is documented in [`crate::store`].
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::Item;
+use super::expression::s;
+use crate::store::StoreError;
+
+/// The keys of one component's items.
+#[derive(Debug, Clone)]
+pub(super) struct Keys {
+    component: String,
+}
+
+/// A `(pk, sk)` pair.
+pub(super) struct Key {
+    pub(super) pk: String,
+    pub(super) sk: &'static str,
+}
+
+impl Key {
+    /// The key as a DynamoDB item (for `Key` and as the start of a `PutItem`).
+    pub(super) fn item(&self) -> Item {
+        HashMap::from([("pk".to_owned(), s(&self.pk)), ("sk".to_owned(), s(self.sk))])
+    }
+
+    /// The key as it appears in error messages.
+    pub(super) fn name(&self) -> String {
+        format!("{}/{}", self.pk, self.sk)
+    }
+}
+
+impl Keys {
+    pub(super) fn new(component_appid: String) -> Self {
+        Self { component: component_appid }
+    }
+
+    /// The newest verify ticket.
+    pub(super) fn ticket(&self) -> Key {
+        Key { pk: self.component_pk(), sk: "ticket" }
+    }
+
+    /// The component access token.
+    pub(super) fn component_token(&self) -> Key {
+        Key { pk: self.component_pk(), sk: "token" }
+    }
+
+    /// A refresh lease (its own sort key under the component).
+    pub(super) fn lease(&self, name: &str) -> Item {
+        HashMap::from([("pk".to_owned(), s(self.component_pk())), ("sk".to_owned(), s(format!("lease#{name}")))])
+    }
+
+    /// An authorized account.
+    pub(super) fn authorizer(&self, appid: &str) -> Key {
+        Key { pk: format!("{}{appid}", self.authorizer_prefix()), sk: "authorizer" }
+    }
+
+    /// A retry marker.
+    pub(super) fn marker(&self, key: &str) -> Key {
+        Key { pk: format!("marker#{}#{key}", self.component), sk: "marker" }
+    }
+
+    /// A short-lived value.
+    pub(super) fn value(&self, key: &str) -> Key {
+        Key { pk: format!("value#{}#{key}", self.component), sk: "value" }
+    }
+
+    /// The due-index partition (authorized accounts only).
+    pub(super) fn due_partition(&self) -> String {
+        format!("due#{}", self.component)
+    }
+
+    /// The owner-index partition of one dashboard user.
+    pub(super) fn owner_partition(&self, owner: &str) -> String {
+        format!("owner#{}#{owner}", self.component)
+    }
+
+    /// The appid of an authorizer's `pk`, when it is one of this component's.
+    pub(super) fn appid_of<'k>(&self, pk: &'k str) -> Option<&'k str> {
+        pk.strip_prefix(&self.authorizer_prefix())
+    }
+
+    /// The due query's cursor for the last key of a page: `expires_at|pk`.
+    pub(super) fn due_cursor(last: &Item) -> String {
+        let expires_at = last.get("expires_at").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
+        let pk = last.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        format!("{expires_at}|{pk}")
+    }
+
+    /// The start key a due-query cursor stands for; anything else is refused, never sent to AWS.
+    pub(super) fn due_start(&self, cursor: &str) -> Result<Item, StoreError> {
+        let bad = || StoreError::Other("malformed due-query cursor".into());
+        let (expires_at, pk) = cursor.split_once('|').ok_or_else(bad)?;
+        expires_at.parse::<i64>().map_err(|_| bad())?;
+        if self.appid_of(pk).is_none() {
+            return Err(bad());
+        }
+        Ok(HashMap::from([
+            ("pk".to_owned(), s(pk)),
+            ("sk".to_owned(), s("authorizer")),
+            ("due_pk".to_owned(), s(self.due_partition())),
+            ("expires_at".to_owned(), AttributeValue::N(expires_at.to_owned())),
+        ]))
+    }
+
+    fn component_pk(&self) -> String {
+        format!("component#{}", self.component)
+    }
+
+    fn authorizer_prefix(&self) -> String {
+        format!("authorizer#{}#", self.component)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_foreign_ones_are_refused() {
+        let keys = Keys::new("wxc".into());
+        let start = keys.due_start("7200|authorizer#wxc#wx1").unwrap();
+        assert_eq!(Keys::due_cursor(&start), "7200|authorizer#wxc#wx1");
+        for bad in ["", "7200", "x|authorizer#wxc#wx1", "7200|authorizer#other#wx1", "7200|marker#wxc#x"] {
+            assert!(keys.due_start(bad).is_err(), "{bad}");
+        }
+        assert_eq!(keys.appid_of(&keys.authorizer("wx1").pk), Some("wx1"));
+    }
+}
