@@ -27,6 +27,11 @@ impl Update {
         Self { expression: expression.to_owned(), condition: condition.to_owned(), names, values: HashMap::new() }
     }
 
+    /// A condition alone (for `PutItem` and `DeleteItem`).
+    pub(super) fn condition(condition: &str) -> Self {
+        Self::new("", condition)
+    }
+
     pub(super) fn value(mut self, name: &str, value: AttributeValue) -> Self {
         self.values.insert(name.to_owned(), value);
         self

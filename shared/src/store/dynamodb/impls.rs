@@ -67,16 +67,15 @@ impl ComponentTokenStore for DynamoDbStore {
         item.insert("expires_at".into(), n(expires_at));
         item.insert("version".into(), n(version));
         item.insert("updated_at".into(), n(now));
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        let request = match expected_version {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => request
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", n(v)),
+        let condition = match expected_version {
+            None => Update::condition("attribute_not_exists(#pk)"),
+            Some(v) => Update::condition("#version = :expected").value(":expected", n(v)),
         };
-        request.send().await.map_err(classify)?;
-        Ok(ComponentToken { token: token.clone(), expires_at, version })
+        if self.put_if(item, condition).await? {
+            Ok(ComponentToken { token: token.clone(), expires_at, version })
+        } else {
+            Err(StoreError::ConditionFailed)
+        }
     }
 
     async fn acquire_lease(
@@ -90,23 +89,10 @@ impl ComponentTokenStore for DynamoDbStore {
         item.insert("holder".into(), s(holder));
         item.insert("lease_until".into(), n(until));
         item.insert("ttl".into(), n(until + 3600));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #lease_until <= :now OR #holder = :holder")
-            .expression_attribute_names("#lease_until", "lease_until")
-            .expression_attribute_names("#holder", "holder")
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":holder", s(holder))
-            .send()
-            .await;
-        match result.map_err(classify) {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(err) => Err(err),
-        }
+        let condition = Update::condition("attribute_not_exists(#pk) OR #lease_until <= :now OR #holder = :holder")
+            .value(":now", n(now))
+            .value(":holder", s(holder));
+        self.put_if(item, condition).await
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
@@ -307,21 +293,7 @@ impl MarkerStore for DynamoDbStore {
     async fn remember_once(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<bool, StoreError> {
         let mut item = self.keys.marker(key).item();
         item.insert("ttl".into(), n(now + ttl_secs.max(1)));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result.map_err(classify) {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(err) => Err(err),
-        }
+        self.put_if(item, Update::condition("attribute_not_exists(#pk) OR #ttl < :now").value(":now", n(now))).await
     }
 
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
@@ -365,5 +337,24 @@ impl DynamoDbStore {
         .value(":one", n(1))
         .value(name, value);
         self.update_authorizer(appid, update).await
+    }
+
+    /// One conditional `PutItem`: `true` when written, `false` when the condition failed.
+    async fn put_if(&self, item: Item, condition: Update) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.condition)
+            .set_expression_attribute_names(Some(condition.names))
+            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 }
