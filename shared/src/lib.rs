@@ -1,22 +1,26 @@
 //! Building blocks for the WeChat Open Platform third-party platform (微信开放平台 第三方平台)
-//! Lambdas.
+//! Lambdas. Each function crate is a thin translation between HTTP or a scheduled event and the
+//! use cases in [`service`]; everything else stands below that.
 //!
-//! Everything WeChat sends us is signed and AES-encrypted, and every reply we send must be too, so
-//! the six functions all stand on this crate:
+//! # Layers
 //!
-//! - [`crypto`]: `msg_signature` / `signature`, AES-256-CBC with WeChat's 32-byte PKCS#7, the
-//!   `random16 | len | msg | appid` frame, key rotation and `echostr` verification. Pure functions,
-//!   no I/O, pinned by the official test vectors.
-//! - [`message`]: the POST envelope and the query string of a push, typed component notices
-//!   (`InfoType`), typed authorizer messages and events (`MsgType` / `Event`) with a raw fallback,
-//!   and passive replies with CDATA-safe rendering.
-//! - [`store`]: the DynamoDB-backed token store (verify ticket, component token with a refresh
-//!   lease, authorized accounts, retry markers), an in-memory twin with the same semantics, and
-//!   the table definition `template.yaml` is held to.
-//! - [`Secret`]: a string whose `Debug` never prints it, for tickets, codes and tokens.
+//! Dependencies point down only (`python3 ../shared/tools/module_graph.py .` finds no cycle;
+//! `docs/architecture.md` draws the graph):
 //!
-//! Hostile input never panics anywhere in this crate: every parser returns a typed error that maps
-//! to the official WeChat crypto error codes (-40001 … -40011) and to an HTTP status.
+//! ```text
+//! functions/*        HTTP / EventBridge ⇄ use cases             (never the store or WeChat directly)
+//! app, web           the container built at cold start; requests and responses
+//! service            every business rule, one file per use case
+//! store, wechat      the DynamoDB token store; the WeChat API client
+//! push, auth_state   the inbound pipeline (query, envelope, replay window, open, reply);
+//!                    the signed authorization state
+//! message            typed component notices, follower messages, passive replies
+//! crypto, xml        signatures and AES (bytes in, bytes out); the little XML we need
+//! config, secret, outbound, logging    leaves
+//! ```
+//!
+//! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
+//! [`push::PushError`] maps each to WeChat's official crypto code and an HTTP status.
 #![deny(missing_docs)]
 
 pub mod app;
@@ -32,10 +36,11 @@ pub mod service;
 pub mod store;
 pub mod web;
 pub mod wechat;
-pub mod xml;
+mod xml;
 
 pub use crate::config::Config;
 pub use crate::crypto::{CryptoError, WeChatCrypto};
 pub use crate::secret::Secret;
+pub use crate::xml::XmlError;
 #[doc(hidden)]
 pub use crate::xml::{FieldList as __XmlFieldList, differential as __xml_differential};

@@ -7,8 +7,8 @@
 //! gets its `success`. Only XML that is broken, or lacks the header every push has, is an error
 //! ([`crate::xml::XmlError`], code -40002).
 
-pub mod component;
-pub mod reply;
+mod component;
+mod reply;
 
 pub use self::component::{AuthorizationNotice, ComponentNotice, NoticeKind};
 pub use self::reply::{Answer, Article, Reply, ReplyKind};

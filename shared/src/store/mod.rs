@@ -39,12 +39,12 @@
 //!   A late retry of an old `unauthorized` cannot revoke a newer authorization.
 //! - [`MarkerStore::remember_once`] is true the first time and false for every retry.
 
-pub mod dynamodb;
+mod dynamodb;
 mod keys;
-pub mod memory;
+mod memory;
 pub mod table;
 
-pub use self::dynamodb::DynamoDbStore;
+pub use self::dynamodb::{AwsEnvironment, DynamoDbStore, sdk_config_from_env};
 pub use self::keys::{LeaseName, MarkerKey};
 pub use self::memory::MemoryStore;
 
