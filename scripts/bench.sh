@@ -50,22 +50,24 @@ PY
 
 cold() {
   echo "== cold start: release binaries (cargo build --release)"
-  cargo build -q --release -p ticket-receiver -p event-callback -p qr-url-issuer -p auth-callback \
-    -p authorizer-list -p token-refresher -p hello-lambda
+  # shellcheck disable=SC2046
+  cargo build -q --release $(for f in $(python3 scripts/manifest.py functions) hello-lambda; do echo "-p $f"; done)
   python3 scripts/cold_start.py --runs "${RUNS:-30}"
 }
 
 size() {
   python_tools
   echo "== size: cargo lambda build --release --arm64 (zig cross build)"
+  # shellcheck disable=SC2046
   PATH="$venv/bin:$PATH" cargo lambda build -q --release --arm64 \
-    --bin ticket-receiver --bin event-callback --bin qr-url-issuer --bin auth-callback \
-    --bin authorizer-list --bin token-refresher --bin hello-lambda >/dev/null
+    $(for f in $(python3 scripts/manifest.py functions) hello-lambda; do echo "--bin $f"; done) >/dev/null
   "$venv/bin/python" - <<'PY'
-import os, zipfile, io
+import os, zipfile, io, sys
+sys.path.insert(0, "scripts")
+import manifest
 base = "target/lambda"
 print(f"{'function':<16} {'bootstrap':>12} {'zipped':>10}")
-for name in ("ticket-receiver", "event-callback", "qr-url-issuer", "auth-callback", "authorizer-list", "token-refresher", "hello-lambda"):
+for name in [f["name"] for f in manifest.load()["functions"]] + ["hello-lambda"]:
     path = os.path.join(base, name, "bootstrap")
     data = open(path, "rb").read()
     buf = io.BytesIO()

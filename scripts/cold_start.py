@@ -26,17 +26,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# (binary, event file or None when the first request needs the network)
-FUNCTIONS = [
-    ("hello-lambda", "events/qr-url-issuer/get.json"),
-    ("hello-lambda-current-thread", "events/qr-url-issuer/get.json"),
-    ("ticket-receiver", "events/ticket-receiver/bad-signature.json"),
-    ("event-callback", "events/event-callback/bad-signature.json"),
-    ("qr-url-issuer", "events/qr-url-issuer/bad-auth-type.json"),
-    ("auth-callback", "events/auth-callback/forged-state.json"),
-    ("authorizer-list", None),
-    ("token-refresher", None),
-]
+
+def functions():
+    """(binary, event file or None when the first request needs the network): the hello-world
+    baselines, then every function of tests/platform.json with its `cold_start_event`."""
+    with open(os.path.join(ROOT, "tests", "platform.json"), encoding="utf-8") as f:
+        platform = json.load(f)
+    listed = [
+        (f["name"], f"events/{f['name']}/{f['cold_start_event']}" if f["cold_start_event"] else None)
+        for f in platform["functions"]
+    ]
+    return [
+        ("hello-lambda", "events/qr-url-issuer/get.json"),
+        ("hello-lambda-current-thread", "events/qr-url-issuer/get.json"),
+    ] + listed
+
+
+FUNCTIONS = functions()
 
 
 class Run:

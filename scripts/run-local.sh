@@ -41,12 +41,10 @@ wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 log="${LOCAL_DIR:-$root/target/local}"
 mkdir -p "$log"
 
-# Test-only credentials, the same as events/README.md (so `cargo lambda invoke` with events/ works).
-cat > "$log/functions.env" <<ENV
-COMPONENT_APPID=wx3fdbc0bb2ee1a1e0
-COMPONENT_APPSECRET=integration-component-secret
-COMPONENT_TOKEN=integrationtoken
-COMPONENT_ENCODING_AES_KEY=R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M
+functions=$(python3 scripts/manifest.py functions)
+# Test-only credentials from tests/platform.json, the ones events/ is signed with (so
+# `cargo lambda invoke` with events/ works).
+{ python3 scripts/manifest.py credentials; cat <<ENV
 TABLE_NAME=wechat-local
 # The committed events/ samples are signed with 2024 timestamps: no replay window locally, so
 # \`cargo lambda invoke --data-file events/...\` works (deployments keep the default 300 s).
@@ -59,6 +57,7 @@ AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
 ENV
+} > "$log/functions.env"
 set -a; . "$log/functions.env"; set +a
 
 for port in "$DDB_PORT" "$WATCH_PORT" "$STANDIN_PORT"; do
@@ -71,7 +70,7 @@ done
 echo "== building (first run takes a few minutes)"
 # One binary at a time, exactly as `cargo lambda watch` later runs them (`cargo run --bin <name>`):
 # cargo resolves features per selection, so a --workspace build would be rebuilt on first request.
-for bin in ticket-receiver qr-url-issuer auth-callback event-callback token-refresher authorizer-list wechat-standin; do
+for bin in $functions wechat-standin; do
   cargo build -q --bin "$bin"
 done
 cargo build -q -p shared --example create_table
@@ -94,7 +93,7 @@ wait_port "$STANDIN_PORT"
 # The first request to each function makes cargo lambda watch start it: warm them all, then have
 # WeChat push a ticket (retried until the ticket receiver answers `success`).
 echo "== starting the functions"
-for f in authorizer-list qr-url-issuer auth-callback event-callback; do curl -s -m 300 -o /dev/null "http://127.0.0.1:$WATCH_PORT/lambda-url/$f" || true; done
+for f in $(python3 scripts/manifest.py http-functions); do curl -s -m 300 -o /dev/null "http://127.0.0.1:$WATCH_PORT/lambda-url/$f" || true; done
 pushed=
 for _ in $(seq 1 30); do
   if curl -s -m 120 -X POST "http://127.0.0.1:$STANDIN_PORT/standin/push/ticket" | grep -q '"body":"success"'; then

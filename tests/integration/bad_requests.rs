@@ -6,15 +6,7 @@ use shared::crypto::KeySlot;
 use shared::store::MemoryStore;
 use std::collections::HashMap;
 
-use crate::gateway::{self, APPID};
-
-fn app() -> App<MemoryStore> {
-    let config = gateway::config(&[
-        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
-        ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
-    ]);
-    App::new(config, MemoryStore::new()).unwrap()
-}
+use crate::support::{Function, SealedPush, appid, memory_app as app};
 
 fn post(path: &str, query: &[(&str, &str)], body: Vec<u8>) -> Request {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
@@ -29,38 +21,23 @@ fn post(path: &str, query: &[(&str, &str)], body: Vec<u8>) -> Request {
     request
 }
 
-fn signed(app: &App<MemoryStore>, xml: &str, envelope_head: &str) -> (Vec<(String, String)>, Vec<u8>) {
-    let encrypt = app.config.crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", xml).unwrap();
-    let signature = app.config.crypto.msg_signature("1732000000", "77", &encrypt);
-    let query = vec![
-        ("timestamp".to_owned(), "1732000000".to_owned()),
-        ("nonce".to_owned(), "77".to_owned()),
-        ("encrypt_type".to_owned(), "aes".to_owned()),
-        ("msg_signature".to_owned(), signature),
-    ];
-    (query, format!("<xml>{envelope_head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes())
-}
-
-async fn status_of(app: &App<MemoryStore>, function: &str, request: Request) -> u16 {
-    let response = match function {
-        "ticket-receiver" => ticket_receiver::handle(app, request).await,
-        _ => event_callback::handle(app, request).await,
-    }
-    .unwrap();
+async fn status_of(app: &App<MemoryStore>, function: Function, request: Request) -> u16 {
+    let response = function.handle(app, request).await;
     response.status().as_u16()
 }
 
 #[tokio::test]
 async fn unauthentic_or_malformed_pushes_get_4xx_and_store_nothing() {
+    let appid = appid();
     let app = app();
     let ticket = format!(
-        "<xml><AppId>{APPID}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>t</ComponentVerifyTicket></xml>"
+        "<xml><AppId>{appid}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>t</ComponentVerifyTicket></xml>"
     );
     for (function, path, head) in [
-        ("ticket-receiver", "/wechat/component/events", format!("<AppId>{APPID}</AppId>")),
-        ("event-callback", "/wechat/wx1000000000000001/callback", "<ToUserName>gh_1</ToUserName>".to_owned()),
+        (Function::TicketReceiver, "/wechat/component/events", format!("<AppId>{appid}</AppId>")),
+        (Function::EventCallback, "/wechat/wx1000000000000001/callback", "<ToUserName>gh_1</ToUserName>".to_owned()),
     ] {
-        let (query, body) = signed(&app, &ticket, &head);
+        let SealedPush { query, body } = SealedPush::new(&ticket, &head, "1732000000", "77");
         let q = |skip: &str, replace: Option<(&str, &str)>| -> Vec<(String, String)> {
             query
                 .iter()
@@ -103,7 +80,8 @@ async fn unauthentic_or_malformed_pushes_get_4xx_and_store_nothing() {
             post(path, &query, format!("<xml><Encrypt>{encrypt}</Encrypt></xml>").into_bytes())
         };
         assert_eq!(status_of(&app, function, sign("!!!not-base64!!!")).await, 400, "{function}: garbage base64");
-        let other = shared::WeChatCrypto::new(gateway::TOKEN, gateway::KEY, "wx_someone_else").unwrap();
+        let other =
+            shared::WeChatCrypto::new(crate::support::token(), crate::support::key(), "wx_someone_else").unwrap();
         let foreign = other.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
         assert_eq!(status_of(&app, function, sign(&foreign)).await, 400, "{function}: wrong appid");
     }
@@ -154,10 +132,11 @@ async fn auth_callback_refuses_forged_expired_and_missing_state_without_calling_
 #[tokio::test]
 async fn url_verification_echoes_only_signed_echostr() {
     let app = app();
-    let signature = shared::crypto::signature(&[gateway::TOKEN, "1714036504", "1514711492"]);
-    for (path, function) in
-        [("/wechat/component/events", "ticket-receiver"), ("/wechat/wx1000000000000001/callback", "event-callback")]
-    {
+    let signature = shared::crypto::signature(&[crate::support::token(), "1714036504", "1514711492"]);
+    for (path, function) in [
+        ("/wechat/component/events", Function::TicketReceiver),
+        ("/wechat/wx1000000000000001/callback", Function::EventCallback),
+    ] {
         for (sig, expected) in [(signature.as_str(), 200u16), ("0000000000000000000000000000000000000000", 401)] {
             let query = HashMap::from([
                 ("signature".to_owned(), vec![sig.to_owned()]),
@@ -171,11 +150,7 @@ async fn url_verification_echoes_only_signed_echostr() {
                 .body(Body::Empty)
                 .unwrap()
                 .with_query_string_parameters(query);
-            let response = match function {
-                "ticket-receiver" => ticket_receiver::handle(&app, request).await,
-                _ => event_callback::handle(&app, request).await,
-            }
-            .unwrap();
+            let response = function.handle(&app, request).await;
             assert_eq!(response.status().as_u16(), expected, "{function}");
             if expected == 200 {
                 assert_eq!(response.body(), &Body::Text("4375120948345356249".into()));
@@ -187,8 +162,9 @@ async fn url_verification_echoes_only_signed_echostr() {
 
 #[tokio::test]
 async fn a_captured_push_replayed_outside_the_window_is_refused() {
+    let appid = appid();
     let ticket = format!(
-        "<xml><AppId>{APPID}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>replayed</ComponentVerifyTicket></xml>"
+        "<xml><AppId>{appid}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>replayed</ComponentVerifyTicket></xml>"
     );
     let push = |app: &App<MemoryStore>, sent: i64| {
         let encrypt = app.config.crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
@@ -206,25 +182,30 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
     assert_eq!(app.config.push_max_age_secs, 300, "on by default");
     let now = app.platform.now();
     for sent in [now - 301, now + 301, now - 86_400] {
-        assert_eq!(status_of(&app, "ticket-receiver", push(&app, sent)).await, 401, "signed {} s ago", now - sent);
+        assert_eq!(
+            status_of(&app, Function::TicketReceiver, push(&app, sent)).await,
+            401,
+            "signed {} s ago",
+            now - sent
+        );
     }
     assert_eq!(app.platform.store().writes(), 0, "replays store nothing");
-    assert_eq!(status_of(&app, "ticket-receiver", push(&app, now - 290)).await, 200, "inside the window");
+    assert_eq!(status_of(&app, Function::TicketReceiver, push(&app, now - 290)).await, 200, "inside the window");
     assert_eq!(app.platform.store().writes(), 1);
 
     // PUSH_MAX_AGE_SECS=0 turns the window off (the committed sample events rely on it).
-    let config = gateway::config(&[("PUSH_MAX_AGE_SECS", "0".to_owned())]);
+    let config = crate::support::config(&[("PUSH_MAX_AGE_SECS", "0".to_owned())]);
     let open = App::new(config, MemoryStore::new()).unwrap();
-    assert_eq!(status_of(&open, "ticket-receiver", push(&open, now - 86_400)).await, 200);
+    assert_eq!(status_of(&open, Function::TicketReceiver, push(&open, now - 86_400)).await, 200);
     for bad in ["-1", "five", "1.5"] {
         let lookup = |k: &str| if k == "PUSH_MAX_AGE_SECS" { Some(bad.to_owned()) } else { None };
         let err = shared::config::Config::from_lookup(|k| {
             lookup(k).or_else(|| {
                 HashMap::from([
-                    ("COMPONENT_APPID", APPID),
-                    ("COMPONENT_APPSECRET", gateway::SECRET),
-                    ("COMPONENT_TOKEN", gateway::TOKEN),
-                    ("COMPONENT_ENCODING_AES_KEY", gateway::KEY),
+                    ("COMPONENT_APPID", appid),
+                    ("COMPONENT_APPSECRET", crate::support::secret()),
+                    ("COMPONENT_TOKEN", crate::support::token()),
+                    ("COMPONENT_ENCODING_AES_KEY", crate::support::key()),
                     ("TABLE_NAME", "t"),
                 ])
                 .get(k)

@@ -13,7 +13,7 @@ use shared::app::App;
 use shared::crypto::KeySlot;
 use shared::store::{MemoryStore, TicketStore};
 
-use crate::gateway::{self, APPID, TOKEN};
+use crate::support::{Function, appid, token};
 
 const TIMESTAMP: &str = "1732000000";
 const NONCE: &str = "1320562132";
@@ -72,7 +72,7 @@ fn push(app: &App<MemoryStore>, path: &str, route: &str, head: &str, xml: &str, 
     let crypto = &app.config.crypto;
     let encrypt = crypto.encrypt_with(KeySlot::Current, RANDOM, xml).expect("encrypt");
     let mut query = vec![
-        ("signature", shared::crypto::signature(&[TOKEN, TIMESTAMP, NONCE])),
+        ("signature", shared::crypto::signature(&[token(), TIMESTAMP, NONCE])),
         ("timestamp", TIMESTAMP.to_owned()),
         ("nonce", NONCE.to_owned()),
     ];
@@ -111,27 +111,28 @@ fn garbage(mut event: Value) -> Value {
 }
 
 /// Every sample event: `(function, file, event)`.
-fn generate() -> Vec<(&'static str, &'static str, Value)> {
+fn generate() -> Vec<(Function, &'static str, Value)> {
+    let appid = appid();
     let app = events_app();
     let component = |xml: &str| {
         push(
             &app,
             "/wechat/component/events",
             "/wechat/component/events",
-            &format!("<AppId><![CDATA[{APPID}]]></AppId>"),
+            &format!("<AppId><![CDATA[{appid}]]></AppId>"),
             xml,
             false,
             false,
         )
     };
     let ticket = format!(
-        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[ticket@@@events-sample-ticket]]></ComponentVerifyTicket>\n</xml>"
+        "<xml><AppId><![CDATA[{appid}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[ticket@@@events-sample-ticket]]></ComponentVerifyTicket>\n</xml>"
     );
     let authorized = format!(
-        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[authorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n<AuthorizationCode><![CDATA[queryauthcode@@@events-sample-code]]></AuthorizationCode>\n<AuthorizationCodeExpiredTime>1732000600</AuthorizationCodeExpiredTime>\n<PreAuthCode><![CDATA[preauthcode@@@events-sample]]></PreAuthCode>\n</xml>"
+        "<xml><AppId><![CDATA[{appid}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[authorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n<AuthorizationCode><![CDATA[queryauthcode@@@events-sample-code]]></AuthorizationCode>\n<AuthorizationCodeExpiredTime>1732000600</AuthorizationCodeExpiredTime>\n<PreAuthCode><![CDATA[preauthcode@@@events-sample]]></PreAuthCode>\n</xml>"
     );
     let unauthorized = format!(
-        "<xml><AppId><![CDATA[{APPID}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[unauthorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n</xml>"
+        "<xml><AppId><![CDATA[{appid}]]></AppId>\n<CreateTime>{TIMESTAMP}</CreateTime>\n<InfoType><![CDATA[unauthorized]]></InfoType>\n<AuthorizerAppid><![CDATA[{ACCOUNT}]]></AuthorizerAppid>\n</xml>"
     );
     let callback_path = format!("/wechat/{ACCOUNT}/callback");
     let authorizer = |xml: &str, base64: bool| {
@@ -175,30 +176,30 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
     };
     let signer = crate::gateway::signer();
     vec![
-        ("ticket-receiver", "component-verify-ticket.json", component(&ticket)),
-        ("ticket-receiver", "authorized.json", component(&authorized)),
-        ("ticket-receiver", "unauthorized.json", component(&unauthorized)),
-        ("ticket-receiver", "bad-signature.json", tampered(component(&ticket))),
-        ("ticket-receiver", "garbage-body.json", garbage(component(&ticket))),
-        ("event-callback", "text-message.json", authorizer(&text, false)),
-        ("event-callback", "text-message-base64.json", authorizer(&text, true)),
-        ("event-callback", "subscribe-event.json", authorizer(&subscribe, false)),
-        ("event-callback", "release-test-text.json", release),
-        ("event-callback", "bad-signature.json", tampered(authorizer(&text, false))),
-        ("event-callback", "garbage-body.json", garbage(authorizer(&text, false))),
+        (Function::TicketReceiver, "component-verify-ticket.json", component(&ticket)),
+        (Function::TicketReceiver, "authorized.json", component(&authorized)),
+        (Function::TicketReceiver, "unauthorized.json", component(&unauthorized)),
+        (Function::TicketReceiver, "bad-signature.json", tampered(component(&ticket))),
+        (Function::TicketReceiver, "garbage-body.json", garbage(component(&ticket))),
+        (Function::EventCallback, "text-message.json", authorizer(&text, false)),
+        (Function::EventCallback, "text-message-base64.json", authorizer(&text, true)),
+        (Function::EventCallback, "subscribe-event.json", authorizer(&subscribe, false)),
+        (Function::EventCallback, "release-test-text.json", release),
+        (Function::EventCallback, "bad-signature.json", tampered(authorizer(&text, false))),
+        (Function::EventCallback, "garbage-body.json", garbage(authorizer(&text, false))),
         (
-            "qr-url-issuer",
+            Function::QrUrlIssuer,
             "get.json",
             get("/wechat/authorize-url", &[("auth_type", "1".into()), ("mode", "pc".into())], "application/json"),
         ),
-        ("qr-url-issuer", "get-html.json", get("/wechat/authorize-url", &[], "text/html")),
+        (Function::QrUrlIssuer, "get-html.json", get("/wechat/authorize-url", &[], "text/html")),
         (
-            "qr-url-issuer",
+            Function::QrUrlIssuer,
             "bad-auth-type.json",
             get("/wechat/authorize-url", &[("auth_type", "9".into())], "application/json"),
         ),
         (
-            "auth-callback",
+            Function::AuthCallback,
             "redirect.json",
             get(
                 "/wechat/authorize/callback",
@@ -211,7 +212,7 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
             ),
         ),
         (
-            "auth-callback",
+            Function::AuthCallback,
             "forged-state.json",
             get(
                 "/wechat/authorize/callback",
@@ -223,9 +224,9 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
                 "text/html",
             ),
         ),
-        ("authorizer-list", "get.json", get("/wechat/authorizers", &[], "application/json")),
+        (Function::AuthorizerList, "get.json", get("/wechat/authorizers", &[], "application/json")),
         (
-            "token-refresher",
+            Function::TokenRefresher,
             "schedule.json",
             json!({
                 "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -240,7 +241,7 @@ fn generate() -> Vec<(&'static str, &'static str, Value)> {
 /// and WeChat unreachable (so nothing here can call out).
 fn events_app() -> App<MemoryStore> {
     // The committed samples are signed with fixed 2024 timestamps: no replay window for them.
-    let config = gateway::config(&[
+    let config = crate::support::config(&[
         ("PUSH_MAX_AGE_SECS", "0".to_owned()),
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
@@ -253,7 +254,7 @@ fn committed_events_are_what_the_generator_makes() {
     let update = std::env::var_os("UPDATE_EVENTS").is_some();
     let mut stale = Vec::new();
     for (function, file, event) in generate() {
-        let path = events_dir().join(function).join(file);
+        let path = events_dir().join(function.name()).join(file);
         let text = serde_json::to_string_pretty(&event).unwrap() + "\n";
         if update {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -265,59 +266,45 @@ fn committed_events_are_what_the_generator_makes() {
     assert!(stale.is_empty(), "events differ from the generator (rerun with UPDATE_EVENTS=1): {stale:?}");
 }
 
-fn load(function: &str, file: &str) -> lambda_http::Request {
-    let text = std::fs::read_to_string(events_dir().join(function).join(file)).expect("event file");
+fn load(function: Function, file: &str) -> lambda_http::Request {
+    let text = std::fs::read_to_string(events_dir().join(function.name()).join(file)).expect("event file");
     lambda_http::request::from_str(&text).expect("an API Gateway event")
 }
 
-async fn call(app: &App<MemoryStore>, function: &str, file: &str) -> (u16, String) {
+async fn call(app: &App<MemoryStore>, function: Function, file: &str) -> (u16, String) {
     let request = load(function, file);
-    let response = match function {
-        "ticket-receiver" => ticket_receiver::handle(app, request).await,
-        "event-callback" => event_callback::handle(app, request).await,
-        "qr-url-issuer" => qr_url_issuer::handle(app, request).await,
-        "auth-callback" => auth_callback::handle(app, request).await,
-        _ => authorizer_list::handle(app, request).await,
-    }
-    .unwrap();
-    let status = response.status().as_u16();
-    let body = match response.into_body() {
-        lambda_http::Body::Text(t) => t,
-        lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-        _ => String::new(),
-    };
-    (status, body)
+    crate::support::status_and_body(function.handle(app, request).await)
 }
 
 #[tokio::test]
 async fn ticket_receiver_events() {
     let app = events_app();
-    assert_eq!(call(&app, "ticket-receiver", "bad-signature.json").await.0, 401);
-    assert_eq!(call(&app, "ticket-receiver", "garbage-body.json").await.0, 400);
+    assert_eq!(call(&app, Function::TicketReceiver, "bad-signature.json").await.0, 401);
+    assert_eq!(call(&app, Function::TicketReceiver, "garbage-body.json").await.0, 400);
     assert_eq!(app.platform.store().writes(), 0);
-    assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
+    assert_eq!(call(&app, Function::TicketReceiver, "component-verify-ticket.json").await, (200, "success".into()));
     let ticket = app.platform.store().verify_ticket().await.unwrap().unwrap();
     assert_eq!((ticket.ticket.expose(), ticket.create_time), ("ticket@@@events-sample-ticket", 1_732_000_000));
     // A retry is answered alike and changes nothing.
     let writes = app.platform.store().writes();
-    assert_eq!(call(&app, "ticket-receiver", "component-verify-ticket.json").await, (200, "success".into()));
+    assert_eq!(call(&app, Function::TicketReceiver, "component-verify-ticket.json").await, (200, "success".into()));
     assert_eq!(app.platform.store().writes(), writes);
     // unauthorized for an account never stored: acknowledged.
-    assert_eq!(call(&app, "ticket-receiver", "unauthorized.json").await, (200, "success".into()));
+    assert_eq!(call(&app, Function::TicketReceiver, "unauthorized.json").await, (200, "success".into()));
 }
 
 #[tokio::test]
 async fn event_callback_events() {
     let app = events_app();
-    assert_eq!(call(&app, "event-callback", "bad-signature.json").await.0, 401);
-    assert_eq!(call(&app, "event-callback", "garbage-body.json").await.0, 400);
+    assert_eq!(call(&app, Function::EventCallback, "bad-signature.json").await.0, 401);
+    assert_eq!(call(&app, Function::EventCallback, "garbage-body.json").await.0, 400);
     assert_eq!(app.platform.store().writes(), 0);
-    assert_eq!(call(&app, "event-callback", "text-message.json").await, (200, "success".into()));
+    assert_eq!(call(&app, Function::EventCallback, "text-message.json").await, (200, "success".into()));
     // The same push, Base64-encoded by API Gateway, is the same message: a retry.
-    assert_eq!(call(&app, "event-callback", "text-message-base64.json").await, (200, "success".into()));
+    assert_eq!(call(&app, Function::EventCallback, "text-message-base64.json").await, (200, "success".into()));
     assert_eq!(app.platform.store().writes(), 1, "processed once");
-    assert_eq!(call(&app, "event-callback", "subscribe-event.json").await, (200, "success".into()));
-    let (status, body) = call(&app, "event-callback", "release-test-text.json").await;
+    assert_eq!(call(&app, Function::EventCallback, "subscribe-event.json").await, (200, "success".into()));
+    let (status, body) = call(&app, Function::EventCallback, "release-test-text.json").await;
     assert_eq!(status, 200);
     let reply = decrypt_reply(&app, &body);
     assert!(reply.contains("TESTCOMPONENT_MSG_TYPE_TEXT_callback"), "{reply}");
@@ -332,17 +319,17 @@ fn decrypt_reply(app: &App<MemoryStore>, body: &str) -> String {
 async fn dashboard_and_callback_events() {
     let app = events_app();
     // Bad input writes nothing.
-    assert_eq!(call(&app, "qr-url-issuer", "bad-auth-type.json").await.0, 400);
-    assert_eq!(call(&app, "auth-callback", "forged-state.json").await.0, 403);
-    let (status, body) = call(&app, "authorizer-list", "get.json").await;
+    assert_eq!(call(&app, Function::QrUrlIssuer, "bad-auth-type.json").await.0, 400);
+    assert_eq!(call(&app, Function::AuthCallback, "forged-state.json").await.0, 403);
+    let (status, body) = call(&app, Function::AuthorizerList, "get.json").await;
     assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[]}"));
     assert_eq!(app.platform.store().writes(), 0);
     // No ticket yet (and WeChat unreachable): the dashboard gets a clear 503.
-    let (status, body) = call(&app, "qr-url-issuer", "get.json").await;
+    let (status, body) = call(&app, Function::QrUrlIssuer, "get.json").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"code\":1002"), "{body}");
     // The sample callback carries a valid state but a sample code: a clear page, not a 500.
-    let (status, body) = call(&app, "auth-callback", "redirect.json").await;
+    let (status, body) = call(&app, Function::AuthCallback, "redirect.json").await;
     assert!((400..500).contains(&status) || status == 503, "{status} {body}");
     assert!(body.contains("<title>"));
 }

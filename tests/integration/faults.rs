@@ -38,7 +38,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let (standin, app, base) = gateway::wired(gateway::store().await, |_| {}).await;
+    let (standin, app, base) = gateway::wired(crate::support::fresh_table().await, |_| {}).await;
     let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     assert_eq!(standin.push_ticket().await.body, "success");
     World { standin, app, base, http }

@@ -9,7 +9,8 @@ use shared::Secret;
 use shared::store::{AuthorizerStatus, AuthorizerStore, TicketStore, TokenRefresh};
 use wechat_standin::{Config as StandInConfig, RELEASE_TEST_APPID, StandIn};
 
-use crate::gateway::{self, APPID, KEY, SECRET, Shared, TOKEN};
+use crate::gateway::{self, Shared};
+use crate::support::{appid, key, secret, token};
 
 const ACCOUNT: &str = "wx1000000000000001";
 
@@ -22,7 +23,7 @@ struct Platform {
 
 async fn platform(extra: &[(&str, String)]) -> Platform {
     let (listener, base) = gateway::listener().await;
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    let mut standin_config = StandInConfig::new(appid(), secret(), token(), key());
     standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
     standin_config.callback_base = Some(format!("{base}/wechat"));
     let standin = wechat_standin::StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
@@ -32,7 +33,7 @@ async fn platform(extra: &[(&str, String)]) -> Platform {
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
     ];
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-    let app = gateway::app(gateway::config(&vars), gateway::store().await, &standin);
+    let app = gateway::app(crate::support::config(&vars), crate::support::fresh_table().await, &standin);
     gateway::serve(listener, app.clone());
     let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Platform { standin, app, base, http }
@@ -51,7 +52,7 @@ impl Platform {
         let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
         assert_eq!(url.path(), "/cgi-bin/componentloginpage");
         let params: HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!((params["component_appid"].as_str(), params["auth_type"].as_str()), (APPID, "1"));
+        assert_eq!((params["component_appid"].as_str(), params["auth_type"].as_str()), (crate::support::appid(), "1"));
         let page = self.http.get(url.as_str()).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let form = [

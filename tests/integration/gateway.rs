@@ -5,13 +5,11 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::{Body as AxumBody, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use lambda_http::RequestExt;
 use shared::Secret;
 use shared::app::App;
@@ -19,47 +17,22 @@ use shared::auth_state::StateSigner;
 use shared::config::Config;
 use shared::service::Platform;
 use shared::store::DynamoDbStore;
-use shared::store::table::TABLE;
 use wechat_standin::StandIn;
 
-pub(crate) const APPID: &str = "wx3fdbc0bb2ee1a1e0";
-pub(crate) const SECRET: &str = "integration-component-secret";
-pub(crate) const TOKEN: &str = "integrationtoken";
-pub(crate) const KEY: &str = "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M";
+use crate::support::{self, Function, secret};
 
 pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 
-/// A fresh table on the local DynamoDB-API server.
-pub(crate) async fn store() -> DynamoDbStore {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `bash scripts/test.sh`"
-    );
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let table = format!("flow-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    let store = DynamoDbStore::from_env_with_timeouts(
-        &table,
-        APPID,
-        std::time::Duration::from_secs(5),
-        std::time::Duration::from_secs(12),
-    );
-    TABLE.create(store.client(), &table).await.expect("create table");
-    store
-}
-
-pub(crate) fn config(vars: &[(&str, String)]) -> Config {
-    let mut map: HashMap<String, String> = HashMap::from([
-        ("COMPONENT_APPID".into(), APPID.into()),
-        ("COMPONENT_APPSECRET".into(), SECRET.into()),
-        ("COMPONENT_TOKEN".into(), TOKEN.into()),
-        ("COMPONENT_ENCODING_AES_KEY".into(), KEY.into()),
-        ("TABLE_NAME".into(), "unused".into()),
-    ]);
-    for (k, v) in vars {
-        map.insert((*k).to_owned(), v.clone());
-    }
-    Config::from_lookup(|k| map.get(k).cloned()).expect("config")
-}
+/// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
+pub(crate) const ROUTES: [(&str, &str, Function); 7] = [
+    ("POST", "/wechat/component/events", Function::TicketReceiver),
+    ("GET", "/wechat/component/events", Function::TicketReceiver),
+    ("POST", "/wechat/{appid}/callback", Function::EventCallback),
+    ("GET", "/wechat/{appid}/callback", Function::EventCallback),
+    ("GET", "/wechat/authorize-url", Function::QrUrlIssuer),
+    ("GET", "/wechat/authorize/callback", Function::AuthCallback),
+    ("GET", "/wechat/authorizers", Function::AuthorizerList),
+];
 
 /// The app on `store`, on the stand-in's clock.
 pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Shared {
@@ -71,7 +44,7 @@ pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Sh
 /// The state signer the platform's is keyed like (the component secret), for tests that forge or
 /// expire states.
 pub(crate) fn signer() -> StateSigner {
-    StateSigner::new(&Secret::new(SECRET))
+    StateSigner::new(&Secret::new(secret()))
 }
 
 /// Binds a port for the gateway before the app exists (the app's config needs the URL).
@@ -82,13 +55,18 @@ pub(crate) async fn listener() -> (tokio::net::TcpListener, String) {
 }
 
 pub(crate) fn serve(listener: tokio::net::TcpListener, app: Shared) {
-    let router = Router::new()
-        .route("/wechat/component/events", post(ticket_receiver).get(ticket_receiver))
-        .route("/wechat/authorize-url", get(qr_url_issuer))
-        .route("/wechat/authorize/callback", get(auth_callback))
-        .route("/wechat/authorizers", get(authorizer_list))
-        .route("/wechat/{appid}/callback", post(event_callback).get(event_callback))
-        .with_state(app);
+    let mut router = Router::new();
+    for (method, path, function) in ROUTES {
+        let method = method.parse::<axum::http::Method>().expect("method");
+        let handler = move |State(app): State<Shared>, request: Request| async move {
+            let appid = request.uri().path().strip_prefix("/wechat/").and_then(|rest| rest.strip_suffix("/callback"));
+            let path_appid = (function == Function::EventCallback).then(|| appid.unwrap_or_default().to_owned());
+            to_axum(function.handle(&*app, to_lambda(request, path_appid).await).await)
+        };
+        router = router
+            .route(path, axum::routing::on(axum::routing::MethodFilter::try_from(method).expect("filter"), handler));
+    }
+    let router = router.with_state(app);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 }
 
@@ -121,26 +99,6 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
     Response::from_parts(parts, AxumBody::from(bytes)).into_response()
 }
 
-async fn ticket_receiver(State(app): State<Shared>, request: Request) -> Response {
-    to_axum(ticket_receiver::handle(&app, to_lambda(request, None).await).await.unwrap())
-}
-
-async fn qr_url_issuer(State(app): State<Shared>, request: Request) -> Response {
-    to_axum(qr_url_issuer::handle(&app, to_lambda(request, None).await).await.unwrap())
-}
-
-async fn auth_callback(State(app): State<Shared>, request: Request) -> Response {
-    to_axum(auth_callback::handle(&app, to_lambda(request, None).await).await.unwrap())
-}
-
-async fn authorizer_list(State(app): State<Shared>, request: Request) -> Response {
-    to_axum(authorizer_list::handle(&app, to_lambda(request, None).await).await.unwrap())
-}
-
-async fn event_callback(State(app): State<Shared>, Path(appid): Path<String>, request: Request) -> Response {
-    to_axum(event_callback::handle(&app, to_lambda(request, Some(appid)).await).await.unwrap())
-}
-
 /// The WeChat stand-in pushing to a fresh local gateway whose app runs on `store`: where most
 /// cross-function tests start. `configure` adjusts the stand-in (accounts, token rotation).
 pub(crate) async fn wired(
@@ -148,7 +106,7 @@ pub(crate) async fn wired(
     configure: impl FnOnce(&mut wechat_standin::Config),
 ) -> (StandIn, Shared, String) {
     let (listener, base) = listener().await;
-    let mut standin_config = wechat_standin::Config::new(APPID, SECRET, TOKEN, KEY);
+    let mut standin_config = support::standin_config();
     standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
     standin_config.callback_base = Some(format!("{base}/wechat"));
     configure(&mut standin_config);
@@ -158,7 +116,7 @@ pub(crate) async fn wired(
         ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
     ];
-    let shared = app(config(&vars), store, &standin);
+    let shared = app(support::config(&vars), store, &standin);
     serve(listener, shared.clone());
     (standin, shared, base)
 }

@@ -19,18 +19,10 @@ use shared::crypto::KeySlot;
 use shared::store::MemoryStore;
 
 use crate::events::http_event;
-use crate::gateway::{self, APPID};
+use crate::support::{Function, appid, memory_app as app, status_and_body};
 
 const PER_FUNCTION: usize = 10_000;
 const ACCOUNT: &str = "wx1000000000000001";
-
-fn app() -> App<MemoryStore> {
-    let config = gateway::config(&[
-        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
-        ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
-    ]);
-    App::new(config, MemoryStore::new()).unwrap()
-}
 
 fn seed() -> u64 {
     std::env::var("HOSTILE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_2026)
@@ -99,7 +91,8 @@ fn generate(app: &App<MemoryStore>, rng: &mut StdRng, head: &str) -> Push {
             ("random blocks", STANDARD.encode(random_bytes(rng, len)), None)
         }
         4 => {
-            let other = shared::WeChatCrypto::new(gateway::TOKEN, gateway::KEY, "wx00000000000bad").unwrap();
+            let other =
+                shared::WeChatCrypto::new(crate::support::token(), crate::support::key(), "wx00000000000bad").unwrap();
             ("wrong appid", other.encrypt_with(KeySlot::Current, b"0123456789abcdef", &valid_xml).unwrap(), None)
         }
         5 => {
@@ -185,41 +178,29 @@ fn event(
     lambda_http::request::from_str(&value.to_string()).expect("an API Gateway event")
 }
 
-async fn answer(app: &App<MemoryStore>, function: &str, request: lambda_http::Request) -> (u16, String) {
-    let response = match function {
-        "ticket-receiver" => ticket_receiver::handle(app, request).await,
-        "event-callback" => event_callback::handle(app, request).await,
-        "qr-url-issuer" => qr_url_issuer::handle(app, request).await,
-        _ => auth_callback::handle(app, request).await,
-    }
-    .expect("handlers answer every request");
-    let status = response.status().as_u16();
-    let body = match response.into_body() {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-        _ => String::new(),
-    };
-    (status, body)
+async fn answer(app: &App<MemoryStore>, function: Function, request: lambda_http::Request) -> (u16, String) {
+    status_and_body(function.handle(app, request).await)
 }
 
 #[tokio::test]
 async fn ten_thousand_malformed_pushes_per_push_function() {
+    let appid = appid();
     let app = app();
     let mut rng = StdRng::seed_from_u64(seed());
     for (function, path, route, head) in [
         (
-            "ticket-receiver",
+            Function::TicketReceiver,
             "/wechat/component/events".to_owned(),
             "/wechat/component/events",
-            format!("<AppId>{APPID}</AppId>"),
+            format!("<AppId>{appid}</AppId>"),
         ),
-        ("event-callback", format!("/wechat/{ACCOUNT}/callback"), "/wechat/{appid}/callback", String::new()),
+        (Function::EventCallback, format!("/wechat/{ACCOUNT}/callback"), "/wechat/{appid}/callback", String::new()),
     ] {
         let mut kinds: HashMap<&str, usize> = HashMap::new();
         for i in 0..PER_FUNCTION {
             let push = generate(&app, &mut rng, &head);
             let request = event("POST", &path, route, &push.query, &push.body, push.base64);
-            let request = if function == "event-callback" {
+            let request = if function == Function::EventCallback {
                 lambda_http::RequestExt::with_path_parameters(
                     request,
                     HashMap::from([("appid".to_owned(), ACCOUNT.to_owned())]),
@@ -266,7 +247,7 @@ async fn ten_thousand_malformed_dashboard_and_callback_requests() {
         "wx1000000000000001",
     ];
     for (function, path) in
-        [("qr-url-issuer", "/wechat/authorize-url"), ("auth-callback", "/wechat/authorize/callback")]
+        [(Function::QrUrlIssuer, "/wechat/authorize-url"), (Function::AuthCallback, "/wechat/authorize/callback")]
     {
         for i in 0..PER_FUNCTION {
             let mut query: Vec<(&str, String)> = (0..rng.random_range(1..6))
@@ -280,7 +261,7 @@ async fn ten_thousand_malformed_dashboard_and_callback_requests() {
                     (name, value)
                 })
                 .collect();
-            if function == "qr-url-issuer" {
+            if function == Function::QrUrlIssuer {
                 // Make it malformed for sure: an out-of-range auth_type or mode, or a conflicting repeat.
                 match rng.random_range(0..3u32) {
                     0 => query.push(("auth_type", ["0", "7", "x", "-1"][rng.random_range(0..4)].into())),
@@ -320,7 +301,7 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
     for i in 0..9 {
         let owner = owners[i % 3];
         let appid = format!("wx{:016}", 2_000 + i);
-        let (access, refresh) = (format!("ACCESS-SECRET-{i}"), format!("REFRESH-SECRET-{i}"));
+        let (access, refresh) = (format!("ACCESS-secret()-{i}"), format!("REFRESH-secret()-{i}"));
         let authorization = NewAuthorization {
             authorizer_appid: appid.clone(),
             access_token: Secret::new(access.clone()),

@@ -1,6 +1,14 @@
 //! Cross-function tests, one binary (ripgrep-style). The store is the DynamoDB adapter on the
 //! local DynamoDB-API server that `scripts/test.sh` starts; WeChat is the stand-in.
 
+// The test-support layer: the function list as a type, credentials, tables, sealed pushes.
+mod support;
+// Every list of the functions and routes held to tests/platform.json and template.yaml.
+mod layout;
+// The use cases against the stand-in (component token, authorization, refresh, recovery).
+mod services;
+// The WeChat client against the stand-in: every endpoint, every error class.
+mod wechat_client;
 // The platform behind a local API Gateway, WeChat pushing to it: the whole lifecycle.
 mod flow;
 // A minimal API Gateway: HTTP in, lambda_http request to the handlers, HTTP out.

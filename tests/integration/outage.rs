@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::gateway::{self, APPID};
+use crate::gateway;
+use crate::support::appid;
 use shared::store::{AuthorizerStore, DynamoDbStore, TicketStore};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -47,7 +48,7 @@ impl Switch {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() {
     // A table on the real server, then a store that reaches it only through the switch.
-    let direct = gateway::store().await;
+    let direct = crate::support::fresh_table().await;
     let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap().trim_start_matches("http://").to_owned();
     let (switch, proxied) = Switch::start(upstream).await;
     let config = direct
@@ -62,7 +63,7 @@ async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() 
                 .build(),
         )
         .build();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), APPID);
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), appid());
 
     let (standin, app, base) = gateway::wired(store, |_| {}).await;
     let http = shared::outbound::client_builder().build().unwrap();

@@ -8,7 +8,8 @@ use wechat_standin::{RELEASE_TEST_APPID, StandIn};
 use crate::gateway::{self, Shared};
 
 async fn world(rotate: bool) -> (StandIn, Shared, String) {
-    let (standin, app, base) = gateway::wired(gateway::store().await, |c| c.rotate_refresh_tokens = rotate).await;
+    let (standin, app, base) =
+        gateway::wired(crate::support::fresh_table().await, |c| c.rotate_refresh_tokens = rotate).await;
     assert_eq!(standin.push_ticket().await.body, "success");
     (standin, app, base)
 }

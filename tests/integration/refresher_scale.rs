@@ -18,12 +18,8 @@ use shared::app::App;
 use shared::config::Config;
 use shared::service::Platform;
 use shared::store::{AuthorizerStore, MemoryStore, NewAuthorization, TicketStore, VerifyTicket};
-use wechat_standin::{Account, Config as StandInConfig, Fault, StandIn};
-
-const APPID: &str = "wx3fdbc0bb2ee1a1e0";
-const SECRET: &str = "integration-component-secret";
-const TOKEN: &str = "integrationtoken";
-const KEY: &str = "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M";
+use wechat_standin::platform::test_credentials;
+use wechat_standin::{Account, Fault, StandIn};
 
 fn var(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -43,17 +39,11 @@ struct Outcome {
 }
 
 async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    let mut standin_config = test_credentials().standin_config();
     standin_config.accounts = (0..due).map(Account::numbered).collect();
     let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
-    let map = std::collections::HashMap::from([
-        ("COMPONENT_APPID", APPID.to_owned()),
-        ("COMPONENT_APPSECRET", SECRET.to_owned()),
-        ("COMPONENT_TOKEN", TOKEN.to_owned()),
-        ("COMPONENT_ENCODING_AES_KEY", KEY.to_owned()),
-        ("TABLE_NAME", "unused".to_owned()),
-        ("WECHAT_API_BASE", standin.base_url()),
-    ]);
+    let mut map: std::collections::HashMap<&str, String> = test_credentials().variables().into_iter().collect();
+    map.insert("WECHAT_API_BASE", standin.base_url());
     let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
     let clock = standin.clone();
     let platform =

@@ -7,7 +7,8 @@
 //! One current-thread runtime: the gateway, the stand-in and the handlers all log on this thread,
 //! so a thread-local subscriber sees everything without touching the other tests' output.
 
-use crate::gateway::{self, Capture, KEY, SECRET, TOKEN};
+use crate::gateway::{self, Capture};
+use crate::support::{key, secret, token};
 use shared::store::{AuthorizerStore, ComponentTokenStore};
 
 #[tokio::test]
@@ -15,13 +16,13 @@ async fn no_secret_reaches_the_logs() {
     let (capture, guard) = Capture::start(
         "debug,shared=trace,ticket_receiver=trace,event_callback=trace,qr_url_issuer=trace,auth_callback=trace,authorizer_list=trace,token_refresher=trace",
     );
-    let (standin, app, base) = gateway::wired(gateway::store().await, |_| {}).await;
+    let (standin, app, base) = gateway::wired(crate::support::fresh_table().await, |_| {}).await;
     let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let mut secrets: Vec<(String, String)> = vec![
-        ("AppSecret".into(), SECRET.into()),
-        ("token".into(), TOKEN.into()),
-        ("EncodingAESKey".into(), KEY.into()),
+        ("AppSecret".into(), secret().into()),
+        ("token".into(), token().into()),
+        ("EncodingAESKey".into(), key().into()),
     ];
     let account = "wx1000000000000001";
     assert_eq!(standin.push_ticket().await.body, "success");

@@ -13,9 +13,10 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use shared::Secret;
 use shared::store::{AuthorizerStore, DynamoDbStore, NewAuthorization, TicketStore, VerifyTicket};
-use wechat_standin::{Account, Config as StandInConfig, StandIn};
+use wechat_standin::{Account, StandIn};
 
-use crate::gateway::{self, APPID, KEY, SECRET, TOKEN};
+use crate::gateway;
+use crate::support::appid;
 
 /// The operation of every request sent (`GetItem`, `PutItem`, …), and the items the answers
 /// carried (what DynamoDB bills reads by: a query's `ScannedCount`, a found `Item`).
@@ -68,10 +69,10 @@ impl Intercept for Calls {
 
 /// A store on a fresh table whose every call is counted.
 async fn counting_store() -> (DynamoDbStore, Calls) {
-    let plain = gateway::store().await;
+    let plain = crate::support::fresh_table().await;
     let calls = Calls::default();
     let config = plain.client().config().to_builder().interceptor(calls.clone()).build();
-    (DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), plain.table(), APPID), calls)
+    (DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), plain.table(), appid()), calls)
 }
 
 struct Counted {
@@ -129,7 +130,7 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
 /// Items the refresher reads with `due` accounts due among `stored` authorized ones.
 async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refresher::RefreshReport) {
     let appid = |i: usize| format!("wx{i:016}");
-    let mut standin_config = StandInConfig::new(APPID, SECRET, TOKEN, KEY);
+    let mut standin_config = crate::support::standin_config();
     standin_config.accounts = (0..due).map(Account::numbered).collect();
     let standin = StandIn::start(standin_config, "127.0.0.1:0".parse().unwrap()).await;
     let (store, calls) = counting_store().await;
@@ -155,7 +156,7 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
         store.save_authorization(&authorization, now).await.unwrap();
     }
     let vars = [("WECHAT_API_BASE", standin.base_url())];
-    let app = gateway::app(gateway::config(&vars), store, &standin);
+    let app = gateway::app(crate::support::config(&vars), store, &standin);
     let before = calls.items_read();
     let report = token_refresher::handle(&app).await;
     (calls.items_read() - before, report)

@@ -22,6 +22,7 @@
 
 mod api;
 mod page;
+pub mod platform;
 mod push;
 mod world;
 

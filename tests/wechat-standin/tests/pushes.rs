@@ -25,7 +25,7 @@ struct Receiver {
 }
 
 fn crypto() -> WeChatCrypto {
-    WeChatCrypto::new(TOKEN, KEY, APPID).unwrap()
+    WeChatCrypto::new(token(), key(), appid()).unwrap()
 }
 
 fn query(params: &HashMap<String, String>) -> PushQuery {
@@ -87,7 +87,7 @@ async fn ticket_pushes_are_authentic_and_carry_the_ticket_the_api_accepts() {
     let notices = r.notices.lock().unwrap().clone();
     let NoticeKind::VerifyTicket { ticket } = &notices[0].kind else { panic!("{notices:?}") };
     assert_eq!(Some(ticket.expose().to_owned()), s.last_ticket());
-    assert_eq!(notices[0].app_id, APPID);
+    assert_eq!(notices[0].app_id, appid());
     client(&s).component_token(ticket).await.unwrap();
 }
 
@@ -113,7 +113,7 @@ async fn follower_messages_and_encrypted_replies_round_trip() {
 async fn replies_that_do_not_verify_are_flagged() {
     let (s, _r) = wired().await;
     // A reply sealed with another token does not verify at WeChat.
-    let other = WeChatCrypto::new("other-token", KEY, APPID).unwrap();
+    let other = WeChatCrypto::new("other-token", key(), appid()).unwrap();
     let sealed = push::seal_reply(&other, KeySlot::Current, "<xml/>", "1", "2").unwrap();
     let app = Router::new().route("/wechat/{appid}/callback", post(move || async move { sealed }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
@@ -144,12 +144,12 @@ async fn authorization_page_redirects_once_per_pre_auth_code_and_pushes_authoriz
         url
     };
 
-    let page = http.get(page_url(APPID, pre.expose())).send().await.unwrap();
+    let page = http.get(page_url(appid(), pre.expose())).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("authorize-wx1000000000000001") && html.contains("示例服务号"), "{html}");
     assert_eq!(http.get(page_url("wx_other", pre.expose())).send().await.unwrap().status(), 400);
-    assert_eq!(http.get(page_url(APPID, "preauthcode@@@forged")).send().await.unwrap().status(), 400);
+    assert_eq!(http.get(page_url(appid(), "preauthcode@@@forged")).send().await.unwrap().status(), 400);
 
     let form = [
         ("pre_auth_code", pre.expose()),
@@ -168,7 +168,7 @@ async fn authorization_page_redirects_once_per_pre_auth_code_and_pushes_authoriz
     let again = http.post(format!("{}/standin/authorize", s.base_url())).form(&form).send().await.unwrap();
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("already been used"));
-    assert_eq!(http.get(page_url(APPID, pre.expose())).send().await.unwrap().status(), 400);
+    assert_eq!(http.get(page_url(appid(), pre.expose())).send().await.unwrap().status(), 400);
 
     // WeChat pushes `authorized` with the same code.
     for _ in 0..50 {

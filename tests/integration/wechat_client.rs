@@ -1,10 +1,8 @@
 //! The WeChat client against the stand-in: every endpoint, every error class, timeouts, retries.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use shared::Secret;
 use shared::wechat::{ApiError, ErrorKind, WeChatClient};
 use wechat_standin::Fault;
@@ -31,10 +29,10 @@ async fn component_token_accepts_only_pushed_tickets_for_12_hours() {
 async fn wrong_appid_or_secret_are_config_errors() {
     let s = standin().await;
     let ticket = ticket(&s).await;
-    let wrong_secret = WeChatClient::new(&s.base_url(), APPID, Secret::new("nope")).unwrap();
+    let wrong_secret = WeChatClient::new(&s.base_url(), appid(), Secret::new("nope")).unwrap();
     let err = wrong_secret.component_token(&ticket).await.unwrap_err();
     assert_eq!((err.kind(), err.errcode()), (ErrorKind::Config, Some(40125)));
-    let wrong_appid = WeChatClient::new(&s.base_url(), "wx_other", Secret::new(SECRET)).unwrap();
+    let wrong_appid = WeChatClient::new(&s.base_url(), "wx_other", Secret::new(secret())).unwrap();
     assert_eq!(wrong_appid.component_token(&ticket).await.unwrap_err().errcode(), Some(40013));
     assert_eq!(wrong_secret.start_push_ticket().await.unwrap_err().errcode(), Some(40125));
     client(&s).start_push_ticket().await.unwrap();
@@ -89,7 +87,7 @@ async fn pre_auth_codes_are_fresh_and_auth_codes_single_use() {
 
 #[tokio::test]
 async fn authorizer_tokens_refresh_rotate_and_stop_after_revocation() {
-    let mut config = config();
+    let mut config = standin_config();
     config.rotate_refresh_tokens = true;
     let s = standin_with(config).await;
     let c = client(&s);
@@ -209,12 +207,12 @@ async fn errors_never_carry_tokens_or_secrets() {
     s.inject_fault("api_query_auth", Fault::Drop, 2);
     errors.push(c.query_auth(&token, &Secret::new("queryauthcode@@@SECRETCODE")).await.unwrap_err());
     errors.push(c.query_auth(&token, &Secret::new("queryauthcode@@@SECRETCODE")).await.unwrap_err());
-    let dead = WeChatClient::new("http://127.0.0.1:9", APPID, Secret::new(SECRET)).unwrap();
+    let dead = WeChatClient::new("http://127.0.0.1:9", appid(), Secret::new(secret())).unwrap();
     errors.push(dead.create_pre_auth_code(&token).await.unwrap_err());
     errors.push(dead.component_token(&Secret::new("ticket@@@SECRETTICKET")).await.unwrap_err());
     for err in &errors {
         for text in [err.to_string(), format!("{err:?}")] {
-            for secret in [token.expose(), SECRET, "SECRETCODE", "SECRETTICKET"] {
+            for secret in [token.expose(), secret(), "SECRETCODE", "SECRETTICKET"] {
                 assert!(!text.contains(secret), "{text} leaks {secret}");
             }
         }

@@ -2,16 +2,14 @@
 //! component token refresh and lease, forced refresh, single-use codes, authorization, authorizer
 //! token refresh with rotation and 61023 recovery.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::*;
 use shared::Secret;
 use shared::service::{AuthorizationError, CallError, RefreshOutcome};
 use shared::store::{AuthorizerStatus, AuthorizerStore, DynamoDbStore};
 use shared::wechat::ErrorKind;
-use wechat_standin::{Config, Fault, StandIn};
+use wechat_standin::{Fault, StandIn};
 
 fn wechat_code(err: &AuthorizationError) -> Option<i64> {
     match err {
@@ -23,7 +21,7 @@ fn wechat_code(err: &AuthorizationError) -> Option<i64> {
 #[tokio::test]
 async fn no_ticket_means_no_token_then_one_refresh_serves_every_caller() {
     let s = standin().await;
-    let empty = platform_on(&s, store().await);
+    let empty = platform_on(&s, fresh_table().await);
     assert!(matches!(empty.component_token(None).await, Err(CallError::NoTicket)));
 
     let platform = Arc::new(platform(&s).await);
@@ -114,7 +112,7 @@ async fn authorized(s: &StandIn) -> shared::service::Platform<DynamoDbStore> {
 
 #[tokio::test]
 async fn refresh_persists_the_rotated_refresh_token() {
-    let mut config = Config::new(APPID, SECRET, TOKEN, KEY);
+    let mut config = standin_config();
     config.rotate_refresh_tokens = true;
     let s = standin_with(config).await;
     let platform = authorized(&s).await;

@@ -1,0 +1,111 @@
+//! One name per function everywhere, and one route table: `tests/platform.json`, the `Function`
+//! type, `functions/`, `events/`, this crate's dependencies, `template.yaml`'s functions and the
+//! local gateway's routes must all agree. Adding a function without one of them fails here,
+//! naming what is missing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::gateway::ROUTES;
+use crate::support::Function;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    YamlLoader::load_from_str(&text).expect("template.yaml is YAML").remove(0)
+}
+
+fn dirs(path: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn camel(name: &str) -> String {
+    name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect()
+}
+
+#[test]
+fn every_list_of_functions_names_the_same_functions() {
+    let manifest: BTreeSet<String> = wechat_standin::platform::functions().iter().map(|f| f.name.clone()).collect();
+    let typed: BTreeSet<String> = Function::ALL.iter().map(|f| f.name().to_owned()).collect();
+    let order: Vec<&str> = wechat_standin::platform::functions().iter().map(|f| f.name.as_str()).collect();
+    let typed_order: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(order, typed_order, "tests/platform.json and support::Function::ALL list the functions in one order");
+    let template = template();
+    let resources = template["Resources"].as_hash().expect("Resources");
+    let sam: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(name, r)| {
+            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+            assert_eq!(name.as_str(), Some(format!("{}Function", camel(&binary)).as_str()), "one name per function");
+            binary
+        })
+        .collect();
+    let manifest_toml = std::fs::read_to_string(root().join("tests/integration/Cargo.toml")).expect("Cargo.toml");
+    let places = [
+        ("support::Function", typed),
+        ("functions/", dirs(&root().join("functions"))),
+        ("events/", dirs(&root().join("events"))),
+        ("template.yaml <Name>Function resources", sam),
+    ];
+    for (place, names) in &places {
+        let missing: Vec<_> = manifest.difference(names).collect();
+        assert!(missing.is_empty(), "in tests/platform.json but not in {place}: {missing:?}");
+        let extra: Vec<_> = names.difference(&manifest).collect();
+        assert!(extra.is_empty(), "in {place} but not in tests/platform.json: {extra:?}");
+    }
+    for name in &manifest {
+        assert!(
+            manifest_toml.contains(&format!("{name} = {{ path = \"../../functions/{name}\" }}")),
+            "{name} is not a dependency of tests/integration (its handler cannot be tested in process)"
+        );
+        let event_file = wechat_standin::platform::functions().iter().find(|f| &f.name == name).unwrap();
+        if let Some(file) = &event_file.cold_start_event {
+            assert!(root().join("events").join(name).join(file).is_file(), "events/{name}/{file} (cold_start_event)");
+        }
+    }
+}
+
+#[test]
+fn the_local_gateway_routes_exactly_what_the_template_routes() {
+    let template = template();
+    let mut routes = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_hash().expect("Resources") {
+        match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => {
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+                for event in resource["Properties"]["Events"].as_hash().into_iter().flat_map(|e| e.values()) {
+                    if event["Type"].as_str() == Some("HttpApi") {
+                        let p = &event["Properties"];
+                        let key = format!("{} {}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap());
+                        routes.insert((key, binary.clone()));
+                    }
+                }
+            }
+            Some("AWS::ApiGatewayV2::Route") => {
+                let key = resource["Properties"]["RouteKey"].as_str().expect("RouteKey").to_owned();
+                let target = name.as_str().unwrap_or_default().trim_end_matches("Route");
+                let binary = Function::ALL
+                    .iter()
+                    .find(|f| camel(f.name()) == target)
+                    .unwrap_or_else(|| panic!("route resource {target}Route names no function"))
+                    .name();
+                routes.insert((key, binary.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    let gateway: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|(method, path, f)| (format!("{method} {path}"), f.name().to_owned())).collect();
+    assert_eq!(gateway, routes, "tests/integration/gateway.rs ROUTES and template.yaml's HTTP API");
+}

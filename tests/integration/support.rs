@@ -1,0 +1,218 @@
+//! The test-support layer every cross-function test stands on: the function list as a type, the
+//! test credentials (`tests/platform.json`), a fresh table on the local DynamoDB-API server, an
+//! app on the in-memory store, sealed pushes, and the stand-in wired as WeChat.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lambda_http::{Body, Request, Response};
+use shared::app::App;
+use shared::config::Config;
+use shared::crypto::KeySlot;
+use shared::service::Platform;
+use shared::store::table::TABLE;
+use shared::store::{DynamoDbStore, MemoryStore, TicketStore, TokenStore, VerifyTicket};
+use shared::wechat::WeChatClient;
+use shared::{Secret, WeChatCrypto};
+use wechat_standin::StandIn;
+use wechat_standin::platform::test_credentials;
+
+/// An account the stand-in knows by default.
+pub(crate) const ACCOUNT: &str = "wx1000000000000001";
+
+/// `COMPONENT_APPID` of the test credentials.
+pub(crate) fn appid() -> &'static str {
+    &test_credentials().appid
+}
+
+/// `COMPONENT_APPSECRET` of the test credentials.
+pub(crate) fn secret() -> &'static str {
+    &test_credentials().secret
+}
+
+/// `COMPONENT_TOKEN` of the test credentials.
+pub(crate) fn token() -> &'static str {
+    &test_credentials().token
+}
+
+/// `COMPONENT_ENCODING_AES_KEY` of the test credentials.
+pub(crate) fn key() -> &'static str {
+    &test_credentials().encoding_aes_key
+}
+
+/// The platform's functions. Dispatching through this type (never through a name string) means
+/// a misspelt function is a compile error, and `layout.rs` holds it to every other list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Function {
+    TicketReceiver,
+    EventCallback,
+    QrUrlIssuer,
+    AuthCallback,
+    AuthorizerList,
+    TokenRefresher,
+}
+
+impl Function {
+    /// Every function, in `tests/platform.json`'s order.
+    pub(crate) const ALL: [Self; 6] = [
+        Self::TicketReceiver,
+        Self::EventCallback,
+        Self::QrUrlIssuer,
+        Self::AuthCallback,
+        Self::AuthorizerList,
+        Self::TokenRefresher,
+    ];
+
+    /// The one name: folder, package, binary, `events/` folder.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::TicketReceiver => "ticket-receiver",
+            Self::EventCallback => "event-callback",
+            Self::QrUrlIssuer => "qr-url-issuer",
+            Self::AuthCallback => "auth-callback",
+            Self::AuthorizerList => "authorizer-list",
+            Self::TokenRefresher => "token-refresher",
+        }
+    }
+
+    /// Calls the function's handler with an API Gateway request. The refresher takes no HTTP
+    /// request: calling it here is a bug in the test.
+    pub(crate) async fn handle<S: TokenStore>(self, app: &App<S>, request: Request) -> Response<Body> {
+        let response = match self {
+            Self::TicketReceiver => ticket_receiver::handle(app, request).await,
+            Self::EventCallback => event_callback::handle(app, request).await,
+            Self::QrUrlIssuer => qr_url_issuer::handle(app, request).await,
+            Self::AuthCallback => auth_callback::handle(app, request).await,
+            Self::AuthorizerList => authorizer_list::handle(app, request).await,
+            Self::TokenRefresher => panic!("token-refresher is not an HTTP function"),
+        };
+        response.expect("handlers answer every request")
+    }
+}
+
+impl std::fmt::Display for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A response's status and body as text.
+pub(crate) fn status_and_body(response: Response<Body>) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body = match response.into_body() {
+        Body::Text(text) => text,
+        Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
+    };
+    (status, body)
+}
+
+/// A fresh table on the local DynamoDB-API server that `scripts/test.sh` starts.
+pub(crate) async fn fresh_table() -> DynamoDbStore {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `bash scripts/test.sh`"
+    );
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let table = format!("it-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    let store = DynamoDbStore::from_env_with_timeouts(
+        &table,
+        appid(),
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(12),
+    );
+    TABLE.create(store.client(), &table).await.expect("create table");
+    store
+}
+
+/// The platform's configuration for the test credentials, with `vars` on top.
+pub(crate) fn config(vars: &[(&str, String)]) -> Config {
+    let mut map: HashMap<&str, String> = test_credentials().variables().into_iter().collect();
+    for (k, v) in vars {
+        map.insert(k, v.clone());
+    }
+    Config::from_lookup(|k| map.get(k).cloned()).expect("config")
+}
+
+/// An app on the in-memory store whose WeChat is unreachable (for tests of what is refused
+/// before any call), redirecting to a fixed auth-callback URL.
+pub(crate) fn memory_app() -> App<MemoryStore> {
+    let config = config(&[
+        ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
+        ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
+    ]);
+    App::new(config, MemoryStore::new()).expect("app")
+}
+
+/// The platform's message crypto for the test credentials.
+pub(crate) fn crypto() -> WeChatCrypto {
+    WeChatCrypto::new(token(), key(), appid()).expect("crypto")
+}
+
+/// A push as WeChat sends it: the plaintext encrypted with a fixed prefix, signed for a
+/// timestamp and nonce.
+pub(crate) struct SealedPush {
+    /// The signed query.
+    pub(crate) query: Vec<(String, String)>,
+    /// The XML envelope.
+    pub(crate) body: Vec<u8>,
+}
+
+impl SealedPush {
+    /// `xml` sealed with the test credentials at `timestamp`; `envelope_head` goes before
+    /// `<Encrypt>` (`<ToUserName>` or `<AppId>`).
+    pub(crate) fn new(xml: &str, envelope_head: &str, timestamp: &str, nonce: &str) -> Self {
+        let crypto = crypto();
+        let encrypt = crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", xml).expect("encrypt");
+        let signature = crypto.msg_signature(timestamp, nonce, &encrypt);
+        let query = vec![
+            ("timestamp".to_owned(), timestamp.to_owned()),
+            ("nonce".to_owned(), nonce.to_owned()),
+            ("encrypt_type".to_owned(), "aes".to_owned()),
+            ("msg_signature".to_owned(), signature),
+        ];
+        Self { query, body: format!("<xml>{envelope_head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes() }
+    }
+}
+
+/// The stand-in with the test credentials.
+pub(crate) async fn standin() -> StandIn {
+    standin_with(test_credentials().standin_config()).await
+}
+
+/// The stand-in with `config`.
+pub(crate) async fn standin_with(config: wechat_standin::Config) -> StandIn {
+    StandIn::start(config, "127.0.0.1:0".parse().expect("addr")).await
+}
+
+/// The stand-in's configuration for the test credentials.
+pub(crate) fn standin_config() -> wechat_standin::Config {
+    test_credentials().standin_config()
+}
+
+/// The WeChat client for the test credentials, talking to `standin`.
+pub(crate) fn client(standin: &StandIn) -> WeChatClient {
+    WeChatClient::new(&standin.base_url(), appid(), Secret::new(secret())).expect("client")
+}
+
+/// Pushes a ticket (as WeChat does every 10 minutes) and returns it.
+pub(crate) async fn ticket(standin: &StandIn) -> Secret {
+    standin.push_ticket().await;
+    Secret::new(standin.last_ticket().expect("a ticket was pushed"))
+}
+
+/// The platform's use cases on `store`, on the stand-in's clock, WeChat being the stand-in.
+pub(crate) fn platform_on<S: TokenStore>(standin: &StandIn, store: S) -> Platform<S> {
+    let clock = standin.clone();
+    let config = config(&[("WECHAT_API_BASE", standin.base_url())]);
+    Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform")
+}
+
+/// [`platform_on`] a fresh table, with a ticket already stored (as the ticket receiver would have).
+pub(crate) async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
+    let store = fresh_table().await;
+    let ticket = ticket(standin).await;
+    store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
+    platform_on(standin, store)
+}
