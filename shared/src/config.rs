@@ -1,6 +1,6 @@
 //! Configuration, read once at cold start into one validated struct.
 //!
-//! The variable names are those of `contract.md` and of `template.yaml`'s `Globals`; a missing or
+//! The variable names are those of `docs/contract.md` and of `template.yaml`'s `Globals`; a missing or
 //! malformed value stops the cold start with a message naming the variable, never a panic inside
 //! a request. Secrets are held as [`Secret`] so `?config` in a log line is safe.
 

@@ -522,7 +522,7 @@ mod tests {
                 let flat = Fields::flat(&xml);
                 proptest::prop_assert!(flat.is_ok(), "{xml:?}: {flat:?}", flat = flat.err());
                 // roxmltree leaves a `\r` that precedes an entity reference un-normalised (XML 1.0
-                // §2.11 says every `\r` becomes `\n`); compare modulo line ends, which
+                // XML 1.0 §2.11 says every `\r` becomes `\n`); compare modulo line ends, which
                 // `flat_reads_what_the_dom_reads` and the message property tests pin separately.
                 let eol = |v: Vec<(String, String)>| -> Vec<(String, String)> {
                     v.into_iter().map(|(k, t)| (k, t.replace("\r\n", "\n").replace('\r', "\n"))).collect()

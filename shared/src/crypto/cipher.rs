@@ -105,10 +105,10 @@ pub(crate) fn decode_ciphertext(encrypt: &str) -> Result<Vec<u8>, CryptoError> {
 
 /// Decrypts `raw` in place and returns the message as UTF-8, checking the trailing appid.
 ///
-/// Steps 5–9 of the decrypt algorithm in the protocol notes (§1.6): CBC with no library padding,
+/// The decrypt algorithm of `docs/wechat.md` ("Message crypto"): CBC with no library padding,
 /// 32-byte PKCS#7 with `1 <= pad <= 32`, the 20-byte header, `20 + msg_len <= len`, the appid tail.
 /// Like every official decoder we do not insist that all pad bytes equal `pad`.
-pub(crate) fn open(key: &AesKey, mut raw: Vec<u8>, app_id: &str) -> Result<String, CryptoError> {
+pub(crate) fn open(key: &AesKey, mut raw: Vec<u8>, appid: &str) -> Result<String, CryptoError> {
     let len = raw.len();
     if len == 0 || !len.is_multiple_of(PAD_BLOCK) {
         return Err(CryptoError::DecryptAes { len });
@@ -129,7 +129,7 @@ pub(crate) fn open(key: &AesKey, mut raw: Vec<u8>, app_id: &str) -> Result<Strin
         .and_then(|n| n.checked_add(HEADER))
         .filter(|&end| end <= body_len)
         .ok_or(CryptoError::IllegalBuffer("length field runs past the frame"))?;
-    if &raw[msg_end..body_len] != app_id.as_bytes() {
+    if &raw[msg_end..body_len] != appid.as_bytes() {
         let found = String::from_utf8_lossy(&raw[msg_end..body_len]);
         return Err(CryptoError::AppIdMismatch { found: found.chars().take(64).collect() });
     }
@@ -139,16 +139,16 @@ pub(crate) fn open(key: &AesKey, mut raw: Vec<u8>, app_id: &str) -> Result<Strin
 }
 
 /// Frames, pads to 32 and encrypts `msg`, returning the Base64 `<Encrypt>` text.
-pub(crate) fn seal(key: &AesKey, random: &[u8; 16], msg: &[u8], app_id: &str) -> Result<String, CryptoError> {
+pub(crate) fn seal(key: &AesKey, random: &[u8; 16], msg: &[u8], appid: &str) -> Result<String, CryptoError> {
     let msg_len = u32::try_from(msg.len()).map_err(|_| CryptoError::EncryptAes)?;
-    let frame_len = HEADER + msg.len() + app_id.len();
+    let frame_len = HEADER + msg.len() + appid.len();
     // A full block of 32 × 0x20 when the frame is already aligned: pad is never 0.
     let pad = PAD_BLOCK - frame_len % PAD_BLOCK;
     let mut buf = Vec::with_capacity(frame_len + pad);
     buf.extend_from_slice(random);
     buf.extend_from_slice(&msg_len.to_be_bytes());
     buf.extend_from_slice(msg);
-    buf.extend_from_slice(app_id.as_bytes());
+    buf.extend_from_slice(appid.as_bytes());
     // `pad` is 1..=32, so the cast cannot truncate.
     buf.resize(frame_len + pad, pad as u8);
     let total = buf.len();

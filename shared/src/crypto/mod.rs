@@ -105,7 +105,7 @@ pub struct Opened {
 #[derive(Debug, Clone)]
 pub struct WeChatCrypto {
     token: Secret,
-    app_id: String,
+    appid: String,
     current: AesKey,
     previous: Option<AesKey>,
 }
@@ -117,11 +117,11 @@ impl WeChatCrypto {
     pub fn new(
         token: impl Into<Secret>,
         encoding_aes_key: &str,
-        app_id: impl Into<String>,
+        appid: impl Into<String>,
     ) -> Result<Self, CryptoError> {
         Ok(Self {
             token: token.into(),
-            app_id: app_id.into(),
+            appid: appid.into(),
             current: AesKey::from_encoding_aes_key(encoding_aes_key)?,
             previous: None,
         })
@@ -138,8 +138,8 @@ impl WeChatCrypto {
     }
 
     /// The component appid expected at the tail of every plaintext.
-    pub fn app_id(&self) -> &str {
-        &self.app_id
+    pub fn appid(&self) -> &str {
+        &self.appid
     }
 
     /// `msg_signature` over `[token, timestamp, nonce, encrypt]`, lowercase hex.
@@ -180,11 +180,11 @@ impl WeChatCrypto {
     pub fn decrypt(&self, encrypt: &str) -> Result<Opened, CryptoError> {
         let raw = cipher::decode_ciphertext(encrypt)?;
         let Some(previous) = &self.previous else {
-            return cipher::open(&self.current, raw, &self.app_id).map(|xml| Opened { xml, key: KeySlot::Current });
+            return cipher::open(&self.current, raw, &self.appid).map(|xml| Opened { xml, key: KeySlot::Current });
         };
-        match cipher::open(&self.current, raw.clone(), &self.app_id) {
+        match cipher::open(&self.current, raw.clone(), &self.appid) {
             Ok(xml) => Ok(Opened { xml, key: KeySlot::Current }),
-            Err(current_err) => cipher::open(previous, raw, &self.app_id)
+            Err(current_err) => cipher::open(previous, raw, &self.appid)
                 .map(|xml| Opened { xml, key: KeySlot::Previous })
                 .map_err(|_| current_err),
         }
@@ -196,7 +196,7 @@ impl WeChatCrypto {
     /// # Errors
     /// [`CryptoError::EncryptAes`] for a message over 4 GiB.
     pub fn encrypt_with(&self, key: KeySlot, random: &[u8; 16], msg: &str) -> Result<String, CryptoError> {
-        cipher::seal(self.key(key), random, msg.as_bytes(), &self.app_id)
+        cipher::seal(self.key(key), random, msg.as_bytes(), &self.appid)
     }
 
     /// A fresh random prefix for one reply, from the thread's CSPRNG (ChaCha12 seeded and

@@ -24,7 +24,7 @@ pub(crate) fn digest(parts: &mut [&str]) -> [u8; 20] {
 /// The signature WeChat computes over `parts`, as 40 lowercase hex characters.
 ///
 /// ```
-/// // Vector P1 of the protocol notes: the plain signature of a GET `echostr` verification.
+/// // The plain signature of a GET `echostr` verification.
 /// let sig = shared::crypto::signature(&["AAAAA", "1714036504", "1514711492"]);
 /// assert_eq!(sig, "f464b24fc39322e44b38aa78f5edd27bd1441696");
 /// ```

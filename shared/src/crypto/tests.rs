@@ -1,4 +1,5 @@
-//! The official and derived vectors of the protocol notes §1.12, plus rotation and rejection cases.
+//! The official and derived vectors (`docs/wechat.md`, "Message crypto"), plus rotation and
+//! rejection cases.
 
 use super::*;
 use crate::push::{self, PushError, PushQuery, UrlQuery};

@@ -15,7 +15,7 @@ use crate::xml::XmlError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentNotice {
     /// `AppId`: the component appid.
-    pub app_id: String,
+    pub appid: String,
     /// `CreateTime`, seconds since the epoch; orders verify tickets.
     pub create_time: i64,
     /// What happened.
@@ -73,7 +73,7 @@ impl ComponentNotice {
         let info_type = required(&f, "InfoType")?;
         let kind = notice_kind(&f, info_type)
             .unwrap_or_else(|| NoticeKind::Unknown { info_type: info_type.to_owned(), raw: Secret::new(text) });
-        Ok(Self { app_id: f.string("AppId").unwrap_or_default(), create_time: create_time(&f)?, kind })
+        Ok(Self { appid: f.string("AppId").unwrap_or_default(), create_time: create_time(&f)?, kind })
     }
 
     /// The `InfoType` this notice arrived with.
@@ -131,7 +131,7 @@ mod tests {
     fn parses_a_real_verify_ticket_push() {
         let xml = "<xml><AppId><![CDATA[wx90ea14d1579219ad]]></AppId>\n<CreateTime>1571123234</CreateTime>\n<InfoType><![CDATA[component_verify_ticket]]></InfoType>\n<ComponentVerifyTicket><![CDATA[ticket@@@UiOpYSEEsvhShWenejR1RXlzq8s12fiTBSiXM0tUrgH9UAaEsLnw_JAeeH6YQlRCRvM8dZbyEr1Bb-CTL5kW9A]]></ComponentVerifyTicket>\n</xml>";
         let n = ComponentNotice::parse(xml).unwrap();
-        assert_eq!(n.app_id, "wx90ea14d1579219ad");
+        assert_eq!(n.appid, "wx90ea14d1579219ad");
         assert_eq!(n.create_time, 1_571_123_234);
         assert_eq!(n.info_type(), "component_verify_ticket");
         let NoticeKind::VerifyTicket { ticket } = &n.kind else { panic!("{n:?}") };

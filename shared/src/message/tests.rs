@@ -1,4 +1,5 @@
-//! The sample XML of every message and event type in the protocol notes §5, and the replies.
+//! The sample XML of every message and event type (`docs/wechat.md`, "Follower messages and
+//! events"), and the replies.
 
 use super::*;
 

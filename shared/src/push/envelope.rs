@@ -140,7 +140,7 @@ pub struct Envelope {
     /// `ToUserName` (the authorizer's 原始ID) on authorizer pushes.
     pub to_user_name: Option<String>,
     /// `AppId` (the component appid) on component pushes.
-    pub app_id: Option<String>,
+    pub appid: Option<String>,
 }
 
 impl Envelope {
@@ -163,7 +163,7 @@ impl Envelope {
         Ok(Self {
             encrypt: encrypt.to_owned(),
             to_user_name: fields.string("ToUserName"),
-            app_id: fields.string("AppId"),
+            appid: fields.string("AppId"),
         })
     }
 }
@@ -270,10 +270,10 @@ mod tests {
     fn parses_both_envelope_variants() {
         let authorizer = b"<xml>\n    <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n    <Encrypt><![CDATA[abc=]]></Encrypt>\n</xml>";
         let e = Envelope::parse(authorizer).unwrap();
-        assert_eq!((e.encrypt.as_str(), e.to_user_name.as_deref(), e.app_id), ("abc=", Some("gh_97417a04a28d"), None));
+        assert_eq!((e.encrypt.as_str(), e.to_user_name.as_deref(), e.appid), ("abc=", Some("gh_97417a04a28d"), None));
         let component = b"<xml><AppId><![CDATA[wx4cbf8fb2a61b46f9]]></AppId><Encrypt>abc=</Encrypt></xml>";
         let e = Envelope::parse(component).unwrap();
-        assert_eq!((e.encrypt.as_str(), e.app_id.as_deref()), ("abc=", Some("wx4cbf8fb2a61b46f9")));
+        assert_eq!((e.encrypt.as_str(), e.appid.as_deref()), ("abc=", Some("wx4cbf8fb2a61b46f9")));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What a caller should do about an [`ApiError`] (protocol notes §3.10).
+/// What a caller should do about an [`ApiError`] (`docs/wechat.md`, "Component APIs").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// 40001, 40014, 42001: the access token is invalid, not the latest, or expired: refresh it

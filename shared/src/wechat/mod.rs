@@ -1,4 +1,5 @@
-//! The WeChat Open Platform HTTP API, as far as the platform uses it (protocol notes §3).
+//! The WeChat Open Platform HTTP API, as far as the platform uses it (`docs/wechat.md`,
+//! "Component APIs").
 //!
 //! One [`WeChatClient`] is built at cold start (one connection pool, rustls). Every call is a JSON
 //! `POST`; WeChat reports errors as HTTP 200 with `{"errcode": N, "errmsg": "…"}`, so a body is an
@@ -61,7 +62,7 @@ pub struct AuthorizerTokens {
     pub access_token: Secret,
     /// Its lifetime in seconds.
     pub expires_in: i64,
-    /// The refresh token WeChat returned (persist it: rotation is unconfirmed, §3.5).
+    /// The refresh token WeChat returned (persist it: whether WeChat rotates it is unconfirmed).
     pub refresh_token: Option<Secret>,
 }
 

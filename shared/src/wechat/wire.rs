@@ -82,7 +82,7 @@ pub(super) struct QueryAuth {
 pub(super) struct AuthorizationInfo {
     #[serde(deserialize_with = "text")]
     pub(super) authorizer_appid: Option<String>,
-    /// The very old doc example says `appid` (protocol notes §3.6).
+    /// The very old example on WeChat's `api_get_authorizer_info` page says `appid`.
     #[serde(deserialize_with = "text")]
     pub(super) appid: Option<String>,
     #[serde(deserialize_with = "secret")]

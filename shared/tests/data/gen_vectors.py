@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates reference_vectors.json with two implementations that share no code with ours:
-Python `cryptography` (the reference implementation of the protocol notes §1.12) and Node.js
+Python `cryptography` (an independent reference implementation) and Node.js
 `crypto` (AES-256-CBC with auto-padding off). Both must agree byte for byte before a vector is
 written. Run from this folder: `python3 gen_vectors.py > reference_vectors.json`.
 """

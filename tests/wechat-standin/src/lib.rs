@@ -16,7 +16,7 @@
 //! - **The authorization page** at the `componentloginpage` (PC) and `bindcomponent` (mobile)
 //!   paths: it checks `component_appid` and `pre_auth_code`; "Authorize" redirects the browser to
 //!   `redirect_uri?auth_code=…&expires_in=…` and pushes `authorized`.
-//! - **The full-network release test** (全网发布, protocol notes §6).
+//! - **The full-network release test** (全网发布, `docs/wechat.md`, "Release test").
 //! - **Fault injection** per endpoint: an errcode, an HTTP status, latency, a dropped connection.
 //! - **A control API** under `/standin/…` for other processes; tests use [`StandIn`]'s methods.
 
@@ -38,7 +38,7 @@ use shared::message::Reply;
 
 use self::world::World;
 
-/// The test accounts of the release test, group 1 (protocol notes §6).
+/// The release test's first 公众号 (`docs/wechat.md`, "Release test").
 pub const RELEASE_TEST_APPID: &str = "wx570bc396a51b8ff8";
 /// The 原始ID of [`RELEASE_TEST_APPID`].
 pub const RELEASE_TEST_USERNAME: &str = "gh_3c884a361561";

@@ -144,7 +144,7 @@ fn text_of(result: &PushResult) -> Option<(String, String, String)> {
     }
 }
 
-/// The 全网发布 test as WeChat runs it against a platform (protocol notes §6).
+/// The 全网发布 test as WeChat runs it against a platform (`docs/wechat.md`, "Release test").
 pub(crate) async fn release_test(standin: &StandIn) -> ReleaseReport {
     const OPENID: &str = "ozy4qt1eDxSxzCr0aNT0mXCWfrDE";
     let username = standin.world().user_name(RELEASE_TEST_APPID);

@@ -87,7 +87,7 @@ async fn ticket_pushes_are_authentic_and_carry_the_ticket_the_api_accepts() {
     let notices = r.notices.lock().unwrap().clone();
     let NoticeKind::VerifyTicket { ticket } = &notices[0].kind else { panic!("{notices:?}") };
     assert_eq!(Some(ticket.expose().to_owned()), s.last_ticket());
-    assert_eq!(notices[0].app_id, appid());
+    assert_eq!(notices[0].appid, appid());
     client(&s).component_token(ticket).await.unwrap();
 }
 
