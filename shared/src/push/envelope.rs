@@ -85,11 +85,6 @@ impl PushQuery {
             _ => Err(PushError::NotEncrypted),
         }
     }
-
-    /// `timestamp` as seconds since the epoch (validated digits; saturates on absurd values).
-    pub fn timestamp_secs(&self) -> u64 {
-        self.timestamp.parse().unwrap_or(u64::MAX)
-    }
 }
 
 /// The query string of a GET URL verification.
@@ -223,7 +218,6 @@ mod tests {
     fn reads_the_vector_e_query() {
         let q = PushQuery::from_pairs(FULL).unwrap();
         assert_eq!(q.timestamp, "1715943329");
-        assert_eq!(q.timestamp_secs(), 1_715_943_329);
         assert_eq!(q.openid.as_deref(), Some("o9AgO5Kd5ggOC-bXrbNODIiE3bGY"));
         q.require_aes().unwrap();
     }
