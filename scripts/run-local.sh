@@ -52,6 +52,9 @@ PUSH_MAX_AGE_SECS=0
 WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
+AUTHORIZE_START_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer/authorize-start
+# No identity provider locally: the one demo user (a deployment must choose jwt or iam).
+DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local

@@ -51,6 +51,9 @@ pub struct StateClaims {
 #[derive(Clone)]
 pub struct StateSigner {
     secret: Secret,
+    /// What the values are for: part of the key derivation, so a value signed for one purpose
+    /// (a start link) never verifies as another (an authorization state).
+    purpose: &'static [u8],
     key: OnceLock<[u8; 32]>,
 }
 
@@ -61,16 +64,30 @@ impl std::fmt::Debug for StateSigner {
 }
 
 impl StateSigner {
-    /// A signer keyed from the component secret.
+    /// The signer of authorization states (`redirect_uri`'s `state`), keyed from the component
+    /// secret.
     pub fn new(component_secret: &Secret) -> Self {
-        Self { secret: component_secret.clone(), key: OnceLock::new() }
+        Self {
+            secret: component_secret.clone(),
+            purpose: b"wechat-component-lambda/auth-state/v1",
+            key: OnceLock::new(),
+        }
+    }
+
+    /// The signer of the dashboard's start links: same secret, another derived key.
+    pub fn for_start_links(component_secret: &Secret) -> Self {
+        Self {
+            secret: component_secret.clone(),
+            purpose: b"wechat-component-lambda/start-link/v1",
+            key: OnceLock::new(),
+        }
     }
 
     fn key(&self) -> &[u8; 32] {
         self.key.get_or_init(|| {
             let mut derive =
                 HmacSha256::new_from_slice(self.secret.expose().as_bytes()).expect("HMAC takes any key length");
-            derive.update(b"wechat-component-lambda/auth-state/v1");
+            derive.update(self.purpose);
             derive.finalize().into_bytes().into()
         })
     }
@@ -151,6 +168,8 @@ mod tests {
         assert_eq!(s.verify(&later, 1000), Err(StateError::Forged));
         let other = StateSigner::new(&Secret::new("another-secret")).sign("alice", 2000);
         assert_eq!(s.verify(&other, 1000), Err(StateError::Forged));
+        let start_link = StateSigner::for_start_links(&Secret::new("component-secret")).sign("alice", 2000);
+        assert_eq!(s.verify(&start_link, 1000), Err(StateError::Forged), "a start link is not a state");
         for junk in ["", ".", "abc", "a.b.c.d.e", &"x".repeat(2000)] {
             assert!(s.verify(junk, 1000).is_err(), "{junk}");
         }

@@ -17,6 +17,35 @@ pub const DEFAULT_PC_PAGE_BASE: &str = "https://mp.weixin.qq.com";
 /// Default host of the mobile authorization link (bindcomponent).
 pub const DEFAULT_MOBILE_PAGE_BASE: &str = "https://open.weixin.qq.com";
 
+/// How the dashboard routes are protected (`DASHBOARD_AUTH`, required: there is no default, so a
+/// deployment is never open by accident). The functions fail closed when a request does not carry
+/// the identity the mode promises (`crate::web::dashboard_user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardAuth {
+    /// `jwt`: API Gateway's JWT authorizer; the user is `jwt:<iss>:<sub>`.
+    Jwt,
+    /// `iam`: SigV4-signed calls; the user is `iam:<caller ARN>`.
+    Iam,
+    /// `unauthenticated-local-demo`: no authentication, one user (`local:demo`). Local runs and
+    /// demos only: anyone who finds the URL sees every account.
+    UnauthenticatedLocalDemo,
+}
+
+impl DashboardAuth {
+    /// The value of `DASHBOARD_AUTH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Iam => "iam",
+            Self::UnauthenticatedLocalDemo => "unauthenticated-local-demo",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [Self::Jwt, Self::Iam, Self::UnauthenticatedLocalDemo].into_iter().find(|mode| mode.as_str() == value)
+    }
+}
+
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -46,6 +75,11 @@ pub struct Config {
     pub auth_redirect_url: Option<url::Url>,
     /// `DASHBOARD_URL`: where auth-callback sends the admin after success.
     pub dashboard_url: Option<url::Url>,
+    /// `AUTHORIZE_START_URL`: the public URL of qr-url-issuer's start route, which the dashboard's
+    /// authenticated call links the browser to.
+    pub authorize_start_url: Option<url::Url>,
+    /// `DASHBOARD_AUTH`: how the dashboard routes are protected.
+    pub dashboard_auth: DashboardAuth,
     /// The message crypto from `COMPONENT_TOKEN`, `COMPONENT_ENCODING_AES_KEY` and
     /// `COMPONENT_ENCODING_AES_KEY_PREVIOUS`.
     pub crypto: WeChatCrypto,
@@ -65,6 +99,8 @@ impl fmt::Debug for Config {
             .field("mobile_page_base", &self.mobile_page_base)
             .field("auth_redirect_url", &self.auth_redirect_url.as_ref().map(url::Url::as_str))
             .field("dashboard_url", &self.dashboard_url.as_ref().map(url::Url::as_str))
+            .field("authorize_start_url", &self.authorize_start_url.as_ref().map(url::Url::as_str))
+            .field("dashboard_auth", &self.dashboard_auth)
             .field("push_max_age_secs", &self.push_max_age_secs)
             .finish_non_exhaustive()
     }
@@ -123,6 +159,11 @@ impl Config {
             mobile_page_base: page_base.unwrap_or_else(|| DEFAULT_MOBILE_PAGE_BASE.to_owned()),
             auth_redirect_url: url("AUTH_REDIRECT_URL")?,
             dashboard_url: url("DASHBOARD_URL")?,
+            authorize_start_url: url("AUTHORIZE_START_URL")?,
+            dashboard_auth: DashboardAuth::parse(&required("DASHBOARD_AUTH")?).ok_or_else(|| ConfigError {
+                variable: "DASHBOARD_AUTH",
+                problem: "must be jwt, iam or unauthenticated-local-demo".into(),
+            })?,
             crypto,
             push_max_age_secs: match get("PUSH_MAX_AGE_SECS") {
                 None => DEFAULT_PUSH_MAX_AGE_SECS,
@@ -147,6 +188,7 @@ mod tests {
             ("COMPONENT_TOKEN", "token"),
             ("COMPONENT_ENCODING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
             ("TABLE_NAME", "tokens"),
+            ("DASHBOARD_AUTH", "jwt"),
         ])
     }
 
@@ -169,9 +211,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        for missing in
-            ["COMPONENT_APPID", "COMPONENT_APPSECRET", "COMPONENT_TOKEN", "COMPONENT_ENCODING_AES_KEY", "TABLE_NAME"]
-        {
+        for missing in [
+            "COMPONENT_APPID",
+            "COMPONENT_APPSECRET",
+            "COMPONENT_TOKEN",
+            "COMPONENT_ENCODING_AES_KEY",
+            "TABLE_NAME",
+            "DASHBOARD_AUTH",
+        ] {
             let mut vars = base();
             vars.remove(missing);
             assert_eq!(load(&vars).unwrap_err().variable, missing);
@@ -182,10 +229,24 @@ mod tests {
             ("WECHAT_API_BASE", "not a url"),
             ("AUTH_REDIRECT_URL", "ftp://x/y"),
             ("DASHBOARD_URL", "::"),
+            ("AUTHORIZE_START_URL", "javascript:alert(1)"),
+            // Closed by default: no spelling of "off" is accepted, only the one demo name.
+            ("DASHBOARD_AUTH", "none"),
+            ("DASHBOARD_AUTH", "JWT"),
+            ("DASHBOARD_AUTH", "unauthenticated"),
         ] {
             let mut vars = base();
             vars.insert(name, value);
             assert_eq!(load(&vars).unwrap_err().variable, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn every_dashboard_mode_is_read() {
+        for mode in [DashboardAuth::Jwt, DashboardAuth::Iam, DashboardAuth::UnauthenticatedLocalDemo] {
+            let mut vars = base();
+            vars.insert("DASHBOARD_AUTH", mode.as_str());
+            assert_eq!(load(&vars).unwrap().dashboard_auth, mode);
         }
     }
 

@@ -6,9 +6,10 @@ use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::config::DashboardAuth;
 use crate::push::{self, PushError};
 use crate::service::{CallError, LinkError};
-use crate::store::DEFAULT_OWNER;
+use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
 /// `docs/contract.md` is this enum.
@@ -66,9 +67,10 @@ impl DashboardCode {
             CallError::NoTicket => Self::NoTicket.respond(
                 "WeChat has not pushed a component_verify_ticket yet (it does every 10 minutes); try again shortly",
             ),
-            CallError::WeChat(e) => Self::WeChatRefused.respond(&format!(
-                "WeChat refused the request ({})",
-                e.errcode().map_or_else(|| e.to_string(), |c| format!("errcode {c}"))
+            // WeChat's errcode, never the transport's text (it can name hosts and internals).
+            CallError::WeChat(e) => Self::WeChatRefused.respond(&e.errcode().map_or_else(
+                || "WeChat could not be reached; try again".to_owned(),
+                |c| format!("WeChat refused the request (errcode {c})"),
             )),
             CallError::Busy => Self::TokenBusy.respond("the component token is being refreshed; try again"),
             CallError::Store(_) => Self::StoreUnavailable.respond("the token store is unavailable; try again"),
@@ -93,6 +95,34 @@ pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A query parameter given at most once: `Ok(None)` when absent, `Err` naming it when repeated
+/// with another value (which of two values to trust is not ours to guess).
+///
+/// # Errors
+/// A message naming the parameter.
+pub fn single_param<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
+    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.any(|other| Some(other) != first) {
+        return Err(format!("`{name}` is given more than once"));
+    }
+    Ok(first)
+}
+
+/// A small page with a title and a message (both escaped), for the browser-facing routes.
+pub fn message_page(status: StatusCode, title: &str, message: &str, referrer: Referrer) -> Response<Body> {
+    html(
+        status,
+        format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"title\">{title}</h1><p id=\"message\">{message}</p></body></html>",
+            title = escape_html(title),
+            message = escape_html(message)
+        ),
+        referrer,
+    )
+}
+
 /// The request body as bytes; API Gateway's Base64-encoded bodies arrive already decoded.
 pub fn body_bytes(request: &Request) -> &[u8] {
     match request.body() {
@@ -103,27 +133,41 @@ pub fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
-/// The dashboard user: the JWT `sub` claim when API Gateway carries a JWT authorizer, otherwise
-/// [`DEFAULT_OWNER`] (local runs and deployments without an authorizer).
+/// The dashboard user the configured [`DashboardAuth`] promises, namespaced so that no identity of
+/// one kind can collide with another's or with [`crate::store::UNCLAIMED_OWNER`]:
 ///
-/// `None` when a JWT authorizer is present but its `sub` is missing, empty or over 256 bytes:
-/// such a caller is nobody we know, and falling back to the default user would show them the
-/// accounts of everyone who authorized without signing in. Answer with [`unknown_user`].
-pub fn dashboard_user(request: &Request) -> Option<String> {
-    let jwt = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()),
+/// - `jwt`: `jwt:<iss>:<sub>` from API Gateway's JWT authorizer (`sub` 1–256 bytes, `iss` 1–512);
+/// - `iam`: `iam:<caller ARN>` from API Gateway's IAM authorization;
+/// - `unauthenticated-local-demo`: [`LOCAL_DEMO_USER`], whoever calls.
+///
+/// `None` (fail closed, [`unknown_user`]) when the request does not carry that identity: a route
+/// deployed without its authorizer, a JWT without a usable `sub` or `iss`, an IAM call without an
+/// ARN. Such a caller is nobody we know, and must see nobody's accounts.
+pub fn dashboard_user(request: &Request, auth: DashboardAuth) -> Option<String> {
+    let authorizer = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref(),
         _ => None,
     };
-    match jwt {
-        None => Some(DEFAULT_OWNER.to_owned()),
-        Some(jwt) => jwt.claims.get("sub").filter(|sub| !sub.is_empty() && sub.len() <= 256).cloned(),
+    let usable = |value: Option<&String>, max: usize| value.filter(|v| !v.is_empty() && v.len() <= max).cloned();
+    match auth {
+        DashboardAuth::UnauthenticatedLocalDemo => Some(LOCAL_DEMO_USER.to_owned()),
+        DashboardAuth::Jwt => {
+            let claims = &authorizer?.jwt.as_ref()?.claims;
+            let (issuer, subject) = (usable(claims.get("iss"), 512)?, usable(claims.get("sub"), 256)?);
+            Some(format!("jwt:{issuer}:{subject}"))
+        }
+        DashboardAuth::Iam => {
+            let arn = usable(authorizer?.iam.as_ref()?.user_arn.as_ref(), 2048)?;
+            Some(format!("iam:{arn}"))
+        }
     }
 }
 
-/// The dashboard's answer to a signed-in caller without a usable `sub` (`401`, code `1006`).
-pub fn unknown_user(function: &str) -> Response<Body> {
-    tracing::warn!(function, "JWT authorizer present but no usable `sub` claim");
-    DashboardCode::UnknownUser.respond("the signed-in user has no usable `sub` claim")
+/// The dashboard's answer to a caller without the identity the mode promises (`401`, `1006`).
+pub fn unknown_user(function: &str, auth: DashboardAuth) -> Response<Body> {
+    tracing::warn!(function, dashboard_auth = auth.as_str(), "request without a usable dashboard identity");
+    DashboardCode::UnknownUser
+        .respond(&format!("the request carries no usable identity for DASHBOARD_AUTH={}", auth.as_str()))
 }
 
 /// True when the caller asked for HTML (`Accept: text/html`, as a browser navigating does).
@@ -159,10 +203,37 @@ pub fn xml(body: String) -> Response<Body> {
     respond(StatusCode::OK, "application/xml; charset=utf-8", body)
 }
 
-/// `text/html; charset=utf-8`, not cacheable (it carries single-use links).
-pub fn html(status: StatusCode, body: String) -> Response<Body> {
+/// What a page lets the browser send as `Referer` when it leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Referrer {
+    /// Nothing: the page's URL carries a single-use code (auth-callback).
+    None,
+    /// The origin: WeChat's authorization page checks that it is reached from the registered
+    /// domain (`docs/wechat.md`, "Authorization page").
+    Origin,
+}
+
+/// `text/html; charset=utf-8`, not cacheable (pages carry single-use links), and locked down:
+/// no script, no framing (`frame-ancestors 'none'`), no MIME sniffing, and the referrer policy
+/// the page needs.
+pub fn html(status: StatusCode, body: String, referrer: Referrer) -> Response<Body> {
     let mut response = respond(status, "text/html; charset=utf-8", body);
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src https:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static(match referrer {
+            Referrer::None => "no-referrer",
+            Referrer::Origin => "strict-origin-when-cross-origin",
+        }),
+    );
     response
 }
 

@@ -207,6 +207,7 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
                     ("COMPONENT_TOKEN", crate::support::token()),
                     ("COMPONENT_ENCODING_AES_KEY", crate::support::key()),
                     ("TABLE_NAME", "t"),
+                    ("DASHBOARD_AUTH", "jwt"),
                 ])
                 .get(k)
                 .map(|v| (*v).to_owned())

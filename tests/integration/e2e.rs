@@ -119,10 +119,14 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     let (status, pushed) = e.standin("push/ticket", json!({})).await;
     assert_eq!((status, pushed["status"].as_u64(), pushed["body"].as_str()), (200, Some(200), Some("success")));
 
-    // The dashboard asks for the authorization URL.
+    // The dashboard asks for a start link; the browser opens it and gets our page.
     let (status, body) = e.get_json(&format!("{}?auth_type=1", e.function("qr-url-issuer"))).await;
     assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
-    let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+    let start = e.http.get(body["data"]["start_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(start.status(), 200);
+    let page = start.text().await.unwrap();
+    let href = page.split("id=\"authorize\" href=\"").nth(1).and_then(|r| r.split('"').next()).expect("the button");
+    let url = url::Url::parse(&href.replace("&amp;", "&")).unwrap();
     assert!(url.as_str().starts_with(&format!("{}/cgi-bin/componentloginpage?", e.standin)), "{url}");
     let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
 

@@ -245,6 +245,7 @@ fn events_app() -> App<MemoryStore> {
         ("PUSH_MAX_AGE_SECS", "0".to_owned()),
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
+        ("AUTHORIZE_START_URL", "https://wechat.example.com/wechat/authorize-start".to_owned()),
     ]);
     App::new(config, MemoryStore::new()).expect("app")
 }
@@ -322,10 +323,15 @@ async fn dashboard_and_callback_events() {
     assert_eq!(call(&app, Function::QrUrlIssuer, "bad-auth-type.json").await.0, 400);
     assert_eq!(call(&app, Function::AuthCallback, "forged-state.json").await.0, 403);
     let (status, body) = call(&app, Function::AuthorizerList, "get.json").await;
-    assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[]}"));
+    assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[],\"next_cursor\":null}"));
     assert_eq!(app.platform.store().writes(), 0);
-    // No ticket yet (and WeChat unreachable): the dashboard gets a clear 503.
+    // The JSON call is a start link: no WeChat call, nothing stored.
     let (status, body) = call(&app, Function::QrUrlIssuer, "get.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"start_url\":\"https://wechat.example.com/wechat/authorize-start?token="), "{body}");
+    assert_eq!(app.platform.store().writes(), 0);
+    // The page spends a pre_auth_code: no ticket yet (and WeChat unreachable) is a clear 503.
+    let (status, body) = call(&app, Function::QrUrlIssuer, "get-html.json").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"code\":1002"), "{body}");
     // The sample callback carries a valid state but a sample code: a clear page, not a 500.

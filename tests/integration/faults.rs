@@ -45,16 +45,30 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The authorization page (the route that calls WeChat): `(200, its WeChat URL)` or the
+    /// dashboard's JSON error.
     async fn qr_url(&self) -> (u16, serde_json::Value) {
-        let response = self.http.get(format!("{}/wechat/authorize-url", self.base)).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap())
+        let response = self
+            .http
+            .get(format!("{}/wechat/authorize-url", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        if status == 200 {
+            (status, serde_json::Value::from(crate::support::authorize_link_in(&text).as_str()))
+        } else {
+            (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON error: {text}")))
+        }
     }
 
     /// The admin clicks Authorize; returns the auth-callback URL (the `authorized` push has run).
     async fn authorize_until_callback(&self, appid: &str) -> String {
         let (status, body) = self.qr_url().await;
         assert_eq!(status, 200, "{body}");
-        let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+        let url = url::Url::parse(body.as_str().unwrap()).unwrap();
         let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
         let form = [
             ("pre_auth_code", param("pre_auth_code")),
@@ -170,7 +184,7 @@ async fn authorizer_token_faults() {
         let before = due_account(&w).await;
         w.standin.inject_fault("api_authorizer_token", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::handle(&w.app).await;
+        let report = token_refresher::handle(&w.app, None).await;
         let elapsed = started.elapsed();
         assert!(report.failed.iter().any(|f| f.starts_with(ACCOUNT)), "{report:?}");
         assert_eq!(w.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap(), before, "record untouched");
@@ -187,7 +201,7 @@ async fn authorizer_list_faults() {
         w.standin.break_refresh_token(ACCOUNT).unwrap();
         w.standin.inject_fault("api_get_authorizer_list", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::handle(&w.app).await;
+        let report = token_refresher::handle(&w.app, None).await;
         let elapsed = started.elapsed();
         assert!(report.failed.iter().any(|f| f.starts_with(ACCOUNT)), "a transient failure, not a verdict: {report:?}");
         let after = w.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
@@ -206,7 +220,7 @@ async fn start_push_ticket_faults() {
         w.standin.advance_clock(3600);
         w.standin.inject_fault("api_start_push_ticket", fault, 10);
         let started = Instant::now();
-        let report = token_refresher::handle(&w.app).await;
+        let report = token_refresher::handle(&w.app, None).await;
         let elapsed = started.elapsed();
         assert!(report.push_ticket.as_deref().is_some_and(|p| p.starts_with("failed")), "{report:?}");
         (w, elapsed)

@@ -31,6 +31,7 @@ async fn platform(extra: &[(&str, String)]) -> Platform {
         ("WECHAT_API_BASE", standin.base_url()),
         ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+        ("AUTHORIZE_START_URL", format!("{base}/wechat/authorize-start")),
     ];
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     let app = gateway::app(crate::support::config(&vars), crate::support::fresh_table().await, &standin);
@@ -47,9 +48,7 @@ impl Platform {
 
     /// The admin's browser: dashboard → authorization page → Authorize → callback.
     async fn authorize_in_browser(&self, appid: &str) -> reqwest::Response {
-        let (status, body) = self.json("/wechat/authorize-url?auth_type=1").await;
-        assert_eq!((status, &body["code"]), (200, &Value::from(0)), "{body}");
-        let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+        let url = crate::support::via_start_link(&self.http, &self.base, "auth_type=1").await;
         assert_eq!(url.path(), "/cgi-bin/componentloginpage");
         let params: HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!((params["component_appid"].as_str(), params["auth_type"].as_str()), (crate::support::appid(), "1"));
@@ -73,9 +72,12 @@ impl Platform {
 async fn the_whole_lifecycle() {
     let p = platform(&[]).await;
 
-    // Before any ticket: a clear 503 in the dashboard's envelope.
+    // Before any ticket: the start link is issued (no WeChat call), and opening it is a clear 503.
     let (status, body) = p.json("/wechat/authorize-url").await;
-    assert_eq!((status, body["code"].as_i64()), (503, Some(1002)), "{body}");
+    assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
+    let start = p.http.get(body["data"]["start_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(start.status(), 503);
+    assert!(start.text().await.unwrap().contains("暂时无法发起授权"));
 
     // WeChat pushes a ticket; it is stored.
     let pushed = p.standin.push_ticket().await;
@@ -117,7 +119,7 @@ async fn the_whole_lifecycle() {
 
     // Two hours later the refresher renews every due token.
     p.standin.advance_clock(7000);
-    let report = token_refresher::handle(&p.app).await;
+    let report = token_refresher::handle(&p.app, None).await;
     assert_eq!(report.component_token, "refreshed");
     assert_eq!(report.refreshed, [ACCOUNT.to_owned(), RELEASE_TEST_APPID.to_owned()], "{report:?}");
     assert!(report.failed.is_empty(), "{report:?}");
@@ -187,9 +189,8 @@ async fn an_older_authorization_keeps_the_newer_stored_refresh_token() {
 async fn mobile_links_and_the_html_page() {
     let p = platform(&[]).await;
     p.standin.push_ticket().await;
-    let (status, body) = p.json("/wechat/authorize-url?mode=mobile&auth_type=3&biz_appid=wx1000000000000002").await;
-    assert_eq!(status, 200, "{body}");
-    let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+    let url =
+        crate::support::via_start_link(&p.http, &p.base, "mode=mobile&auth_type=3&biz_appid=wx1000000000000002").await;
     assert_eq!((url.path(), url.fragment()), ("/wxaopen/safe/bindcomponent", Some("wechat_redirect")));
     let params: HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(
@@ -198,12 +199,16 @@ async fn mobile_links_and_the_html_page() {
     );
     let redirect = url::Url::parse(&params["redirect_uri"]).unwrap();
     assert!(redirect.query_pairs().any(|(k, _)| k == "state"), "the state survives inside redirect_uri");
-    assert!(body["data"]["expires_in"].as_i64().unwrap() > 0);
 
     let html =
         p.http.get(format!("{}/wechat/authorize-url", p.base)).header("accept", "text/html").send().await.unwrap();
     assert_eq!(html.status(), 200);
-    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let header = |name: &str| html.headers()[name].to_str().unwrap().to_owned();
+    assert!(header("content-type").starts_with("text/html"));
+    // Locked down, but the Referer must reach WeChat (it checks the registered domain).
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
     assert!(html.text().await.unwrap().contains("id=\"authorize\" href=\""));
     for bad in ["?auth_type=7", "?mode=tablet", "?biz_appid=%3Cscript%3E", "?auth_type=1&auth_type=2"] {
         let (status, body) = p.json(&format!("/wechat/authorize-url{bad}")).await;
@@ -218,13 +223,13 @@ async fn a_refused_refresh_token_is_recovered_by_the_refresher() {
     assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
     let replacement = p.standin.break_refresh_token(ACCOUNT).unwrap();
     p.standin.advance_clock(7000);
-    let report = token_refresher::handle(&p.app).await;
+    let report = token_refresher::handle(&p.app, None).await;
     assert_eq!(report.recovered, [ACCOUNT.to_owned()], "{report:?}");
     assert_eq!(p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().refresh_token.expose(), replacement);
 
     p.standin.forget_refresh_token(ACCOUNT);
     p.standin.advance_clock(7000);
-    let report = token_refresher::handle(&p.app).await;
+    let report = token_refresher::handle(&p.app, None).await;
     assert_eq!(report.needs_reauthorization, [ACCOUNT.to_owned()], "{report:?}");
     let (_, list) = p.json("/wechat/authorizers").await;
     assert_eq!(list["data"][0]["status"], "needs_reauthorization");
@@ -236,7 +241,37 @@ async fn stopped_ticket_pushes_are_restarted() {
     p.standin.push_ticket().await;
     p.standin.advance_clock(3600);
     let calls = p.standin.calls("api_start_push_ticket");
-    let report = token_refresher::handle(&p.app).await;
+    let report = token_refresher::handle(&p.app, None).await;
     assert_eq!(report.push_ticket.as_deref(), Some("restarted"));
     assert_eq!(p.standin.calls("api_start_push_ticket"), calls + 1);
+}
+
+/// The start link is what lets a browser (no `Authorization` header) reach the page in a
+/// deployment whose dashboard is authenticated: it must be signed by us, short-lived and
+/// single-use, and it names the user the authorization will belong to.
+#[tokio::test]
+async fn start_links_are_single_use_signed_and_short_lived() {
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    let (_, body) = p.json("/wechat/authorize-url?auth_type=1").await;
+    let start = body["data"]["start_url"].as_str().unwrap().to_owned();
+    assert_eq!(body["data"]["expires_in"], 300);
+    assert_eq!(p.http.get(&start).send().await.unwrap().status(), 200, "first opening");
+    let again = p.http.get(&start).send().await.unwrap();
+    assert_eq!(again.status(), 409, "a start link starts one authorization");
+    assert_eq!(again.headers()["referrer-policy"], "no-referrer");
+    let token = url::Url::parse(&start).unwrap().query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned();
+    // An auth-callback state is not a start link, nor is a tampered one.
+    let state = crate::gateway::signer().sign("u=local%3Ademo&t=1&m=pc&b=", p.app.platform.now() + 60);
+    let tampered = token.replacen("dT1", "dT2", 1);
+    for forged in [state.as_str(), tampered.as_str(), "", "x.y.z"] {
+        let response = p.http.get(format!("{}/wechat/authorize-start?token={forged}", p.base)).send().await.unwrap();
+        assert!(matches!(response.status().as_u16(), 400 | 403), "{forged}: {}", response.status());
+    }
+    // Five minutes later an unused link has expired.
+    let (_, body) = p.json("/wechat/authorize-url?auth_type=1").await;
+    p.standin.advance_clock(301);
+    let late = p.http.get(body["data"]["start_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(late.status(), 400);
+    assert_eq!(p.standin.calls("api_create_preauthcode"), 1, "only the one opened link spent a pre_auth_code");
 }

@@ -24,12 +24,13 @@ use crate::support::{self, Function, secret};
 pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 7] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 8] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
     ("GET", "/wechat/{appid}/callback", Function::EventCallback),
     ("GET", "/wechat/authorize-url", Function::QrUrlIssuer),
+    ("GET", "/wechat/authorize-start", Function::QrUrlIssuer),
     ("GET", "/wechat/authorize/callback", Function::AuthCallback),
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
 ];
@@ -115,6 +116,7 @@ pub(crate) async fn wired(
         ("WECHAT_API_BASE", standin.base_url()),
         ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
+        ("AUTHORIZE_START_URL", format!("{base}/wechat/authorize-start")),
     ];
     let shared = app(support::config(&vars), store, &standin);
     serve(listener, shared.clone());

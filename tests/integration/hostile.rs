@@ -284,18 +284,19 @@ async fn ten_thousand_malformed_dashboard_and_callback_requests() {
     assert_eq!(app.platform.store().writes(), 0, "malformed requests stored nothing");
 }
 
-/// authorizer-list's only input is who is asking (the JWT `sub`; query and body are ignored), so
-/// its hostile requests are hostile identities: missing, empty, overlong, look-alike and
-/// injection-shaped `sub` claims, with random query strings and bodies. Each must get either 401
-/// `1006` or exactly its own accounts (never another user's, never the default user's by
-/// falling back), no token in any answer, and no write.
+/// authorizer-list's main input is who is asking (`DASHBOARD_AUTH=jwt`: the JWT's `iss` and
+/// `sub`; other query parameters and the body are ignored), so its hostile requests are hostile
+/// identities: missing, empty, overlong, look-alike and injection-shaped claims, with random query
+/// strings and bodies. Each must get either 401 `1006` or exactly its own accounts (never another
+/// user's, never the unclaimed ones), no token in any answer, and no write.
 #[tokio::test]
 async fn ten_thousand_hostile_identities_at_the_account_list() {
     use shared::Secret;
-    use shared::store::{AuthorizerStore, DEFAULT_OWNER, NewAuthorization};
+    use shared::store::{AuthorizerStore, NewAuthorization, UNCLAIMED_OWNER};
 
-    let app = app();
-    let owners = ["alice", "bob", DEFAULT_OWNER];
+    const ISSUER: &str = "https://idp.example";
+    let app = crate::support::memory_app_with(&[("DASHBOARD_AUTH", "jwt".to_owned())]);
+    let owners = ["jwt:https://idp.example:alice", "jwt:https://idp.example:bob", UNCLAIMED_OWNER];
     let mut accounts: HashMap<&str, Vec<String>> = HashMap::new();
     let mut secrets = Vec::new();
     for i in 0..9 {
@@ -308,9 +309,9 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             expires_at: 1_900_000_000,
             refresh_token: Secret::new(refresh.clone()),
             received_ms: 1_732_000_000_000,
-            owner: Some(owner.to_owned()),
         };
         app.platform.store().save_authorization(&authorization, 1_732_000_000).await.unwrap();
+        app.platform.store().set_owner(&appid, owner, 1_732_000_000).await.unwrap();
         accounts.entry(owner).or_default().push(appid);
         secrets.extend([access, refresh]);
     }
@@ -326,8 +327,10 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
         "alice#",
         "owner#alice",
         "bob,alice",
-        "default ",
-        "Default",
+        "unclaimed",
+        "default",
+        "local:demo",
+        "https://idp.example:alice",
         "*",
         "' OR 1=1 --",
         "{\"S\":\"alice\"}",
@@ -344,7 +347,7 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             1 => Some(None),
             2 => Some(Some(String::new())),
             3 => Some(Some("a".repeat(rng.random_range(257..20_000)))),
-            4 => Some(Some(owners[rng.random_range(0..2)].to_owned())),
+            4 => Some(Some(["alice", "bob"][rng.random_range(0..2)].to_owned())),
             5 => Some(Some("x".repeat(256))),
             6 => {
                 let len = rng.random_range(1..64);
@@ -353,7 +356,7 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             _ => Some(Some(look_alikes[rng.random_range(0..look_alikes.len())].to_owned())),
         };
         let query: Vec<(&str, String)> = (0..rng.random_range(0..4))
-            .map(|_| (["owner", "sub", "user", "limit"][rng.random_range(0..4)], owners[rng.random_range(0..3)].into()))
+            .map(|_| (["owner", "sub", "user", "iss"][rng.random_range(0..4)], owners[rng.random_range(0..3)].into()))
             .collect();
         let len = rng.random_range(0..512);
         let body = random_bytes(&mut rng, len);
@@ -362,8 +365,13 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
         let body = if base64 { STANDARD.encode(&body) } else { String::from_utf8_lossy(&body).into_owned() };
         let mut value =
             http_event(method, "/wechat/authorizers", "/wechat/authorizers", &query, json!({}), Some(body), base64);
+        // One in eight tokens has no issuer: also refused (an identity is the pair).
+        let with_issuer = rng.random_range(0..8u32) != 0;
         if let Some(sub) = &sub {
-            let claims = sub.as_ref().map_or_else(|| json!({"iss": "https://idp.example"}), |s| json!({"sub": s}));
+            let mut claims = sub.as_ref().map_or_else(|| json!({}), |s| json!({"sub": s}));
+            if with_issuer {
+                claims["iss"] = json!(ISSUER);
+            }
             value["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
         }
         let request = lambda_http::request::from_str(&value.to_string()).expect("an API Gateway event");
@@ -375,9 +383,8 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
         };
         let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let expected_owner = match &sub {
-            None => Some(DEFAULT_OWNER),
-            Some(Some(s)) if !s.is_empty() && s.len() <= 256 => Some(s.as_str()),
-            Some(_) => None,
+            Some(Some(s)) if with_issuer && !s.is_empty() && s.len() <= 256 => Some(format!("jwt:{ISSUER}:{s}")),
+            _ => None,
         };
         match expected_owner {
             None => {
@@ -393,7 +400,8 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
                     .map(|a| a["authorizer_appid"].as_str().unwrap())
                     .collect();
                 listed.sort_unstable();
-                let own: Vec<&str> = accounts.get(owner).map_or(Vec::new(), |v| v.iter().map(String::as_str).collect());
+                let own: Vec<&str> =
+                    accounts.get(owner.as_str()).map_or(Vec::new(), |v| v.iter().map(String::as_str).collect());
                 assert_eq!(listed, own, "case {i}: sub {sub:?} sees exactly its own accounts");
                 *outcomes.entry(if own.is_empty() { "empty list" } else { "own accounts" }).or_default() += 1;
             }

@@ -94,11 +94,17 @@ fn the_local_gateway_routes_exactly_what_the_template_routes() {
             }
             Some("AWS::ApiGatewayV2::Route") => {
                 let key = resource["Properties"]["RouteKey"].as_str().expect("RouteKey").to_owned();
-                let target = name.as_str().unwrap_or_default().trim_end_matches("Route");
+                // `Target: !Sub "integrations/${<Name>Integration}"`.
+                let target = resource["Properties"]["Target"].as_str().expect("Target");
+                let integration = target
+                    .split("${")
+                    .nth(1)
+                    .and_then(|rest| rest.split('}').next())
+                    .unwrap_or_else(|| panic!("route {name:?}: Target {target:?} names no integration"));
                 let binary = Function::ALL
                     .iter()
-                    .find(|f| camel(f.name()) == target)
-                    .unwrap_or_else(|| panic!("route resource {target}Route names no function"))
+                    .find(|f| format!("{}Integration", camel(f.name())) == integration)
+                    .unwrap_or_else(|| panic!("route {name:?}: {integration} is no function's integration"))
                     .name();
                 routes.insert((key, binary.to_owned()));
             }

@@ -72,7 +72,7 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
         // Two hours later: every token due, the component token expired.
         standin.advance_clock(7000);
         standin.push_ticket().await;
-        let refreshers = join_all((0..8).map(|_| token_refresher::handle(&app)));
+        let refreshers = join_all((0..8).map(|_| token_refresher::handle(&app, None)));
         let reauthorizations = join_all(accounts.map(|appid| standin.authorize_directly(appid)));
         let (reports, codes) = tokio::join!(refreshers, reauthorizations);
         for report in &reports {
@@ -86,7 +86,7 @@ async fn racing_refreshers_reauthorizations_and_callbacks_lose_no_refresh_token(
         // The next scheduled run settles every account on WeChat's current refresh token.
         standin.advance_clock(7000);
         standin.push_ticket().await;
-        let report = token_refresher::handle(&app).await;
+        let report = token_refresher::handle(&app, None).await;
         assert!(report.failed.is_empty() && report.needs_reauthorization.is_empty(), "round {round}: {report:?}");
         assert!(report.recovered.is_empty(), "round {round}: no stored token needed the 61023 recovery: {report:?}");
         holds_current_tokens(&standin, &app, accounts, &format!("round {round}, next run")).await;

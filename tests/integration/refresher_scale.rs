@@ -70,7 +70,6 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
             expires_at,
             refresh_token: Secret::new(refresh),
             received_ms: now * 1000,
-            owner: None,
         };
         store.save_authorization(&authorization, now).await.unwrap();
     }
@@ -79,7 +78,7 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
 
     let reads_before = store.reads();
     let started = Instant::now();
-    let report = token_refresher::handle(&app).await;
+    let report = token_refresher::handle(&app, None).await;
     let seconds = started.elapsed().as_secs_f64();
     Outcome {
         seconds,

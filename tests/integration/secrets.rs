@@ -29,9 +29,7 @@ async fn no_secret_reaches_the_logs() {
     secrets.push(("verify ticket".into(), standin.last_ticket().unwrap()));
 
     // The admin authorizes in the browser.
-    let body: serde_json::Value =
-        http.get(format!("{base}/wechat/authorize-url")).send().await.unwrap().json().await.unwrap();
-    let url = url::Url::parse(body["data"]["url"].as_str().unwrap()).unwrap();
+    let url = crate::support::via_start_link(&http, &base, "auth_type=1").await;
     let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
     let form =
         [("pre_auth_code", param("pre_auth_code")), ("redirect_uri", param("redirect_uri")), ("appid", account.into())];
@@ -49,7 +47,7 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(standin.push_text(account, "o_follower", "你好").await.body, "success");
     assert!(standin.release_test().await.passed());
     standin.advance_clock(7000);
-    let report = token_refresher::handle(&app).await;
+    let report = token_refresher::handle(&app, None).await;
     assert!(report.failed.is_empty(), "{report:?}");
     let bad = http
         .post(format!("{base}/wechat/component/events?timestamp=1&nonce=2&encrypt_type=aes&msg_signature=00"))

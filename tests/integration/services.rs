@@ -75,16 +75,17 @@ async fn authorization_stores_tokens_and_profile_and_a_reused_code_changes_nothi
     let s = standin().await;
     let platform = platform(&s).await;
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    let record = platform.authorize(&code, Some("alice")).await.unwrap();
+    let record = platform.authorize(&code).await.unwrap();
     assert_eq!(
         (record.authorizer_appid.as_str(), record.owner.as_str(), record.status),
-        (ACCOUNT, "alice", AuthorizerStatus::Authorized)
+        (ACCOUNT, shared::store::UNCLAIMED_OWNER, AuthorizerStatus::Authorized),
+        "a new account is unclaimed until the push's binding or a state claims it"
     );
     assert_eq!(Some(record.refresh_token.expose().to_owned()), s.refresh_token_of(ACCOUNT));
     assert_eq!((record.profile.nick_name.as_str(), record.profile.service_type), ("示例服务号", Some(2)));
     assert_eq!(record.expires_at, s.now() + 7200);
 
-    let again = platform.authorize(&code, Some("mallory")).await.unwrap_err();
+    let again = platform.authorize(&code).await.unwrap_err();
     assert_eq!(wechat_code(&again), Some(61009));
     let stored = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(stored, record, "nothing changed");
@@ -97,16 +98,16 @@ async fn a_failing_profile_fetch_still_persists_the_refresh_token() {
     let platform = platform(&s).await;
     s.inject_fault("api_get_authorizer_info", Fault::Errcode(-1), 2);
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    let record = platform.authorize(&code, None).await.unwrap();
+    let record = platform.authorize(&code).await.unwrap();
     assert_eq!(Some(record.refresh_token.expose().to_owned()), s.refresh_token_of(ACCOUNT));
     assert_eq!(record.profile.nick_name, "");
-    assert_eq!(record.owner, shared::store::DEFAULT_OWNER);
+    assert_eq!(record.owner, shared::store::UNCLAIMED_OWNER);
 }
 
 async fn authorized(s: &StandIn) -> shared::service::Platform<DynamoDbStore> {
     let platform = platform(s).await;
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    platform.authorize(&code, None).await.unwrap();
+    platform.authorize(&code).await.unwrap();
     platform
 }
 

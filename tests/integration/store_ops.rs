@@ -151,14 +151,13 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
             expires_at: now + if i < due { 300 } else { 7000 },
             refresh_token: Secret::new(refresh),
             received_ms: now * 1000,
-            owner: None,
         };
         store.save_authorization(&authorization, now).await.unwrap();
     }
     let vars = [("WECHAT_API_BASE", standin.base_url())];
     let app = gateway::app(crate::support::config(&vars), store, &standin);
     let before = calls.items_read();
-    let report = token_refresher::handle(&app).await;
+    let report = token_refresher::handle(&app, None).await;
     (calls.items_read() - before, report)
 }
 

@@ -138,11 +138,18 @@ pub(crate) fn config(vars: &[(&str, String)]) -> Config {
 /// An app on the in-memory store whose WeChat is unreachable (for tests of what is refused
 /// before any call), redirecting to a fixed auth-callback URL.
 pub(crate) fn memory_app() -> App<MemoryStore> {
-    let config = config(&[
+    memory_app_with(&[])
+}
+
+/// [`memory_app`] with `vars` on top (another `DASHBOARD_AUTH`, say).
+pub(crate) fn memory_app_with(vars: &[(&str, String)]) -> App<MemoryStore> {
+    let mut all = vec![
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
-    ]);
-    App::new(config, MemoryStore::new()).expect("app")
+        ("AUTHORIZE_START_URL", "https://platform.example/wechat/authorize-start".to_owned()),
+    ];
+    all.extend(vars.iter().cloned());
+    App::new(config(&all), MemoryStore::new()).expect("app")
 }
 
 /// The platform's message crypto for the test credentials.
@@ -215,4 +222,28 @@ pub(crate) async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
     let ticket = ticket(standin).await;
     store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
     platform_on(standin, store)
+}
+
+/// WeChat's authorization URL on our authorization page (the `id="authorize"` button).
+pub(crate) fn authorize_link_in(page: &str) -> url::Url {
+    let href = page
+        .split("id=\"authorize\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no authorize button on the page: {page}"));
+    url::Url::parse(&href.replace("&amp;", "&")).expect("the button's URL")
+}
+
+/// The dashboard's way to WeChat's authorization page, as deployed: the authenticated JSON call
+/// (`/wechat/authorize-url?{query}`) returns a start link; the browser opens it (no header) and
+/// gets our page with the button. Returns the button's URL.
+pub(crate) async fn via_start_link(http: &reqwest::Client, base: &str, query: &str) -> url::Url {
+    let response = http.get(format!("{base}/wechat/authorize-url?{query}")).send().await.expect("authorize-url");
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["code"], 0, "{body}");
+    let start = body["data"]["start_url"].as_str().expect("start_url");
+    assert!(start.starts_with(&format!("{base}/wechat/authorize-start?token=")), "{start}");
+    let page = http.get(start).send().await.expect("start link");
+    assert_eq!(page.status(), 200);
+    authorize_link_in(&page.text().await.expect("page"))
 }

@@ -12,7 +12,7 @@ use shared::Secret;
 use shared::app::App;
 use shared::service::{AuthorizationError, CallError, CallbackError};
 use shared::store::TokenStore;
-use shared::web;
+use shared::web::{self, Referrer};
 
 const FUNCTION: &str = "auth-callback";
 
@@ -20,21 +20,8 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response<Body> {
     if status.is_client_error() || status.is_server_error() {
         tracing::warn!(function = FUNCTION, status = status.as_u16(), title, "authorization not completed");
     }
-    web::html(
-        status,
-        format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
-             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"title\">{title}</h1><p id=\"message\">{message}</p></body></html>",
-            title = web::escape_html(title),
-            message = web::escape_html(message)
-        ),
-    )
-}
-
-fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<Result<&'a str, ()>> {
-    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let first = values.next()?;
-    Some(if values.any(|other| other != first) { Err(()) } else { Ok(first) })
+    // This page's URL carries the single-use code: it must not leave in a Referer.
+    web::message_page(status, title, message, Referrer::None)
 }
 
 /// Handles one request.
@@ -43,11 +30,11 @@ fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<Result<&'a st
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
     let pairs = web::query_pairs(&request);
-    let Some(Ok(state)) = single(&pairs, "state") else {
+    let Ok(Some(state)) = web::single_param(&pairs, "state") else {
         return Ok(page(StatusCode::BAD_REQUEST, "无效的授权请求", "The authorization state is missing or repeated."));
     };
-    let code = match single(&pairs, "auth_code") {
-        Some(Ok(code)) if !code.is_empty() && code.len() <= 512 => Some(Secret::new(code)),
+    let code = match web::single_param(&pairs, "auth_code") {
+        Ok(Some(code)) if !code.is_empty() && code.len() <= 512 => Some(Secret::new(code)),
         _ => None,
     };
     let record = match app.platform.complete_from_callback(state, code).await {
@@ -95,6 +82,11 @@ fn refused(err: &CallbackError) -> Response<Body> {
             "This authorization link was already used. Please start a new authorization from the dashboard.",
         ),
         CallbackError::NoCode => (StatusCode::BAD_REQUEST, "无效的授权请求", "The authorization code is missing."),
+        CallbackError::OwnedByAnother => (
+            StatusCode::CONFLICT,
+            "该公众号已由其他用户管理",
+            "This account is managed by another user of the platform; it was not moved to you.",
+        ),
         CallbackError::Authorization(AuthorizationError::CodeInvalid(_)) => (
             StatusCode::BAD_REQUEST,
             "授权码已失效",

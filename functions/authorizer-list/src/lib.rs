@@ -1,12 +1,18 @@
 //! `GET /wechat/authorizers`, the dashboard's list of authorized accounts: the signed-in user's
-//! accounts (JWT `sub`; the default user without an authorizer), with the labels the dashboard
-//! shows, and their status. Never a token.
+//! accounts (the identity `DASHBOARD_AUTH` promises), a page at a time, with the labels the
+//! dashboard shows and their status. Never a token.
 
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
-use shared::store::{AuthorizerSummary, TokenStore};
+use shared::service::MAX_PAGE;
+use shared::store::{AuthorizerSummary, StoreError, TokenStore};
 use shared::web::{self, DashboardCode};
+
+const FUNCTION: &str = "authorizer-list";
+/// Accounts per page when the dashboard does not say.
+const DEFAULT_LIMIT: u32 = 50;
 
 /// `service_type_info.id` as the dashboard shows it.
 pub fn service_type_text(id: Option<i64>) -> &'static str {
@@ -53,18 +59,40 @@ fn item(summary: &AuthorizerSummary) -> Value {
     })
 }
 
-/// Handles one request.
+/// Handles one request: `?limit=1..100` (default 50) and `&cursor=` from the previous page's
+/// `next_cursor`.
 ///
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let Some(user) = web::dashboard_user(&request) else {
-        return Ok(web::unknown_user("authorizer-list"));
+    let auth = app.config.dashboard_auth;
+    let Some(user) = web::dashboard_user(&request, auth) else {
+        return Ok(web::unknown_user(FUNCTION, auth));
     };
-    Ok(match app.platform.accounts_of(&user).await {
-        Ok(list) => web::json_ok(Value::Array(list.iter().map(item).collect())),
+    let pairs = web::query_pairs(&request);
+    let (limit, cursor) = match (web::single_param(&pairs, "limit"), web::single_param(&pairs, "cursor")) {
+        (Ok(limit), Ok(cursor)) => (limit, cursor.filter(|c| !c.is_empty())),
+        (Err(e), _) | (_, Err(e)) => return Ok(DashboardCode::BadParameter.respond(&e)),
+    };
+    let limit = match limit.map(str::parse::<u32>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => return Ok(DashboardCode::BadParameter.respond(&format!("limit must be 1 to {MAX_PAGE}"))),
+    };
+    if cursor.is_some_and(|c| c.len() > 1024) {
+        return Ok(DashboardCode::BadParameter.respond("cursor is not one this list returned"));
+    }
+    Ok(match app.platform.accounts_of(&user, cursor, limit).await {
+        Ok(page) => web::json(
+            StatusCode::OK,
+            &json!({"code": 0, "data": page.items.iter().map(item).collect::<Vec<_>>(), "next_cursor": page.next}),
+        ),
+        Err(StoreError::Other(reason)) => {
+            tracing::warn!(function = FUNCTION, reason, "bad cursor");
+            DashboardCode::BadParameter.respond("cursor is not one this list returned")
+        }
         Err(err) => {
-            tracing::error!(function = "authorizer-list", error = %err, "store unavailable");
+            tracing::error!(function = FUNCTION, error = %err, "store unavailable");
             DashboardCode::StoreUnavailable.respond("the account store is unavailable, try again")
         }
     })

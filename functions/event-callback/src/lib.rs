@@ -54,14 +54,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(message) => message,
         Err(err) => return Ok(web::push_rejected(FUNCTION, &err.into())),
     };
-    let answer = match app.platform.handle_message(&appid, &message).await {
-        Ok(answer) => answer,
-        Err(err) => {
-            tracing::error!(function = FUNCTION, error = %err, "store unavailable; WeChat will retry");
-            return Ok(web::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"));
-        }
-    };
-    Ok(match answer {
+    Ok(match app.platform.handle_message(&appid, &message).await {
         Answer::Success => web::success(),
         Answer::Empty => web::text(StatusCode::OK, ""),
         Answer::Reply(reply) => {

@@ -1,14 +1,28 @@
 //! The scheduled refresher (EventBridge, every 10 minutes): keeps the component token and every
 //! authorizer token fresh, and restarts WeChat's ticket pushes when they have stopped. The rules
-//! are [`shared::service`]'s `refresh_all`; this crate runs it and logs the report as JSON.
+//! are [`shared::service`]'s `refresh_all`; this crate runs it within the invocation's time, logs
+//! the report as JSON and reports a run with failures as a failed invocation.
 
 use shared::app::App;
 pub use shared::service::{CONCURRENCY, MARGIN_SECS, RefreshReport, TICKET_STALE_SECS};
 use shared::store::TokenStore;
 
-/// One run of the refresher.
-pub async fn handle<S: TokenStore>(app: &App<S>) -> RefreshReport {
-    let report = app.platform.refresh_all().await;
-    tracing::info!(function = "token-refresher", report = %serde_json::to_string(&report).unwrap_or_default(), "run complete");
+/// One run of the refresher; `deadline` is the invocation's (none in tests that do not care).
+pub async fn handle<S: TokenStore>(app: &App<S>, deadline: Option<std::time::Instant>) -> RefreshReport {
+    let report = app.platform.refresh_all(deadline).await;
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    if report.has_failures() {
+        tracing::error!(function = "token-refresher", report = %json, "run complete with failures");
+    } else {
+        tracing::info!(function = "token-refresher", report = %json, "run complete");
+    }
     report
+}
+
+/// Lambda's deadline (Unix milliseconds) as an [`std::time::Instant`].
+pub fn deadline_of(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }

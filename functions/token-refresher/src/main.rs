@@ -9,8 +9,17 @@ use shared::app::App;
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let app = App::from_env()?;
-    run(service_fn(|_event: LambdaEvent<serde_json::Value>| async {
-        Ok::<_, Error>(token_refresher::handle(&app).await)
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let app = &app;
+        async move {
+            let deadline = token_refresher::deadline_of(event.context.deadline);
+            let report = token_refresher::handle(app, Some(deadline)).await;
+            if report.has_failures() {
+                // A failed invocation: Lambda's Errors metric (and any alarm on it) sees the run.
+                return Err(Error::from(format!("refresh run failed: {}", serde_json::to_string(&report)?)));
+            }
+            Ok(report)
+        }
     }))
     .await
 }

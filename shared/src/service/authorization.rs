@@ -1,24 +1,35 @@
 //! Authorization: a single-use `auth_code` becomes a stored account, whichever of its two paths
 //! comes first (the admin's browser at auth-callback, the `authorized` push at ticket-receiver),
-//! and the signed, single-use state binds it to the dashboard user who started it.
+//! and the account lands with the dashboard user who started it.
 //!
 //! The sequence (`docs/architecture.md`, "auth-callback" and "ticket-receiver"):
 //! 1. `api_query_auth` with the code (component token; 61009/61010 = used or expired);
-//! 2. one conditional write of the tokens and the owner: the refresh token cannot be fetched
-//!    again, so it is stored before anything slow or fallible; a newer stored refresh token wins;
+//! 2. one conditional write of the tokens: the refresh token cannot be fetched again, so it is
+//!    stored before anything slow or fallible; a newer stored refresh token wins; a new account
+//!    is unclaimed, an existing one keeps its owner;
 //! 3. the code is remembered for an hour (which account it authorized), for the other path;
 //! 4. `api_get_authorizer_info`, best effort, stored conditionally on the version of step 2.
 //!
-//! The path that finds the code used waits briefly for the other to remember it, then answers
-//! with the stored account ([`Completion::AlreadyCompleted`]), binding the owner when it has one.
+//! When the code turns out used and neither path stored it (WeChat consumed it but the answer
+//! was lost, the write failed, the function timed out), the account is recovered from
+//! `api_get_authorizer_list`, which lists its current refresh token: no authorization is lost.
+//!
+//! Ownership: the authoritative binding is the user a `pre_auth_code` was issued to, which the
+//! `authorized` push names (`service/ticket.rs`); the browser's signed state only *claims* an
+//! unclaimed account, so a leaked code with someone else's state cannot move an account.
 
-use super::Platform;
+use std::time::Duration;
+
+use super::{CallError, Platform};
 use crate::auth_state::StateError;
 use crate::secret::Secret;
 use crate::store::{AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, TokenStore};
 use crate::wechat::{ApiError, ErrorKind};
 
-use super::CallError;
+/// The longest a state may live: a pre_auth_code lives at most 30 minutes.
+const MAX_STATE_SECS: i64 = 1800;
+/// How long one path waits for the other to finish the same authorization.
+const OTHER_PATH_WAIT: Duration = Duration::from_millis(1500);
 
 /// How long the code → account mapping is kept (codes live 10 minutes).
 const AUTH_CODE_MEMORY_SECS: i64 = 3600;
@@ -29,15 +40,18 @@ pub enum Completion {
     /// This call exchanged the code and stored the account.
     Completed(AuthorizerRecord),
     /// The code had already been exchanged by the other path (the `authorized` push or the
-    /// browser callback): nothing to redo; the owner was bound when one was given.
+    /// browser callback): nothing to redo.
     AlreadyCompleted(AuthorizerRecord),
+    /// The code was used but nothing stored (an answer lost, a failed write, a timeout): the
+    /// account was recovered from `api_get_authorizer_list`.
+    Recovered(AuthorizerRecord),
 }
 
 impl Completion {
     /// The stored account.
     pub fn record(&self) -> &AuthorizerRecord {
         match self {
-            Self::Completed(record) | Self::AlreadyCompleted(record) => record,
+            Self::Completed(record) | Self::AlreadyCompleted(record) | Self::Recovered(record) => record,
         }
     }
 }
@@ -84,18 +98,22 @@ pub enum CallbackError {
     /// No usable `auth_code` came with it.
     #[error("no authorization code")]
     NoCode,
+    /// The account is managed by another dashboard user; this state cannot take it.
+    #[error("the account belongs to another user")]
+    OwnedByAnother,
     /// Completing the code failed.
     #[error(transparent)]
     Authorization(#[from] AuthorizationError),
 }
 
 impl<S: TokenStore> Platform<S> {
-    /// The admin's browser came back with `state` and `code`: the state is verified (ours, not
-    /// expired, not used) before WeChat is called, the code completed for the state's user, and
-    /// the state marked used.
+    /// The admin's browser came back with `state` and `code`. The state is verified (ours, within
+    /// its lifetime) and consumed with one conditional write **before** WeChat is called (one
+    /// state, one attempt); then the code is completed and the account claimed for the state's
+    /// user, unless another user owns it.
     ///
     /// # Errors
-    /// [`CallbackError`]: the state's problems first, then the code's.
+    /// [`CallbackError`]: the state's problems first, then the code's, then ownership.
     pub async fn complete_from_callback(
         &self,
         state: &str,
@@ -106,19 +124,43 @@ impl<S: TokenStore> Platform<S> {
             StateError::Expired => CallbackError::StateExpired,
             StateError::Malformed | StateError::Forged => CallbackError::StateInvalid,
         })?;
-        let state_key = MarkerKey::auth_state(&claims.nonce);
-        if self.store.recall(&state_key, now).await.map_err(AuthorizationError::Store)?.is_some() {
-            return Err(CallbackError::StateUsed);
+        if claims.expires_at - now > MAX_STATE_SECS {
+            return Err(CallbackError::StateInvalid);
         }
         let code = code.ok_or(CallbackError::NoCode)?;
-        let completed = self.complete_authorization(&code, Some(&claims.user)).await?;
-        let record = completed.record().clone();
         let ttl = (claims.expires_at - now).max(60);
-        if let Err(err) = self.store.remember_value(&state_key, &record.authorizer_appid, ttl, now).await {
-            tracing::warn!(error = %err, "could not mark the state used; the code is single-use anyway");
+        if !self
+            .store
+            .remember_once(&MarkerKey::auth_state(&claims.nonce), ttl, now)
+            .await
+            .map_err(AuthorizationError::Store)?
+        {
+            return Err(CallbackError::StateUsed);
         }
+        let record = self.complete_authorization(&code, None).await?.record().clone();
+        let record = self.claim_for(&record.authorizer_appid, &claims.user).await?;
         tracing::info!(authorizer = %record.authorizer_appid, user = %claims.user, "authorized");
         Ok(record)
+    }
+
+    /// Claims the account for `user`. When another user owns it, the `authorized` push (whose
+    /// `pre_auth_code` binding is authoritative) may be moving it to `user` right now: wait for it
+    /// briefly before refusing.
+    async fn claim_for(&self, appid: &str, user: &str) -> Result<AuthorizerRecord, CallbackError> {
+        let deadline = tokio::time::Instant::now() + OTHER_PATH_WAIT;
+        loop {
+            match self.store.claim_owner(appid, user, self.now()).await {
+                Ok(record) => return Ok(record),
+                Err(StoreError::ConditionFailed) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                Err(StoreError::ConditionFailed) => {
+                    tracing::warn!(authorizer = %appid, user, "account owned by another user; not reassigned");
+                    return Err(CallbackError::OwnedByAnother);
+                }
+                Err(err) => return Err(AuthorizationError::Store(err).into()),
+            }
+        }
     }
 
     /// Completes an authorization from its single-use `auth_code`: tokens from `api_query_auth`,
@@ -128,11 +170,7 @@ impl<S: TokenStore> Platform<S> {
     /// # Errors
     /// 61009/61010 (used or expired code) as [`AuthorizationError::CodeInvalid`]; store
     /// failures; [`AuthorizationError::NoTokens`].
-    pub async fn authorize(
-        &self,
-        auth_code: &Secret,
-        owner: Option<&str>,
-    ) -> Result<AuthorizerRecord, AuthorizationError> {
+    pub async fn authorize(&self, auth_code: &Secret) -> Result<AuthorizerRecord, AuthorizationError> {
         let info = self
             .with_component_token(|token| async move { self.wechat.query_auth(&token, auth_code).await })
             .await
@@ -151,21 +189,8 @@ impl<S: TokenStore> Platform<S> {
             expires_at: issued_at + info.expires_in,
             refresh_token,
             received_ms,
-            owner: owner.map(str::to_owned),
         };
-        let record = match self.store.save_authorization(&authorization, issued_at).await {
-            Ok(record) => record,
-            Err(StoreError::ConditionFailed) => {
-                // The store already holds a refresh token WeChat handed out later (a refresh or
-                // another authorization answered while ours was in flight): ours must not
-                // overwrite it, but the authorization itself happened. Carry on with the stored
-                // record rather than failing a push WeChat would retry or telling the admin the
-                // code was used.
-                tracing::info!(authorizer = %appid, "a newer refresh token is already stored; keeping it");
-                self.stored_for(&appid, owner).await?
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let record = self.save_or_keep_newer(&authorization).await?;
         self.store
             .remember_value(
                 &MarkerKey::auth_code(auth_code),
@@ -177,13 +202,47 @@ impl<S: TokenStore> Platform<S> {
         Ok(self.attach_profile(record, info.func_info).await)
     }
 
-    /// The stored record of an account another write already authorized, bound to `owner` when
-    /// the authorization carried one (the dashboard user whose link it was).
-    async fn stored_for(&self, appid: &str, owner: Option<&str>) -> Result<AuthorizerRecord, StoreError> {
-        match owner {
-            Some(owner) => self.store.set_owner(appid, owner, self.now()).await,
-            None => self.store.authorizer(appid).await?.ok_or(StoreError::NotFound),
+    /// Stores an authorization; when the store already holds a refresh token WeChat handed out
+    /// later (a refresh or another authorization answered while ours was in flight), ours must
+    /// not overwrite it, but the authorization itself happened: the stored record stands.
+    async fn save_or_keep_newer(&self, authorization: &NewAuthorization) -> Result<AuthorizerRecord, StoreError> {
+        let now = authorization.received_ms.div_euclid(1000);
+        match self.store.save_authorization(authorization, now).await {
+            Err(StoreError::ConditionFailed) => {
+                tracing::info!(authorizer = %authorization.authorizer_appid, "a newer refresh token is already stored; keeping it");
+                self.store.authorizer(&authorization.authorizer_appid).await?.ok_or(StoreError::NotFound)
+            }
+            other => other,
         }
+    }
+
+    /// The code was used but nothing stored it: WeChat lists the account with its current
+    /// refresh token (`api_get_authorizer_list`); exchange it for tokens and store the account.
+    /// `None` when WeChat does not list the account (not authorized any more).
+    async fn recover_authorization(&self, appid: &str) -> Result<Option<AuthorizerRecord>, AuthorizationError> {
+        tracing::warn!(authorizer = %appid, "authorization code used but nothing stored; recovering from api_get_authorizer_list");
+        let Some(refresh_token) = self.find_listed_refresh_token(appid).await.map_err(AuthorizationError::from_call)?
+        else {
+            tracing::warn!(authorizer = %appid, "WeChat does not list the account: nothing to recover");
+            return Ok(None);
+        };
+        let tokens = self
+            .with_component_token(|token| {
+                let refresh_token = refresh_token.clone();
+                async move { self.wechat.authorizer_token(&token, appid, &refresh_token).await }
+            })
+            .await
+            .map_err(AuthorizationError::from_call)?;
+        let received_ms = self.now_ms();
+        let authorization = NewAuthorization {
+            authorizer_appid: appid.to_owned(),
+            access_token: tokens.access_token,
+            expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
+            refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
+            received_ms,
+        };
+        let record = self.save_or_keep_newer(&authorization).await?;
+        Ok(Some(self.attach_profile(record, Vec::new()).await))
     }
 
     /// Fetches the account's profile and stores it on `record` (conditional on its version).
@@ -221,34 +280,46 @@ impl<S: TokenStore> Platform<S> {
     /// [`Platform::authorize`], idempotent across the two paths that carry the same code (the
     /// browser callback and the `authorized` push): whichever comes first completes the
     /// authorization; for the other, a used code is not an error but
-    /// [`Completion::AlreadyCompleted`], with `owner` bound when given.
+    /// [`Completion::AlreadyCompleted`]. When the code is used and neither path stored it, and
+    /// the caller knows the account (`appid`, the push names it), the account is recovered
+    /// ([`Completion::Recovered`]).
     ///
     /// # Errors
-    /// As [`Platform::authorize`]; 61009/61010 only when the code was never completed by us.
+    /// As [`Platform::authorize`]; 61009/61010 only when the code was never completed by us and
+    /// cannot be recovered.
     pub async fn complete_authorization(
         &self,
         auth_code: &Secret,
-        owner: Option<&str>,
+        appid: Option<&str>,
     ) -> Result<Completion, AuthorizationError> {
-        match self.authorize(auth_code, owner).await {
-            Ok(record) => Ok(Completion::Completed(record)),
-            Err(AuthorizationError::CodeInvalid(err)) => {
-                // The other path may be storing the account right now: wait for it briefly.
-                for _ in 0..10 {
-                    if let Some(appid) = self.store.recall(&MarkerKey::auth_code(auth_code), self.now()).await? {
-                        let mut record = self.stored_for(&appid, owner).await?;
-                        if record.profile == AuthorizerProfile::default() {
-                            // The other path stored the tokens and is still (or failed) fetching
-                            // the profile; the admin's page should name the account.
-                            record = self.attach_profile(record, Vec::new()).await;
-                        }
-                        return Ok(Completion::AlreadyCompleted(record));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let err = match self.authorize(auth_code).await {
+            Ok(record) => return Ok(Completion::Completed(record)),
+            Err(AuthorizationError::CodeInvalid(err)) => err,
+            Err(err) => return Err(err),
+        };
+        // The other path may be storing the account right now: wait for it briefly.
+        let deadline = tokio::time::Instant::now() + OTHER_PATH_WAIT;
+        loop {
+            if let Some(appid) = self.store.recall(&MarkerKey::auth_code(auth_code), self.now()).await? {
+                let mut record = self.store.authorizer(&appid).await?.ok_or(StoreError::NotFound)?;
+                if record.profile == AuthorizerProfile::default() {
+                    // The other path stored the tokens and is still (or failed) fetching the
+                    // profile; the admin's page should name the account.
+                    record = self.attach_profile(record, Vec::new()).await;
                 }
-                Err(AuthorizationError::CodeInvalid(err))
+                return Ok(Completion::AlreadyCompleted(record));
             }
-            Err(err) => Err(err),
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        match appid {
+            Some(appid) => match self.recover_authorization(appid).await? {
+                Some(record) => Ok(Completion::Recovered(record)),
+                None => Err(AuthorizationError::CodeInvalid(err)),
+            },
+            None => Err(AuthorizationError::CodeInvalid(err)),
         }
     }
 }

@@ -1,12 +1,25 @@
-//! The dashboard's two use cases: the signed-in user's accounts, and the link that starts an
+//! The dashboard's use cases: the signed-in user's accounts (a page at a time), and starting an
 //! authorization.
 //!
-//! The link (`docs/wechat.md`, "Authorization page"): a fresh `pre_auth_code` (single-use), the
-//! PC `componentloginpage` URL or the mobile `bindcomponent` link, and a `redirect_uri`
-//! (auth-callback) carrying a signed, expiring state that binds the authorization to the user.
+//! WeChat only shows its authorization page when the browser arrives from a page on the
+//! registered domain, and a browser navigation carries no `Authorization` header. So the
+//! dashboard's authenticated call gets a **start link** ([`Platform::start_link`]): signed,
+//! short-lived, single-use, naming the user. Opening it ([`Platform::open_start_link`]) spends a
+//! `pre_auth_code` and serves the page; the link's signature is what authorizes that request.
+//!
+//! Every authorization link (`docs/wechat.md`, "Authorization page") carries a fresh
+//! `pre_auth_code` (single-use) remembered with the user it was issued to (the `authorized`
+//! push names it: the account lands with that user), and a `redirect_uri` (auth-callback) with a
+//! signed, expiring state naming the user.
 
 use super::{CallError, Platform};
-use crate::store::{AuthorizerSummary, StoreError, TokenStore};
+use crate::auth_state::StateError;
+use crate::store::{MarkerKey, StoreError, SummaryPage, TokenStore};
+
+/// How long a start link can be opened.
+pub const START_LINK_SECS: i64 = 300;
+/// Accounts per page at most.
+pub const MAX_PAGE: u32 = 100;
 
 /// Where the admin authorizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +28,15 @@ pub enum LinkMode {
     Pc,
     /// A link opened inside WeChat on a phone (`bindcomponent`).
     Mobile,
+}
+
+impl LinkMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pc => "pc",
+            Self::Mobile => "mobile",
+        }
+    }
 }
 
 /// What the dashboard asked for.
@@ -45,21 +67,98 @@ pub enum LinkError {
     /// A setting the link needs is missing or unusable (names the variable).
     #[error("{0} is not configured or not usable")]
     NotConfigured(&'static str),
-    /// The `pre_auth_code` could not be had.
+    /// The `pre_auth_code` could not be had, or its binding not stored.
     #[error(transparent)]
     Call(#[from] CallError),
 }
 
+/// Why a start link was not honoured.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Past its few minutes.
+    #[error("the start link has expired")]
+    Expired,
+    /// Not signed by us, or not a start link at all.
+    #[error("the start link is not ours")]
+    Invalid,
+    /// Opened before: each link starts one authorization.
+    #[error("the start link was already used")]
+    Used,
+    /// Making the WeChat link failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+}
+
 impl<S: TokenStore> Platform<S> {
-    /// The accounts `owner` authorized, with their profiles and status (no token).
+    /// One page (at most [`MAX_PAGE`]) of the accounts `owner` manages, with their profiles and
+    /// status (no token).
     ///
     /// # Errors
-    /// [`StoreError`].
-    pub async fn accounts_of(&self, owner: &str) -> Result<Vec<AuthorizerSummary>, StoreError> {
-        self.store.authorizers_of(owner).await
+    /// [`StoreError`], including a cursor that is not one of this owner's pages.
+    pub async fn accounts_of(&self, owner: &str, cursor: Option<&str>, limit: u32) -> Result<SummaryPage, StoreError> {
+        self.store.authorizers_of(owner, cursor, limit.clamp(1, MAX_PAGE)).await
     }
 
-    /// A fresh authorization link for `request.user`.
+    /// A start link for `request` (no WeChat call, nothing stored): the dashboard's authenticated
+    /// call returns it and the browser opens it without a header.
+    ///
+    /// # Errors
+    /// [`LinkError::NotConfigured`] without `AUTHORIZE_START_URL`.
+    pub fn start_link(&self, request: &LinkRequest<'_>) -> Result<AuthorizationLink, LinkError> {
+        let Some(mut url) = self.pages.authorize_start_url.clone() else {
+            return Err(LinkError::NotConfigured("AUTHORIZE_START_URL"));
+        };
+        let subject = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("u", request.user)
+            .append_pair("t", request.auth_type)
+            .append_pair("m", request.mode.as_str())
+            .append_pair("b", request.biz_appid.unwrap_or_default())
+            .finish();
+        let token = self.start_signer.sign(&subject, self.now() + START_LINK_SECS);
+        url.query_pairs_mut().append_pair("token", &token);
+        Ok(AuthorizationLink { url: url.into(), expires_in: START_LINK_SECS })
+    }
+
+    /// Opens a start link: verified, consumed with one conditional write, then the WeChat link
+    /// for the user it names.
+    ///
+    /// # Errors
+    /// [`StartError`].
+    pub async fn open_start_link(&self, token: &str) -> Result<AuthorizationLink, StartError> {
+        let now = self.now();
+        let claims = self.start_signer.verify(token, now).map_err(|err| match err {
+            StateError::Expired => StartError::Expired,
+            StateError::Malformed | StateError::Forged => StartError::Invalid,
+        })?;
+        if claims.expires_at - now > START_LINK_SECS {
+            return Err(StartError::Invalid);
+        }
+        let fields: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(claims.user.as_bytes()).into_owned().collect();
+        let field = |name: &str| fields.get(name).map(String::as_str);
+        let (Some(user), Some(auth_type), Some(mode), Some(biz)) = (field("u"), field("t"), field("m"), field("b"))
+        else {
+            return Err(StartError::Invalid);
+        };
+        let mode = match mode {
+            "pc" => LinkMode::Pc,
+            "mobile" => LinkMode::Mobile,
+            _ => return Err(StartError::Invalid),
+        };
+        let used = !self
+            .store
+            .remember_once(&MarkerKey::start_link(&claims.nonce), START_LINK_SECS * 2, now)
+            .await
+            .map_err(|err| LinkError::Call(err.into()))?;
+        if used {
+            return Err(StartError::Used);
+        }
+        let request = LinkRequest { user, auth_type, mode, biz_appid: (!biz.is_empty()).then_some(biz) };
+        Ok(self.authorization_link(&request).await?)
+    }
+
+    /// A fresh authorization link for `request.user`; the `pre_auth_code` is remembered with the
+    /// user it was issued to.
     ///
     /// # Errors
     /// [`LinkError::NotConfigured`] before WeChat is called; the `pre_auth_code`'s failures.
@@ -75,7 +174,13 @@ impl<S: TokenStore> Platform<S> {
             url::Url::parse(&format!("{base}{path}")).map_err(|_| LinkError::NotConfigured("WECHAT_AUTH_PAGE_BASE"))?;
         let pre = self.create_pre_auth_code().await?;
         let expires_in = pre.expires_in.clamp(60, 1800);
-        let state = self.signer.sign(request.user, self.now() + expires_in);
+        let now = self.now();
+        // The binding outlives the code by an hour: the `authorized` push may come late.
+        self.store
+            .remember_value(&MarkerKey::pre_auth_code(&pre.token), request.user, expires_in + 3600, now)
+            .await
+            .map_err(CallError::Store)?;
+        let state = self.signer.sign(request.user, now + expires_in);
         redirect_uri.query_pairs_mut().append_pair("state", &state);
         {
             let mut query = url.query_pairs_mut();

@@ -13,7 +13,7 @@
 use super::Platform;
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
-use crate::store::{MarkerKey, StoreError, TokenStore};
+use crate::store::{MarkerKey, TokenStore};
 
 /// Long enough to cover WeChat's retries (three, a few seconds apart) with a wide margin.
 const DEDUP_SECS: i64 = 900;
@@ -40,11 +40,19 @@ pub fn is_release_test_account(appid: &str, message: &Message) -> bool {
 impl<S: TokenStore> Platform<S> {
     /// Handles one verified follower message or event for `appid` and says what to answer.
     ///
-    /// # Errors
-    /// [`StoreError`] when the retry marker cannot be written: WeChat should deliver it again.
-    pub async fn handle_message(&self, appid: &str, message: &Message) -> Result<Answer, StoreError> {
+    /// The retry marker is bookkeeping: nothing a push carries is lost without it. So a store
+    /// that fails or is slow (bounded by the store's own timeouts) never turns a follower's
+    /// message into an error WeChat shows as "该公众号暂时无法提供服务"; the push is answered
+    /// as a first delivery and the failure logged.
+    pub async fn handle_message(&self, appid: &str, message: &Message) -> Answer {
         let dedup_key = MarkerKey::push(appid, &message.dedup_key());
-        let first = self.store.remember_once(&dedup_key, DEDUP_SECS, self.now()).await?;
+        let first = match self.store.remember_once(&dedup_key, DEDUP_SECS, self.now()).await {
+            Ok(first) => first,
+            Err(err) => {
+                tracing::warn!(authorizer = %appid, error = %err, "retry marker not written; answering as a first delivery");
+                true
+            }
+        };
         let answer = self.answer(appid, message, first).await;
         tracing::info!(
             authorizer = %appid,
@@ -55,7 +63,7 @@ impl<S: TokenStore> Platform<S> {
             answer = match &answer { Answer::Success => "success", Answer::Empty => "empty", Answer::Reply(_) => "reply" },
             "push handled"
         );
-        Ok(answer)
+        answer
     }
 
     /// What to answer; side effects only when `first` (not a retry).

@@ -22,9 +22,9 @@ mod ticket;
 
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
-pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest};
+pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
-pub use self::refresh::{CONCURRENCY, MARGIN_SECS, RefreshOutcome, RefreshReport, TICKET_STALE_SECS};
+pub use self::refresh::{CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, RefreshOutcome, RefreshReport, TICKET_STALE_SECS};
 pub use self::ticket::{NoticeError, NoticeOutcome};
 
 use std::sync::Arc;
@@ -53,6 +53,7 @@ struct Pages {
     pc_page_base: String,
     mobile_page_base: String,
     auth_redirect_url: Option<url::Url>,
+    authorize_start_url: Option<url::Url>,
 }
 
 /// The store, the WeChat client, the policies and the signing key, built once per cold start.
@@ -63,6 +64,7 @@ pub struct Platform<S> {
     policy: RefreshPolicy,
     clock: Clock,
     signer: StateSigner,
+    start_signer: StateSigner,
     pages: Pages,
 }
 
@@ -89,11 +91,13 @@ impl<S: TokenStore> Platform<S> {
             policy: RefreshPolicy::default(),
             clock,
             signer: StateSigner::new(&config.component_secret),
+            start_signer: StateSigner::for_start_links(&config.component_secret),
             pages: Pages {
                 component_appid: config.component_appid.clone(),
                 pc_page_base: config.pc_page_base.clone(),
                 mobile_page_base: config.mobile_page_base.clone(),
                 auth_redirect_url: config.auth_redirect_url.clone(),
+                authorize_start_url: config.authorize_start_url.clone(),
             },
         })
     }

@@ -62,13 +62,29 @@ pub struct RefreshReport {
     pub skipped: Vec<String>,
     /// Appids that now need re-authorization.
     pub needs_reauthorization: Vec<String>,
+    /// Appids not started because the run's time was nearly up (the next run takes them).
+    pub deferred: Vec<String>,
     /// `appid: error` for failures.
     pub failed: Vec<String>,
 }
 
+impl RefreshReport {
+    /// Whether the run failed as a whole or for any account: the invocation then reports an
+    /// error, so Lambda's error metric and alarms see it.
+    pub fn has_failures(&self) -> bool {
+        self.component_token.starts_with("failed") || !self.failed.is_empty()
+    }
+}
+
+/// A refresh is not started with less than this left before the invocation's deadline: one
+/// refresh takes at most a few WeChat calls of a few seconds each.
+pub const DEADLINE_RESERVE: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl<S: TokenStore> Platform<S> {
     /// One run of the refresher. Never fails as a whole: each part's failure is in the report.
-    pub async fn refresh_all(&self) -> RefreshReport {
+    /// With a `deadline` (the invocation's), no account is started with less than
+    /// [`DEADLINE_RESERVE`] left; those are reported `deferred`.
+    pub async fn refresh_all(&self, deadline: Option<std::time::Instant>) -> RefreshReport {
         let mut report = RefreshReport::default();
         let now = self.now();
 
@@ -92,23 +108,29 @@ impl<S: TokenStore> Platform<S> {
         };
         report.due = due.len();
 
-        let outcomes: Vec<(String, Result<RefreshOutcome, CallError>)> = futures_util::stream::iter(due)
+        let time_left =
+            move || deadline.is_none_or(|d| d.saturating_duration_since(std::time::Instant::now()) > DEADLINE_RESERVE);
+        let outcomes: Vec<(String, Option<Result<RefreshOutcome, CallError>>)> = futures_util::stream::iter(due)
             .map(|appid| async move {
+                if !time_left() {
+                    return (appid, None);
+                }
                 let outcome = self.refresh_authorizer(&appid, MARGIN_SECS).await;
-                (appid, outcome)
+                (appid, Some(outcome))
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         for (appid, outcome) in outcomes {
             match outcome {
-                Ok(RefreshOutcome::Refreshed(_)) => report.refreshed.push(appid),
-                Ok(RefreshOutcome::Recovered(_)) => report.recovered.push(appid),
-                Ok(RefreshOutcome::NeedsReauthorization(_)) => report.needs_reauthorization.push(appid),
-                Ok(RefreshOutcome::NotDue | RefreshOutcome::Busy | RefreshOutcome::NotAuthorized) => {
+                None => report.deferred.push(appid),
+                Some(Ok(RefreshOutcome::Refreshed(_))) => report.refreshed.push(appid),
+                Some(Ok(RefreshOutcome::Recovered(_))) => report.recovered.push(appid),
+                Some(Ok(RefreshOutcome::NeedsReauthorization(_))) => report.needs_reauthorization.push(appid),
+                Some(Ok(RefreshOutcome::NotDue | RefreshOutcome::Busy | RefreshOutcome::NotAuthorized)) => {
                     report.skipped.push(appid)
                 }
-                Err(err) => {
+                Some(Err(err)) => {
                     tracing::error!(authorizer = %appid, error = %err, "refresh failed");
                     report.failed.push(format!("{appid}: {err}"));
                 }
@@ -119,6 +141,7 @@ impl<S: TokenStore> Platform<S> {
             &mut report.recovered,
             &mut report.skipped,
             &mut report.needs_reauthorization,
+            &mut report.deferred,
             &mut report.failed,
         ] {
             list.sort();
@@ -237,7 +260,7 @@ impl<S: TokenStore> Platform<S> {
         }
     }
 
-    async fn find_listed_refresh_token(&self, appid: &str) -> Result<Option<Secret>, CallError> {
+    pub(super) async fn find_listed_refresh_token(&self, appid: &str) -> Result<Option<Secret>, CallError> {
         let mut offset = 0;
         loop {
             let page = self

@@ -7,7 +7,8 @@
 
 use super::{AuthorizationError, Completion, Platform};
 use crate::message::{ComponentNotice, NoticeKind};
-use crate::store::{StoreError, TicketWrite, TokenStore, VerifyTicket};
+use crate::secret::Secret;
+use crate::store::{MarkerKey, StoreError, TicketWrite, TokenStore, VerifyTicket};
 
 /// What a handled notice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +18,14 @@ pub enum NoticeOutcome {
         /// Whether it replaced the stored ticket.
         stored: bool,
     },
-    /// An authorization completed by this push, or already by the browser callback.
+    /// An authorization, stored: by this push, by the browser callback first, or recovered.
     Authorized {
         /// The account.
         authorizer_appid: String,
-        /// Whether the browser callback had completed it first.
-        by_callback: bool,
+        /// The dashboard user the push's `pre_auth_code` was issued to, now its owner.
+        owner: Option<String>,
+        /// Which path stored it.
+        how: &'static str,
     },
     /// The code was used by the other path before it could be recorded, or expired: nothing
     /// this push can add, and retrying would not help either.
@@ -49,6 +52,19 @@ pub enum NoticeError {
 }
 
 impl<S: TokenStore> Platform<S> {
+    /// The authoritative owner binding: the user our link's `pre_auth_code` was issued to. An
+    /// authorization begun elsewhere (no code, or one we did not issue) changes no owner.
+    async fn bind_owner(&self, appid: &str, pre_auth_code: Option<&Secret>) -> Result<Option<String>, StoreError> {
+        let Some(code) = pre_auth_code else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.recall(&MarkerKey::pre_auth_code(code), self.now()).await? else {
+            return Ok(None);
+        };
+        self.store.set_owner(appid, &user, self.now()).await?;
+        Ok(Some(user))
+    }
+
     /// Applies one verified component notice.
     ///
     /// # Errors
@@ -62,11 +78,20 @@ impl<S: TokenStore> Platform<S> {
                 NoticeOutcome::Ticket { stored: written == TicketWrite::Stored }
             }
             NoticeKind::Authorized(a) | NoticeKind::UpdateAuthorized(a) => {
-                match self.complete_authorization(&a.authorization_code, None).await {
-                    Ok(completion) => NoticeOutcome::Authorized {
-                        authorizer_appid: completion.record().authorizer_appid.clone(),
-                        by_callback: matches!(completion, Completion::AlreadyCompleted(_)),
-                    },
+                match self.complete_authorization(&a.authorization_code, Some(&a.authorizer_appid)).await {
+                    Ok(completion) => {
+                        let appid = completion.record().authorizer_appid.clone();
+                        let owner = self.bind_owner(&appid, a.pre_auth_code.as_ref()).await?;
+                        NoticeOutcome::Authorized {
+                            authorizer_appid: appid,
+                            owner,
+                            how: match completion {
+                                Completion::Completed(_) => "completed by the push",
+                                Completion::AlreadyCompleted(_) => "completed by the callback",
+                                Completion::Recovered(_) => "recovered from api_get_authorizer_list",
+                            },
+                        }
+                    }
                     Err(AuthorizationError::CodeInvalid(err)) => {
                         tracing::warn!(info_type, authorizer = %a.authorizer_appid, errcode = err.errcode(), "authorization code already used or expired");
                         NoticeOutcome::CodeUnusable

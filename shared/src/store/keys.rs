@@ -17,6 +17,17 @@ impl MarkerKey {
         Self(format!("authcode|{}", signature(&[code.expose()])))
     }
 
+    /// Which dashboard user a `pre_auth_code` was issued to (hashed like an auth code): the
+    /// `authorized` push names the code, and the account lands with that user.
+    pub fn pre_auth_code(code: &Secret) -> Self {
+        Self(format!("preauth|{}", signature(&[code.expose()])))
+    }
+
+    /// That a dashboard start link (by its nonce) was opened.
+    pub fn start_link(nonce: &str) -> Self {
+        Self(format!("start|{nonce}"))
+    }
+
     /// That an authorization state (by its nonce) was used.
     pub fn auth_state(nonce: &str) -> Self {
         Self(format!("state|{nonce}"))

@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
-    ComponentTokenStore, DEFAULT_OWNER, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, TicketStore,
-    TicketWrite, Timestamp, TokenRefresh, VerifyTicket,
+    ComponentTokenStore, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, SummaryPage, TicketStore,
+    TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -175,11 +175,7 @@ impl AuthorizerStore for MemoryStore {
             refresh_token_received_ms: a.received_ms,
             profile: existing.map(|r| r.profile.clone()).unwrap_or_default(),
             status: AuthorizerStatus::Authorized,
-            owner: a
-                .owner
-                .clone()
-                .or_else(|| existing.map(|r| r.owner.clone()))
-                .unwrap_or_else(|| DEFAULT_OWNER.to_owned()),
+            owner: existing.map_or_else(|| UNCLAIMED_OWNER.to_owned(), |r| r.owner.clone()),
             authorized_at: now,
             updated_at: now,
             version: existing.map_or(0, |r| r.version) + 1,
@@ -227,6 +223,11 @@ impl AuthorizerStore for MemoryStore {
 
     async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
         self.lock().update_authorizer(appid, now, |_| true, |next| next.owner = owner.to_owned())
+    }
+
+    async fn claim_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let claimable = |r: &AuthorizerRecord| r.owner == UNCLAIMED_OWNER || r.owner == owner;
+        self.lock().update_authorizer(appid, now, claimable, |next| next.owner = owner.to_owned())
     }
 
     async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
@@ -282,7 +283,20 @@ impl AuthorizerStore for MemoryStore {
         Ok(DuePage { items: page, next })
     }
 
-    async fn authorizers_of(&self, owner: &str) -> Result<Vec<AuthorizerSummary>, StoreError> {
+    async fn authorizers_of(&self, owner: &str, cursor: Option<&str>, limit: u32) -> Result<SummaryPage, StoreError> {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let after = cursor
+            .map(|cursor| {
+                let bad = || StoreError::Other("malformed account-list cursor".into());
+                let text = String::from_utf8(engine.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
+                let (at, appid) = text.split_once('|').ok_or_else(bad)?;
+                if appid.is_empty() || !appid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(bad());
+                }
+                Ok::<_, StoreError>((at.parse::<i64>().map_err(|_| bad())?, appid.to_owned()))
+            })
+            .transpose()?;
         let state = self.lock();
         let mut list: Vec<AuthorizerSummary> = state
             .authorizers
@@ -296,10 +310,20 @@ impl AuthorizerStore for MemoryStore {
                 updated_at: r.updated_at,
             })
             .collect();
-        list.sort_by(|a, b| {
-            b.authorized_at.cmp(&a.authorized_at).then_with(|| a.authorizer_appid.cmp(&b.authorizer_appid))
+        // Newest first, like the owner index read backwards.
+        let order = |a: &AuthorizerSummary| (std::cmp::Reverse(a.authorized_at), a.authorizer_appid.clone());
+        list.sort_by_key(order);
+        if let Some((at, appid)) = after {
+            let position = (std::cmp::Reverse(at), appid);
+            list.retain(|item| order(item) > position);
+        }
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        let next = (list.len() > limit).then(|| {
+            let last = &list[limit - 1];
+            engine.encode(format!("{}|{}", last.authorized_at, last.authorizer_appid))
         });
-        Ok(list)
+        list.truncate(limit);
+        Ok(SummaryPage { items: list, next })
     }
 }
 

@@ -55,8 +55,14 @@ use crate::secret::Secret;
 /// Unix time in seconds.
 pub type Timestamp = i64;
 
-/// The owner of accounts authorized without a signed-in dashboard user (local runs, no JWT).
-pub const DEFAULT_OWNER: &str = "default";
+/// The owner of accounts no dashboard user is known to have started (an authorization begun
+/// outside our link, or whose link's binding was lost): listed to nobody until a user claims it
+/// ([`AuthorizerStore::claim_owner`]). No dashboard identity can take this value: they are
+/// namespaced (`jwt:…`, `iam:…`, [`LOCAL_DEMO_USER`]).
+pub const UNCLAIMED_OWNER: &str = "unclaimed";
+
+/// The one user of `DASHBOARD_AUTH=unauthenticated-local-demo`.
+pub const LOCAL_DEMO_USER: &str = "local:demo";
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -229,9 +235,6 @@ pub struct NewAuthorization {
     pub refresh_token: Secret,
     /// When WeChat's answer arrived (Unix milliseconds): orders refresh tokens.
     pub received_ms: i64,
-    /// The dashboard user who started the authorization; `None` keeps the stored owner (or
-    /// [`DEFAULT_OWNER`] for a new account), e.g. when the `authorized` push arrives first.
-    pub owner: Option<String>,
 }
 
 /// A refreshed authorizer token pair, conditional on the version it was computed from.
@@ -266,6 +269,15 @@ pub struct DuePage {
     /// Due authorizers, soonest expiry first.
     pub items: Vec<DueAuthorizer>,
     /// Where the next page starts; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// One page of a dashboard user's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SummaryPage {
+    /// The accounts, newest authorization first.
+    pub items: Vec<AuthorizerSummary>,
+    /// Where the next page starts (opaque); `None` when this was the last.
     pub next: Option<String>,
 }
 
@@ -353,11 +365,24 @@ pub trait AuthorizerStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
 
-    /// Binds the account to a dashboard user.
+    /// Binds the account to a dashboard user, whoever owned it: only for the authoritative
+    /// binding (the user a `pre_auth_code` was issued to).
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
     fn set_owner(
+        &self,
+        appid: &str,
+        owner: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Binds the account to `owner` when it is [`UNCLAIMED_OWNER`]'s or already `owner`'s; never
+    /// takes an account from another user.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when another user owns it; [`StoreError::NotFound`].
+    fn claim_owner(
         &self,
         appid: &str,
         owner: &str,
@@ -398,8 +423,17 @@ pub trait AuthorizerStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<DuePage, StoreError>> + Send;
 
-    /// The accounts of one dashboard user, newest authorization first, without tokens.
-    fn authorizers_of(&self, owner: &str) -> impl Future<Output = Result<Vec<AuthorizerSummary>, StoreError>> + Send;
+    /// One page (at most `limit`) of the accounts of one dashboard user, newest authorization
+    /// first, without tokens; pass `next` back as `cursor` to continue.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] for a cursor that is not one of this owner's.
+    fn authorizers_of(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<SummaryPage, StoreError>> + Send;
 }
 
 /// Short-lived markers that expire through TTL.

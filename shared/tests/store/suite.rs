@@ -9,8 +9,8 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, DEFAULT_OWNER, NewAuthorization, StoreError, TicketWrite, TokenRefresh,
-    TokenStore, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, NewAuthorization, StoreError, TicketWrite, TokenRefresh, TokenStore,
+    UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -39,14 +39,13 @@ macro_rules! store_suite {
     };
 }
 
-fn authorization(appid: &str, refresh_token: &str, issued_at: i64, owner: Option<&str>) -> NewAuthorization {
+fn authorization(appid: &str, refresh_token: &str, issued_at: i64) -> NewAuthorization {
     NewAuthorization {
         authorizer_appid: appid.to_owned(),
         access_token: Secret::new(format!("access-{appid}-{issued_at}")),
         expires_at: issued_at + 7200,
         refresh_token: Secret::new(refresh_token),
         received_ms: issued_at * 1000,
-        owner: owner.map(str::to_owned),
     }
 }
 
@@ -118,8 +117,8 @@ pub(crate) async fn lease_is_exclusive_until_it_expires<S: TokenStore>(store: Ar
 
 pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     assert_eq!(store.authorizer("wx_a").await.unwrap(), None);
-    let saved = store.save_authorization(&authorization("wx_a", "rt-1", NOW, None), NOW).await.unwrap();
-    assert_eq!((saved.version, saved.status, saved.owner.as_str()), (1, AuthorizerStatus::Authorized, DEFAULT_OWNER));
+    let saved = store.save_authorization(&authorization("wx_a", "rt-1", NOW), NOW).await.unwrap();
+    assert_eq!((saved.version, saved.status, saved.owner.as_str()), (1, AuthorizerStatus::Authorized, UNCLAIMED_OWNER));
     assert_eq!(saved.profile, AuthorizerProfile::default(), "profiles are stored by update_profile");
     assert_eq!(store.authorizer("wx_a").await.unwrap(), Some(saved.clone()));
 
@@ -169,7 +168,7 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
 
     // A later authorization restores it, keeping the owner when none is given.
-    let restored = store.save_authorization(&authorization("wx_a", "rt-4", NOW + 600, None), NOW + 600).await.unwrap();
+    let restored = store.save_authorization(&authorization("wx_a", "rt-4", NOW + 600), NOW + 600).await.unwrap();
     assert_eq!(
         (restored.status, restored.version, restored.owner.as_str()),
         (AuthorizerStatus::Authorized, 7, "user-1")
@@ -182,7 +181,7 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     let needs = store.mark_needs_reauthorization("wx_a", 7, NOW + 700).await.unwrap();
     assert_eq!((needs.status, needs.refresh_token.expose()), (AuthorizerStatus::NeedsReauthorization, "rt-4"));
     assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
-    let listed = store.authorizers_of("user-1").await.unwrap();
+    let listed = store.authorizers_of("user-1", None, 10).await.unwrap().items;
     assert_eq!(listed.len(), 1);
     // The re-authorization kept the profile (a new one arrives through update_profile).
     assert_eq!(
@@ -192,9 +191,9 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
 }
 
 pub(crate) async fn older_refresh_token_never_replaces_newer<S: TokenStore>(store: Arc<S>) {
-    store.save_authorization(&authorization("wx_b", "rt-new", NOW + 100, Some("u")), NOW + 100).await.unwrap();
+    store.save_authorization(&authorization("wx_b", "rt-new", NOW + 100), NOW + 100).await.unwrap();
     // A slow path that obtained its tokens earlier arrives late.
-    let late = store.save_authorization(&authorization("wx_b", "rt-old", NOW, Some("u")), NOW + 200).await;
+    let late = store.save_authorization(&authorization("wx_b", "rt-old", NOW), NOW + 200).await;
     assert_eq!(late, Err(StoreError::ConditionFailed));
     let record = store.authorizer("wx_b").await.unwrap().unwrap();
     assert_eq!((record.refresh_token.expose(), record.version), ("rt-new", 1));
@@ -222,19 +221,17 @@ pub(crate) async fn older_refresh_token_never_replaces_newer<S: TokenStore>(stor
         received_ms: second + 700,
     };
     store.update_tokens(&refresh, NOW + 400).await.unwrap();
-    let same_second =
-        NewAuthorization { received_ms: second + 300, ..authorization("wx_b", "rt-spent", NOW + 400, None) };
+    let same_second = NewAuthorization { received_ms: second + 300, ..authorization("wx_b", "rt-spent", NOW + 400) };
     assert_eq!(store.save_authorization(&same_second, NOW + 400).await, Err(StoreError::ConditionFailed));
     let record = store.authorizer("wx_b").await.unwrap().unwrap();
     assert_eq!((record.refresh_token.expose(), record.refresh_token_received_ms), ("rt-rotated", second + 700));
     // One answered a millisecond later does replace it.
-    let later =
-        NewAuthorization { received_ms: second + 701, ..authorization("wx_b", "rt-reauthorized", NOW + 400, None) };
+    let later = NewAuthorization { received_ms: second + 701, ..authorization("wx_b", "rt-reauthorized", NOW + 400) };
     assert_eq!(store.save_authorization(&later, NOW + 400).await.unwrap().refresh_token.expose(), "rt-reauthorized");
 }
 
 pub(crate) async fn late_unauthorized_cannot_revoke_newer_authorization<S: TokenStore>(store: Arc<S>) {
-    store.save_authorization(&authorization("wx_c", "rt", NOW, None), NOW).await.unwrap();
+    store.save_authorization(&authorization("wx_c", "rt", NOW), NOW).await.unwrap();
     // An `unauthorized` created before the (re)authorization, delivered late.
     assert_eq!(store.revoke("wx_c", NOW - 5, NOW + 10).await, Err(StoreError::ConditionFailed));
     assert_eq!(store.authorizer("wx_c").await.unwrap().unwrap().status, AuthorizerStatus::Authorized);
@@ -267,7 +264,7 @@ pub(crate) async fn due_query_pages_through_due_accounts_only<S: TokenStore>(sto
         let appid = format!("wx_due_{i:02}");
         // Expiry spread over +/- 1 hour around NOW + 7200, two accounts per second-bucket.
         let issued = NOW - 3600 + (i / 2) * 600;
-        store.save_authorization(&authorization(&appid, "rt", issued, None), issued).await.unwrap();
+        store.save_authorization(&authorization(&appid, "rt", issued), issued).await.unwrap();
         if i % 5 == 4 {
             store.revoke(&appid, issued + 1, issued + 1).await.unwrap();
         } else if issued + 7200 < NOW + 7200 {
@@ -294,20 +291,51 @@ pub(crate) async fn due_query_pages_through_due_accounts_only<S: TokenStore>(sto
 }
 
 pub(crate) async fn owners_see_their_accounts_only<S: TokenStore>(store: Arc<S>) {
-    store.save_authorization(&authorization("wx_o1", "rt", NOW, Some("alice")), NOW).await.unwrap();
-    store.save_authorization(&authorization("wx_o2", "rt", NOW + 10, Some("alice")), NOW + 10).await.unwrap();
-    store.save_authorization(&authorization("wx_o3", "rt", NOW + 5, Some("bob")), NOW + 5).await.unwrap();
-    store.save_authorization(&authorization("wx_o4", "rt", NOW + 7, None), NOW + 7).await.unwrap();
-    let alice: Vec<_> = store.authorizers_of("alice").await.unwrap().into_iter().map(|s| s.authorizer_appid).collect();
-    assert_eq!(alice, ["wx_o2", "wx_o1"], "newest authorization first");
-    let default: Vec<_> =
-        store.authorizers_of(DEFAULT_OWNER).await.unwrap().into_iter().map(|s| s.authorizer_appid).collect();
-    assert_eq!(default, ["wx_o4"]);
-    assert!(store.authorizers_of("mallory").await.unwrap().is_empty());
-    // Moving an account moves it between lists.
-    store.set_owner("wx_o4", "bob", NOW + 8).await.unwrap();
-    assert_eq!(store.authorizers_of("bob").await.unwrap().len(), 2);
-    assert!(store.authorizers_of(DEFAULT_OWNER).await.unwrap().is_empty());
+    let list = |owner: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            let page = store.authorizers_of(owner, None, 10).await.unwrap();
+            page.items.into_iter().map(|s| s.authorizer_appid).collect::<Vec<_>>()
+        }
+    };
+    for (appid, at, owner) in [("wx_o1", NOW, "alice"), ("wx_o2", NOW + 10, "alice"), ("wx_o3", NOW + 5, "bob")] {
+        store.save_authorization(&authorization(appid, "rt", at), at).await.unwrap();
+        store.set_owner(appid, owner, at).await.unwrap();
+    }
+    store.save_authorization(&authorization("wx_o4", "rt", NOW + 7), NOW + 7).await.unwrap();
+    assert_eq!(list("alice").await, ["wx_o2", "wx_o1"], "newest authorization first");
+    assert_eq!(list(UNCLAIMED_OWNER).await, ["wx_o4"], "a new account is unclaimed");
+    assert!(list("mallory").await.is_empty());
+    // A re-authorization never changes the owner.
+    store.save_authorization(&authorization("wx_o1", "rt-2", NOW + 20), NOW + 20).await.unwrap();
+    assert_eq!(store.authorizer("wx_o1").await.unwrap().unwrap().owner, "alice");
+    // Claims take unclaimed accounts (and one's own), never another user's.
+    assert_eq!(store.claim_owner("wx_o1", "mallory", NOW + 21).await.unwrap_err(), StoreError::ConditionFailed);
+    assert_eq!(store.claim_owner("wx_o1", "alice", NOW + 21).await.unwrap().owner, "alice");
+    assert_eq!(store.claim_owner("wx_o4", "bob", NOW + 22).await.unwrap().owner, "bob");
+    assert_eq!(store.claim_owner("wx_missing", "bob", NOW + 22).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(list("bob").await.len(), 2);
+    assert!(list(UNCLAIMED_OWNER).await.is_empty());
+    // set_owner (the authoritative binding) moves an account between lists.
+    store.set_owner("wx_o4", "alice", NOW + 23).await.unwrap();
+    assert_eq!(list("alice").await.len(), 3);
+
+    // Pages: a cursor continues exactly where the last page stopped, and only for its owner.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.authorizers_of("alice", cursor.as_deref(), 2).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|s| s.authorizer_appid));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["wx_o1", "wx_o2", "wx_o4"], "every account once, newest authorization first");
+    for bad in ["not base64!", "eA", "MTd8bWFya2VyI3d4YyN4"] {
+        assert!(store.authorizers_of("alice", Some(bad), 2).await.is_err(), "{bad}");
+    }
 }
 
 pub(crate) async fn remember_once_is_true_once_per_ttl<S: TokenStore>(store: Arc<S>) {
@@ -402,7 +430,7 @@ pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(stor
     let accounts: Vec<String> = (0..20).map(|i| format!("wx_race_{i:02}")).collect();
     for appid in &accounts {
         store
-            .save_authorization(&authorization(appid, &format!("{appid}-rt-0"), NOW - 7000, None), NOW - 7000)
+            .save_authorization(&authorization(appid, &format!("{appid}-rt-0"), NOW - 7000), NOW - 7000)
             .await
             .unwrap();
     }

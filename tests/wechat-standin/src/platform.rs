@@ -78,7 +78,8 @@ impl TestCredentials {
         crate::Config::new(&self.appid, &self.secret, &self.token, &self.encoding_aes_key)
     }
 
-    /// The platform's configuration variables for these credentials (`TABLE_NAME` included).
+    /// The platform's configuration variables for these credentials (`TABLE_NAME` and the local
+    /// demo's `DASHBOARD_AUTH` included).
     pub fn variables(&self) -> Vec<(&'static str, String)> {
         vec![
             ("COMPONENT_APPID", self.appid.clone()),
@@ -86,6 +87,8 @@ impl TestCredentials {
             ("COMPONENT_TOKEN", self.token.clone()),
             ("COMPONENT_ENCODING_AES_KEY", self.encoding_aes_key.clone()),
             ("TABLE_NAME", "unused".to_owned()),
+            // Tests and local runs have no identity provider: the one demo user.
+            ("DASHBOARD_AUTH", "unauthenticated-local-demo".to_owned()),
         ]
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::Item;
 use super::expression::{Update, n, s};
 use crate::secret::Secret;
-use crate::store::{AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, DEFAULT_OWNER, StoreError};
+use crate::store::{AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, StoreError, UNCLAIMED_OWNER};
 
 /// A write's refresh token was received no earlier than the stored one.
 pub(super) const NOT_OLDER: &str = "#refresh_token_received_ms <= :received_ms";
@@ -104,7 +104,7 @@ pub(super) fn decode_authorizer(key: &str, item: &Item) -> Result<AuthorizerReco
         refresh_token_received_ms: r.n("refresh_token_received_ms")?,
         profile: r.profile()?,
         status: r.status()?,
-        owner: r.opt_s("owner")?.unwrap_or(DEFAULT_OWNER).to_owned(),
+        owner: r.opt_s("owner")?.unwrap_or(UNCLAIMED_OWNER).to_owned(),
         authorized_at: r.n("authorized_at")?,
         updated_at: r.n("updated_at")?,
         version: r.version()?,
@@ -172,7 +172,7 @@ mod tests {
         let record = decode_authorizer("k", &item).unwrap();
         assert_eq!(record.profile, profile);
         assert_eq!(record.status, AuthorizerStatus::NeedsReauthorization);
-        assert_eq!(record.owner, DEFAULT_OWNER, "no owner attribute: the default owner");
+        assert_eq!(record.owner, UNCLAIMED_OWNER, "no owner attribute: unclaimed");
         assert_eq!((record.refresh_token_received_ms, record.version), (1_000, 3));
         item.insert("version".into(), n(-1));
         assert!(matches!(decode_authorizer("k", &item), Err(StoreError::Corrupt { .. })));

@@ -32,6 +32,12 @@ impl Update {
         Self::new("", condition)
     }
 
+    /// Adds values bound elsewhere (a condition built on its own).
+    pub(super) fn values(mut self, values: HashMap<String, AttributeValue>) -> Self {
+        self.values.extend(values);
+        self
+    }
+
     pub(super) fn value(mut self, name: &str, value: AttributeValue) -> Self {
         self.values.insert(name.to_owned(), value);
         self

@@ -10,8 +10,8 @@ use crate::secret::Secret;
 use crate::store::table::{DUE_INDEX, OWNER_INDEX};
 use crate::store::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
-    ComponentTokenStore, DEFAULT_OWNER, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, TicketStore,
-    TicketWrite, Timestamp, TokenRefresh, VerifyTicket,
+    ComponentTokenStore, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, SummaryPage, TicketStore,
+    TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 impl TicketStore for DynamoDbStore {
@@ -123,18 +123,16 @@ impl AuthorizerStore for DynamoDbStore {
     }
 
     async fn save_authorization(&self, a: &NewAuthorization, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let mut expression = String::from(
+        let expression = String::from(
             "SET #authorizer_appid = :appid, #access_token = :access_token, #expires_at = :expires_at, \
              #refresh_token = :refresh_token, #refresh_token_received_ms = :received_ms, #status = :authorized, \
              #due_pk = :due_pk, #authorized_at = :now, #updated_at = :now, \
-             #version = if_not_exists(#version, :zero) + :one, ",
+             #version = if_not_exists(#version, :zero) + :one, \
+             #owner = if_not_exists(#owner, :owner), #owner_pk = if_not_exists(#owner_pk, :owner_pk)",
         );
-        expression.push_str(if a.owner.is_some() {
-            "#owner = :owner, #owner_pk = :owner_pk"
-        } else {
-            "#owner = if_not_exists(#owner, :owner), #owner_pk = if_not_exists(#owner_pk, :owner_pk)"
-        });
-        let owner = a.owner.as_deref().unwrap_or(DEFAULT_OWNER);
+        // A new account is unclaimed; an existing one keeps its owner (owners change only through
+        // set_owner and claim_owner).
+        let owner = UNCLAIMED_OWNER;
         let update = Update::new(&expression, &format!("attribute_not_exists(#pk) OR {NOT_OLDER}"))
             .value(":appid", s(&a.authorizer_appid))
             .value(":access_token", s(a.access_token.expose()))
@@ -194,15 +192,13 @@ impl AuthorizerStore for DynamoDbStore {
     }
 
     async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
-        let update = Update::new(
-            "SET #owner = :owner, #owner_pk = :owner_pk, #updated_at = :now, #version = #version + :one",
-            "attribute_exists(#pk)",
-        )
-        .value(":owner", s(owner))
-        .value(":owner_pk", s(self.keys.owner_partition(owner)))
-        .value(":now", n(now))
-        .value(":one", n(1));
-        self.update_authorizer(appid, update).await
+        self.assign_owner(appid, owner, Update::condition("attribute_exists(#pk)"), now).await
+    }
+
+    async fn claim_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
+        let condition = Update::condition("attribute_exists(#pk) AND (#owner = :unclaimed OR #owner = :owner)")
+            .value(":unclaimed", s(UNCLAIMED_OWNER));
+        self.assign_owner(appid, owner, condition, now).await
     }
 
     async fn revoke(&self, appid: &str, event_time: Timestamp, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
@@ -253,39 +249,37 @@ impl AuthorizerStore for DynamoDbStore {
         Ok(DuePage { items, next })
     }
 
-    async fn authorizers_of(&self, owner: &str) -> Result<Vec<AuthorizerSummary>, StoreError> {
-        let mut summaries = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OWNER_INDEX)
-                .key_condition_expression("#owner_pk = :owner_pk")
-                .expression_attribute_names("#owner_pk", "owner_pk")
-                .expression_attribute_values(":owner_pk", s(self.keys.owner_partition(owner)))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items.unwrap_or_default() {
-                let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let r = Reader { key: &key, item: &item };
-                summaries.push(AuthorizerSummary {
-                    authorizer_appid: r.s("authorizer_appid")?.to_owned(),
-                    profile: r.profile()?,
-                    status: r.status()?,
-                    authorized_at: r.n("authorized_at")?,
-                    updated_at: r.n("updated_at")?,
-                });
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(summaries),
-            }
+    async fn authorizers_of(&self, owner: &str, cursor: Option<&str>, limit: u32) -> Result<SummaryPage, StoreError> {
+        let partition = self.keys.owner_partition(owner);
+        let start = cursor.map(|cursor| self.keys.owner_start(&partition, cursor)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OWNER_INDEX)
+            .key_condition_expression("#owner_pk = :owner_pk")
+            .expression_attribute_names("#owner_pk", "owner_pk")
+            .expression_attribute_values(":owner_pk", s(partition))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let r = Reader { key: &key, item: &item };
+            items.push(AuthorizerSummary {
+                authorizer_appid: r.s("authorizer_appid")?.to_owned(),
+                profile: r.profile()?,
+                status: r.status()?,
+                authorized_at: r.n("authorized_at")?,
+                updated_at: r.n("updated_at")?,
+            });
         }
+        let next = out.last_evaluated_key.filter(|key| !key.is_empty()).as_ref().map(Keys::owner_cursor);
+        Ok(SummaryPage { items, next })
     }
 }
 
@@ -356,5 +350,25 @@ impl DynamoDbStore {
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(err) => Err(err),
         }
+    }
+
+    /// Sets the owner (and its index partition) when `condition` holds.
+    async fn assign_owner(
+        &self,
+        appid: &str,
+        owner: &str,
+        condition: Update,
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let update = Update::new(
+            "SET #owner = :owner, #owner_pk = :owner_pk, #updated_at = :now, #version = #version + :one",
+            &condition.condition,
+        )
+        .values(condition.values)
+        .value(":owner", s(owner))
+        .value(":owner_pk", s(self.keys.owner_partition(owner)))
+        .value(":now", n(now))
+        .value(":one", n(1));
+        self.update_authorizer(appid, update).await
     }
 }

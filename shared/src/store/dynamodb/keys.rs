@@ -107,6 +107,35 @@ impl Keys {
         ]))
     }
 
+    /// The owner query's cursor for the last key of a page: `authorized_at|pk`, Base64url so
+    /// callers treat it as opaque.
+    pub(super) fn owner_cursor(last: &Item) -> String {
+        use base64::Engine as _;
+        let authorized_at = last.get("authorized_at").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
+        let pk = last.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{authorized_at}|{pk}"))
+    }
+
+    /// The start key an owner-query cursor stands for, in `partition` (the caller's own, so a
+    /// cursor can never page into another user's accounts); anything else is refused.
+    pub(super) fn owner_start(&self, partition: &str, cursor: &str) -> Result<Item, StoreError> {
+        use base64::Engine as _;
+        let bad = || StoreError::Other("malformed account-list cursor".into());
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+        let (authorized_at, pk) = decoded.split_once('|').ok_or_else(bad)?;
+        authorized_at.parse::<i64>().map_err(|_| bad())?;
+        if self.appid_of(pk).is_none() {
+            return Err(bad());
+        }
+        Ok(HashMap::from([
+            ("pk".to_owned(), s(pk)),
+            ("sk".to_owned(), s("authorizer")),
+            ("owner_pk".to_owned(), s(partition)),
+            ("authorized_at".to_owned(), AttributeValue::N(authorized_at.to_owned())),
+        ]))
+    }
+
     fn component_pk(&self) -> String {
         format!("component#{}", self.component)
     }
@@ -129,5 +158,19 @@ mod tests {
             assert!(keys.due_start(bad).is_err(), "{bad}");
         }
         assert_eq!(keys.appid_of(&keys.authorizer("wx1").pk), Some("wx1"));
+        let partition = keys.owner_partition("jwt:iss:alice");
+        let start = keys
+            .owner_start(
+                &partition,
+                &Keys::owner_cursor(&HashMap::from([
+                    ("authorized_at".to_owned(), AttributeValue::N("17".into())),
+                    ("pk".to_owned(), s("authorizer#wxc#wx1")),
+                ])),
+            )
+            .unwrap();
+        assert_eq!(start.get("owner_pk"), Some(&s(partition.as_str())), "the caller's own partition");
+        for bad in ["", "!!", "MTd8bWFya2VyI3d4YyN4"] {
+            assert!(keys.owner_start(&partition, bad).is_err(), "{bad}");
+        }
     }
 }
