@@ -217,3 +217,54 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
         assert_eq!(err.variable, "PUSH_MAX_AGE_SECS", "{bad}");
     }
 }
+
+/// Closed by default: each `DASHBOARD_AUTH` mode answers only requests that carry the identity it
+/// promises (a route deployed without its authorizer, or a token without the claims, gets 401
+/// `1006` before anything else), and identities are namespaced.
+#[tokio::test]
+async fn the_dashboard_fails_closed_without_the_identity_its_mode_promises() {
+    use serde_json::json;
+    let request = |authorizer: Option<serde_json::Value>| {
+        let mut event =
+            crate::events::http_event("GET", "/wechat/authorizers", "/wechat/authorizers", &[], json!({}), None, false);
+        if let Some(authorizer) = authorizer {
+            event["requestContext"]["authorizer"] = authorizer;
+        }
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
+    };
+    let jwt = |claims: serde_json::Value| Some(json!({"jwt": {"claims": claims, "scopes": null}}));
+    let iam = |arn: Option<&str>| Some(json!({"iam": {"accountId": "123456789012", "userArn": arn}}));
+    let cases = [
+        ("jwt", None, 401),
+        ("jwt", jwt(json!({"sub": "alice"})), 401),
+        ("jwt", jwt(json!({"iss": "https://idp.example"})), 401),
+        ("jwt", jwt(json!({"iss": "https://idp.example", "sub": "alice"})), 200),
+        ("jwt", iam(Some("arn:aws:iam::123456789012:user/alice")), 401),
+        ("iam", None, 401),
+        ("iam", iam(None), 401),
+        ("iam", jwt(json!({"iss": "https://idp.example", "sub": "alice"})), 401),
+        ("iam", iam(Some("arn:aws:iam::123456789012:user/alice")), 200),
+        ("unauthenticated-local-demo", None, 200),
+    ];
+    for (mode, authorizer, expected) in cases {
+        let app = crate::support::memory_app_with(&[("DASHBOARD_AUTH", mode.to_owned())]);
+        for function in [Function::AuthorizerList, Function::QrUrlIssuer] {
+            let response = function.handle(&app, request(authorizer.clone())).await;
+            let (status, body) = crate::support::status_and_body(response);
+            assert_eq!(status, expected, "{mode} {authorizer:?} at {function}: {body}");
+            if expected == 401 {
+                assert!(body.contains("\"code\":1006"), "{body}");
+            }
+        }
+        assert_eq!(app.platform.store().writes(), 0);
+    }
+    // The identities the modes produce cannot collide with each other or with unclaimed accounts.
+    let demo = crate::support::memory_app();
+    let owner = |app: &shared::app::App<shared::store::MemoryStore>, authorizer| {
+        shared::web::dashboard_user(&request(authorizer), app.config.dashboard_auth)
+    };
+    assert_eq!(owner(&demo, None).as_deref(), Some("local:demo"));
+    let jwt_app = crate::support::memory_app_with(&[("DASHBOARD_AUTH", "jwt".to_owned())]);
+    let unclaimed = jwt(json!({"iss": "https://idp.example", "sub": "unclaimed"}));
+    assert_eq!(owner(&jwt_app, unclaimed).as_deref(), Some("jwt:https://idp.example:unclaimed"));
+}

@@ -309,6 +309,7 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
             expires_at: 1_900_000_000,
             refresh_token: Secret::new(refresh.clone()),
             received_ms: 1_732_000_000_000,
+            authorized_at: 1_732_000_000,
         };
         app.platform.store().save_authorization(&authorization, 1_732_000_000).await.unwrap();
         app.platform.store().set_owner(&appid, owner, 1_732_000_000).await.unwrap();

@@ -25,6 +25,8 @@ mod hostile;
 mod secrets;
 // DynamoDB unavailable mid-test (a switchable proxy): 5xx everywhere, nothing written, the retry lands once.
 mod outage;
+// No authorization lost, stolen or stuck: every window recovered, owners bound to the link.
+mod authorization;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.
 mod faults;
 // 100 concurrent duplicate pushes; refreshers racing re-authorizations.

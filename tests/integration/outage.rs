@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Forwards connections to `upstream` while up; closes them at once while down.
 #[derive(Clone)]
-struct Switch(Arc<AtomicBool>);
+pub(crate) struct Switch(Arc<AtomicBool>);
 
 impl Switch {
     async fn start(upstream: String) -> (Self, String) {
@@ -40,13 +40,13 @@ impl Switch {
         (up, address)
     }
 
-    fn set(&self, up: bool) {
+    pub(crate) fn set(&self, up: bool) {
         self.0.store(up, Ordering::SeqCst);
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() {
+/// A fresh table, and a store that reaches it only through a [`Switch`] (plus a direct one).
+pub(crate) async fn switched_store() -> (Switch, DynamoDbStore, DynamoDbStore) {
     // A table on the real server, then a store that reaches it only through the switch.
     let direct = crate::support::fresh_table().await;
     let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap().trim_start_matches("http://").to_owned();
@@ -65,6 +65,12 @@ async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() 
         .build();
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), direct.table(), appid());
 
+    (switch, store, direct)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_gets_5xx_and_writes_nothing_then_the_retry_lands_once() {
+    let (switch, store, direct) = switched_store().await;
     let (standin, app, base) = gateway::wired(store, |_| {}).await;
     let http = shared::outbound::client_builder().build().unwrap();
     let account = "wx1000000000000001";

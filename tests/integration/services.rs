@@ -156,7 +156,58 @@ async fn unrecoverable_refresh_token_marks_needs_reauthorization_and_keeps_the_t
     };
     assert_eq!(record.status, AuthorizerStatus::NeedsReauthorization);
     assert_eq!(record.refresh_token, before.refresh_token, "never deleted");
-    // Not refreshed again.
+    assert_eq!(record.expires_at, s.now() + shared::service::SECOND_CHANCE_SECS, "a second chance tomorrow");
+    // Not tried again today.
+    assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotDue);
+    // A day later it is tried again (stored token, then the list); still refused: another day.
+    s.advance_clock(shared::service::SECOND_CHANCE_SECS);
+    renew_ticket(&s, &platform).await;
+    let RefreshOutcome::NeedsReauthorization(again) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+        panic!("expected needs_reauthorization again");
+    };
+    assert_eq!(again.expires_at, s.now() + shared::service::SECOND_CHANCE_SECS);
+}
+
+/// An account given up on works again on its second chance (WeChat's refusal was passing): it is
+/// authorized again with its owner kept, without the admin scanning anything.
+#[tokio::test]
+async fn a_second_chance_restores_an_account_whose_token_works_again() {
+    let s = standin().await;
+    let platform = authorized(&s).await;
+    platform.store().set_owner(ACCOUNT, "jwt:iss:alice", s.now()).await.unwrap();
+    let working = s.break_refresh_token(ACCOUNT).unwrap();
+    s.inject_fault("api_get_authorizer_list", Fault::Errcode(-1), 2);
+    s.advance_clock(7000);
+    assert!(platform.refresh_authorizer(ACCOUNT, 600).await.is_err(), "the list was unavailable");
+    // WeChat's list is back but it forgot the token for a moment: given up for the day.
+    s.forget_refresh_token(ACCOUNT);
+    assert!(matches!(
+        platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(),
+        RefreshOutcome::NeedsReauthorization(_)
+    ));
+    // The next day the account works again with the token WeChat lists.
+    s.restore_refresh_token(ACCOUNT, &working);
+    s.advance_clock(shared::service::SECOND_CHANCE_SECS);
+    renew_ticket(&s, &platform).await;
+    let RefreshOutcome::Recovered(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+        panic!("expected the second chance to work");
+    };
+    assert_eq!((record.status, record.owner.as_str()), (AuthorizerStatus::Authorized, "jwt:iss:alice"));
+    assert_eq!(Some(record.refresh_token.expose().to_owned()), s.refresh_token_of(ACCOUNT));
+}
+
+/// 61003 (an `unauthorized` push we never got): the refresher marks the account revoked instead
+/// of failing on it every ten minutes.
+#[tokio::test]
+async fn an_account_that_no_longer_authorizes_us_is_revoked_by_the_refresher() {
+    let s = standin().await;
+    let platform = authorized(&s).await;
+    s.revoke_silently(ACCOUNT);
+    s.advance_clock(7000);
+    let RefreshOutcome::Revoked(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+        panic!("expected revoked");
+    };
+    assert_eq!(record.status, AuthorizerStatus::Revoked);
     assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
 }
 
@@ -182,4 +233,49 @@ async fn revoked_accounts_are_not_refreshed() {
     s.advance_clock(7000);
     assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
     assert_eq!(s.calls("api_authorizer_token"), 0);
+}
+
+/// Once a day the refresher compares the store with WeChat's list: an account WeChat no longer
+/// lists (an `unauthorized` push we missed) is revoked; one it lists that we never stored (an
+/// `authorized` push we never processed) is stored, unclaimed until its admin's link claims it.
+#[tokio::test]
+async fn the_daily_reconcile_revokes_what_wechat_no_longer_lists_and_stores_what_we_missed() {
+    let s = standin().await;
+    let platform = authorized(&s).await;
+    s.revoke_silently(ACCOUNT);
+    let missed = "wx1000000000000002";
+    s.authorize_quietly(missed, None).unwrap();
+    let report = platform.refresh_all(None).await;
+    let reconcile = report.reconcile.expect("the day's first run reconciles");
+    assert_eq!(
+        (reconcile.revoked.as_slice(), reconcile.recovered.as_slice()),
+        ([ACCOUNT.to_owned()].as_slice(), [missed.to_owned()].as_slice()),
+        "{reconcile:?}"
+    );
+    assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
+    let stored = platform.store().authorizer(missed).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.owner.as_str()), (AuthorizerStatus::Authorized, shared::store::UNCLAIMED_OWNER));
+    assert_eq!(Some(stored.refresh_token.expose().to_owned()), s.refresh_token_of(missed));
+    assert!(platform.refresh_all(None).await.reconcile.is_none(), "once a day");
+}
+
+/// A run near its invocation's deadline starts nothing it may not finish; a run with failures
+/// says so (the Lambda invocation then fails, so its error metric and alarms see it).
+#[tokio::test]
+async fn a_run_near_its_deadline_defers_work_and_a_failed_run_says_so() {
+    let s = standin().await;
+    let platform = authorized(&s).await;
+    s.advance_clock(7000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let report = platform.refresh_all(Some(deadline)).await;
+    assert_eq!(
+        (report.deferred.as_slice(), report.refreshed.len()),
+        ([ACCOUNT.to_owned()].as_slice(), 0),
+        "{report:?}"
+    );
+    assert!(!report.has_failures());
+    s.inject_fault("api_authorizer_token", Fault::Errcode(45009), 1);
+    let report = platform.refresh_all(None).await;
+    assert!(report.has_failures(), "{report:?}");
+    assert_eq!(platform.refresh_all(None).await.refreshed, [ACCOUNT.to_owned()]);
 }

@@ -151,11 +151,23 @@ async fn refresher_items_read(due: usize, stored: usize) -> (u64, token_refreshe
             expires_at: now + if i < due { 300 } else { 7000 },
             refresh_token: Secret::new(refresh),
             received_ms: now * 1000,
+            authorized_at: now,
         };
         store.save_authorization(&authorization, now).await.unwrap();
     }
     let vars = [("WECHAT_API_BASE", standin.base_url())];
     let app = gateway::app(crate::support::config(&vars), store, &standin);
+    // The first run of a day also reconciles with WeChat's list (reading every authorized
+    // account's key once a day); what is measured here is every other run.
+    let day = standin.now().div_euclid(24 * 3600);
+    shared::store::MarkerStore::remember_once(
+        app.platform.store(),
+        &shared::store::MarkerKey::reconcile(day),
+        3600,
+        standin.now(),
+    )
+    .await
+    .unwrap();
     let before = calls.items_read();
     let report = token_refresher::handle(&app, None).await;
     (calls.items_read() - before, report)

@@ -216,6 +216,13 @@ pub(crate) fn platform_on<S: TokenStore>(standin: &StandIn, store: S) -> Platfor
     Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform")
 }
 
+/// A day later the ticket has expired (12 h): WeChat has pushed a new one meanwhile.
+pub(crate) async fn renew_ticket<S: TokenStore>(standin: &StandIn, platform: &Platform<S>) {
+    let ticket = ticket(standin).await;
+    let now = standin.now();
+    platform.store().put_verify_ticket(&VerifyTicket { ticket, create_time: now }, now).await.expect("ticket");
+}
+
 /// [`platform_on`] a fresh table, with a ticket already stored (as the ticket receiver would have).
 pub(crate) async fn platform(standin: &StandIn) -> Platform<DynamoDbStore> {
     let store = fresh_table().await;

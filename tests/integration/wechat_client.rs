@@ -218,3 +218,28 @@ async fn errors_never_carry_tokens_or_secrets() {
         }
     }
 }
+
+/// A redirect is never followed: following a 307 would resend the body (the AppSecret, the
+/// ticket) to wherever the answer points.
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = format!("http://{}/steal", listener.local_addr().unwrap());
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        let router = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "got it" }
+        });
+        axum::serve(listener, router).await.unwrap();
+    });
+    let s = standin().await;
+    let c = client(&s);
+    let ticket = ticket(&s).await;
+    s.inject_fault("api_component_token", Fault::Redirect(elsewhere), 2);
+    let err = c.component_token(&ticket).await.unwrap_err();
+    assert!(!err.to_string().contains(secret()), "{err}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the redirect's target");
+}

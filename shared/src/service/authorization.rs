@@ -23,7 +23,9 @@ use std::time::Duration;
 use super::{CallError, Platform};
 use crate::auth_state::StateError;
 use crate::secret::Secret;
-use crate::store::{AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, TokenStore};
+use crate::store::{
+    AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, Timestamp, TokenStore,
+};
 use crate::wechat::{ApiError, ErrorKind};
 
 /// The longest a state may live: a pre_auth_code lives at most 30 minutes.
@@ -171,6 +173,16 @@ impl<S: TokenStore> Platform<S> {
     /// 61009/61010 (used or expired code) as [`AuthorizationError::CodeInvalid`]; store
     /// failures; [`AuthorizationError::NoTokens`].
     pub async fn authorize(&self, auth_code: &Secret) -> Result<AuthorizerRecord, AuthorizationError> {
+        self.authorize_at(auth_code, None).await
+    }
+
+    /// [`Platform::authorize`], recording `wechat_time` (the `authorized` push's `CreateTime`)
+    /// as when the authorization happened, so that revocations are ordered by WeChat's clock.
+    async fn authorize_at(
+        &self,
+        auth_code: &Secret,
+        wechat_time: Option<Timestamp>,
+    ) -> Result<AuthorizerRecord, AuthorizationError> {
         let info = self
             .with_component_token(|token| async move { self.wechat.query_auth(&token, auth_code).await })
             .await
@@ -189,6 +201,7 @@ impl<S: TokenStore> Platform<S> {
             expires_at: issued_at + info.expires_in,
             refresh_token,
             received_ms,
+            authorized_at: wechat_time.unwrap_or(issued_at),
         };
         let record = self.save_or_keep_newer(&authorization).await?;
         self.store
@@ -219,7 +232,11 @@ impl<S: TokenStore> Platform<S> {
     /// The code was used but nothing stored it: WeChat lists the account with its current
     /// refresh token (`api_get_authorizer_list`); exchange it for tokens and store the account.
     /// `None` when WeChat does not list the account (not authorized any more).
-    async fn recover_authorization(&self, appid: &str) -> Result<Option<AuthorizerRecord>, AuthorizationError> {
+    async fn recover_authorization(
+        &self,
+        appid: &str,
+        wechat_time: Option<Timestamp>,
+    ) -> Result<Option<AuthorizerRecord>, AuthorizationError> {
         tracing::warn!(authorizer = %appid, "authorization code used but nothing stored; recovering from api_get_authorizer_list");
         let Some(refresh_token) = self.find_listed_refresh_token(appid).await.map_err(AuthorizationError::from_call)?
         else {
@@ -240,6 +257,7 @@ impl<S: TokenStore> Platform<S> {
             expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
             refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
             received_ms,
+            authorized_at: wechat_time.unwrap_or(received_ms.div_euclid(1000)),
         };
         let record = self.save_or_keep_newer(&authorization).await?;
         Ok(Some(self.attach_profile(record, Vec::new()).await))
@@ -281,8 +299,8 @@ impl<S: TokenStore> Platform<S> {
     /// browser callback and the `authorized` push): whichever comes first completes the
     /// authorization; for the other, a used code is not an error but
     /// [`Completion::AlreadyCompleted`]. When the code is used and neither path stored it, and
-    /// the caller knows the account (`appid`, the push names it), the account is recovered
-    /// ([`Completion::Recovered`]).
+    /// the caller knows the account (`pushed`: the push names it, with WeChat's time), the
+    /// account is recovered ([`Completion::Recovered`]).
     ///
     /// # Errors
     /// As [`Platform::authorize`]; 61009/61010 only when the code was never completed by us and
@@ -290,9 +308,10 @@ impl<S: TokenStore> Platform<S> {
     pub async fn complete_authorization(
         &self,
         auth_code: &Secret,
-        appid: Option<&str>,
+        pushed: Option<(&str, Timestamp)>,
     ) -> Result<Completion, AuthorizationError> {
-        let err = match self.authorize(auth_code).await {
+        let wechat_time = pushed.map(|(_, time)| time);
+        let err = match self.authorize_at(auth_code, wechat_time).await {
             Ok(record) => return Ok(Completion::Completed(record)),
             Err(AuthorizationError::CodeInvalid(err)) => err,
             Err(err) => return Err(err),
@@ -314,8 +333,8 @@ impl<S: TokenStore> Platform<S> {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        match appid {
-            Some(appid) => match self.recover_authorization(appid).await? {
+        match pushed {
+            Some((appid, _)) => match self.recover_authorization(appid, wechat_time).await? {
                 Some(record) => Ok(Completion::Recovered(record)),
                 None => Err(AuthorizationError::CodeInvalid(err)),
             },

@@ -24,7 +24,10 @@ pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
 pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
-pub use self::refresh::{CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, RefreshOutcome, RefreshReport, TICKET_STALE_SECS};
+pub use self::refresh::{
+    CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, Reconcile, RefreshOutcome, RefreshReport, SECOND_CHANCE_SECS,
+    TICKET_STALE_SECS,
+};
 pub use self::ticket::{NoticeError, NoticeOutcome};
 
 use std::sync::Arc;

@@ -8,13 +8,17 @@
 //! rest. On 61023 the refresh token is re-read from `api_get_authorizer_list` (WeChat's advice);
 //! when that fails too, the account is marked `needs_reauthorization`.
 
+use std::collections::HashMap;
+
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
 use super::component_token::holder_id;
 use super::{CallError, Platform};
 use crate::secret::Secret;
-use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, StoreError, TokenRefresh, TokenStore};
+use crate::store::{
+    AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, NewAuthorization, StoreError, TokenRefresh, TokenStore,
+};
 use crate::wechat::{AuthorizerTokens, ErrorKind};
 
 /// Refresh what expires within this many seconds; the schedule (10 minutes) runs well inside it.
@@ -27,6 +31,14 @@ pub const TICKET_STALE_SECS: i64 = 30 * 60;
 const DUE_PAGE: u32 = 100;
 /// Accounts read per page of `api_get_authorizer_list` (WeChat's maximum is 500).
 const LIST_PAGE: u32 = 500;
+
+/// How long an account that needs re-authorization waits for its next second chance.
+pub const SECOND_CHANCE_SECS: i64 = 24 * 3600;
+
+/// `api_get_authorizer_list`, read at most once per refresher run and shared by every account
+/// that needs it (61023 recovery, second chances, the daily reconcile).
+#[derive(Default)]
+pub(crate) struct ListedTokens(tokio::sync::Mutex<Option<HashMap<String, Option<Secret>>>>);
 
 /// What happened to one authorizer in a refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +55,8 @@ pub enum RefreshOutcome {
     NotAuthorized,
     /// 61023 and no working refresh token could be recovered: marked `needs_reauthorization`.
     NeedsReauthorization(AuthorizerRecord),
+    /// 61003: WeChat says the account no longer authorizes us: marked `revoked`.
+    Revoked(AuthorizerRecord),
 }
 
 /// What one refresher run did; logged and returned as JSON.
@@ -62,6 +76,10 @@ pub struct RefreshReport {
     pub skipped: Vec<String>,
     /// Appids that now need re-authorization.
     pub needs_reauthorization: Vec<String>,
+    /// Appids WeChat says no longer authorize us (61003, or absent from the daily reconcile).
+    pub revoked: Vec<String>,
+    /// The daily reconcile with `api_get_authorizer_list`, when this run did it.
+    pub reconcile: Option<Reconcile>,
     /// Appids not started because the run's time was nearly up (the next run takes them).
     pub deferred: Vec<String>,
     /// `appid: error` for failures.
@@ -74,6 +92,20 @@ impl RefreshReport {
     pub fn has_failures(&self) -> bool {
         self.component_token.starts_with("failed") || !self.failed.is_empty()
     }
+}
+
+/// What the daily reconcile with WeChat's list did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Reconcile {
+    /// Accounts WeChat lists: how many.
+    pub listed: usize,
+    /// Stored as authorized (or awaiting a second chance) but not listed: revoked.
+    pub revoked: Vec<String>,
+    /// Listed but not stored, or stored as revoked (an authorization whose push we never got):
+    /// stored from the list's refresh token.
+    pub recovered: Vec<String>,
+    /// `appid: error` for accounts the reconcile could not settle (the next day retries).
+    pub failed: Vec<String>,
 }
 
 /// A refresh is not started with less than this left before the invocation's deadline: one
@@ -108,6 +140,8 @@ impl<S: TokenStore> Platform<S> {
         };
         report.due = due.len();
 
+        let listed = ListedTokens::default();
+        let listed = &listed;
         let time_left =
             move || deadline.is_none_or(|d| d.saturating_duration_since(std::time::Instant::now()) > DEADLINE_RESERVE);
         let outcomes: Vec<(String, Option<Result<RefreshOutcome, CallError>>)> = futures_util::stream::iter(due)
@@ -115,7 +149,7 @@ impl<S: TokenStore> Platform<S> {
                 if !time_left() {
                     return (appid, None);
                 }
-                let outcome = self.refresh_authorizer(&appid, MARGIN_SECS).await;
+                let outcome = self.refresh_listed(&appid, MARGIN_SECS, listed).await;
                 (appid, Some(outcome))
             })
             .buffer_unordered(CONCURRENCY)
@@ -127,6 +161,7 @@ impl<S: TokenStore> Platform<S> {
                 Some(Ok(RefreshOutcome::Refreshed(_))) => report.refreshed.push(appid),
                 Some(Ok(RefreshOutcome::Recovered(_))) => report.recovered.push(appid),
                 Some(Ok(RefreshOutcome::NeedsReauthorization(_))) => report.needs_reauthorization.push(appid),
+                Some(Ok(RefreshOutcome::Revoked(_))) => report.revoked.push(appid),
                 Some(Ok(RefreshOutcome::NotDue | RefreshOutcome::Busy | RefreshOutcome::NotAuthorized)) => {
                     report.skipped.push(appid)
                 }
@@ -136,7 +171,11 @@ impl<S: TokenStore> Platform<S> {
                 }
             }
         }
+        if time_left() {
+            report.reconcile = self.reconcile_daily(now, listed).await;
+        }
         for list in [
+            &mut report.revoked,
             &mut report.refreshed,
             &mut report.recovered,
             &mut report.skipped,
@@ -147,6 +186,85 @@ impl<S: TokenStore> Platform<S> {
             list.sort();
         }
         report
+    }
+
+    /// Once a day (the first run of each UTC day): compares the stored accounts with
+    /// `api_get_authorizer_list`. Accounts WeChat no longer lists are revoked (an `unauthorized`
+    /// push we missed); accounts it lists that we do not hold as authorized are stored from the
+    /// list's refresh token (an `authorized` push we never processed). Skipped, and retried the
+    /// next run, when the list cannot be read whole.
+    async fn reconcile_daily(&self, now: i64, listed: &ListedTokens) -> Option<Reconcile> {
+        let day = now.div_euclid(24 * 3600);
+        match self.store.remember_once(&MarkerKey::reconcile(day), 2 * 24 * 3600, now).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(err) => {
+                tracing::warn!(error = %err, "reconcile skipped: store unavailable");
+                return None;
+            }
+        }
+        let mut report = Reconcile::default();
+        // Reading the list fills the run's cache; an error leaves it empty and the day's marker
+        // is removed by its TTL only, so say so and let tomorrow's run retry.
+        let list = match self.listed_refresh_token("", listed).await {
+            Ok(_) => listed.0.lock().await.clone().unwrap_or_default(),
+            Err(err) => {
+                report.failed.push(format!("api_get_authorizer_list: {err}"));
+                return Some(report);
+            }
+        };
+        report.listed = list.len();
+        let stored = match self.due_accounts(i64::MAX).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                report.failed.push(format!("stored accounts: {err}"));
+                return Some(report);
+            }
+        };
+        for appid in stored.iter().filter(|appid| !list.contains_key(*appid)) {
+            match self.store.revoke(appid, now, now).await {
+                Ok(_) => report.revoked.push(appid.clone()),
+                Err(StoreError::ConditionFailed) => {}
+                Err(err) => report.failed.push(format!("{appid}: {err}")),
+            }
+        }
+        for (appid, refresh_token) in &list {
+            if stored.contains(appid) {
+                continue;
+            }
+            let Some(refresh_token) = refresh_token else { continue };
+            match self.store_listed(appid, refresh_token, now).await {
+                Ok(true) => report.recovered.push(appid.clone()),
+                Ok(false) => {}
+                Err(err) => report.failed.push(format!("{appid}: {err}")),
+            }
+        }
+        report.revoked.sort();
+        report.recovered.sort();
+        tracing::info!(listed = report.listed, revoked = ?report.revoked, recovered = ?report.recovered, "daily reconcile");
+        Some(report)
+    }
+
+    /// Stores a listed account we do not hold as authorized; `false` when it needs nothing (an
+    /// account we hold as needing re-authorization gets its second chance from the due query).
+    async fn store_listed(&self, appid: &str, refresh_token: &Secret, now: i64) -> Result<bool, CallError> {
+        if let Some(record) = self.store.authorizer(appid).await?
+            && record.status != AuthorizerStatus::Revoked
+        {
+            return Ok(false);
+        }
+        let tokens = self.exchange(appid, refresh_token).await?;
+        let received_ms = self.now_ms();
+        let authorization = NewAuthorization {
+            authorizer_appid: appid.to_owned(),
+            access_token: tokens.access_token,
+            expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
+            refresh_token: tokens.refresh_token.unwrap_or_else(|| refresh_token.clone()),
+            received_ms,
+            authorized_at: now,
+        };
+        self.store.save_authorization(&authorization, now).await?;
+        Ok(true)
     }
 
     /// WeChat pushes a ticket every 10 minutes; when the newest is older than
@@ -186,59 +304,89 @@ impl<S: TokenStore> Platform<S> {
     /// per-account lease so concurrent runs never spend the same refresh token twice.
     ///
     /// # Errors
-    /// Store failures and WeChat failures other than 61023 (which has its own outcome).
+    /// Store failures and WeChat failures other than 61023 and 61003 (which have their outcomes).
     pub async fn refresh_authorizer(&self, appid: &str, margin: i64) -> Result<RefreshOutcome, CallError> {
+        self.refresh_listed(appid, margin, &ListedTokens::default()).await
+    }
+
+    async fn refresh_listed(
+        &self,
+        appid: &str,
+        margin: i64,
+        listed: &ListedTokens,
+    ) -> Result<RefreshOutcome, CallError> {
         let now = self.now();
         let lease = LeaseName::authorizer(appid);
         let holder = holder_id();
         if !self.store.acquire_lease(&lease, &holder, now + 30, now).await? {
             return Ok(RefreshOutcome::Busy);
         }
-        let outcome = self.refresh_leased(appid, margin).await;
+        let outcome = self.refresh_leased(appid, margin, listed).await;
         if let Err(err) = self.store.release_lease(&lease, &holder).await {
             tracing::warn!(authorizer = %appid, error = %err, "could not release the refresh lease; it will expire");
         }
         outcome
     }
 
-    async fn refresh_leased(&self, appid: &str, margin: i64) -> Result<RefreshOutcome, CallError> {
+    async fn refresh_leased(
+        &self,
+        appid: &str,
+        margin: i64,
+        listed: &ListedTokens,
+    ) -> Result<RefreshOutcome, CallError> {
         let Some(record) = self.store.authorizer(appid).await? else {
             return Ok(RefreshOutcome::NotAuthorized);
         };
-        if record.status != AuthorizerStatus::Authorized {
-            return Ok(RefreshOutcome::NotAuthorized);
+        match record.status {
+            AuthorizerStatus::Revoked => return Ok(RefreshOutcome::NotAuthorized),
+            AuthorizerStatus::NeedsReauthorization if record.expires_at <= self.now() => {
+                return self.second_chance(&record, listed).await;
+            }
+            AuthorizerStatus::NeedsReauthorization => return Ok(RefreshOutcome::NotDue),
+            AuthorizerStatus::Authorized => {}
         }
         if record.expires_at - margin > self.now() {
             return Ok(RefreshOutcome::NotDue);
         }
-        let refreshed = self
-            .with_component_token(|token| {
-                let refresh_token = record.refresh_token.clone();
-                async move { self.wechat.authorizer_token(&token, appid, &refresh_token).await }
-            })
-            .await;
-        match refreshed {
+        match self.exchange(appid, &record.refresh_token).await {
             Ok(tokens) => {
                 Ok(self.store_tokens(&record, tokens).await?.map_or(RefreshOutcome::Busy, RefreshOutcome::Refreshed))
             }
-            Err(CallError::WeChat(err)) if err.kind() == ErrorKind::RefreshTokenInvalid => self.recover(&record).await,
+            Err(CallError::WeChat(err)) if err.kind() == ErrorKind::RefreshTokenInvalid => {
+                self.recover(&record, listed).await
+            }
+            Err(CallError::WeChat(err)) if err.kind() == ErrorKind::NotAuthorized => self.mark_revoked(&record).await,
             Err(err) => Err(err),
         }
     }
 
+    /// `api_authorizer_token` with `refresh_token`.
+    async fn exchange(&self, appid: &str, refresh_token: &Secret) -> Result<AuthorizerTokens, CallError> {
+        self.with_component_token(
+            |token| async move { self.wechat.authorizer_token(&token, appid, refresh_token).await },
+        )
+        .await
+    }
+
+    /// 61003: the account no longer authorizes us (an `unauthorized` push we missed): revoked.
+    async fn mark_revoked(&self, record: &AuthorizerRecord) -> Result<RefreshOutcome, CallError> {
+        let appid = &record.authorizer_appid;
+        tracing::warn!(authorizer = %appid, "WeChat says the account no longer authorizes us (61003): revoked");
+        match self.store.revoke(appid, record.authorized_at.max(self.now()), self.now()).await {
+            Ok(revoked) => Ok(RefreshOutcome::Revoked(revoked)),
+            Err(StoreError::ConditionFailed) => Ok(RefreshOutcome::Busy),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// 61023: WeChat's staff advise re-reading the refresh token from `api_get_authorizer_list`.
-    async fn recover(&self, record: &AuthorizerRecord) -> Result<RefreshOutcome, CallError> {
+    async fn recover(&self, record: &AuthorizerRecord, listed: &ListedTokens) -> Result<RefreshOutcome, CallError> {
         let appid = record.authorizer_appid.as_str();
         tracing::warn!(authorizer = %appid, "refresh token refused (61023); trying api_get_authorizer_list");
-        let listed = self.find_listed_refresh_token(appid).await?;
-        if let Some(refresh_token) = listed.filter(|t| *t != record.refresh_token) {
-            let retried = self
-                .with_component_token(|token| {
-                    let refresh_token = refresh_token.clone();
-                    async move { self.wechat.authorizer_token(&token, appid, &refresh_token).await }
-                })
-                .await;
-            match retried {
+        if let Some(refresh_token) =
+            self.listed_refresh_token(appid, listed).await?.filter(|t| *t != record.refresh_token)
+        {
+            match self.exchange(appid, &refresh_token).await {
                 Ok(mut tokens) => {
                     tokens.refresh_token = tokens.refresh_token.or(Some(refresh_token));
                     return Ok(self
@@ -247,12 +395,22 @@ impl<S: TokenStore> Platform<S> {
                         .map_or(RefreshOutcome::Busy, RefreshOutcome::Recovered));
                 }
                 Err(CallError::WeChat(err)) if err.kind() == ErrorKind::RefreshTokenInvalid => {}
+                Err(CallError::WeChat(err)) if err.kind() == ErrorKind::NotAuthorized => {
+                    return self.mark_revoked(record).await;
+                }
                 Err(err) => return Err(err),
             }
         }
-        match self.store.mark_needs_reauthorization(appid, record.version, self.now()).await {
+        self.needs_reauthorization(record).await
+    }
+
+    /// Gives up on the account for a day: `needs_reauthorization`, due again tomorrow.
+    async fn needs_reauthorization(&self, record: &AuthorizerRecord) -> Result<RefreshOutcome, CallError> {
+        let appid = record.authorizer_appid.as_str();
+        let now = self.now();
+        match self.store.mark_needs_reauthorization(appid, record.version, now + SECOND_CHANCE_SECS, now).await {
             Ok(marked) => {
-                tracing::error!(authorizer = %appid, "refresh token unrecoverable: the admin must authorize again");
+                tracing::error!(authorizer = %appid, "refresh token unrecoverable: the admin must authorize again (retried daily)");
                 Ok(RefreshOutcome::NeedsReauthorization(marked))
             }
             Err(StoreError::ConditionFailed) => Ok(RefreshOutcome::Busy),
@@ -260,7 +418,57 @@ impl<S: TokenStore> Platform<S> {
         }
     }
 
-    pub(super) async fn find_listed_refresh_token(&self, appid: &str) -> Result<Option<Secret>, CallError> {
+    /// A day after an account was given up: the stored refresh token, then the listed one; when
+    /// either works the account is authorized again (owner and authorization time kept).
+    async fn second_chance(
+        &self,
+        record: &AuthorizerRecord,
+        listed: &ListedTokens,
+    ) -> Result<RefreshOutcome, CallError> {
+        let appid = record.authorizer_appid.as_str();
+        let mut candidates = vec![record.refresh_token.clone()];
+        if let Some(token) = self.listed_refresh_token(appid, listed).await?.filter(|t| *t != record.refresh_token) {
+            candidates.push(token);
+        }
+        for refresh_token in candidates {
+            match self.exchange(appid, &refresh_token).await {
+                Ok(tokens) => {
+                    let received_ms = self.now_ms();
+                    let restored = NewAuthorization {
+                        authorizer_appid: appid.to_owned(),
+                        access_token: tokens.access_token,
+                        expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
+                        refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
+                        received_ms,
+                        authorized_at: record.authorized_at,
+                    };
+                    let stored = self.store.save_authorization(&restored, received_ms.div_euclid(1000)).await?;
+                    tracing::info!(authorizer = %appid, "second chance: the account works again");
+                    return Ok(RefreshOutcome::Recovered(stored));
+                }
+                Err(CallError::WeChat(err)) if err.kind() == ErrorKind::RefreshTokenInvalid => {}
+                Err(CallError::WeChat(err)) if err.kind() == ErrorKind::NotAuthorized => {
+                    return self.mark_revoked(record).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        self.needs_reauthorization(record).await
+    }
+
+    /// The refresh token `api_get_authorizer_list` holds for `appid`; the list is read once per
+    /// `listed` (once per refresher run), however many accounts need it.
+    async fn listed_refresh_token(&self, appid: &str, listed: &ListedTokens) -> Result<Option<Secret>, CallError> {
+        let mut cached = listed.0.lock().await;
+        if cached.is_none() {
+            *cached = Some(self.authorizer_list_all().await?);
+        }
+        Ok(cached.as_ref().and_then(|list| list.get(appid).cloned().flatten()))
+    }
+
+    /// Every account WeChat lists, with its refresh token when WeChat includes it.
+    async fn authorizer_list_all(&self) -> Result<HashMap<String, Option<Secret>>, CallError> {
+        let mut all = HashMap::new();
         let mut offset = 0;
         loop {
             let page = self
@@ -268,15 +476,18 @@ impl<S: TokenStore> Platform<S> {
                     |token| async move { self.wechat.authorizer_list(&token, offset, LIST_PAGE).await },
                 )
                 .await?;
-            if let Some(row) = page.list.iter().find(|row| row.authorizer_appid == appid) {
-                return Ok(row.refresh_token.clone());
-            }
             let fetched = u32::try_from(page.list.len()).unwrap_or(u32::MAX);
+            all.extend(page.list.into_iter().map(|row| (row.authorizer_appid, row.refresh_token)));
             offset = offset.saturating_add(fetched);
             if fetched == 0 || i64::from(offset) >= page.total_count {
-                return Ok(None);
+                return Ok(all);
             }
         }
+    }
+
+    /// The refresh token WeChat lists for one account (authorization recovery).
+    pub(super) async fn find_listed_refresh_token(&self, appid: &str) -> Result<Option<Secret>, CallError> {
+        self.listed_refresh_token(appid, &ListedTokens::default()).await
     }
 
     /// Stores refreshed tokens, retrying when the version moved on under us but our tokens are

@@ -78,7 +78,8 @@ impl<S: TokenStore> Platform<S> {
                 NoticeOutcome::Ticket { stored: written == TicketWrite::Stored }
             }
             NoticeKind::Authorized(a) | NoticeKind::UpdateAuthorized(a) => {
-                match self.complete_authorization(&a.authorization_code, Some(&a.authorizer_appid)).await {
+                let pushed = Some((a.authorizer_appid.as_str(), notice.create_time));
+                match self.complete_authorization(&a.authorization_code, pushed).await {
                     Ok(completion) => {
                         let appid = completion.record().authorizer_appid.clone();
                         let owner = self.bind_owner(&appid, a.pre_auth_code.as_ref()).await?;

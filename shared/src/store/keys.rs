@@ -28,6 +28,11 @@ impl MarkerKey {
         Self(format!("start|{nonce}"))
     }
 
+    /// That the daily reconcile ran on `day` (days since the epoch, UTC).
+    pub fn reconcile(day: i64) -> Self {
+        Self(format!("reconcile|{day}"))
+    }
+
     /// That an authorization state (by its nonce) was used.
     pub fn auth_state(nonce: &str) -> Self {
         Self(format!("state|{nonce}"))

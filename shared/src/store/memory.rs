@@ -176,7 +176,7 @@ impl AuthorizerStore for MemoryStore {
             profile: existing.map(|r| r.profile.clone()).unwrap_or_default(),
             status: AuthorizerStatus::Authorized,
             owner: existing.map_or_else(|| UNCLAIMED_OWNER.to_owned(), |r| r.owner.clone()),
-            authorized_at: now,
+            authorized_at: a.authorized_at,
             updated_at: now,
             version: existing.map_or(0, |r| r.version) + 1,
         };
@@ -239,10 +239,18 @@ impl AuthorizerStore for MemoryStore {
         &self,
         appid: &str,
         expected_version: u64,
+        retry_at: Timestamp,
         now: Timestamp,
     ) -> Result<AuthorizerRecord, StoreError> {
-        let status = AuthorizerStatus::NeedsReauthorization;
-        self.lock().update_authorizer(appid, now, |r| r.version == expected_version, |next| next.status = status)
+        self.lock().update_authorizer(
+            appid,
+            now,
+            |r| r.version == expected_version,
+            |next| {
+                next.status = AuthorizerStatus::NeedsReauthorization;
+                next.expires_at = retry_at;
+            },
+        )
     }
 
     async fn due_authorizers(
@@ -255,7 +263,7 @@ impl AuthorizerStore for MemoryStore {
         let mut due: Vec<(Timestamp, &str)> = state
             .authorizers
             .values()
-            .filter(|r| r.status == AuthorizerStatus::Authorized && r.expires_at < before)
+            .filter(|r| r.status != AuthorizerStatus::Revoked && r.expires_at < before)
             .map(|r| (r.expires_at, r.authorizer_appid.as_str()))
             .collect();
         due.sort_unstable();

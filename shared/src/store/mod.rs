@@ -235,6 +235,9 @@ pub struct NewAuthorization {
     pub refresh_token: Secret,
     /// When WeChat's answer arrived (Unix milliseconds): orders refresh tokens.
     pub received_ms: i64,
+    /// When the authorization happened, by WeChat's clock when the `authorized` push said so
+    /// (its `CreateTime`): revocations are ordered against it, and they carry WeChat's time.
+    pub authorized_at: Timestamp,
 }
 
 /// A refreshed authorizer token pair, conditional on the version it was computed from.
@@ -403,7 +406,8 @@ pub trait AuthorizerStore: Send + Sync {
     ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
 
     /// Marks the account `needs_reauthorization` (the refresh token was refused and could not be
-    /// recovered), conditional on the version read. The refresh token is kept.
+    /// recovered), conditional on the version read. The refresh token is kept, and the account
+    /// stays in the due query, due again at `retry_at`: the refresher gives it a second chance.
     ///
     /// # Errors
     /// [`StoreError::ConditionFailed`], [`StoreError::NotFound`].
@@ -411,11 +415,12 @@ pub trait AuthorizerStore: Send + Sync {
         &self,
         appid: &str,
         expected_version: u64,
+        retry_at: Timestamp,
         now: Timestamp,
     ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
 
-    /// Authorized accounts whose access token expires before `before`, soonest first, `limit`
-    /// per page. Cost grows with the due accounts only (see the module docs).
+    /// Accounts due before `before` (authorized ones by their access token's expiry, ones that
+    /// need re-authorization by their next second chance), soonest first, `limit` per page. Cost grows with the due accounts only (see the module docs).
     fn due_authorizers(
         &self,
         before: Timestamp,

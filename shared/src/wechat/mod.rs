@@ -102,6 +102,9 @@ impl WeChatClient {
     /// [`ApiError::Transport`] if the TLS stack cannot be initialised.
     pub fn new(base: &str, component_appid: impl Into<String>, component_secret: Secret) -> Result<Self, ApiError> {
         let http = crate::outbound::client_builder()
+            // Never follow a redirect: WeChat sends none, and following a 307 would resend the
+            // body (the AppSecret, tickets, codes) to wherever the answer points.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(ATTEMPT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))

@@ -9,8 +9,8 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, NewAuthorization, StoreError, TicketWrite, TokenRefresh, TokenStore,
-    UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, DueAuthorizer, NewAuthorization, StoreError, TicketWrite, TokenRefresh,
+    TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -46,6 +46,7 @@ fn authorization(appid: &str, refresh_token: &str, issued_at: i64) -> NewAuthori
         expires_at: issued_at + 7200,
         refresh_token: Secret::new(refresh_token),
         received_ms: issued_at * 1000,
+        authorized_at: issued_at,
     }
 }
 
@@ -177,10 +178,16 @@ pub(crate) async fn authorizer_lifecycle<S: TokenStore>(store: Arc<S>) {
     assert_eq!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.len(), 1);
 
     // 61023 path: needs re-authorization, refresh token still kept.
-    assert_eq!(store.mark_needs_reauthorization("wx_a", 6, NOW + 700).await, Err(StoreError::ConditionFailed));
-    let needs = store.mark_needs_reauthorization("wx_a", 7, NOW + 700).await.unwrap();
+    assert_eq!(
+        store.mark_needs_reauthorization("wx_a", 6, NOW + 86_400, NOW + 700).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let needs = store.mark_needs_reauthorization("wx_a", 7, NOW + 86_400, NOW + 700).await.unwrap();
     assert_eq!((needs.status, needs.refresh_token.expose()), (AuthorizerStatus::NeedsReauthorization, "rt-4"));
-    assert!(store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items.is_empty());
+    // Due again only at its second chance, a day later.
+    assert!(store.due_authorizers(NOW + 86_400, None, 10).await.unwrap().items.is_empty());
+    let due = store.due_authorizers(NOW + 1_000_000, None, 10).await.unwrap().items;
+    assert_eq!(due, [DueAuthorizer { authorizer_appid: "wx_a".into(), expires_at: NOW + 86_400 }]);
     let listed = store.authorizers_of("user-1", None, 10).await.unwrap().items;
     assert_eq!(listed.len(), 1);
     // The re-authorization kept the profile (a new one arrives through update_profile).
@@ -253,7 +260,7 @@ pub(crate) async fn missing_authorizer_is_not_found<S: TokenStore>(store: Arc<S>
     assert_eq!(store.update_tokens(&refresh, NOW).await, Err(StoreError::NotFound));
     assert_eq!(store.revoke("wx_missing", NOW, NOW).await, Err(StoreError::NotFound));
     assert_eq!(store.set_owner("wx_missing", "u", NOW).await, Err(StoreError::NotFound));
-    assert_eq!(store.mark_needs_reauthorization("wx_missing", 1, NOW).await, Err(StoreError::NotFound));
+    assert_eq!(store.mark_needs_reauthorization("wx_missing", 1, NOW, NOW).await, Err(StoreError::NotFound));
     assert_eq!(store.update_profile("wx_missing", &profile("x"), 1, NOW).await, Err(StoreError::NotFound));
     assert_eq!(store.authorizer("wx_missing").await.unwrap(), None);
 }

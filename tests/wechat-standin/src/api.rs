@@ -65,12 +65,20 @@ async fn api(
         }
         Some(Fault::DelayMs(ms)) => tokio::time::sleep(millis(ms)).await,
         Some(Fault::Drop) => return dropped(),
-        None => {}
+        Some(Fault::Redirect(location)) => {
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], "").into_response();
+        }
+        Some(Fault::DropAfter | Fault::SlowAfterMs(_)) | None => {}
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return wx_error((47001, "data format error"));
     };
     let result = rule(&mut standin.world(), &value);
+    match fault {
+        Some(Fault::DropAfter) => return dropped(),
+        Some(Fault::SlowAfterMs(ms)) => tokio::time::sleep(millis(ms)).await,
+        _ => {}
+    }
     match result {
         Ok(value) => axum::Json(value).into_response(),
         Err(err) => wx_error(err),

@@ -204,6 +204,19 @@ impl StandIn {
         Some((code, result))
     }
 
+    /// The admin authorizes `appid` (through our link when `pre_auth_code` is given), but WeChat
+    /// has not pushed yet: returns the code and the `authorized` push to deliver with
+    /// [`StandIn::push_notice`], as often as WeChat would retry it.
+    pub fn authorize_quietly(&self, appid: &str, pre_auth_code: Option<&str>) -> Option<(String, String)> {
+        self.world().authorize(appid, pre_auth_code, &self.shared.config.component_appid)
+    }
+
+    /// Delivers a component notice (from [`StandIn::authorize_quietly`]) to the ticket URL; the
+    /// same XML again is WeChat's retry of the same push.
+    pub async fn push_notice(&self, xml: &str) -> PushResult {
+        self.push_component_xml(xml).await
+    }
+
     /// The current refresh token WeChat holds for `appid` (tests compare it with the store's).
     pub fn refresh_token_of(&self, appid: &str) -> Option<String> {
         self.world().refresh_token_of(appid)
@@ -219,6 +232,17 @@ impl StandIn {
     /// longer returns one): the admin must authorize again.
     pub fn forget_refresh_token(&self, appid: &str) {
         self.world().forget_refresh_token(appid);
+    }
+
+    /// WeChat honours (and lists) `token` for `appid` again, after [`StandIn::forget_refresh_token`].
+    pub fn restore_refresh_token(&self, appid: &str, token: &str) {
+        self.world().restore_refresh_token(appid, token);
+    }
+
+    /// The admin revokes the authorization, and WeChat's `unauthorized` push is lost: the
+    /// account answers 61003 from now on.
+    pub fn revoke_silently(&self, appid: &str) {
+        self.world().revoke_silently(appid);
     }
 
     /// The newest ticket pushed (for API tests that run without a ticket receiver).

@@ -105,6 +105,14 @@ pub enum Fault {
     DelayMs(u64),
     /// Send headers, then drop the connection mid-body.
     Drop,
+    /// Perform the call (codes are consumed, tokens issued), then drop the connection before
+    /// the answer: the caller never learns what WeChat did.
+    DropAfter,
+    /// Perform the call at once, then wait this many milliseconds before answering: WeChat did
+    /// the work even if the caller gave up waiting.
+    SlowAfterMs(u64),
+    /// Answer `307 Temporary Redirect` to this URL (a client must not follow it).
+    Redirect(String),
 }
 
 /// A custom-service message the platform sent.
@@ -451,6 +459,21 @@ impl World {
         let state = self.accounts.get_mut(appid)?;
         state.refresh_token = token.clone();
         Some(token)
+    }
+
+    /// WeChat honours `token` for `appid` again (and lists it).
+    pub(crate) fn restore_refresh_token(&mut self, appid: &str, token: &str) {
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.refresh_token = token.to_owned();
+        }
+    }
+
+    /// The admin revoked the authorization but the `unauthorized` push never arrived.
+    pub(crate) fn revoke_silently(&mut self, appid: &str) {
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.authorized = false;
+            state.access_tokens.clear();
+        }
     }
 
     /// WeChat no longer honours any refresh token of `appid`, and its authorizer list omits it.

@@ -126,7 +126,7 @@ impl AuthorizerStore for DynamoDbStore {
         let expression = String::from(
             "SET #authorizer_appid = :appid, #access_token = :access_token, #expires_at = :expires_at, \
              #refresh_token = :refresh_token, #refresh_token_received_ms = :received_ms, #status = :authorized, \
-             #due_pk = :due_pk, #authorized_at = :now, #updated_at = :now, \
+             #due_pk = :due_pk, #authorized_at = :authorized_at, #updated_at = :now, \
              #version = if_not_exists(#version, :zero) + :one, \
              #owner = if_not_exists(#owner, :owner), #owner_pk = if_not_exists(#owner_pk, :owner_pk)",
         );
@@ -141,6 +141,7 @@ impl AuthorizerStore for DynamoDbStore {
             .value(":received_ms", n(a.received_ms))
             .value(":authorized", s(AuthorizerStatus::Authorized.as_str()))
             .value(":due_pk", s(self.keys.due_partition()))
+            .value(":authorized_at", n(a.authorized_at))
             .value(":now", n(now))
             .value(":zero", n(0))
             .value(":one", n(1))
@@ -210,10 +211,19 @@ impl AuthorizerStore for DynamoDbStore {
         &self,
         appid: &str,
         expected_version: u64,
+        retry_at: Timestamp,
         now: Timestamp,
     ) -> Result<AuthorizerRecord, StoreError> {
-        let status = AuthorizerStatus::NeedsReauthorization;
-        self.leave_authorized(appid, status, "#version = :expected", (":expected", n(expected_version)), now).await
+        let update = Update::new(
+            "SET #status = :status, #expires_at = :retry_at, #updated_at = :now, #version = #version + :one",
+            "#version = :expected",
+        )
+        .value(":status", s(AuthorizerStatus::NeedsReauthorization.as_str()))
+        .value(":retry_at", n(retry_at))
+        .value(":now", n(now))
+        .value(":one", n(1))
+        .value(":expected", n(expected_version));
+        self.update_authorizer(appid, update).await
     }
 
     async fn due_authorizers(
