@@ -19,7 +19,7 @@ pub const DEFAULT_MOBILE_PAGE_BASE: &str = "https://open.weixin.qq.com";
 
 /// How the dashboard routes are protected (`DASHBOARD_AUTH`, required: there is no default, so a
 /// deployment is never open by accident). The functions fail closed when a request does not carry
-/// the identity the mode promises (`crate::web::dashboard_user`).
+/// the identity the mode promises (the `web` module's `dashboard_user`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DashboardAuth {
     /// `jwt`: API Gateway's JWT authorizer; the user is `jwt:<iss>:<sub>`.

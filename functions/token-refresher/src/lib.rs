@@ -19,10 +19,27 @@ pub async fn handle<S: TokenStore>(app: &App<S>, deadline: Option<std::time::Ins
     report
 }
 
-/// Lambda's deadline (Unix milliseconds) as an [`std::time::Instant`].
-pub fn deadline_of(deadline_ms: u64) -> std::time::Instant {
+/// Lambda's deadline (Unix milliseconds) as an [`std::time::Instant`]; `None` when it is not in
+/// the future (a runtime that sets none), so that nothing is deferred for want of a deadline.
+pub fn deadline_of(deadline_ms: u64) -> Option<std::time::Instant> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    let left = deadline_ms.checked_sub(now_ms).filter(|left| *left > 0)?;
+    Some(std::time::Instant::now() + std::time::Duration::from_millis(left))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_past_or_absent_is_none() {
+        assert!(deadline_of(0).is_none());
+        let in_a_minute =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 60_000;
+        let deadline = deadline_of(u64::try_from(in_a_minute).unwrap()).expect("in the future");
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(left > std::time::Duration::from_secs(55) && left <= std::time::Duration::from_secs(60), "{left:?}");
+    }
 }

@@ -26,7 +26,7 @@ use crate::secret::Secret;
 use crate::store::{
     AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, Timestamp, TokenStore,
 };
-use crate::wechat::{ApiError, ErrorKind};
+use crate::wechat::{ApiError, AuthorizerTokens, ErrorKind};
 
 /// The longest a state may live: a pre_auth_code lives at most 30 minutes.
 const MAX_STATE_SECS: i64 = 1800;
@@ -229,6 +229,26 @@ impl<S: TokenStore> Platform<S> {
         }
     }
 
+    /// An authorization from `api_authorizer_token`'s answer to `refresh_token` (WeChat's new
+    /// refresh token when it returned one), received now.
+    pub(super) fn authorization_from(
+        &self,
+        appid: &str,
+        tokens: AuthorizerTokens,
+        refresh_token: Secret,
+        authorized_at: Option<Timestamp>,
+    ) -> NewAuthorization {
+        let received_ms = self.now_ms();
+        NewAuthorization {
+            authorizer_appid: appid.to_owned(),
+            access_token: tokens.access_token,
+            expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
+            refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
+            received_ms,
+            authorized_at: authorized_at.unwrap_or(received_ms.div_euclid(1000)),
+        }
+    }
+
     /// The code was used but nothing stored it: WeChat lists the account with its current
     /// refresh token (`api_get_authorizer_list`); exchange it for tokens and store the account.
     /// `None` when WeChat does not list the account (not authorized any more).
@@ -250,15 +270,7 @@ impl<S: TokenStore> Platform<S> {
             })
             .await
             .map_err(AuthorizationError::from_call)?;
-        let received_ms = self.now_ms();
-        let authorization = NewAuthorization {
-            authorizer_appid: appid.to_owned(),
-            access_token: tokens.access_token,
-            expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
-            refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
-            received_ms,
-            authorized_at: wechat_time.unwrap_or(received_ms.div_euclid(1000)),
-        };
+        let authorization = self.authorization_from(appid, tokens, refresh_token, wechat_time);
         let record = self.save_or_keep_newer(&authorization).await?;
         Ok(Some(self.attach_profile(record, Vec::new()).await))
     }

@@ -16,9 +16,7 @@ use serde::Serialize;
 use super::component_token::holder_id;
 use super::{CallError, Platform};
 use crate::secret::Secret;
-use crate::store::{
-    AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, NewAuthorization, StoreError, TokenRefresh, TokenStore,
-};
+use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, StoreError, TokenRefresh, TokenStore};
 use crate::wechat::{AuthorizerTokens, ErrorKind};
 
 /// Refresh what expires within this many seconds; the schedule (10 minutes) runs well inside it.
@@ -108,15 +106,18 @@ pub struct Reconcile {
     pub failed: Vec<String>,
 }
 
-/// A refresh is not started with less than this left before the invocation's deadline: one
-/// refresh takes at most a few WeChat calls of a few seconds each.
+/// A refresh is not started with less than this left before the invocation's deadline (one
+/// refresh takes at most a few WeChat calls of a few seconds each), nor with less than a fifth of
+/// the run's whole budget left (short local invocations).
 pub const DEADLINE_RESERVE: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl<S: TokenStore> Platform<S> {
     /// One run of the refresher. Never fails as a whole: each part's failure is in the report.
     /// With a `deadline` (the invocation's), no account is started with less than
-    /// [`DEADLINE_RESERVE`] left; those are reported `deferred`.
+    /// [`DEADLINE_RESERVE`] (or a fifth of the run's budget, if less) left; those are reported
+    /// `deferred`.
     pub async fn refresh_all(&self, deadline: Option<std::time::Instant>) -> RefreshReport {
+        let started = std::time::Instant::now();
         let mut report = RefreshReport::default();
         let now = self.now();
 
@@ -142,8 +143,11 @@ impl<S: TokenStore> Platform<S> {
 
         let listed = ListedTokens::default();
         let listed = &listed;
-        let time_left =
-            move || deadline.is_none_or(|d| d.saturating_duration_since(std::time::Instant::now()) > DEADLINE_RESERVE);
+        let reserve = deadline.map(|d| DEADLINE_RESERVE.min(d.saturating_duration_since(started) / 5));
+        let time_left = move || match (deadline, reserve) {
+            (Some(deadline), Some(reserve)) => deadline.saturating_duration_since(std::time::Instant::now()) > reserve,
+            _ => true,
+        };
         let outcomes: Vec<(String, Option<Result<RefreshOutcome, CallError>>)> = futures_util::stream::iter(due)
             .map(|appid| async move {
                 if !time_left() {
@@ -254,15 +258,7 @@ impl<S: TokenStore> Platform<S> {
             return Ok(false);
         }
         let tokens = self.exchange(appid, refresh_token).await?;
-        let received_ms = self.now_ms();
-        let authorization = NewAuthorization {
-            authorizer_appid: appid.to_owned(),
-            access_token: tokens.access_token,
-            expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
-            refresh_token: tokens.refresh_token.unwrap_or_else(|| refresh_token.clone()),
-            received_ms,
-            authorized_at: now,
-        };
+        let authorization = self.authorization_from(appid, tokens, refresh_token.clone(), Some(now));
         self.store.save_authorization(&authorization, now).await?;
         Ok(true)
     }
@@ -433,16 +429,8 @@ impl<S: TokenStore> Platform<S> {
         for refresh_token in candidates {
             match self.exchange(appid, &refresh_token).await {
                 Ok(tokens) => {
-                    let received_ms = self.now_ms();
-                    let restored = NewAuthorization {
-                        authorizer_appid: appid.to_owned(),
-                        access_token: tokens.access_token,
-                        expires_at: received_ms.div_euclid(1000) + tokens.expires_in,
-                        refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
-                        received_ms,
-                        authorized_at: record.authorized_at,
-                    };
-                    let stored = self.store.save_authorization(&restored, received_ms.div_euclid(1000)).await?;
+                    let restored = self.authorization_from(appid, tokens, refresh_token, Some(record.authorized_at));
+                    let stored = self.store.save_authorization(&restored, self.now()).await?;
                     tracing::info!(authorizer = %appid, "second chance: the account works again");
                     return Ok(RefreshOutcome::Recovered(stored));
                 }
