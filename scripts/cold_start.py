@@ -27,11 +27,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def manifest():
+    """tests/platform.json: the function list and the test-only credentials."""
+    with open(os.path.join(ROOT, "tests", "platform.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
 def functions():
     """(binary, event file or None when the first request needs the network): the hello-world
     baselines, then every function of tests/platform.json with its `cold_start_event`."""
-    with open(os.path.join(ROOT, "tests", "platform.json"), encoding="utf-8") as f:
-        platform = json.load(f)
+    platform = manifest()
     listed = [
         (f["name"], f"events/{f['name']}/{f['cold_start_event']}" if f["cold_start_event"] else None)
         for f in platform["functions"]
@@ -144,16 +149,16 @@ def environment(runtime_port: int, store: Tripwire, wechat: Tripwire) -> dict:
             "AWS_ACCESS_KEY_ID": "cold",
             "AWS_SECRET_ACCESS_KEY": "cold",
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{store.port}",
-            # The test credentials of events/README.md, so the sample events are well-formed.
-            "COMPONENT_APPID": "wx3fdbc0bb2ee1a1e0",
-            "COMPONENT_APPSECRET": "integration-component-secret",
-            "COMPONENT_TOKEN": "integrationtoken",
-            "COMPONENT_ENCODING_AES_KEY": "R2xpdmVtZXRoZXN0cmVuZ3RodG9jaGFuZ2V0aGluZ3M",
             "TABLE_NAME": "cold",
             "WECHAT_API_BASE": f"http://127.0.0.1:{wechat.port}",
             "AUTH_REDIRECT_URL": "https://platform.example/wechat/authorize/callback",
+            "AUTHORIZE_START_URL": "https://platform.example/wechat/authorize-start",
+            # As deployed: a dashboard behind an authorizer.
+            "DASHBOARD_AUTH": "jwt",
         }
     )
+    # The test credentials of tests/platform.json, so the sample events are well-formed.
+    env.update(manifest()["test_credentials"])
     return env
 
 
