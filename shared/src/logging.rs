@@ -14,6 +14,42 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
+/// Libraries that write what passes through them at `DEBUG`/`TRACE`: `lambda_runtime` and its API
+/// client log every raw event (authorization codes, states, the dashboard's bearer tokens), the
+/// HTTP stacks log URLs and headers (WeChat's tokens ride in query strings), the AWS SDK logs
+/// request and response bodies (stored tokens). They are held at `INFO` whatever the configured
+/// level: debugging the platform never needs their secrets.
+const CAPPED_TARGETS: &[&str] = &[
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_sdk_dynamodb",
+];
+
+/// `filter` with every [`CAPPED_TARGETS`] entry at most `INFO` (and never louder than the
+/// filter already allows it).
+fn capped(filter: Targets) -> Targets {
+    use tracing::Level;
+    let mut out = filter.clone();
+    for target in CAPPED_TARGETS {
+        let level = [Level::INFO, Level::WARN, Level::ERROR]
+            .into_iter()
+            .find(|level| filter.would_enable(target, level))
+            .map_or(LevelFilter::OFF, LevelFilter::from_level);
+        out = out.with_target(*target, level);
+    }
+    out
+}
+
 /// What the environment asks of the log output.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -51,7 +87,7 @@ impl LogSettings {
         } else {
             (info(), None)
         };
-        Self { filter, json, warning }
+        Self { filter: capped(filter), json, warning }
     }
 
     /// The subscriber these settings describe, writing to `writer`.
@@ -124,6 +160,43 @@ mod tests {
         assert_eq!(enabled(&s, "shared::service")[0], Level::TRACE);
         assert_eq!(enabled(&s, "aws_smithy_runtime")[0], Level::WARN);
         assert_eq!(s.warning, None);
+    }
+
+    #[test]
+    fn libraries_that_log_raw_events_and_bodies_stay_at_info_whatever_the_level() {
+        for vars in [
+            vec![("AWS_LAMBDA_LOG_LEVEL", "TRACE")],
+            vec![("RUST_LOG", "trace")],
+            vec![("RUST_LOG", "lambda_runtime=trace,aws_smithy_runtime=debug,reqwest=trace")],
+        ] {
+            let s = settings(&vars);
+            for target in [
+                "lambda_runtime",
+                "lambda_runtime::layers::trace",
+                "lambda_runtime_api_client",
+                "reqwest::connect",
+                "aws_smithy_runtime::client::orchestrator",
+                "hyper_util::client",
+            ] {
+                assert_eq!(enabled(&s, target)[0], Level::INFO, "{vars:?}: {target}");
+            }
+            if vars[0].1 != "lambda_runtime=trace,aws_smithy_runtime=debug,reqwest=trace" {
+                assert_eq!(enabled(&s, "shared::service")[0], Level::TRACE, "{vars:?}: our own code still traces");
+            }
+        }
+        // Quieter settings stay quieter.
+        let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR")]);
+        assert_eq!(enabled(&s, "lambda_runtime"), [Level::ERROR]);
+        // Through a real subscriber: a raw event logged by the runtime at TRACE is not written.
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = settings(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]).subscriber(move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "lambda_runtime", body = "queryauthcode@@@SECRET", "raw event");
+            tracing::trace!(target: "shared::service", "our own trace");
+        });
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("SECRET") && text.contains("our own trace"), "{text}");
     }
 
     #[test]
