@@ -44,7 +44,10 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(http.get(&location).send().await.unwrap().status(), 409, "a reload is refused (and logged)");
 
     // Followers, WeChat's release test, the refresher, bad requests, revocation.
-    assert_eq!(standin.push_text(account, "o_follower", "你好").await.body, "success");
+    assert_eq!(standin.push_text(account, "o_follower_4sXk2", "你好").await.body, "success");
+    // An event's retry key names its follower: it reaches the logs only hashed.
+    assert_eq!(standin.push_event(account, "o_follower_4sXk2", "subscribe").await.body, "success");
+    secrets.push(("follower openid".into(), "o_follower_4sXk2".into()));
     assert!(standin.release_test().await.passed());
     standin.advance_clock(7000);
     let report = token_refresher::handle(&app, None).await;

@@ -58,7 +58,9 @@ impl<S: TokenStore> Platform<S> {
             authorizer = %appid,
             msg_type = message.msg_type(),
             event = message.event(),
-            dedup_key = &*dedup_key,
+            // The key names the follower (events are told apart by FromUserName): only its hash
+            // reaches the logs, enough to match a retry to its first delivery.
+            push = %&crate::crypto::signature(&[&dedup_key])[..12],
             retry = !first,
             answer = match &answer { Answer::Success => "success", Answer::Empty => "empty", Answer::Reply(_) => "reply" },
             "push handled"
