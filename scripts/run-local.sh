@@ -7,7 +7,8 @@
 #   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL and
 #                                        the functions' environment exported, stop everything, exit
 #                                        with CMD's status (how scripts/test.sh runs the e2e tests)
-# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR.
+# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR; the
+# functions log at FUNCTION_LOG_LEVEL (default INFO; scripts/test.sh runs the e2e tests at TRACE).
 set -euo pipefail
 then=()
 if [ "${1:-}" = "--then" ]; then shift; then=("$@"); fi
@@ -59,6 +60,7 @@ AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
+AWS_LAMBDA_LOG_LEVEL=${FUNCTION_LOG_LEVEL:-INFO}
 ENV
 } > "$log/functions.env"
 set -a; . "$log/functions.env"; set +a
@@ -106,7 +108,7 @@ for _ in $(seq 1 30); do
 done
 [ -n "$pushed" ] || { echo "the ticket receiver never answered; see $log/watch.log" >&2; exit 1; }
 
-export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT"
+export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT" LOG_DIR="$log"
 if [ ${#then[@]} -gt 0 ]; then
   echo "== running: ${then[*]}"
   status=0

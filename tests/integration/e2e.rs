@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::config::Config;
 use shared::crypto::KeySlot;
-use shared::store::{AuthorizerStatus, AuthorizerStore, DynamoDbStore, TicketStore};
+use shared::store::{AuthorizerStatus, AuthorizerStore, ComponentTokenStore, DynamoDbStore, TicketStore};
 
 /// The account these tests authorize (the browser test takes another one).
 const ACCOUNT: &str = "wx1000000000000001";
@@ -189,6 +189,29 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     assert_eq!(item["status"], "revoked");
     let kept = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!((kept.status, kept.refresh_token.expose()), (AuthorizerStatus::Revoked, record.refresh_token.expose()));
+
+    // Through the real runtime (at FUNCTION_LOG_LEVEL, TRACE under scripts/test.sh): no secret of
+    // this flow is in what the functions wrote, raw events included.
+    let Ok(log_dir) = std::env::var("LOG_DIR") else { return };
+    let logs = std::fs::read_to_string(format!("{log_dir}/watch.log")).expect("the functions' log");
+    let code =
+        url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "auth_code").unwrap().1.into_owned();
+    let component = e.store.component_token().await.unwrap().expect("a component token");
+    let ticket = e.store.verify_ticket().await.unwrap().expect("a ticket");
+    let secrets = [
+        ("auth_code", code),
+        ("component access token", component.token.expose().to_owned()),
+        ("verify ticket", ticket.ticket.expose().to_owned()),
+        ("first access token", record.access_token.expose().to_owned()),
+        ("renewed access token", renewed.access_token.expose().to_owned()),
+        ("refresh token", kept.refresh_token.expose().to_owned()),
+        ("AppSecret", e.config.component_secret.expose().to_owned()),
+    ];
+    for (what, secret) in secrets {
+        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
+            panic!("the {what} appears in the functions' log: {line}");
+        }
+    }
 }
 
 #[tokio::test]
