@@ -74,11 +74,14 @@ async fn a_failed_save_after_wechat_used_the_code_is_recovered() {
     let (switch, store, direct) = crate::outage::switched_store().await;
     let (standin, _, _, pre) = linked(store, "jwt:iss:alice").await;
     let (_, push) = standin.authorize_quietly(ACCOUNT, Some(&pre)).unwrap();
-    standin.inject_fault("api_query_auth", Fault::DelayMs(700), 1);
+    standin.inject_fault("api_query_auth", Fault::DelayMs(1_000), 1);
+    // The store goes away once WeChat has the call (and before it answers): the write fails.
     let off = {
-        let switch = switch.clone();
+        let (switch, standin) = (switch.clone(), standin.clone());
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            while standin.calls("api_query_auth") == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             switch.set(false);
         })
     };
