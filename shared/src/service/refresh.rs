@@ -208,10 +208,9 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         let mut report = Reconcile::default();
-        // Reading the list fills the run's cache; an error leaves it empty and the day's marker
-        // is removed by its TTL only, so say so and let tomorrow's run retry.
-        let list = match self.listed_refresh_token("", listed).await {
-            Ok(_) => listed.0.lock().await.clone().unwrap_or_default(),
+        // An error leaves the day's marker in place: the failure is reported, tomorrow retries.
+        let list = match self.listed_all(listed).await {
+            Ok(list) => list,
             Err(err) => {
                 report.failed.push(format!("api_get_authorizer_list: {err}"));
                 return Some(report);
@@ -422,11 +421,9 @@ impl<S: TokenStore> Platform<S> {
         listed: &ListedTokens,
     ) -> Result<RefreshOutcome, CallError> {
         let appid = record.authorizer_appid.as_str();
-        let mut candidates = vec![record.refresh_token.clone()];
-        if let Some(token) = self.listed_refresh_token(appid, listed).await?.filter(|t| *t != record.refresh_token) {
-            candidates.push(token);
-        }
-        for refresh_token in candidates {
+        // The stored token first: the list is read only when it is refused.
+        let mut refresh_token = record.refresh_token.clone();
+        loop {
             match self.exchange(appid, &refresh_token).await {
                 Ok(tokens) => {
                     let restored = self.authorization_from(appid, tokens, refresh_token, Some(record.authorized_at));
@@ -440,6 +437,11 @@ impl<S: TokenStore> Platform<S> {
                 }
                 Err(err) => return Err(err),
             }
+            let listed = self.listed_refresh_token(appid, listed).await?;
+            match listed.filter(|t| *t != record.refresh_token && *t != refresh_token) {
+                Some(token) => refresh_token = token,
+                None => break,
+            }
         }
         self.needs_reauthorization(record).await
     }
@@ -447,11 +449,25 @@ impl<S: TokenStore> Platform<S> {
     /// The refresh token `api_get_authorizer_list` holds for `appid`; the list is read once per
     /// `listed` (once per refresher run), however many accounts need it.
     async fn listed_refresh_token(&self, appid: &str, listed: &ListedTokens) -> Result<Option<Secret>, CallError> {
+        let cached = self.filled(listed).await?;
+        Ok(cached.as_ref().and_then(|list| list.get(appid).cloned().flatten()))
+    }
+
+    /// The whole of `api_get_authorizer_list` (the daily reconcile), read at most once per `listed`.
+    async fn listed_all(&self, listed: &ListedTokens) -> Result<HashMap<String, Option<Secret>>, CallError> {
+        Ok(self.filled(listed).await?.clone().unwrap_or_default())
+    }
+
+    /// `listed`, read from WeChat on first use.
+    async fn filled<'l>(
+        &self,
+        listed: &'l ListedTokens,
+    ) -> Result<tokio::sync::MutexGuard<'l, Option<HashMap<String, Option<Secret>>>>, CallError> {
         let mut cached = listed.0.lock().await;
         if cached.is_none() {
             *cached = Some(self.authorizer_list_all().await?);
         }
-        Ok(cached.as_ref().and_then(|list| list.get(appid).cloned().flatten()))
+        Ok(cached)
     }
 
     /// Every account WeChat lists, with its refresh token when WeChat includes it.
