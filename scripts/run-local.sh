@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs the whole platform locally: a DynamoDB-API server (moto) with the table, the WeChat
-# stand-in pushing tickets, and every function under `cargo lambda watch`. Ctrl-C stops all of it.
+# Runs the whole platform locally: the local AWS emulator (moto: DynamoDB with the table,
+# EventBridge with the hand-off bus, SQS with a subscriber's queue), the WeChat stand-in pushing
+# tickets, and every function under `cargo lambda watch`. Ctrl-C stops all of it.
 # Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
 #
 #   scripts/run-local.sh                 run until Ctrl-C
 #   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL and
-#                                        the functions' environment exported, stop everything, exit
+#                                        EVENTS_QUEUE_URL and the functions' environment exported,
+#                                        stop everything, exit
 #                                        with CMD's status (how scripts/test.sh runs the e2e tests)
 # Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR; the
 # functions log at FUNCTION_LOG_LEVEL (default INFO; scripts/test.sh runs the e2e tests at TRACE).
@@ -57,6 +59,8 @@ AUTHORIZE_START_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer/author
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$DDB_PORT
+EVENT_BUS_NAME=wechat-platform-local
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
@@ -80,10 +84,13 @@ for bin in $functions wechat-standin; do
 done
 cargo build -q -p shared --example create_table
 
-echo "== DynamoDB-API server on 127.0.0.1:$DDB_PORT"
+echo "== local AWS emulator (DynamoDB, EventBridge, SQS) on 127.0.0.1:$DDB_PORT"
 start python scripts/dynamodb_server.py 127.0.0.1 "$DDB_PORT" >"$log/dynamodb.log" 2>&1
 wait_port "$DDB_PORT"
 target/debug/examples/create_table
+EVENTS_QUEUE_URL=$(python scripts/local_bus.py setup "http://127.0.0.1:$DDB_PORT" "$EVENT_BUS_NAME" wechat-events-local)
+export EVENTS_QUEUE_URL
+echo "== event bus $EVENT_BUS_NAME → queue $EVENTS_QUEUE_URL"
 
 echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"
 start cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1
@@ -122,6 +129,7 @@ The platform is running (logs in $log/).
   Authorize an account:   open http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer   in a browser
   Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
   A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text
+  Watch the events:       $venv/bin/python scripts/local_bus.py tail http://127.0.0.1:$DDB_PORT $EVENTS_QUEUE_URL
   WeChat's release test:  curl -X POST http://127.0.0.1:$STANDIN_PORT/standin/release-test
 Ctrl-C stops everything.
 MSG

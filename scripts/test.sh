@@ -56,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 echo "== DynamoDB-API server (moto) on 127.0.0.1:$port"
 
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 unset AWS_PROFILE AWS_SESSION_TOKEN
@@ -65,7 +65,11 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
 
+# The hand-off tests keep one published event of each detail type here, for the schema check.
+rm -rf target/events
 cargo test --workspace --all-targets
+echo "== published events against docs/events/*.schema.json"
+"$venv/bin/python" scripts/check_event_schemas.py target/events docs/events
 # Doc examples are tests too (they pin the public API's documented behaviour).
 cargo test --workspace --doc
 

@@ -2,6 +2,9 @@
 //! (store, WeChat client, policies, signing key). No network call happens here: the AWS SDK
 //! resolves credentials and WeChat is called only when a request needs it.
 
+use std::sync::Arc;
+
+use crate::bus::{Bus, EventBridgeBus, NoBus};
 use crate::config::{Config, ConfigError};
 use crate::crypto::Opened;
 use crate::push::{self, PushError, PushQuery};
@@ -24,7 +27,12 @@ impl App<DynamoDbStore> {
     pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone());
-        Self::new(config, store)
+        let bus: Arc<dyn Bus> = match &config.event_bus_name {
+            Some(name) => Arc::new(EventBridgeBus::from_env(name.clone())),
+            None => Arc::new(NoBus),
+        };
+        let platform = Platform::new(&config, store)?.with_bus(bus);
+        Ok(Self { config, platform })
     }
 }
 

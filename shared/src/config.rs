@@ -86,6 +86,9 @@ pub struct Config {
     /// `PUSH_MAX_AGE_SECS` (default 300, `0` = off): pushes signed further from now than this are
     /// refused as replays. WeChat retries within seconds; 5 minutes also absorbs clock skew.
     pub push_max_age_secs: i64,
+    /// `EVENT_BUS_NAME`: the EventBridge bus follower messages and account changes go to (name or
+    /// ARN). Unset, nothing can be handed off and pushes are answered 503 (retried), never dropped.
+    pub event_bus_name: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -102,6 +105,7 @@ impl fmt::Debug for Config {
             .field("authorize_start_url", &self.authorize_start_url.as_ref().map(url::Url::as_str))
             .field("dashboard_auth", &self.dashboard_auth)
             .field("push_max_age_secs", &self.push_max_age_secs)
+            .field("event_bus_name", &self.event_bus_name)
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +169,7 @@ impl Config {
                 problem: "must be jwt, iam or unauthenticated-local-demo".into(),
             })?,
             crypto,
+            event_bus_name: get("EVENT_BUS_NAME"),
             push_max_age_secs: match get("PUSH_MAX_AGE_SECS") {
                 None => DEFAULT_PUSH_MAX_AGE_SECS,
                 Some(value) => value.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| ConfigError {

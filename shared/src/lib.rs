@@ -11,12 +11,12 @@
 //! functions/*        HTTP / EventBridge ⇄ use cases             (never the store or WeChat directly)
 //! app, web           the container built at cold start; requests and responses
 //! service            every business rule, one file per use case
-//! store, wechat      the DynamoDB token store; the WeChat API client
+//! store, wechat, bus the DynamoDB token store; the WeChat API client; the EventBridge hand-off
 //! push, auth_state   the inbound pipeline (query, envelope, replay window, open, reply);
 //!                    the signed authorization state
 //! message            typed component notices, follower messages, passive replies
 //! crypto, xml        signatures and AES (bytes in, bytes out); the little XML we need
-//! config, secret, outbound, logging    leaves
+//! config, secret, outbound, logging, aws    leaves
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
@@ -25,6 +25,8 @@
 
 pub mod app;
 pub mod auth_state;
+pub mod aws;
+pub mod bus;
 pub mod config;
 pub mod crypto;
 pub mod logging;

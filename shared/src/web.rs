@@ -74,6 +74,8 @@ impl DashboardCode {
             )),
             CallError::Busy => Self::TokenBusy.respond("the component token is being refreshed; try again"),
             CallError::Store(_) => Self::StoreUnavailable.respond("the token store is unavailable; try again"),
+            // Not reached from a dashboard call today (only the refresher hands off); kept honest.
+            CallError::Bus(_) => Self::StoreUnavailable.respond("the event bus is unavailable; try again"),
         }
     }
 

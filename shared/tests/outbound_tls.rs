@@ -78,7 +78,7 @@ async fn a_self_signed_server_is_refused_and_trusting_it_explicitly_works() {
 #[tokio::test]
 async fn the_dynamodb_client_verifies_too() {
     let port = https_server().await;
-    let config = shared::store::sdk_config_from_env()
+    let config = shared::aws::dynamodb_config()
         .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("https://localhost:{port}"))
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))

@@ -75,7 +75,7 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let config = shared::store::sdk_config_from_env()
+    let config = shared::aws::dynamodb_config()
         .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))

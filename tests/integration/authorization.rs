@@ -207,8 +207,9 @@ async fn a_revocation_is_ordered_by_wechats_clock_not_ours() {
     let clock = standin.clone();
     let config = crate::support::config(&[("WECHAT_API_BASE", standin.base_url())]);
     let ahead = Arc::new(move || clock.now_ms() + 60_000);
-    let platform =
-        shared::service::Platform::with_clock(&config, crate::support::fresh_table().await, ahead).expect("platform");
+    let platform = shared::service::Platform::with_clock(&config, crate::support::fresh_table().await, ahead)
+        .expect("platform")
+        .with_bus(std::sync::Arc::new(shared::bus::MemoryBus::new()));
     let app = Arc::new(shared::app::App::with_platform(config, platform));
     gateway::serve(listener, app.clone());
     assert_eq!(standin.push_ticket().await.body, "success");

@@ -195,7 +195,7 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
 
     // PUSH_MAX_AGE_SECS=0 turns the window off (the committed sample events rely on it).
     let config = crate::support::config(&[("PUSH_MAX_AGE_SECS", "0".to_owned())]);
-    let open = App::new(config, MemoryStore::new()).unwrap();
+    let open = crate::support::on_memory_bus(config, MemoryStore::new()).0;
     assert_eq!(status_of(&open, Function::TicketReceiver, push(&open, now - 86_400)).await, 200);
     for bad in ["-1", "five", "1.5"] {
         let lookup = |k: &str| if k == "PUSH_MAX_AGE_SECS" { Some(bad.to_owned()) } else { None };

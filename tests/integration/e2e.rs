@@ -9,6 +9,9 @@
 
 use std::time::Duration;
 
+#[path = "subscriber.rs"]
+mod subscriber;
+
 use serde_json::{Value, json};
 use shared::config::Config;
 use shared::crypto::KeySlot;
@@ -161,6 +164,30 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     let (_, event) = e.standin("push/event", json!({"appid": ACCOUNT, "event": "subscribe"})).await;
     assert_eq!((event["status"].as_u64(), event["body"].as_str()), (Some(200), Some("success")), "{event}");
 
+    // ... and the business reads each from its queue: the bus (EventBridge on the local emulator)
+    // delivered the authorization and both pushes through the example subscriber's rule.
+    let queue_url = std::env::var("EVENTS_QUEUE_URL").unwrap_or_else(|_| panic!("EVENTS_QUEUE_URL: {NEEDS}"));
+    let queue = subscriber::Queue::at(&subscriber::emulator(), &queue_url);
+    let events = queue.expect(3).await;
+    let of = |detail_type: &str| {
+        events
+            .iter()
+            .find(|e| e["detail-type"] == detail_type && e["detail"]["authorizer_appid"] == ACCOUNT)
+            .unwrap_or_else(|| panic!("no {detail_type} among {events:#?}"))
+    };
+    let authorized = &of("account.authorized")["detail"];
+    assert_eq!(
+        (authorized["change"].as_str(), authorized["nick_name"].as_str()),
+        (Some("authorized"), Some("示例服务号"))
+    );
+    let text = &of("mp.message.text")["detail"];
+    assert_eq!((text["content"].as_str(), text["msg_type"].as_str()), (Some("你好"), Some("text")), "{text}");
+    assert_eq!(text["component_appid"], e.config.component_appid.as_str());
+    assert!(text["xml"].as_str().is_some_and(|xml| xml.contains("你好")), "{text}");
+    assert_eq!(text["id"].as_str().map(str::len), Some(40), "{text}");
+    let subscribe = &of("mp.event.subscribe")["detail"];
+    assert_eq!((subscribe["event"].as_str(), subscribe["msg_type"].as_str()), (Some("subscribe"), Some("event")));
+
     // WeChat's full-network release test, all four cases.
     let (status, report) = e.standin("release-test", json!({})).await;
     assert_eq!(status, 200, "{report:#}");
@@ -189,6 +216,11 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     assert_eq!(item["status"], "revoked");
     let kept = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!((kept.status, kept.refresh_token.expose()), (AuthorizerStatus::Revoked, record.refresh_token.expose()));
+    let events = queue.expect(1).await;
+    assert!(
+        events.iter().any(|e| e["detail-type"] == "account.unauthorized" && e["detail"]["authorizer_appid"] == ACCOUNT),
+        "{events:#?}"
+    );
 
     // Through the real runtime (at FUNCTION_LOG_LEVEL, TRACE under scripts/test.sh): no secret of
     // this flow is in what the functions wrote, raw events included.

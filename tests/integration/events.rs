@@ -247,7 +247,7 @@ fn events_app() -> App<MemoryStore> {
         ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
         ("AUTHORIZE_START_URL", "https://wechat.example.com/wechat/authorize-start".to_owned()),
     ]);
-    App::new(config, MemoryStore::new()).expect("app")
+    crate::support::on_memory_bus(config, MemoryStore::new()).0
 }
 
 #[test]

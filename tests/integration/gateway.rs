@@ -35,10 +35,21 @@ pub(crate) const ROUTES: [(&str, &str, Function); 8] = [
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
 ];
 
-/// The app on `store`, on the stand-in's clock.
+/// The app on `store`, on the stand-in's clock, handing events to an in-memory bus.
 pub(crate) fn app(config: Config, store: DynamoDbStore, standin: &StandIn) -> Shared {
+    app_on_bus(config, store, standin, Arc::new(shared::bus::MemoryBus::new()))
+}
+
+/// [`app`] handing events to `bus` (the emulator's EventBridge, for the whole lifecycle).
+pub(crate) fn app_on_bus(
+    config: Config,
+    store: DynamoDbStore,
+    standin: &StandIn,
+    bus: Arc<dyn shared::bus::Bus>,
+) -> Shared {
     let clock = standin.clone();
-    let platform = Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform");
+    let platform =
+        Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform").with_bus(bus);
     Arc::new(App::with_platform(config, platform))
 }
 
@@ -106,6 +117,15 @@ pub(crate) async fn wired(
     store: DynamoDbStore,
     configure: impl FnOnce(&mut wechat_standin::Config),
 ) -> (StandIn, Shared, String) {
+    wired_on_bus(store, Arc::new(shared::bus::MemoryBus::new()), configure).await
+}
+
+/// [`wired`], the app handing events to `bus`.
+pub(crate) async fn wired_on_bus(
+    store: DynamoDbStore,
+    bus: Arc<dyn shared::bus::Bus>,
+    configure: impl FnOnce(&mut wechat_standin::Config),
+) -> (StandIn, Shared, String) {
     let (listener, base) = listener().await;
     let mut standin_config = support::standin_config();
     standin_config.ticket_url = Some(format!("{base}/wechat/component/events"));
@@ -118,7 +138,7 @@ pub(crate) async fn wired(
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
         ("AUTHORIZE_START_URL", format!("{base}/wechat/authorize-start")),
     ];
-    let shared = app(support::config(&vars), store, &standin);
+    let shared = app_on_bus(support::config(&vars), store, &standin, bus);
     serve(listener, shared.clone());
     (standin, shared, base)
 }

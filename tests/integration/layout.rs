@@ -115,3 +115,44 @@ fn the_local_gateway_routes_exactly_what_the_template_routes() {
         ROUTES.iter().map(|(method, path, f)| (format!("{method} {path}"), f.name().to_owned())).collect();
     assert_eq!(gateway, routes, "tests/integration/gateway.rs ROUTES and template.yaml's HTTP API");
 }
+
+/// The functions whose use cases hand off to the bus: event-callback (`handle_message`),
+/// ticket-receiver (`handle_notice`) and token-refresher (`refresh_all`). The hand-off tests
+/// (`handoff.rs`) drive each of them to a publish.
+const PUBLISHERS: [&str; 3] = ["ticket-receiver", "event-callback", "token-refresher"];
+
+#[test]
+fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
+    let template = template();
+    assert_eq!(template["Resources"]["EventBus"]["Type"].as_str(), Some("AWS::Events::EventBus"));
+    for function in Function::ALL {
+        let resource = &template["Resources"][format!("{}Function", camel(function.name())).as_str()];
+        let statements: Vec<&Yaml> = resource["Properties"]["Policies"]
+            .as_vec()
+            .map(|policies| policies.iter().flat_map(|p| p["Statement"].as_vec().into_iter().flatten()).collect())
+            .unwrap_or_default();
+        let actions = |statement: &Yaml| -> Vec<String> {
+            match &statement["Action"] {
+                Yaml::String(one) => vec![one.clone()],
+                Yaml::Array(many) => many.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let puts: Vec<&&Yaml> =
+            statements.iter().filter(|s| actions(s).iter().any(|a| a.starts_with("events:"))).collect();
+        let bus_env = resource["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"].as_str();
+        if PUBLISHERS.contains(&function.name()) {
+            assert_eq!(puts.len(), 1, "{function}: one events statement");
+            assert_eq!(actions(puts[0]), ["events:PutEvents"], "{function}: PutEvents only");
+            // yaml-rust2 reads `!GetAtt EventBus.Arn` as its scalar.
+            assert_eq!(puts[0]["Resource"].as_str(), Some("EventBus.Arn"), "{function}: this bus only");
+            assert_eq!(bus_env, Some("EventBus"), "{function}: EVENT_BUS_NAME");
+        } else {
+            assert!(puts.is_empty(), "{function} does not publish, yet may: {puts:?}");
+            assert_eq!(bus_env, None, "{function} does not publish");
+        }
+    }
+    // Nothing else in the template may publish either.
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert_eq!(text.matches("events:PutEvents").count(), PUBLISHERS.len(), "PutEvents granted elsewhere");
+}

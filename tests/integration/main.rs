@@ -3,6 +3,10 @@
 
 // The test-support layer: the function list as a type, credentials, tables, sealed pushes.
 mod support;
+// A business subscribed to the bus (a queue on the local AWS emulator).
+mod subscriber;
+// The hand-off to the bus: every push once, field by field; every failure injected.
+mod handoff;
 // Every list of the functions and routes held to tests/platform.json and template.yaml.
 mod layout;
 // The use cases against the stand-in (component token, authorization, refresh, recovery).

@@ -46,8 +46,9 @@ async fn run(due: usize, all: usize, delay_ms: u64) -> Outcome {
     map.insert("WECHAT_API_BASE", standin.base_url());
     let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
     let clock = standin.clone();
-    let platform =
-        Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.now_ms())).expect("platform");
+    let platform = Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.now_ms()))
+        .expect("platform")
+        .with_bus(std::sync::Arc::new(shared::bus::MemoryBus::new()));
     let app = App::with_platform(config, platform);
     let store = app.platform.store();
     let now = standin.now();

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lambda_http::{Body, Request, Response};
 use shared::app::App;
+use shared::bus::MemoryBus;
 use shared::config::Config;
 use shared::crypto::KeySlot;
 use shared::service::Platform;
@@ -143,13 +144,25 @@ pub(crate) fn memory_app() -> App<MemoryStore> {
 
 /// [`memory_app`] with `vars` on top (another `DASHBOARD_AUTH`, say).
 pub(crate) fn memory_app_with(vars: &[(&str, String)]) -> App<MemoryStore> {
+    memory_app_with_bus(vars).0
+}
+
+/// [`memory_app_with`], and the in-memory bus it hands events to.
+pub(crate) fn memory_app_with_bus(vars: &[(&str, String)]) -> (App<MemoryStore>, MemoryBus) {
     let mut all = vec![
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback".to_owned()),
         ("AUTHORIZE_START_URL", "https://platform.example/wechat/authorize-start".to_owned()),
     ];
     all.extend(vars.iter().cloned());
-    App::new(config(&all), MemoryStore::new()).expect("app")
+    on_memory_bus(config(&all), MemoryStore::new())
+}
+
+/// An app over `store` handing events to a fresh in-memory bus, returned with it.
+pub(crate) fn on_memory_bus<S: TokenStore>(config: Config, store: S) -> (App<S>, MemoryBus) {
+    let bus = MemoryBus::new();
+    let platform = Platform::new(&config, store).expect("platform").with_bus(Arc::new(bus.clone()));
+    (App::with_platform(config, platform), bus)
 }
 
 /// The platform's message crypto for the test credentials.
@@ -180,6 +193,26 @@ impl SealedPush {
             ("msg_signature".to_owned(), signature),
         ];
         Self { query, body: format!("<xml>{envelope_head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes() }
+    }
+
+    /// The push as API Gateway hands it to a function at `path` (`{appid}` taken from
+    /// `/wechat/{appid}/callback`).
+    pub(crate) fn request(&self, path: &str) -> Request {
+        use lambda_http::RequestExt as _;
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in &self.query {
+            query.entry(k.clone()).or_default().push(v.clone());
+        }
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .body(Body::Binary(self.body.clone()))
+            .expect("request")
+            .with_query_string_parameters(query);
+        match path.strip_suffix("/callback").and_then(|p| p.rsplit('/').next()) {
+            Some(appid) => request.with_path_parameters(HashMap::from([("appid".to_owned(), appid.to_owned())])),
+            None => request,
+        }
     }
 }
 
@@ -213,7 +246,9 @@ pub(crate) async fn ticket(standin: &StandIn) -> Secret {
 pub(crate) fn platform_on<S: TokenStore>(standin: &StandIn, store: S) -> Platform<S> {
     let clock = standin.clone();
     let config = config(&[("WECHAT_API_BASE", standin.base_url())]);
-    Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform")
+    Platform::with_clock(&config, store, Arc::new(move || clock.now_ms()))
+        .expect("platform")
+        .with_bus(Arc::new(MemoryBus::new()))
 }
 
 /// A day later the ticket has expired (12 h): WeChat has pushed a new one meanwhile.

@@ -1,8 +1,8 @@
 //! The 消息与事件接收URL (`/wechat/{appid}/callback`): the messages and events of every
 //! authorized account. Verify, decrypt (component key; the id inside is the component appid),
-//! parse, then [`shared::service`]'s `handle_message` (retries dropped, WeChat's release test
-//! answered), and answer within WeChat's 5 seconds, encrypting a reply with the key that opened
-//! the push.
+//! parse, then [`shared::service`]'s `handle_message` (the push handed off to the event bus once,
+//! WeChat's release test answered), and answer within WeChat's 5 seconds, encrypting a reply with
+//! the key that opened the push. A push the bus did not take is answered 503, so WeChat retries.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -54,10 +54,12 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(message) => message,
         Err(err) => return Ok(web::push_rejected(FUNCTION, &err.into())),
     };
-    Ok(match app.platform.handle_message(&appid, &message).await {
-        Answer::Success => web::success(),
-        Answer::Empty => web::text(StatusCode::OK, ""),
-        Answer::Reply(reply) => {
+    Ok(match app.platform.handle_message(&appid, &message, &opened.xml).await {
+        // Logged by the service; WeChat retries a push that gets no 200 and the retry publishes.
+        Err(_) => web::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"),
+        Ok(Answer::Success) => web::success(),
+        Ok(Answer::Empty) => web::text(StatusCode::OK, ""),
+        Ok(Answer::Reply(reply)) => {
             match push::seal_reply(&app.config.crypto, opened.key, &reply.render(), &query.timestamp, &query.nonce) {
                 Ok(sealed) => web::xml(sealed),
                 Err(err) => {

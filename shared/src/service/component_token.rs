@@ -150,6 +150,9 @@ pub enum CallError {
     /// WeChat refused or failed (the token refresh or the call itself).
     #[error(transparent)]
     WeChat(#[from] ApiError),
+    /// An account change was not handed off to the bus (it is retried: `refresh.rs`).
+    #[error(transparent)]
+    Bus(#[from] crate::bus::PublishError),
 }
 
 impl From<TokenError<CallError>> for CallError {

@@ -1,9 +1,9 @@
-//! Follower messages and events pushed to the 消息与事件接收URL: drop WeChat's retries, and answer
-//! WeChat's release test (全网发布) for its ten test accounts.
+//! Follower messages and events pushed to the 消息与事件接收URL: hand each one off to the bus
+//! once (`hand_off.rs`), and answer WeChat's release test (全网发布) for its ten test accounts.
 //!
-//! WeChat re-sends a push it got no answer to within 5 s. A marker with a TTL makes sure nothing
-//! is *processed* twice, and the answer is recomputed without side effects, so a retry gets the
-//! same answer.
+//! WeChat re-sends a push it got no answer to within 5 s. The hand-off's marker makes sure a
+//! retry is not published (nor its side effects repeated) again, and the answer is recomputed
+//! without side effects, so a retry gets the same answer.
 //!
 //! The release test (`docs/wechat.md`, "Release test"), scoped to WeChat's test accounts:
 //! `TESTCOMPONENT_MSG_TYPE_TEXT` → passive reply `TESTCOMPONENT_MSG_TYPE_TEXT_callback`;
@@ -11,12 +11,14 @@
 //! `$code_from_api`; any event → `<Event>from_callback`.
 
 use super::Platform;
+use super::hand_off::Delivery;
+use crate::bus::{PublishError, follower_event};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
 use crate::store::{MarkerKey, TokenStore};
 
-/// Long enough to cover WeChat's retries (three, a few seconds apart) with a wide margin.
-const DEDUP_SECS: i64 = 900;
+/// The release test's retry marker: as long as a hand-off's.
+const DEDUP_SECS: i64 = super::hand_off::HANDED_OFF_SECS;
 
 /// WeChat's release-test accounts (appid, 原始ID), `docs/wechat.md`, "Release test".
 pub const RELEASE_TEST_ACCOUNTS: &[(&str, &str)] = &[
@@ -38,19 +40,35 @@ pub fn is_release_test_account(appid: &str, message: &Message) -> bool {
 }
 
 impl<S: TokenStore> Platform<S> {
-    /// Handles one verified follower message or event for `appid` and says what to answer.
+    /// Handles one verified follower message or event for `appid` (`xml` is its decrypted XML)
+    /// and says what to answer: hands it off to the bus (`hand_off.rs`), then computes the
+    /// answer, which is the same for WeChat's retries.
     ///
-    /// The retry marker is bookkeeping: nothing a push carries is lost without it. So a store
-    /// that fails or is slow (bounded by the store's own timeouts) never turns a follower's
-    /// message into an error WeChat shows as "该公众号暂时无法提供服务"; the push is answered
-    /// as a first delivery and the failure logged.
-    pub async fn handle_message(&self, appid: &str, message: &Message) -> Answer {
-        let dedup_key = MarkerKey::push(appid, &message.dedup_key());
-        let first = match self.store.remember_once(&dedup_key, DEDUP_SECS, self.now()).await {
-            Ok(first) => first,
-            Err(err) => {
-                tracing::warn!(authorizer = %appid, error = %err, "retry marker not written; answering as a first delivery");
-                true
+    /// WeChat's release-test accounts are not handed off: their pushes only answer the test, and
+    /// their retry marker is bookkeeping, so a store that fails never turns one into an error.
+    ///
+    /// # Errors
+    /// [`PublishError`] when the bus did not take the event: nothing is recorded, the push must be
+    /// answered with a 5xx so that WeChat delivers it again, and the retry publishes it.
+    pub async fn handle_message(&self, appid: &str, message: &Message, xml: &str) -> Result<Answer, PublishError> {
+        let marker = MarkerKey::push(appid, &message.dedup_key());
+        let (first, event_id) = if is_release_test_account(appid, message) {
+            let first = match self.store.remember_once(&marker, DEDUP_SECS, self.now()).await {
+                Ok(first) => first,
+                Err(err) => {
+                    tracing::warn!(authorizer = %appid, error = %err, "retry marker not written; answering as a first delivery");
+                    true
+                }
+            };
+            (first, None)
+        } else {
+            let event = follower_event(&self.pages.component_appid, appid, message, xml, self.now_ms());
+            match self.hand_off(&marker, std::slice::from_ref(&event)).await {
+                Ok(delivery) => (delivery == Delivery::First, Some(event.id)),
+                Err(err) => {
+                    tracing::error!(authorizer = %appid, event_id = %event.id, detail_type = event.detail_type, error = %err, "push not handed off; WeChat will retry");
+                    return Err(err);
+                }
             }
         };
         let answer = self.answer(appid, message, first).await;
@@ -58,14 +76,13 @@ impl<S: TokenStore> Platform<S> {
             authorizer = %appid,
             msg_type = message.msg_type(),
             event = message.event(),
-            // The key names the follower (events are told apart by FromUserName): only its hash
-            // reaches the logs, enough to match a retry to its first delivery.
-            push = %&crate::crypto::signature(&[&dedup_key])[..12],
+            // The event id names the push without naming the follower (a hash of the push's key).
+            event_id = event_id.as_deref().unwrap_or("release-test"),
             retry = !first,
             answer = match &answer { Answer::Success => "success", Answer::Empty => "empty", Answer::Reply(_) => "reply" },
             "push handled"
         );
-        answer
+        Ok(answer)
     }
 
     /// What to answer; side effects only when `first` (not a retry).

@@ -8,7 +8,8 @@
 //! | authorization: `auth_code` → stored account, both paths, single-use state | `authorization.rs` | ticket-receiver, auth-callback, event-callback (release test) |
 //! | authorizer tokens: refresh one, refresh everything due | `refresh.rs` | token-refresher |
 //! | component notices: ticket, authorized, unauthorized | `ticket.rs` | ticket-receiver |
-//! | follower messages and events: dedup, the release test | `inbound.rs` | event-callback |
+//! | follower messages and events: the hand-off to the bus, the release test | `inbound.rs` | event-callback |
+//! | publishing once per push or account change | `hand_off.rs` | inbound, ticket, refresh |
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
@@ -16,6 +17,7 @@
 mod authorization;
 mod component_token;
 mod dashboard;
+mod hand_off;
 mod inbound;
 mod refresh;
 mod ticket;
@@ -23,6 +25,7 @@ mod ticket;
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
 pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};
+pub use self::hand_off::{MARKER_READ_BUDGET, MARKER_WRITE_BUDGET};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
 pub use self::refresh::{
     CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, Reconcile, RefreshOutcome, RefreshReport, SECOND_CHANCE_SECS,
@@ -33,6 +36,7 @@ pub use self::ticket::{NoticeError, NoticeOutcome};
 use std::sync::Arc;
 
 use crate::auth_state::StateSigner;
+use crate::bus::{Bus, NoBus};
 use crate::config::{Config, ConfigError};
 use crate::store::{Timestamp, TokenStore};
 use crate::wechat::WeChatClient;
@@ -69,6 +73,7 @@ pub struct Platform<S> {
     signer: StateSigner,
     start_signer: StateSigner,
     pages: Pages,
+    bus: Arc<dyn Bus>,
 }
 
 impl<S: TokenStore> Platform<S> {
@@ -102,7 +107,16 @@ impl<S: TokenStore> Platform<S> {
                 auth_redirect_url: config.auth_redirect_url.clone(),
                 authorize_start_url: config.authorize_start_url.clone(),
             },
+            bus: Arc::new(NoBus),
         })
+    }
+
+    /// This platform, handing events off to `bus` (without one, every hand-off fails and the
+    /// push that needed it is retried: see [`NoBus`]).
+    #[must_use]
+    pub fn with_bus(mut self, bus: Arc<dyn Bus>) -> Self {
+        self.bus = bus;
+        self
     }
 
     /// Now, by this platform's clock, in seconds.

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::component_token::holder_id;
 use super::{CallError, Platform};
+use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
 use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, StoreError, TokenRefresh, TokenStore};
 use crate::wechat::{AuthorizerTokens, ErrorKind};
@@ -225,6 +226,25 @@ impl<S: TokenStore> Platform<S> {
             }
         };
         for appid in stored.iter().filter(|appid| !list.contains_key(*appid)) {
+            // The event first (see `mark_revoked`); until it is out the account stays as it was,
+            // and tomorrow's reconcile (or its next refresh, answered 61003) tries again.
+            let announced = match self.store.authorizer(appid).await {
+                Ok(Some(record)) if record.status != AuthorizerStatus::Revoked => self
+                    .announce_change(
+                        &record,
+                        AccountChange::Unauthorized,
+                        record.version,
+                        "not in api_get_authorizer_list any more",
+                    )
+                    .await
+                    .map_err(|err| err.to_string()),
+                Ok(_) => Ok(()),
+                Err(err) => Err(err.to_string()),
+            };
+            if let Err(err) = announced {
+                report.failed.push(format!("{appid}: {err}"));
+                continue;
+            }
             match self.store.revoke(appid, now, now).await {
                 Ok(_) => report.revoked.push(appid.clone()),
                 Err(StoreError::ConditionFailed) => {}
@@ -236,6 +256,27 @@ impl<S: TokenStore> Platform<S> {
                 continue;
             }
             let Some(refresh_token) = refresh_token else { continue };
+            // Announced first, so that an account stored from the list is never silently new.
+            let event = AccountEvent {
+                component_appid: &self.pages.component_appid,
+                authorizer_appid: appid,
+                change: AccountChange::Authorized,
+                occurred_at: now,
+                received_at_ms: self.now_ms(),
+                detected_by: "token_refresher",
+                key: &format!("authorized|listed|{day}"),
+                owner: None,
+                user_name: None,
+                nick_name: None,
+                func_info: None,
+                reason: Some("listed by api_get_authorizer_list but never stored (its authorized push was missed)"),
+            }
+            .event();
+            let marker = MarkerKey::account_change(appid, "authorized-listed", u64::try_from(day).unwrap_or(0));
+            if let Err(err) = self.hand_off(&marker, std::slice::from_ref(&event)).await {
+                report.failed.push(format!("{appid}: {err}"));
+                continue;
+            }
             match self.store_listed(appid, refresh_token, now).await {
                 Ok(true) => report.recovered.push(appid.clone()),
                 Ok(false) => {}
@@ -363,10 +404,54 @@ impl<S: TokenStore> Platform<S> {
         .await
     }
 
+    /// Hands off an account change the refresher found, once per `record` version it changed.
+    async fn announce_change(
+        &self,
+        record: &AuthorizerRecord,
+        change: AccountChange,
+        version: u64,
+        reason: &str,
+    ) -> Result<(), CallError> {
+        let key = format!("{}|v{version}", change.name());
+        let owner = Some(record.owner.as_str()).filter(|o| *o != crate::store::UNCLAIMED_OWNER);
+        let event = AccountEvent {
+            component_appid: &self.pages.component_appid,
+            authorizer_appid: &record.authorizer_appid,
+            change,
+            occurred_at: self.now(),
+            received_at_ms: self.now_ms(),
+            detected_by: "token_refresher",
+            key: &key,
+            owner,
+            user_name: Some(&record.profile.user_name),
+            nick_name: Some(&record.profile.nick_name),
+            func_info: None,
+            reason: Some(reason),
+        }
+        .event();
+        let marker = MarkerKey::account_change(&record.authorizer_appid, change.name(), version);
+        self.hand_off(&marker, std::slice::from_ref(&event)).await.map(|_| ()).map_err(|err| {
+            tracing::error!(authorizer = %record.authorizer_appid, event_id = %event.id, error = %err, "account change not handed off");
+            err.into()
+        })
+    }
+
     /// 61003: the account no longer authorizes us (an `unauthorized` push we missed): revoked.
+    /// The event goes out first: a revoked account is never looked at again, so an event whose
+    /// publish failed could not be retried later; this way the account stays as it was, the run
+    /// reports the failure, and the next run tries again.
     async fn mark_revoked(&self, record: &AuthorizerRecord) -> Result<RefreshOutcome, CallError> {
         let appid = &record.authorizer_appid;
         tracing::warn!(authorizer = %appid, "WeChat says the account no longer authorizes us (61003): revoked");
+        if record.status != AuthorizerStatus::Revoked {
+            self.announce_change(
+                record,
+                AccountChange::Unauthorized,
+                record.version,
+                "WeChat errcode 61003: the account no longer authorizes the platform",
+            )
+            .await?;
+        }
         match self.store.revoke(appid, record.authorized_at.max(self.now()), self.now()).await {
             Ok(revoked) => Ok(RefreshOutcome::Revoked(revoked)),
             Err(StoreError::ConditionFailed) => Ok(RefreshOutcome::Busy),
@@ -400,9 +485,23 @@ impl<S: TokenStore> Platform<S> {
     }
 
     /// Gives up on the account for a day: `needs_reauthorization`, due again tomorrow.
+    ///
+    /// The event goes out first, as for a revocation: while the publish fails, the account stays
+    /// authorized and due, and the next run tries again. If the change then loses a race (the
+    /// admin re-authorized that instant), the `account.authorized` event of the new authorization
+    /// follows it.
     async fn needs_reauthorization(&self, record: &AuthorizerRecord) -> Result<RefreshOutcome, CallError> {
         let appid = record.authorizer_appid.as_str();
         let now = self.now();
+        if record.status == AuthorizerStatus::Authorized {
+            self.announce_change(
+                record,
+                AccountChange::NeedsReauthorization,
+                record.version,
+                "the refresh token was refused (WeChat errcode 61023) and api_get_authorizer_list had no working one",
+            )
+            .await?;
+        }
         match self.store.mark_needs_reauthorization(appid, record.version, now + SECOND_CHANCE_SECS, now).await {
             Ok(marked) => {
                 tracing::error!(authorizer = %appid, "refresh token unrecoverable: the admin must authorize again (retried daily)");

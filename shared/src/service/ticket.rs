@@ -6,8 +6,10 @@
 //! `InfoType`, a code the other path already used); it is an error only when a retry can help.
 
 use super::{AuthorizationError, Completion, Platform};
+use crate::bus::{AccountChange, AccountEvent, PublishError};
 use crate::message::{ComponentNotice, NoticeKind};
 use crate::secret::Secret;
+use crate::store::AuthorizerRecord;
 use crate::store::{MarkerKey, StoreError, TicketWrite, TokenStore, VerifyTicket};
 
 /// What a handled notice did.
@@ -49,6 +51,9 @@ pub enum NoticeError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The account change was stored but not handed off to the bus.
+    #[error(transparent)]
+    Bus(#[from] PublishError),
 }
 
 impl<S: TokenStore> Platform<S> {
@@ -63,6 +68,38 @@ impl<S: TokenStore> Platform<S> {
         };
         self.store.set_owner(appid, &user, self.now()).await?;
         Ok(Some(user))
+    }
+
+    /// Hands the account change a notice made off to the bus, once per notice (WeChat's retries
+    /// of it carry the same id). Called after the change is stored: when the bus fails, the
+    /// notice is answered with a 5xx, and its retry, finding the change already stored, publishes.
+    async fn announce(
+        &self,
+        notice: &ComponentNotice,
+        change: AccountChange,
+        record: &AuthorizerRecord,
+        owner: Option<&str>,
+    ) -> Result<(), PublishError> {
+        let key = notice.dedup_key();
+        let owner = owner.or(Some(record.owner.as_str())).filter(|o| *o != crate::store::UNCLAIMED_OWNER);
+        let event = AccountEvent {
+            component_appid: &self.pages.component_appid,
+            authorizer_appid: &record.authorizer_appid,
+            change,
+            occurred_at: notice.create_time,
+            received_at_ms: self.now_ms(),
+            detected_by: "component_notice",
+            key: &key,
+            owner,
+            user_name: Some(&record.profile.user_name),
+            nick_name: Some(&record.profile.nick_name),
+            func_info: (change != AccountChange::Unauthorized).then_some(record.profile.func_info.as_slice()),
+            reason: None,
+        }
+        .event();
+        self.hand_off(&MarkerKey::notice(&key), std::slice::from_ref(&event)).await.map(|_| ()).inspect_err(|err| {
+            tracing::error!(authorizer = %record.authorizer_appid, event_id = %event.id, error = %err, "account change stored but not handed off; WeChat will retry the notice");
+        })
     }
 
     /// Applies one verified component notice.
@@ -83,6 +120,11 @@ impl<S: TokenStore> Platform<S> {
                     Ok(completion) => {
                         let appid = completion.record().authorizer_appid.clone();
                         let owner = self.bind_owner(&appid, a.pre_auth_code.as_ref()).await?;
+                        let change = match &notice.kind {
+                            NoticeKind::UpdateAuthorized(_) => AccountChange::UpdateAuthorized,
+                            _ => AccountChange::Authorized,
+                        };
+                        self.announce(notice, change, completion.record(), owner.as_deref()).await?;
                         NoticeOutcome::Authorized {
                             authorizer_appid: appid,
                             owner,
@@ -102,7 +144,10 @@ impl<S: TokenStore> Platform<S> {
             }
             NoticeKind::Unauthorized { authorizer_appid } => {
                 match self.store.revoke(authorizer_appid, notice.create_time, self.now()).await {
-                    Ok(_) => NoticeOutcome::Revoked,
+                    Ok(revoked) => {
+                        self.announce(notice, AccountChange::Unauthorized, &revoked, None).await?;
+                        NoticeOutcome::Revoked
+                    }
                     Err(StoreError::NotFound) => NoticeOutcome::UnknownRevoked,
                     Err(StoreError::ConditionFailed) => NoticeOutcome::StaleRevocation,
                     Err(err) => return Err(err.into()),

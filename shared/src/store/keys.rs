@@ -38,7 +38,17 @@ impl MarkerKey {
         Self(format!("state|{nonce}"))
     }
 
-    /// That a push to `appid` was processed (`dedup` is the message's own key).
+    /// That a component notice was handed off (`dedup` is the notice's own key).
+    pub fn notice(dedup: &str) -> Self {
+        Self(format!("notice|{dedup}"))
+    }
+
+    /// That an account change the refresher detected was handed off.
+    pub fn account_change(appid: &str, change: &str, version: u64) -> Self {
+        Self(format!("account|{appid}|{change}|{version}"))
+    }
+
+    /// That a push to `appid` was handed off (`dedup` is the message's own key).
     pub fn push(appid: &str, dedup: &str) -> Self {
         Self(format!("push|{appid}|{dedup}"))
     }

@@ -26,6 +26,10 @@ struct State {
     values: HashMap<String, (String, Timestamp)>,
     writes: u64,
     reads: u64,
+    /// Marker reads ([`MarkerStore::seen`]) and marker writes ([`MarkerStore::remember_once`])
+    /// still to fail, for tests of a store failing before or after a hand-off.
+    failing_marker_reads: u32,
+    failing_marker_writes: u32,
 }
 
 impl MemoryStore {
@@ -43,6 +47,14 @@ impl MemoryStore {
     /// query counts its items): the refresher's reads must grow with the due accounts only.
     pub fn reads(&self) -> u64 {
         self.lock().reads
+    }
+
+    /// The next `reads` marker reads and `writes` marker writes fail as an unreachable DynamoDB
+    /// would ([`StoreError::Unavailable`]).
+    pub fn fail_markers(&self, reads: u32, writes: u32) {
+        let mut state = self.lock();
+        state.failing_marker_reads = reads;
+        state.failing_marker_writes = writes;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -338,11 +350,25 @@ impl AuthorizerStore for MemoryStore {
 impl MarkerStore for MemoryStore {
     async fn remember_once(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<bool, StoreError> {
         let mut state = self.lock();
+        if state.failing_marker_writes > 0 {
+            state.failing_marker_writes -= 1;
+            return Err(StoreError::Unavailable("injected marker write failure".to_owned()));
+        }
         if state.markers.get(key).is_some_and(|expires| *expires >= now) {
             return Ok(false);
         }
         state.markers.insert(key.to_owned(), now + ttl_secs.max(1));
         Ok(state.wrote(true))
+    }
+
+    async fn seen(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state.failing_marker_reads > 0 {
+            state.failing_marker_reads -= 1;
+            return Err(StoreError::Unavailable("injected marker read failure".to_owned()));
+        }
+        state.reads += 1;
+        Ok(state.markers.get(key).is_some_and(|expires| *expires >= now))
     }
 
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {

@@ -44,7 +44,7 @@ mod keys;
 mod memory;
 pub mod table;
 
-pub use self::dynamodb::{AwsEnvironment, DynamoDbStore, sdk_config_from_env};
+pub use self::dynamodb::DynamoDbStore;
 pub use self::keys::{LeaseName, MarkerKey};
 pub use self::memory::MemoryStore;
 
@@ -451,6 +451,11 @@ pub trait MarkerStore: Send + Sync {
         ttl_secs: i64,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whether [`MarkerStore::remember_once`] recorded `key` and it has not expired. One strongly
+    /// consistent read (the hand-off asks it before publishing, so a retry of a published push
+    /// is not published again).
+    fn seen(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Keeps `value` under `key` for `ttl_secs` (overwriting). Used to remember which account an
     /// authorization code authorized, so whichever of the callback and the `authorized` push

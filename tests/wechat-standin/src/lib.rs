@@ -283,6 +283,35 @@ impl StandIn {
         self.push_to_authorizer(appid, openid, &xml).await
     }
 
+    /// The XML of a new follower push of `kind` to `appid` (see the kinds the stand-in knows:
+    /// `text`-less ones, `subscribe_qr`, `unknown`, …), to deliver with [`StandIn::push_message`].
+    ///
+    /// # Panics
+    /// For a kind the stand-in does not know.
+    pub fn follower_message(&self, appid: &str, openid: &str, kind: &str) -> String {
+        self.world().follower_message(appid, openid, kind).unwrap_or_else(|| panic!("unknown push kind {kind}"))
+    }
+
+    /// Delivers a follower push once; the same XML again is WeChat's retry of the same push.
+    pub async fn push_message(&self, appid: &str, openid: &str, xml: &str) -> PushResult {
+        self.push_to_authorizer(appid, openid, xml).await
+    }
+
+    /// Delivers a follower push as WeChat does: a push not answered with a 200 within 5 seconds is
+    /// delivered again, three retries at most. Returns every attempt's result.
+    pub async fn deliver_message(&self, appid: &str, openid: &str, xml: &str) -> Vec<PushResult> {
+        let mut attempts = Vec::new();
+        for _ in 0..4 {
+            let result = self.push_to_authorizer(appid, openid, xml).await;
+            let answered = result.status == 200;
+            attempts.push(result);
+            if answered {
+                break;
+            }
+        }
+        attempts
+    }
+
     /// Runs the full-network release test (全网发布) against the platform.
     pub async fn release_test(&self) -> ReleaseReport {
         push::release_test(self).await

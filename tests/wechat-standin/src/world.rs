@@ -326,6 +326,39 @@ impl World {
         )
     }
 
+    /// A follower push of `kind` as WeChat sends it: the seven ordinary messages by `MsgType`,
+    /// the events by `Event` (`subscribe_qr` is a subscribe through a parametric QR code), and
+    /// `unknown` (an event type nobody models). Each call is a new push (new `MsgId`, new time).
+    pub(crate) fn follower_message(&mut self, appid: &str, openid: &str, kind: &str) -> Option<String> {
+        self.counter += 1;
+        let msg_id = 24_000_000_000_000_000u64 + self.counter;
+        let (msg_type, body) = match kind {
+            "text" => ("text", format!("<Content><![CDATA[你好]]></Content>\n<MsgId>{msg_id}</MsgId>")),
+            "image" => ("image", format!("<PicUrl><![CDATA[https://mmbiz.qpic.cn/pic/{msg_id}]]></PicUrl>\n<MediaId><![CDATA[media_{msg_id}]]></MediaId>\n<MsgId>{msg_id}</MsgId>")),
+            "voice" => ("voice", format!("<MediaId><![CDATA[media_{msg_id}]]></MediaId>\n<Format><![CDATA[amr]]></Format>\n<Recognition><![CDATA[今天天气怎么样]]></Recognition>\n<MsgId>{msg_id}</MsgId>")),
+            "video" | "shortvideo" => (kind, format!("<MediaId><![CDATA[media_{msg_id}]]></MediaId>\n<ThumbMediaId><![CDATA[thumb_{msg_id}]]></ThumbMediaId>\n<MsgId>{msg_id}</MsgId>")),
+            "location" => ("location", format!("<Location_X>23.134521</Location_X>\n<Location_Y>113.358803</Location_Y>\n<Scale>20</Scale>\n<Label><![CDATA[广州市天河区]]></Label>\n<MsgId>{msg_id}</MsgId>")),
+            "link" => ("link", format!("<Title><![CDATA[公众平台官网链接]]></Title>\n<Description><![CDATA[公众平台官网链接]]></Description>\n<Url><![CDATA[https://mp.weixin.qq.com/]]></Url>\n<MsgId>{msg_id}</MsgId>")),
+            "subscribe" | "unsubscribe" => ("event", format!("<Event><![CDATA[{kind}]]></Event>")),
+            "subscribe_qr" => ("event", "<Event><![CDATA[subscribe]]></Event>\n<EventKey><![CDATA[qrscene_123123]]></EventKey>\n<Ticket><![CDATA[TICKET_123123]]></Ticket>".to_owned()),
+            "SCAN" => ("event", "<Event><![CDATA[SCAN]]></Event>\n<EventKey><![CDATA[123123]]></EventKey>\n<Ticket><![CDATA[TICKET_123123]]></Ticket>".to_owned()),
+            "LOCATION" => ("event", "<Event><![CDATA[LOCATION]]></Event>\n<Latitude>23.137466</Latitude>\n<Longitude>113.352425</Longitude>\n<Precision>119.385040</Precision>".to_owned()),
+            "CLICK" => ("event", "<Event><![CDATA[CLICK]]></Event>\n<EventKey><![CDATA[MENU_KEY]]></EventKey>".to_owned()),
+            "VIEW" => ("event", "<Event><![CDATA[VIEW]]></Event>\n<EventKey><![CDATA[https://www.qq.com/]]></EventKey>\n<MenuId>208379533</MenuId>".to_owned()),
+            "TEMPLATESENDJOBFINISH" => ("event", format!("<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>\n<MsgID>{msg_id}</MsgID>\n<Status><![CDATA[success]]></Status>")),
+            "miniprogrampage" => ("miniprogrampage", format!("<Title><![CDATA[小程序卡片]]></Title>\n<AppId><![CDATA[wx1234567890abcdef]]></AppId>\n<PagePath><![CDATA[pages/index]]></PagePath>\n<ThumbUrl><![CDATA[https://mmbiz.qpic.cn/thumb]]></ThumbUrl>\n<MsgId>{msg_id}</MsgId>")),
+            "unknown" => ("event", "<Event><![CDATA[kf_create_session]]></Event>\n<KfAccount><![CDATA[test1@test]]></KfAccount>".to_owned()),
+            _ => return None,
+        };
+        Some(format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[{msg_type}]]></MsgType>\n{body}\n</xml>",
+            self.user_name(appid),
+            // Events have no MsgId: WeChat tells them apart by follower, time and event, so two
+            // of one kind from one follower within a second are one push (as on WeChat).
+            self.now()
+        ))
+    }
+
     // ---- API rules -------------------------------------------------------------------------
 
     pub(crate) fn check_component(&self, body: &Value, expected_appid: &str) -> Result<(), WxError> {

@@ -300,6 +300,15 @@ impl MarkerStore for DynamoDbStore {
         self.put_if(item, Update::condition("attribute_not_exists(#pk) OR #ttl < :now").value(":now", n(now))).await
     }
 
+    async fn seen(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let key = self.keys.marker(key);
+        let Some(item) = self.get(&key).await? else {
+            return Ok(false);
+        };
+        // TTL deletion lags expiry by up to days: an expired marker counts as absent.
+        Ok(Reader { key: &key.pk, item: &item }.n("ttl")? >= now)
+    }
+
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
         let mut item = self.keys.value(key).item();
         item.insert("value".into(), s(value));

@@ -1,7 +1,6 @@
 //! The DynamoDB adapter: every semantic of [`crate::store`] as one request with a condition
 //! expression.
 //!
-//! - `environment.rs`: the AWS settings from the environment Lambda provides;
 //! - `expression.rs`: update and condition expressions, and what a failed request means;
 //! - `codec.rs`: records to attributes and back;
 //! - `keys.rs`: the table's keys and index partitions;
@@ -13,12 +12,9 @@
 //! surfaces as [`StoreError::Unavailable`] (a 5xx, so WeChat retries later) rather than a hang.
 
 mod codec;
-mod environment;
 mod expression;
 mod impls;
 mod keys;
-
-pub use self::environment::{AwsEnvironment, sdk_config_from_env};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -50,7 +46,7 @@ impl DynamoDbStore {
         Self { client, table: table.into(), keys: Keys::new(component_appid.into()) }
     }
 
-    /// A store configured from the AWS environment Lambda provides ([`AwsEnvironment`]), with
+    /// A store configured from the AWS environment Lambda provides ([`crate::aws::AwsEnvironment`]), with
     /// this module's retry and timeout policy. Makes no network call.
     pub fn from_env(table: impl Into<String>, component_appid: impl Into<String>) -> Self {
         Self::from_env_with_timeouts(table, component_appid, Duration::from_millis(1000), Duration::from_millis(2500))
@@ -64,7 +60,7 @@ impl DynamoDbStore {
         attempt: Duration,
         total: Duration,
     ) -> Self {
-        let config = sdk_config_from_env()
+        let config = crate::aws::dynamodb_config()
             .http_client(SdkHttpClient::shared())
             .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25)))
             .timeout_config(

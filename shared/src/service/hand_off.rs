@@ -1,0 +1,83 @@
+//! Publishing what a push or an account change says: at least once, with a stable id, and not
+//! again for a retry the store can tell apart.
+//!
+//! One hand-off is a strongly consistent read of the marker ("was this published?"), one
+//! `PutEvents`, and one conditional write of the marker. The marker is written only *after* the
+//! bus accepted the events, so every failure leaves a state WeChat's retry repairs:
+//!
+//! | what fails | what happens | the retry |
+//! |---|---|---|
+//! | the marker read | published anyway (same id) | marker present: not published again |
+//! | `PutEvents` (error, `FailedEntryCount`, timeout) | `Err`: the push is answered 503 | publishes |
+//! | the marker write | answered as published | published again, same id |
+//!
+//! A consumer therefore sees each push at least once and deduplicates on `id` (`docs/events.md`).
+//! Each store step is bounded ([`MARKER_READ_BUDGET`], [`MARKER_WRITE_BUDGET`]) and the bus has
+//! its own timeouts, so a slow dependency costs a push at most about 3.6 s of WeChat's 5.
+
+use std::time::Duration;
+
+use super::Platform;
+use crate::bus::{Event, PublishError};
+use crate::store::{MarkerKey, TokenStore};
+
+/// How long a handed-off push is remembered. WeChat retries a push three times within about
+/// 15 seconds; a quarter of an hour also covers a late manual replay.
+pub(super) const HANDED_OFF_SECS: i64 = 900;
+
+/// The longest the marker read may take before the push is published without knowing.
+pub const MARKER_READ_BUDGET: Duration = Duration::from_millis(600);
+
+/// The longest the marker write may take before the push is answered without it.
+pub const MARKER_WRITE_BUDGET: Duration = Duration::from_millis(1000);
+
+/// Whether this delivery was the one that handed the events off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivery {
+    /// This delivery published them (or the store could not tell, and it published them again).
+    First,
+    /// They were published before: a retry, answered alike, with no side effect.
+    Retry,
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Publishes `events` unless `marker` says they were, then records that they were.
+    ///
+    /// # Errors
+    /// [`PublishError`] when the bus did not accept them all: nothing is recorded, and the caller
+    /// answers so that the sender retries.
+    pub(super) async fn hand_off(&self, marker: &MarkerKey, events: &[Event]) -> Result<Delivery, PublishError> {
+        match tokio::time::timeout(MARKER_READ_BUDGET, self.store.seen(marker, self.now())).await {
+            Ok(Ok(true)) => return Ok(Delivery::Retry),
+            Ok(Ok(false)) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "hand-off marker unreadable; publishing (a consumer may see this id twice)");
+            }
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = MARKER_READ_BUDGET.as_millis(),
+                    "hand-off marker read too slow; publishing (a consumer may see this id twice)"
+                );
+            }
+        }
+        self.bus.publish(events).await?;
+        match tokio::time::timeout(MARKER_WRITE_BUDGET, self.store.remember_once(marker, HANDED_OFF_SECS, self.now()))
+            .await
+        {
+            Ok(Ok(true)) => Ok(Delivery::First),
+            // A concurrent delivery of the same push published too (same id) and recorded first.
+            Ok(Ok(false)) => Ok(Delivery::Retry),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "published, but the hand-off marker was not written: a retry would publish again (same id)");
+                Ok(Delivery::First)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = MARKER_WRITE_BUDGET.as_millis(),
+                    "published, but the hand-off marker write was too slow: a retry would publish again (same id)"
+                );
+                Ok(Delivery::First)
+            }
+        }
+    }
+}
