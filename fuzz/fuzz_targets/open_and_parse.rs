@@ -2,7 +2,8 @@
 //! two message parsers, raw; and the whole verified path (`push::open`) over input sealed
 //! with the platform's key and correctly signed, so the parsers behind the crypto are reached too.
 //! Invariants besides "never panics": the verified path yields exactly what parsing the
-//! plaintext directly yields, and the flat XML scanner reads what roxmltree reads.
+//! plaintext directly yields, the flat XML scanner reads what roxmltree reads, and the hand-off's
+//! event of any parsed message is JSON within EventBridge's size limit.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -59,6 +60,16 @@ fuzz_target!(|data: &[u8]| {
     let opened = push::open(&crypto, &query, body.as_bytes()).expect("our own sealed push opens");
     assert_eq!(opened.xml, text);
     assert_eq!(Message::parse(&opened.xml).is_ok(), direct.is_ok());
+
+    // The hand-off's event for whatever parsed: valid JSON, under EventBridge's entry limit, and
+    // the ids it promises.
+    if let Ok(message) = &direct {
+        let event = shared::bus::follower_event("wxfuzz0000000000", "wx1000000000000001", message, text, 1);
+        assert!(event.detail.len() <= shared::bus::MAX_DETAIL_BYTES, "{}", event.detail.len());
+        let detail: serde_json::Value = serde_json::from_str(&event.detail).expect("the detail is JSON");
+        assert_eq!(detail["id"].as_str(), Some(event.id.as_str()));
+        assert_eq!(detail["openid"].as_str(), Some(message.from_user_name.as_str()));
+    }
 });
 
 /// Whether a tag name in `text` contains a `:` (a namespace prefix, or an empty one).

@@ -20,16 +20,32 @@ pub struct App<S> {
 }
 
 impl App<DynamoDbStore> {
-    /// Builds the production app from the environment.
+    /// Builds the production app from the environment, for a function that publishes nothing
+    /// (its hand-offs would fail: [`NoBus`]). Its binary does not link the EventBridge client.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the variable.
     pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone());
+        Self::new(config, store)
+    }
+
+    /// [`App::from_env`] for a function that hands events off: the bus `EVENT_BUS_NAME` names
+    /// (event-callback, ticket-receiver, token-refresher; `docs/events.md`). Without the variable
+    /// every hand-off fails, so pushes are answered 503 and retried rather than handed to no one.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable.
+    pub fn publishing_from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone());
         let bus: Arc<dyn Bus> = match &config.event_bus_name {
             Some(name) => Arc::new(EventBridgeBus::from_env(name.clone())),
-            None => Arc::new(NoBus),
+            None => {
+                tracing::error!("EVENT_BUS_NAME is not set: every hand-off will fail and pushes will be answered 503");
+                Arc::new(NoBus)
+            }
         };
         let platform = Platform::new(&config, store)?.with_bus(bus);
         Ok(Self { config, platform })

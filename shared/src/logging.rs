@@ -33,6 +33,7 @@ const CAPPED_TARGETS: &[&str] = &[
     "aws_smithy_http",
     "aws_smithy_http_client",
     "aws_sdk_dynamodb",
+    "aws_sdk_eventbridge",
 ];
 
 /// `filter` with every [`CAPPED_TARGETS`] entry at most `INFO` (and never louder than the

@@ -8,6 +8,6 @@ use shared::app::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let app = App::from_env()?;
+    let app = App::publishing_from_env()?;
     run(service_fn(|request: Request| ticket_receiver::handle(&app, request))).await
 }

@@ -8,7 +8,7 @@ use shared::app::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let app = App::from_env()?;
+    let app = App::publishing_from_env()?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let app = &app;
         async move {
