@@ -55,7 +55,16 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| {
             let opened = push::open(&crypto, black_box(&query), black_box(&body)).expect("open");
             let message = Message::parse(&opened.xml).expect("parse");
-            shared::bus::follower_event(APPID, "wx1000000000000001", &message, &opened.xml, 1_715_943_329_000)
+            // What event-callback does: the dedup key (also its marker's), then the event.
+            let key = message.dedup_key();
+            shared::bus::follower_event_keyed(
+                APPID,
+                "wx1000000000000001",
+                &message,
+                &key,
+                &opened.xml,
+                1_715_943_329_000,
+            )
         })
     });
 
@@ -81,6 +90,11 @@ fn hot_path(c: &mut Criterion) {
     let message = Message::parse(&opened.xml).expect("parse");
     parts.bench_function("event (id + detail)", |b| {
         b.iter(|| shared::bus::follower_event(APPID, "wx1000000000000001", black_box(&message), &opened.xml, 1))
+    });
+    parts.bench_function("event id (SHA-1)", |b| {
+        b.iter(|| {
+            shared::bus::event_id(APPID, "wx1000000000000001", black_box("msg|gh_97417a04a28d|24589245892458924589"))
+        })
     });
     parts.finish();
 

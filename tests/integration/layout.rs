@@ -156,7 +156,11 @@ fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
     for function in Function::ALL {
         let main = std::fs::read_to_string(root().join("functions").join(function.name()).join("src/main.rs")).unwrap();
         let publishes = main.contains("App::publishing_from_env()");
-        assert_eq!(publishes, PUBLISHERS.contains(&function.name()), "{function}: main.rs builds the app with the bus iff it publishes");
+        assert_eq!(
+            publishes,
+            PUBLISHERS.contains(&function.name()),
+            "{function}: main.rs builds the app with the bus iff it publishes"
+        );
     }
     // Nothing else in the template may publish either.
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();

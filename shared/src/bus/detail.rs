@@ -5,7 +5,7 @@
 
 use sha1::{Digest, Sha1};
 
-use super::json::{JsonObject, escaped_len};
+use super::json::JsonObject;
 use super::{CONTRACT_VERSION, Event};
 use crate::message::{Message, MessageKind, QrScene};
 
@@ -70,7 +70,20 @@ pub fn follower_event(
     xml: &str,
     received_at_ms: i64,
 ) -> Event {
-    let id = event_id(component_appid, authorizer_appid, &message.dedup_key());
+    follower_event_keyed(component_appid, authorizer_appid, message, &message.dedup_key(), xml, received_at_ms)
+}
+
+/// [`follower_event`] with the message's [`Message::dedup_key`] already computed (the push path
+/// needs it for its marker too).
+pub fn follower_event_keyed(
+    component_appid: &str,
+    authorizer_appid: &str,
+    message: &Message,
+    dedup_key: &str,
+    xml: &str,
+    received_at_ms: i64,
+) -> Event {
+    let id = event_id(component_appid, authorizer_appid, dedup_key);
     let header = |capacity| {
         let mut object = JsonObject::with_capacity(capacity);
         object
@@ -90,18 +103,23 @@ pub fn follower_event(
     let xml_part = cut(xml, MAX_XML_BYTES);
     let mut object = header(512 + xml.len() + xml_part.len());
     typed_fields(&mut object, &message.kind);
-    // Room for `xml`, `xml_truncated` and the closing brace.
-    let room = MAX_DETAIL_BYTES.saturating_sub(object.len() + 48);
-    let detail = if object.len() + 48 > MAX_DETAIL_BYTES {
+    // Room for `xml_truncated` and the closing brace.
+    let detail = if object.len() + 32 > MAX_DETAIL_BYTES {
         // Only a push of nothing but escaped characters gets here: the ids and types still go out.
         let mut object = header(512);
         object.bool("fields_truncated", true).bool("xml_truncated", true);
         object.finish()
-    } else if escaped_len(xml_part) <= room {
-        object.str("xml", xml_part).bool("xml_truncated", xml_part.len() < xml.len());
-        object.finish()
     } else {
-        object.bool("xml_truncated", true);
+        // Written, then taken back if it does not fit: cheaper than measuring it first.
+        let before = object.len();
+        object.str("xml", xml_part);
+        let truncated = if object.len() + 32 > MAX_DETAIL_BYTES {
+            object.truncate(before);
+            true
+        } else {
+            xml_part.len() < xml.len()
+        };
+        object.bool("xml_truncated", truncated);
         object.finish()
     };
     Event { detail_type: detail_type(message), id, detail }

@@ -18,6 +18,7 @@ mod memory;
 
 pub use self::detail::{
     AccountChange, AccountEvent, MAX_DETAIL_BYTES, MAX_XML_BYTES, detail_type, event_id, follower_event,
+    follower_event_keyed,
 };
 pub use self::eventbridge::EventBridgeBus;
 pub use self::memory::{BusFault, MemoryBus};

@@ -12,7 +12,7 @@
 
 use super::Platform;
 use super::hand_off::Delivery;
-use crate::bus::{PublishError, follower_event};
+use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
 use crate::store::{MarkerKey, TokenStore};
@@ -51,7 +51,8 @@ impl<S: TokenStore> Platform<S> {
     /// [`PublishError`] when the bus did not take the event: nothing is recorded, the push must be
     /// answered with a 5xx so that WeChat delivers it again, and the retry publishes it.
     pub async fn handle_message(&self, appid: &str, message: &Message, xml: &str) -> Result<Answer, PublishError> {
-        let marker = MarkerKey::push(appid, &message.dedup_key());
+        let dedup_key = message.dedup_key();
+        let marker = MarkerKey::push(appid, &dedup_key);
         let (first, event_id) = if is_release_test_account(appid, message) {
             let first = match self.store.remember_once(&marker, DEDUP_SECS, self.now()).await {
                 Ok(first) => first,
@@ -62,7 +63,8 @@ impl<S: TokenStore> Platform<S> {
             };
             (first, None)
         } else {
-            let event = follower_event(&self.pages.component_appid, appid, message, xml, self.now_ms());
+            let event =
+                follower_event_keyed(&self.pages.component_appid, appid, message, &dedup_key, xml, self.now_ms());
             match self.hand_off(&marker, std::slice::from_ref(&event)).await {
                 Ok(delivery) => (delivery == Delivery::First, Some(event.id)),
                 Err(err) => {
