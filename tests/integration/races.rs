@@ -19,6 +19,8 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
     let (standin, app, base) = world(false).await;
     let code = standin.authorize_directly(RELEASE_TEST_APPID).await.unwrap();
     let query_auth_before = standin.calls("api_query_auth");
+    // The tester writes (WeChat opens the customer-service window the test's reply is sent in).
+    standin.follower_message(RELEASE_TEST_APPID, "ozy4qt1eDxSxzCr0aNT0mXCWfrDE", "text");
 
     // One push, as WeChat would retry it: same query, same body, 100 times at once. Its side
     // effect (api_query_auth, then a custom message) must happen exactly once.

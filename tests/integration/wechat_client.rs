@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::*;
+use serde_json::json;
 use shared::Secret;
 use shared::wechat::{ApiError, ErrorKind, WeChatClient};
 use wechat_standin::Fault;
@@ -140,6 +141,9 @@ async fn custom_messages_are_sent_as_the_authorizer_and_recorded() {
     let token = c.component_token(&ticket(&s).await).await.unwrap().token;
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
     let access = c.query_auth(&token, &code).await.unwrap().access_token.unwrap();
+    // WeChat delivers a customer-service message only to a follower who wrote (or followed) lately.
+    assert_eq!(c.send_custom_text(&access, "o_follower", "你好").await.unwrap_err().errcode(), Some(43004));
+    s.push_text(ACCOUNT, "o_follower", "在吗").await;
     c.send_custom_text(&access, "o_follower", "你好").await.unwrap();
     let sent = s.sent_messages();
     assert_eq!(sent.len(), 1);
@@ -152,6 +156,62 @@ async fn custom_messages_are_sent_as_the_authorizer_and_recorded() {
     let err = c.send_custom_text(&access, "o_follower", "late").await.unwrap_err();
     assert_eq!(err.errcode(), Some(42001));
     assert_eq!(s.sent_messages().len(), 1);
+}
+
+/// The customer-service rules the stand-in enforces, each WeChat error once
+/// (<https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage>).
+#[tokio::test]
+async fn customer_service_sends_follow_wechats_window_rules() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let auth = c.query_auth(&token, &code).await.unwrap();
+    let (access, refresh) = (auth.access_token.unwrap(), auth.refresh_token.unwrap());
+    let text = |to: &str| json!({"touser": to, "msgtype": "text", "text": {"content": "hi"}});
+    let code_of = |r: Result<(), shared::wechat::ApiError>| r.err().and_then(|e| e.errcode());
+
+    // A message opens 5 sends for 48 hours.
+    s.push_text(ACCOUNT, "o_writer", "hello").await;
+    for _ in 0..5 {
+        c.send_custom(&access, &text("o_writer")).await.unwrap();
+    }
+    assert_eq!(code_of(c.send_custom(&access, &text("o_writer")).await), Some(45047), "a sixth");
+    s.push_text(ACCOUNT, "o_writer", "again").await;
+    c.send_custom(&access, &text("o_writer")).await.unwrap();
+    // A follow opens 3 sends for a minute.
+    s.push_event(ACCOUNT, "o_new", "subscribe").await;
+    for _ in 0..3 {
+        c.send_custom(&access, &text("o_new")).await.unwrap();
+    }
+    assert_eq!(code_of(c.send_custom(&access, &text("o_new")).await), Some(45047));
+    s.push_event(ACCOUNT, "o_clicker", "CLICK").await;
+    s.advance_clock(61);
+    assert_eq!(code_of(c.send_custom(&access, &text("o_clicker")).await), Some(45015), "a minute later");
+    // Strangers, unfollowers, and followers who switched messages off.
+    assert_eq!(code_of(c.send_custom(&access, &text("o_stranger")).await), Some(43004));
+    s.push_event(ACCOUNT, "o_gone", "unsubscribe").await;
+    assert_eq!(code_of(c.send_custom(&access, &text("o_gone")).await), Some(43004));
+    s.push_text(ACCOUNT, "o_quiet", "hello").await;
+    s.set_refuses_messages(ACCOUNT, "o_quiet", true);
+    assert_eq!(code_of(c.send_custom(&access, &text("o_quiet")).await), Some(48002));
+    // Bodies: one news article at most, every type's fields.
+    s.push_text(ACCOUNT, "o_reader", "hello").await;
+    let article =
+        json!({"title": "t", "description": "d", "url": "https://x.example/", "picurl": "https://x.example/p.png"});
+    let news =
+        |n: usize| json!({"touser": "o_reader", "msgtype": "news", "news": {"articles": vec![article.clone(); n]}});
+    assert_eq!(code_of(c.send_custom(&access, &news(2)).await), Some(45008));
+    c.send_custom(&access, &news(1)).await.unwrap();
+    let image = json!({"touser": "o_reader", "msgtype": "image", "image": {}});
+    assert_eq!(code_of(c.send_custom(&access, &image).await), Some(47001));
+    let empty = json!({"touser": "o_reader", "msgtype": "text", "text": {"content": ""}});
+    assert_eq!(code_of(c.send_custom(&access, &empty).await), Some(44003));
+    // 48 hours after the last message, the window is closed (with tokens of that day).
+    s.advance_clock(48 * 3600);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let access = c.authorizer_token(&token, ACCOUNT, &refresh).await.unwrap().access_token;
+    assert_eq!(code_of(c.send_custom(&access, &text("o_reader")).await), Some(45015));
 }
 
 #[tokio::test]

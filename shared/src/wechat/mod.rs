@@ -279,6 +279,25 @@ impl WeChatClient {
         Ok(())
     }
 
+    /// `message/custom/send` with any message body (`touser`, `msgtype` and its object), sent as
+    /// the authorizer. **Never retried here**: a timeout or a dropped connection may come after
+    /// WeChat delivered the message, and a blind retry would send it twice (WxJava #2098); the
+    /// caller decides, knowing the outcome is unknown ([`ErrorKind::Transport`]).
+    ///
+    /// # Errors
+    /// [`ApiError`]: 45015 outside the window, 45047 over its count, 43004 not following, 48002
+    /// messages switched off, 40001/42001 the token, …
+    pub async fn send_custom(&self, authorizer_token: &Secret, body: &serde_json::Value) -> Result<(), ApiError> {
+        self.attempt::<wire::Ok>(
+            "message/custom/send",
+            "/cgi-bin/message/custom/send",
+            Some(("access_token", authorizer_token)),
+            body,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn post<T: DeserializeOwned>(
         &self,
         call: &'static str,

@@ -185,6 +185,11 @@ impl StandIn {
         self.world().calls(endpoint)
     }
 
+    /// The follower switches `appid`'s messages off (WeChat then answers 48002), or on again.
+    pub fn set_refuses_messages(&self, appid: &str, openid: &str, refuses: bool) {
+        self.world().set_refuses(appid, openid, refuses);
+    }
+
     /// Custom-service messages the platform sent.
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.world().sent.clone()

@@ -165,6 +165,39 @@ pub(crate) struct World {
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) last_ticket: Option<String>,
     authorizer_token_ttl: i64,
+    /// What WeChat knows of each (account, follower): following or not, and the open
+    /// customer-service window.
+    followers: HashMap<(String, String), Follower>,
+}
+
+/// A follower of one account, as the customer-service rules see them.
+#[derive(Debug, Default, Clone)]
+struct Follower {
+    subscribed: bool,
+    /// Switched the account's messages off (48002).
+    refuses: bool,
+    /// The customer-service window: when it opened, how many sends it allows, for how long,
+    /// and how many it has had.
+    window: Option<Window>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    opened: i64,
+    allowed: u32,
+    seconds: i64,
+    used: u32,
+}
+
+/// The customer-service window a follower's action opens
+/// (<https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage>):
+/// a message, 5 sends in 48 hours; a follow, a scan or a menu click, 3 sends in a minute.
+fn window_of(msg_type: &str, event: Option<&str>) -> Option<(u32, i64)> {
+    match (msg_type, event) {
+        ("event", Some("subscribe" | "SCAN" | "CLICK" | "scancode_push" | "scancode_waitmsg")) => Some((3, 60)),
+        ("event", _) => None,
+        _ => Some((5, 48 * 3600)),
+    }
 }
 
 /// A WeChat API error: `(errcode, errmsg)`.
@@ -294,7 +327,28 @@ impl World {
         self.accounts.get(appid).map_or_else(|| "gh_unknown".to_owned(), |s| s.account.user_name.clone())
     }
 
+    /// A follower acted: WeChat opens (or renews) their customer-service window with the account.
+    fn follower_acted(&mut self, appid: &str, openid: &str, msg_type: &str, event: Option<&str>) {
+        let now = self.now();
+        let follower = self.followers.entry((appid.to_owned(), openid.to_owned())).or_default();
+        if event == Some("unsubscribe") {
+            follower.subscribed = false;
+            follower.window = None;
+            return;
+        }
+        follower.subscribed = true;
+        if let Some((allowed, seconds)) = window_of(msg_type, event) {
+            follower.window = Some(Window { opened: now, allowed, seconds, used: 0 });
+        }
+    }
+
+    /// The follower switches the account's messages off (or on again).
+    pub(crate) fn set_refuses(&mut self, appid: &str, openid: &str, refuses: bool) {
+        self.followers.entry((appid.to_owned(), openid.to_owned())).or_default().refuses = refuses;
+    }
+
     pub(crate) fn text_message(&mut self, appid: &str, openid: &str, content: &str) -> String {
+        self.follower_acted(appid, openid, "text", None);
         self.counter += 1;
         let msg_id = 24_000_000_000_000_000u64 + self.counter;
         let mut cdata = String::new();
@@ -312,6 +366,7 @@ impl World {
     }
 
     pub(crate) fn event_message(&mut self, appid: &str, openid: &str, event: &str) -> String {
+        self.follower_acted(appid, openid, "event", Some(event));
         let extra = match event {
             "LOCATION" => {
                 "\n<Latitude>23.137466</Latitude>\n<Longitude>113.352425</Longitude>\n<Precision>119.385040</Precision>"
@@ -350,6 +405,13 @@ impl World {
             "unknown" => ("event", "<Event><![CDATA[kf_create_session]]></Event>\n<KfAccount><![CDATA[test1@test]]></KfAccount>".to_owned()),
             _ => return None,
         };
+        let event = match kind {
+            "subscribe_qr" => Some("subscribe"),
+            "unknown" => Some("kf_create_session"),
+            _ if msg_type == "event" => Some(kind),
+            _ => None,
+        };
+        self.follower_acted(appid, openid, msg_type, event);
         Some(format!(
             "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[{msg_type}]]></MsgType>\n{body}\n</xml>",
             self.user_name(appid),
@@ -576,9 +638,24 @@ impl World {
             body.get("touser").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or((40003, "invalid openid"))?;
         let msgtype = body.get("msgtype").and_then(Value::as_str).ok_or((47001, "data format error"))?;
         let content = body.pointer("/text/content").and_then(Value::as_str).unwrap_or_default();
-        if msgtype == "text" && content.is_empty() {
-            return Err((44003, "empty news data"));
+        check_custom_body(msgtype, body)?;
+        let follower = self
+            .followers
+            .get_mut(&(appid.clone(), touser.to_owned()))
+            .filter(|f| f.subscribed)
+            .ok_or((43004, "require subscribe"))?;
+        if follower.refuses {
+            return Err((48002, "api blocked: the user refuses messages from this account"));
         }
+        let window = follower
+            .window
+            .as_mut()
+            .filter(|w| now < w.opened + w.seconds)
+            .ok_or((45015, "response out of time limit or subscription is canceled"))?;
+        if window.used >= window.allowed {
+            return Err((45047, "out of response count limit"));
+        }
+        window.used += 1;
         self.sent.push(SentMessage {
             authorizer_appid: appid,
             touser: touser.to_owned(),
@@ -587,6 +664,31 @@ impl World {
         });
         Ok(json!({"errcode": 0, "errmsg": "ok"}))
     }
+}
+
+/// The shape WeChat requires of each customer-service `msgtype`: its object with its fields
+/// (47001 otherwise), text not empty (44003), one news article at most (45008).
+fn check_custom_body(msgtype: &str, body: &Value) -> Result<(), WxError> {
+    let required: &[&str] = match msgtype {
+        "text" => &["content"],
+        "image" | "voice" | "mpnews" => &["media_id"],
+        "video" => &["media_id", "thumb_media_id"],
+        "music" => &["musicurl", "hqmusicurl", "thumb_media_id"],
+        "news" => &["articles"],
+        "mpnewsarticle" => &["article_id"],
+        "msgmenu" => &["list"],
+        "miniprogrampage" => &["title", "appid", "pagepath", "thumb_media_id"],
+        "wxcard" => &["card_id"],
+        _ => return Err((40008, "invalid message type")),
+    };
+    let object = body.get(msgtype).and_then(Value::as_object).ok_or((47001, "data format error"))?;
+    if required.iter().any(|field| object.get(*field).is_none_or(|v| v.is_null() || v.as_str() == Some(""))) {
+        return Err(if msgtype == "text" { (44003, "empty news data") } else { (47001, "data format error") });
+    }
+    if msgtype == "news" && object["articles"].as_array().is_none_or(|a| a.is_empty() || a.len() > 1) {
+        return Err((45008, "article size out of limit"));
+    }
+    Ok(())
 }
 
 /// A delay of `ms` milliseconds.
