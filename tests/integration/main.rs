@@ -5,6 +5,8 @@
 mod support;
 // A business subscribed to the bus (a queue on the local AWS emulator).
 mod subscriber;
+// Acting as an account: tokens lent, customer-service messages, idempotency.
+mod acting;
 // The hand-off to the bus: every push once, field by field; every failure injected.
 mod handoff;
 // Every list of the functions and routes held to tests/platform.json and template.yaml.

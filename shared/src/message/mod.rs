@@ -8,9 +8,11 @@
 //! ([`crate::xml::XmlError`], code -40002).
 
 mod component;
+mod outbound;
 mod reply;
 
 pub use self::component::{AuthorizationNotice, ComponentNotice, NoticeKind};
+pub use self::outbound::{CustomMessage, MAX_MENU_ITEMS, MAX_TEXT_CHARS};
 pub use self::reply::{Answer, Article, Reply, ReplyKind};
 
 use crate::xml::Fields;

@@ -11,9 +11,11 @@
 //! | follower messages and events: the hand-off to the bus, the release test | `inbound.rs` | event-callback |
 //! | publishing once per push or account change | `hand_off.rs` | inbound, ticket, refresh |
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
+//! | acting as an account: its token lent, customer-service messages | `acting.rs` | (the account-actions routes, next) |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
+mod acting;
 mod authorization;
 mod component_token;
 mod dashboard;
@@ -22,6 +24,7 @@ mod inbound;
 mod refresh;
 mod ticket;
 
+pub use self::acting::{ActError, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken};
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
 pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};

@@ -48,6 +48,17 @@ impl MarkerKey {
         Self(format!("account|{appid}|{change}|{version}"))
     }
 
+    /// The result of a request to act as `appid`, under the caller's idempotency key (hashed with
+    /// the caller: both are the caller's text, and a key must stay short).
+    pub fn idempotency(appid: &str, caller: &str, key: &str) -> Self {
+        Self(format!("idem|{appid}|{}", signature(&[caller, "\n", key])))
+    }
+
+    /// That a request under that idempotency key started.
+    pub fn idempotency_claim(appid: &str, caller: &str, key: &str) -> Self {
+        Self(format!("idemclaim|{appid}|{}", signature(&[caller, "\n", key])))
+    }
+
     /// That a push to `appid` was handed off (`dedup` is the message's own key).
     pub fn push(appid: &str, dedup: &str) -> Self {
         Self(format!("push|{appid}|{dedup}"))

@@ -84,6 +84,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// WeChat's refusal of an earlier request, given again (an idempotent replay).
+    pub fn replayed(call: &'static str, errcode: i64) -> Self {
+        Self::WeChat { call, errcode, errmsg: "(the first request's answer, replayed)".to_owned() }
+    }
+
     /// The API this error came from.
     pub fn call(&self) -> &'static str {
         match self {
