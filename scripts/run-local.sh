@@ -130,6 +130,8 @@ The platform is running (logs in $log/).
   Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
   A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text
   Watch the events:       $venv/bin/python scripts/local_bus.py tail http://127.0.0.1:$DDB_PORT $EVENTS_QUEUE_URL
+  Answer as the account:  curl -X POST -H 'content-type: application/json' -d '{"touser":"o6_bmjrPTlm6_2sgVt7hMZOPfL2M","msgtype":"text","text":{"content":"您好"}}' http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/authorizers/wx1000000000000001/messages
+  Borrow its token:       curl http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/backend/authorizers/wx1000000000000001/access-token
   WeChat's release test:  curl -X POST http://127.0.0.1:$STANDIN_PORT/standin/release-test
 Ctrl-C stops everything.
 MSG

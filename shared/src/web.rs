@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::DashboardAuth;
 use crate::push::{self, PushError};
-use crate::service::{CallError, LinkError};
+use crate::service::{ActError, CallError, LinkError};
 use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
@@ -29,6 +29,18 @@ pub enum DashboardCode {
     TokenBusy,
     /// 1006: the caller's identity is unusable (401; never the default user's accounts).
     UnknownUser,
+    /// 1007: no such account, or not the caller's (404: the two are not told apart).
+    AccountNotFound,
+    /// 1008: the account revoked the authorization (409).
+    AccountRevoked,
+    /// 1009: the account must be authorized again (409).
+    NeedsReauthorization,
+    /// 1010: WeChat refused the message; the body names WeChat's `errcode` and a `reason` (422).
+    MessageRefused,
+    /// 1011: WeChat did not answer after the message left: it may have been sent; not retried (504).
+    OutcomeUnknown,
+    /// 1012: a request with the same `Idempotency-Key` is still running (409).
+    RequestInProgress,
 }
 
 impl DashboardCode {
@@ -42,6 +54,12 @@ impl DashboardCode {
             Self::StoreUnavailable => 1004,
             Self::TokenBusy => 1005,
             Self::UnknownUser => 1006,
+            Self::AccountNotFound => 1007,
+            Self::AccountRevoked => 1008,
+            Self::NeedsReauthorization => 1009,
+            Self::MessageRefused => 1010,
+            Self::OutcomeUnknown => 1011,
+            Self::RequestInProgress => 1012,
         }
     }
 
@@ -53,6 +71,10 @@ impl DashboardCode {
             Self::NoTicket | Self::StoreUnavailable | Self::TokenBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::WeChatRefused => StatusCode::BAD_GATEWAY,
             Self::UnknownUser => StatusCode::UNAUTHORIZED,
+            Self::AccountNotFound => StatusCode::NOT_FOUND,
+            Self::AccountRevoked | Self::NeedsReauthorization | Self::RequestInProgress => StatusCode::CONFLICT,
+            Self::MessageRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -79,12 +101,73 @@ impl DashboardCode {
         }
     }
 
+    /// The response for a failed attempt to act as an account.
+    pub fn for_act(err: &ActError) -> Response<Body> {
+        match err {
+            ActError::NotFound => Self::AccountNotFound.respond("no such account among yours"),
+            ActError::Revoked => {
+                Self::AccountRevoked.respond("the account revoked the authorization; its admin must authorize again")
+            }
+            ActError::NeedsReauthorization => Self::NeedsReauthorization
+                .respond("WeChat no longer accepts this account's refresh token; its admin must authorize again"),
+            ActError::Invalid(reason) => Self::BadParameter.respond(reason),
+            ActError::InProgress => {
+                Self::RequestInProgress.respond("a request with this Idempotency-Key is still running; try again shortly")
+            }
+            ActError::OutcomeUnknown => Self::OutcomeUnknown.respond(
+                "WeChat did not answer after the message left: it may have been sent. Not retried; check with the follower before sending again",
+            ),
+            ActError::Refused(e) => {
+                let errcode = e.errcode().unwrap_or(-1);
+                let (reason, msg) = refusal(errcode);
+                json(
+                    Self::MessageRefused.status(),
+                    &serde_json::json!({"code": Self::MessageRefused.code(), "errcode": errcode, "reason": reason, "msg": msg}),
+                )
+            }
+            ActError::Token(err) => Self::for_call(err),
+        }
+    }
+
     /// The response for a failed authorization link.
     pub fn for_link(err: &LinkError) -> Response<Body> {
         match err {
             LinkError::NotConfigured(variable) => Self::Misconfigured.respond(&format!("{variable} is not configured")),
             LinkError::Call(err) => Self::for_call(err),
         }
+    }
+}
+
+/// WeChat's refusals of a message, as a stable `reason` and words a dashboard can show
+/// (<https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage>,
+/// `docs/contract.md`).
+pub fn refusal(errcode: i64) -> (&'static str, &'static str) {
+    match errcode {
+        45015 => (
+            "outside_window",
+            "the follower has not written within 48 hours (or followed, scanned or clicked a menu within a minute): WeChat allows no message now",
+        ),
+        45047 => (
+            "window_quota",
+            "the messages this follower's window allows are used up (5 after a message, 3 after a follow, scan or click); wait for them to write again",
+        ),
+        48002 => ("follower_blocked", "the follower switched this account's messages off"),
+        43004 => ("not_following", "this user does not follow the account"),
+        40003 => ("invalid_openid", "the openid is not one of this account's followers"),
+        45009 => ("daily_quota", "the account's daily quota for this API is used up"),
+        48001 => (
+            "api_unauthorized",
+            "the account itself may not use this API (customer-service messages need a verified account)",
+        ),
+        61007 => (
+            "permission_not_granted",
+            "the admin did not grant the platform the message permission set (消息管理权限, set 1) when authorizing: authorize again with it",
+        ),
+        45008 => ("too_many_articles", "a news message holds one article"),
+        40037 => ("invalid_template", "the template id is not one of this account's templates"),
+        47003 => ("invalid_data", "a template field's value does not fit its keyword's rule"),
+        40001 | 42001 => ("token_refused", "WeChat refused the account's access token twice in a row; try again"),
+        _ => ("refused", "WeChat refused the message"),
     }
 }
 

@@ -258,6 +258,41 @@ async fn the_dashboard_fails_closed_without_the_identity_its_mode_promises() {
         }
         assert_eq!(app.platform.store().writes(), 0);
     }
+    // Acting as an account: the dashboard route follows the mode; the backend routes want an IAM
+    // caller whatever the mode (only the local demo stands in for one).
+    let act = |path: &str, method: &str, authorizer: Option<serde_json::Value>| {
+        let body =
+            (method == "POST").then(|| json!({"touser": "o", "msgtype": "text", "text": {"content": "x"}}).to_string());
+        let mut event = crate::events::http_event(method, path, path, &[], json!({}), body, false);
+        if let Some(authorizer) = authorizer {
+            event["requestContext"]["authorizer"] = authorizer;
+        }
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
+    };
+    let dashboard = "/wechat/authorizers/wx1000000000000001/messages";
+    let backend_send = "/wechat/backend/authorizers/wx1000000000000001/messages";
+    let backend_token = "/wechat/backend/authorizers/wx1000000000000001/access-token";
+    let alice = jwt(json!({"iss": "https://idp.example", "sub": "alice"}));
+    let role = iam(Some("arn:aws:iam::123456789012:role/orders"));
+    let cases = [
+        ("jwt", dashboard, "POST", None, 401),
+        ("jwt", dashboard, "POST", alice.clone(), 404),
+        ("jwt", backend_send, "POST", alice.clone(), 401),
+        ("jwt", backend_token, "GET", alice.clone(), 401),
+        ("jwt", backend_token, "GET", None, 401),
+        ("jwt", backend_token, "GET", role.clone(), 404),
+        ("iam", backend_send, "POST", role.clone(), 404),
+        ("unauthenticated-local-demo", backend_token, "GET", None, 404),
+    ];
+    for (mode, path, method, authorizer, expected) in cases {
+        let app = crate::support::memory_app_with(&[("DASHBOARD_AUTH", mode.to_owned())]);
+        let response = Function::AccountActions.handle(&app, act(path, method, authorizer.clone())).await;
+        let (status, body) = crate::support::status_and_body(response);
+        // 404: the caller is accepted and the (empty) store has no such account.
+        assert_eq!(status, expected, "{mode} {method} {path} {authorizer:?}: {body}");
+        assert_eq!(app.platform.store().writes(), 0);
+    }
+
     // The identities the modes produce cannot collide with each other or with unclaimed accounts.
     let demo = crate::support::memory_app();
     let owner = |app: &shared::app::App<shared::store::MemoryStore>, authorizer| {

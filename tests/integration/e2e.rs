@@ -188,6 +188,37 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     let subscribe = &of("mp.event.subscribe")["detail"];
     assert_eq!((subscribe["event"].as_str(), subscribe["msg_type"].as_str()), (Some("subscribe"), Some("event")));
 
+    // The business answers as the account (account-actions): the follower just wrote, so WeChat's
+    // window is open; the stand-in records the customer-service message.
+    let follower = text["openid"].as_str().unwrap().to_owned();
+    let messages = format!("{}/wechat/authorizers/{ACCOUNT}/messages", e.function("account-actions"));
+    let reply = json!({"touser": follower, "msgtype": "text", "text": {"content": "您好，请问有什么可以帮您？"}});
+    let response = e.http.post(&messages).header("idempotency-key", "e2e-1").json(&reply).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((status, &body["code"], &body["data"]["sent"]), (200, &json!(0), &json!(true)), "{body}");
+    let response = e.http.post(&messages).header("idempotency-key", "e2e-1").json(&reply).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the same key again: the first answer");
+    let sent: Vec<Value> =
+        e.http.get(format!("{}/standin/sent", e.standin)).send().await.unwrap().json().await.unwrap();
+    let ours: Vec<&Value> =
+        sent.iter().filter(|m| m["touser"] == follower.as_str() && m["authorizer_appid"] == ACCOUNT).collect();
+    assert_eq!(ours.len(), 1, "sent once: {sent:#?}");
+    assert_eq!(ours[0]["content"], "您好，请问有什么可以帮您？");
+    // A stranger: WeChat refuses, the caller reads why.
+    let stranger = json!({"touser": "o_stranger", "msgtype": "text", "text": {"content": "hi"}});
+    let response = e.http.post(&messages).json(&stranger).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((&body["errcode"], &body["reason"]), (&json!(43004), &json!("not_following")), "{body}");
+    // A backend borrows the token (the local demo stands in for IAM).
+    let (status, token) = e
+        .get_json(&format!("{}/wechat/backend/authorizers/{ACCOUNT}/access-token", e.function("account-actions")))
+        .await;
+    assert_eq!(status, 200, "{token}");
+    let stored = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(token["data"]["access_token"], stored.access_token.expose());
+
     // WeChat's full-network release test, all four cases.
     let (status, report) = e.standin("release-test", json!({})).await;
     assert_eq!(status, 200, "{report:#}");

@@ -226,6 +226,56 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         ),
         (Function::AuthorizerList, "get.json", get("/wechat/authorizers", &[], "application/json")),
         (
+            Function::AccountActions,
+            "send-text.json",
+            with_path_appid(
+                http_event(
+                    "POST",
+                    &format!("/wechat/authorizers/{ACCOUNT}/messages"),
+                    "/wechat/authorizers/{appid}/messages",
+                    &[],
+                    json!({"content-type": "application/json", "idempotency-key": "order-42-shipped"}),
+                    Some(
+                        json!({"touser": OPENID, "msgtype": "text", "text": {"content": "您的订单已发货"}}).to_string(),
+                    ),
+                    false,
+                ),
+                ACCOUNT,
+            ),
+        ),
+        (
+            Function::AccountActions,
+            "bad-body.json",
+            with_path_appid(
+                http_event(
+                    "POST",
+                    &format!("/wechat/authorizers/{ACCOUNT}/messages"),
+                    "/wechat/authorizers/{appid}/messages",
+                    &[],
+                    json!({"content-type": "application/json"}),
+                    Some("{not json".to_owned()),
+                    false,
+                ),
+                ACCOUNT,
+            ),
+        ),
+        (
+            Function::AccountActions,
+            "lend-token.json",
+            with_path_appid(
+                http_event(
+                    "GET",
+                    &format!("/wechat/backend/authorizers/{ACCOUNT}/access-token"),
+                    "/wechat/backend/authorizers/{appid}/access-token",
+                    &[],
+                    json!({"accept": "application/json"}),
+                    None,
+                    false,
+                ),
+                ACCOUNT,
+            ),
+        ),
+        (
             Function::TokenRefresher,
             "schedule.json",
             json!({
@@ -348,4 +398,16 @@ fn the_schedule_event_is_an_eventbridge_event() {
         (event["source"].as_str(), event["detail-type"].as_str()),
         (Some("aws.events"), Some("Scheduled Event"))
     );
+}
+
+#[tokio::test]
+async fn account_actions_events() {
+    let app = events_app();
+    assert_eq!(call(&app, Function::AccountActions, "bad-body.json").await.0, 400);
+    // No such account in an empty store: not found, nothing sent, nothing stored.
+    let (status, body) = call(&app, Function::AccountActions, "send-text.json").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"code\":1007"), "{body}");
+    assert_eq!(call(&app, Function::AccountActions, "lend-token.json").await.0, 404);
+    assert_eq!(app.platform.store().writes(), 0);
 }

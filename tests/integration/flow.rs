@@ -275,3 +275,69 @@ async fn start_links_are_single_use_signed_and_short_lived() {
     assert_eq!(late.status(), 400);
     assert_eq!(p.standin.calls("api_create_preauthcode"), 1, "only the one opened link spent a pre_auth_code");
 }
+
+/// Acting as an account over HTTP (the account-actions routes): the dashboard user sends a
+/// customer-service message as their account, WeChat's refusals come back as clear codes, an
+/// Idempotency-Key never sends twice, another user's account is not found, and a backend
+/// borrows the token (the local demo stands in for IAM here; `account_actions::route` and the
+/// template hold the backend routes to AWS_IAM).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acting_as_an_account_over_http() {
+    use serde_json::json;
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
+    let messages = format!("{}/wechat/authorizers/{ACCOUNT}/messages", p.base);
+    let send = |body: Value, key: Option<&str>| {
+        let mut request = p.http.post(&messages).json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let text = |content: &str| json!({"touser": "o_buyer", "msgtype": "text", "text": {"content": content}});
+
+    // The buyer never wrote: WeChat refuses, and says why.
+    let (status, body) = send(text("您的订单已发货"), None).await;
+    assert_eq!(
+        (status, &body["code"], &body["errcode"], &body["reason"]),
+        (422, &json!(1010), &json!(43004), &json!("not_following")),
+        "{body}"
+    );
+    // The buyer writes; the message goes out as the account.
+    p.standin.push_text(ACCOUNT, "o_buyer", "我的快递呢").await;
+    let (status, body) = send(text("您的订单已发货"), Some("order-42")).await;
+    assert_eq!((status, &body["code"], &body["data"]["sent"]), (200, &json!(0), &json!(true)), "{body}");
+    let (status, again) = send(text("您的订单已发货"), Some("order-42")).await;
+    assert_eq!((status, &again), (200, &body), "the same key: the first answer");
+    let sent: Vec<_> = p.standin.sent_messages().into_iter().filter(|m| m.touser == "o_buyer").collect();
+    assert_eq!(sent.len(), 1, "sent once: {sent:?}");
+    assert_eq!((sent[0].authorizer_appid.as_str(), sent[0].content.as_str()), (ACCOUNT, "您的订单已发货"));
+    // Checked before anything is sent.
+    let (status, body) = send(json!({"touser": "o_buyer", "msgtype": "fax"}), None).await;
+    assert_eq!((status, &body["code"]), (400, &json!(1001)), "{body}");
+    let response = p.http.post(&messages).body("{oops").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    // An account authorized elsewhere is not this user's.
+    p.standin.authorize_and_push("wx1000000000000002").await.unwrap();
+    let other = format!("{}/wechat/authorizers/wx1000000000000002/messages", p.base);
+    let response = p.http.post(&other).json(&text("x")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], 1007);
+
+    // A backend borrows the token: the stored one while fresh, never cached by anyone.
+    let response =
+        p.http.get(format!("{}/wechat/backend/authorizers/{ACCOUNT}/access-token", p.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    let stored = p.app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(body["data"]["access_token"], stored.access_token.expose());
+    assert!(body["data"]["expires_in"].as_i64().unwrap() > shared::service::LEND_MARGIN_SECS);
+    // The dashboard family has no token route.
+    let response = p.http.get(format!("{}/wechat/authorizers/{ACCOUNT}/access-token", p.base)).send().await.unwrap();
+    assert_eq!(response.status(), 404, "not routed");
+}

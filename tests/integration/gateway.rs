@@ -24,7 +24,7 @@ use crate::support::{self, Function, secret};
 pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 8] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 11] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -33,6 +33,9 @@ pub(crate) const ROUTES: [(&str, &str, Function); 8] = [
     ("GET", "/wechat/authorize-start", Function::QrUrlIssuer),
     ("GET", "/wechat/authorize/callback", Function::AuthCallback),
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
+    ("POST", "/wechat/authorizers/{appid}/messages", Function::AccountActions),
+    ("POST", "/wechat/backend/authorizers/{appid}/messages", Function::AccountActions),
+    ("GET", "/wechat/backend/authorizers/{appid}/access-token", Function::AccountActions),
 ];
 
 /// The app on `store`, on the stand-in's clock, handing events to an in-memory bus.

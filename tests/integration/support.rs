@@ -52,17 +52,19 @@ pub(crate) enum Function {
     AuthCallback,
     AuthorizerList,
     TokenRefresher,
+    AccountActions,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 6] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
         Self::AuthCallback,
         Self::AuthorizerList,
         Self::TokenRefresher,
+        Self::AccountActions,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -74,6 +76,7 @@ impl Function {
             Self::AuthCallback => "auth-callback",
             Self::AuthorizerList => "authorizer-list",
             Self::TokenRefresher => "token-refresher",
+            Self::AccountActions => "account-actions",
         }
     }
 
@@ -87,6 +90,7 @@ impl Function {
             Self::AuthCallback => auth_callback::handle(app, request).await,
             Self::AuthorizerList => authorizer_list::handle(app, request).await,
             Self::TokenRefresher => panic!("token-refresher is not an HTTP function"),
+            Self::AccountActions => account_actions::handle(app, request).await,
         };
         response.expect("handlers answer every request")
     }
