@@ -96,6 +96,16 @@ fn with_path_appid(mut event: Value, appid: &str) -> Value {
     event
 }
 
+/// An account-actions event as API Gateway delivers it through the greedy route.
+fn greedy(mut event: Value, appid: &str, proxy: &str) -> Value {
+    event["pathParameters"] = json!({"appid": appid, "proxy": proxy});
+    let route =
+        event["routeKey"].as_str().unwrap_or_default().split_once(' ').map(|(_, r)| r.to_owned()).unwrap_or_default();
+    event["routeKey"] = Value::from(format!("ANY {route}"));
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event
+}
+
 fn tampered(mut event: Value) -> Value {
     event["queryStringParameters"]["msg_signature"] = Value::from("0000000000000000000000000000000000000000");
     let raw = event["rawQueryString"].as_str().unwrap_or_default().to_owned();
@@ -228,11 +238,11 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         (
             Function::AccountActions,
             "send-text.json",
-            with_path_appid(
+            greedy(
                 http_event(
                     "POST",
                     &format!("/wechat/authorizers/{ACCOUNT}/messages"),
-                    "/wechat/authorizers/{appid}/messages",
+                    "/wechat/authorizers/{appid}/{proxy+}",
                     &[],
                     json!({"content-type": "application/json", "idempotency-key": "order-42-shipped"}),
                     Some(
@@ -241,38 +251,41 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
                     false,
                 ),
                 ACCOUNT,
+                "messages",
             ),
         ),
         (
             Function::AccountActions,
             "bad-body.json",
-            with_path_appid(
+            greedy(
                 http_event(
                     "POST",
                     &format!("/wechat/authorizers/{ACCOUNT}/messages"),
-                    "/wechat/authorizers/{appid}/messages",
+                    "/wechat/authorizers/{appid}/{proxy+}",
                     &[],
                     json!({"content-type": "application/json"}),
                     Some("{not json".to_owned()),
                     false,
                 ),
                 ACCOUNT,
+                "messages",
             ),
         ),
         (
             Function::AccountActions,
             "lend-token.json",
-            with_path_appid(
+            greedy(
                 http_event(
                     "GET",
                     &format!("/wechat/backend/authorizers/{ACCOUNT}/access-token"),
-                    "/wechat/backend/authorizers/{appid}/access-token",
+                    "/wechat/backend/authorizers/{appid}/{proxy+}",
                     &[],
                     json!({"accept": "application/json"}),
                     None,
                     false,
                 ),
                 ACCOUNT,
+                "access-token",
             ),
         ),
         (

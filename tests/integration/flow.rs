@@ -341,3 +341,97 @@ async fn acting_as_an_account_over_http() {
     let response = p.http.get(format!("{}/wechat/authorizers/{ACCOUNT}/access-token", p.base)).send().await.unwrap();
     assert_eq!(response.status(), 404, "not routed");
 }
+
+/// Template messages over HTTP: templates are per account (added from WeChat's library through
+/// the platform), a send returns WeChat's msgid, the `TEMPLATESENDJOBFINISH` push fills in the
+/// delivery status, a repeated Idempotency-Key is not delivered twice, WeChat's refusals are clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn template_messages_over_http() {
+    use serde_json::json;
+    let p = platform(&[]).await;
+    p.standin.push_ticket().await;
+    assert_eq!(p.authorize_in_browser(ACCOUNT).await.status(), 200);
+    let base = format!("{}/wechat/authorizers/{ACCOUNT}", p.base);
+    let call = |method: &str, path: &str, body: Option<Value>, key: Option<&str>| {
+        let mut request = p.http.request(method.parse().unwrap(), format!("{base}/{path}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    // No templates yet; one added from the library.
+    let (status, list) = call("GET", "templates", None, None).await;
+    assert_eq!((status, &list["data"]["templates"]), (200, &json!([])), "{list}");
+    let (status, added) = call("POST", "templates", Some(json!({"template_id_short": "OPENTM207498902"})), None).await;
+    assert_eq!(status, 200, "{added}");
+    let template_id = added["data"]["template_id"].as_str().unwrap().to_owned();
+    let (_, list) = call("GET", "templates", None, None).await;
+    assert_eq!(list["data"]["templates"][0]["template_id"], template_id.as_str());
+    let (status, unknown) = call("POST", "templates", Some(json!({"template_id_short": "NOPE"})), None).await;
+    assert_eq!((status, &unknown["errcode"]), (422, &json!(40037)), "{unknown}");
+
+    let shipped = |to: &str, what: &str| {
+        json!({"touser": to, "template_id": template_id, "url": "https://shop.example/orders/42",
+               "data": {"character_string1": {"value": "42"}, "thing2": {"value": what}, "time3": {"value": "2026-12-02 10:00"}}})
+    };
+    // Not a follower: refused, nothing sent.
+    let (status, body) = call("POST", "template-messages", Some(shipped("o_nobody", "键盘")), None).await;
+    assert_eq!((status, &body["errcode"], &body["reason"]), (422, &json!(43004), &json!("not_following")), "{body}");
+    // A follower: sent; the same key again is the same msgid and no second delivery.
+    p.standin.push_event(ACCOUNT, "o_buyer", "subscribe").await;
+    let (status, sent) = call("POST", "template-messages", Some(shipped("o_buyer", "键盘")), Some("ship-42")).await;
+    assert_eq!(status, 200, "{sent}");
+    let msgid = sent["data"]["msgid"].as_str().unwrap().to_owned();
+    let (_, again) = call("POST", "template-messages", Some(shipped("o_buyer", "键盘")), Some("ship-42")).await;
+    assert_eq!(again["data"]["msgid"], msgid.as_str());
+    assert_eq!(p.standin.template_sends().len(), 1, "delivered once");
+    // WeChat's push fills in the delivery status.
+    // The push comes a moment later, through event-callback (and the shared local DynamoDB-API
+    // server, which serves one request at a time): wait up to 10 s.
+    let mut record = Value::Null;
+    for _ in 0..200 {
+        record = call("GET", &format!("template-messages/{msgid}"), None, None).await.1;
+        if record["data"]["status"] == "success" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (&record["data"]["status"], &record["data"]["touser"], &record["data"]["template_id"]),
+        (&json!("success"), &json!("o_buyer"), &json!(template_id)),
+        "{record}"
+    );
+    assert!(record["data"]["finished_at"].is_i64() && record["data"].get("sent_by").is_none(), "{record}");
+    // A follower who blocks the account: sent, then reported as blocked.
+    p.standin.push_event(ACCOUNT, "o_blocker", "subscribe").await;
+    p.standin.set_refuses_messages(ACCOUNT, "o_blocker", true);
+    let (_, sent) = call("POST", "template-messages", Some(shipped("o_blocker", "鼠标")), None).await;
+    let blocked = sent["data"]["msgid"].as_str().unwrap().to_owned();
+    let mut status_of_blocked = Value::Null;
+    for _ in 0..200 {
+        status_of_blocked =
+            call("GET", &format!("template-messages/{blocked}"), None, None).await.1["data"]["status"].clone();
+        if status_of_blocked != "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status_of_blocked, "failed:user block");
+    // A value that does not fit its keyword; a template of another account; a bad body.
+    let (status, body) = call("POST", "template-messages", Some(shipped("o_buyer", &"长".repeat(21))), None).await;
+    assert_eq!((status, &body["errcode"], &body["reason"]), (422, &json!(47003), &json!("invalid_data")), "{body}");
+    let mut foreign = shipped("o_buyer", "键盘");
+    foreign["template_id"] = json!("tmpl_wx1000000000000002_1");
+    assert_eq!(call("POST", "template-messages", Some(foreign), None).await.1["errcode"], 40037);
+    let (status, body) = call("POST", "template-messages", Some(json!({"touser": "o_buyer"})), None).await;
+    assert_eq!((status, &body["code"]), (400, &json!(1001)), "{body}");
+    // Unknown messages and paths.
+    assert_eq!(call("GET", "template-messages/123", None, None).await.0, 404);
+    assert_eq!(p.http.get(format!("{base}/nothing-here")).send().await.unwrap().status(), 404);
+}

@@ -24,7 +24,7 @@ use crate::support::{self, Function, secret};
 pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 11] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 10] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -33,9 +33,8 @@ pub(crate) const ROUTES: [(&str, &str, Function); 11] = [
     ("GET", "/wechat/authorize-start", Function::QrUrlIssuer),
     ("GET", "/wechat/authorize/callback", Function::AuthCallback),
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
-    ("POST", "/wechat/authorizers/{appid}/messages", Function::AccountActions),
-    ("POST", "/wechat/backend/authorizers/{appid}/messages", Function::AccountActions),
-    ("GET", "/wechat/backend/authorizers/{appid}/access-token", Function::AccountActions),
+    ("ANY", "/wechat/authorizers/{appid}/{proxy+}", Function::AccountActions),
+    ("ANY", "/wechat/backend/authorizers/{appid}/{proxy+}", Function::AccountActions),
 ];
 
 /// The app on `store`, on the stand-in's clock, handing events to an in-memory bus.
@@ -72,14 +71,22 @@ pub(crate) async fn listener() -> (tokio::net::TcpListener, String) {
 pub(crate) fn serve(listener: tokio::net::TcpListener, app: Shared) {
     let mut router = Router::new();
     for (method, path, function) in ROUTES {
-        let method = method.parse::<axum::http::Method>().expect("method");
         let handler = move |State(app): State<Shared>, request: Request| async move {
             let appid = request.uri().path().strip_prefix("/wechat/").and_then(|rest| rest.strip_suffix("/callback"));
             let path_appid = (function == Function::EventCallback).then(|| appid.unwrap_or_default().to_owned());
             to_axum(function.handle(&*app, to_lambda(request, path_appid).await).await)
         };
-        router = router
-            .route(path, axum::routing::on(axum::routing::MethodFilter::try_from(method).expect("filter"), handler));
+        // API Gateway's greedy `{proxy+}` is axum's `{*proxy}`; `ANY` is every method.
+        let path = path.replace("{proxy+}", "{*proxy}");
+        router = if method == "ANY" {
+            router.route(&path, axum::routing::any(handler))
+        } else {
+            let method = method.parse::<axum::http::Method>().expect("method");
+            router.route(
+                &path,
+                axum::routing::on(axum::routing::MethodFilter::try_from(method).expect("filter"), handler),
+            )
+        };
     }
     let router = router.with_state(app);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -6,7 +6,13 @@
 //!   account (the route is `AWS_IAM`: who may call it is an IAM policy);
 //! - `GET /wechat/backend/authorizers/{appid}/access-token`: a trusted backend borrows the
 //!   account's access token (IAM only, never the dashboard's identity), refreshed first when close
-//!   to expiry, so no backend ever refreshes an authorizer token itself.
+//!   to expiry, so no backend ever refreshes an authorizer token itself;
+//! - `…/template-messages` (POST: send; `GET …/{msgid}`: its delivery status) and `…/templates`
+//!   (GET: the account's templates; POST: add one from WeChat's library), in both families.
+//!
+//! API Gateway routes each family to this function with one greedy route
+//! (`ANY /wechat/authorizers/{appid}/{proxy+}`, and the `/wechat/backend/` one under `AWS_IAM`);
+//! [`route`] decides what is an action and everything else is a 404.
 //!
 //! An `Idempotency-Key` header makes a repeated send return the first result.
 
@@ -31,6 +37,14 @@ pub enum Action {
     SendMessage,
     /// Lend the account's access token.
     LendToken,
+    /// Send a template message as the account.
+    SendTemplate,
+    /// A template message's record and delivery status.
+    TemplateMessage(String),
+    /// The account's templates.
+    Templates,
+    /// Add a template of WeChat's library to the account.
+    AddTemplate,
 }
 
 /// The route: the account, whether it is the backend (IAM) family, and the action; `None` when
@@ -46,12 +60,26 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         .or_else(|| segments.get(at + 1).map(|s| (*s).to_owned()))?;
     let valid = appid.len() == 18 && appid.starts_with("wx") && appid.bytes().all(|b| b.is_ascii_alphanumeric());
     let backend = at > 0 && segments[at - 1] == "backend";
-    let action = match (request.method(), segments.get(at + 2).copied(), segments.len() == at + 3) {
-        (&Method::POST, Some("messages"), true) => Action::SendMessage,
-        (&Method::GET, Some("access-token"), true) if backend => Action::LendToken,
+    let rest = &segments[(at + 2).min(segments.len())..];
+    let action = match (request.method(), rest) {
+        (&Method::POST, ["messages"]) => Action::SendMessage,
+        (&Method::GET, ["access-token"]) if backend => Action::LendToken,
+        (&Method::POST, ["template-messages"]) => Action::SendTemplate,
+        (&Method::GET, ["template-messages", msgid]) => Action::TemplateMessage((*msgid).to_owned()),
+        (&Method::GET, ["templates"]) => Action::Templates,
+        (&Method::POST, ["templates"]) => Action::AddTemplate,
         _ => return None,
     };
     valid.then_some((appid, backend, action))
+}
+
+/// The `Idempotency-Key` header, if one (and only one) is given.
+fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
+    match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
+        [] => Ok(None),
+        [one] => one.to_str().map(|key| Some(key.to_owned())).map_err(|_| "Idempotency-Key must be printable ASCII"),
+        _ => Err("one Idempotency-Key header at most"),
+    }
 }
 
 /// The caller: a backend route's IAM principal, or a dashboard route's user. The local demo (no
@@ -84,7 +112,40 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let Some(caller) = caller(&request, auth, backend) else {
         return Ok(web::unknown_user(FUNCTION, if backend { DashboardAuth::Iam } else { auth }));
     };
+    let answer = |result: Result<Value, shared::service::ActError>| match result {
+        Ok(data) => web::json_ok(data),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
+            DashboardCode::for_act(&err)
+        }
+    };
+    let json_body = || -> Result<Value, String> {
+        let body = web::body_bytes(&request);
+        if body.len() > MAX_BODY_BYTES {
+            return Err(format!("the body is over {MAX_BODY_BYTES} bytes"));
+        }
+        serde_json::from_slice(body).map_err(|err| {
+            tracing::warn!(function = FUNCTION, error = %err, "body is not JSON");
+            "the body must be JSON".to_owned()
+        })
+    };
+    let key = match idempotency_key(&request) {
+        Ok(key) => key,
+        Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
+    };
     Ok(match action {
+        Action::SendTemplate => match json_body() {
+            Ok(body) => answer(app.platform.send_template_message(&caller, &appid, &body, key.as_deref()).await),
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
+        Action::TemplateMessage(msgid) => answer(app.platform.template_message(&caller, &appid, &msgid).await),
+        Action::Templates => {
+            answer(app.platform.templates_of(&caller, &appid).await.map(|list| json!({"templates": list})))
+        }
+        Action::AddTemplate => match json_body() {
+            Ok(body) => answer(app.platform.add_template(&caller, &appid, &body).await),
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
         Action::LendToken => match app.platform.lend_token(&caller, &appid).await {
             Ok(token) => {
                 let now = app.platform.now();
@@ -103,35 +164,9 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 DashboardCode::for_act(&err)
             }
         },
-        Action::SendMessage => {
-            let body = web::body_bytes(&request);
-            if body.len() > MAX_BODY_BYTES {
-                return Ok(DashboardCode::BadParameter.respond(&format!("the body is over {MAX_BODY_BYTES} bytes")));
-            }
-            let message: Value = match serde_json::from_slice(body) {
-                Ok(message) => message,
-                Err(err) => {
-                    tracing::warn!(function = FUNCTION, error = %err, "body is not JSON");
-                    return Ok(
-                        DashboardCode::BadParameter.respond("the body must be JSON (a customer-service message)")
-                    );
-                }
-            };
-            let key = match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
-                [] => None,
-                [one] => match one.to_str() {
-                    Ok(key) => Some(key.to_owned()),
-                    Err(_) => return Ok(DashboardCode::BadParameter.respond("Idempotency-Key must be printable ASCII")),
-                },
-                _ => return Ok(DashboardCode::BadParameter.respond("one Idempotency-Key header at most")),
-            };
-            match app.platform.send_custom_message(&caller, &appid, &message, key.as_deref()).await {
-                Ok(sent) => web::json_ok(sent),
-                Err(err) => {
-                    tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "message not sent");
-                    DashboardCode::for_act(&err)
-                }
-            }
-        }
+        Action::SendMessage => match json_body() {
+            Ok(body) => answer(app.platform.send_custom_message(&caller, &appid, &body, key.as_deref()).await),
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
     })
 }

@@ -10,6 +10,7 @@
 //! | the marker read | published anyway (same id) | marker present: not published again |
 //! | `PutEvents` (error, `FailedEntryCount`, timeout) | `Err`: the push is answered 503 | publishes |
 //! | the marker write | answered as published | published again, same id |
+//! | the status write of a `TEMPLATESENDJOBFINISH` push | 503 (the status is data) | published again, same id, and stored |
 //!
 //! A consumer therefore sees each push at least once and deduplicates on `id` (`docs/events.md`).
 //! Each store step is bounded ([`MARKER_READ_BUDGET`], [`MARKER_WRITE_BUDGET`]) and the bus has
@@ -17,9 +18,11 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::Platform;
 use crate::bus::{Event, PublishError};
-use crate::store::{MarkerKey, TokenStore};
+use crate::store::{MarkerKey, StoreError, Timestamp, TokenStore};
 
 /// How long a handed-off push is remembered. WeChat retries a push three times within about
 /// 15 seconds; a quarter of an hour also covers a late manual replay.
@@ -30,6 +33,27 @@ pub const MARKER_READ_BUDGET: Duration = Duration::from_millis(600);
 
 /// The longest the marker write may take before the push is answered without it.
 pub const MARKER_WRITE_BUDGET: Duration = Duration::from_millis(1000);
+
+/// How long a template message's record (and its delivery status) is kept.
+pub(super) const TEMPLATE_RECORD_SECS: i64 = 30 * 24 * 3600;
+
+/// What records that a push was handed off.
+pub(super) enum Ledger<'a> {
+    /// The plain marker, for most pushes.
+    Marker(&'a MarkerKey),
+    /// A `TEMPLATESENDJOBFINISH` push: the template message's delivery status, which is the
+    /// marker (so this push, too, costs one read and one write).
+    TemplateFinished {
+        /// The record's key.
+        key: MarkerKey,
+        /// WeChat's `Status`.
+        status: &'a str,
+        /// The follower.
+        touser: &'a str,
+        /// When the status arrived.
+        at: Timestamp,
+    },
+}
 
 /// Whether this delivery was the one that handed the events off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +71,15 @@ impl<S: TokenStore> Platform<S> {
     /// [`PublishError`] when the bus did not accept them all: nothing is recorded, and the caller
     /// answers so that the sender retries.
     pub(super) async fn hand_off(&self, marker: &MarkerKey, events: &[Event]) -> Result<Delivery, PublishError> {
-        match tokio::time::timeout(MARKER_READ_BUDGET, self.store.seen(marker, self.now())).await {
+        self.hand_off_to(&Ledger::Marker(marker), events).await
+    }
+
+    /// [`Platform::hand_off`] recorded in `ledger`.
+    ///
+    /// # Errors
+    /// As [`Platform::hand_off`].
+    pub(super) async fn hand_off_to(&self, ledger: &Ledger<'_>, events: &[Event]) -> Result<Delivery, PublishError> {
+        match tokio::time::timeout(MARKER_READ_BUDGET, self.ledger_seen(ledger)).await {
             Ok(Ok(true)) => return Ok(Delivery::Retry),
             Ok(Ok(false)) => {}
             Ok(Err(err)) => {
@@ -61,9 +93,16 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         self.bus.publish(events).await?;
-        match tokio::time::timeout(MARKER_WRITE_BUDGET, self.store.remember_once(marker, HANDED_OFF_SECS, self.now()))
-            .await
+        let written = tokio::time::timeout(MARKER_WRITE_BUDGET, self.ledger_write(ledger)).await;
+        if let Ledger::TemplateFinished { .. } = ledger
+            && !matches!(written, Ok(Ok(_)))
         {
+            // Here the record is data, not bookkeeping: without it the status would be lost.
+            // WeChat retries the push; the retry publishes again (same id) and records it.
+            tracing::error!("template message status not stored; WeChat will retry the push");
+            return Err(PublishError::Unavailable("the template message status was not stored".to_owned()));
+        }
+        match written {
             Ok(Ok(true)) => Ok(Delivery::First),
             // A concurrent delivery of the same push published too (same id) and recorded first.
             Ok(Ok(false)) => Ok(Delivery::Retry),
@@ -77,6 +116,28 @@ impl<S: TokenStore> Platform<S> {
                     "published, but the hand-off marker write was too slow: a retry would publish again (same id)"
                 );
                 Ok(Delivery::First)
+            }
+        }
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Whether `ledger` says the push was handed off.
+    async fn ledger_seen(&self, ledger: &Ledger<'_>) -> Result<bool, StoreError> {
+        match ledger {
+            Ledger::Marker(marker) => self.store.seen(marker, self.now()).await,
+            Ledger::TemplateFinished { key, .. } => Ok(self.store.recall(key, self.now()).await?.is_some()),
+        }
+    }
+
+    /// Records the hand-off in `ledger`: true when this delivery recorded it first.
+    async fn ledger_write(&self, ledger: &Ledger<'_>) -> Result<bool, StoreError> {
+        match ledger {
+            Ledger::Marker(marker) => self.store.remember_once(marker, HANDED_OFF_SECS, self.now()).await,
+            Ledger::TemplateFinished { key, status, touser, at } => {
+                let record = json!({"touser": touser, "status": status, "finished_at": at});
+                self.store.remember_value(key, &record.to_string(), TEMPLATE_RECORD_SECS, self.now()).await?;
+                Ok(true)
             }
         }
     }

@@ -11,7 +11,7 @@
 //! `$code_from_api`; any event → `<Event>from_callback`.
 
 use super::Platform;
-use super::hand_off::Delivery;
+use super::hand_off::{Delivery, Ledger};
 use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
@@ -65,7 +65,16 @@ impl<S: TokenStore> Platform<S> {
         } else {
             let event =
                 follower_event_keyed(&self.pages.component_appid, appid, message, &dedup_key, xml, self.now_ms());
-            match self.hand_off(&marker, std::slice::from_ref(&event)).await {
+            let ledger = match (&message.kind, &message.msg_id) {
+                (MessageKind::TemplateSendJobFinish { status }, Some(msgid)) => Ledger::TemplateFinished {
+                    key: MarkerKey::template_finished(appid, msgid),
+                    status,
+                    touser: &message.from_user_name,
+                    at: self.now(),
+                },
+                _ => Ledger::Marker(&marker),
+            };
+            match self.hand_off_to(&ledger, std::slice::from_ref(&event)).await {
                 Ok(delivery) => (delivery == Delivery::First, Some(event.id)),
                 Err(err) => {
                     tracing::error!(authorizer = %appid, event_id = %event.id, detail_type = event.detail_type, error = %err, "push not handed off; WeChat will retry");

@@ -59,6 +59,18 @@ impl MarkerKey {
         Self(format!("idemclaim|{appid}|{}", signature(&[caller, "\n", key])))
     }
 
+    /// A template message `appid` sent (by WeChat's `msgid`): to whom, which template, when.
+    pub fn template_message(appid: &str, msgid: &str) -> Self {
+        Self(format!("tmplmsg|{appid}|{msgid}"))
+    }
+
+    /// Its delivery status, from the `TEMPLATESENDJOBFINISH` push. A record of its own: the push
+    /// can arrive while the send is still writing the message's record, and neither may
+    /// overwrite the other.
+    pub fn template_finished(appid: &str, msgid: &str) -> Self {
+        Self(format!("tmplfin|{appid}|{msgid}"))
+    }
+
     /// That a push to `appid` was handed off (`dedup` is the message's own key).
     pub fn push(appid: &str, dedup: &str) -> Self {
         Self(format!("push|{appid}|{dedup}"))

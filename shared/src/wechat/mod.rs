@@ -298,6 +298,62 @@ impl WeChatClient {
         Ok(())
     }
 
+    /// `message/template/send` as the authorizer: WeChat's `msgid`. Never retried here, like
+    /// [`WeChatClient::send_custom`] (`client_msg_id` is WeChat's own guard against a repeat).
+    ///
+    /// # Errors
+    /// [`ApiError`]: 40037 not this account's template, 43004 not following, 47003 a value that
+    /// does not fit its keyword, 45009 the daily quota, …
+    pub async fn send_template(&self, authorizer_token: &Secret, body: &serde_json::Value) -> Result<String, ApiError> {
+        let call = "message/template/send";
+        let out: serde_json::Value = self
+            .attempt(call, "/cgi-bin/message/template/send", Some(("access_token", authorizer_token)), body)
+            .await?;
+        wire::id_text(out.get("msgid")).ok_or_else(|| ApiError::Decode { call, message: "no msgid".to_owned() })
+    }
+
+    /// `template/api_add_template`: a template of WeChat's library added to the account (its own
+    /// id returned: template ids are per account).
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn add_template(
+        &self,
+        authorizer_token: &Secret,
+        template_id_short: &str,
+        keyword_names: &[String],
+    ) -> Result<String, ApiError> {
+        let call = "template/api_add_template";
+        let body = json!({"template_id_short": template_id_short, "keyword_name_list": keyword_names});
+        let out: serde_json::Value = self
+            .post_with(call, "/cgi-bin/template/api_add_template", Some(("access_token", authorizer_token)), &body)
+            .await?;
+        wire::id_text(out.get("template_id"))
+            .ok_or_else(|| ApiError::Decode { call, message: "no template_id".to_owned() })
+    }
+
+    /// `template/get_all_private_template`: the account's templates, as WeChat lists them.
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn private_templates(&self, authorizer_token: &Secret) -> Result<Vec<serde_json::Value>, ApiError> {
+        let call = "template/get_all_private_template";
+        let response = self
+            .http
+            .get(format!("{}/cgi-bin/template/get_all_private_template", self.base))
+            .query(&[("access_token", authorizer_token.expose())])
+            .send()
+            .await
+            .map_err(|e| transport(call, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ApiError::Http { call, status: status.as_u16() });
+        }
+        let bytes = response.bytes().await.map_err(|e| transport(call, &e))?;
+        let out: serde_json::Value = wire::decode(call, &bytes)?;
+        Ok(out.get("template_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+    }
+
     async fn post<T: DeserializeOwned>(
         &self,
         call: &'static str,

@@ -56,6 +56,15 @@ fn required_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> 
 #[derive(Debug, Deserialize)]
 pub(super) struct Ok {}
 
+/// An id WeChat sends as a number or a string (`msgid`, `template_id`), as text.
+pub(super) fn id_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct ComponentToken {
     #[serde(deserialize_with = "required_secret")]

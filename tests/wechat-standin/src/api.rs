@@ -24,6 +24,10 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/cgi-bin/component/api_get_authorizer_info", post(authorizer_info))
         .route("/cgi-bin/component/api_get_authorizer_list", post(authorizer_list))
         .route("/cgi-bin/message/custom/send", post(custom_send))
+        .route("/cgi-bin/message/template/send", post(template_send))
+        .route("/cgi-bin/template/api_add_template", post(add_template))
+        .route("/cgi-bin/template/get_all_private_template", get(private_templates))
+        .route("/standin/template-sends", get(template_sends))
         .route("/cgi-bin/componentloginpage", get(page::login_page))
         .route("/wxaopen/safe/bindcomponent", get(page::login_page))
         .route("/safe/bindcomponent", get(page::login_page))
@@ -180,6 +184,44 @@ async fn authorizer_list(State(s): State<StandIn>, params: Params, body: Bytes) 
         Ok(world.authorizer_list(body))
     })
     .await
+}
+
+async fn template_send(State(s): State<StandIn>, params: Params, body: Bytes) -> Response {
+    let before = s.world().template_sends.len();
+    let response = api(&s, "template_send", &body, |world, body| {
+        world.template_send(params.get("access_token").map(String::as_str), body)
+    })
+    .await;
+    // WeChat reports the delivery later, as a push to the account's message URL.
+    let sent: Vec<_> = s.world().template_sends[before..].to_vec();
+    for send in sent {
+        let s = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(millis(50)).await;
+            let xml = s.world().template_finished_xml(&send);
+            // Delivered as WeChat delivers: retried while not answered 200.
+            s.deliver_message(&send.authorizer_appid, &send.touser, &xml).await;
+        });
+    }
+    response
+}
+
+async fn add_template(State(s): State<StandIn>, params: Params, body: Bytes) -> Response {
+    api(&s, "add_template", &body, |world, body| {
+        world.add_template(params.get("access_token").map(String::as_str), body)
+    })
+    .await
+}
+
+async fn private_templates(State(s): State<StandIn>, params: Params) -> Response {
+    api(&s, "private_templates", &Bytes::from_static(b"{}"), |world, _| {
+        world.private_templates(params.get("access_token").map(String::as_str))
+    })
+    .await
+}
+
+async fn template_sends(State(s): State<StandIn>) -> Response {
+    axum::Json(s.world().template_sends.clone()).into_response()
 }
 
 async fn custom_send(State(s): State<StandIn>, params: Params, body: Bytes) -> Response {

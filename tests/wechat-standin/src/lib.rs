@@ -27,7 +27,7 @@ mod push;
 mod world;
 
 pub use self::push::PushResult;
-pub use self::world::{Account, Fault, SentMessage};
+pub use self::world::{Account, Fault, SentMessage, TEMPLATE_LIBRARY, TemplateSend};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -188,6 +188,11 @@ impl StandIn {
     /// The follower switches `appid`'s messages off (WeChat then answers 48002), or on again.
     pub fn set_refuses_messages(&self, appid: &str, openid: &str, refuses: bool) {
         self.world().set_refuses(appid, openid, refuses);
+    }
+
+    /// Template messages the platform sent (each followed by its `TEMPLATESENDJOBFINISH` push).
+    pub fn template_sends(&self) -> Vec<TemplateSend> {
+        self.world().template_sends.clone()
     }
 
     /// Custom-service messages the platform sent.

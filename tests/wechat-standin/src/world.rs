@@ -168,6 +168,44 @@ pub(crate) struct World {
     /// What WeChat knows of each (account, follower): following or not, and the open
     /// customer-service window.
     followers: HashMap<(String, String), Follower>,
+    /// Each account's templates (template ids are per account).
+    templates: HashMap<String, Vec<Template>>,
+    /// `client_msg_id` sends: (account, openid, id) → (when, msgid).
+    client_msg_ids: HashMap<(String, String, String), (i64, u64)>,
+    /// Template messages sent, in order.
+    pub(crate) template_sends: Vec<TemplateSend>,
+}
+
+/// The template library (模板库) the stand-in offers: short id, title, keywords (the part before
+/// the digits is the keyword's type, which rules its value).
+pub const TEMPLATE_LIBRARY: &[(&str, &str, &[&str])] = &[
+    ("OPENTM207498902", "订单发货提醒", &["character_string1", "thing2", "time3"]),
+    ("OPENTM405637175", "预约成功通知", &["thing1", "time2", "phrase3"]),
+];
+
+/// The most templates an account may hold (WeChat: 25 in use).
+const MAX_TEMPLATES: usize = 25;
+
+#[derive(Debug, Clone)]
+struct Template {
+    template_id: String,
+    title: String,
+    keywords: Vec<String>,
+}
+
+/// A template message the platform sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateSend {
+    /// The account that sent it.
+    pub authorizer_appid: String,
+    /// `touser`.
+    pub touser: String,
+    /// The account's template id.
+    pub template_id: String,
+    /// WeChat's `msgid`.
+    pub msgid: u64,
+    /// The status its `TEMPLATESENDJOBFINISH` push will carry.
+    pub status: String,
 }
 
 /// A follower of one account, as the customer-service rules see them.
@@ -663,6 +701,128 @@ impl World {
             content: content.to_owned(),
         });
         Ok(json!({"errcode": 0, "errmsg": "ok"}))
+    }
+}
+
+impl World {
+    fn token_account(&self, token: Option<&str>) -> Result<String, WxError> {
+        let now = self.now();
+        let token = token.unwrap_or_default();
+        let (appid, expires) = self
+            .accounts
+            .values()
+            .find_map(|s| s.access_tokens.get(token).map(|e| (s.account.appid.clone(), *e)))
+            .ok_or((40001, "invalid credential, access_token is invalid or not latest"))?;
+        if expires <= now {
+            return Err((42001, "access_token expired"));
+        }
+        Ok(appid)
+    }
+
+    /// `template/api_add_template`: a library template added to the account, its new id returned.
+    pub(crate) fn add_template(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let short = body.get("template_id_short").and_then(Value::as_str).unwrap_or_default();
+        let (_, title, keywords) =
+            TEMPLATE_LIBRARY.iter().find(|(id, _, _)| *id == short).ok_or((40037, "invalid template_id"))?;
+        let held = self.templates.entry(appid.clone()).or_default();
+        if held.len() >= MAX_TEMPLATES {
+            return Err((45026, "template size out of limit"));
+        }
+        self.counter += 1;
+        let template_id = format!("tmpl_{appid}_{}", self.counter);
+        self.templates.entry(appid).or_default().push(Template {
+            template_id: template_id.clone(),
+            title: (*title).to_owned(),
+            keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
+        });
+        Ok(json!({"errcode": 0, "errmsg": "ok", "template_id": template_id}))
+    }
+
+    /// `template/get_all_private_template`: the account's templates.
+    pub(crate) fn private_templates(&self, token: Option<&str>) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let list: Vec<Value> = self
+            .templates
+            .get(&appid)
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let content: String = t.keywords.iter().map(|k| format!("{k}:{{{{{k}.DATA}}}}\n")).collect();
+                json!({"template_id": t.template_id, "title": t.title, "primary_industry": "IT科技", "deputy_industry": "互联网|电子商务", "content": content, "example": ""})
+            })
+            .collect();
+        Ok(json!({"template_list": list}))
+    }
+
+    /// `message/template/send`: the template must be the account's (40037), the follower must
+    /// follow (43004), every keyword's value must fit its type (47003); the same `client_msg_id`
+    /// for the same follower within 10 minutes sends nothing more and answers the first msgid.
+    pub(crate) fn template_send(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let now = self.now();
+        let touser =
+            body.get("touser").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or((40003, "invalid openid"))?;
+        let template_id = body.get("template_id").and_then(Value::as_str).unwrap_or_default();
+        let template = self
+            .templates
+            .get(&appid)
+            .and_then(|held| held.iter().find(|t| t.template_id == template_id))
+            .cloned()
+            .ok_or((40037, "invalid template_id"))?;
+        let follower = self
+            .followers
+            .get(&(appid.clone(), touser.to_owned()))
+            .filter(|f| f.subscribed)
+            .cloned()
+            .ok_or((43004, "require subscribe"))?;
+        for keyword in &template.keywords {
+            let value = body.pointer(&format!("/data/{keyword}/value")).and_then(Value::as_str).unwrap_or_default();
+            let kind = keyword.trim_end_matches(|c: char| c.is_ascii_digit());
+            let fits = !value.is_empty()
+                && match kind {
+                    "thing" => value.chars().count() <= 20,
+                    "phrase" => value.chars().count() <= 5,
+                    "character_string" => value.chars().count() <= 32,
+                    _ => value.chars().count() <= 64,
+                };
+            if !fits {
+                return Err((47003, "argument invalid! data.value invalid"));
+            }
+        }
+        let client_msg_id = body.get("client_msg_id").and_then(Value::as_str).filter(|c| !c.is_empty());
+        if let Some(id) = client_msg_id
+            && let Some((at, msgid)) = self.client_msg_ids.get(&(appid.clone(), touser.to_owned(), id.to_owned()))
+            && now < at + 600
+        {
+            return Ok(json!({"errcode": 0, "errmsg": "ok", "msgid": msgid}));
+        }
+        self.counter += 1;
+        let msgid = 200_000_000 + self.counter;
+        if let Some(id) = client_msg_id {
+            self.client_msg_ids.insert((appid.clone(), touser.to_owned(), id.to_owned()), (now, msgid));
+        }
+        let status = if follower.refuses { "failed:user block" } else { "success" };
+        self.template_sends.push(TemplateSend {
+            authorizer_appid: appid,
+            touser: touser.to_owned(),
+            template_id: template_id.to_owned(),
+            msgid,
+            status: status.to_owned(),
+        });
+        Ok(json!({"errcode": 0, "errmsg": "ok", "msgid": msgid}))
+    }
+
+    /// The `TEMPLATESENDJOBFINISH` push WeChat sends after a template message.
+    pub(crate) fn template_finished_xml(&self, send: &TemplateSend) -> String {
+        format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>\n<MsgID>{}</MsgID>\n<Status><![CDATA[{}]]></Status>\n</xml>",
+            self.user_name(&send.authorizer_appid),
+            send.touser,
+            self.now(),
+            send.msgid,
+            send.status
+        )
     }
 }
 
