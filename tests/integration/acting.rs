@@ -141,3 +141,20 @@ async fn no_answer_is_an_unknown_outcome_never_retried_and_a_key_never_sends_twi
     platform.send_custom_message(&backend, ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
     assert_eq!(standin.sent_messages().len(), 3);
 }
+
+/// WeChat's other refusals, each injected once: the caller gets WeChat's errcode and nothing is
+/// retried (none of them is a token problem).
+#[tokio::test]
+async fn quota_and_permission_refusals_reach_the_caller_untouched() {
+    let (standin, platform) = authorized().await;
+    standin.push_text(ACCOUNT, "o_a", "在吗").await;
+    for errcode in [45009, 48001, 61007, 45015, 45047, 48002] {
+        let before = standin.calls("custom_send");
+        standin.inject_fault("custom_send", Fault::Errcode(errcode), 1);
+        let err = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "x"), None).await.unwrap_err();
+        assert!(matches!(&err, ActError::Refused(e) if e.errcode() == Some(errcode)), "{errcode}: {err:?}");
+        assert_eq!(standin.calls("custom_send") - before, 1, "{errcode}: not retried");
+        let (reason, _) = shared::web::refusal(errcode);
+        assert_ne!(reason, "refused", "{errcode} has a reason of its own");
+    }
+}

@@ -211,6 +211,36 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!((&body["errcode"], &body["reason"]), (&json!(43004), &json!("not_following")), "{body}");
+    // A template message: the account's template added from the library, sent, and its status
+    // filled in by WeChat's TEMPLATESENDJOBFINISH push through event-callback.
+    let account = format!("{}/wechat/authorizers/{ACCOUNT}", e.function("account-actions"));
+    let added: Value = e
+        .http
+        .post(format!("{account}/templates"))
+        .json(&json!({"template_id_short": "OPENTM207498902"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let template_id = added["data"]["template_id"].as_str().unwrap_or_else(|| panic!("{added}")).to_owned();
+    let shipped = json!({"touser": follower, "template_id": template_id,
+        "data": {"character_string1": {"value": "42"}, "thing2": {"value": "键盘"}, "time3": {"value": "2026-12-02 10:00"}}});
+    let sent: Value =
+        e.http.post(format!("{account}/template-messages")).json(&shipped).send().await.unwrap().json().await.unwrap();
+    let msgid = sent["data"]["msgid"].as_str().unwrap_or_else(|| panic!("{sent}")).to_owned();
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let (_, record) = e.get_json(&format!("{account}/template-messages/{msgid}")).await;
+        status = record["data"]["status"].clone();
+        if status != "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "success");
+
     // A backend borrows the token (the local demo stands in for IAM).
     let (status, token) = e
         .get_json(&format!("{}/wechat/backend/authorizers/{ACCOUNT}/access-token", e.function("account-actions")))

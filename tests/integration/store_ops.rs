@@ -134,6 +134,21 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
         assert_eq!(pushed.body, "success");
         assert_eq!(c.calls.take(), ["GetItem"], "WeChat's retry of it");
     }
+
+    // Acting as the account with a fresh token: one read (the account) before the send.
+    let code = c.standin.authorize_directly("wx1000000000000001").await.unwrap();
+    assert!(!code.is_empty());
+    c.calls.take();
+    let messages = format!("{}/wechat/authorizers/wx1000000000000001/messages", c.base);
+    let body = serde_json::json!({"touser": "o_follower", "msgtype": "text", "text": {"content": "在的"}});
+    // The account is unclaimed (authorized outside the dashboard): the demo user may not act on
+    // it, and finding that out is the same one read.
+    assert_eq!(c.http.post(&messages).json(&body).send().await.unwrap().status(), 404);
+    assert_eq!(c.calls.take(), ["GetItem"], "send to another user's account");
+    let backend = format!("{}/wechat/backend/authorizers/wx1000000000000001/messages", c.base);
+    let response = c.http.post(&backend).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(c.calls.take(), ["GetItem"], "a send with a fresh token: the account, nothing else");
 }
 
 /// Items the refresher reads with `due` accounts due among `stored` authorized ones.
