@@ -502,3 +502,39 @@ async fn the_refresher_publishes_needs_reauthorization_and_revocation_once_and_r
         keep_sample(&event);
     }
 }
+
+/// A `TEMPLATESENDJOBFINISH` push's status record is data, not bookkeeping: when it cannot be
+/// written the push is answered 503, and WeChat's retry stores it (publishing again, same id).
+#[tokio::test]
+async fn a_template_status_that_cannot_be_stored_is_retried_by_wechat() {
+    let f = Faulty::new();
+    let now = shared::service::unix_now_ms() / 1000;
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_1000000000000001]]></ToUserName><FromUserName><![CDATA[o_f]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>200163836</MsgID><Status><![CDATA[success]]></Status></xml>"
+    );
+    let push = crate::support::SealedPush::new(
+        &xml,
+        "<ToUserName><![CDATA[gh_1000000000000001]]></ToUserName>",
+        &now.to_string(),
+        "7",
+    );
+    f.app.platform.store().fail_value_writes(1);
+    assert_eq!(f.deliver(&push).await, 503, "the status was not stored");
+    assert_eq!(f.deliver(&push).await, 200, "WeChat's retry");
+    assert_eq!(f.deliver(&push).await, 200, "a later retry: recorded, not published again");
+    let published = f.bus.published();
+    assert_eq!(published.len(), 2, "{published:?}");
+    assert_eq!(
+        (published[0].id.as_str(), published[0].detail_type),
+        (published[1].id.as_str(), "mp.event.templatesendjobfinish")
+    );
+    use shared::store::MarkerStore;
+    let stored = f
+        .app
+        .platform
+        .store()
+        .recall(&shared::store::MarkerKey::template_finished(ACCOUNT, "200163836"), now)
+        .await
+        .unwrap();
+    assert!(stored.is_some_and(|s| s.contains("\"status\":\"success\"")));
+}

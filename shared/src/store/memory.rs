@@ -30,6 +30,7 @@ struct State {
     /// still to fail, for tests of a store failing before or after a hand-off.
     failing_marker_reads: u32,
     failing_marker_writes: u32,
+    failing_value_writes: u32,
 }
 
 impl MemoryStore {
@@ -55,6 +56,12 @@ impl MemoryStore {
         let mut state = self.lock();
         state.failing_marker_reads = reads;
         state.failing_marker_writes = writes;
+    }
+
+    /// The next `writes` value writes ([`MarkerStore::remember_value`]) fail as an unreachable
+    /// DynamoDB would.
+    pub fn fail_value_writes(&self, writes: u32) {
+        self.lock().failing_value_writes = writes;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -373,6 +380,10 @@ impl MarkerStore for MemoryStore {
 
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
         let mut state = self.lock();
+        if state.failing_value_writes > 0 {
+            state.failing_value_writes -= 1;
+            return Err(StoreError::Unavailable("injected value write failure".to_owned()));
+        }
         state.values.insert(key.to_owned(), (value.to_owned(), now + ttl_secs.max(1)));
         state.wrote(());
         Ok(())
