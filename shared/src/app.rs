@@ -38,8 +38,7 @@ impl App<DynamoDbStore> {
     /// # Errors
     /// A [`ConfigError`] naming the variable.
     pub fn publishing_from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        let store = DynamoDbStore::from_env(config.table_name.clone(), config.component_appid.clone());
+        let Self { config, platform } = Self::from_env()?;
         let bus: Arc<dyn Bus> = match &config.event_bus_name {
             Some(name) => Arc::new(EventBridgeBus::from_env(name.clone())),
             None => {
@@ -47,8 +46,7 @@ impl App<DynamoDbStore> {
                 Arc::new(NoBus)
             }
         };
-        let platform = Platform::new(&config, store)?.with_bus(bus);
-        Ok(Self { config, platform })
+        Ok(Self { platform: platform.with_bus(bus), config })
     }
 }
 

@@ -31,6 +31,23 @@ impl Service {
     }
 }
 
+/// The standard retry mode with `max_attempts` and a short first backoff: what both clients use,
+/// sized by their callers to stay inside WeChat's 5-second push deadline.
+pub fn retries(max_attempts: u32) -> aws_smithy_types::retry::RetryConfig {
+    aws_smithy_types::retry::RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(std::time::Duration::from_millis(25))
+}
+
+/// 800 ms to connect, then `attempt` per attempt and `total` in all.
+pub fn timeouts(attempt: std::time::Duration, total: std::time::Duration) -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(800))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(total)
+        .build()
+}
+
 /// Reads the environment for `service`, warning once per client about what will make its calls fail.
 fn read_env(service: Service) -> AwsEnvironment {
     let env = AwsEnvironment::read(service, |name| std::env::var(name).ok());

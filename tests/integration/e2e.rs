@@ -102,6 +102,16 @@ impl Env {
         )
     }
 
+    /// A JSON call to account-actions (with an `Idempotency-Key` when given): `(status, JSON answer)`.
+    async fn post_json(&self, url: &str, body: &Value, idempotency_key: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(url).json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     async fn post(&self, url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
         self.post_as(url, "text/xml", body).await
     }
@@ -193,12 +203,10 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     let follower = text["openid"].as_str().unwrap().to_owned();
     let messages = format!("{}/wechat/authorizers/{ACCOUNT}/messages", e.function("account-actions"));
     let reply = json!({"touser": follower, "msgtype": "text", "text": {"content": "您好，请问有什么可以帮您？"}});
-    let response = e.http.post(&messages).header("idempotency-key", "e2e-1").json(&reply).send().await.unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = e.post_json(&messages, &reply, Some("e2e-1")).await;
     assert_eq!((status, &body["code"], &body["data"]["sent"]), (200, &json!(0), &json!(true)), "{body}");
-    let response = e.http.post(&messages).header("idempotency-key", "e2e-1").json(&reply).send().await.unwrap();
-    assert_eq!(response.status(), 200, "the same key again: the first answer");
+    let (status, again) = e.post_json(&messages, &reply, Some("e2e-1")).await;
+    assert_eq!((status, &again), (200, &body), "the same key again: the first answer");
     let sent: Vec<Value> =
         e.http.get(format!("{}/standin/sent", e.standin)).send().await.unwrap().json().await.unwrap();
     let ours: Vec<&Value> =
@@ -207,28 +215,17 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     assert_eq!(ours[0]["content"], "您好，请问有什么可以帮您？");
     // A stranger: WeChat refuses, the caller reads why.
     let stranger = json!({"touser": "o_stranger", "msgtype": "text", "text": {"content": "hi"}});
-    let response = e.http.post(&messages).json(&stranger).send().await.unwrap();
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!((&body["errcode"], &body["reason"]), (&json!(43004), &json!("not_following")), "{body}");
+    let (status, body) = e.post_json(&messages, &stranger, None).await;
+    assert_eq!((status, &body["errcode"], &body["reason"]), (422, &json!(43004), &json!("not_following")), "{body}");
     // A template message: the account's template added from the library, sent, and its status
     // filled in by WeChat's TEMPLATESENDJOBFINISH push through event-callback.
     let account = format!("{}/wechat/authorizers/{ACCOUNT}", e.function("account-actions"));
-    let added: Value = e
-        .http
-        .post(format!("{account}/templates"))
-        .json(&json!({"template_id_short": "OPENTM207498902"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, added) =
+        e.post_json(&format!("{account}/templates"), &json!({"template_id_short": "OPENTM207498902"}), None).await;
     let template_id = added["data"]["template_id"].as_str().unwrap_or_else(|| panic!("{added}")).to_owned();
     let shipped = json!({"touser": follower, "template_id": template_id,
         "data": {"character_string1": {"value": "42"}, "thing2": {"value": "键盘"}, "time3": {"value": "2026-12-02 10:00"}}});
-    let sent: Value =
-        e.http.post(format!("{account}/template-messages")).json(&shipped).send().await.unwrap().json().await.unwrap();
+    let (_, sent) = e.post_json(&format!("{account}/template-messages"), &shipped, None).await;
     let msgid = sent["data"]["msgid"].as_str().unwrap_or_else(|| panic!("{sent}")).to_owned();
     let mut status = Value::Null;
     for _ in 0..100 {

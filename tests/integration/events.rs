@@ -96,11 +96,13 @@ fn with_path_appid(mut event: Value, appid: &str) -> Value {
     event
 }
 
-/// An account-actions event as API Gateway delivers it through the greedy route.
-fn greedy(mut event: Value, appid: &str, proxy: &str) -> Value {
-    event["pathParameters"] = json!({"appid": appid, "proxy": proxy});
-    let route =
-        event["routeKey"].as_str().unwrap_or_default().split_once(' ').map(|(_, r)| r.to_owned()).unwrap_or_default();
+/// An account-actions request on [`ACCOUNT`] as API Gateway delivers it through the greedy route
+/// of the dashboard (`family` "") or backend (`"/backend"`) family.
+fn account_action(method: &str, family: &str, proxy: &str, headers: Value, body: Option<String>) -> Value {
+    let path = format!("/wechat{family}/authorizers/{ACCOUNT}/{proxy}");
+    let route = format!("/wechat{family}/authorizers/{{appid}}/{{proxy+}}");
+    let mut event = http_event(method, &path, &route, &[], headers, body, false);
+    event["pathParameters"] = json!({"appid": ACCOUNT, "proxy": proxy});
     event["routeKey"] = Value::from(format!("ANY {route}"));
     event["requestContext"]["routeKey"] = event["routeKey"].clone();
     event
@@ -238,64 +240,29 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         (
             Function::AccountActions,
             "send-text.json",
-            greedy(
-                http_event(
-                    "POST",
-                    &format!("/wechat/authorizers/{ACCOUNT}/messages"),
-                    "/wechat/authorizers/{appid}/{proxy+}",
-                    &[],
-                    json!({"content-type": "application/json", "idempotency-key": "order-42-shipped"}),
-                    Some(
-                        json!({"touser": OPENID, "msgtype": "text", "text": {"content": "您的订单已发货"}}).to_string(),
-                    ),
-                    false,
-                ),
-                ACCOUNT,
+            account_action(
+                "POST",
+                "",
                 "messages",
+                json!({"content-type": "application/json", "idempotency-key": "order-42-shipped"}),
+                Some(json!({"touser": OPENID, "msgtype": "text", "text": {"content": "您的订单已发货"}}).to_string()),
             ),
         ),
         (
             Function::AccountActions,
             "bad-body.json",
-            greedy(
-                http_event(
-                    "POST",
-                    &format!("/wechat/authorizers/{ACCOUNT}/messages"),
-                    "/wechat/authorizers/{appid}/{proxy+}",
-                    &[],
-                    json!({"content-type": "application/json"}),
-                    Some("{not json".to_owned()),
-                    false,
-                ),
-                ACCOUNT,
+            account_action(
+                "POST",
+                "",
                 "messages",
+                json!({"content-type": "application/json"}),
+                Some("{not json".to_owned()),
             ),
         ),
         (
             Function::AccountActions,
             "lend-token.json",
-            greedy(
-                http_event(
-                    "GET",
-                    &format!("/wechat/backend/authorizers/{ACCOUNT}/access-token"),
-                    "/wechat/backend/authorizers/{appid}/{proxy+}",
-                    &[],
-                    json!({"accept": "application/json"}),
-                    None,
-                    false,
-                ),
-                ACCOUNT,
-                "access-token",
-            ),
-        ),
-        (
-            Function::TokenRefresher,
-            "schedule.json",
-            json!({
-                "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": "123456789012", "time": "2024-11-19T07:06:40Z", "region": "us-east-1",
-                "resources": ["arn:aws:events:us-east-1:123456789012:rule/TokenRefresherFunctionEvery10Minutes"], "detail": {}
-            }),
+            account_action("GET", "/backend", "access-token", json!({"accept": "application/json"}), None),
         ),
     ]
 }

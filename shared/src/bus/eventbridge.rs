@@ -7,8 +7,6 @@
 use std::time::Duration;
 
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::config::retry::RetryConfig;
-use aws_sdk_eventbridge::config::timeout::TimeoutConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use futures_util::future::BoxFuture;
 
@@ -38,14 +36,8 @@ impl EventBridgeBus {
     pub fn from_env_with_timeouts(bus_name: impl Into<String>, attempt: Duration, total: Duration) -> Self {
         let config = crate::aws::eventbridge_config()
             .http_client(SdkHttpClient::shared())
-            .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(25)))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_millis(800))
-                    .operation_attempt_timeout(attempt)
-                    .operation_timeout(total)
-                    .build(),
-            )
+            .retry_config(crate::aws::retries(2))
+            .timeout_config(crate::aws::timeouts(attempt, total))
             .build();
         Self::new(Client::from_conf(config), bus_name)
     }

@@ -90,14 +90,20 @@ impl From<StoreError> for ActError {
 }
 
 impl<S: TokenStore> Platform<S> {
-    /// The account `caller` may act on.
-    async fn account_for(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+    /// The account, if `caller` may see it (a dashboard user only their own), whatever its status.
+    async fn owned_account(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
         let record = self.store.authorizer(appid).await?.ok_or(ActError::NotFound)?;
         if let Caller::Dashboard(user) = caller
             && record.owner != *user
         {
             return Err(ActError::NotFound);
         }
+        Ok(record)
+    }
+
+    /// The account `caller` may act on: theirs, and still authorized.
+    async fn account_for(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+        let record = self.owned_account(caller, appid).await?;
         match record.status {
             AuthorizerStatus::Authorized => Ok(record),
             AuthorizerStatus::Revoked => Err(ActError::Revoked),
@@ -164,9 +170,7 @@ impl<S: TokenStore> Platform<S> {
         let Some(key) = idempotency_key else {
             return self.send_checked(record, &message).await;
         };
-        if key.is_empty() || key.len() > 128 {
-            return Err(ActError::Invalid("Idempotency-Key must be 1 to 128 characters".to_owned()));
-        }
+        checked_key(key)?;
         let stored = MarkerKey::idempotency(appid, caller.key(), key);
         if let Some(first) = self.store.recall(&stored, self.now()).await? {
             return replay(&first);
@@ -198,23 +202,12 @@ impl<S: TokenStore> Platform<S> {
 
     async fn send_checked(&self, record: AuthorizerRecord, message: &CustomMessage) -> Result<Value, ActError> {
         let appid = record.authorizer_appid.clone();
-        let token = self.fresh_token(record, 60).await?;
-        match self.wechat.send_custom(&token.access_token, message.body()).await {
-            Ok(()) => {}
-            Err(err) if err.kind() == ErrorKind::TokenInvalid => {
-                // WeChat refused the token, so nothing was sent: refresh (unless another caller
-                // already did) and try once more.
-                tracing::warn!(authorizer = %appid, errcode = err.errcode(), "token refused; refreshing and sending once more");
-                let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
-                let margin = if current.access_token == token.access_token { i64::MAX / 4 } else { 60 };
-                let token = self.fresh_token(current, margin).await?;
-                self.wechat
-                    .send_custom(&token.access_token, message.body())
-                    .await
-                    .map_err(|e| sent_error(&appid, e))?;
-            }
-            Err(err) => return Err(sent_error(&appid, err)),
-        }
+        self.with_account_token(
+            record,
+            true,
+            |token| async move { self.wechat.send_custom(&token, message.body()).await },
+        )
+        .await?;
         tracing::info!(authorizer = %appid, msgtype = %message.msgtype, "customer-service message sent");
         Ok(json!({"sent": true, "msgtype": message.msgtype}))
     }
@@ -235,6 +228,9 @@ impl<S: TokenStore> Platform<S> {
         let token = self.fresh_token(record, 60).await?;
         match call(token.access_token.clone()).await {
             Err(err) if err.kind() == ErrorKind::TokenInvalid => {
+                // WeChat refused the token, so nothing was done: refresh (unless another caller
+                // already did) and try once more.
+                tracing::warn!(authorizer = %appid, errcode = err.errcode(), call = err.call(), "token refused; refreshing and calling once more");
                 let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
                 let margin = if current.access_token == token.access_token { i64::MAX / 4 } else { 60 };
                 let token = self.fresh_token(current, margin).await?;
@@ -299,9 +295,7 @@ impl<S: TokenStore> Platform<S> {
     ) -> Result<Value, ActError> {
         let mut body = template_body(request).map_err(ActError::Invalid)?;
         if let Some(key) = idempotency_key {
-            if key.is_empty() || key.len() > 128 {
-                return Err(ActError::Invalid("Idempotency-Key must be 1 to 128 characters".to_owned()));
-            }
+            checked_key(key)?;
             if body.get("client_msg_id").is_none() {
                 body["client_msg_id"] = json!(crate::crypto::signature(&[caller.key(), "\n", key])[..32]);
             }
@@ -334,12 +328,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("msgid must be WeChat's number".to_owned()));
         }
         // Owner-scoped like everything else; a revoked account's history stays readable.
-        let record = self.store.authorizer(appid).await?.ok_or(ActError::NotFound)?;
-        if let Caller::Dashboard(user) = caller
-            && record.owner != *user
-        {
-            return Err(ActError::NotFound);
-        }
+        self.owned_account(caller, appid).await?;
         let now = self.now();
         let sent = self.store.recall(&MarkerKey::template_message(appid, msgid), now).await?;
         let finished = self.store.recall(&MarkerKey::template_finished(appid, msgid), now).await?;
@@ -414,15 +403,23 @@ fn template_body(request: &Value) -> Result<Value, String> {
     Ok(body)
 }
 
+/// An `Idempotency-Key` this platform keeps: 1 to 128 characters.
+fn checked_key(key: &str) -> Result<(), ActError> {
+    if key.is_empty() || key.len() > 128 {
+        return Err(ActError::Invalid("Idempotency-Key must be 1 to 128 characters".to_owned()));
+    }
+    Ok(())
+}
+
 /// A send that failed: refused by WeChat (not sent), or no answer (maybe sent).
 fn sent_error(appid: &str, err: ApiError) -> ActError {
     match err.kind() {
         ErrorKind::Transport | ErrorKind::Http5xx | ErrorKind::Decode => {
-            tracing::error!(authorizer = %appid, error = %err, "customer-service send: no usable answer; not retried (it may have been sent)");
+            tracing::error!(authorizer = %appid, call = err.call(), error = %err, "no usable answer to a send; not retried (it may have been sent)");
             ActError::OutcomeUnknown
         }
         _ => {
-            tracing::warn!(authorizer = %appid, errcode = err.errcode(), "customer-service send refused");
+            tracing::warn!(authorizer = %appid, call = err.call(), errcode = err.errcode(), "WeChat refused");
             ActError::Refused(err)
         }
     }

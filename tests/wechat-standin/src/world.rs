@@ -663,15 +663,7 @@ impl World {
 
     pub(crate) fn custom_send(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
         let now = self.now();
-        let token = token.unwrap_or_default();
-        let (appid, expires) = self
-            .accounts
-            .values()
-            .find_map(|s| s.access_tokens.get(token).map(|e| (s.account.appid.clone(), *e)))
-            .ok_or((40001, "invalid credential, access_token is invalid or not latest"))?;
-        if expires <= now {
-            return Err((42001, "access_token expired"));
-        }
+        let appid = self.token_account(token)?;
         let touser =
             body.get("touser").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or((40003, "invalid openid"))?;
         let msgtype = body.get("msgtype").and_then(Value::as_str).ok_or((47001, "data format error"))?;
@@ -705,6 +697,8 @@ impl World {
 }
 
 impl World {
+    /// The account an authorizer access token belongs to, as WeChat checks it: known (40001) and
+    /// unexpired (42001).
     fn token_account(&self, token: Option<&str>) -> Result<String, WxError> {
         let now = self.now();
         let token = token.unwrap_or_default();

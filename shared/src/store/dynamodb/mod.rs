@@ -20,8 +20,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use self::codec::decode_authorizer;
@@ -62,14 +60,8 @@ impl DynamoDbStore {
     ) -> Self {
         let config = crate::aws::dynamodb_config()
             .http_client(SdkHttpClient::shared())
-            .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25)))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_millis(800))
-                    .operation_attempt_timeout(attempt)
-                    .operation_timeout(total)
-                    .build(),
-            )
+            .retry_config(crate::aws::retries(3))
+            .timeout_config(crate::aws::timeouts(attempt, total))
             .build();
         Self::new(Client::from_conf(config), table, component_appid)
     }
