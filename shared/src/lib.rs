@@ -14,6 +14,7 @@
 //! store, wechat, bus the DynamoDB token store; the WeChat API client; the EventBridge hand-off
 //! push, auth_state   the inbound pipeline (query, envelope, replay window, open, reply);
 //!                    the signed authorization state
+//! rules              an account's reply rules: the document, its checks, the compiled matcher
 //! message            typed component notices, follower messages, passive replies
 //! crypto, xml        signatures and AES (bytes in, bytes out); the little XML we need
 //! config, secret, outbound, logging, aws    leaves
@@ -33,6 +34,7 @@ pub mod logging;
 pub mod message;
 pub mod outbound;
 pub mod push;
+pub mod rules;
 mod secret;
 pub mod service;
 pub mod store;

@@ -1,13 +1,14 @@
 //! An in-memory adapter with exactly the semantics of [`super::DynamoDbStore`], for fast tests
 //! of services and handlers. The same test suite runs against both (`shared/tests/store_*.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
-    ComponentTokenStore, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, SummaryPage, TicketStore,
-    TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore, MarkerStore,
+    NewAuthorization, RulesStore, StoreError, StoredRules, SummaryPage, TicketStore, TicketWrite, Timestamp,
+    TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -24,6 +25,11 @@ struct State {
     authorizers: HashMap<String, AuthorizerRecord>,
     markers: HashMap<String, Timestamp>,
     values: HashMap<String, (String, Timestamp)>,
+    rules: HashMap<String, StoredRules>,
+    /// Per account, per OpenID (ordered, like the table's sort key): the follower and the
+    /// `CreateTime` of the change that set their subscription state.
+    followers: HashMap<String, BTreeMap<String, (Follower, Timestamp)>>,
+    follower_counts: HashMap<String, i64>,
     writes: u64,
     reads: u64,
     /// Marker reads ([`MarkerStore::seen`]) and marker writes ([`MarkerStore::remember_once`])
@@ -393,5 +399,174 @@ impl MarkerStore for MemoryStore {
         let mut state = self.lock();
         state.reads += 1;
         Ok(state.values.get(key).filter(|(_, expires)| *expires >= now).map(|(value, _)| value.clone()))
+    }
+}
+
+impl RulesStore for MemoryStore {
+    async fn reply_rules(&self, appid: &str) -> Result<Option<StoredRules>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.rules.get(appid).cloned())
+    }
+
+    async fn save_reply_rules(
+        &self,
+        appid: &str,
+        document: &str,
+        expected_version: u64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<StoredRules, StoreError> {
+        let mut state = self.lock();
+        if state.rules.get(appid).map_or(0, |r| r.version) != expected_version {
+            return Err(StoreError::ConditionFailed);
+        }
+        let saved = StoredRules {
+            document: document.to_owned(),
+            version: expected_version + 1,
+            updated_at: now,
+            updated_by: by.to_owned(),
+        };
+        state.rules.insert(appid.to_owned(), saved.clone());
+        Ok(state.wrote(saved))
+    }
+}
+
+/// What a change does to a follower record (`None`: the record as it was, absent), as the
+/// DynamoDB adapter's conditions decide it: the new record and state time, and how the account's
+/// count moves. `None` when the change is stale and nothing is written.
+fn follow(
+    openid: &str,
+    current: Option<&(Follower, Timestamp)>,
+    at: Timestamp,
+    change: &FollowerChange,
+) -> Option<((Follower, Timestamp), i64)> {
+    let newer = current.is_none_or(|(_, state_at)| *state_at < at);
+    let was_subscribed = current.is_some_and(|(f, _)| f.subscribed);
+    let (mut follower, mut state_at) =
+        current.cloned().unwrap_or_else(|| (Follower { openid: openid.to_owned(), ..Follower::default() }, at));
+    let delta = match change {
+        FollowerChange::Subscribed { scene } => {
+            if !newer {
+                return None;
+            }
+            follower.subscribed = true;
+            state_at = at;
+            follower.last_subscribed_at = Some(at);
+            follower.first_subscribed_at.get_or_insert(at);
+            follower.scene.clone_from(scene);
+            i64::from(!was_subscribed)
+        }
+        FollowerChange::Unsubscribed => {
+            if !newer {
+                return None;
+            }
+            follower.subscribed = false;
+            state_at = at;
+            follower.unsubscribed_at = Some(at);
+            -i64::from(was_subscribed)
+        }
+        FollowerChange::Messaged | FollowerChange::Interacted => {
+            let field = if *change == FollowerChange::Messaged {
+                &mut follower.last_message_at
+            } else {
+                &mut follower.last_interaction_at
+            };
+            if current.is_some() {
+                if field.is_some_and(|t| t >= at) {
+                    return None;
+                }
+                *field = Some(at);
+                0
+            } else {
+                // Only a follower can write to an account: one the ledger did not know follows it.
+                *field = Some(at);
+                follower.subscribed = true;
+                1
+            }
+        }
+        FollowerChange::Imported { subscribed_at, scene, unionid } => {
+            let takes = current.is_none_or(|(f, state_at)| !f.subscribed && *state_at < *subscribed_at);
+            if !takes {
+                if unionid.is_none() {
+                    return None;
+                }
+                follower.unionid.clone_from(unionid);
+                return Some(((follower, state_at), 0));
+            }
+            follower.subscribed = true;
+            state_at = *subscribed_at;
+            follower.last_subscribed_at = Some(*subscribed_at);
+            follower.first_subscribed_at.get_or_insert(*subscribed_at);
+            follower.scene.clone_from(scene);
+            if unionid.is_some() {
+                follower.unionid.clone_from(unionid);
+            }
+            i64::from(!was_subscribed)
+        }
+    };
+    Some(((follower, state_at), delta))
+}
+
+impl FollowerStore for MemoryStore {
+    async fn record_follower(
+        &self,
+        appid: &str,
+        openid: &str,
+        at: Timestamp,
+        change: &FollowerChange,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let current = state.followers.get(appid).and_then(|m| m.get(openid));
+        let Some((record, delta)) = follow(openid, current, at, change) else {
+            return Ok(());
+        };
+        state.followers.entry(appid.to_owned()).or_default().insert(openid.to_owned(), record);
+        *state.follower_counts.entry(appid.to_owned()).or_default() += delta;
+        state.wrote(());
+        Ok(())
+    }
+
+    async fn follower(&self, appid: &str, openid: &str) -> Result<Option<Follower>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.followers.get(appid).and_then(|m| m.get(openid)).map(|(f, _)| f.clone()))
+    }
+
+    async fn followers(
+        &self,
+        appid: &str,
+        subscribed: Option<bool>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<FollowerPage, StoreError> {
+        let start = cursor.map(super::follower_cursor_openid).transpose()?;
+        let mut state = self.lock();
+        let Some(all) = state.followers.get(appid) else {
+            return Ok(FollowerPage::default());
+        };
+        // Like a DynamoDB query with a filter: `limit` records are read, then filtered.
+        let read: Vec<&Follower> = all
+            .iter()
+            .filter(|(openid, _)| start.as_deref().is_none_or(|s| openid.as_str() > s))
+            .take(limit.max(1) as usize + 1)
+            .map(|(_, (f, _))| f)
+            .collect();
+        let more = read.len() > limit.max(1) as usize;
+        let read = &read[..read.len().min(limit.max(1) as usize)];
+        let next = if more { read.last().map(|f| super::follower_cursor(&f.openid)) } else { None };
+        let items: Vec<Follower> =
+            read.iter().filter(|f| subscribed.is_none_or(|s| f.subscribed == s)).map(|f| (*f).clone()).collect();
+        state.reads += read.len() as u64;
+        Ok(FollowerPage { items, next })
+    }
+
+    async fn follower_counts(&self, appids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+        let mut state = self.lock();
+        state.reads += appids.len() as u64;
+        Ok(appids
+            .iter()
+            .map(|appid| (appid.clone(), state.follower_counts.get(appid).copied().unwrap_or(0).max(0) as u64))
+            .collect())
     }
 }

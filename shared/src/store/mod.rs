@@ -13,6 +13,9 @@
 //! | authorizer | `authorizer#{c}#{appid}` | `authorizer` | `authorizer_appid`, `access_token`, `expires_at`, `refresh_token`, `refresh_token_received_ms`, `nick_name`, `head_img`, `user_name`, `principal_name`, `alias`, `qrcode_url`, `service_type`, `verify_type`, `func_info`, `status`, `owner`, `authorized_at`, `updated_at`, `version`, `due_pk`, `owner_pk` |
 //! | short-lived marker (retry dedup, single-use state) | `marker#{c}#{key}` | `marker` | `ttl` |
 //! | short-lived value (which account an auth code authorized) | `value#{c}#{key}` | `value` | `value`, `ttl` |
+//! | reply rules | `rules#{c}#{appid}` | `rules` | `document`, `version`, `updated_at`, `updated_by` |
+//! | follower | `follower#{c}#{appid}` | `{openid}` | `subscribed`, `state_at`, `first_subscribed_at`, `last_subscribed_at`, `unsubscribed_at`, `scene`, `last_message_at`, `last_interaction_at`, `unionid` |
+//! | follower count | `followers#{c}#{appid}` | `count` | `subscribed` (N, moved only with a follower's state, in one transaction) |
 //!
 //! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
 //!   only eventually (typically within 48 h), so every read and condition also treats an item
@@ -472,7 +475,160 @@ pub trait MarkerStore: Send + Sync {
     fn recall(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
-/// Everything, for adapters that implement all of it.
-pub trait TokenStore: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore {}
+/// An account's reply rules as stored: the canonical document and its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRules {
+    /// The canonical JSON document ([`crate::rules::RuleSet::to_value`]).
+    pub document: String,
+    /// Incremented by every save; a save names the version it replaces. 0 is "never saved".
+    pub version: u64,
+    /// When it was saved.
+    pub updated_at: Timestamp,
+    /// Who saved it (a dashboard identity or a backend caller).
+    pub updated_by: String,
+}
 
-impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore> TokenStore for T {}
+/// Per-account reply rules, with optimistic concurrency: two editors cannot silently overwrite
+/// each other.
+pub trait RulesStore: Send + Sync {
+    /// The account's rules, if any were saved. One strongly consistent read.
+    fn reply_rules(&self, appid: &str) -> impl Future<Output = Result<Option<StoredRules>, StoreError>> + Send;
+
+    /// Replaces the rules if the stored version is still `expected_version` (0: none saved yet).
+    /// One conditional write.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when someone saved in between.
+    fn save_reply_rules(
+        &self,
+        appid: &str,
+        document: &str,
+        expected_version: u64,
+        by: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<StoredRules, StoreError>> + Send;
+}
+
+/// What a follower did, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowerChange {
+    /// Followed the account (through a parametric QR code when `scene` is set).
+    Subscribed {
+        /// The QR scene.
+        scene: Option<String>,
+    },
+    /// Stopped following.
+    Unsubscribed,
+    /// Sent a message (opens the 48-hour customer-service window).
+    Messaged,
+    /// Scanned a QR code or clicked a menu (opens the one-minute window).
+    Interacted,
+    /// Found following in WeChat's follower list (`user/get` + `user/info/batchget`).
+    Imported {
+        /// `subscribe_time`.
+        subscribed_at: Timestamp,
+        /// `qr_scene_str`, when the follower came through a parametric QR code.
+        scene: Option<String>,
+        /// `unionid`, when the account is bound to an open-platform account.
+        unionid: Option<String>,
+    },
+}
+
+/// One follower of one account, as the ledger knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Follower {
+    /// The follower's OpenID under this account.
+    pub openid: String,
+    /// Whether they follow the account now.
+    pub subscribed: bool,
+    /// When the ledger first saw them follow.
+    pub first_subscribed_at: Option<Timestamp>,
+    /// When they last followed.
+    pub last_subscribed_at: Option<Timestamp>,
+    /// When they last stopped following.
+    pub unsubscribed_at: Option<Timestamp>,
+    /// The QR scene of their last follow, if any.
+    pub scene: Option<String>,
+    /// When they last sent a message.
+    pub last_message_at: Option<Timestamp>,
+    /// When they last scanned, clicked or followed.
+    pub last_interaction_at: Option<Timestamp>,
+    /// `unionid`, when known.
+    pub unionid: Option<String>,
+}
+
+/// One page of an account's followers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FollowerPage {
+    /// The followers, by OpenID. With a filter, a page may hold fewer than asked: follow `next`.
+    pub items: Vec<Follower>,
+    /// Where the next page starts (opaque); `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// The follower ledger: one record per (account, follower), and each account's count of
+/// followers. Every change is ordered by WeChat's `CreateTime`, so events delivered twice or out
+/// of order leave the record as the newest says; the count moves only when the subscription state
+/// does, in the same transaction.
+pub trait FollowerStore: Send + Sync {
+    /// Records what `openid` did at `at`.
+    fn record_follower(
+        &self,
+        appid: &str,
+        openid: &str,
+        at: Timestamp,
+        change: &FollowerChange,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One follower.
+    fn follower(&self, appid: &str, openid: &str) -> impl Future<Output = Result<Option<Follower>, StoreError>> + Send;
+
+    /// One page (at most `limit`) of an account's followers, optionally only those who follow
+    /// (or no longer follow) it.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] for a cursor that is not one of this account's.
+    fn followers(
+        &self,
+        appid: &str,
+        subscribed: Option<bool>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<FollowerPage, StoreError>> + Send;
+
+    /// How many followers each account has (an account the ledger knows nothing of has 0).
+    fn follower_counts(
+        &self,
+        appids: &[String],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, u64>, StoreError>> + Send;
+}
+
+/// The opaque cursor of a follower page that ended at `openid`.
+pub(crate) fn follower_cursor(openid: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("f|{openid}"))
+}
+
+/// The OpenID a follower cursor stands for; anything else is refused, never sent to AWS.
+pub(crate) fn follower_cursor_openid(cursor: &str) -> Result<String, StoreError> {
+    use base64::Engine as _;
+    let bad = || StoreError::Other("malformed follower-list cursor".into());
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let openid =
+        String::from_utf8(decoded).ok().and_then(|d| d.strip_prefix("f|").map(str::to_owned)).ok_or_else(bad)?;
+    if openid.is_empty() || openid.len() > 128 {
+        return Err(bad());
+    }
+    Ok(openid)
+}
+
+/// Everything, for adapters that implement all of it.
+pub trait TokenStore:
+    TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore
+{
+}
+
+impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore> TokenStore
+    for T
+{
+}

@@ -9,8 +9,8 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, DueAuthorizer, NewAuthorization, StoreError, TicketWrite, TokenRefresh,
-    TokenStore, UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, DueAuthorizer, FollowerChange, NewAuthorization, StoreError, TicketWrite,
+    TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -26,7 +26,8 @@ macro_rules! store_suite {
             missing_authorizer_is_not_found, due_query_pages_through_due_accounts_only, owners_see_their_accounts_only,
             remember_once_is_true_once_per_ttl, remembered_values_expire, concurrent_ticket_writers_keep_the_newest,
             concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
-            racing_refreshers_lose_nothing);
+            racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
+            follower_pages_and_filters, concurrent_duplicate_subscribes_count_once);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -491,4 +492,137 @@ pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(stor
         versions.insert(record.version);
     }
     assert_eq!(versions, BTreeSet::from([2]), "no version lost or regressed");
+}
+
+pub(crate) async fn reply_rules_are_versioned<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.reply_rules("wx1").await.unwrap(), None);
+    assert_eq!(store.save_reply_rules("wx1", "{}", 1, "jwt:a", NOW).await, Err(StoreError::ConditionFailed));
+    let first = store.save_reply_rules("wx1", r#"{"rules":[]}"#, 0, "jwt:a", NOW).await.unwrap();
+    assert_eq!(first.version, 1);
+    // A second editor who also started from "nothing saved" loses, and nothing changes.
+    assert_eq!(
+        store.save_reply_rules("wx1", r#"{"rules":[1]}"#, 0, "jwt:b", NOW).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let second = store.save_reply_rules("wx1", r#"{"rules":[2]}"#, 1, "jwt:b", NOW + 1).await.unwrap();
+    assert_eq!(second.version, 2);
+    assert_eq!(
+        store.save_reply_rules("wx1", r#"{"rules":[3]}"#, 1, "jwt:a", NOW + 2).await,
+        Err(StoreError::ConditionFailed)
+    );
+    assert_eq!(store.reply_rules("wx1").await.unwrap(), Some(second));
+    assert_eq!(store.reply_rules("wx2").await.unwrap(), None, "per account");
+}
+
+pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore>(store: Arc<S>) {
+    let count = |store: Arc<S>| async move { store.follower_counts(&["wx1".to_owned()]).await.unwrap()["wx1"] };
+    let scene = |s: &str| FollowerChange::Subscribed { scene: Some(s.to_owned()) };
+    store.record_follower("wx1", "o1", NOW, &scene("shop-42")).await.unwrap();
+    store.record_follower("wx1", "o1", NOW, &scene("shop-42")).await.unwrap(); // redelivered
+    assert_eq!(count(store.clone()).await, 1);
+    let o1 = store.follower("wx1", "o1").await.unwrap().unwrap();
+    assert!(o1.subscribed);
+    assert_eq!(
+        (o1.first_subscribed_at, o1.last_subscribed_at, o1.scene.as_deref()),
+        (Some(NOW), Some(NOW), Some("shop-42"))
+    );
+    store.record_follower("wx1", "o1", NOW + 5, &FollowerChange::Messaged).await.unwrap();
+    store.record_follower("wx1", "o1", NOW + 3, &FollowerChange::Messaged).await.unwrap(); // late
+    store.record_follower("wx1", "o1", NOW + 6, &FollowerChange::Interacted).await.unwrap();
+    let o1 = store.follower("wx1", "o1").await.unwrap().unwrap();
+    assert_eq!((o1.last_message_at, o1.last_interaction_at), (Some(NOW + 5), Some(NOW + 6)));
+    // Unsubscribe, then a late subscribe from before it: still unsubscribed, counted once.
+    store.record_follower("wx1", "o1", NOW + 10, &FollowerChange::Unsubscribed).await.unwrap();
+    store.record_follower("wx1", "o1", NOW + 10, &FollowerChange::Unsubscribed).await.unwrap();
+    store.record_follower("wx1", "o1", NOW + 2, &scene("late")).await.unwrap();
+    let o1 = store.follower("wx1", "o1").await.unwrap().unwrap();
+    assert!(!o1.subscribed);
+    assert_eq!((o1.unsubscribed_at, o1.scene.as_deref()), (Some(NOW + 10), Some("shop-42")));
+    assert_eq!(count(store.clone()).await, 0);
+    // Following again: a plain follow clears the scene; the first follow is kept.
+    store.record_follower("wx1", "o1", NOW + 20, &FollowerChange::Subscribed { scene: None }).await.unwrap();
+    let o1 = store.follower("wx1", "o1").await.unwrap().unwrap();
+    assert_eq!(
+        (o1.subscribed, o1.first_subscribed_at, o1.last_subscribed_at, o1.scene),
+        (true, Some(NOW), Some(NOW + 20), None)
+    );
+    assert_eq!(count(store.clone()).await, 1);
+    // A message from someone the ledger never saw follow: they follow (only followers can write).
+    store.record_follower("wx1", "o2", NOW + 30, &FollowerChange::Messaged).await.unwrap();
+    assert_eq!(count(store.clone()).await, 2);
+    assert_eq!(store.follower("wx1", "o2").await.unwrap().unwrap().last_message_at, Some(NOW + 30));
+    // An unsubscribe of someone never seen: recorded, counted as nothing.
+    store.record_follower("wx1", "o3", NOW + 31, &FollowerChange::Unsubscribed).await.unwrap();
+    assert_eq!(count(store.clone()).await, 2);
+    // Imported from WeChat's list: only followers not already known as following are counted;
+    // the import fills in a unionid either way.
+    let import = |at: i64, unionid: Option<&str>| FollowerChange::Imported {
+        subscribed_at: at,
+        scene: None,
+        unionid: unionid.map(str::to_owned),
+    };
+    store.record_follower("wx1", "o2", NOW + 40, &import(NOW - 100, Some("u2"))).await.unwrap();
+    store.record_follower("wx1", "o4", NOW + 40, &import(NOW - 50, None)).await.unwrap();
+    store.record_follower("wx1", "o4", NOW + 41, &import(NOW - 50, None)).await.unwrap();
+    assert_eq!(count(store.clone()).await, 3);
+    let o2 = store.follower("wx1", "o2").await.unwrap().unwrap();
+    assert_eq!((o2.unionid.as_deref(), o2.last_message_at), (Some("u2"), Some(NOW + 30)));
+    let o4 = store.follower("wx1", "o4").await.unwrap().unwrap();
+    assert_eq!((o4.subscribed, o4.first_subscribed_at), (true, Some(NOW - 50)));
+    let counts = store.follower_counts(&["wx1".to_owned(), "wx-none".to_owned()]).await.unwrap();
+    assert_eq!((counts["wx1"], counts["wx-none"]), (3, 0));
+}
+
+pub(crate) async fn follower_pages_and_filters<S: TokenStore>(store: Arc<S>) {
+    for i in 0..7 {
+        let change = if i % 3 == 0 { FollowerChange::Unsubscribed } else { FollowerChange::Subscribed { scene: None } };
+        store.record_follower("wx1", &format!("o{i}"), NOW + i, &change).await.unwrap();
+    }
+    store.record_follower("wx2", "other", NOW, &FollowerChange::Subscribed { scene: None }).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = store.followers("wx1", None, cursor.as_deref(), 3).await.unwrap();
+        seen.extend(page.items.iter().map(|f| f.openid.clone()));
+        pages += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 10, "paging must end");
+    }
+    assert_eq!(seen, ["o0", "o1", "o2", "o3", "o4", "o5", "o6"]);
+    let mut following = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.followers("wx1", Some(true), cursor.as_deref(), 2).await.unwrap();
+        assert!(page.items.iter().all(|f| f.subscribed));
+        following.extend(page.items.into_iter().map(|f| f.openid));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(following, ["o1", "o2", "o4", "o5"]);
+    assert!(store.followers("wx1", None, Some("not-a-cursor"), 3).await.is_err());
+    assert_eq!(store.followers("wx-none", None, None, 3).await.unwrap().items, vec![]);
+}
+
+pub(crate) async fn concurrent_duplicate_subscribes_count_once<S: TokenStore + 'static>(store: Arc<S>) {
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let one = store.clone();
+        tasks.push(tokio::spawn(async move {
+            one.record_follower("wx1", "o1", NOW, &FollowerChange::Subscribed { scene: None }).await
+        }));
+        let two = store.clone();
+        tasks.push(tokio::spawn(async move { two.record_follower("wx1", "o2", NOW, &FollowerChange::Messaged).await }));
+    }
+    for task in tasks {
+        // A transaction that lost a race may report a conflict: the consumer's retry repairs it.
+        let _ = task.await.unwrap();
+    }
+    store.record_follower("wx1", "o2", NOW, &FollowerChange::Messaged).await.unwrap();
+    assert_eq!(store.follower_counts(&["wx1".to_owned()]).await.unwrap()["wx1"], 2);
 }

@@ -353,7 +353,7 @@ impl DynamoDbStore {
     }
 
     /// One conditional `PutItem`: `true` when written, `false` when the condition failed.
-    async fn put_if(&self, item: Item, condition: Update) -> Result<bool, StoreError> {
+    pub(super) async fn put_if(&self, item: Item, condition: Update) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()

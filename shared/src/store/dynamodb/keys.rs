@@ -2,6 +2,7 @@
 //! component appid, so one table can serve several platforms (staging and production, say)
 //! without mixing. The layout is documented in [`crate::store`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,13 +20,13 @@ pub(super) struct Keys {
 /// A `(pk, sk)` pair.
 pub(super) struct Key {
     pub(super) pk: String,
-    pub(super) sk: &'static str,
+    pub(super) sk: Cow<'static, str>,
 }
 
 impl Key {
     /// The key as a DynamoDB item (for `Key` and as the start of a `PutItem`).
     pub(super) fn item(&self) -> Item {
-        HashMap::from([("pk".to_owned(), s(&self.pk)), ("sk".to_owned(), s(self.sk))])
+        HashMap::from([("pk".to_owned(), s(&self.pk)), ("sk".to_owned(), s(self.sk.as_ref()))])
     }
 
     /// The key as it appears in error messages.
@@ -41,12 +42,12 @@ impl Keys {
 
     /// The newest verify ticket.
     pub(super) fn ticket(&self) -> Key {
-        Key { pk: self.component_pk(), sk: "ticket" }
+        Key { pk: self.component_pk(), sk: Cow::Borrowed("ticket") }
     }
 
     /// The component access token.
     pub(super) fn component_token(&self) -> Key {
-        Key { pk: self.component_pk(), sk: "token" }
+        Key { pk: self.component_pk(), sk: Cow::Borrowed("token") }
     }
 
     /// A refresh lease (its own sort key under the component).
@@ -56,17 +57,37 @@ impl Keys {
 
     /// An authorized account.
     pub(super) fn authorizer(&self, appid: &str) -> Key {
-        Key { pk: format!("{}{appid}", self.authorizer_prefix()), sk: "authorizer" }
+        Key { pk: format!("{}{appid}", self.authorizer_prefix()), sk: Cow::Borrowed("authorizer") }
     }
 
     /// A retry marker.
     pub(super) fn marker(&self, key: &str) -> Key {
-        Key { pk: format!("marker#{}#{key}", self.component), sk: "marker" }
+        Key { pk: format!("marker#{}#{key}", self.component), sk: Cow::Borrowed("marker") }
     }
 
     /// A short-lived value.
     pub(super) fn value(&self, key: &str) -> Key {
-        Key { pk: format!("value#{}#{key}", self.component), sk: "value" }
+        Key { pk: format!("value#{}#{key}", self.component), sk: Cow::Borrowed("value") }
+    }
+
+    /// An account's reply rules.
+    pub(super) fn rules(&self, appid: &str) -> Key {
+        Key { pk: format!("rules#{}#{appid}", self.component), sk: Cow::Borrowed("rules") }
+    }
+
+    /// The partition of an account's followers (one item per OpenID).
+    pub(super) fn followers(&self, appid: &str) -> String {
+        format!("follower#{}#{appid}", self.component)
+    }
+
+    /// One follower of an account.
+    pub(super) fn follower(&self, appid: &str, openid: &str) -> Key {
+        Key { pk: self.followers(appid), sk: Cow::Owned(openid.to_owned()) }
+    }
+
+    /// An account's follower count.
+    pub(super) fn follower_count(&self, appid: &str) -> Key {
+        Key { pk: format!("followers#{}#{appid}", self.component), sk: Cow::Borrowed("count") }
     }
 
     /// The due-index partition (authorized accounts only).

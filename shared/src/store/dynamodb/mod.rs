@@ -4,7 +4,8 @@
 //! - `expression.rs`: update and condition expressions, and what a failed request means;
 //! - `codec.rs`: records to attributes and back;
 //! - `keys.rs`: the table's keys and index partitions;
-//! - `impls.rs`: the four store traits.
+//! - `impls.rs`: the four token store traits;
+//! - `ledger.rs`: reply rules and the follower ledger.
 //!
 //! The SDK is configured deliberately ([`DynamoDbStore::from_env`]): standard retry mode with 3
 //! attempts and a short backoff for throttling and transient errors, a 1 s per-attempt and 2.5 s
@@ -15,6 +16,7 @@ mod codec;
 mod expression;
 mod impls;
 mod keys;
+mod ledger;
 
 use std::collections::HashMap;
 use std::time::Duration;
