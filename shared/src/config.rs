@@ -89,6 +89,10 @@ pub struct Config {
     /// `EVENT_BUS_NAME`: the EventBridge bus follower messages and account changes go to (name or
     /// ARN). Unset, nothing can be handed off and pushes are answered 503 (retried), never dropped.
     pub event_bus_name: Option<String>,
+    /// `REPLY_RULES_CACHE_SECS` (default and most 30): how long a process answers pushes from the
+    /// reply rules it read before reading them again, i.e. how long a saved change may take to be
+    /// in effect. The local run shortens it so a change shows at once.
+    pub reply_rules_cache_secs: u64,
 }
 
 impl fmt::Debug for Config {
@@ -106,6 +110,7 @@ impl fmt::Debug for Config {
             .field("dashboard_auth", &self.dashboard_auth)
             .field("push_max_age_secs", &self.push_max_age_secs)
             .field("event_bus_name", &self.event_bus_name)
+            .field("reply_rules_cache_secs", &self.reply_rules_cache_secs)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +175,13 @@ impl Config {
             })?,
             crypto,
             event_bus_name: get("EVENT_BUS_NAME"),
+            reply_rules_cache_secs: match get("REPLY_RULES_CACHE_SECS") {
+                None => 30,
+                Some(value) => value.parse::<u64>().ok().filter(|v| *v <= 30).ok_or_else(|| ConfigError {
+                    variable: "REPLY_RULES_CACHE_SECS",
+                    problem: "must be a whole number of seconds from 0 to 30".into(),
+                })?,
+            },
             push_max_age_secs: match get("PUSH_MAX_AGE_SECS") {
                 None => DEFAULT_PUSH_MAX_AGE_SECS,
                 Some(value) => value.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| ConfigError {

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::DashboardAuth;
 use crate::push::{self, PushError};
-use crate::service::{ActError, CallError, LinkError};
+use crate::service::{ActError, CallError, LinkError, RulesError};
 use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
@@ -41,6 +41,11 @@ pub enum DashboardCode {
     OutcomeUnknown,
     /// 1012: a request with the same `Idempotency-Key` is still running (409).
     RequestInProgress,
+    /// 1013: the reply rules changed since the version the request replaces (412); the body
+    /// names the current version.
+    RulesChanged,
+    /// 1014: a change of the reply rules must say which version it replaces, `If-Match` (428).
+    VersionRequired,
 }
 
 impl DashboardCode {
@@ -60,6 +65,8 @@ impl DashboardCode {
             Self::MessageRefused => 1010,
             Self::OutcomeUnknown => 1011,
             Self::RequestInProgress => 1012,
+            Self::RulesChanged => 1013,
+            Self::VersionRequired => 1014,
         }
     }
 
@@ -75,6 +82,8 @@ impl DashboardCode {
             Self::AccountRevoked | Self::NeedsReauthorization | Self::RequestInProgress => StatusCode::CONFLICT,
             Self::MessageRefused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
+            Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
+            Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
         }
     }
 
@@ -126,6 +135,22 @@ impl DashboardCode {
                 )
             }
             ActError::Token(err) => Self::for_call(err),
+        }
+    }
+
+    /// The response for reply rules not saved.
+    pub fn for_rules(err: &RulesError) -> Response<Body> {
+        match err {
+            RulesError::Invalid(invalid) => json(
+                Self::BadParameter.status(),
+                &serde_json::json!({"code": Self::BadParameter.code(), "rule": invalid.index, "msg": invalid.to_string()}),
+            ),
+            RulesError::VersionRequired => Self::VersionRequired.respond(&err.to_string()),
+            RulesError::Changed { current, .. } => json(
+                Self::RulesChanged.status(),
+                &serde_json::json!({"code": Self::RulesChanged.code(), "version": current, "msg": err.to_string()}),
+            ),
+            RulesError::Act(err) => Self::for_act(err),
         }
     }
 

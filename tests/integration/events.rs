@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::crypto::KeySlot;
-use shared::store::{MemoryStore, TicketStore};
+use shared::store::{FollowerStore, MemoryStore, TicketStore};
 
 use crate::support::{Function, appid, token};
 
@@ -264,6 +264,29 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
             "lend-token.json",
             account_action("GET", "/backend", "access-token", json!({"accept": "application/json"}), None),
         ),
+        (
+            Function::AccountActions,
+            "put-reply-rules.json",
+            account_action(
+                "PUT",
+                "",
+                "reply-rules",
+                json!({"content-type": "application/json", "if-match": "\"0\""}),
+                Some(
+                    json!({"rules": [
+                        {"name": "欢迎", "on": "subscribe", "reply": {"msgtype": "text", "text": {"content": "欢迎关注！回复“价格”看价目表"}}},
+                        {"on": "keyword", "match": "exact", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "标准版 99 元/月"}}},
+                        {"on": "default", "reply": {"msgtype": "text", "text": {"content": "收到，客服稍后回复您"}}}
+                    ]})
+                    .to_string(),
+                ),
+            ),
+        ),
+        (
+            Function::AccountActions,
+            "followers.json",
+            account_action("GET", "", "followers", json!({"accept": "application/json"}), None),
+        ),
     ]
 }
 
@@ -389,5 +412,28 @@ async fn account_actions_events() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("\"code\":1007"), "{body}");
     assert_eq!(call(&app, Function::AccountActions, "lend-token.json").await.0, 404);
+    assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn the_ledger_sample_is_a_queue_batch_the_ledger_records() {
+    let app = events_app();
+    let text = std::fs::read_to_string(events_dir().join("follower-ledger/subscribe-batch.json")).unwrap();
+    let batch: Value = serde_json::from_str(&text).unwrap();
+    let answer = follower_ledger::handle(&app, &batch).await.unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let follower = app.platform.store().follower("wx1000000000000001", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M").await.unwrap();
+    let follower = follower.expect("recorded");
+    assert!(follower.subscribed);
+    assert_eq!((follower.scene.as_deref(), follower.last_subscribed_at), (Some("shop-42"), Some(1_714_550_400)));
+}
+
+#[tokio::test]
+async fn reply_rules_samples_need_an_account() {
+    let app = events_app();
+    for file in ["put-reply-rules.json", "followers.json"] {
+        let (status, body) = call(&app, Function::AccountActions, file).await;
+        assert_eq!(status, 404, "{file}: {body}");
+    }
     assert_eq!(app.platform.store().writes(), 0);
 }

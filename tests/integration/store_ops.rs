@@ -124,12 +124,17 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
     }
 
     // A follower message: one read of the hand-off marker, one PutEvents, one conditional write
-    // of the marker; WeChat's retry of it: the read only.
-    for content in ["你好", "second message"] {
+    // of the marker; WeChat's retry of it: the read only. The account's first push in this
+    // process also reads its reply rules (concurrently with the marker); later ones do not.
+    for (i, content) in ["你好", "second message"].into_iter().enumerate() {
         let xml = c.standin.follower_message("wx1000000000000001", "o_follower", "text").replace("你好", content);
         let pushed = c.standin.push_message("wx1000000000000001", "o_follower", &xml).await;
         assert_eq!(pushed.body, "success");
-        assert_eq!(c.calls.take(), ["GetItem", "PutEvents", "PutItem"], "follower message");
+        let mut calls = c.calls.take();
+        calls.sort();
+        let expected: &[&str] =
+            if i == 0 { &["GetItem", "GetItem", "PutEvents", "PutItem"] } else { &["GetItem", "PutEvents", "PutItem"] };
+        assert_eq!(calls, expected, "follower message {i}");
         let pushed = c.standin.push_message("wx1000000000000001", "o_follower", &xml).await;
         assert_eq!(pushed.body, "success");
         assert_eq!(c.calls.take(), ["GetItem"], "WeChat's retry of it");
@@ -149,6 +154,21 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
     let response = c.http.post(&backend).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(c.calls.take(), ["GetItem"], "a send with a fresh token: the account, nothing else");
+
+    // Reply rules saved (the account, one conditional put); a push a cached rule answers costs
+    // the hand-off's three calls and nothing more.
+    let rules = format!("{}/wechat/backend/authorizers/wx1000000000000001/reply-rules", c.base);
+    let document = serde_json::json!({"rules": [
+        {"on": "keyword", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "标准版 99 元"}}}
+    ]});
+    let response = c.http.put(&rules).header("if-match", "\"0\"").json(&document).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(c.calls.take(), ["GetItem", "PutItem"], "saving the rules");
+    let xml = c.standin.follower_message("wx1000000000000001", "o_follower", "text").replace("你好", "价格");
+    let pushed = c.standin.push_message("wx1000000000000001", "o_follower", &xml).await;
+    let reply = pushed.reply().expect("an encrypted reply");
+    assert_eq!(reply.kind, shared::message::ReplyKind::Text { content: "标准版 99 元".to_owned() });
+    assert_eq!(c.calls.take(), ["GetItem", "PutEvents", "PutItem"], "a push answered by a cached rule");
 }
 
 /// Items the refresher reads with `due` accounts due among `stored` authorized ones.

@@ -53,11 +53,12 @@ pub(crate) enum Function {
     AuthorizerList,
     TokenRefresher,
     AccountActions,
+    FollowerLedger,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -65,6 +66,7 @@ impl Function {
         Self::AuthorizerList,
         Self::TokenRefresher,
         Self::AccountActions,
+        Self::FollowerLedger,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -77,11 +79,12 @@ impl Function {
             Self::AuthorizerList => "authorizer-list",
             Self::TokenRefresher => "token-refresher",
             Self::AccountActions => "account-actions",
+            Self::FollowerLedger => "follower-ledger",
         }
     }
 
-    /// Calls the function's handler with an API Gateway request. The refresher takes no HTTP
-    /// request: calling it here is a bug in the test.
+    /// Calls the function's handler with an API Gateway request. The refresher and the ledger
+    /// take no HTTP request: calling them here is a bug in the test.
     pub(crate) async fn handle<S: TokenStore>(self, app: &App<S>, request: Request) -> Response<Body> {
         let response = match self {
             Self::TicketReceiver => ticket_receiver::handle(app, request).await,
@@ -90,6 +93,7 @@ impl Function {
             Self::AuthCallback => auth_callback::handle(app, request).await,
             Self::AuthorizerList => authorizer_list::handle(app, request).await,
             Self::TokenRefresher => panic!("token-refresher is not an HTTP function"),
+            Self::FollowerLedger => panic!("follower-ledger is not an HTTP function"),
             Self::AccountActions => account_actions::handle(app, request).await,
         };
         response.expect("handlers answer every request")

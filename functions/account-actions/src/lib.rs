@@ -9,6 +9,10 @@
 //!   to expiry, so no backend ever refreshes an authorizer token itself;
 //! - `…/template-messages` (POST: send; `GET …/{msgid}`: its delivery status) and `…/templates`
 //!   (GET: the account's templates; POST: add one from WeChat's library), in both families.
+//! - `…/reply-rules` (GET with an `ETag`; PUT with `If-Match`: replace them, checked, and never
+//!   over someone else's newer version), `GET …/followers` (the follower ledger, paginated,
+//!   `?subscribed=true|false&cursor=&limit=`) and `POST …/followers/backfill` (import the followers
+//!   the account had before it was authorized; call until `done`), in both families.
 //!
 //! API Gateway routes each family to this function with one greedy route
 //! (`ANY /wechat/authorizers/{appid}/{proxy+}`, and the `/wechat/backend/` one under `AWS_IAM`);
@@ -45,6 +49,14 @@ pub enum Action {
     Templates,
     /// Add a template of WeChat's library to the account.
     AddTemplate,
+    /// The account's reply rules and their version (`ETag`).
+    ReplyRules,
+    /// Replace the account's reply rules (`If-Match`: the version replaced).
+    SaveReplyRules,
+    /// One page of the account's followers.
+    Followers,
+    /// Import the account's existing followers from WeChat (one slice per call).
+    BackfillFollowers,
 }
 
 /// The route: the account, whether it is the backend (IAM) family, and the action; `None` when
@@ -68,9 +80,30 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::GET, ["template-messages", msgid]) => Action::TemplateMessage((*msgid).to_owned()),
         (&Method::GET, ["templates"]) => Action::Templates,
         (&Method::POST, ["templates"]) => Action::AddTemplate,
+        (&Method::GET, ["reply-rules"]) => Action::ReplyRules,
+        (&Method::PUT, ["reply-rules"]) => Action::SaveReplyRules,
+        (&Method::GET, ["followers"]) => Action::Followers,
+        (&Method::POST, ["followers", "backfill"]) => Action::BackfillFollowers,
         _ => return None,
     };
     valid.then_some((appid, backend, action))
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` without one.
+fn if_match(request: &Request) -> Result<Option<u64>, &'static str> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| "If-Match must be printable ASCII")?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    text.parse().map(Some).map_err(|_| "If-Match must name a version of the rules, as the ETag of GET reply-rules does")
+}
+
+/// The `ETag` of a version of the rules.
+fn etag(version: u64) -> header::HeaderValue {
+    header::HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| header::HeaderValue::from_static("\"0\""))
 }
 
 /// The `Idempotency-Key` header, if one (and only one) is given.
@@ -146,6 +179,49 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             Ok(body) => answer(app.platform.add_template(&caller, &appid, &body).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
+        Action::ReplyRules => match app.platform.reply_rules(&caller, &appid).await {
+            Ok((version, document)) => {
+                let mut response = web::json_ok(document);
+                response.headers_mut().insert(header::ETAG, etag(version));
+                response
+            }
+            Err(err) => answer(Err(err)),
+        },
+        Action::SaveReplyRules => {
+            let version = match if_match(&request) {
+                Ok(version) => version,
+                Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
+            };
+            let body = web::body_bytes(&request);
+            match app.platform.save_reply_rules(&caller, &appid, body, version).await {
+                Ok((version, document)) => {
+                    let mut response = web::json_ok(document);
+                    response.headers_mut().insert(header::ETAG, etag(version));
+                    response
+                }
+                Err(err) => {
+                    tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "reply rules not saved");
+                    DashboardCode::for_rules(&err)
+                }
+            }
+        }
+        Action::Followers => {
+            let pairs = web::query_pairs(&request);
+            let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            let subscribed = match get("subscribed") {
+                None | Some("") => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => return Ok(DashboardCode::BadParameter.respond("subscribed must be true or false")),
+            };
+            let limit = match get("limit").map(str::parse::<u32>) {
+                None => 50,
+                Some(Ok(limit)) if (1..=shared::service::MAX_FOLLOWER_PAGE).contains(&limit) => limit,
+                Some(_) => return Ok(DashboardCode::BadParameter.respond("limit must be 1 to 100")),
+            };
+            answer(app.platform.followers(&caller, &appid, subscribed, get("cursor"), limit).await)
+        }
+        Action::BackfillFollowers => answer(app.platform.backfill_followers(&caller, &appid).await),
         Action::LendToken => match app.platform.lend_token(&caller, &appid).await {
             Ok(token) => {
                 let now = app.platform.now();

@@ -38,9 +38,10 @@ pub fn verify_type_text(id: Option<i64>) -> &'static str {
     }
 }
 
-fn item(summary: &AuthorizerSummary) -> Value {
+fn item(summary: &AuthorizerSummary, followers: Option<u64>) -> Value {
     let p = &summary.profile;
     json!({
+        "follower_count": followers,
         "authorizer_appid": summary.authorizer_appid,
         "nick_name": p.nick_name,
         "avatar": p.head_img,
@@ -83,10 +84,17 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         return Ok(DashboardCode::BadParameter.respond("cursor is not one this list returned"));
     }
     Ok(match app.platform.accounts_of(&user, cursor, limit).await {
-        Ok(page) => web::json(
-            StatusCode::OK,
-            &json!({"code": 0, "data": page.items.iter().map(item).collect::<Vec<_>>(), "next_cursor": page.next}),
-        ),
+        Ok(page) => {
+            let appids: Vec<String> = page.items.iter().map(|a| a.authorizer_appid.clone()).collect();
+            // The counts are a convenience: without them the list still answers (null counts).
+            let counts = app.platform.follower_counts(&appids).await.unwrap_or_else(|err| {
+                tracing::warn!(function = FUNCTION, error = %err, "follower counts unavailable");
+                std::collections::HashMap::new()
+            });
+            let data: Vec<Value> =
+                page.items.iter().map(|a| item(a, counts.get(&a.authorizer_appid).copied())).collect();
+            web::json(StatusCode::OK, &json!({"code": 0, "data": data, "next_cursor": page.next}))
+        }
         Err(StoreError::Other(reason)) => {
             tracing::warn!(function = FUNCTION, reason, "bad cursor");
             DashboardCode::BadParameter.respond("cursor is not one this list returned")

@@ -91,7 +91,7 @@ impl From<StoreError> for ActError {
 
 impl<S: TokenStore> Platform<S> {
     /// The account, if `caller` may see it (a dashboard user only their own), whatever its status.
-    async fn owned_account(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+    pub(super) async fn owned_account(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
         let record = self.store.authorizer(appid).await?.ok_or(ActError::NotFound)?;
         if let Caller::Dashboard(user) = caller
             && record.owner != *user
@@ -102,7 +102,7 @@ impl<S: TokenStore> Platform<S> {
     }
 
     /// The account `caller` may act on: theirs, and still authorized.
-    async fn account_for(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+    pub(super) async fn account_for(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
         let record = self.owned_account(caller, appid).await?;
         match record.status {
             AuthorizerStatus::Authorized => Ok(record),
@@ -215,7 +215,12 @@ impl<S: TokenStore> Platform<S> {
 
 impl<S: TokenStore> Platform<S> {
     /// A call made with the account's token; 40001/42001 (nothing done) refresh it and call once more.
-    async fn with_account_token<T, F, Fut>(&self, record: AuthorizerRecord, sends: bool, call: F) -> Result<T, ActError>
+    pub(super) async fn with_account_token<T, F, Fut>(
+        &self,
+        record: AuthorizerRecord,
+        sends: bool,
+        call: F,
+    ) -> Result<T, ActError>
     where
         F: Fn(Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, ApiError>>,

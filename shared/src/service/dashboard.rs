@@ -99,6 +99,17 @@ impl<S: TokenStore> Platform<S> {
         self.store.authorizers_of(owner, cursor, limit.clamp(1, MAX_PAGE)).await
     }
 
+    /// How many follow each of `appids` (the follower ledger's counts; one batched read).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn follower_counts(
+        &self,
+        appids: &[String],
+    ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        self.store.follower_counts(appids).await
+    }
+
     /// A start link for `request` (no WeChat call, nothing stored): the dashboard's authenticated
     /// call returns it and the browser opens it without a header.
     ///

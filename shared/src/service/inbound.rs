@@ -1,5 +1,6 @@
 //! Follower messages and events pushed to the 消息与事件接收URL: hand each one off to the bus
-//! once (`hand_off.rs`), and answer WeChat's release test (全网发布) for its ten test accounts.
+//! once (`hand_off.rs`), answer by the account's reply rules (`rules.rs`), and answer WeChat's
+//! release test (全网发布) for its ten test accounts, whose built-in answers no rule replaces.
 //!
 //! WeChat re-sends a push it got no answer to within 5 s. The hand-off's marker makes sure a
 //! retry is not published (nor its side effects repeated) again, and the answer is recomputed
@@ -53,7 +54,7 @@ impl<S: TokenStore> Platform<S> {
     pub async fn handle_message(&self, appid: &str, message: &Message, xml: &str) -> Result<Answer, PublishError> {
         let dedup_key = message.dedup_key();
         let marker = MarkerKey::push(appid, &dedup_key);
-        let (first, event_id) = if is_release_test_account(appid, message) {
+        let (first, event_id, rule_reply) = if is_release_test_account(appid, message) {
             let first = match self.store.remember_once(&marker, DEDUP_SECS, self.now()).await {
                 Ok(first) => first,
                 Err(err) => {
@@ -61,7 +62,7 @@ impl<S: TokenStore> Platform<S> {
                     true
                 }
             };
-            (first, None)
+            (first, None, None)
         } else {
             let event =
                 follower_event_keyed(&self.pages.component_appid, appid, message, &dedup_key, xml, self.now_ms());
@@ -74,15 +75,22 @@ impl<S: TokenStore> Platform<S> {
                 },
                 _ => Ledger::Marker(&marker),
             };
-            match self.hand_off_to(&ledger, std::slice::from_ref(&event)).await {
-                Ok(delivery) => (delivery == Delivery::First, Some(event.id)),
+            // The rules are read (when not cached) while the hand-off runs: a cold cache adds no
+            // latency to the push, a warm one no request at all.
+            let (handed, reply) =
+                tokio::join!(self.hand_off_to(&ledger, std::slice::from_ref(&event)), self.rule_reply(appid, message));
+            match handed {
+                Ok(delivery) => (delivery == Delivery::First, Some(event.id), reply),
                 Err(err) => {
                     tracing::error!(authorizer = %appid, event_id = %event.id, detail_type = event.detail_type, error = %err, "push not handed off; WeChat will retry");
                     return Err(err);
                 }
             }
         };
-        let answer = self.answer(appid, message, first).await;
+        let answer = match rule_reply {
+            Some(reply) => Answer::Reply(reply),
+            None => self.answer(appid, message, first).await,
+        };
         tracing::info!(
             authorizer = %appid,
             msg_type = message.msg_type(),

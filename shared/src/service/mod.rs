@@ -11,7 +11,9 @@
 //! | follower messages and events: the hand-off to the bus, the release test | `inbound.rs` | event-callback |
 //! | publishing once per push or account change | `hand_off.rs` | inbound, ticket, refresh |
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
-//! | acting as an account: its token lent, customer-service messages | `acting.rs` | (the account-actions routes, next) |
+//! | acting as an account: its token lent, customer-service and template messages | `acting.rs` | account-actions |
+//! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
+//! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
@@ -19,21 +21,25 @@ mod acting;
 mod authorization;
 mod component_token;
 mod dashboard;
+mod followers;
 mod hand_off;
 mod inbound;
 mod refresh;
+mod rules;
 mod ticket;
 
 pub use self::acting::{ActError, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken};
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
 pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};
+pub use self::followers::{BACKFILL_SLICE, LedgerError, LedgerOutcome, MAX_FOLLOWER_PAGE, MESSAGE_WINDOW_SECS};
 pub use self::hand_off::{MARKER_READ_BUDGET, MARKER_WRITE_BUDGET};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
 pub use self::refresh::{
     CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, Reconcile, RefreshOutcome, RefreshReport, SECOND_CHANCE_SECS,
     TICKET_STALE_SECS,
 };
+pub use self::rules::{RULES_FRESH_FOR, RulesError};
 pub use self::ticket::{NoticeError, NoticeOutcome};
 
 use std::sync::Arc;
@@ -77,6 +83,7 @@ pub struct Platform<S> {
     start_signer: StateSigner,
     pages: Pages,
     bus: Arc<dyn Bus>,
+    rules: rules::RulesCache,
 }
 
 impl<S: TokenStore> Platform<S> {
@@ -111,6 +118,7 @@ impl<S: TokenStore> Platform<S> {
                 authorize_start_url: config.authorize_start_url.clone(),
             },
             bus: Arc::new(NoBus),
+            rules: rules::RulesCache::new(std::time::Duration::from_secs(config.reply_rules_cache_secs)),
         })
     }
 

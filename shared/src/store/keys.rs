@@ -71,6 +71,11 @@ impl MarkerKey {
         Self(format!("tmplfin|{appid}|{msgid}"))
     }
 
+    /// Where an import of `appid`'s existing followers stands.
+    pub fn backfill(appid: &str) -> Self {
+        Self(format!("backfill|{appid}"))
+    }
+
     /// That a push to `appid` was handed off (`dedup` is the message's own key).
     pub fn push(appid: &str, dedup: &str) -> Self {
         Self(format!("push|{appid}|{dedup}"))

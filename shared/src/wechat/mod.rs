@@ -86,6 +86,17 @@ pub struct AuthorizerListPage {
     pub list: Vec<ListedAuthorizer>,
 }
 
+/// One page of `user/get`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerIds {
+    /// `total`: how many follow the account.
+    pub total: u64,
+    /// The OpenIDs of this page.
+    pub openids: Vec<String>,
+    /// `next_openid`: where the next page starts (empty at the end).
+    pub next: String,
+}
+
 /// The WeChat API client.
 #[derive(Debug, Clone)]
 pub struct WeChatClient {
@@ -338,10 +349,68 @@ impl WeChatClient {
     /// [`ApiError`].
     pub async fn private_templates(&self, authorizer_token: &Secret) -> Result<Vec<serde_json::Value>, ApiError> {
         let call = "template/get_all_private_template";
+        let out: serde_json::Value =
+            self.get(call, "/cgi-bin/template/get_all_private_template", authorizer_token, &[]).await?;
+        Ok(out.get("template_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// `user/get`: one page (up to 10,000) of the account's followers' OpenIDs after
+    /// `next_openid` (empty: from the start). A page that lists nothing, or comes without a
+    /// `next_openid`, is the end (WeChat: "最后一次返回时next_openid可能为空表示列表结束",
+    /// <https://developers.weixin.qq.com/doc/service/api/usermanage/userinfo/api_getfans>).
+    ///
+    /// # Errors
+    /// [`ApiError`]: 48001 without the user-management permission set, 45009 the daily quota.
+    pub async fn follower_ids(&self, authorizer_token: &Secret, next_openid: &str) -> Result<FollowerIds, ApiError> {
+        let call = "user/get";
+        let out: serde_json::Value =
+            self.get(call, "/cgi-bin/user/get", authorizer_token, &[("next_openid", next_openid)]).await?;
+        let openids: Vec<String> = out
+            .pointer("/data/openid")
+            .and_then(serde_json::Value::as_array)
+            .map(|list| list.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let next = out.get("next_openid").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        Ok(FollowerIds { total: out.get("total").and_then(serde_json::Value::as_u64).unwrap_or(0), openids, next })
+    }
+
+    /// `user/info/batchget`: what WeChat tells of up to 100 followers (`subscribe`,
+    /// `subscribe_time`, `unionid`, `qr_scene_str`, …; no nickname or avatar since 2021).
+    ///
+    /// # Errors
+    /// [`ApiError`]: 40032 more than 100, 48001 without the permission set.
+    pub async fn follower_infos(
+        &self,
+        authorizer_token: &Secret,
+        openids: &[String],
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        let call = "user/info/batchget";
+        let list: Vec<serde_json::Value> = openids.iter().map(|o| json!({"openid": o, "lang": "zh_CN"})).collect();
+        let out: serde_json::Value = self
+            .post_with(
+                call,
+                "/cgi-bin/user/info/batchget",
+                Some(("access_token", authorizer_token)),
+                &json!({"user_list": list}),
+            )
+            .await?;
+        Ok(out.get("user_info_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// One GET with the authorizer's token (a read: safe to ask again, so never an outcome
+    /// question like a send's).
+    async fn get<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        path: &str,
+        authorizer_token: &Secret,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
         let response = self
             .http
-            .get(format!("{}/cgi-bin/template/get_all_private_template", self.base))
+            .get(format!("{}{path}", self.base))
             .query(&[("access_token", authorizer_token.expose())])
+            .query(query)
             .send()
             .await
             .map_err(|e| transport(call, &e))?;
@@ -350,8 +419,7 @@ impl WeChatClient {
             return Err(ApiError::Http { call, status: status.as_u16() });
         }
         let bytes = response.bytes().await.map_err(|e| transport(call, &e))?;
-        let out: serde_json::Value = wire::decode(call, &bytes)?;
-        Ok(out.get("template_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+        wire::decode(call, &bytes)
     }
 
     async fn post<T: DeserializeOwned>(

@@ -27,6 +27,9 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/cgi-bin/message/template/send", post(template_send))
         .route("/cgi-bin/template/api_add_template", post(add_template))
         .route("/cgi-bin/template/get_all_private_template", get(private_templates))
+        .route("/cgi-bin/user/get", get(user_get))
+        .route("/cgi-bin/user/info/batchget", post(user_info_batch))
+        .route("/standin/followers", post(seed_followers))
         .route("/standin/template-sends", get(template_sends))
         .route("/cgi-bin/componentloginpage", get(page::login_page))
         .route("/wxaopen/safe/bindcomponent", get(page::login_page))
@@ -218,6 +221,37 @@ async fn private_templates(State(s): State<StandIn>, params: Params) -> Response
         world.private_templates(params.get("access_token").map(String::as_str))
     })
     .await
+}
+
+async fn user_get(State(s): State<StandIn>, params: Params) -> Response {
+    api(&s, "user_get", &Bytes::from_static(b"{}"), |world, _| {
+        world.user_get(params.get("access_token").map(String::as_str), params.get("next_openid").map(String::as_str))
+    })
+    .await
+}
+
+async fn user_info_batch(State(s): State<StandIn>, params: Params, body: Bytes) -> Response {
+    api(&s, "user_info_batch", &body, |world, body| {
+        world.user_info_batch(params.get("access_token").map(String::as_str), body)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct SeedFollowers {
+    appid: String,
+    #[serde(default = "seed_prefix")]
+    prefix: String,
+    count: usize,
+}
+
+fn seed_prefix() -> String {
+    "o_seed_".to_owned()
+}
+
+async fn seed_followers(State(s): State<StandIn>, axum::Json(seed): axum::Json<SeedFollowers>) -> Response {
+    s.seed_followers(&seed.appid, &seed.prefix, seed.count);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn template_sends(State(s): State<StandIn>) -> Response {

@@ -185,6 +185,13 @@ impl StandIn {
         self.world().calls(endpoint)
     }
 
+    /// `count` people who followed `appid` before it was authorized (no push for them), OpenIDs
+    /// `{prefix}000000`…, as `user/get` and `user/info/batchget` will list them.
+    pub fn seed_followers(&self, appid: &str, prefix: &str, count: usize) {
+        let now = self.now();
+        self.world().seed_followers(appid, prefix, count, now - 86_400);
+    }
+
     /// The follower switches `appid`'s messages off (WeChat then answers 48002), or on again.
     pub fn set_refuses_messages(&self, appid: &str, openid: &str, refuses: bool) {
         self.world().set_refuses(appid, openid, refuses);

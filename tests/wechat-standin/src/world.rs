@@ -183,6 +183,9 @@ pub const TEMPLATE_LIBRARY: &[(&str, &str, &[&str])] = &[
     ("OPENTM405637175", "预约成功通知", &["thing1", "time2", "phrase3"]),
 ];
 
+/// OpenIDs per `user/get` page (WeChat's 10,000).
+const USER_GET_PAGE: usize = 10_000;
+
 /// The most templates an account may hold (WeChat: 25 in use).
 const MAX_TEMPLATES: usize = 25;
 
@@ -212,6 +215,9 @@ pub struct TemplateSend {
 #[derive(Debug, Default, Clone)]
 struct Follower {
     subscribed: bool,
+    /// When they last followed (`subscribe_time`), and through which QR scene.
+    subscribed_at: i64,
+    scene: Option<String>,
     /// Switched the account's messages off (48002).
     refuses: bool,
     /// The customer-service window: when it opened, how many sends it allows, for how long,
@@ -374,10 +380,89 @@ impl World {
             follower.window = None;
             return;
         }
+        if event == Some("subscribe") || !follower.subscribed {
+            follower.subscribed_at = now;
+        }
         follower.subscribed = true;
         if let Some((allowed, seconds)) = window_of(msg_type, event) {
             follower.window = Some(Window { opened: now, allowed, seconds, used: 0 });
         }
+    }
+
+    /// `count` people who followed the account before it was authorized (no push is sent for
+    /// them): `{prefix}{00000…}`, following since `since`, every third through a QR scene.
+    pub(crate) fn seed_followers(&mut self, appid: &str, prefix: &str, count: usize, since: i64) {
+        for i in 0..count {
+            let follower = self.followers.entry((appid.to_owned(), format!("{prefix}{i:06}"))).or_default();
+            follower.subscribed = true;
+            follower.subscribed_at = since + i64::try_from(i).unwrap_or(0);
+            follower.scene = (i % 3 == 0).then(|| format!("seed-{}", i % 7));
+        }
+    }
+
+    /// The account's followers, by OpenID (WeChat's own order is its own; any stable one will do).
+    fn followers_of(&self, appid: &str) -> Vec<String> {
+        let mut list: Vec<String> = self
+            .followers
+            .iter()
+            .filter(|((account, _), f)| account == appid && f.subscribed)
+            .map(|((_, openid), _)| openid.clone())
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// User management needs permission set 2 (用户管理权限).
+    fn may_manage_users(&self, appid: &str) -> Result<(), WxError> {
+        let granted = self.accounts.get(appid).is_some_and(|s| s.account.func_info.contains(&2));
+        if granted { Ok(()) } else { Err((48001, "api unauthorized")) }
+    }
+
+    /// `user/get`: up to 10,000 OpenIDs after `next_openid` (empty: from the start), with
+    /// `next_openid` = the last one listed; a call past the end lists nothing and `next_openid` is
+    /// empty (<https://developers.weixin.qq.com/doc/service/api/usermanage/userinfo/api_getfans>).
+    pub(crate) fn user_get(&self, token: Option<&str>, next_openid: Option<&str>) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        self.may_manage_users(&appid)?;
+        let all = self.followers_of(&appid);
+        let start = match next_openid.filter(|n| !n.is_empty()) {
+            None => 0,
+            Some(after) => all.iter().position(|o| o.as_str() > after).unwrap_or(all.len()),
+        };
+        let page: Vec<&String> = all[start..].iter().take(USER_GET_PAGE).collect();
+        let next = page.last().map_or_else(String::new, |o| (*o).clone());
+        let mut out = json!({"total": all.len(), "count": page.len(), "next_openid": next});
+        if !page.is_empty() {
+            out["data"] = json!({"openid": page});
+        }
+        Ok(out)
+    }
+
+    /// `user/info/batchget`: at most 100 OpenIDs (40032 otherwise); a non-follower is
+    /// `{"subscribe": 0, "openid"}` and nothing else; no nickname, avatar, sex or region since
+    /// 2021 (<https://developers.weixin.qq.com/doc/service/api/usermanage/userinfo/api_batchuserinfo.md>).
+    pub(crate) fn user_info_batch(&self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        self.may_manage_users(&appid)?;
+        let list = body.get("user_list").and_then(Value::as_array).ok_or((47001, "data format error"))?;
+        if list.is_empty() || list.len() > 100 {
+            return Err((40032, "invalid openid list size"));
+        }
+        let mut infos = Vec::new();
+        for item in list {
+            let openid = item.get("openid").and_then(Value::as_str).ok_or((40003, "invalid openid"))?;
+            infos.push(match self.followers.get(&(appid.clone(), openid.to_owned())).filter(|f| f.subscribed) {
+                None => json!({"subscribe": 0, "openid": openid}),
+                Some(f) => json!({
+                    "subscribe": 1, "openid": openid, "subscribe_time": f.subscribed_at, "remark": "", "groupid": 0,
+                    "tagid_list": [], "language": "zh_CN",
+                    "subscribe_scene": if f.scene.is_some() { "ADD_SCENE_QR_CODE" } else { "ADD_SCENE_SEARCH" },
+                    "qr_scene": 0, "qr_scene_str": f.scene.clone().unwrap_or_default(),
+                    "unionid": format!("union_{openid}"),
+                }),
+            });
+        }
+        Ok(json!({"user_info_list": infos}))
     }
 
     /// The follower switches the account's messages off (or on again).

@@ -1,0 +1,280 @@
+//! The follower ledger: who follows each account, since when, through which QR scene, and when
+//! they last wrote (the 48-hour customer-service window opens with a message).
+//!
+//! The ledger is a consumer of the platform's own events (`follower-ledger`, behind an SQS queue
+//! subscribed to the bus), not a second write on the push path: a push still costs one marker
+//! read, one `PutEvents` and one marker write. It is as fresh as the bus and the queue's polling
+//! make it (seconds), at least once and in any order: every change carries WeChat's
+//! `CreateTime`, and the store applies only what is newer (`store::FollowerStore`).
+//!
+//! Followers from before the authorization are imported from WeChat ([`Platform::backfill_followers`]):
+//! `user/get` pages of 10,000 OpenIDs, `user/info/batchget` chunks of 100, resumable, one
+//! bounded slice of work per call.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{ActError, Caller, Platform};
+use crate::bus::SOURCE;
+use crate::store::{Follower, FollowerChange, MarkerKey, StoreError, TokenStore};
+use crate::wechat::ErrorKind;
+
+/// The most followers one page of the list returns.
+pub const MAX_FOLLOWER_PAGE: u32 = 100;
+
+/// The customer-service window a message opens: 48 hours
+/// (<https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage>).
+pub const MESSAGE_WINDOW_SECS: i64 = 48 * 3600;
+
+/// How long one backfill call works before it saves its place and answers (the function's
+/// timeout is 10 s; the caller calls again until `done`).
+pub const BACKFILL_SLICE: Duration = Duration::from_secs(7);
+
+/// `user/info/batchget` takes at most 100 OpenIDs.
+const BATCH: usize = 100;
+
+/// Follower writes in flight at once during a backfill.
+const WRITES_IN_FLIGHT: usize = 16;
+
+/// How long a backfill's place is kept between calls.
+const BACKFILL_PROGRESS_SECS: i64 = 7 * 24 * 3600;
+
+/// What the ledger did with one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerOutcome {
+    /// The follower's record was updated (or was already newer).
+    Recorded,
+    /// The event says nothing about a follower (an account change, a template report, a menu
+    /// link, another platform's event): nothing to do.
+    Ignored,
+}
+
+/// Why an event could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Not an event of this platform's contract: retrying will not help.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// The store failed: retry the event.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a backfill stands, kept between calls.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Backfill {
+    /// The `next_openid` the current page was fetched with.
+    page_start: String,
+    /// How many OpenIDs of that page are imported.
+    offset: usize,
+    /// Imported so far, over every call.
+    imported: u64,
+    /// WeChat's `total` at the last page.
+    total: u64,
+    done: bool,
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Records one event of the bus (as EventBridge delivers it: `detail-type`, `detail`) in the
+    /// follower ledger.
+    ///
+    /// # Errors
+    /// [`LedgerError::Malformed`] (drop it), [`LedgerError::Store`] (retry it).
+    pub async fn record_follower_event(&self, event: &Value) -> Result<LedgerOutcome, LedgerError> {
+        let malformed = |what: &str| LedgerError::Malformed(what.to_owned());
+        if event.get("source").and_then(Value::as_str).is_some_and(|s| s != SOURCE) {
+            return Ok(LedgerOutcome::Ignored);
+        }
+        let detail_type =
+            event.get("detail-type").and_then(Value::as_str).ok_or_else(|| malformed("no detail-type"))?;
+        let detail = event.get("detail").and_then(Value::as_object).ok_or_else(|| malformed("no detail"))?;
+        if detail.get("component_appid").and_then(Value::as_str) != Some(self.pages.component_appid.as_str()) {
+            return Ok(LedgerOutcome::Ignored);
+        }
+        let change = match detail_type {
+            "mp.event.subscribe" => {
+                FollowerChange::Subscribed { scene: detail.get("scene").and_then(Value::as_str).map(str::to_owned) }
+            }
+            "mp.event.unsubscribe" => FollowerChange::Unsubscribed,
+            "mp.event.scan" | "mp.event.click" => FollowerChange::Interacted,
+            t if t.starts_with("mp.message.") => FollowerChange::Messaged,
+            _ => return Ok(LedgerOutcome::Ignored),
+        };
+        let text = |name: &str| {
+            detail
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty() && v.len() <= 128)
+                .ok_or_else(|| malformed(&format!("detail.{name} is missing or too long")))
+        };
+        let appid = text("authorizer_appid")?;
+        let openid = text("openid")?;
+        let at = detail.get("create_time").and_then(Value::as_i64).ok_or_else(|| malformed("no detail.create_time"))?;
+        self.store.record_follower(appid, openid, at, &change).await?;
+        Ok(LedgerOutcome::Recorded)
+    }
+
+    /// One page of the account's followers, as JSON for the dashboard.
+    ///
+    /// # Errors
+    /// [`ActError`]: not the caller's account, a malformed cursor, the store.
+    pub async fn followers(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        subscribed: Option<bool>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Value, ActError> {
+        self.owned_account(caller, appid).await?;
+        let page = match self.store.followers(appid, subscribed, cursor, limit.clamp(1, MAX_FOLLOWER_PAGE)).await {
+            Err(StoreError::Other(reason)) if cursor.is_some() => return Err(ActError::Invalid(reason)),
+            other => other?,
+        };
+        let now = self.now();
+        let items: Vec<Value> = page.items.iter().map(|f| follower_json(f, now)).collect();
+        let count = self.store.follower_counts(&[appid.to_owned()]).await?.get(appid).copied().unwrap_or(0);
+        Ok(json!({"followers": items, "next": page.next, "subscribed_count": count}))
+    }
+
+    /// Imports the account's existing followers from WeChat, for at most [`BACKFILL_SLICE`];
+    /// call again until `done`. Resumes where the last call stopped (mid-page too), and stops
+    /// early, keeping its place, when WeChat's daily quota is spent (45009).
+    ///
+    /// # Errors
+    /// [`ActError`].
+    pub async fn backfill_followers(&self, caller: &Caller, appid: &str) -> Result<Value, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        let key = MarkerKey::backfill(appid);
+        let mut progress: Backfill = match self.store.recall(&key, self.now()).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Backfill::default(),
+        };
+        if progress.done {
+            // A finished backfill starts over when asked again (new followers are in the ledger
+            // already; this re-reads WeChat's list and adds any the events missed).
+            progress = Backfill::default();
+        }
+        let deadline = Instant::now() + BACKFILL_SLICE;
+        let mut stopped = None;
+        while Instant::now() < deadline {
+            let start = progress.page_start.clone();
+            let page = self
+                .with_account_token(record.clone(), false, |token| {
+                    let start = start.clone();
+                    async move { self.wechat.follower_ids(&token, &start).await }
+                })
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(err) => {
+                    stopped = Some(err);
+                    break;
+                }
+            };
+            progress.total = page.total;
+            if page.openids.is_empty() {
+                progress.done = true;
+                break;
+            }
+            for chunk in page.openids[progress.offset.min(page.openids.len())..].chunks(BATCH) {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let infos = self
+                    .with_account_token(record.clone(), false, |token| async move {
+                        self.wechat.follower_infos(&token, chunk).await
+                    })
+                    .await;
+                let infos = match infos {
+                    Ok(infos) => infos,
+                    Err(err) => {
+                        stopped = Some(err);
+                        break;
+                    }
+                };
+                let imported = self.import(appid, &infos).await?;
+                progress.imported += imported;
+                progress.offset += chunk.len();
+            }
+            if stopped.is_some() || progress.offset < page.openids.len() {
+                break;
+            }
+            if page.next.is_empty() {
+                progress.done = true;
+                break;
+            }
+            progress = Backfill { page_start: page.next, offset: 0, ..progress };
+        }
+        self.store
+            .remember_value(
+                &key,
+                &serde_json::to_string(&progress).unwrap_or_default(),
+                BACKFILL_PROGRESS_SECS,
+                self.now(),
+            )
+            .await?;
+        tracing::info!(authorizer = %appid, imported = progress.imported, total = progress.total, done = progress.done, "follower backfill slice");
+        let mut out = json!({"done": progress.done, "imported": progress.imported, "total": progress.total});
+        match stopped {
+            None => {}
+            Some(ActError::Token(super::CallError::WeChat(err)) | ActError::Refused(err))
+                if err.kind() == ErrorKind::Quota =>
+            {
+                out["stopped"] = json!(
+                    "WeChat's daily quota for this account is spent (45009); call again tomorrow, the backfill resumes where it stopped"
+                );
+            }
+            Some(err) => return Err(err),
+        }
+        Ok(out)
+    }
+
+    /// Records one `batchget` answer: the followers it lists as following, concurrently.
+    async fn import(&self, appid: &str, infos: &[Value]) -> Result<u64, StoreError> {
+        let changes: Vec<(String, FollowerChange)> = infos
+            .iter()
+            .filter(|info| info.get("subscribe").and_then(Value::as_i64) == Some(1))
+            .filter_map(|info| {
+                let openid = info.get("openid").and_then(Value::as_str)?.to_owned();
+                let text =
+                    |name: &str| info.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+                Some((
+                    openid,
+                    FollowerChange::Imported {
+                        subscribed_at: info.get("subscribe_time").and_then(Value::as_i64).unwrap_or(0),
+                        scene: text("qr_scene_str"),
+                        unionid: text("unionid"),
+                    },
+                ))
+            })
+            .collect();
+        let now = self.now();
+        for group in changes.chunks(WRITES_IN_FLIGHT) {
+            // A vector of futures (not a stream of closures): the handler's future stays `Send`.
+            let writes: Vec<_> =
+                group.iter().map(|(openid, change)| self.store.record_follower(appid, openid, now, change)).collect();
+            futures_util::future::join_all(writes).await.into_iter().collect::<Result<Vec<()>, _>>()?;
+        }
+        Ok(changes.len() as u64)
+    }
+}
+
+/// A follower as the dashboard shows them, with whether a customer-service message can reach
+/// them now (`window_open_until`: 48 hours after their last message).
+fn follower_json(follower: &Follower, now: i64) -> Value {
+    let window = follower.last_message_at.map(|t| t + MESSAGE_WINDOW_SECS).filter(|until| *until > now);
+    json!({
+        "openid": follower.openid,
+        "subscribed": follower.subscribed,
+        "first_subscribed_at": follower.first_subscribed_at,
+        "last_subscribed_at": follower.last_subscribed_at,
+        "unsubscribed_at": follower.unsubscribed_at,
+        "scene": follower.scene,
+        "last_message_at": follower.last_message_at,
+        "last_interaction_at": follower.last_interaction_at,
+        "unionid": follower.unionid,
+        "window_open_until": window,
+    })
+}
