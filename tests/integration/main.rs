@@ -7,6 +7,8 @@ mod support;
 mod subscriber;
 // Acting as an account: tokens lent, customer-service messages, idempotency.
 mod acting;
+// Replies by rule and the follower ledger: rules edited through the API answer pushes.
+mod replies;
 // The hand-off to the bus: every push once, field by field; every failure injected.
 mod handoff;
 // Every list of the functions and routes held to tests/platform.json and template.yaml.

@@ -37,6 +37,7 @@ struct State {
     failing_marker_reads: u32,
     failing_marker_writes: u32,
     failing_value_writes: u32,
+    failing_follower_writes: u32,
 }
 
 impl MemoryStore {
@@ -68,6 +69,13 @@ impl MemoryStore {
     /// DynamoDB would.
     pub fn fail_value_writes(&self, writes: u32) {
         self.lock().failing_value_writes = writes;
+    }
+
+    /// The next `writes` follower writes ([`FollowerStore::record_follower`]) fail as an
+    /// unreachable DynamoDB would, writing nothing: the ledger's consumer must have that one
+    /// event delivered again, and only that one.
+    pub fn fail_follower_writes(&self, writes: u32) {
+        self.lock().failing_follower_writes = writes;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -448,7 +456,16 @@ fn follow(
     let delta = match change {
         FollowerChange::Subscribed { scene } => {
             if !newer {
-                return None;
+                // A late subscribe: the state stands, the history takes it.
+                let before = follower.clone();
+                if follower.last_subscribed_at.is_none_or(|t| t < at) {
+                    follower.last_subscribed_at = Some(at);
+                    follower.scene.clone_from(scene);
+                }
+                if follower.first_subscribed_at.is_none_or(|t| t > at) {
+                    follower.first_subscribed_at = Some(at);
+                }
+                return (follower != before).then_some(((follower, state_at), 0));
             }
             follower.subscribed = true;
             state_at = at;
@@ -459,7 +476,12 @@ fn follow(
         }
         FollowerChange::Unsubscribed => {
             if !newer {
-                return None;
+                // A late unsubscribe: the state stands; the last one seen is kept.
+                if follower.unsubscribed_at.is_some_and(|t| t >= at) {
+                    return None;
+                }
+                follower.unsubscribed_at = Some(at);
+                return Some(((follower, state_at), 0));
             }
             follower.subscribed = false;
             state_at = at;
@@ -517,6 +539,10 @@ impl FollowerStore for MemoryStore {
         change: &FollowerChange,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
+        if state.failing_follower_writes > 0 {
+            state.failing_follower_writes -= 1;
+            return Err(StoreError::Unavailable("injected follower write failure".to_owned()));
+        }
         let current = state.followers.get(appid).and_then(|m| m.get(openid));
         let Some((record, delta)) = follow(openid, current, at, change) else {
             return Ok(());

@@ -27,7 +27,8 @@ macro_rules! store_suite {
             remember_once_is_true_once_per_ttl, remembered_values_expire, concurrent_ticket_writers_keep_the_newest,
             concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
             racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
-            follower_pages_and_filters, concurrent_duplicate_subscribes_count_once);
+            follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
+            follower_events_in_any_order_give_one_record);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -537,7 +538,11 @@ pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore
     store.record_follower("wx1", "o1", NOW + 2, &scene("late")).await.unwrap();
     let o1 = store.follower("wx1", "o1").await.unwrap().unwrap();
     assert!(!o1.subscribed);
-    assert_eq!((o1.unsubscribed_at, o1.scene.as_deref()), (Some(NOW + 10), Some("shop-42")));
+    // Its history is kept: the latest follow seen, and its scene.
+    assert_eq!(
+        (o1.unsubscribed_at, o1.last_subscribed_at, o1.scene.as_deref()),
+        (Some(NOW + 10), Some(NOW + 2), Some("late"))
+    );
     assert_eq!(count(store.clone()).await, 0);
     // Following again: a plain follow clears the scene; the first follow is kept.
     store.record_follower("wx1", "o1", NOW + 20, &FollowerChange::Subscribed { scene: None }).await.unwrap();
@@ -571,6 +576,45 @@ pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore
     assert_eq!((o4.subscribed, o4.first_subscribed_at), (true, Some(NOW - 50)));
     let counts = store.follower_counts(&["wx1".to_owned(), "wx-none".to_owned()]).await.unwrap();
     assert_eq!((counts["wx1"], counts["wx-none"]), (3, 0));
+}
+
+/// At-least-once delivery from a queue comes in any order: every order of one follower's events
+/// gives the same record and the same count.
+pub(crate) async fn follower_events_in_any_order_give_one_record<S: TokenStore>(store: Arc<S>) {
+    let events = [
+        (NOW, FollowerChange::Subscribed { scene: Some("qr-1".to_owned()) }),
+        (NOW + 1, FollowerChange::Messaged),
+        (NOW + 5, FollowerChange::Unsubscribed),
+        (NOW + 8, FollowerChange::Subscribed { scene: None }),
+        (NOW + 9, FollowerChange::Interacted),
+    ];
+    let orders: [[usize; 5]; 6] =
+        [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 2, 0, 3, 4], [3, 4, 1, 0, 2], [2, 3, 0, 4, 1]];
+    let mut records = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        let openid = format!("o{i}");
+        for &e in order.iter().chain(order.iter()) {
+            store.record_follower("wx-order", &openid, events[e].0, &events[e].1).await.unwrap();
+        }
+        let mut record = store.follower("wx-order", &openid).await.unwrap().unwrap();
+        record.openid.clear();
+        records.push(record);
+    }
+    let expected = shared::store::Follower {
+        openid: String::new(),
+        subscribed: true,
+        first_subscribed_at: Some(NOW),
+        last_subscribed_at: Some(NOW + 8),
+        unsubscribed_at: Some(NOW + 5),
+        scene: None,
+        last_message_at: Some(NOW + 1),
+        last_interaction_at: Some(NOW + 9),
+        unionid: None,
+    };
+    for (order, record) in orders.iter().zip(&records) {
+        assert_eq!(record, &expected, "order {order:?}");
+    }
+    assert_eq!(store.follower_counts(&["wx-order".to_owned()]).await.unwrap()["wx-order"], 6);
 }
 
 pub(crate) async fn follower_pages_and_filters<S: TokenStore>(store: Arc<S>) {

@@ -294,6 +294,12 @@ impl StandIn {
         self.push_to_authorizer(appid, openid, &xml).await
     }
 
+    /// The XML of a follower's text message to `appid`, to deliver with [`StandIn::push_message`]
+    /// or to hand to a platform directly.
+    pub fn text_message_xml(&self, appid: &str, openid: &str, content: &str) -> String {
+        self.world().text_message(appid, openid, content)
+    }
+
     /// A follower triggers an event (`subscribe`, `LOCATION`, …) on `appid`.
     pub async fn push_event(&self, appid: &str, openid: &str, event: &str) -> PushResult {
         let xml = self.world().event_message(appid, openid, event);

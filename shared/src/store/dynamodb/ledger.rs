@@ -95,20 +95,46 @@ impl FollowerStore for DynamoDbStore {
                     &format!("{NEWER} AND (attribute_not_exists(#subscribed) OR #subscribed = :false)"),
                 ))
                 .value(":false", AttributeValue::Bool(false));
-                if self.change_state(appid, &key, moving, 1).await? {
+                if self.change_state(appid, &key, moving, 1).await?
+                    || self.update_if_newer(&key, bind(base(&set, NEWER))).await?
+                {
                     return Ok(());
                 }
-                self.update_unless_stale(&key, bind(base(&set, NEWER))).await
+                // A late subscribe (delivered after a newer change): the state stands, the history
+                // takes it: the last follow if it is the latest one seen, the first if earlier.
+                let mut last = Update::new(
+                    &with_scene("SET #last_subscribed_at = :t", scene.is_some()),
+                    "attribute_not_exists(#last_subscribed_at) OR #last_subscribed_at < :t",
+                )
+                .value(":t", n(at));
+                if let Some(scene) = scene {
+                    last = last.value(":scene", s(scene));
+                }
+                self.update_unless_stale(&key, last).await?;
+                let first = Update::new(
+                    "SET #first_subscribed_at = :t",
+                    "attribute_not_exists(#first_subscribed_at) OR #first_subscribed_at > :t",
+                )
+                .value(":t", n(at));
+                self.update_unless_stale(&key, first).await
             }
             FollowerChange::Unsubscribed => {
                 let set = "SET #openid = :openid, #subscribed = :false, #state_at = :t, #unsubscribed_at = :t";
                 let bind = |update: Update| update.value(":false", AttributeValue::Bool(false));
                 let moving = bind(base(set, &format!("{NEWER} AND #subscribed = :true")))
                     .value(":true", AttributeValue::Bool(true));
-                if self.change_state(appid, &key, moving, -1).await? {
+                if self.change_state(appid, &key, moving, -1).await?
+                    || self.update_if_newer(&key, bind(base(set, NEWER))).await?
+                {
                     return Ok(());
                 }
-                self.update_unless_stale(&key, bind(base(set, NEWER))).await
+                // A late unsubscribe: the state stands; the last one seen is kept.
+                let last = Update::new(
+                    "SET #unsubscribed_at = :t",
+                    "attribute_not_exists(#unsubscribed_at) OR #unsubscribed_at < :t",
+                )
+                .value(":t", n(at));
+                self.update_unless_stale(&key, last).await
             }
             FollowerChange::Messaged | FollowerChange::Interacted => {
                 let field = if *change == FollowerChange::Messaged { "last_message_at" } else { "last_interaction_at" };
@@ -300,6 +326,16 @@ impl DynamoDbStore {
                 Ok(false)
             }
             Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// One follower update under the newest-state condition: false when the record holds a newer
+    /// state (the event is late), nothing written.
+    async fn update_if_newer(&self, key: &Key, update: Update) -> Result<bool, StoreError> {
+        match self.update(key, update).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(err) => Err(err),
         }
     }
 
