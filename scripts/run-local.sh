@@ -5,8 +5,9 @@
 # Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
 #
 #   scripts/run-local.sh                 run until Ctrl-C
-#   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL and
-#                                        EVENTS_QUEUE_URL and the functions' environment exported,
+#   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL,
+#                                        EVENTS_QUEUE_URL, LEDGER_QUEUE_URL and the functions'
+#                                        environment exported,
 #                                        stop everything, exit
 #                                        with CMD's status (how scripts/test.sh runs the e2e tests)
 # Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR; the
@@ -52,6 +53,8 @@ TABLE_NAME=wechat-local
 # The committed events/ samples are signed with 2024 timestamps: no replay window locally, so
 # \`cargo lambda invoke --data-file events/...\` works (deployments keep the default 300 s).
 PUSH_MAX_AGE_SECS=0
+# A rules change is in effect in event-callback within a second locally (deployments: 30 s).
+REPLY_RULES_CACHE_SECS=1
 WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
@@ -89,8 +92,9 @@ start python scripts/dynamodb_server.py 127.0.0.1 "$DDB_PORT" >"$log/dynamodb.lo
 wait_port "$DDB_PORT"
 target/debug/examples/create_table
 EVENTS_QUEUE_URL=$(python scripts/local_bus.py setup "http://127.0.0.1:$DDB_PORT" "$EVENT_BUS_NAME" wechat-events-local)
-export EVENTS_QUEUE_URL
-echo "== event bus $EVENT_BUS_NAME → queue $EVENTS_QUEUE_URL"
+LEDGER_QUEUE_URL=$(python scripts/local_bus.py ledger "http://127.0.0.1:$DDB_PORT" "$EVENT_BUS_NAME" follower-ledger-local)
+export EVENTS_QUEUE_URL LEDGER_QUEUE_URL
+echo "== event bus $EVENT_BUS_NAME → queues $EVENTS_QUEUE_URL (all events), $LEDGER_QUEUE_URL (follower ledger)"
 
 echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"
 start cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1
@@ -114,6 +118,9 @@ for _ in $(seq 1 30); do
   sleep 2
 done
 [ -n "$pushed" ] || { echo "the ticket receiver never answered; see $log/watch.log" >&2; exit 1; }
+# The follower ledger's queue delivered to follower-ledger as Lambda's SQS event source would.
+start python scripts/local_bus.py pump "http://127.0.0.1:$DDB_PORT" "$LEDGER_QUEUE_URL" \
+  "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/follower-ledger/invocations" >"$log/ledger-pump.log" 2>&1
 
 export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT" LOG_DIR="$log"
 if [ ${#then[@]} -gt 0 ]; then

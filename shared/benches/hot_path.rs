@@ -1,5 +1,6 @@
 //! The hot path of every push, measured: verify + decrypt + parse of a realistic text-message push
-//! (~550-byte body), and render + encrypt + sign of the text reply.
+//! (~550-byte body), render + encrypt + sign of the text reply, and the same reply chosen by an
+//! account's 200 reply rules (the rules' share of the 5 seconds WeChat allows).
 //!
 //! Run: `cargo bench -p shared --bench hot_path`.
 
@@ -8,6 +9,7 @@ use shared::WeChatCrypto;
 use shared::crypto::KeySlot;
 use shared::message::{Message, Reply};
 use shared::push::{self, Envelope, PushQuery};
+use shared::rules::{Matcher, RuleSet};
 use std::hint::black_box;
 
 const TOKEN: &str = "pamtest";
@@ -35,6 +37,43 @@ fn push(crypto: &WeChatCrypto) -> (PushQuery, Vec<u8>) {
     ])
     .expect("query");
     (query, body.into_bytes())
+}
+
+/// 200 rules of every kind, as a busy account might keep them: 60 exact keywords, 50 prefixes,
+/// 50 substrings (half case-insensitive), 20 menu keys, 15 subscribe scenes and the plain
+/// subscribe, 3 scan scenes and a default. The one that answers [`TEXT`] ("活动") is a substring
+/// rule listed late, so nothing is found by luck of order.
+fn rules_200() -> Matcher {
+    let text = |content: String| serde_json::json!({"msgtype": "text", "text": {"content": content}});
+    let mut rules = Vec::new();
+    for i in 0..60 {
+        rules.push(
+            serde_json::json!({"on": "keyword", "keyword": format!("关键词{i}"), "reply": text(format!("答复 {i}"))}),
+        );
+    }
+    for i in 0..50 {
+        rules.push(serde_json::json!({"on": "keyword", "match": "prefix", "keyword": format!("order{i}-"), "ignore_case": i % 2 == 0, "reply": text(format!("订单 {i}"))}));
+    }
+    for i in 0..49 {
+        rules.push(serde_json::json!({"on": "keyword", "match": "contains", "keyword": format!("产品{i}号"), "ignore_case": i % 2 == 0, "reply": text(format!("产品 {i}"))}));
+    }
+    rules.push(serde_json::json!({"on": "keyword", "match": "contains", "keyword": "活动", "reply": text("收到，活动十点开始。".into())}));
+    for i in 0..20 {
+        rules.push(serde_json::json!({"on": "click", "key": format!("MENU_{i}"), "reply": text(format!("菜单 {i}"))}));
+    }
+    rules.push(serde_json::json!({"on": "subscribe", "reply": text("欢迎关注".into())}));
+    for i in 0..15 {
+        rules.push(serde_json::json!({"on": "subscribe", "scene": format!("shop-{i}"), "reply": text(format!("欢迎光临 {i} 号店"))}));
+    }
+    for i in 0..3 {
+        rules.push(
+            serde_json::json!({"on": "scan", "scene": format!("shop-{i}"), "reply": text(format!("又见面了 {i}"))}),
+        );
+    }
+    rules.push(serde_json::json!({"on": "default", "reply": text("收到，客服稍后回复".into())}));
+    assert_eq!(rules.len(), 200);
+    let set = RuleSet::from_value(&serde_json::json!({ "rules": rules })).expect("200 valid rules");
+    Matcher::new(set)
 }
 
 fn hot_path(c: &mut Criterion) {
@@ -104,6 +143,19 @@ fn hot_path(c: &mut Criterion) {
             let reply = Reply::text(black_box(&incoming), 1_715_943_330, "收到，活动十点开始。");
             push::seal_reply(&crypto, KeySlot::Current, &reply.render(), TIMESTAMP, NONCE).expect("seal")
         })
+    });
+
+    let matcher = rules_200();
+    let answered = matcher.reply(&incoming, 1_715_943_330).expect("the substring rule answers").render();
+    assert!(answered.contains("收到，活动十点开始。"), "the late substring rule answers: {answered}");
+    c.bench_function("reply by rule (200 rules): match + render + encrypt + sign (text)", |b| {
+        b.iter(|| {
+            let reply = matcher.reply(black_box(&incoming), 1_715_943_330).expect("rule");
+            push::seal_reply(&crypto, KeySlot::Current, &reply.render(), TIMESTAMP, NONCE).expect("seal")
+        })
+    });
+    c.bench_function("reply by rule (200 rules): match only", |b| {
+        b.iter(|| matcher.rule_for(black_box(&incoming)).expect("rule").reply.clone())
     });
 }
 

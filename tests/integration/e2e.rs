@@ -246,6 +246,10 @@ async fn the_lifecycle_through_the_lambda_runtime() {
     let stored = e.store.authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(token["data"]["access_token"], stored.access_token.expose());
 
+    // The account answers by rule, and the ledger knows its followers.
+    replies_and_followers(&e).await;
+    queue.drain().await;
+
     // WeChat's full-network release test, all four cases.
     let (status, report) = e.standin("release-test", json!({})).await;
     assert_eq!(status, 200, "{report:#}");
@@ -302,6 +306,97 @@ async fn the_lifecycle_through_the_lambda_runtime() {
             panic!("the {what} appears in the functions' log: {line}");
         }
     }
+}
+
+/// Reply rules saved through account-actions answer pushes in event-callback (a separate process,
+/// its rules cache shortened to a second by run-local.sh); the ledger is kept by follower-ledger
+/// from its queue (delivered by run-local.sh's pump, as Lambda's SQS event source would).
+async fn replies_and_followers(e: &Env) {
+    let rules_url = format!("{}/wechat/authorizers/{ACCOUNT}/reply-rules", e.function("account-actions"));
+    let text = |content: &str| json!({"msgtype": "text", "text": {"content": content}});
+    let mut rules = json!({"rules": [
+        {"name": "welcome", "on": "subscribe", "reply": text("欢迎关注示例服务号")},
+        {"on": "keyword", "match": "contains", "keyword": "价格", "ignore_case": true, "reply": text("标准版 99 元/月")},
+        {"on": "default", "reply": text("收到，客服稍后回复")}
+    ]});
+    let current = e.http.get(&rules_url).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let save = |rules: Value, etag: String| {
+        let request = e.http.put(&rules_url).header("if-match", etag).json(&rules);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+            (status, etag, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, saved, body) = save(rules.clone(), etag.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let saved = saved.expect("an ETag");
+    let (status, _, stale) = save(rules.clone(), etag).await;
+    assert_eq!((status, &stale["code"]), (412, &json!(1013)), "a second editor on the old version: {stale}");
+
+    // event-callback may have read "no rules" for this account just before the save (the pushes
+    // above): the change is in effect once its cache bound (REPLY_RULES_CACHE_SECS) has passed.
+    let bound: u64 = std::env::var("REPLY_RULES_CACHE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    tokio::time::sleep(Duration::from_millis(bound * 1000 + 100)).await;
+
+    // The replies, decrypted by the stand-in as WeChat would.
+    let reply = |kind: &'static str, body: Value| async move {
+        let (status, pushed) = e.standin(kind, body).await;
+        assert_eq!(status, 200, "{pushed}");
+        let xml = pushed["reply_xml"].as_str().unwrap_or_else(|| panic!("an encrypted reply: {pushed}"));
+        match shared::message::Reply::parse(xml).unwrap().kind {
+            shared::message::ReplyKind::Text { content } => content,
+            other => panic!("a text reply, not {other:?}"),
+        }
+    };
+    let follower = "o_e2e_follower";
+    let subscribe = json!({"appid": ACCOUNT, "openid": follower, "event": "subscribe"});
+    assert_eq!(reply("push/event", subscribe.clone()).await, "欢迎关注示例服务号");
+    let price = json!({"appid": ACCOUNT, "openid": follower, "content": "请问价格多少？"});
+    assert_eq!(reply("push/text", price.clone()).await, "标准版 99 元/月");
+    let other = json!({"appid": ACCOUNT, "openid": follower, "content": "在吗"});
+    assert_eq!(reply("push/text", other).await, "收到，客服稍后回复");
+
+    // The rules edited: in effect within event-callback's cache bound.
+    rules["rules"][1]["reply"] = text("标准版限时 79 元/月");
+    let (status, _, body) = save(rules, saved).await;
+    assert_eq!(status, 200, "{body}");
+    let mut answer = String::new();
+    for _ in 0..50 {
+        answer = reply("push/text", price.clone()).await;
+        if answer != "标准版 99 元/月" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(answer, "标准版限时 79 元/月");
+
+    // The follower, listed once follower-ledger has taken the events from its queue.
+    let followers = format!("{}/wechat/authorizers/{ACCOUNT}/followers?subscribed=true", e.function("account-actions"));
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = e.get_json(&followers).await;
+        assert_eq!(status, 200, "{body}");
+        listed = body["data"]["followers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["openid"] == follower)
+            .cloned()
+            .unwrap_or(Value::Null);
+        if listed["last_message_at"].is_i64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(listed["subscribed"], true, "{listed}");
+    assert!(listed["last_subscribed_at"].is_i64() && listed["last_message_at"].is_i64(), "{listed}");
+    assert!(listed["window_open_until"].as_i64() > listed["last_message_at"].as_i64(), "{listed}");
+    let (_, accounts) = e.get_json(&e.function("authorizer-list")).await;
+    let item = accounts["data"].as_array().unwrap().iter().find(|i| i["authorizer_appid"] == ACCOUNT).unwrap();
+    assert!(item["follower_count"].as_u64() >= Some(1), "{item}");
 }
 
 #[tokio::test]

@@ -219,7 +219,11 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 Some(Ok(limit)) if (1..=shared::service::MAX_FOLLOWER_PAGE).contains(&limit) => limit,
                 Some(_) => return Ok(DashboardCode::BadParameter.respond("limit must be 1 to 100")),
             };
-            answer(app.platform.followers(&caller, &appid, subscribed, get("cursor"), limit).await)
+            answer(
+                app.platform
+                    .followers(&caller, &appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit)
+                    .await,
+            )
         }
         Action::BackfillFollowers => answer(app.platform.backfill_followers(&caller, &appid).await),
         Action::LendToken => match app.platform.lend_token(&caller, &appid).await {

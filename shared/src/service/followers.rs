@@ -135,7 +135,7 @@ impl<S: TokenStore> Platform<S> {
         let now = self.now();
         let items: Vec<Value> = page.items.iter().map(|f| follower_json(f, now)).collect();
         let count = self.store.follower_counts(&[appid.to_owned()]).await?.get(appid).copied().unwrap_or(0);
-        Ok(json!({"followers": items, "next": page.next, "subscribed_count": count}))
+        Ok(json!({"followers": items, "next_cursor": page.next, "subscribed_count": count}))
     }
 
     /// Imports the account's existing followers from WeChat, for at most [`BACKFILL_SLICE`];
