@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs the whole platform locally: the local AWS emulator (moto: DynamoDB with the table,
-# EventBridge with the hand-off bus, SQS with a subscriber's queue), the WeChat stand-in pushing
+# EventBridge with the hand-off bus, SQS with a subscriber's and the follower ledger's queues), the WeChat stand-in pushing
 # tickets, and every function under `cargo lambda watch`. Ctrl-C stops all of it.
 # Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
 #
 #   scripts/run-local.sh                 run until Ctrl-C
 #   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL,
-#                                        EVENTS_QUEUE_URL, LEDGER_QUEUE_URL and the functions'
+#                                        SHOP_PORT, EVENTS_QUEUE_URL, LEDGER_QUEUE_URL and the functions'
 #                                        environment exported,
 #                                        stop everything, exit
 #                                        with CMD's status (how scripts/test.sh runs the e2e tests)
-# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000); logs in LOCAL_DIR; the
+# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000), SHOP_PORT (9200: the
+# origin web authorization may return to; nothing listens there unless a test serves a site); logs in LOCAL_DIR; the
 # functions log at FUNCTION_LOG_LEVEL (default INFO; scripts/test.sh runs the e2e tests at TRACE).
 set -euo pipefail
 then=()
@@ -20,6 +21,8 @@ root=$(pwd)
 DDB_PORT=${DDB_PORT:-8765}
 STANDIN_PORT=${STANDIN_PORT:-9100}
 WATCH_PORT=${WATCH_PORT:-9000}
+# Not served here: the origin a site's pages use for web authorization (the browser test's shop).
+SHOP_PORT=${SHOP_PORT:-9200}
 
 venv="${WECHAT_VENV:-$root/.venv}"
 if [ ! -x "$venv/bin/cargo-lambda" ] || ! "$venv/bin/python" -c "import moto" 2>/dev/null; then
@@ -59,6 +62,12 @@ WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
 AUTHORIZE_START_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer/authorize-start
+# Web authorization: WeChat's authorize page is the stand-in's; a site on SHOP_PORT (the browser
+# test's shop) may receive followers back.
+WECHAT_OAUTH_BASE=http://127.0.0.1:$STANDIN_PORT
+OAUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oauth/callback
+OAUTH_RETURN_ORIGINS=http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT
+DOMAIN_VERIFICATION_FILES=MP_verify_local0123.txt=local0123
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
@@ -122,7 +131,7 @@ done
 start python scripts/local_bus.py pump "http://127.0.0.1:$DDB_PORT" "$LEDGER_QUEUE_URL" \
   "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/follower-ledger/invocations" >"$log/ledger-pump.log" 2>&1
 
-export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT" LOG_DIR="$log"
+export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT" LOG_DIR="$log" SHOP_PORT
 if [ ${#then[@]} -gt 0 ]; then
   echo "== running: ${then[*]}"
   status=0
@@ -140,6 +149,9 @@ The platform is running (logs in $log/).
   Answer as the account:  curl -X POST -H 'content-type: application/json' -d '{"touser":"o6_bmjrPTlm6_2sgVt7hMZOPfL2M","msgtype":"text","text":{"content":"您好"}}' http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/authorizers/wx1000000000000001/messages
   Borrow its token:       curl http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/backend/authorizers/wx1000000000000001/access-token
   WeChat's release test:  curl -X POST http://127.0.0.1:$STANDIN_PORT/standin/release-test
+  Who is this follower:   open http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oauth/wx1000000000000001/authorize?scope=snsapi_userinfo&return_to=http://127.0.0.1:$SHOP_PORT/bind
+                          then redeem the wx_ticket it brings back:
+                          curl -X POST -d '{"ticket":"…"}' http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/backend/oauth/tickets
 Ctrl-C stops everything.
 MSG
 wait

@@ -83,6 +83,16 @@ impl StateSigner {
         }
     }
 
+    /// The signer of web authorizations' `state` (WeChat passes it back; at most 128 bytes):
+    /// same secret, another derived key.
+    pub fn for_web_authorization(component_secret: &Secret) -> Self {
+        Self {
+            secret: component_secret.clone(),
+            purpose: b"wechat-component-lambda/web-oauth/v1",
+            key: OnceLock::new(),
+        }
+    }
+
     fn key(&self) -> &[u8; 32] {
         self.key.get_or_init(|| {
             let mut derive =

@@ -93,6 +93,81 @@ pub struct Config {
     /// reply rules it read before reading them again, i.e. how long a saved change may take to be
     /// in effect. The local run shortens it so a change shows at once.
     pub reply_rules_cache_secs: u64,
+    /// Web authorization on behalf of accounts (`service/web_auth.rs`); off until configured.
+    pub web_auth: WebAuthConfig,
+}
+
+/// Web authorization's settings. Closed by default: without `OAUTH_REDIRECT_URL` and at least
+/// one `OAUTH_RETURN_ORIGINS` origin, no authorization starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebAuthConfig {
+    /// `WECHAT_OAUTH_BASE` (default `https://open.weixin.qq.com`): where the authorize page is.
+    pub oauth_base: String,
+    /// `OAUTH_REDIRECT_URL`: web-oauth's callback on the platform's 公众号开发域名, optionally
+    /// with `$APPID$` in the host (the account's own sub-domain, as WeChat allows).
+    pub redirect_url: Option<String>,
+    /// `OAUTH_RETURN_ORIGINS`: the origins (`https://shop.example.com`, comma-separated) a
+    /// browser may be sent back to; anything else is refused (no open redirect).
+    pub return_origins: Vec<String>,
+    /// `DOMAIN_VERIFICATION_FILES`: `name.txt=content` pairs (comma-separated) served at
+    /// `/name.txt`, as WeChat asks when a domain is registered.
+    pub verification_files: Vec<(String, String)>,
+}
+
+/// The authorize page's production host.
+pub const DEFAULT_OAUTH_BASE: &str = "https://open.weixin.qq.com";
+
+fn web_auth(get: impl Fn(&str) -> Option<String>) -> Result<WebAuthConfig, ConfigError> {
+    let oauth_base = match get("WECHAT_OAUTH_BASE") {
+        None => DEFAULT_OAUTH_BASE.to_owned(),
+        Some(value) => match url::Url::parse(&value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u.as_str().trim_end_matches('/').to_owned(),
+            _ => return Err(ConfigError { variable: "WECHAT_OAUTH_BASE", problem: "must be an http(s) URL".into() }),
+        },
+    };
+    let redirect_url = get("OAUTH_REDIRECT_URL");
+    if let Some(value) = &redirect_url {
+        let ok = url::Url::parse(&value.replace("$APPID$", "wx0"))
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
+        if !ok {
+            return Err(ConfigError {
+                variable: "OAUTH_REDIRECT_URL",
+                problem: "must be an http(s) URL without query or fragment ($APPID$ allowed in the host)".into(),
+            });
+        }
+    }
+    let mut return_origins = Vec::new();
+    for item in get("OAUTH_RETURN_ORIGINS").unwrap_or_default().split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let origin = url::Url::parse(item)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none())
+            .map(|u| u.origin().ascii_serialization())
+            .ok_or_else(|| ConfigError {
+                variable: "OAUTH_RETURN_ORIGINS",
+                problem: format!("{item:?} is not an origin (scheme://host[:port], no path)"),
+            })?;
+        return_origins.push(origin);
+    }
+    let mut verification_files = Vec::new();
+    for item in get("DOMAIN_VERIFICATION_FILES").unwrap_or_default().split(',').map(str::trim).filter(|i| !i.is_empty())
+    {
+        let (name, content) = item
+            .split_once('=')
+            .filter(|(name, content)| {
+                name.len() <= 64
+                    && name.strip_suffix(".txt").is_some_and(|stem| {
+                        !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    })
+                    && !content.is_empty()
+                    && content.len() <= 256
+            })
+            .ok_or_else(|| ConfigError {
+                variable: "DOMAIN_VERIFICATION_FILES",
+                problem: "must be name.txt=content pairs, comma-separated (names of letters, digits, _ and -)".into(),
+            })?;
+        verification_files.push((name.to_owned(), content.to_owned()));
+    }
+    Ok(WebAuthConfig { oauth_base, redirect_url, return_origins, verification_files })
 }
 
 impl fmt::Debug for Config {
@@ -111,6 +186,7 @@ impl fmt::Debug for Config {
             .field("push_max_age_secs", &self.push_max_age_secs)
             .field("event_bus_name", &self.event_bus_name)
             .field("reply_rules_cache_secs", &self.reply_rules_cache_secs)
+            .field("web_auth", &self.web_auth)
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +250,7 @@ impl Config {
                 problem: "must be jwt, iam or unauthenticated-local-demo".into(),
             })?,
             crypto,
+            web_auth: web_auth(get)?,
             event_bus_name: get("EVENT_BUS_NAME"),
             reply_rules_cache_secs: match get("REPLY_RULES_CACHE_SECS") {
                 None => 30,

@@ -46,6 +46,10 @@ pub enum DashboardCode {
     RulesChanged,
     /// 1014: a change of the reply rules must say which version it replaces, `If-Match` (428).
     VersionRequired,
+    /// 1015: no such web-authorization ticket: unknown, expired, or of another user's account (404).
+    TicketUnknown,
+    /// 1016: the web-authorization ticket was already redeemed (410).
+    TicketRedeemed,
 }
 
 impl DashboardCode {
@@ -67,6 +71,8 @@ impl DashboardCode {
             Self::RequestInProgress => 1012,
             Self::RulesChanged => 1013,
             Self::VersionRequired => 1014,
+            Self::TicketUnknown => 1015,
+            Self::TicketRedeemed => 1016,
         }
     }
 
@@ -84,6 +90,8 @@ impl DashboardCode {
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::TicketUnknown => StatusCode::NOT_FOUND,
+            Self::TicketRedeemed => StatusCode::GONE,
         }
     }
 

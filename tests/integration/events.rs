@@ -287,7 +287,69 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
             "followers.json",
             account_action("GET", "", "followers", json!({"accept": "application/json"}), None),
         ),
+        (Function::WebOauth, "authorize.json", web_authorize("snsapi_userinfo")),
+        (Function::WebOauth, "bad-scope.json", web_authorize("snsapi_login")),
+        (
+            Function::WebOauth,
+            "forged-state.json",
+            http_event(
+                "GET",
+                "/wechat/oauth/callback",
+                "/wechat/oauth/callback",
+                &[
+                    ("code", "0617sample".into()),
+                    ("state", ".4102444800.AAAAAAAAAAAAAAAA.forged".into()),
+                    ("appid", ACCOUNT.into()),
+                ],
+                json!({"accept": "text/html"}),
+                None,
+                false,
+            ),
+        ),
+        (
+            Function::WebOauth,
+            "redeem.json",
+            http_event(
+                "POST",
+                "/wechat/backend/oauth/tickets",
+                "/wechat/backend/oauth/tickets",
+                &[],
+                json!({"content-type": "application/json"}),
+                Some(json!({"ticket": "sample-ticket-from-wx_ticket"}).to_string()),
+                false,
+            ),
+        ),
+        (
+            Function::WebOauth,
+            "verification-file.json",
+            {
+                let mut event =
+                    http_event("GET", "/MP_verify_sample.txt", "/{file}", &[], json!({"accept": "*/*"}), None, false);
+                event["pathParameters"] = json!({"file": "MP_verify_sample.txt"});
+                event
+            },
+        ),
     ]
+}
+
+/// A follower's browser starting a web authorization on [`ACCOUNT`] for a shop's page.
+fn web_authorize(scope: &str) -> Value {
+    let query = [
+        ("scope", scope.to_owned()),
+        ("return_to", "https://shop.example.com/account/bind".to_owned()),
+        ("user_ref", "shop-user-42".to_owned()),
+    ];
+    let path = format!("/wechat/oauth/{ACCOUNT}/authorize");
+    let event = http_event(
+        "GET",
+        &path,
+        "/wechat/oauth/{appid}/authorize",
+        &query,
+        json!({"accept": "text/html"}),
+        None,
+        false,
+    );
+    with_path_appid(event, ACCOUNT)
 }
 
 /// The app the events are made for: the credentials of `events/README.md`, an in-memory store,
@@ -299,6 +361,9 @@ fn events_app() -> App<MemoryStore> {
         ("WECHAT_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("AUTH_REDIRECT_URL", "https://wechat.example.com/wechat/authorize/callback".to_owned()),
         ("AUTHORIZE_START_URL", "https://wechat.example.com/wechat/authorize-start".to_owned()),
+        ("OAUTH_REDIRECT_URL", "https://wechat.example.com/wechat/oauth/callback".to_owned()),
+        ("OAUTH_RETURN_ORIGINS", "https://shop.example.com".to_owned()),
+        ("DOMAIN_VERIFICATION_FILES", "MP_verify_sample.txt=sample0123456789".to_owned()),
     ]);
     crate::support::on_memory_bus(config, MemoryStore::new()).0
 }
@@ -413,6 +478,24 @@ async fn account_actions_events() {
     assert!(body.contains("\"code\":1007"), "{body}");
     assert_eq!(call(&app, Function::AccountActions, "lend-token.json").await.0, 404);
     assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn web_oauth_events() {
+    let app = events_app();
+    // Bad input and an unknown account store nothing.
+    let (status, body) = call(&app, Function::WebOauth, "bad-scope.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("snsapi_base or snsapi_userinfo"), "{body}");
+    let (status, body) = call(&app, Function::WebOauth, "authorize.json").await;
+    assert_eq!(status, 404, "no such account in an empty store: {body}");
+    assert!(body.contains("公众号未授权"), "{body}");
+    assert_eq!(call(&app, Function::WebOauth, "forged-state.json").await.0, 403);
+    let (status, body) = call(&app, Function::WebOauth, "redeem.json").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"code\":1015"), "{body}");
+    assert_eq!(app.platform.store().writes(), 0);
+    assert_eq!(call(&app, Function::WebOauth, "verification-file.json").await, (200, "sample0123456789".to_owned()));
 }
 
 #[tokio::test]

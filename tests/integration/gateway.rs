@@ -23,8 +23,11 @@ use crate::support::{self, Function, secret};
 
 pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 
+/// The one origin web authorization may send a browser back to in these tests.
+pub(crate) const SHOP: &str = "https://shop.example.com";
+
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 10] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 14] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -35,6 +38,10 @@ pub(crate) const ROUTES: [(&str, &str, Function); 10] = [
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
     ("ANY", "/wechat/authorizers/{appid}/{proxy+}", Function::AccountActions),
     ("ANY", "/wechat/backend/authorizers/{appid}/{proxy+}", Function::AccountActions),
+    ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
+    ("GET", "/wechat/oauth/callback", Function::WebOauth),
+    ("POST", "/wechat/backend/oauth/tickets", Function::WebOauth),
+    ("GET", "/{file}", Function::WebOauth),
 ];
 
 /// The app on `store`, on the stand-in's clock, handing events to an in-memory bus.
@@ -147,6 +154,9 @@ pub(crate) async fn wired_on_bus(
         ("WECHAT_AUTH_PAGE_BASE", standin.base_url()),
         ("AUTH_REDIRECT_URL", format!("{base}/wechat/authorize/callback")),
         ("AUTHORIZE_START_URL", format!("{base}/wechat/authorize-start")),
+        ("WECHAT_OAUTH_BASE", standin.base_url()),
+        ("OAUTH_REDIRECT_URL", format!("{base}/wechat/oauth/callback")),
+        ("OAUTH_RETURN_ORIGINS", SHOP.to_owned()),
     ];
     let shared = app_on_bus(support::config(&vars), store, &standin, bus);
     serve(listener, shared.clone());

@@ -9,6 +9,8 @@ mod subscriber;
 mod acting;
 // Replies by rule and the follower ledger: rules edited through the API answer pushes.
 mod replies;
+// Web authorization on behalf of accounts: the browser's round trip, tickets, every refusal.
+mod web_auth;
 // The hand-off to the bus: every push once, field by field; every failure injected.
 mod handoff;
 // Every list of the functions and routes held to tests/platform.json and template.yaml.

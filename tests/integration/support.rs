@@ -54,11 +54,12 @@ pub(crate) enum Function {
     TokenRefresher,
     AccountActions,
     FollowerLedger,
+    WebOauth,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -67,6 +68,7 @@ impl Function {
         Self::TokenRefresher,
         Self::AccountActions,
         Self::FollowerLedger,
+        Self::WebOauth,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -80,6 +82,7 @@ impl Function {
             Self::TokenRefresher => "token-refresher",
             Self::AccountActions => "account-actions",
             Self::FollowerLedger => "follower-ledger",
+            Self::WebOauth => "web-oauth",
         }
     }
 
@@ -95,6 +98,7 @@ impl Function {
             Self::TokenRefresher => panic!("token-refresher is not an HTTP function"),
             Self::FollowerLedger => panic!("follower-ledger is not an HTTP function"),
             Self::AccountActions => account_actions::handle(app, request).await,
+            Self::WebOauth => web_oauth::handle(app, request).await,
         };
         response.expect("handlers answer every request")
     }

@@ -14,6 +14,7 @@
 //! | acting as an account: its token lent, customer-service and template messages | `acting.rs` | account-actions |
 //! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
+//! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth.rs` | web-oauth |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
@@ -27,6 +28,7 @@ mod inbound;
 mod refresh;
 mod rules;
 mod ticket;
+mod web_auth;
 
 pub use self::acting::{ActError, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken};
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
@@ -41,6 +43,7 @@ pub use self::refresh::{
 };
 pub use self::rules::{RULES_FRESH_FOR, RulesError};
 pub use self::ticket::{NoticeError, NoticeOutcome};
+pub use self::web_auth::{MAX_USER_REF, RedeemError, WEB_STATE_SECS, WEB_TICKET_SECS, WebCallbackError, WebStartError};
 
 use std::sync::Arc;
 
@@ -84,6 +87,8 @@ pub struct Platform<S> {
     pages: Pages,
     bus: Arc<dyn Bus>,
     rules: rules::RulesCache,
+    web: crate::config::WebAuthConfig,
+    web_signer: StateSigner,
 }
 
 impl<S: TokenStore> Platform<S> {
@@ -119,6 +124,8 @@ impl<S: TokenStore> Platform<S> {
             },
             bus: Arc::new(NoBus),
             rules: rules::RulesCache::new(std::time::Duration::from_secs(config.reply_rules_cache_secs)),
+            web: config.web_auth.clone(),
+            web_signer: StateSigner::for_web_authorization(&config.component_secret),
         })
     }
 

@@ -38,6 +38,28 @@ impl MarkerKey {
         Self(format!("state|{nonce}"))
     }
 
+    /// A started web authorization (by its state's nonce): the account, scope, return target
+    /// and `user_ref` the state stands for.
+    pub fn web_request(nonce: &str) -> Self {
+        Self(format!("webreq|{nonce}"))
+    }
+
+    /// That a web authorization's state (by its nonce) came back once.
+    pub fn web_state(nonce: &str) -> Self {
+        Self(format!("webstate|{nonce}"))
+    }
+
+    /// Who a web-authorization ticket identifies. The ticket is a bearer credential until it is
+    /// redeemed, so only its SHA-1 is stored.
+    pub fn web_ticket(ticket: &Secret) -> Self {
+        Self(format!("webticket|{}", signature(&[ticket.expose()])))
+    }
+
+    /// That a web-authorization ticket was redeemed.
+    pub fn web_ticket_redeemed(ticket: &Secret) -> Self {
+        Self(format!("webredeemed|{}", signature(&[ticket.expose()])))
+    }
+
     /// That a component notice was handed off (`dedup` is the notice's own key).
     pub fn notice(dedup: &str) -> Self {
         Self(format!("notice|{dedup}"))

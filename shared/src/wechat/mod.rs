@@ -97,6 +97,19 @@ pub struct FollowerIds {
     pub next: String,
 }
 
+/// What `sns/oauth2/component/access_token` says of the person who opened a web authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentity {
+    /// Their OpenID at the account.
+    pub openid: String,
+    /// Their UnionID, when WeChat gives one (not documented for the component variant).
+    pub unionid: Option<String>,
+    /// The scopes granted (`snsapi_base`, `snsapi_userinfo`).
+    pub scope: String,
+    /// The user-level token (for `sns/userinfo`), never stored.
+    pub access_token: Secret,
+}
+
 /// The WeChat API client.
 #[derive(Debug, Clone)]
 pub struct WeChatClient {
@@ -397,6 +410,52 @@ impl WeChatClient {
         Ok(out.get("user_info_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
     }
 
+    /// `sns/oauth2/component/access_token`: the code WeChat gave a web authorization, exchanged
+    /// for who the person is. Takes the *component* token (an authorizer's gets 48001), and the
+    /// code is single-use (40163) and short-lived (40029)
+    /// (<https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Official_Accounts/official_account_website_authorization.html>).
+    /// Not retried: a code that reached WeChat once is spent.
+    ///
+    /// # Errors
+    /// [`ApiError`]: 40029 invalid or expired code, 40163 used code, 40001/42001 component token.
+    pub async fn web_identity(
+        &self,
+        component_token: &Secret,
+        authorizer_appid: &str,
+        code: &Secret,
+    ) -> Result<WebIdentity, ApiError> {
+        let call = "sns/oauth2/component/access_token";
+        let query = [
+            ("appid", authorizer_appid),
+            ("code", code.expose()),
+            ("grant_type", "authorization_code"),
+            ("component_appid", self.component_appid.as_str()),
+            ("component_access_token", component_token.expose()),
+        ];
+        let out: serde_json::Value = self.get_query(call, "/sns/oauth2/component/access_token", &query).await?;
+        let text = |name: &str| out.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let openid = text("openid");
+        if openid.is_empty() {
+            return Err(ApiError::Decode { call, message: "no openid in the answer".to_owned() });
+        }
+        Ok(WebIdentity {
+            openid,
+            unionid: Some(text("unionid")).filter(|u| !u.is_empty()),
+            scope: text("scope"),
+            access_token: Secret::new(text("access_token")),
+        })
+    }
+
+    /// `sns/userinfo` with the user-level token of an `snsapi_userinfo` authorization: nickname
+    /// and avatar (no sex or region since 2021-10-20, the fields are left empty by WeChat).
+    ///
+    /// # Errors
+    /// [`ApiError`]: 48001 for an `snsapi_base` token, 40001/42001 an invalid token.
+    pub async fn web_profile(&self, user_token: &Secret, openid: &str) -> Result<serde_json::Value, ApiError> {
+        let query = [("access_token", user_token.expose()), ("openid", openid), ("lang", "zh_CN")];
+        self.get_query("sns/userinfo", "/sns/userinfo", &query).await
+    }
+
     /// One GET with the authorizer's token (a read: safe to ask again, so never an outcome
     /// question like a send's).
     async fn get<T: DeserializeOwned>(
@@ -406,14 +465,19 @@ impl WeChatClient {
         authorizer_token: &Secret,
         query: &[(&str, &str)],
     ) -> Result<T, ApiError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .query(&[("access_token", authorizer_token.expose())])
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| transport(call, &e))?;
+        let mut full = vec![("access_token", authorizer_token.expose())];
+        full.extend_from_slice(query);
+        self.get_query(call, path, &full).await
+    }
+
+    async fn get_query<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).query(query).send().await.map_err(|e| transport(call, &e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(ApiError::Http { call, status: status.as_u16() });

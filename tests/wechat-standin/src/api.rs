@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::world::{Account, Fault, World, WxError, millis};
-use crate::{StandIn, page};
+use crate::{StandIn, oauth, page};
 
 pub(crate) fn router(standin: StandIn) -> Router {
     Router::new()
@@ -35,6 +35,11 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/wxaopen/safe/bindcomponent", get(page::login_page))
         .route("/safe/bindcomponent", get(page::login_page))
         .route("/standin/authorize", post(page::authorize))
+        .route("/connect/oauth2/authorize", get(oauth::authorize))
+        .route("/standin/oauth/consent", post(oauth::consent))
+        .route("/standin/wechat-user", get(oauth::set_user))
+        .route("/sns/oauth2/component/access_token", get(sns_access_token))
+        .route("/sns/userinfo", get(sns_userinfo))
         .route("/standin/health", get(|| async { "ok" }))
         .route("/standin/accounts", get(list_accounts).post(add_account))
         .route("/standin/push/ticket", post(push_ticket))
@@ -221,6 +226,16 @@ async fn private_templates(State(s): State<StandIn>, params: Params) -> Response
         world.private_templates(params.get("access_token").map(String::as_str))
     })
     .await
+}
+
+async fn sns_access_token(State(s): State<StandIn>, params: Params) -> Response {
+    let (component, grace) = (s.config().component_appid.clone(), s.config().token_grace_secs);
+    api(&s, "sns_access_token", &Bytes::from_static(b"{}"), |world, _| world.oauth_exchange(&params, &component, grace))
+        .await
+}
+
+async fn sns_userinfo(State(s): State<StandIn>, params: Params) -> Response {
+    api(&s, "sns_userinfo", &Bytes::from_static(b"{}"), |world, _| world.sns_userinfo(&params)).await
 }
 
 async fn user_get(State(s): State<StandIn>, params: Params) -> Response {

@@ -16,16 +16,20 @@
 //! - **The authorization page** at the `componentloginpage` (PC) and `bindcomponent` (mobile)
 //!   paths: it checks `component_appid` and `pre_auth_code`; "Authorize" redirects the browser to
 //!   `redirect_uri?auth_code=…&expires_in=…` and pushes `authorized`.
+//! - **Web authorization on behalf of accounts** (`oauth.rs`): the authorize page with consent and
+//!   decline, single-use codes that expire, the component-token rule, `sns/userinfo`.
 //! - **The full-network release test** (全网发布, `docs/wechat.md`, "Release test").
 //! - **Fault injection** per endpoint: an errcode, an HTTP status, latency, a dropped connection.
 //! - **A control API** under `/standin/…` for other processes; tests use [`StandIn`]'s methods.
 
 mod api;
+mod oauth;
 mod page;
 pub mod platform;
 mod push;
 mod world;
 
+pub use self::oauth::{openid_for, unionid_for};
 pub use self::push::PushResult;
 pub use self::world::{Account, Fault, SentMessage, TEMPLATE_LIBRARY, TemplateSend};
 
@@ -69,6 +73,9 @@ pub struct Config {
     pub authorizer_token_ttl: i64,
     /// The accounts that can authorize the platform.
     pub accounts: Vec<Account>,
+    /// The platform's 公众号开发域名 (hosts, no port): web authorization redirects only there or
+    /// to an `{appid}.` sub-domain of one.
+    pub web_domains: Vec<String>,
 }
 
 impl Config {
@@ -87,6 +94,7 @@ impl Config {
             token_grace_secs: 60,
             authorizer_token_ttl: world::AUTHORIZER_TOKEN_TTL,
             accounts: Account::defaults(),
+            web_domains: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
         }
     }
 }

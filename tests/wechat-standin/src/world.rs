@@ -174,6 +174,8 @@ pub(crate) struct World {
     client_msg_ids: HashMap<(String, String, String), (i64, u64)>,
     /// Template messages sent, in order.
     pub(crate) template_sends: Vec<TemplateSend>,
+    /// Web authorization: codes and user-level tokens (`oauth.rs`).
+    pub(crate) web: crate::oauth::WebAuth,
 }
 
 /// The template library (模板库) the stand-in offers: short id, title, keywords (the part before
@@ -272,7 +274,7 @@ impl World {
     }
 
     /// Opaque values in WeChat's shapes (`ticket@@@…`, `preauthcode@@@…`), unguessable.
-    fn mint(&mut self, prefix: &str) -> String {
+    pub(crate) fn mint(&mut self, prefix: &str) -> String {
         self.counter += 1;
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).unwrap_or_default();
@@ -604,6 +606,22 @@ impl World {
         }
         state.used |= consume;
         Ok(())
+    }
+
+    /// The permission sets an account granted the platform, while it is authorized.
+    pub(crate) fn grants(&self, appid: &str) -> Option<&[i64]> {
+        self.accounts.get(appid).filter(|s| s.authorized).map(|s| s.account.func_info.as_slice())
+    }
+
+    /// The account's nickname (its appid when unknown).
+    pub(crate) fn nick_name(&self, appid: &str) -> String {
+        self.accounts.get(appid).map_or_else(|| appid.to_owned(), |s| s.account.nick_name.clone())
+    }
+
+    /// Whether `token` is some account's authorizer access token (what a platform must not use
+    /// where the component token is required).
+    pub(crate) fn is_authorizer_token(&self, token: &str) -> bool {
+        !token.is_empty() && self.accounts.values().any(|s| s.access_tokens.contains_key(token))
     }
 
     pub(crate) fn account_list(&self) -> Vec<Account> {

@@ -1,0 +1,271 @@
+//! Web authorization on behalf of an account (代公众号发起网页授权): a site learns who the
+//! follower in front of it is, and may bind them to its own user.
+//!
+//! 1. [`Platform::start_web_authorization`]: the return target checked against the allow-list
+//!    (no open redirect), the account authorized with the web-service permission set (4), the
+//!    request kept under a random nonce for [`WEB_STATE_SECS`], and WeChat's authorize URL with a
+//!    signed `state` of about 75 bytes (WeChat allows 128) that names only that nonce.
+//! 2. [`Platform::finish_web_authorization`]: the state verified and used up (single-use, before
+//!    WeChat is called), the code exchanged with the **component** token (an authorizer's is
+//!    refused with 48001), `sns/userinfo` for `snsapi_userinfo`, and a one-time ticket the
+//!    browser carries back to the site.
+//! 3. [`Platform::redeem_web_ticket`]: the site's server redeems the ticket (once, within
+//!    [`WEB_TICKET_SECS`], as the account's owner) and learns the OpenID; nothing that identifies
+//!    the follower is ever taken from a query string.
+//!
+//! Protocol: <https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Official_Accounts/official_account_website_authorization.html>.
+
+use serde_json::{Value, json};
+
+use super::{ActError, CallError, Caller, Platform};
+use crate::auth_state::StateError;
+use crate::config::WebAuthConfig;
+use crate::secret::Secret;
+use crate::store::{AuthorizerStatus, MarkerKey, StoreError, TokenStore};
+use crate::wechat::ApiError;
+
+/// How long a started authorization may take to come back (WeChat's code lives 5 minutes; the
+/// follower may read the consent page first).
+pub const WEB_STATE_SECS: i64 = 600;
+/// How long the site has to redeem a ticket.
+pub const WEB_TICKET_SECS: i64 = 120;
+/// The longest `user_ref` a site may carry through an authorization.
+pub const MAX_USER_REF: usize = 128;
+/// Permission set 4, 网页服务: without it WeChat answers the authorize page with "该链接无法访问".
+const WEB_SERVICE_SET: i64 = 4;
+
+/// Why an authorization could not start. Each is a page for the follower's browser.
+#[derive(Debug, thiserror::Error)]
+pub enum WebStartError {
+    /// Web authorization is not configured (`OAUTH_REDIRECT_URL`, `OAUTH_RETURN_ORIGINS`).
+    #[error("web authorization is not configured")]
+    NotConfigured,
+    /// `scope` is not `snsapi_base` or `snsapi_userinfo`.
+    #[error("scope must be snsapi_base or snsapi_userinfo")]
+    BadScope,
+    /// `return_to` is missing, not a URL, or not on an allowed origin.
+    #[error("return_to is not on an allowed origin")]
+    ReturnNotAllowed,
+    /// `user_ref` is longer than [`MAX_USER_REF`] or has control characters.
+    #[error("user_ref is malformed")]
+    BadUserRef,
+    /// The account is unknown to the platform, or no longer authorizes it.
+    #[error("the account does not authorize the platform")]
+    NotAuthorized,
+    /// The account did not grant the web-service permission set.
+    #[error("the account did not grant web service (permission set 4)")]
+    NoWebPermission,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a callback did not identify the follower. Each is a page for the follower's browser.
+#[derive(Debug, thiserror::Error)]
+pub enum WebCallbackError {
+    /// No state, a forged one, or one for another account.
+    #[error("the state is not the platform's")]
+    StateInvalid,
+    /// The state is older than [`WEB_STATE_SECS`].
+    #[error("the state has expired")]
+    StateExpired,
+    /// The state came back before (a reload, or a replayed URL).
+    #[error("the state was already used")]
+    StateUsed,
+    /// The follower declined (WeChat sent no code). The return target, to offer a way back.
+    #[error("the follower declined")]
+    Denied {
+        /// Where the site wanted the browser back.
+        return_to: String,
+    },
+    /// WeChat says the code was already used (40163).
+    #[error("the code was already used")]
+    CodeUsed,
+    /// WeChat says the code is invalid or expired (40029).
+    #[error("the code is invalid or expired")]
+    CodeInvalid,
+    /// WeChat refused or could not be reached.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a ticket was not redeemed.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    /// Unknown, expired, or the account is not the caller's (one answer for all three).
+    #[error("no such ticket")]
+    NotFound,
+    /// Redeemed before.
+    #[error("the ticket was already redeemed")]
+    Used,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A started authorization as kept under its nonce.
+fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: Option<&str>) -> Value {
+    json!({"appid": appid, "scope": scope, "return_to": return_to, "user_ref": user_ref})
+}
+
+/// `return_to`, if it is an absolute http(s) URL on one of the allowed origins.
+fn allowed_return(config: &WebAuthConfig, return_to: &str) -> Option<url::Url> {
+    let url = url::Url::parse(return_to).ok()?;
+    let origin = url.origin().ascii_serialization();
+    (matches!(url.scheme(), "http" | "https") && config.return_origins.contains(&origin)).then_some(url)
+}
+
+/// WeChat's authorize URL: the parameters in its exact order, every value fully percent-encoded.
+fn authorize_url(base: &str, appid: &str, redirect_uri: &str, scope: &str, state: &str, component: &str) -> String {
+    let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    format!(
+        "{base}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope={}&state={}&component_appid={}#wechat_redirect",
+        enc(appid),
+        enc(redirect_uri),
+        enc(scope),
+        enc(state),
+        enc(component),
+    )
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The verification file named `name` (`MP_verify_….txt`), if configured.
+    pub fn verification_file(&self, name: &str) -> Option<&str> {
+        self.web.verification_files.iter().find(|(n, _)| n == name).map(|(_, content)| content.as_str())
+    }
+
+    /// Starts a web authorization for `appid`: WeChat's authorize URL to send the browser to.
+    ///
+    /// # Errors
+    /// [`WebStartError`]; nothing is stored unless the request is valid.
+    pub async fn start_web_authorization(
+        &self,
+        appid: &str,
+        scope: &str,
+        return_to: &str,
+        user_ref: Option<&str>,
+    ) -> Result<String, WebStartError> {
+        let config = &self.web;
+        let Some(redirect) = config.redirect_url.as_deref().filter(|_| !config.return_origins.is_empty()) else {
+            return Err(WebStartError::NotConfigured);
+        };
+        if !matches!(scope, "snsapi_base" | "snsapi_userinfo") {
+            return Err(WebStartError::BadScope);
+        }
+        let return_to = allowed_return(config, return_to).ok_or(WebStartError::ReturnNotAllowed)?;
+        if user_ref.is_some_and(|r| r.is_empty() || r.len() > MAX_USER_REF || r.chars().any(char::is_control)) {
+            return Err(WebStartError::BadUserRef);
+        }
+        let record = self.store.authorizer(appid).await?.ok_or(WebStartError::NotAuthorized)?;
+        if record.status != AuthorizerStatus::Authorized {
+            return Err(WebStartError::NotAuthorized);
+        }
+        if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
+            return Err(WebStartError::NoWebPermission);
+        }
+        let now = self.now();
+        let state = self.web_signer.sign("", now + WEB_STATE_SECS);
+        let nonce = state.split('.').nth(2).unwrap_or_default();
+        let request = request_json(appid, scope, return_to.as_str(), user_ref);
+        self.store.remember_value(&MarkerKey::web_request(nonce), &request.to_string(), WEB_STATE_SECS, now).await?;
+        let redirect_uri = redirect.replace("$APPID$", appid);
+        Ok(authorize_url(&config.oauth_base, appid, &redirect_uri, scope, &state, &self.pages.component_appid))
+    }
+
+    /// Completes a web authorization from WeChat's redirect: where to send the browser (the
+    /// site's `return_to` with `wx_ticket`).
+    ///
+    /// # Errors
+    /// [`WebCallbackError`]: the state is checked and used up before WeChat is called.
+    pub async fn finish_web_authorization(
+        &self,
+        state: &str,
+        code: Option<Secret>,
+        appid_param: Option<&str>,
+    ) -> Result<String, WebCallbackError> {
+        let now = self.now();
+        let claims = self.web_signer.verify(state, now).map_err(|e| match e {
+            StateError::Expired => WebCallbackError::StateExpired,
+            StateError::Malformed | StateError::Forged => WebCallbackError::StateInvalid,
+        })?;
+        let key = MarkerKey::web_request(&claims.nonce);
+        let request: Value = match self.store.recall(&key, now).await? {
+            Some(text) => serde_json::from_str(&text).map_err(|_| WebCallbackError::StateInvalid)?,
+            None => return Err(WebCallbackError::StateExpired),
+        };
+        let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);
+        let (Some(appid), Some(_scope), Some(return_to)) = (text("appid"), text("scope"), text("return_to")) else {
+            return Err(WebCallbackError::StateInvalid);
+        };
+        if appid_param.is_some_and(|a| a != appid) {
+            return Err(WebCallbackError::StateInvalid);
+        }
+        if !self.store.remember_once(&MarkerKey::web_state(&claims.nonce), WEB_STATE_SECS * 2, now).await? {
+            return Err(WebCallbackError::StateUsed);
+        }
+        let Some(code) = code else {
+            return Err(WebCallbackError::Denied { return_to });
+        };
+        let identity = self
+            .with_component_token(|token| {
+                let (wechat, appid, code) = (&self.wechat, appid.as_str(), &code);
+                async move { wechat.web_identity(&token, appid, code).await }
+            })
+            .await
+            .map_err(|err| match err {
+                CallError::WeChat(api) if api.errcode() == Some(40163) => WebCallbackError::CodeUsed,
+                CallError::WeChat(api) if api.errcode() == Some(40029) => WebCallbackError::CodeInvalid,
+                other => WebCallbackError::Call(other),
+            })?;
+        let mut profile = Value::Null;
+        if identity.scope.split(',').any(|s| s == "snsapi_userinfo") {
+            let info = self.wechat.web_profile(&identity.access_token, &identity.openid).await.map_err(api_call)?;
+            profile = json!({
+                "nickname": info.get("nickname").and_then(Value::as_str).unwrap_or_default(),
+                "headimgurl": info.get("headimgurl").and_then(Value::as_str).unwrap_or_default(),
+            });
+        }
+        let mut bytes = [0u8; 24];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a ticket: {e}")))?;
+        let ticket = Secret::new(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes));
+        let kept = json!({
+            "authorizer_appid": appid, "openid": identity.openid, "unionid": identity.unionid,
+            "scope": identity.scope, "user_ref": request.get("user_ref"), "profile": profile,
+            "authorized_at": now,
+        });
+        self.store.remember_value(&MarkerKey::web_ticket(&ticket), &kept.to_string(), WEB_TICKET_SECS, now).await?;
+        let mut back = url::Url::parse(&return_to).map_err(|_| WebCallbackError::StateInvalid)?;
+        back.query_pairs_mut().append_pair("wx_ticket", ticket.expose());
+        Ok(back.into())
+    }
+
+    /// Redeems a ticket once: who the follower is (`authorizer_appid`, `openid`, `unionid`,
+    /// `scope`, `user_ref`, and `profile` for `snsapi_userinfo`).
+    ///
+    /// # Errors
+    /// [`RedeemError`]: a dashboard user redeems only tickets of their own accounts.
+    pub async fn redeem_web_ticket(&self, caller: &Caller, ticket: &Secret) -> Result<Value, RedeemError> {
+        let now = self.now();
+        let Some(text) = self.store.recall(&MarkerKey::web_ticket(ticket), now).await? else {
+            return Err(RedeemError::NotFound);
+        };
+        let identity: Value = serde_json::from_str(&text).map_err(|_| RedeemError::NotFound)?;
+        let appid = identity.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default();
+        match self.owned_account(caller, appid).await {
+            Ok(_) => {}
+            Err(ActError::Token(CallError::Store(err))) => return Err(RedeemError::Store(err)),
+            Err(_) => return Err(RedeemError::NotFound),
+        }
+        if !self.store.remember_once(&MarkerKey::web_ticket_redeemed(ticket), WEB_TICKET_SECS * 2, now).await? {
+            return Err(RedeemError::Used);
+        }
+        Ok(identity)
+    }
+}
+
+fn api_call(err: ApiError) -> WebCallbackError {
+    WebCallbackError::Call(CallError::WeChat(err))
+}

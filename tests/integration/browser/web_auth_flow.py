@@ -1,0 +1,185 @@
+"""Web authorization on behalf of an account, in a real browser (headless Chromium).
+
+A shop's page (served here, on SHOP_PORT: one of the local run's OAUTH_RETURN_ORIGINS) links to
+web-oauth → WeChat's consent page (the stand-in, as the WeChat user "alice") → 允许 → web-oauth's
+callback → back at the shop with a wx_ticket, which the shop's *server* redeems → the shop's page
+shows the verified OpenID and its own user id bound to it. Then the decline path: 拒绝 → the
+platform's "你已拒绝授权" page → its link back to the shop.
+
+The account (wx1000000000000001, which granted permission set 4) is authorized first, through the
+dashboard's page as an admin would. Screenshots go to $SCREENSHOT_DIR (default
+target/e2e/screenshots), prefixed "web-". Run by scripts/e2e.sh inside scripts/run-local.sh.
+"""
+
+import html
+import http.server
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from authorize_flow import browser
+
+WATCH = os.environ["WATCH_URL"].rstrip("/")
+STANDIN = os.environ["STANDIN_URL"].rstrip("/")
+SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
+SHOP_PORT = int(os.environ.get("SHOP_PORT", "9200"))
+SHOP = f"http://127.0.0.1:{SHOP_PORT}"
+ACCOUNT = "wx1000000000000001"
+SHOP_USER = "shop-user-42"
+
+
+def start_link(scope: str) -> str:
+    query = urllib.parse.urlencode({"scope": scope, "return_to": f"{SHOP}/bind", "user_ref": SHOP_USER})
+    return f"{WATCH}/lambda-url/web-oauth/wechat/oauth/{ACCOUNT}/authorize?{query}"
+
+
+def redeem(ticket: str) -> dict:
+    """The shop's server redeems the ticket (IAM-signed in a deployment; the demo user here)."""
+    request = urllib.request.Request(
+        f"{WATCH}/lambda-url/web-oauth/wechat/backend/oauth/tickets",
+        data=json.dumps({"ticket": ticket}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as err:
+        return json.load(err)
+
+
+class Shop(http.server.BaseHTTPRequestHandler):
+    """The site: a page with the login link, and /bind that redeems the ticket server-side."""
+
+    bindings: dict = {}
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def page(self, title: str, body: str) -> None:
+        data = (
+            f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif;margin:2em'><h1 id='title'>{html.escape(title)}</h1>{body}</body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/":
+            self.page(
+                "示例商城",
+                f"<p>会员 <b>{SHOP_USER}</b>，绑定微信后可收到发货通知。</p>"
+                f"<p><a id='login' href='{html.escape(start_link('snsapi_userinfo'))}'>绑定微信</a></p>",
+            )
+        elif url.path == "/bind" and "wx_ticket" in query:
+            answer = redeem(query["wx_ticket"])
+            if answer.get("code") != 0:
+                self.page("绑定失败", f"<p id='error'>{html.escape(json.dumps(answer, ensure_ascii=False))}</p>")
+                return
+            who = answer["data"]
+            Shop.bindings[who["user_ref"]] = who["openid"]
+            self.page(
+                "绑定成功",
+                f"<p>OpenID: <code id='openid'>{html.escape(who['openid'])}</code></p>"
+                f"<p>会员: <code id='user_ref'>{html.escape(str(who['user_ref']))}</code></p>"
+                f"<p>昵称: <span id='nickname'>{html.escape((who.get('profile') or {}).get('nickname', ''))}</span></p>"
+                f"<p>公众号: <code id='appid'>{html.escape(who['authorizer_appid'])}</code></p>",
+            )
+        else:
+            self.page("示例商城", "<p id='plain'>没有授权信息</p>")
+
+
+def main() -> int:
+    os.makedirs(SHOTS, exist_ok=True)
+    started = time.monotonic()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", SHOP_PORT), Shop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory() as profile:
+        driver = browser(profile)
+        driver.set_page_load_timeout(120)
+        wait = WebDriverWait(driver, 30)
+        step = 0
+
+        def shot(name: str) -> None:
+            nonlocal step
+            step += 1
+            path = os.path.join(SHOTS, f"web-{step}-{name}.png")
+            driver.save_screenshot(path)
+            print(f"  screenshot {path}")
+
+        try:
+            # 0. The account is authorized through the dashboard's page, as its admin does.
+            driver.get(f"{WATCH}/lambda-url/qr-url-issuer?auth_type=1")
+            wait.until(ec.element_to_be_clickable((By.ID, "authorize"))).click()
+            wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}"))).click()
+            wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
+            assert wait.until(ec.presence_of_element_located((By.ID, "title"))).text == "授权成功"
+
+            # 1. WeChat knows this browser as "alice".
+            driver.get(f"{STANDIN}/standin/wechat-user?name=alice")
+
+            # 2. The shop's page → web-oauth → WeChat's consent page for the account.
+            driver.get(f"{SHOP}/")
+            wait.until(ec.presence_of_element_located((By.ID, "login")))
+            shot("shop")
+            driver.find_element(By.ID, "login").click()
+            allow = wait.until(ec.element_to_be_clickable((By.ID, "allow")))
+            assert driver.current_url.startswith(f"{STANDIN}/connect/oauth2/authorize?appid={ACCOUNT}&redirect_uri="), driver.current_url
+            assert "示例服务号" in driver.find_element(By.ID, "asks").text
+            shot("wechat-consent")
+
+            # 3. 允许 → callback → back at the shop, which redeemed the ticket server-side.
+            allow.click()
+            openid = wait.until(ec.presence_of_element_located((By.ID, "openid"))).text
+            assert driver.current_url.startswith(f"{SHOP}/bind?wx_ticket="), driver.current_url
+            shot("shop-bound")
+            assert openid == "o0001_alice", openid
+            assert driver.find_element(By.ID, "user_ref").text == SHOP_USER
+            assert driver.find_element(By.ID, "nickname").text == "微信用户 alice"
+            assert Shop.bindings == {SHOP_USER: "o0001_alice"}, Shop.bindings
+
+            # 4. Reloading the shop's URL: the ticket was spent, the shop learns nothing more.
+            driver.refresh()
+            error = wait.until(ec.presence_of_element_located((By.ID, "error"))).text
+            assert '"code": 1016' in error, error
+            shot("ticket-reused")
+
+            # 5. The decline path: 拒绝 → the platform's page → its link back to the shop.
+            driver.get(f"{SHOP}/")
+            wait.until(ec.element_to_be_clickable((By.ID, "login"))).click()
+            wait.until(ec.element_to_be_clickable((By.ID, "deny"))).click()
+            title = wait.until(ec.presence_of_element_located((By.ID, "title"))).text
+            assert title == "你已拒绝授权", title
+            assert "/lambda-url/web-oauth/" in driver.current_url and "code=" not in driver.current_url
+            shot("declined")
+            driver.find_element(By.ID, "back").click()
+            wait.until(ec.presence_of_element_located((By.ID, "plain")))
+            assert driver.current_url == f"{SHOP}/bind", driver.current_url
+        except Exception:
+            shot("failure")
+            print(driver.current_url, file=sys.stderr)
+            print(driver.page_source[:2000], file=sys.stderr)
+            raise
+        finally:
+            driver.quit()
+            server.shutdown()
+    print(f"web authorization browser flow passed in {time.monotonic() - started:.1f} s ({step} screenshots in {SHOTS})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+//! Web authorization on behalf of an account (issue 19), over HTTP: the follower's browser
+//! (reqwest, redirects followed by hand, the stand-in's `wx_user` cookie) goes from the site's
+//! link to WeChat's page and back; the site's server redeems the ticket. Every refusal is a page
+//! or an answer of its own, and nothing that identifies the follower comes from a query string.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION};
+use serde_json::{Value, json};
+use shared::Secret;
+use shared::service::{Caller, RedeemError};
+use shared::store::{AuthorizerStore, LOCAL_DEMO_USER};
+use wechat_standin::{Fault, StandIn};
+
+use crate::gateway::{self, SHOP};
+use crate::support::ACCOUNT;
+
+/// The 订阅号 of the stand-in's defaults: authorized, but without permission set 4.
+const NO_WEB: &str = "wx1000000000000002";
+
+fn browser() -> reqwest::Client {
+    shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn authorized() -> (StandIn, gateway::Shared, String) {
+    let (standin, app, base) = gateway::wired(crate::support::fresh_table().await, |_| {}).await;
+    standin.push_ticket().await;
+    for appid in [ACCOUNT, NO_WEB] {
+        standin.authorize_and_push(appid).await.unwrap();
+        app.platform.store().set_owner(appid, LOCAL_DEMO_USER, standin.now()).await.unwrap();
+    }
+    (standin, app, base)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::FOUND, "a redirect");
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+async fn page(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+fn title(body: &str) -> &str {
+    body.split("<h1 id=\"title\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or_else(|| panic!("{body}"))
+}
+
+/// The site's link → WeChat's authorize URL (checked field by field) → as `user` on WeChat's
+/// side, allowing (`snsapi_userinfo` asks) → our callback URL.
+async fn to_callback(base: &str, standin: &StandIn, scope: &str, user: &str, allow: bool) -> String {
+    let http = browser();
+    let start = format!("{base}/wechat/oauth/{ACCOUNT}/authorize");
+    let response = http
+        .get(&start)
+        .query(&[("scope", scope), ("return_to", &format!("{SHOP}/bind?from=menu")), ("user_ref", "shop-user-42")])
+        .send()
+        .await
+        .unwrap();
+    let wechat = location(&response);
+    // WeChat's exact order, every value encoded, the fragment it asks for.
+    let prefix = format!("{}/connect/oauth2/authorize?appid={ACCOUNT}&redirect_uri=", standin.base_url());
+    assert!(wechat.starts_with(&prefix), "{wechat}");
+    assert!(wechat.ends_with("#wechat_redirect"), "{wechat}");
+    let url = url::Url::parse(&wechat).unwrap();
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["appid", "redirect_uri", "response_type", "scope", "state", "component_appid"]);
+    let get = |n: &str| url.query_pairs().find(|(k, _)| k == n).unwrap().1.into_owned();
+    assert_eq!(get("redirect_uri"), format!("{base}/wechat/oauth/callback"));
+    assert!(wechat.contains(&format!(
+        "redirect_uri={}",
+        url::form_urlencoded::byte_serialize(get("redirect_uri").as_bytes()).collect::<String>()
+    )));
+    assert!(get("state").len() <= 128, "state is {} bytes", get("state").len());
+    assert!(!get("state").contains("shop"), "the state names nothing of the request: {}", get("state"));
+    assert_eq!(get("component_appid"), crate::support::appid());
+    let cookie = format!("wx_user={user}");
+    let response = http.get(&wechat).header(COOKIE, &cookie).send().await.unwrap();
+    if scope == "snsapi_base" {
+        return location(&response);
+    }
+    let (status, consent) = page(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(consent.contains("id=\"allow\"") && consent.contains("示例服务号"), "{consent}");
+    let form = [
+        ("appid", ACCOUNT.to_owned()),
+        ("redirect_uri", get("redirect_uri")),
+        ("scope", get("scope")),
+        ("state", get("state")),
+        ("answer", if allow { "allow" } else { "deny" }.to_owned()),
+    ];
+    let response = http
+        .post(format!("{}/standin/oauth/consent", standin.base_url()))
+        .header(COOKIE, &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    location(&response)
+}
+
+#[tokio::test]
+async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
+    let (standin, app, base) = authorized().await;
+    let callback = to_callback(&base, &standin, "snsapi_userinfo", "alice", true).await;
+    assert!(callback.starts_with(&format!("{base}/wechat/oauth/callback?code=")), "{callback}");
+    let http = browser();
+    let response = http.get(&callback).send().await.unwrap();
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let back = url::Url::parse(&location(&response)).unwrap();
+    assert_eq!(back.origin().ascii_serialization(), SHOP);
+    assert_eq!(back.path(), "/bind");
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    assert_eq!(pairs[0], ("from".to_owned(), "menu".to_owned()), "the site's own query is kept");
+    assert_eq!(pairs.len(), 2, "only the ticket is added, never an openid: {pairs:?}");
+    let ticket = pairs[1].1.clone();
+    assert_eq!(pairs[1].0, "wx_ticket");
+    // The callback URL again (a reload): refused, WeChat not called again.
+    let exchanges = standin.calls("sns_access_token");
+    let (status, body) = page(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::CONFLICT, "授权链接已使用"));
+    assert_eq!(standin.calls("sns_access_token"), exchanges);
+
+    // The site's server redeems it (the backend route; the demo user locally), once.
+    let redeem = format!("{base}/wechat/backend/oauth/tickets");
+    let answer: Value = http.post(&redeem).json(&json!({"ticket": ticket})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["code"], 0, "{answer}");
+    let who = &answer["data"];
+    assert_eq!(who["authorizer_appid"], ACCOUNT);
+    assert_eq!(who["openid"], wechat_standin::openid_for(ACCOUNT, "alice"));
+    assert_eq!(who["unionid"], wechat_standin::unionid_for("alice"));
+    assert_eq!((who["scope"].as_str(), who["user_ref"].as_str()), (Some("snsapi_userinfo"), Some("shop-user-42")));
+    assert_eq!(who["profile"]["nickname"], "微信用户 alice");
+    let again = http.post(&redeem).json(&json!({"ticket": ticket})).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::GONE);
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], 1016);
+    let unknown = http.post(&redeem).json(&json!({"ticket": "not-a-ticket"})).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let malformed = http.post(&redeem).body("{").send().await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    // snsapi_base is silent on WeChat's side and fetches no profile.
+    let callback = to_callback(&base, &standin, "snsapi_base", "bob", true).await;
+    let ticket = url::Url::parse(&location(&http.get(&callback).send().await.unwrap()))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "wx_ticket")
+        .unwrap()
+        .1
+        .into_owned();
+    let userinfo = standin.calls("sns_userinfo");
+    // A dashboard user who does not own the account learns nothing, and the ticket survives.
+    let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
+    assert!(matches!(
+        app.platform.redeem_web_ticket(&mallory, &Secret::new(ticket.clone())).await,
+        Err(RedeemError::NotFound)
+    ));
+    let who = app
+        .platform
+        .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), &Secret::new(ticket))
+        .await
+        .unwrap();
+    assert_eq!(
+        (who["openid"].as_str(), who["scope"].as_str()),
+        (Some(wechat_standin::openid_for(ACCOUNT, "bob").as_str()), Some("snsapi_base"))
+    );
+    assert_eq!(who["profile"], Value::Null);
+    assert_eq!(standin.calls("sns_userinfo"), userinfo, "no userinfo call for snsapi_base");
+    // A ticket lasts two minutes.
+    let callback = to_callback(&base, &standin, "snsapi_base", "carol", true).await;
+    let back = location(&http.get(&callback).send().await.unwrap());
+    let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();
+    standin.advance_clock(shared::service::WEB_TICKET_SECS + 1);
+    assert_eq!(
+        http.post(&redeem).json(&json!({"ticket": ticket})).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// An account, the start's query, and the page it must get (status, title).
+type Refusal<'a> = (&'a str, Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+
+#[tokio::test]
+async fn every_refusal_has_its_page_and_nothing_leaves_for_an_unknown_origin() {
+    let (standin, _app, base) = authorized().await;
+    let http = browser();
+    let start = |appid: &str, query: &[(&str, &str)]| {
+        http.get(format!("{base}/wechat/oauth/{appid}/authorize")).query(query).send()
+    };
+    let shop = format!("{SHOP}/bind");
+    let cases: [Refusal; 6] = [
+        (ACCOUNT, vec![("scope", "snsapi_login"), ("return_to", &shop)], StatusCode::BAD_REQUEST, "无效的授权请求"),
+        (
+            ACCOUNT,
+            vec![("scope", "snsapi_base"), ("return_to", "https://evil.example/x")],
+            StatusCode::BAD_REQUEST,
+            "无效的返回地址",
+        ),
+        (
+            ACCOUNT,
+            vec![("scope", "snsapi_base"), ("return_to", "https://shop.example.com.evil.example/")],
+            StatusCode::BAD_REQUEST,
+            "无效的返回地址",
+        ),
+        (ACCOUNT, vec![("scope", "snsapi_base")], StatusCode::BAD_REQUEST, "无效的授权请求"),
+        (
+            NO_WEB,
+            vec![("scope", "snsapi_base"), ("return_to", &shop)],
+            StatusCode::FORBIDDEN,
+            "公众号未授予网页服务权限",
+        ),
+        (
+            "wx9999999999999999",
+            vec![("scope", "snsapi_base"), ("return_to", &shop)],
+            StatusCode::NOT_FOUND,
+            "公众号未授权",
+        ),
+    ];
+    for (appid, query, status, expected) in cases {
+        let (got, body) = page(start(appid, &query).await.unwrap()).await;
+        assert_eq!((got, title(&body)), (status, expected), "{appid} {query:?}");
+    }
+    let long = "x".repeat(shared::service::MAX_USER_REF + 1);
+    let (got, _) =
+        page(start(ACCOUNT, &[("scope", "snsapi_base"), ("return_to", &shop), ("user_ref", &long)]).await.unwrap())
+            .await;
+    assert_eq!(got, StatusCode::BAD_REQUEST);
+
+    // Declined on WeChat's page: no code; a page with the way back, nothing to redeem.
+    let callback = to_callback(&base, &standin, "snsapi_userinfo", "dave", false).await;
+    assert!(!callback.contains("code="), "{callback}");
+    let (status, body) = page(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::OK, "你已拒绝授权"));
+    assert!(body.contains(&format!("href=\"{SHOP}/bind?from=menu\"")), "{body}");
+
+    // A forged state, a state for another account: refused before WeChat is called.
+    let exchanges = standin.calls("sns_access_token");
+    let callback = to_callback(&base, &standin, "snsapi_base", "erin", true).await;
+    let forged = callback.replace("state=", "state=x");
+    let (status, body) = page(http.get(&forged).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::FORBIDDEN, "无效的授权请求"));
+    let other = callback.replace(&format!("appid={ACCOUNT}"), &format!("appid={NO_WEB}"));
+    assert_eq!(page(http.get(&other).send().await.unwrap()).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(standin.calls("sns_access_token"), exchanges);
+
+    // WeChat says the code was used (40163), or is invalid (40029): a page for each.
+    standin.inject_fault("sns_access_token", Fault::Errcode(40163), 1);
+    let (status, body) = page(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::CONFLICT, "授权码已使用"));
+    let callback = to_callback(&base, &standin, "snsapi_base", "erin", true).await;
+    standin.advance_clock(301);
+    let (status, body) = page(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::BAD_REQUEST, "授权码无效"), "a code expires after 5 minutes");
+    // A state expires after 10 minutes.
+    let callback = to_callback(&base, &standin, "snsapi_base", "erin", true).await;
+    standin.advance_clock(shared::service::WEB_STATE_SECS + 1);
+    let (status, body) = page(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!((status, title(&body)), (StatusCode::BAD_REQUEST, "授权已过期"));
+
+    // The component token WeChat no longer accepts is refreshed once and the code still works.
+    let callback = to_callback(&base, &standin, "snsapi_base", "frank", true).await;
+    standin.inject_fault("sns_access_token", Fault::Errcode(40001), 1);
+    let response = http.get(&callback).send().await.unwrap();
+    assert!(location(&response).starts_with(&format!("{SHOP}/bind?from=menu&wx_ticket=")));
+}
+
+#[tokio::test]
+async fn the_stand_in_holds_wechats_rules_for_web_authorization() {
+    let (standin, app, base) = authorized().await;
+    let client = crate::support::client(&standin);
+    let callback = to_callback(&base, &standin, "snsapi_userinfo", "grace", true).await;
+    let code = Secret::new(
+        url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned(),
+    );
+    // The authorizer's token where the component token belongs: 48001, the code not spent.
+    let authorizer = app.platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
+    let err = client.web_identity(&authorizer.access_token, ACCOUNT, &code).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(48001));
+    let component = app.platform.component_token(None).await.unwrap();
+    // Another account's appid with this code: 40029.
+    assert_eq!(client.web_identity(&component, NO_WEB, &code).await.unwrap_err().errcode(), Some(40029));
+    let identity = client.web_identity(&component, ACCOUNT, &code).await.unwrap();
+    assert_eq!(identity.openid, wechat_standin::openid_for(ACCOUNT, "grace"));
+    // Single use.
+    assert_eq!(client.web_identity(&component, ACCOUNT, &code).await.unwrap_err().errcode(), Some(40163));
+    // userinfo: today's fields (no sex or region), and only for snsapi_userinfo.
+    let info = client.web_profile(&identity.access_token, &identity.openid).await.unwrap();
+    assert_eq!((info["sex"].as_i64(), info["province"].as_str(), info["city"].as_str()), (Some(0), Some(""), Some("")));
+    assert_eq!(client.web_profile(&identity.access_token, "o_someone_else").await.unwrap_err().errcode(), Some(40003));
+    let callback = to_callback(&base, &standin, "snsapi_base", "grace", true).await;
+    let code = Secret::new(
+        url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned(),
+    );
+    let base_identity = client.web_identity(&component, ACCOUNT, &code).await.unwrap();
+    assert_eq!(
+        client.web_profile(&base_identity.access_token, &base_identity.openid).await.unwrap_err().errcode(),
+        Some(48001)
+    );
+    // The authorize page: wrong order, a long state, a foreign redirect, an account without set 4.
+    let http = browser();
+    let page_for = |query: String| http.get(format!("{}/connect/oauth2/authorize?{query}", standin.base_url())).send();
+    let component_appid = crate::support::appid();
+    let redirect =
+        url::form_urlencoded::byte_serialize(format!("{base}/wechat/oauth/callback").as_bytes()).collect::<String>();
+    let bad = [
+        format!(
+            "redirect_uri={redirect}&appid={ACCOUNT}&response_type=code&scope=snsapi_base&state=s&component_appid={component_appid}"
+        ),
+        format!(
+            "appid={ACCOUNT}&redirect_uri={redirect}&response_type=code&scope=snsapi_base&state={}&component_appid={component_appid}",
+            "s".repeat(129)
+        ),
+        format!(
+            "appid={ACCOUNT}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code&scope=snsapi_base&state=s&component_appid={component_appid}"
+        ),
+        format!(
+            "appid={NO_WEB}&redirect_uri={redirect}&response_type=code&scope=snsapi_base&state=s&component_appid={component_appid}"
+        ),
+    ];
+    for query in bad {
+        let (status, body) = page(page_for(query.clone()).await.unwrap()).await;
+        assert_eq!((status, title(&body)), (StatusCode::OK, "该链接无法访问"), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn verification_files_are_served_exactly_and_nothing_else_is() {
+    let app =
+        crate::support::memory_app_with(&[("DOMAIN_VERIFICATION_FILES", "MP_verify_Ab12.txt=Ab12Cd34".to_owned())]);
+    let get = |path: &str| {
+        let request = lambda_http::http::Request::builder().uri(path).body(lambda_http::Body::Empty).unwrap();
+        crate::support::Function::WebOauth.handle(&app, lambda_http::Request::from(request))
+    };
+    let response = get("/MP_verify_Ab12.txt").await;
+    assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(crate::support::status_and_body(response), (200, "Ab12Cd34".to_owned()));
+    for path in ["/MP_verify_other.txt", "/robots.txt", "/MP_verify_Ab12.txt.bak", "/wechat/oauth/x"] {
+        assert_eq!(crate::support::status_and_body(get(path).await).0, 404, "{path}");
+    }
+    // Without OAUTH_* settings, nothing starts (closed by default).
+    let started = app.platform.start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/", None).await;
+    assert!(matches!(started, Err(shared::service::WebStartError::NotConfigured)), "{started:?}");
+}
