@@ -62,12 +62,13 @@ WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
 AUTHORIZE_START_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer/authorize-start
-# Web authorization: WeChat's authorize page is the stand-in's; a site on SHOP_PORT (the browser
-# test's shop) may receive followers back.
+# Web authorization: the authorize page is the stand-in, and a site on SHOP_PORT (the shop of
+# the browser test) may receive followers back.
 WECHAT_OAUTH_BASE=http://127.0.0.1:$STANDIN_PORT
 OAUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oauth/callback
 OAUTH_RETURN_ORIGINS=http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT
-DOMAIN_VERIFICATION_FILES=MP_verify_local0123.txt=local0123
+# Quoted: cargo lambda's env-file parser refuses an unquoted '=' inside a value.
+DOMAIN_VERIFICATION_FILES="MP_verify_local0123.txt=local0123"
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
