@@ -94,6 +94,6 @@ fi
 cleanup
 free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # The stand-in issues authorizer tokens that are due at once, so the refresher has work under a real clock.
-DDB_PORT=$(free_port) STANDIN_PORT=$(free_port) WATCH_PORT=$(free_port) LOCAL_DIR="$root/target/e2e" \
+DDB_PORT=$(free_port) STANDIN_PORT=$(free_port) WATCH_PORT=$(free_port) SHOP_PORT=$(free_port) LOCAL_DIR="$root/target/e2e" \
   STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \
   bash scripts/run-local.sh --then scripts/e2e.sh

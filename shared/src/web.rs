@@ -50,6 +50,10 @@ pub enum DashboardCode {
     TicketUnknown,
     /// 1016: the web-authorization ticket was already redeemed (410).
     TicketRedeemed,
+    /// 1017: no binding for that OpenID or `user_ref` on the account (404).
+    BindingNotFound,
+    /// 1018: the ticket was started for another `user_ref` than the one the site binds (409).
+    UserRefMismatch,
 }
 
 impl DashboardCode {
@@ -73,6 +77,8 @@ impl DashboardCode {
             Self::VersionRequired => 1014,
             Self::TicketUnknown => 1015,
             Self::TicketRedeemed => 1016,
+            Self::BindingNotFound => 1017,
+            Self::UserRefMismatch => 1018,
         }
     }
 
@@ -90,7 +96,8 @@ impl DashboardCode {
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::TicketUnknown => StatusCode::NOT_FOUND,
+            Self::TicketUnknown | Self::BindingNotFound => StatusCode::NOT_FOUND,
+            Self::UserRefMismatch => StatusCode::CONFLICT,
             Self::TicketRedeemed => StatusCode::GONE,
         }
     }

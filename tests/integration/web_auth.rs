@@ -151,12 +151,12 @@ async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
     // A dashboard user who does not own the account learns nothing, and the ticket survives.
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     assert!(matches!(
-        app.platform.redeem_web_ticket(&mallory, &Secret::new(ticket.clone())).await,
+        app.platform.redeem_web_ticket(&mallory, &Secret::new(ticket.clone()), None).await,
         Err(RedeemError::NotFound)
     ));
     let who = app
         .platform
-        .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), &Secret::new(ticket))
+        .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), &Secret::new(ticket), None)
         .await
         .unwrap();
     assert_eq!(
@@ -339,4 +339,103 @@ async fn verification_files_are_served_exactly_and_nothing_else_is() {
     // Without OAUTH_* settings, nothing starts (closed by default).
     let started = app.platform.start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/", None).await;
     assert!(matches!(started, Err(shared::service::WebStartError::NotConfigured)), "{started:?}");
+}
+
+/// The ticket the browser brings back to the shop after `user` allowed (`snsapi_base`).
+async fn ticket_for(base: &str, standin: &StandIn, user: &str) -> String {
+    let callback = to_callback(base, standin, "snsapi_base", user, true).await;
+    let back = location(&browser().get(&callback).send().await.unwrap());
+    back.split("wx_ticket=").nth(1).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_site_binds_a_follower_to_its_own_user_and_finds_or_removes_it_from_either_side() {
+    let (standin, _app, base) = authorized().await;
+    let http = browser();
+    let redeem = format!("{base}/wechat/backend/oauth/tickets");
+    let bindings = format!("{base}/wechat/authorizers/{ACCOUNT}/bindings");
+    let alice = wechat_standin::openid_for(ACCOUNT, "alice");
+    // The site confirms the user it started with (its session's): bound.
+    let ticket = ticket_for(&base, &standin, "alice").await;
+    let answer: Value = http
+        .post(&redeem)
+        .json(&json!({"ticket": ticket, "user_ref": "shop-user-42"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["code"], 0, "{answer}");
+    assert_eq!(answer["data"]["binding"]["openid"], alice.as_str());
+    assert_eq!(answer["data"]["binding"]["user_ref"], "shop-user-42");
+    assert_eq!(answer["data"]["binding"]["unionid"], wechat_standin::unionid_for("alice"));
+    // Found from either side, in both families.
+    for query in [format!("openid={alice}"), "user_ref=shop-user-42".to_owned()] {
+        for url in [bindings.clone(), bindings.replace("/wechat/authorizers/", "/wechat/backend/authorizers/")] {
+            let found: Value = http.get(format!("{url}?{query}")).send().await.unwrap().json().await.unwrap();
+            assert_eq!(
+                (found["data"]["openid"].as_str(), found["data"]["user_ref"].as_str()),
+                (Some(alice.as_str()), Some("shop-user-42")),
+                "{url}?{query}"
+            );
+        }
+    }
+    // A link made for user 42 but redeemed by the site for another session's user: nothing bound.
+    let ticket = ticket_for(&base, &standin, "mallory").await;
+    let refused = http.post(&redeem).json(&json!({"ticket": ticket, "user_ref": "shop-user-7"})).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], 1018);
+    let mallory = wechat_standin::openid_for(ACCOUNT, "mallory");
+    let none = http.get(format!("{bindings}?openid={mallory}")).send().await.unwrap();
+    assert_eq!(
+        (none.status(), none.json::<Value>().await.unwrap()["code"].as_i64()),
+        (StatusCode::NOT_FOUND, Some(1017))
+    );
+    // Another follower for a user already bound: identified, not bound, told why.
+    let ticket = ticket_for(&base, &standin, "bob").await;
+    let answer: Value = http
+        .post(&redeem)
+        .json(&json!({"ticket": ticket, "user_ref": "shop-user-42"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["openid"], wechat_standin::openid_for(ACCOUNT, "bob").as_str());
+    assert_eq!(answer["data"]["binding"], Value::Null);
+    assert!(answer["data"]["binding_refused"].as_str().unwrap().contains("already bound"), "{answer}");
+    // Removed by the site's user id: both sides go.
+    let removed: Value =
+        http.delete(format!("{bindings}?user_ref=shop-user-42")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(removed["data"]["openid"], alice.as_str());
+    for query in [format!("openid={alice}"), "user_ref=shop-user-42".to_owned()] {
+        assert_eq!(http.get(format!("{bindings}?{query}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(http.delete(format!("{bindings}?openid={alice}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Exactly one side must be named.
+    for query in ["", "?openid=a&user_ref=b", "?openid="] {
+        assert_eq!(
+            http.get(format!("{bindings}{query}")).send().await.unwrap().status(),
+            StatusCode::BAD_REQUEST,
+            "{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bindings_are_owner_scoped() {
+    let (standin, app, base) = authorized().await;
+    let ticket = ticket_for(&base, &standin, "alice").await;
+    let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
+    let who = app.platform.redeem_web_ticket(&owner, &Secret::new(ticket), Some("shop-user-42")).await.unwrap();
+    assert!(who["binding"].is_object(), "{who}");
+    let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
+    let side = shared::service::BindingSide::UserRef("shop-user-42");
+    assert!(matches!(app.platform.binding(&mallory, ACCOUNT, side).await, Err(shared::service::ActError::NotFound)));
+    assert!(matches!(app.platform.unbind(&mallory, ACCOUNT, side).await, Err(shared::service::ActError::NotFound)));
+    assert!(app.platform.binding(&owner, ACCOUNT, side).await.unwrap().is_some(), "mallory removed nothing");
+    let backend = Caller::Backend("iam:arn:aws:iam::123456789012:role/shop".to_owned());
+    assert_eq!(app.platform.unbind(&backend, ACCOUNT, side).await.unwrap().unwrap().user_ref, "shop-user-42");
 }

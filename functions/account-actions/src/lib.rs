@@ -13,6 +13,8 @@
 //!   over someone else's newer version), `GET …/followers` (the follower ledger, paginated,
 //!   `?subscribed=true|false&cursor=&limit=`) and `POST …/followers/backfill` (import the followers
 //!   the account had before it was authorized; call until `done`), in both families.
+//! - `GET`/`DELETE …/bindings?openid=|user_ref=`: a follower's binding to a site's user (made by
+//!   web authorization, `web-oauth`), found or removed from either side, in both families.
 //!
 //! API Gateway routes each family to this function with one greedy route
 //! (`ANY /wechat/authorizers/{appid}/{proxy+}`, and the `/wechat/backend/` one under `AWS_IAM`);
@@ -25,7 +27,7 @@ use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::config::DashboardAuth;
-use shared::service::Caller;
+use shared::service::{BindingSide, Caller, binding_json};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
 
@@ -57,6 +59,10 @@ pub enum Action {
     Followers,
     /// Import the account's existing followers from WeChat (one slice per call).
     BackfillFollowers,
+    /// A follower's binding to a site's user (`?openid=` or `?user_ref=`).
+    Binding,
+    /// Remove a binding (`?openid=` or `?user_ref=`).
+    Unbind,
 }
 
 /// The route: the account, whether it is the backend (IAM) family, and the action; `None` when
@@ -84,6 +90,8 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::PUT, ["reply-rules"]) => Action::SaveReplyRules,
         (&Method::GET, ["followers"]) => Action::Followers,
         (&Method::POST, ["followers", "backfill"]) => Action::BackfillFollowers,
+        (&Method::GET, ["bindings"]) => Action::Binding,
+        (&Method::DELETE, ["bindings"]) => Action::Unbind,
         _ => return None,
     };
     valid.then_some((appid, backend, action))
@@ -226,6 +234,28 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             )
         }
         Action::BackfillFollowers => answer(app.platform.backfill_followers(&caller, &appid).await),
+        Action::Binding | Action::Unbind => {
+            let pairs = web::query_pairs(&request);
+            let one =
+                |name: &str| web::single_param(&pairs, name).ok().flatten().filter(|v| !v.is_empty() && v.len() <= 128);
+            let side = match (one("openid"), one("user_ref")) {
+                (Some(openid), None) => BindingSide::OpenId(openid),
+                (None, Some(user_ref)) => BindingSide::UserRef(user_ref),
+                _ => return Ok(DashboardCode::BadParameter.respond("give exactly one of openid and user_ref")),
+            };
+            let result = if action == Action::Binding {
+                app.platform.binding(&caller, &appid, side).await
+            } else {
+                app.platform.unbind(&caller, &appid, side).await
+            };
+            match result {
+                Ok(Some(binding)) => web::json_ok(binding_json(&binding)),
+                Ok(None) => {
+                    DashboardCode::BindingNotFound.respond("no binding for that openid or user_ref on this account")
+                }
+                Err(err) => answer(Err(err)),
+            }
+        }
         Action::LendToken => match app.platform.lend_token(&caller, &appid).await {
             Ok(token) => {
                 let now = app.platform.now();

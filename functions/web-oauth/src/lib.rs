@@ -128,16 +128,19 @@ async fn redeem<S: TokenStore>(app: &App<S>, request: &Request) -> Response<Body
     let Some(caller) = web::dashboard_user(request, auth).map(Caller::Backend) else {
         return web::unknown_user(FUNCTION, auth);
     };
-    let body = web::body_bytes(request);
-    let ticket = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("ticket").and_then(Value::as_str).map(str::to_owned))
-        .filter(|t| !t.is_empty() && t.len() <= 64);
-    let Some(ticket) = ticket else {
-        return DashboardCode::BadParameter
-            .respond("the body must be {\"ticket\": \"…\"}, the wx_ticket the browser brought");
+    let body: Value = serde_json::from_slice(web::body_bytes(request)).unwrap_or(Value::Null);
+    let ticket = body.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 64);
+    let user_ref = match body.get("user_ref") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r.as_str())),
+        Some(_) => Err(()),
     };
-    match app.platform.redeem_web_ticket(&caller, &Secret::new(ticket)).await {
+    let (Some(ticket), Ok(user_ref)) = (ticket, user_ref) else {
+        return DashboardCode::BadParameter.respond(
+            "the body must be {\"ticket\": \"…\"} (the wx_ticket the browser brought), with \"user_ref\" to bind the follower to that user",
+        );
+    };
+    match app.platform.redeem_web_ticket(&caller, &Secret::new(ticket), user_ref).await {
         Ok(identity) => web::json_ok(identity),
         Err(RedeemError::NotFound) => {
             tracing::warn!(function = FUNCTION, "ticket unknown, expired or not the caller's");
@@ -147,6 +150,8 @@ async fn redeem<S: TokenStore>(app: &App<S>, request: &Request) -> Response<Body
             tracing::warn!(function = FUNCTION, "ticket redeemed twice");
             DashboardCode::TicketRedeemed.respond("this ticket was already redeemed")
         }
+        Err(RedeemError::UserRefMismatch) => DashboardCode::UserRefMismatch
+            .respond("this authorization was started for another user_ref: nothing was bound, and the ticket is spent"),
         Err(RedeemError::Store(err)) => {
             tracing::error!(function = FUNCTION, error = %err, "ticket not redeemed");
             DashboardCode::StoreUnavailable.respond("the store is unavailable; redeem again")

@@ -37,6 +37,11 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Who it is, as recorded with what it does (`bound_by`, `updated_by`).
+    pub fn name(&self) -> &str {
+        self.key()
+    }
+
     fn key(&self) -> &str {
         match self {
             Self::Dashboard(user) | Self::Backend(user) => user,

@@ -43,7 +43,10 @@ pub use self::refresh::{
 };
 pub use self::rules::{RULES_FRESH_FOR, RulesError};
 pub use self::ticket::{NoticeError, NoticeOutcome};
-pub use self::web_auth::{MAX_USER_REF, RedeemError, WEB_STATE_SECS, WEB_TICKET_SECS, WebCallbackError, WebStartError};
+pub use self::web_auth::{
+    BindingSide, MAX_USER_REF, RedeemError, WEB_STATE_SECS, WEB_TICKET_SECS, WebCallbackError, WebStartError,
+    binding_json,
+};
 
 use std::sync::Arc;
 

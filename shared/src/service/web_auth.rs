@@ -11,7 +11,11 @@
 //!    browser carries back to the site.
 //! 3. [`Platform::redeem_web_ticket`]: the site's server redeems the ticket (once, within
 //!    [`WEB_TICKET_SECS`], as the account's owner) and learns the OpenID; nothing that identifies
-//!    the follower is ever taken from a query string.
+//!    the follower is ever taken from a query string. When the site names the `user_ref` it
+//!    started with (its session's user), the follower is bound to it: a link started by someone
+//!    else for another user cannot bind, because the site confirms the user on its own side.
+//! 4. [`Platform::binding`] and [`Platform::unbind`]: a binding found from either side, removed
+//!    as a pair (owner-scoped like every dashboard action).
 //!
 //! Protocol: <https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Official_Accounts/official_account_website_authorization.html>.
 
@@ -21,7 +25,7 @@ use super::{ActError, CallError, Caller, Platform};
 use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
-use crate::store::{AuthorizerStatus, MarkerKey, StoreError, TokenStore};
+use crate::store::{AuthorizerStatus, Binding, MarkerKey, StoreError, TokenStore};
 use crate::wechat::ApiError;
 
 /// How long a started authorization may take to come back (WeChat's code lives 5 minutes; the
@@ -101,9 +105,30 @@ pub enum RedeemError {
     /// Redeemed before.
     #[error("the ticket was already redeemed")]
     Used,
+    /// The site asked to bind a `user_ref` other than the one the authorization started with
+    /// (the ticket is spent: it was not this user's).
+    #[error("the ticket was started for another user_ref")]
+    UserRefMismatch,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Which side of a binding a caller names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingSide<'a> {
+    /// The follower's OpenID.
+    OpenId(&'a str),
+    /// The site's user id.
+    UserRef(&'a str),
+}
+
+/// A binding as the API shows it.
+pub fn binding_json(binding: &Binding) -> Value {
+    json!({
+        "openid": binding.openid, "user_ref": binding.user_ref, "unionid": binding.unionid,
+        "bound_at": binding.bound_at, "bound_by": binding.bound_by,
+    })
 }
 
 /// A started authorization as kept under its nonce.
@@ -247,13 +272,19 @@ impl<S: TokenStore> Platform<S> {
     ///
     /// # Errors
     /// [`RedeemError`]: a dashboard user redeems only tickets of their own accounts.
-    pub async fn redeem_web_ticket(&self, caller: &Caller, ticket: &Secret) -> Result<Value, RedeemError> {
+    pub async fn redeem_web_ticket(
+        &self,
+        caller: &Caller,
+        ticket: &Secret,
+        bind_user_ref: Option<&str>,
+    ) -> Result<Value, RedeemError> {
         let now = self.now();
         let Some(text) = self.store.recall(&MarkerKey::web_ticket(ticket), now).await? else {
             return Err(RedeemError::NotFound);
         };
         let identity: Value = serde_json::from_str(&text).map_err(|_| RedeemError::NotFound)?;
-        let appid = identity.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default();
+        let appid = identity.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let appid = appid.as_str();
         match self.owned_account(caller, appid).await {
             Ok(_) => {}
             Err(ActError::Token(CallError::Store(err))) => return Err(RedeemError::Store(err)),
@@ -262,7 +293,72 @@ impl<S: TokenStore> Platform<S> {
         if !self.store.remember_once(&MarkerKey::web_ticket_redeemed(ticket), WEB_TICKET_SECS * 2, now).await? {
             return Err(RedeemError::Used);
         }
-        Ok(identity)
+        let Some(user_ref) = bind_user_ref else {
+            return Ok(identity);
+        };
+        if identity.get("user_ref").and_then(Value::as_str) != Some(user_ref) {
+            tracing::warn!(authorizer = %appid, "a ticket redeemed for another user_ref than it was started with");
+            return Err(RedeemError::UserRefMismatch);
+        }
+        let binding = Binding {
+            openid: identity.get("openid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            user_ref: user_ref.to_owned(),
+            unionid: identity.get("unionid").and_then(Value::as_str).map(str::to_owned),
+            bound_at: now,
+            bound_by: caller.name().to_owned(),
+        };
+        let mut answer = identity;
+        match self.store.bind(appid, &binding).await {
+            Ok(()) => answer["binding"] = binding_json(&binding),
+            // The identity stands; the site learns why nothing was bound and may unbind first.
+            Err(StoreError::ConditionFailed) => {
+                answer["binding"] = Value::Null;
+                answer["binding_refused"] =
+                    Value::from("the follower or the user_ref is already bound to someone else on this account");
+            }
+            Err(err) => return Err(RedeemError::Store(err)),
+        }
+        Ok(answer)
+    }
+
+    /// The binding of one side on `appid`, if the caller may see the account.
+    ///
+    /// # Errors
+    /// [`ActError::NotFound`] for another user's account; store failures.
+    pub async fn binding(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        side: BindingSide<'_>,
+    ) -> Result<Option<Binding>, ActError> {
+        self.owned_account(caller, appid).await?;
+        Ok(match side {
+            BindingSide::OpenId(openid) => self.store.binding_by_openid(appid, openid).await?,
+            BindingSide::UserRef(user_ref) => self.store.binding_by_user(appid, user_ref).await?,
+        })
+    }
+
+    /// Removes the binding of one side (both of its items): the removed binding, or `None` when
+    /// there was none.
+    ///
+    /// # Errors
+    /// As [`Platform::binding`].
+    pub async fn unbind(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        side: BindingSide<'_>,
+    ) -> Result<Option<Binding>, ActError> {
+        // Read, then remove exactly that pair (a concurrent rebind is not removed by mistake).
+        for _ in 0..3 {
+            let Some(binding) = self.binding(caller, appid, side).await? else {
+                return Ok(None);
+            };
+            if self.store.unbind(appid, &binding).await? {
+                return Ok(Some(binding));
+            }
+        }
+        Err(ActError::InProgress)
     }
 }
 

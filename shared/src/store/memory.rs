@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
-    ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore, MarkerStore,
-    NewAuthorization, RulesStore, StoreError, StoredRules, SummaryPage, TicketStore, TicketWrite, Timestamp,
-    TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
+    ComponentToken, ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore,
+    MarkerStore, NewAuthorization, RulesStore, StoreError, StoredRules, SummaryPage, TicketStore, TicketWrite,
+    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -16,6 +16,9 @@ use super::{
 pub struct MemoryStore {
     state: Mutex<State>,
 }
+
+/// One account's bindings: OpenID → binding, and `user_ref` → OpenID.
+type AccountBindings = (HashMap<String, Binding>, HashMap<String, String>);
 
 #[derive(Debug, Default)]
 struct State {
@@ -30,6 +33,8 @@ struct State {
     /// `CreateTime` of the change that set their subscription state.
     followers: HashMap<String, BTreeMap<String, (Follower, Timestamp)>>,
     follower_counts: HashMap<String, i64>,
+    /// Per account: the bindings by both sides.
+    bindings: HashMap<String, AccountBindings>,
     writes: u64,
     reads: u64,
     /// Marker reads ([`MarkerStore::seen`]) and marker writes ([`MarkerStore::remember_once`])
@@ -407,6 +412,54 @@ impl MarkerStore for MemoryStore {
         let mut state = self.lock();
         state.reads += 1;
         Ok(state.values.get(key).filter(|(_, expires)| *expires >= now).map(|(value, _)| value.clone()))
+    }
+}
+
+impl BindingStore for MemoryStore {
+    async fn bind(&self, appid: &str, binding: &Binding) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let (by_openid, by_user) = state.bindings.entry(appid.to_owned()).or_default();
+        let same = |b: &Binding| b.openid == binding.openid && b.user_ref == binding.user_ref;
+        let openid_free = by_openid.get(&binding.openid).is_none_or(same);
+        let user_free = by_user.get(&binding.user_ref).is_none_or(|openid| *openid == binding.openid);
+        if !(openid_free && user_free) {
+            return Err(StoreError::ConditionFailed);
+        }
+        by_openid.insert(binding.openid.clone(), binding.clone());
+        by_user.insert(binding.user_ref.clone(), binding.openid.clone());
+        state.wrote(());
+        Ok(())
+    }
+
+    async fn binding_by_openid(&self, appid: &str, openid: &str) -> Result<Option<Binding>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.bindings.get(appid).and_then(|(by_openid, _)| by_openid.get(openid)).cloned())
+    }
+
+    async fn binding_by_user(&self, appid: &str, user_ref: &str) -> Result<Option<Binding>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state
+            .bindings
+            .get(appid)
+            .and_then(|(by_openid, by_user)| by_user.get(user_ref).and_then(|openid| by_openid.get(openid)))
+            .cloned())
+    }
+
+    async fn unbind(&self, appid: &str, binding: &Binding) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some((by_openid, by_user)) = state.bindings.get_mut(appid) else {
+            return Ok(false);
+        };
+        let stored = by_openid.get(&binding.openid).is_some_and(|b| b.user_ref == binding.user_ref);
+        if !stored {
+            return Ok(false);
+        }
+        by_openid.remove(&binding.openid);
+        by_user.remove(&binding.user_ref);
+        state.wrote(());
+        Ok(true)
     }
 }
 

@@ -16,6 +16,7 @@
 //! | reply rules | `rules#{c}#{appid}` | `rules` | `document`, `version`, `updated_at`, `updated_by` |
 //! | follower | `follower#{c}#{appid}` | `{openid}` | `subscribed`, `state_at`, `first_subscribed_at`, `last_subscribed_at`, `unsubscribed_at`, `scene`, `last_message_at`, `last_interaction_at`, `unionid` |
 //! | follower count | `followers#{c}#{appid}` | `count` | `subscribed` (N, moved only with a follower's state, in one transaction) |
+//! | binding (web authorization), both sides in one transaction | `binding#{c}#{appid}` | `openid#{openid}` and `user#{user_ref}` | `openid`, `user_ref`, `unionid`, `bound_at`, `bound_by` |
 //!
 //! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
 //!   only eventually (typically within 48 h), so every read and condition also treats an item
@@ -622,13 +623,55 @@ pub(crate) fn follower_cursor_openid(cursor: &str) -> Result<String, StoreError>
     Ok(openid)
 }
 
+/// A follower of an account bound to a site's own user (web authorization's `user_ref`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The follower's OpenID at the account.
+    pub openid: String,
+    /// The site's user id (opaque to the platform).
+    pub user_ref: String,
+    /// The follower's UnionID, when WeChat gave one.
+    pub unionid: Option<String>,
+    /// When it was bound.
+    pub bound_at: Timestamp,
+    /// Who bound it (the caller who redeemed the ticket).
+    pub bound_by: String,
+}
+
+/// Bindings between an account's followers and a site's users: one per OpenID and one per
+/// `user_ref` on each account, found from either side.
+pub trait BindingStore: Send + Sync {
+    /// Binds both sides in one transaction. Binding the same pair again is a no-op success;
+    /// either side already bound to someone else is [`StoreError::ConditionFailed`], nothing
+    /// written.
+    fn bind(&self, appid: &str, binding: &Binding) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The binding of a follower. One read.
+    fn binding_by_openid(
+        &self,
+        appid: &str,
+        openid: &str,
+    ) -> impl Future<Output = Result<Option<Binding>, StoreError>> + Send;
+
+    /// The binding of a site's user. One read.
+    fn binding_by_user(
+        &self,
+        appid: &str,
+        user_ref: &str,
+    ) -> impl Future<Output = Result<Option<Binding>, StoreError>> + Send;
+
+    /// Removes both sides of `binding` in one transaction: false when it is no longer stored
+    /// as given (removed or replaced meanwhile), nothing removed.
+    fn unbind(&self, appid: &str, binding: &Binding) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Everything, for adapters that implement all of it.
 pub trait TokenStore:
-    TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore
+    TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore + BindingStore
 {
 }
 
-impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore> TokenStore
-    for T
+impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore + BindingStore>
+    TokenStore for T
 {
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, DueAuthorizer, FollowerChange, NewAuthorization, StoreError, TicketWrite,
-    TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, Binding, DueAuthorizer, FollowerChange, NewAuthorization, StoreError,
+    TicketWrite, TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -28,7 +28,8 @@ macro_rules! store_suite {
             concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
             racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
             follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
-            follower_events_in_any_order_give_one_record);
+            follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
+            concurrent_binders_of_one_user_leave_one_binding);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -669,4 +670,63 @@ pub(crate) async fn concurrent_duplicate_subscribes_count_once<S: TokenStore + '
     }
     store.record_follower("wx1", "o2", NOW, &FollowerChange::Messaged).await.unwrap();
     assert_eq!(store.follower_counts(&["wx1".to_owned()]).await.unwrap()["wx1"], 2);
+}
+
+fn binding(openid: &str, user_ref: &str) -> Binding {
+    Binding {
+        openid: openid.to_owned(),
+        user_ref: user_ref.to_owned(),
+        unionid: Some(format!("u_{openid}")),
+        bound_at: NOW,
+        bound_by: "iam:arn:aws:iam::123456789012:role/shop".to_owned(),
+    }
+}
+
+pub(crate) async fn bindings_hold_one_pair_per_side_and_go_as_a_pair<S: TokenStore>(store: Arc<S>) {
+    let alice = binding("o_alice", "shop-user-1");
+    store.bind("wx-bind", &alice).await.unwrap();
+    assert_eq!(store.binding_by_openid("wx-bind", "o_alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.binding_by_user("wx-bind", "shop-user-1").await.unwrap(), Some(alice.clone()));
+    // The same pair again: fine. Either side with someone else: refused, nothing written.
+    store.bind("wx-bind", &alice).await.unwrap();
+    for other in [binding("o_alice", "shop-user-2"), binding("o_bob", "shop-user-1")] {
+        assert!(matches!(store.bind("wx-bind", &other).await, Err(StoreError::ConditionFailed)), "{other:?}");
+    }
+    assert_eq!(store.binding_by_user("wx-bind", "shop-user-2").await.unwrap(), None);
+    assert_eq!(store.binding_by_openid("wx-bind", "o_bob").await.unwrap(), None);
+    // Another account is another namespace.
+    store.bind("wx-other", &binding("o_alice", "shop-user-2")).await.unwrap();
+    assert_eq!(store.binding_by_openid("wx-bind", "o_alice").await.unwrap(), Some(alice.clone()));
+    // Unbinding a pair that is not stored removes nothing; the stored pair goes from both sides.
+    assert!(!store.unbind("wx-bind", &binding("o_alice", "shop-user-9")).await.unwrap());
+    assert!(store.unbind("wx-bind", &alice).await.unwrap());
+    assert_eq!(store.binding_by_openid("wx-bind", "o_alice").await.unwrap(), None);
+    assert_eq!(store.binding_by_user("wx-bind", "shop-user-1").await.unwrap(), None);
+    assert!(!store.unbind("wx-bind", &alice).await.unwrap());
+    // Both sides are free again.
+    store.bind("wx-bind", &binding("o_bob", "shop-user-1")).await.unwrap();
+}
+
+pub(crate) async fn concurrent_binders_of_one_user_leave_one_binding<S: TokenStore + 'static>(store: Arc<S>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.bind("wx-race", &binding(&format!("o_{i}"), "shop-user-1")).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(()) => won.push(format!("o_{i}")),
+            Err(StoreError::ConditionFailed) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "{won:?}");
+    let bound = store.binding_by_user("wx-race", "shop-user-1").await.unwrap().unwrap();
+    assert_eq!(bound.openid, won[0]);
+    for i in 0..8 {
+        let by_openid = store.binding_by_openid("wx-race", &format!("o_{i}")).await.unwrap();
+        assert_eq!(by_openid.is_some(), won[0] == format!("o_{i}"), "o_{i}");
+    }
 }

@@ -43,10 +43,11 @@ def start_link(scope: str) -> str:
 
 
 def redeem(ticket: str) -> dict:
-    """The shop's server redeems the ticket (IAM-signed in a deployment; the demo user here)."""
+    """The shop's server redeems the ticket (IAM-signed in a deployment; the demo user here) and
+    binds the follower to its session's user."""
     request = urllib.request.Request(
         f"{WATCH}/lambda-url/web-oauth/wechat/backend/oauth/tickets",
-        data=json.dumps({"ticket": ticket}).encode(),
+        data=json.dumps({"ticket": ticket, "user_ref": SHOP_USER}).encode(),
         headers={"content-type": "application/json"},
         method="POST",
     )
@@ -91,13 +92,15 @@ class Shop(http.server.BaseHTTPRequestHandler):
                 self.page("绑定失败", f"<p id='error'>{html.escape(json.dumps(answer, ensure_ascii=False))}</p>")
                 return
             who = answer["data"]
-            Shop.bindings[who["user_ref"]] = who["openid"]
+            binding = who.get("binding") or {}
+            Shop.bindings[binding.get("user_ref")] = binding.get("openid")
             self.page(
                 "绑定成功",
                 f"<p>OpenID: <code id='openid'>{html.escape(who['openid'])}</code></p>"
                 f"<p>会员: <code id='user_ref'>{html.escape(str(who['user_ref']))}</code></p>"
                 f"<p>昵称: <span id='nickname'>{html.escape((who.get('profile') or {}).get('nickname', ''))}</span></p>"
-                f"<p>公众号: <code id='appid'>{html.escape(who['authorizer_appid'])}</code></p>",
+                f"<p>公众号: <code id='appid'>{html.escape(who['authorizer_appid'])}</code></p>"
+                f"<p>绑定: <span id='bound'>{'已绑定' if binding else '未绑定'}</span></p>",
             )
         else:
             self.page("示例商城", "<p id='plain'>没有授权信息</p>")
@@ -151,6 +154,12 @@ def main() -> int:
             assert driver.find_element(By.ID, "user_ref").text == SHOP_USER
             assert driver.find_element(By.ID, "nickname").text == "微信用户 alice"
             assert Shop.bindings == {SHOP_USER: "o0001_alice"}, Shop.bindings
+            assert driver.find_element(By.ID, "bound").text == "已绑定"
+            # The platform finds the binding from the shop's side.
+            bindings = f"{WATCH}/lambda-url/account-actions/wechat/authorizers/{ACCOUNT}/bindings?user_ref={SHOP_USER}"
+            with urllib.request.urlopen(bindings, timeout=30) as response:
+                found = json.load(response)
+            assert found["data"]["openid"] == "o0001_alice", found
 
             # 4. Reloading the shop's URL: the ticket was spent, the shop learns nothing more.
             driver.refresh()

@@ -85,6 +85,15 @@ impl Keys {
         Key { pk: self.followers(appid), sk: Cow::Owned(openid.to_owned()) }
     }
 
+    /// The two items of a binding: by OpenID and by the site's user.
+    pub(super) fn binding_by_openid(&self, appid: &str, openid: &str) -> Key {
+        Key { pk: format!("binding#{}#{appid}", self.component), sk: Cow::Owned(format!("openid#{openid}")) }
+    }
+
+    pub(super) fn binding_by_user(&self, appid: &str, user_ref: &str) -> Key {
+        Key { pk: format!("binding#{}#{appid}", self.component), sk: Cow::Owned(format!("user#{user_ref}")) }
+    }
+
     /// An account's follower count.
     pub(super) fn follower_count(&self, appid: &str) -> Key {
         Key { pk: format!("followers#{}#{appid}", self.component), sk: Cow::Borrowed("count") }

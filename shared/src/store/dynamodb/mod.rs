@@ -12,6 +12,7 @@
 //! total timeout, so a store hiccup still leaves room inside WeChat's 5-second push deadline and
 //! surfaces as [`StoreError::Unavailable`] (a 5xx, so WeChat retries later) rather than a hang.
 
+mod bindings;
 mod codec;
 mod expression;
 mod impls;
