@@ -412,3 +412,93 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
     assert_eq!(outcomes.len(), 3, "refused, own accounts and empty lists all generated: {outcomes:?}");
     assert_eq!(app.platform.store().writes(), writes, "listing stored nothing");
 }
+
+/// web-oauth's three routes, hostile: random and malformed starts (scopes, return targets
+/// off the allow-list or not URLs at all, overlong or control-character `user_ref`s, repeats),
+/// callbacks with tampered or foreign states and junk codes, and junk redemptions. Each must be
+/// a 4xx page or answer, and nothing may be stored or sent to WeChat (the account is unknown,
+/// the states are not ours, the tickets never issued).
+#[tokio::test]
+async fn ten_thousand_hostile_web_authorization_requests() {
+    let app = crate::support::memory_app_with(&[
+        ("OAUTH_REDIRECT_URL", "https://wechat.example.com/wechat/oauth/callback".to_owned()),
+        ("OAUTH_RETURN_ORIGINS", "https://shop.example.com".to_owned()),
+    ]);
+    let mut rng = StdRng::seed_from_u64(seed() ^ 0x0a17);
+    let genuine =
+        shared::auth_state::StateSigner::for_web_authorization(&shared::Secret::new(crate::support::secret()))
+            .sign("", app.platform.now() + 600);
+    let scopes = ["snsapi_base", "snsapi_userinfo", "snsapi_login", "", "SNSAPI_BASE", "snsapi_base,x", "<b>"];
+    let returns = [
+        "https://shop.example.com/bind",
+        "https://shop.example.com.evil.example/",
+        "https://evil.example/?https://shop.example.com",
+        "//evil.example",
+        "javascript:alert(1)",
+        "/relative",
+        "",
+        "https://shop.example.com@evil.example/",
+    ];
+    let refs = ["shop-user-1".to_owned(), String::new(), "x".repeat(129), "a\u{0}b".to_owned(), "🙂".repeat(40)];
+    for i in 0..PER_FUNCTION {
+        let (function, request) = match i % 3 {
+            0 => {
+                let mut query: Vec<(&str, String)> = Vec::new();
+                if rng.random_bool(0.9) {
+                    query.push(("scope", scopes[rng.random_range(0..scopes.len())].to_owned()));
+                }
+                if rng.random_bool(0.9) {
+                    query.push(("return_to", returns[rng.random_range(0..returns.len())].to_owned()));
+                }
+                if rng.random_bool(0.5) {
+                    query.push(("user_ref", refs[rng.random_range(0..refs.len())].clone()));
+                }
+                if rng.random_bool(0.1) {
+                    query.push(("scope", "snsapi_base".to_owned()));
+                }
+                let appid = if rng.random_bool(0.8) {
+                    ACCOUNT.to_owned()
+                } else {
+                    format!("wx{:016}", rng.random_range(0..99u64))
+                };
+                let path = format!("/wechat/oauth/{appid}/authorize");
+                (Function::WebOauth, event("GET", &path, "/wechat/oauth/{appid}/authorize", &query, b"", false))
+            }
+            1 => {
+                let mut state = genuine.clone().into_bytes();
+                let at = rng.random_range(0..state.len());
+                state[at] = if state[at] == b'A' { b'B' } else { b'A' };
+                let state = match rng.random_range(0..4u32) {
+                    0 => String::from_utf8_lossy(&state).into_owned(),
+                    1 => "x".repeat(rng.random_range(0..3000)),
+                    2 => format!("{genuine}.{genuine}"),
+                    _ => String::new(),
+                };
+                let mut query = vec![("state", state)];
+                if rng.random_bool(0.7) {
+                    query.push(("code", ["0617x", "", "%00", &"c".repeat(600)][rng.random_range(0..4)].to_owned()));
+                }
+                if rng.random_bool(0.5) {
+                    query.push(("appid", ACCOUNT.to_owned()));
+                }
+                let path = "/wechat/oauth/callback";
+                (Function::WebOauth, event("GET", path, path, &query, b"", false))
+            }
+            _ => {
+                let body = match rng.random_range(0..5u32) {
+                    0 => random_bytes(&mut rng, 64),
+                    1 => json!({"ticket": "x".repeat(rng.random_range(0..100))}).to_string().into_bytes(),
+                    2 => json!({"ticket": "t", "user_ref": rng.random_range(0..9)}).to_string().into_bytes(),
+                    3 => json!({"ticket": ["t"]}).to_string().into_bytes(),
+                    _ => b"{}".to_vec(),
+                };
+                let path = "/wechat/backend/oauth/tickets";
+                (Function::WebOauth, event("POST", path, path, &[], &body, rng.random_bool(0.3)))
+            }
+        };
+        let (status, body) = answer(&app, function, request).await;
+        assert!((400..500).contains(&status), "case {i}: {status} {body}");
+        assert!(!body.contains("\"openid\""), "case {i}: {body}");
+    }
+    assert_eq!(app.platform.store().writes(), 0, "hostile web-authorization requests stored nothing");
+}
