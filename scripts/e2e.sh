@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The end-to-end tests, run inside the local platform: `scripts/run-local.sh --then scripts/e2e.sh`
-# (scripts/test.sh does this). The authorization browser flow (headless Chromium) first, then the
-# Rust tests that drive every function through `cargo lambda watch`, then web authorization in the browser.
+# (scripts/test.sh does this). In headless Chromium the console and the authorization flow first,
+# then the Rust tests that drive every function through `cargo lambda watch`, then web
+# authorization in the browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${WECHAT_VENV:-$(pwd)/.venv}"
 : "${WATCH_URL:?run me through scripts/run-local.sh --then}"
+
+# First: the console's test starts from an empty account list.
+echo "== browser: the operator's console (empty list, add an account, rules, followers, sending, a phone)"
+SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/console_flow.py
 
 echo "== browser: the authorization flow in headless Chromium"
 SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/authorize_flow.py

@@ -69,6 +69,8 @@ OAUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oaut
 OAUTH_RETURN_ORIGINS=http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT
 # Quoted: cargo lambda's env-file parser refuses an unquoted '=' inside a value.
 DOMAIN_VERIFICATION_FILES="MP_verify_local0123.txt=local0123"
+# The console calls the functions where cargo lambda watch serves them (/lambda-url/<function>).
+CONSOLE_ROUTES=lambda-url
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
@@ -143,6 +145,7 @@ fi
 cat <<MSG
 
 The platform is running (logs in $log/).
+  The console:            open http://127.0.0.1:$WATCH_PORT/lambda-url/console   in a browser
   Authorize an account:   open http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer   in a browser
   Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
   A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text

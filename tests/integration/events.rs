@@ -287,6 +287,17 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
             "followers.json",
             account_action("GET", "", "followers", json!({"accept": "application/json"}), None),
         ),
+        (Function::Console, "page.json", http_event("GET", "/console", "/console", &[], json!({"accept": "text/html"}), None, false)),
+        (Function::Console, "script.json", {
+            let mut event = http_event("GET", "/console/console.js", "/console/{asset}", &[], json!({"accept": "*/*"}), None, false);
+            event["pathParameters"] = json!({"asset": "console.js"});
+            event
+        }),
+        (Function::Console, "not-found.json", {
+            let mut event = http_event("GET", "/console/secrets.json", "/console/{asset}", &[], json!({"accept": "*/*"}), None, false);
+            event["pathParameters"] = json!({"asset": "secrets.json"});
+            event
+        }),
         (Function::WebOauth, "authorize.json", web_authorize("snsapi_userinfo")),
         (Function::WebOauth, "bad-scope.json", web_authorize("snsapi_login")),
         (
@@ -478,6 +489,23 @@ async fn account_actions_events() {
     assert!(body.contains("\"code\":1007"), "{body}");
     assert_eq!(call(&app, Function::AccountActions, "lend-token.json").await.0, 404);
     assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn console_events() {
+    let app = events_app();
+    let (status, page) = call(&app, Function::Console, "page.json").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<script src=\"/console/console.js\" defer></script>"), "{page}");
+    assert!(page.contains("content=\"gateway\""), "the deployment's routes: {page}");
+    let (status, script) = call(&app, Function::Console, "script.json").await;
+    assert_eq!(status, 200);
+    assert!(script.contains("textContent"));
+    for markup in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        assert!(!script.contains(markup), "the script never writes markup or evaluates text: {markup}");
+    }
+    assert_eq!(call(&app, Function::Console, "not-found.json").await.0, 404);
+    assert_eq!(app.platform.store().writes() + app.platform.store().reads(), 0, "the console touches no data");
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 14] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 16] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -42,6 +42,8 @@ pub(crate) const ROUTES: [(&str, &str, Function); 14] = [
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("POST", "/wechat/backend/oauth/tickets", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),
+    ("GET", "/console", Function::Console),
+    ("GET", "/console/{asset}", Function::Console),
 ];
 
 /// The app on `store`, on the stand-in's clock, handing events to an in-memory bus.

@@ -55,11 +55,12 @@ pub(crate) enum Function {
     AccountActions,
     FollowerLedger,
     WebOauth,
+    Console,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 9] = [
+    pub(crate) const ALL: [Self; 10] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -69,6 +70,7 @@ impl Function {
         Self::AccountActions,
         Self::FollowerLedger,
         Self::WebOauth,
+        Self::Console,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -83,6 +85,7 @@ impl Function {
             Self::AccountActions => "account-actions",
             Self::FollowerLedger => "follower-ledger",
             Self::WebOauth => "web-oauth",
+            Self::Console => "console",
         }
     }
 
@@ -99,6 +102,7 @@ impl Function {
             Self::FollowerLedger => panic!("follower-ledger is not an HTTP function"),
             Self::AccountActions => account_actions::handle(app, request).await,
             Self::WebOauth => web_oauth::handle(app, request).await,
+            Self::Console => Ok(console::handle(&request, console::Routes::Gateway)),
         };
         response.expect("handlers answer every request")
     }

@@ -1,0 +1,13 @@
+//! AWS Lambda entry point of console. All logic lives in `lib.rs`.
+
+use lambda_http::{Error, Request, run, service_fn};
+
+// One event at a time per sandbox: a single-threaded runtime starts faster (no worker threads
+// to spawn; measured with scripts/cold_start.py) and the work is I/O, not CPU.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::logging::init();
+    // The page holds no secret and reads no configuration but where the APIs are.
+    let routes = console::Routes::from_env();
+    run(service_fn(|request: Request| async move { Ok::<_, Error>(console::handle(&request, routes)) })).await
+}
