@@ -505,6 +505,14 @@ async fn console_events() {
         assert!(!script.contains(markup), "the script never writes markup or evaluates text: {markup}");
     }
     assert_eq!(call(&app, Function::Console, "not-found.json").await.0, 404);
+    // The page's policy: its own script and styles only, no inline script, no framing.
+    let response = Function::Console.handle(&app, load(Function::Console, "page.json")).await;
+    let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for directive in ["default-src 'none'", "script-src 'self';", "connect-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert!(!page.contains("<script>") && !page.contains(" on"), "no inline script or handler in the page");
     assert_eq!(app.platform.store().writes() + app.platform.store().reads(), 0, "the console touches no data");
 }
 
