@@ -9,106 +9,59 @@ saved under $SCREENSHOT_DIR (default target/e2e/screenshots). Run by `scripts/te
 import json
 import os
 import sys
-import tempfile
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from common import SHOTS, Flow
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
-SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
 ACCOUNT = os.environ.get("BROWSER_ACCOUNT", "wx1000000000000002")
 NICK = "示例订阅号"
 
 
-def browser(profile: str) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    # This machine's network is closed: without the background-networking flags Chromium keeps
-    # dialling Google's hosts; --no-sandbox because CI runs as root.
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1000,700",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
-
-
 def main() -> int:
-    os.makedirs(SHOTS, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as profile:
-        driver = browser(profile)
-        driver.set_page_load_timeout(120)
-        wait = WebDriverWait(driver, 30)
-        step = 0
+    with Flow("") as flow:
+        driver, wait, shot = flow.driver, flow.wait, flow.shot
+        # 1. The dashboard's authorization page (the browser asks for text/html).
+        driver.get(f"{WATCH}/lambda-url/qr-url-issuer?auth_type=1")
+        link = wait.until(ec.presence_of_element_located((By.ID, "authorize")))
+        shot("qr-url-issuer")
+        href = link.get_attribute("href")
+        assert "/cgi-bin/componentloginpage?" in href, href
 
-        def shot(name: str) -> None:
-            nonlocal step
-            step += 1
-            path = os.path.join(SHOTS, f"{step}-{name}.png")
-            driver.save_screenshot(path)
-            print(f"  screenshot {path}")
+        # 2. Following it lands on WeChat's authorization page, listing the admin's accounts.
+        link.click()
+        button = wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
+        assert driver.current_url.startswith(STANDIN), driver.current_url
+        shot("wechat-authorization-page")
 
-        try:
-            # 1. The dashboard's authorization page (the browser asks for text/html).
-            driver.get(f"{WATCH}/lambda-url/qr-url-issuer?auth_type=1")
-            link = wait.until(ec.presence_of_element_located((By.ID, "authorize")))
-            shot("qr-url-issuer")
-            href = link.get_attribute("href")
-            assert "/cgi-bin/componentloginpage?" in href, href
+        # 3. Authorize: WeChat redirects the browser to auth-callback with auth_code.
+        button.click()
+        wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
+        wait.until(ec.presence_of_element_located((By.ID, "title")))
+        body = driver.find_element(By.TAG_NAME, "body").text
+        callback_url = driver.current_url
+        shot("auth-callback-result")
+        assert NICK in body, f"the callback page should name the account: {body!r}"
 
-            # 2. Following it lands on WeChat's authorization page, listing the admin's accounts.
-            link.click()
-            button = wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
-            assert driver.current_url.startswith(STANDIN), driver.current_url
-            shot("wechat-authorization-page")
+        # 4. The dashboard lists the account.
+        driver.get(f"{WATCH}/lambda-url/authorizer-list")
+        wait.until(ec.presence_of_element_located((By.TAG_NAME, "body")))
+        shot("authorizer-list")
+        listed = json.loads(driver.find_element(By.TAG_NAME, "body").text)
+        mine = [a for a in listed["data"] if a["authorizer_appid"] == ACCOUNT]
+        assert listed["code"] == 0 and len(mine) == 1, listed
+        assert (mine[0]["status"], mine[0]["nick_name"]) == ("authorized", NICK), mine[0]
 
-            # 3. Authorize: WeChat redirects the browser to auth-callback with auth_code.
-            button.click()
-            wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
-            wait.until(ec.presence_of_element_located((By.ID, "title")))
-            body = driver.find_element(By.TAG_NAME, "body").text
-            callback_url = driver.current_url
-            shot("auth-callback-result")
-            assert NICK in body, f"the callback page should name the account: {body!r}"
-
-            # 4. The dashboard lists the account.
-            driver.get(f"{WATCH}/lambda-url/authorizer-list")
-            wait.until(ec.presence_of_element_located((By.TAG_NAME, "body")))
-            shot("authorizer-list")
-            listed = json.loads(driver.find_element(By.TAG_NAME, "body").text)
-            mine = [a for a in listed["data"] if a["authorizer_appid"] == ACCOUNT]
-            assert listed["code"] == 0 and len(mine) == 1, listed
-            assert (mine[0]["status"], mine[0]["nick_name"]) == ("authorized", NICK), mine[0]
-
-            # 5. Reloading the callback URL (single-use auth_code) is refused with a clear page.
-            driver.get(callback_url)
-            title = wait.until(ec.presence_of_element_located((By.ID, "title"))).text
-            shot("auth-callback-reloaded")
-            assert title == "授权链接已使用", f"a reused callback must be refused, got {title!r}"
-        except Exception:
-            shot("failure")
-            print(driver.current_url, file=sys.stderr)
-            print(driver.page_source[:2000], file=sys.stderr)
-            raise
-        finally:
-            driver.quit()
-    print(f"browser flow passed in {time.monotonic() - started:.1f} s ({step} screenshots in {SHOTS})")
+        # 5. Reloading the callback URL (single-use auth_code) is refused with a clear page.
+        driver.get(callback_url)
+        title = wait.until(ec.presence_of_element_located((By.ID, "title"))).text
+        shot("auth-callback-reloaded")
+        assert title == "授权链接已使用", f"a reused callback must be refused, got {title!r}"
+    print(f"browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
     return 0
 
 

@@ -12,19 +12,16 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
-from authorize_flow import browser
+from common import SHOTS, Flow
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
-SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
 CONSOLE = f"{WATCH}/lambda-url/console"
 ACCOUNT = "wx1000000000000003"
 NICK = "控制台测试号"
@@ -46,123 +43,101 @@ def reply_content(pushed: dict) -> str:
 
 
 def main() -> int:
-    os.makedirs(SHOTS, exist_ok=True)
     started = time.monotonic()
     # An account of the operator's that nothing else in the run touches.
     standin("/standin/accounts", {
         "appid": ACCOUNT, "user_name": "gh_100000000003", "nick_name": NICK, "principal_name": "示例科技有限公司",
         "service_type": 2, "verify_type": 0, "func_info": [1, 2, 3, 4, 6, 7, 11, 15],
     })
-    with tempfile.TemporaryDirectory() as profile:
-        driver = browser(profile)
-        driver.set_page_load_timeout(120)
-        wait = WebDriverWait(driver, 30)
-        step = 0
-
-        def shot(name: str) -> None:
-            nonlocal step
-            step += 1
-            path = os.path.join(SHOTS, f"console-{step}-{name}.png")
-            driver.save_screenshot(path)
-            print(f"  screenshot {path}")
-
+    with Flow("console-") as flow:
+        driver, wait, shot = flow.driver, flow.wait, flow.shot
         def into_view(element_id: str) -> None:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.ID, element_id))
-
         def text_of(element_id: str) -> str:
             return driver.find_element(By.ID, element_id).text
+        # 1. The empty console.
+        driver.get(CONSOLE)
+        wait.until(ec.presence_of_element_located((By.ID, "empty")))
+        shot("empty")
+        assert driver.execute_script("return document.querySelectorAll('.card').length") == 0
 
-        try:
-            # 1. The empty console.
-            driver.get(CONSOLE)
-            wait.until(ec.presence_of_element_located((By.ID, "empty")))
-            shot("empty")
-            assert driver.execute_script("return document.querySelectorAll('.card').length") == 0
+        # 2. 添加公众号 → the platform's page → WeChat's → authorize this account.
+        driver.find_element(By.ID, "add-account").click()
+        wait.until(ec.element_to_be_clickable((By.ID, "authorize"))).click()
+        wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}"))).click()
+        wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
+        assert wait.until(ec.presence_of_element_located((By.ID, "title"))).text == "授权成功"
 
-            # 2. 添加公众号 → the platform's page → WeChat's → authorize this account.
-            driver.find_element(By.ID, "add-account").click()
-            wait.until(ec.element_to_be_clickable((By.ID, "authorize"))).click()
-            wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}"))).click()
-            wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
-            assert wait.until(ec.presence_of_element_located((By.ID, "title"))).text == "授权成功"
+        # 3. Back at the console: the card, with its labels and status.
+        driver.get(CONSOLE)
+        card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
+        assert NICK in card.text and "服务号" in card.text and "微信认证" in card.text and "已授权" in card.text, card.text
+        shot("account-card")
 
-            # 3. Back at the console: the card, with its labels and status.
-            driver.get(CONSOLE)
-            card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
-            assert NICK in card.text and "服务号" in card.text and "微信认证" in card.text and "已授权" in card.text, card.text
-            shot("account-card")
+        # 4. Its rules: a wrong one first (the API's message, in words), then good ones.
+        card.click()
+        wait.until(lambda d: text_of("rules-version") == "0" and "rules" in d.find_element(By.ID, "rules").get_attribute("value"))
+        set_rules = "document.getElementById('rules').value = arguments[0];"
+        wrong = {"rules": [{"on": "keyword", "match": "exact", "reply": {"msgtype": "text", "text": {"content": "x"}}}]}
+        driver.execute_script(set_rules, json.dumps(wrong, ensure_ascii=False))
+        driver.find_element(By.ID, "save-rules").click()
+        message = wait.until(lambda d: text_of("rules-result"))
+        assert message.startswith("第 1 条规则有误：") and "{" not in message, message
+        into_view("rules-result")
+        shot("rules-refused")
+        rules = {"rules": [
+            {"on": "subscribe", "reply": {"msgtype": "text", "text": {"content": "欢迎关注控制台测试号"}}},
+            {"on": "keyword", "match": "contains", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "控制台设置的价格：88 元"}}},
+        ]}
+        driver.execute_script(set_rules, json.dumps(rules, ensure_ascii=False, indent=2))
+        driver.find_element(By.ID, "save-rules").click()
+        wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 1）"))
+        into_view("rules-result")
+        shot("rules-saved")
 
-            # 4. Its rules: a wrong one first (the API's message, in words), then good ones.
-            card.click()
-            wait.until(lambda d: text_of("rules-version") == "0" and "rules" in d.find_element(By.ID, "rules").get_attribute("value"))
-            set_rules = "document.getElementById('rules').value = arguments[0];"
-            wrong = {"rules": [{"on": "keyword", "match": "exact", "reply": {"msgtype": "text", "text": {"content": "x"}}}]}
-            driver.execute_script(set_rules, json.dumps(wrong, ensure_ascii=False))
-            driver.find_element(By.ID, "save-rules").click()
-            message = wait.until(lambda d: text_of("rules-result"))
-            assert message.startswith("第 1 条规则有误：") and "{" not in message, message
-            into_view("rules-result")
-            shot("rules-refused")
-            rules = {"rules": [
-                {"on": "subscribe", "reply": {"msgtype": "text", "text": {"content": "欢迎关注控制台测试号"}}},
-                {"on": "keyword", "match": "contains", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "控制台设置的价格：88 元"}}},
-            ]}
-            driver.execute_script(set_rules, json.dumps(rules, ensure_ascii=False, indent=2))
-            driver.find_element(By.ID, "save-rules").click()
-            wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 1）"))
-            into_view("rules-result")
-            shot("rules-saved")
+        # 5. The stand-in's follower gets the new reply (the local cache bound is 1 s).
+        time.sleep(1.2)
+        answer = reply_content(standin("/standin/push/text", {"appid": ACCOUNT, "openid": FAN, "content": "请问价格？"}))
+        assert answer == "控制台设置的价格：88 元", answer
 
-            # 5. The stand-in's follower gets the new reply (the local cache bound is 1 s).
-            time.sleep(1.2)
-            answer = reply_content(standin("/standin/push/text", {"appid": ACCOUNT, "openid": FAN, "content": "请问价格？"}))
-            assert answer == "控制台设置的价格：88 元", answer
+        # 6. The follower, listed once the ledger took the message (seconds), and a text to them.
+        # (Each click on the tab reloads the list: look only once its answer is in.)
+        deadline = time.monotonic() + 30
+        while True:
+            driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
+            wait.until(lambda d: text_of("followers-result"))
+            if driver.find_elements(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]'):
+                break
+            assert time.monotonic() < deadline, text_of("followers-result")
+            time.sleep(0.5)
+        row = driver.find_element(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]/..')
+        assert "开放至" in row.text, row.text
+        shot("followers")
+        row.find_element(By.CLASS_NAME, "openid").click()
+        assert driver.find_element(By.ID, "send-to").get_attribute("value") == FAN
+        driver.find_element(By.ID, "send-text").send_keys("您好，价格已发送")
+        driver.find_element(By.ID, "send").click()
+        wait.until(lambda d: text_of("send-result") == "已发送")
+        sent = json.loads(urllib.request.urlopen(f"{STANDIN}/standin/sent", timeout=30).read())
+        assert any(m["touser"] == FAN and m["content"] == "您好，价格已发送" for m in sent), sent
+        # WeChat refusing for the 48-hour window: the answer in words, not JSON.
+        standin("/standin/faults", {"endpoint": "custom_send", "fault": {"kind": "errcode", "value": 45015}})
+        driver.find_element(By.ID, "send").click()
+        wait.until(lambda d: "48 小时客服窗口" in text_of("send-result"))
+        assert "{" not in text_of("send-result")
+        into_view("send-result")
+        shot("send-outside-window")
 
-            # 6. The follower, listed once the ledger took the message (seconds), and a text to them.
-            # (Each click on the tab reloads the list: look only once its answer is in.)
-            deadline = time.monotonic() + 30
-            while True:
-                driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
-                wait.until(lambda d: text_of("followers-result"))
-                if driver.find_elements(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]'):
-                    break
-                assert time.monotonic() < deadline, text_of("followers-result")
-                time.sleep(0.5)
-            row = driver.find_element(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]/..')
-            assert "开放至" in row.text, row.text
-            shot("followers")
-            row.find_element(By.CLASS_NAME, "openid").click()
-            assert driver.find_element(By.ID, "send-to").get_attribute("value") == FAN
-            driver.find_element(By.ID, "send-text").send_keys("您好，价格已发送")
-            driver.find_element(By.ID, "send").click()
-            wait.until(lambda d: text_of("send-result") == "已发送")
-            sent = json.loads(urllib.request.urlopen(f"{STANDIN}/standin/sent", timeout=30).read())
-            assert any(m["touser"] == FAN and m["content"] == "您好，价格已发送" for m in sent), sent
-            # WeChat refusing for the 48-hour window: the answer in words, not JSON.
-            standin("/standin/faults", {"endpoint": "custom_send", "fault": {"kind": "errcode", "value": 45015}})
-            driver.find_element(By.ID, "send").click()
-            wait.until(lambda d: "48 小时客服窗口" in text_of("send-result"))
-            assert "{" not in text_of("send-result")
-            into_view("send-result")
-            shot("send-outside-window")
-
-            # 7. At a phone's size: one column, the buttons reachable.
-            driver.set_window_size(390, 844)
-            driver.get(CONSOLE)
-            card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
-            width = driver.execute_script("return document.documentElement.clientWidth")
-            assert card.size["width"] > width * 0.85, (card.size, width)
-            assert driver.find_element(By.ID, "add-account").is_displayed()
-            assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-            shot("phone")
-        except Exception:
-            shot("failure")
-            print(driver.current_url, file=sys.stderr)
-            print(driver.page_source[:3000], file=sys.stderr)
-            raise
-        finally:
-            driver.quit()
-    print(f"console browser flow passed in {time.monotonic() - started:.1f} s ({step} screenshots in {SHOTS})")
+        # 7. At a phone's size: one column, the buttons reachable.
+        driver.set_window_size(390, 844)
+        driver.get(CONSOLE)
+        card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
+        width = driver.execute_script("return document.documentElement.clientWidth")
+        assert card.size["width"] > width * 0.85, (card.size, width)
+        assert driver.find_element(By.ID, "add-account").is_displayed()
+        assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        shot("phone")
+    print(f"console browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
     return 0
 
 

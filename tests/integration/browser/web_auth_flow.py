@@ -16,7 +16,6 @@ import http.server
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -24,13 +23,11 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
-from authorize_flow import browser
+from common import SHOTS, Flow
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
-SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
 SHOP_PORT = int(os.environ.get("SHOP_PORT", "9200"))
 SHOP = f"http://127.0.0.1:{SHOP_PORT}"
 ACCOUNT = "wx1000000000000001"
@@ -107,23 +104,11 @@ class Shop(http.server.BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    os.makedirs(SHOTS, exist_ok=True)
     started = time.monotonic()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", SHOP_PORT), Shop)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    with tempfile.TemporaryDirectory() as profile:
-        driver = browser(profile)
-        driver.set_page_load_timeout(120)
-        wait = WebDriverWait(driver, 30)
-        step = 0
-
-        def shot(name: str) -> None:
-            nonlocal step
-            step += 1
-            path = os.path.join(SHOTS, f"web-{step}-{name}.png")
-            driver.save_screenshot(path)
-            print(f"  screenshot {path}")
-
+    with Flow("web-") as flow:
+        driver, wait, shot = flow.driver, flow.wait, flow.shot
         try:
             # 0. The account is authorized through the dashboard's page, as its admin does.
             driver.get(f"{WATCH}/lambda-url/qr-url-issuer?auth_type=1")
@@ -178,15 +163,9 @@ def main() -> int:
             driver.find_element(By.ID, "back").click()
             wait.until(ec.presence_of_element_located((By.ID, "plain")))
             assert driver.current_url == f"{SHOP}/bind", driver.current_url
-        except Exception:
-            shot("failure")
-            print(driver.current_url, file=sys.stderr)
-            print(driver.page_source[:2000], file=sys.stderr)
-            raise
         finally:
-            driver.quit()
             server.shutdown()
-    print(f"web authorization browser flow passed in {time.monotonic() - started:.1f} s ({step} screenshots in {SHOTS})")
+    print(f"web authorization browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
     return 0
 
 

@@ -17,7 +17,7 @@ const FREE_OR_SAME: &str = "attribute_not_exists(#pk) OR (#openid = :openid AND 
 /// Still this very pair.
 const SAME: &str = "#openid = :openid AND #user_ref = :user_ref";
 
-fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
+pub(super) fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Other(format!("transaction not built: {e}")))
 }
 
@@ -48,10 +48,10 @@ impl DynamoDbStore {
         }))
     }
 
-    /// Runs two items' writes as one transaction: false when a condition failed.
-    async fn transact_pair(&self, items: [TransactWriteItem; 2]) -> Result<bool, StoreError> {
-        let [first, second] = items;
-        let result = self.client.transact_write_items().transact_items(first).transact_items(second).send().await;
+    /// Runs the items' writes as one transaction: false when a condition failed (nothing
+    /// written).
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(service))
@@ -96,11 +96,11 @@ impl BindingStore for DynamoDbStore {
             )?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        let items = [
+        let items = vec![
             put(self.keys.binding_by_openid(appid, &binding.openid))?,
             put(self.keys.binding_by_user(appid, &binding.user_ref))?,
         ];
-        if self.transact_pair(items).await? { Ok(()) } else { Err(StoreError::ConditionFailed) }
+        if self.transact(items).await? { Ok(()) } else { Err(StoreError::ConditionFailed) }
     }
 
     async fn binding_by_openid(&self, appid: &str, openid: &str) -> Result<Option<Binding>, StoreError> {
@@ -124,10 +124,10 @@ impl BindingStore for DynamoDbStore {
             )?;
             Ok(TransactWriteItem::builder().delete(delete).build())
         };
-        let items = [
+        let items = vec![
             delete(self.keys.binding_by_openid(appid, &binding.openid))?,
             delete(self.keys.binding_by_user(appid, &binding.user_ref))?,
         ];
-        self.transact_pair(items).await
+        self.transact(items).await
     }
 }

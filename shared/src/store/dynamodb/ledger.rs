@@ -7,10 +7,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 
+use super::bindings::built;
 use super::codec::Reader;
 use super::expression::{Update, classify, n, s};
 use super::keys::Key;
@@ -285,9 +284,6 @@ impl DynamoDbStore {
     /// Changes a follower's subscription state and the account's count by `delta`, together.
     /// False when the condition did not hold (the state does not change): nothing was written.
     async fn change_state(&self, appid: &str, key: &Key, update: Update, delta: i64) -> Result<bool, StoreError> {
-        let built = |result: Result<_, aws_sdk_dynamodb::error::BuildError>| {
-            result.map_err(|e| StoreError::Other(format!("transaction not built: {e}")))
-        };
         let follower = built(
             aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.table)
@@ -307,26 +303,11 @@ impl DynamoDbStore {
                 .expression_attribute_values(":delta", n(delta))
                 .build(),
         )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(follower).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(service))
-                if matches!(
-                    service.err(),
-                    TransactWriteItemsError::TransactionCanceledException(e)
-                        if e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(classify(err)),
-        }
+        self.transact(vec![
+            TransactWriteItem::builder().update(follower).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ])
+        .await
     }
 
     /// One follower update under the newest-state condition: false when the record holds a newer
