@@ -71,7 +71,7 @@ impl<S: TokenStore> App<S> {
     /// # Errors
     /// Those of [`push::open`] and [`PushQuery::check_fresh`].
     pub fn open_push(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, PushError> {
-        let opened = push::open(&self.config.crypto, query, body)?;
+        let opened = push::open(self.config.push_crypto()?, query, body)?;
         query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
         Ok(opened)
     }

@@ -95,6 +95,11 @@ impl StateSigner {
 
     fn key(&self) -> &[u8; 32] {
         self.key.get_or_init(|| {
+            // A function deployed without the component secret must not sign with a key anyone
+            // can derive: a random one makes its values verify nowhere else (fail closed).
+            if self.secret.expose().is_empty() {
+                return random_bytes::<32>();
+            }
             let mut derive =
                 HmacSha256::new_from_slice(self.secret.expose().as_bytes()).expect("HMAC takes any key length");
             derive.update(self.purpose);

@@ -61,7 +61,9 @@ pub struct ConfigError {
 pub struct Config {
     /// `COMPONENT_APPID`.
     pub component_appid: String,
-    /// `COMPONENT_APPSECRET`.
+    /// `COMPONENT_APPSECRET`: only the functions that call WeChat's component APIs or sign states
+    /// are given it (`template.yaml`); without it those calls fail closed (WeChat's 40125 before
+    /// any request leaves, states that never verify elsewhere), see [`Config::has_component_secret`].
     pub component_secret: Secret,
     /// `TABLE_NAME`.
     pub table_name: String,
@@ -81,8 +83,9 @@ pub struct Config {
     /// `DASHBOARD_AUTH`: how the dashboard routes are protected.
     pub dashboard_auth: DashboardAuth,
     /// The message crypto from `COMPONENT_TOKEN`, `COMPONENT_ENCODING_AES_KEY` and
-    /// `COMPONENT_ENCODING_AES_KEY_PREVIOUS`.
-    pub crypto: WeChatCrypto,
+    /// `COMPONENT_ENCODING_AES_KEY_PREVIOUS`: only the two push functions are given them; without
+    /// them every push is refused ([`Config::push_crypto`]).
+    pub crypto: Option<WeChatCrypto>,
     /// `PUSH_MAX_AGE_SECS` (default 300, `0` = off): pushes signed further from now than this are
     /// refused as replays. WeChat retries within seconds; 5 minutes also absorbs clock skew.
     pub push_max_age_secs: i64,
@@ -192,6 +195,20 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// The push crypto, or why there is none: a function without `COMPONENT_TOKEN` and
+    /// `COMPONENT_ENCODING_AES_KEY` takes no push.
+    ///
+    /// # Errors
+    /// [`crate::push::PushError::NotConfigured`].
+    pub fn push_crypto(&self) -> Result<&WeChatCrypto, crate::push::PushError> {
+        self.crypto.as_ref().ok_or(crate::push::PushError::NotConfigured)
+    }
+
+    /// Whether this function was given `COMPONENT_APPSECRET`.
+    pub fn has_component_secret(&self) -> bool {
+        !self.component_secret.expose().is_empty()
+    }
+
     /// Reads the process environment.
     ///
     /// # Errors
@@ -226,13 +243,33 @@ impl Config {
         };
 
         let component_appid = required("COMPONENT_APPID")?;
-        let component_secret = Secret::new(required("COMPONENT_APPSECRET")?);
-        let token = required("COMPONENT_TOKEN")?;
-        let mut crypto = WeChatCrypto::new(token, &required("COMPONENT_ENCODING_AES_KEY")?, component_appid.as_str())
-            .map_err(key_error("COMPONENT_ENCODING_AES_KEY"))?;
-        if let Some(previous) = get("COMPONENT_ENCODING_AES_KEY_PREVIOUS") {
-            crypto = crypto.with_previous_key(&previous).map_err(key_error("COMPONENT_ENCODING_AES_KEY_PREVIOUS"))?;
-        }
+        let component_secret = Secret::new(get("COMPONENT_APPSECRET").unwrap_or_default());
+        // The Token and the key come together or not at all (only the push functions get them).
+        let crypto = match (get("COMPONENT_TOKEN"), get("COMPONENT_ENCODING_AES_KEY")) {
+            (None, None) => None,
+            (Some(token), Some(key)) => {
+                let mut crypto = WeChatCrypto::new(token, &key, component_appid.as_str())
+                    .map_err(key_error("COMPONENT_ENCODING_AES_KEY"))?;
+                if let Some(previous) = get("COMPONENT_ENCODING_AES_KEY_PREVIOUS") {
+                    crypto = crypto
+                        .with_previous_key(&previous)
+                        .map_err(key_error("COMPONENT_ENCODING_AES_KEY_PREVIOUS"))?;
+                }
+                Some(crypto)
+            }
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    variable: "COMPONENT_ENCODING_AES_KEY",
+                    problem: "is required with COMPONENT_TOKEN".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    variable: "COMPONENT_TOKEN",
+                    problem: "is required with COMPONENT_ENCODING_AES_KEY".into(),
+                });
+            }
+        };
         let page_base = url("WECHAT_AUTH_PAGE_BASE")?.map(|u| u.as_str().trim_end_matches('/').to_owned());
         Ok(Self {
             component_appid,
@@ -304,18 +341,31 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_optional_and_missing_ones_fail_closed() {
+        let mut vars = base();
+        for name in ["COMPONENT_APPSECRET", "COMPONENT_TOKEN", "COMPONENT_ENCODING_AES_KEY"] {
+            vars.remove(name);
+        }
+        let config = load(&vars).unwrap();
+        assert!(!config.has_component_secret());
+        assert_eq!(config.push_crypto().unwrap_err(), crate::push::PushError::NotConfigured);
+        let full = load(&base()).unwrap();
+        assert!(full.has_component_secret() && full.push_crypto().is_ok());
+    }
+
+    #[test]
     fn errors_name_the_variable() {
-        for missing in [
-            "COMPONENT_APPID",
-            "COMPONENT_APPSECRET",
-            "COMPONENT_TOKEN",
-            "COMPONENT_ENCODING_AES_KEY",
-            "TABLE_NAME",
-            "DASHBOARD_AUTH",
+        // The Token and the key come as a pair: one without the other names the missing one.
+        for (missing, named) in [
+            ("COMPONENT_APPID", "COMPONENT_APPID"),
+            ("COMPONENT_TOKEN", "COMPONENT_TOKEN"),
+            ("COMPONENT_ENCODING_AES_KEY", "COMPONENT_ENCODING_AES_KEY"),
+            ("TABLE_NAME", "TABLE_NAME"),
+            ("DASHBOARD_AUTH", "DASHBOARD_AUTH"),
         ] {
             let mut vars = base();
             vars.remove(missing);
-            assert_eq!(load(&vars).unwrap_err().variable, missing);
+            assert_eq!(load(&vars).unwrap_err().variable, named);
         }
         for (name, value) in [
             ("COMPONENT_ENCODING_AES_KEY", "short"),

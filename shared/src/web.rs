@@ -396,10 +396,11 @@ pub fn push_rejected(function: &str, err: &PushError) -> Response<Body> {
 /// contract's rejection. Shared by both push URLs.
 pub fn url_verification<'a>(
     function: &str,
-    crypto: &crate::crypto::WeChatCrypto,
+    crypto: Result<&crate::crypto::WeChatCrypto, PushError>,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Response<Body> {
-    match push::UrlQuery::from_pairs(pairs).and_then(|query| push::verify_url(crypto, &query)) {
+    match crypto.and_then(|crypto| push::UrlQuery::from_pairs(pairs).and_then(|query| push::verify_url(crypto, &query)))
+    {
         Ok(echostr) => text(StatusCode::OK, echostr),
         Err(err) => push_rejected(function, &err),
     }

@@ -70,7 +70,7 @@ async fn unauthentic_or_malformed_pushes_get_4xx_and_store_nothing() {
         }
         // Garbage base64 and a ciphertext for another appid, both correctly signed.
         let sign = |encrypt: &str| {
-            let signature = app.config.crypto.msg_signature("1732000000", "77", encrypt);
+            let signature = app.config.push_crypto().unwrap().msg_signature("1732000000", "77", encrypt);
             let query = [
                 ("timestamp", "1732000000"),
                 ("nonce", "77"),
@@ -167,9 +167,10 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
         "<xml><AppId>{appid}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>replayed</ComponentVerifyTicket></xml>"
     );
     let push = |app: &App<MemoryStore>, sent: i64| {
-        let encrypt = app.config.crypto.encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
+        let encrypt =
+            app.config.push_crypto().unwrap().encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
         let timestamp = sent.to_string();
-        let signature = app.config.crypto.msg_signature(&timestamp, "77", &encrypt);
+        let signature = app.config.push_crypto().unwrap().msg_signature(&timestamp, "77", &encrypt);
         let query = [
             ("timestamp", timestamp.as_str()),
             ("nonce", "77"),

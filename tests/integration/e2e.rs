@@ -93,9 +93,10 @@ impl Env {
 
     /// A push signed and encrypted with the platform's credentials, around `xml`.
     fn sealed(&self, xml: &str, head: &str) -> (String, String) {
-        let encrypt = self.config.crypto.encrypt_with(KeySlot::Current, b"e2e-random-16byt", xml).unwrap();
+        let encrypt =
+            self.config.push_crypto().unwrap().encrypt_with(KeySlot::Current, b"e2e-random-16byt", xml).unwrap();
         let timestamp = shared::service::unix_now_ms().div_euclid(1000).to_string();
-        let signature = self.config.crypto.msg_signature(&timestamp, "4242", &encrypt);
+        let signature = self.config.push_crypto().unwrap().msg_signature(&timestamp, "4242", &encrypt);
         (
             format!("timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}"),
             format!("<xml>{head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"),
@@ -418,7 +419,7 @@ async fn bad_requests_through_the_lambda_runtime_store_nothing() {
         )
         .unwrap();
         let encrypt = other.encrypt_with(KeySlot::Current, b"e2e-random-16byt", &ticket).unwrap();
-        let signature = e.config.crypto.msg_signature("1", "2", &encrypt);
+        let signature = e.config.push_crypto().unwrap().msg_signature("1", "2", &encrypt);
         (
             format!("timestamp=1&nonce=2&encrypt_type=aes&msg_signature={signature}"),
             format!("<xml>{head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"),

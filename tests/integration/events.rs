@@ -69,7 +69,7 @@ pub(crate) fn http_event(
 
 /// A signed, encrypted push of `xml`, as WeChat sends it.
 fn push(app: &App<MemoryStore>, path: &str, route: &str, head: &str, xml: &str, openid: bool, base64: bool) -> Value {
-    let crypto = &app.config.crypto;
+    let crypto = app.config.push_crypto().unwrap();
     let encrypt = crypto.encrypt_with(KeySlot::Current, RANDOM, xml).expect("encrypt");
     let mut query = vec![
         ("signature", shared::crypto::signature(&[token(), TIMESTAMP, NONCE])),
@@ -442,7 +442,7 @@ async fn event_callback_events() {
 
 fn decrypt_reply(app: &App<MemoryStore>, body: &str) -> String {
     let envelope = shared::push::Envelope::parse(body.as_bytes()).expect("an encrypted reply");
-    app.config.crypto.decrypt(&envelope.encrypt).expect("decrypts").xml
+    app.config.push_crypto().unwrap().decrypt(&envelope.encrypt).expect("decrypts").xml
 }
 
 #[tokio::test]

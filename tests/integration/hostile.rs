@@ -43,7 +43,7 @@ fn random_bytes(rng: &mut StdRng, len: usize) -> Vec<u8> {
 fn signed_query(app: &App<MemoryStore>, encrypt: &str, rng: &mut StdRng) -> Vec<(&'static str, String)> {
     let timestamp = rng.random_range(1_600_000_000u64..1_900_000_000).to_string();
     let nonce = rng.random_range(0..u32::MAX).to_string();
-    let signature = app.config.crypto.msg_signature(&timestamp, &nonce, encrypt);
+    let signature = app.config.push_crypto().unwrap().msg_signature(&timestamp, &nonce, encrypt);
     vec![("timestamp", timestamp), ("nonce", nonce), ("encrypt_type", "aes".into()), ("msg_signature", signature)]
 }
 
@@ -54,7 +54,7 @@ fn envelope(encrypt: &str) -> Vec<u8> {
 /// A ciphertext of `plain` framed for `appid` with our key (so only what follows decryption fails).
 fn sealed(app: &App<MemoryStore>, plain: &str, rng: &mut StdRng) -> String {
     let random: [u8; 16] = std::array::from_fn(|_| rng.random_range(0..=255u8));
-    app.config.crypto.encrypt_with(KeySlot::Current, &random, plain).unwrap()
+    app.config.push_crypto().unwrap().encrypt_with(KeySlot::Current, &random, plain).unwrap()
 }
 
 fn generate(app: &App<MemoryStore>, rng: &mut StdRng, head: &str) -> Push {

@@ -166,3 +166,78 @@ fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     assert_eq!(text.matches("events:PutEvents").count(), PUBLISHERS.len(), "PutEvents granted elsewhere");
 }
+
+/// The secrets each function is given in `template.yaml`: only what its code uses (the README's
+/// "Secrets" table). The push functions verify and decrypt with the Token and the key; the
+/// functions that call WeChat's component APIs or sign states need the AppSecret; the others
+/// get none, and the shared `Globals` none at all.
+const SECRETS: [(&str, &[&str]); 10] = [
+    ("ticket-receiver", &PUSH_SECRETS),
+    ("event-callback", &PUSH_SECRETS),
+    ("qr-url-issuer", &["COMPONENT_APPSECRET"]),
+    ("auth-callback", &["COMPONENT_APPSECRET"]),
+    ("authorizer-list", &[]),
+    ("token-refresher", &["COMPONENT_APPSECRET"]),
+    ("account-actions", &["COMPONENT_APPSECRET"]),
+    ("follower-ledger", &[]),
+    ("web-oauth", &["COMPONENT_APPSECRET"]),
+    ("console", &[]),
+];
+const PUSH_SECRETS: [&str; 4] =
+    ["COMPONENT_APPSECRET", "COMPONENT_TOKEN", "COMPONENT_ENCODING_AES_KEY", "COMPONENT_ENCODING_AES_KEY_PREVIOUS"];
+
+#[test]
+fn each_function_is_given_only_the_secrets_it_uses() {
+    let template = template();
+    let secret = |name: &str| PUSH_SECRETS.contains(&name);
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_hash().expect("Globals variables");
+    let shared: Vec<&str> = globals.keys().filter_map(Yaml::as_str).filter(|k| secret(k)).collect();
+    assert!(shared.is_empty(), "secrets in Globals reach every function: {shared:?}");
+    assert_eq!(SECRETS.len(), Function::ALL.len(), "every function has a row");
+    for (name, expected) in SECRETS {
+        let resource = &template["Resources"][format!("{}Function", camel(name)).as_str()];
+        let given: BTreeSet<&str> = resource["Properties"]["Environment"]["Variables"]
+            .as_hash()
+            .map(|vars| vars.keys().filter_map(Yaml::as_str).filter(|k| secret(k)).collect())
+            .unwrap_or_default();
+        assert_eq!(given, expected.iter().copied().collect::<BTreeSet<_>>(), "{name}'s secrets");
+    }
+}
+
+/// What a function without a secret does with a request that would need it: it fails closed,
+/// saying why, and nothing leaves for WeChat.
+#[tokio::test]
+async fn a_function_without_a_secret_fails_closed() {
+    use shared::config::Config;
+    let only_public = |name: &str| !PUSH_SECRETS.contains(&name);
+    let credentials: Vec<(String, String)> = wechat_standin::platform::test_credentials()
+        .variables()
+        .into_iter()
+        .filter(|(k, _)| only_public(k))
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let config = Config::from_lookup(|k| credentials.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .expect("a configuration without any secret loads");
+    assert!(!config.has_component_secret() && config.push_crypto().is_err());
+    let app = shared::app::App::with_platform(
+        config.clone(),
+        shared::service::Platform::new(&config, shared::store::MemoryStore::new()).unwrap(),
+    );
+    // A push: 500, the reason in the log, nothing stored.
+    let push = crate::support::SealedPush::new("<xml><ToUserName>gh_1</ToUserName></xml>", "", "1732000000", "1");
+    let response = Function::TicketReceiver.handle(&app, push.request("/wechat/component/events")).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(app.platform.store().writes(), 0);
+    // The component token: WeChat's own answer for a wrong secret (40125), and no request left
+    // (the base is a closed port: a request would be a transport error instead).
+    let client =
+        shared::wechat::WeChatClient::new("http://127.0.0.1:9", crate::support::appid(), shared::Secret::new(""))
+            .unwrap();
+    let err = client.component_token(&shared::Secret::new("ticket@@@x")).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(40125), "{err}");
+    assert_eq!(client.start_push_ticket().await.unwrap_err().errcode(), Some(40125));
+    // States signed without the secret verify nowhere else.
+    let unkeyed = shared::auth_state::StateSigner::new(&shared::Secret::new(""));
+    let state = unkeyed.sign("alice", 4_102_444_800);
+    assert!(shared::auth_state::StateSigner::new(&shared::Secret::new("")).verify(&state, 0).is_err());
+}

@@ -28,9 +28,14 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
         "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><FromUserName><![CDATA[ozy4qt1eDxSxzCr0aNT0mXCWfrDE]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[QUERY_AUTH_CODE:{code}]]></Content><MsgId>24600000000000001</MsgId></xml>",
         standin.now()
     );
-    let encrypt = app.config.crypto.encrypt_with(shared::crypto::KeySlot::Current, b"0123456789abcdef", &xml).unwrap();
+    let encrypt = app
+        .config
+        .push_crypto()
+        .unwrap()
+        .encrypt_with(shared::crypto::KeySlot::Current, b"0123456789abcdef", &xml)
+        .unwrap();
     let timestamp = standin.now().to_string();
-    let signature = app.config.crypto.msg_signature(&timestamp, "4242", &encrypt);
+    let signature = app.config.push_crypto().unwrap().msg_signature(&timestamp, "4242", &encrypt);
     let url = format!(
         "{base}/wechat/{RELEASE_TEST_APPID}/callback?timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE"
     );

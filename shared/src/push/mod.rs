@@ -48,6 +48,10 @@ pub enum PushError {
     /// The signature, the key or the ciphertext failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// This function was not given `COMPONENT_TOKEN` and `COMPONENT_ENCODING_AES_KEY`: it takes
+    /// no push (a deployment mistake, answered 500 so that WeChat retries once it is fixed).
+    #[error("this function has no push Token and key (COMPONENT_TOKEN, COMPONENT_ENCODING_AES_KEY)")]
+    NotConfigured,
     /// A correctly signed push whose `timestamp` is further from now than the replay window: a
     /// captured push sent again later (WeChat's own retries come within seconds).
     #[error("push timestamp is {age} s away from now (replayed?)")]
@@ -64,6 +68,7 @@ impl PushError {
             Self::MissingParameter(_) | Self::BadParameter(_) | Self::Stale { .. } => -40001,
             Self::NotEncrypted | Self::BodyTooLarge { .. } | Self::Xml(_) => -40002,
             Self::Crypto(err) => err.code(),
+            Self::NotConfigured => -40003,
         }
     }
 
@@ -75,6 +80,7 @@ impl PushError {
             Self::BodyTooLarge { .. } => 413,
             Self::NotEncrypted | Self::Xml(_) => 400,
             Self::Crypto(err) => err.http_status(),
+            Self::NotConfigured => 500,
         }
     }
 }

@@ -148,11 +148,25 @@ impl WeChatClient {
         &self.component_appid
     }
 
+    /// A function deployed without `COMPONENT_APPSECRET` never sends an empty one: it gets
+    /// WeChat's own answer for a wrong secret (40125) without a request leaving.
+    fn require_secret(&self, call: &'static str) -> Result<(), ApiError> {
+        if self.component_secret.expose().is_empty() {
+            return Err(ApiError::WeChat {
+                call,
+                errcode: 40125,
+                errmsg: "COMPONENT_APPSECRET is not configured for this function".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// `api_start_push_ticket`: asks WeChat to resume `component_verify_ticket` pushes.
     ///
     /// # Errors
     /// [`ApiError`].
     pub async fn start_push_ticket(&self) -> Result<(), ApiError> {
+        self.require_secret("api_start_push_ticket")?;
         let body = json!({"component_appid": self.component_appid, "component_secret": self.component_secret.expose()});
         self.post::<wire::Ok>("api_start_push_ticket", "/cgi-bin/component/api_start_push_ticket", None, &body).await?;
         Ok(())
@@ -163,6 +177,7 @@ impl WeChatClient {
     /// # Errors
     /// [`ApiError`]; 61005/61006 for a stale ticket.
     pub async fn component_token(&self, ticket: &Secret) -> Result<IssuedToken, ApiError> {
+        self.require_secret("api_component_token")?;
         let body = json!({
             "component_appid": self.component_appid,
             "component_appsecret": self.component_secret.expose(),

@@ -55,6 +55,13 @@ def main() -> int:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.ID, element_id))
         def text_of(element_id: str) -> str:
             return driver.find_element(By.ID, element_id).text
+        # 0. Deployed, an OIDC redirect lands with the operator's token in the fragment: the page
+        #    keeps it in this tab only and takes it out of the address bar.
+        driver.get(f"{CONSOLE}#id_token=header.payload.signature")
+        wait.until(lambda d: d.execute_script("return sessionStorage.getItem('console-token')") == "header.payload.signature")
+        assert driver.execute_script("return window.location.hash") == "", driver.current_url
+        driver.execute_script("sessionStorage.clear()")
+
         # 1. The empty console.
         driver.get(CONSOLE)
         wait.until(ec.presence_of_element_located((By.ID, "empty")))
