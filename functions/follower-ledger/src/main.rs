@@ -1,6 +1,10 @@
 //! AWS Lambda entry point of follower-ledger (an SQS queue subscribed to the platform's bus).
 //! All logic lives in `lib.rs`.
 
+// The SQS handler's future nests deeply enough (store, transaction, hand-off) to pass rustc's
+// default query depth when its layout is computed.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::app::App;
 
