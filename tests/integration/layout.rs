@@ -241,3 +241,21 @@ async fn a_function_without_a_secret_fails_closed() {
     let state = unkeyed.sign("alice", 4_102_444_800);
     assert!(shared::auth_state::StateSigner::new(&shared::Secret::new("")).verify(&state, 0).is_err());
 }
+
+/// Every function logs into a log group of its own with the template's retention (CloudWatch
+/// keeps logs forever by default).
+#[test]
+fn every_function_logs_into_a_group_with_retention() {
+    let template = template();
+    assert_eq!(template["Parameters"]["LogRetentionDays"]["Default"].as_i64(), Some(90));
+    for function in Function::ALL {
+        let name = camel(function.name());
+        let resource = &template["Resources"][format!("{name}Function").as_str()];
+        // yaml-rust2 reads `!Ref X` as its scalar.
+        let group = resource["Properties"]["LoggingConfig"]["LogGroup"].as_str();
+        assert_eq!(group, Some(format!("{name}LogGroup").as_str()), "{function}'s log group");
+        let log_group = &template["Resources"][format!("{name}LogGroup").as_str()];
+        assert_eq!(log_group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{function}");
+        assert_eq!(log_group["Properties"]["RetentionInDays"].as_str(), Some("LogRetentionDays"), "{function}");
+    }
+}
