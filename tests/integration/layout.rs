@@ -259,3 +259,24 @@ fn every_function_logs_into_a_group_with_retention() {
         assert_eq!(log_group["Properties"]["RetentionInDays"].as_str(), Some("LogRetentionDays"), "{function}");
     }
 }
+
+/// The push functions stop when WeChat stops waiting (5 s); the API's access log has one line per
+/// request and never the query string (it carries codes, states and tickets), kept like the
+/// functions' logs.
+#[test]
+fn push_timeouts_and_access_logs() {
+    let template = template();
+    for name in ["TicketReceiverFunction", "EventCallbackFunction"] {
+        assert_eq!(template["Resources"][name]["Properties"]["Timeout"].as_i64(), Some(5), "{name}");
+    }
+    let settings = &template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    assert_eq!(settings["DestinationArn"].as_str(), Some("HttpApiAccessLogGroup.Arn"));
+    let format = settings["Format"].as_str().expect("an access log format");
+    let fields: serde_json::Value = serde_json::from_str(format).expect("the format is JSON");
+    assert!(fields["route"] == "$context.routeKey" && fields["status"] == "$context.status", "{format}");
+    for leak in ["querystring", "queryString", "$request", "$input", "authorizer", "header"] {
+        assert!(!format.contains(leak), "the access log must not carry {leak}: {format}");
+    }
+    let group = &template["Resources"]["HttpApiAccessLogGroup"];
+    assert_eq!(group["Properties"]["RetentionInDays"].as_str(), Some("LogRetentionDays"));
+}
