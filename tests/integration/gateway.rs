@@ -77,13 +77,22 @@ pub(crate) async fn listener() -> (tokio::net::TcpListener, String) {
     (listener, base)
 }
 
+tokio::task_local! {
+    /// The function whose handler is running on this task (the store calls it makes are its own:
+    /// `policies.rs` holds them to the function's IAM policy).
+    pub(crate) static CURRENT: &'static str;
+}
+
 pub(crate) fn serve(listener: tokio::net::TcpListener, app: Shared) {
     let mut router = Router::new();
     for (method, path, function) in ROUTES {
-        let handler = move |State(app): State<Shared>, request: Request| async move {
-            let appid = request.uri().path().strip_prefix("/wechat/").and_then(|rest| rest.strip_suffix("/callback"));
-            let path_appid = (function == Function::EventCallback).then(|| appid.unwrap_or_default().to_owned());
-            to_axum(function.handle(&*app, to_lambda(request, path_appid).await).await)
+        let handler = move |State(app): State<Shared>, request: Request| {
+            CURRENT.scope(function.name(), async move {
+                let appid =
+                    request.uri().path().strip_prefix("/wechat/").and_then(|rest| rest.strip_suffix("/callback"));
+                let path_appid = (function == Function::EventCallback).then(|| appid.unwrap_or_default().to_owned());
+                to_axum(function.handle(&*app, to_lambda(request, path_appid).await).await)
+            })
         };
         // API Gateway's greedy `{proxy+}` is axum's `{*proxy}`; `ANY` is every method.
         let path = path.replace("{proxy+}", "{*proxy}");

@@ -15,6 +15,8 @@ mod web_auth;
 mod handoff;
 // Every list of the functions and routes held to tests/platform.json and template.yaml.
 mod layout;
+// Each function's DynamoDB policy held to the key families its code uses, recorded on the wire.
+mod policies;
 // The use cases against the stand-in (component token, authorization, refresh, recovery).
 mod services;
 // The WeChat client against the stand-in: every endpoint, every error class.

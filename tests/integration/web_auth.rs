@@ -17,7 +17,7 @@ use crate::support::ACCOUNT;
 /// The 订阅号 of the stand-in's defaults: authorized, but without permission set 4.
 const NO_WEB: &str = "wx1000000000000002";
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -47,7 +47,7 @@ fn title(body: &str) -> &str {
 
 /// The site's link → WeChat's authorize URL (checked field by field) → as `user` on WeChat's
 /// side, allowing (`snsapi_userinfo` asks) → our callback URL.
-async fn to_callback(base: &str, standin: &StandIn, scope: &str, user: &str, allow: bool) -> String {
+pub(crate) async fn to_callback(base: &str, standin: &StandIn, scope: &str, user: &str, allow: bool) -> String {
     let http = browser();
     let start = format!("{base}/wechat/oauth/{ACCOUNT}/authorize");
     let response = http

@@ -1,0 +1,198 @@
+//! Each function's DynamoDB policy held to the keys its code uses. Every store call of a broad
+//! flow through every function is recorded on the wire (an SDK interceptor reads each request's
+//! `pk` values and index names) with the function whose handler made it; `template.yaml` must
+//! allow exactly those key families (`dynamodb:LeadingKeys`) and indexes, so a new store call
+//! without a policy fails here, not in production (moto, like DynamoDB Local, enforces no IAM).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use serde_json::{Value, json};
+use shared::store::{AuthorizerStore, DynamoDbStore, LOCAL_DEMO_USER};
+
+use crate::gateway::{self, CURRENT};
+use crate::support::{ACCOUNT, appid};
+
+/// Function name → the key families (`component`, `authorizer`, …) and `index:<name>` it used.
+#[derive(Debug, Clone, Default)]
+struct Used(Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>);
+
+/// Every `"pk": {"S": …}` in a request, and the index it queries.
+fn families(request: &Value, out: &mut BTreeSet<String>) {
+    match request {
+        Value::Object(map) => {
+            if let Some(pk) = map.get("pk").and_then(|v| v.get("S")).and_then(Value::as_str) {
+                out.insert(pk.split('#').next().unwrap_or(pk).to_owned());
+            }
+            if let Some(index) = map.get("IndexName").and_then(Value::as_str) {
+                out.insert(format!("index:{index}"));
+            }
+            for (key, value) in map {
+                // A query names its partition in the values, not under `pk`.
+                if key == "KeyConditionExpression" || key == "ExpressionAttributeValues" {
+                    continue;
+                }
+                families(value, out);
+            }
+            if map.contains_key("KeyConditionExpression") && !map.contains_key("IndexName") {
+                for value in map.get("ExpressionAttributeValues").and_then(Value::as_object).into_iter().flatten() {
+                    if let Some(pk) = value.1.get("S").and_then(Value::as_str).filter(|s| s.contains('#')) {
+                        out.insert(pk.split('#').next().unwrap_or(pk).to_owned());
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| families(item, out)),
+        _ => {}
+    }
+}
+
+impl Intercept for Used {
+    fn name(&self) -> &'static str {
+        "RecordKeyFamilies"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body: Value =
+            context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        let function = CURRENT.try_with(|f| (*f).to_owned()).unwrap_or_else(|_| "(test set-up)".to_owned());
+        let mut found = BTreeSet::new();
+        families(&body, &mut found);
+        self.0.lock().unwrap().entry(function).or_default().extend(found);
+        Ok(())
+    }
+}
+
+/// What `template.yaml` allows each function on the table: the `LeadingKeys` families of its
+/// table statements, and `index:<name>` for each index it may query.
+fn allowed() -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let template = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    let mut out = BTreeMap::new();
+    for function in crate::support::Function::ALL {
+        let camel: String = function.name().split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        let resource = &template["Resources"][format!("{camel}Function").as_str()];
+        let mut families = BTreeSet::new();
+        for policy in resource["Properties"]["Policies"].as_vec().into_iter().flatten() {
+            for statement in policy["Statement"].as_vec().into_iter().flatten() {
+                let actions: Vec<&str> = match &statement["Action"] {
+                    yaml_rust2::Yaml::String(one) => vec![one.as_str()],
+                    yaml_rust2::Yaml::Array(many) => many.iter().filter_map(|a| a.as_str()).collect(),
+                    _ => Vec::new(),
+                };
+                if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                    continue;
+                }
+                let resource = statement["Resource"].as_str().unwrap_or_default();
+                if let Some(index) = resource.split("/index/").nth(1) {
+                    families.insert(format!("index:{index}"));
+                    continue;
+                }
+                let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                let keys = keys.as_vec().unwrap_or_else(|| panic!("{function}: a table statement without LeadingKeys"));
+                for key in keys {
+                    // `!Sub "marker#${ComponentAppId}#*"` reads as its string.
+                    let key = key.as_str().unwrap_or_default();
+                    families.insert(key.split('#').next().unwrap_or(key).to_owned());
+                }
+            }
+        }
+        out.insert(function.name().to_owned(), families);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
+    let used = Used::default();
+    let plain = crate::support::fresh_table().await;
+    let config = plain.client().config().to_builder().interceptor(used.clone()).build();
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), plain.table(), appid());
+    let (standin, app, base) = gateway::wired(store, |_| {}).await;
+    let http = crate::web_auth::browser();
+
+    // ticket-receiver, qr-url-issuer, auth-callback: a ticket, an authorization in the browser.
+    standin.push_ticket().await;
+    let url = crate::support::via_start_link(&http, &base, "auth_type=1").await;
+    let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let form = [
+        ("pre_auth_code", params["pre_auth_code"].as_str()),
+        ("redirect_uri", params["redirect_uri"].as_str()),
+        ("appid", ACCOUNT),
+    ];
+    let redirect = http.post(format!("{}/standin/authorize", standin.base_url())).form(&form).send().await.unwrap();
+    let callback = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(http.get(callback).send().await.unwrap().status(), 200);
+    app.platform.store().set_owner(ACCOUNT, LOCAL_DEMO_USER, standin.now()).await.unwrap();
+    // authorizer-list, console.
+    assert_eq!(http.get(format!("{base}/wechat/authorizers")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{base}/console")).send().await.unwrap().status(), 200);
+
+    // account-actions: rules, a follower's message answered, the ledger, sending, the token,
+    // followers and their backfill, bindings.
+    let account = format!("{base}/wechat/authorizers/{ACCOUNT}");
+    let rules = json!({"rules": [{"on": "default", "reply": {"msgtype": "text", "text": {"content": "收到"}}}]});
+    let saved =
+        http.put(format!("{account}/reply-rules")).header("if-match", "\"0\"").json(&rules).send().await.unwrap();
+    assert_eq!(saved.status(), 200);
+    assert!(standin.push_text(ACCOUNT, "o_policy", "你好").await.reply().is_some());
+    standin.push_event(ACCOUNT, "o_policy", "subscribe").await;
+    let event = json!({"version": "0", "id": "e1", "detail-type": "mp.event.subscribe", "source": "wechat.platform",
+        "time": "2026-12-04T00:00:00Z", "detail": {"id": "d1", "authorizer_appid": ACCOUNT, "openid": "o_policy",
+        "create_time": standin.now(), "event": "subscribe", "msg_type": "event", "component_appid": appid()}});
+    let batch = json!({"Records": [{"messageId": "m1", "body": event.to_string()}]});
+    let ledger = CURRENT.scope("follower-ledger", follower_ledger::handle(&*app, &batch)).await.unwrap();
+    assert_eq!(ledger["batchItemFailures"], json!([]));
+    let message = json!({"touser": "o_policy", "msgtype": "text", "text": {"content": "在的"}});
+    let sent = http.post(format!("{account}/messages")).header("idempotency-key", "k1").json(&message).send().await;
+    assert_eq!(sent.unwrap().status(), 200);
+    // (The functions share one process here, so event-callback's rules cache was filled by the
+    // save; a push for an account whose rules it never read shows the read Lambda would make.)
+    standin.push_text("wx1000000000000002", "o_policy", "你好").await;
+    let backend = format!("{base}/wechat/backend/authorizers/{ACCOUNT}");
+    assert_eq!(http.get(format!("{backend}/access-token")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{account}/followers")).send().await.unwrap().status(), 200);
+    assert_eq!(http.post(format!("{account}/followers/backfill")).send().await.unwrap().status(), 200);
+
+    // web-oauth: a follower identified and bound; the binding found and removed.
+    let callback = crate::web_auth::to_callback(&base, &standin, "snsapi_userinfo", "alice", true).await;
+    let back = http.get(callback).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
+    let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();
+    let redeemed: Value = http
+        .post(format!("{base}/wechat/backend/oauth/tickets"))
+        .json(&json!({"ticket": ticket, "user_ref": "shop-user-42"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(redeemed["data"]["binding"].is_object(), "{redeemed}");
+    assert_eq!(http.get(format!("{account}/bindings?user_ref=shop-user-42")).send().await.unwrap().status(), 200);
+    assert_eq!(http.delete(format!("{account}/bindings?user_ref=shop-user-42")).send().await.unwrap().status(), 200);
+
+    // event-callback: the release test (it authorizes its own account). Then, near expiry, a
+    // backend borrows the token (refreshed under the account's lease), and token-refresher runs.
+    assert!(standin.release_test().await.passed());
+    standin.advance_clock(7000);
+    assert_eq!(http.get(format!("{backend}/access-token")).send().await.unwrap().status(), 200);
+    let report = CURRENT.scope("token-refresher", token_refresher::handle(&app, None)).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+
+    let used = used.0.lock().unwrap().clone();
+    let allowed = allowed();
+    for function in crate::support::Function::ALL {
+        let name = function.name();
+        let uses = used.get(name).cloned().unwrap_or_default();
+        let may = allowed.get(name).cloned().unwrap_or_default();
+        assert_eq!(uses, may, "{name}: the keys its code used (left) and what template.yaml allows (right)");
+    }
+}
