@@ -32,6 +32,7 @@ pub mod config;
 pub mod crypto;
 pub mod logging;
 pub mod message;
+pub mod metrics;
 pub mod outbound;
 pub mod push;
 pub mod rules;

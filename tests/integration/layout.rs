@@ -280,3 +280,52 @@ fn push_timeouts_and_access_logs() {
     let group = &template["Resources"]["HttpApiAccessLogGroup"];
     assert_eq!(group["Properties"]["RetentionInDays"].as_str(), Some("LogRetentionDays"));
 }
+
+/// The alarms the operations issue asks for exist, read the metrics the code writes (same
+/// namespace, same names), and notify the optional topic.
+#[test]
+fn the_alarms_read_the_metrics_the_code_writes() {
+    use shared::metrics::{Metric, NAMESPACE};
+    let template = template();
+    let resources = template["Resources"].as_hash().unwrap();
+    let alarms: Vec<(&str, &Yaml)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(name, r)| (name.as_str().unwrap(), &r["Properties"]))
+        .collect();
+    for metric in [
+        Metric::VerifyTicketStored,
+        Metric::ComponentTokenRefreshFailed,
+        Metric::AuthorizerRefreshFailed,
+        Metric::NeedsReauthorization,
+    ] {
+        let watching: Vec<&str> = alarms
+            .iter()
+            .filter(|(_, p)| {
+                p["Namespace"].as_str() == Some(NAMESPACE) && p["MetricName"].as_str() == Some(metric.name())
+            })
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(watching.len(), 1, "one alarm on {}: {watching:?}", metric.name());
+    }
+    let no_ticket = &template["Resources"]["NoVerifyTicketAlarm"]["Properties"];
+    assert_eq!(
+        (no_ticket["Period"].as_i64(), no_ticket["EvaluationPeriods"].as_i64(), no_ticket["TreatMissingData"].as_str()),
+        (Some(600), Some(3), Some("breaching")),
+        "30 minutes without a ticket, silence included"
+    );
+    for name in ["PushRoutes5xxAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "RefresherDurationAlarm"] {
+        assert!(template["Resources"][name]["Type"].as_str() == Some("AWS::CloudWatch::Alarm"), "{name}");
+    }
+    // Errors and throttles of every function, summed.
+    let errors = template["Resources"]["FunctionErrorsAlarm"]["Properties"]["Metrics"].as_vec().unwrap();
+    let watched: BTreeSet<String> = errors
+        .iter()
+        .filter_map(|q| q["MetricStat"]["Metric"]["Dimensions"][0]["Value"].as_str().map(str::to_owned))
+        .collect();
+    let every: BTreeSet<String> = Function::ALL.iter().map(|f| format!("{}Function", camel(f.name()))).collect();
+    assert_eq!(watched, every, "errors of every function");
+    for (name, properties) in alarms {
+        assert!(!properties["AlarmActions"].is_badvalue(), "{name} notifies AlarmTopicArn when given");
+    }
+}

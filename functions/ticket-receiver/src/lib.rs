@@ -36,7 +36,13 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Err(err) => return Ok(web::push_rejected(FUNCTION, &err.into())),
     };
     Ok(match app.platform.handle_notice(&notice).await {
-        Ok(_) => web::success(),
+        Ok(outcome) => {
+            if matches!(outcome, shared::service::NoticeOutcome::Ticket { .. }) {
+                // Every verified ticket push counts (a stale one is still WeChat pushing).
+                shared::metrics::emit(shared::metrics::Metric::VerifyTicketStored, 1);
+            }
+            web::success()
+        }
         Err(err) => {
             tracing::error!(function = FUNCTION, info_type = notice.info_type(), error = %err, "push not handled; WeChat will retry");
             web::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")

@@ -43,3 +43,57 @@ mod tests {
         assert!(left > std::time::Duration::from_secs(55) && left <= std::time::Duration::from_secs(60), "{left:?}");
     }
 }
+
+/// The run's metrics for the alarms (`shared::metrics`): a failed component token, the
+/// accounts not refreshed, and those newly needing re-authorization. Zeros are written too, so
+/// that an alarm sees a healthy run as data, not as missing data.
+pub fn metrics_of(report: &RefreshReport) -> [(shared::metrics::Metric, u64); 3] {
+    use shared::metrics::Metric;
+    let count = |list: &[String]| u64::try_from(list.len()).unwrap_or(u64::MAX);
+    [
+        (Metric::ComponentTokenRefreshFailed, u64::from(report.component_token.starts_with("failed"))),
+        (Metric::AuthorizerRefreshFailed, count(&report.failed)),
+        (Metric::NeedsReauthorization, count(&report.needs_reauthorization)),
+    ]
+}
+
+/// Writes [`metrics_of`] as embedded-metric-format lines.
+pub fn emit_metrics(report: &RefreshReport) {
+    for (metric, value) in metrics_of(report) {
+        shared::metrics::emit(metric, value);
+    }
+}
+
+#[cfg(test)]
+mod metric_tests {
+    use super::*;
+    use shared::metrics::Metric;
+
+    #[test]
+    fn a_run_becomes_the_alarms_metrics() {
+        let healthy =
+            RefreshReport { component_token: "refreshed".into(), refreshed: vec!["wx1".into()], ..Default::default() };
+        assert_eq!(
+            metrics_of(&healthy),
+            [
+                (Metric::ComponentTokenRefreshFailed, 0),
+                (Metric::AuthorizerRefreshFailed, 0),
+                (Metric::NeedsReauthorization, 0)
+            ]
+        );
+        let broken = RefreshReport {
+            component_token: "failed: WeChat refused (61005)".into(),
+            failed: vec!["wx1".into(), "wx2".into()],
+            needs_reauthorization: vec!["wx3".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            metrics_of(&broken),
+            [
+                (Metric::ComponentTokenRefreshFailed, 1),
+                (Metric::AuthorizerRefreshFailed, 2),
+                (Metric::NeedsReauthorization, 1)
+            ]
+        );
+    }
+}

@@ -14,6 +14,7 @@ async fn main() -> Result<(), Error> {
         async move {
             let deadline = token_refresher::deadline_of(event.context.deadline);
             let report = token_refresher::handle(app, deadline).await;
+            token_refresher::emit_metrics(&report);
             if report.has_failures() {
                 // A failed invocation: Lambda's Errors metric (and any alarm on it) sees the run.
                 return Err(Error::from(format!("refresh run failed: {}", serde_json::to_string(&report)?)));
