@@ -6,6 +6,7 @@
 #   scripts/bench.sh cold       cold start of every release binary vs hello-world lambda_http
 #   scripts/bench.sh size       arm64 release binaries (cargo lambda build --release --arm64), zipped too
 #   scripts/bench.sh refresher  one refresher run: 5,000 due among 50,000 accounts, WeChat at 50 ms
+#   scripts/bench.sh secrets    a secret from the environment vs from Secrets Manager at init (not in all)
 #   scripts/bench.sh all        all of the above (about 20 minutes on 2 cores, most of it building)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +80,31 @@ PY
   file target/lambda/ticket-receiver/bootstrap | cut -d, -f1-2
 }
 
+secrets() {
+  echo "== secrets: qr-url-issuer's AppSecret from its environment vs from Secrets Manager at init"
+  "$venv/bin/python" -c "import moto, boto3" 2>/dev/null || "$venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
+  cargo build -q --release -p qr-url-issuer -p hello-lambda
+  local out="$root/target/secrets-option" tree
+  mkdir -p "$out"
+  cp target/release/qr-url-issuer "$out/qr-url-issuer-env"
+  # The option is built from a copy of HEAD with the patch applied, into the same target
+  # directory (its dependencies are already built), then the real binary is rebuilt.
+  tree=$(mktemp -d)/tree
+  git worktree add -q --detach "$tree" HEAD
+  (cd "$tree" && git apply "$root/bench/secrets-manager-option.patch" &&
+    CARGO_TARGET_DIR="$root/target" cargo build -q --release -p qr-url-issuer)
+  cp target/release/qr-url-issuer "$out/qr-url-issuer-secrets-manager"
+  git worktree remove --force "$tree"
+  cargo build -q --release -p qr-url-issuer
+  local port=18799
+  "$venv/bin/python" scripts/dynamodb_server.py 127.0.0.1 "$port" >"$out/moto.log" 2>&1 &
+  local moto=$!
+  trap 'kill $moto 2>/dev/null' RETURN
+  for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+  "$venv/bin/python" scripts/secrets_option.py "$out/qr-url-issuer-env" "$out/qr-url-issuer-secrets-manager" \
+    "http://127.0.0.1:$port" --runs "${RUNS:-40}"
+}
+
 refresher() {
   echo "== refresher at scale (in-memory store; WeChat stand-in with injected latency)"
   cargo bench -q -p integration-tests --bench refresher_scale
@@ -90,6 +116,7 @@ case "$what" in
   cold) cold ;;
   size) size ;;
   refresher) refresher ;;
+  secrets) secrets ;;
   all) hot; cold; size; refresher ;;
-  *) echo "usage: scripts/bench.sh [hot|cold|size|refresher|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [hot|cold|size|refresher|secrets|all]" >&2; exit 2 ;;
 esac

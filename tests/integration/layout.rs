@@ -329,3 +329,96 @@ fn the_alarms_read_the_metrics_the_code_writes() {
         assert!(!properties["AlarmActions"].is_badvalue(), "{name} notifies AlarmTopicArn when given");
     }
 }
+
+/// The secrets and the refresh tokens are under the platform's customer-managed key: a principal
+/// that may read function configurations or table items but may not `kms:Decrypt` it reads
+/// neither. Each function holding a secret has its environment under the key and may decrypt it;
+/// each function using the table may use the key through DynamoDB only; the others get nothing.
+#[test]
+fn secrets_and_the_table_are_under_the_platform_key() {
+    let template = template();
+    let resources = &template["Resources"];
+    let key = &resources["PlatformKey"];
+    assert_eq!(key["Type"].as_str(), Some("AWS::KMS::Key"));
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"), "the retained table needs its key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+    // The default key policy: the account's IAM policies decide, no service or wildcard principal.
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_vec().expect("a key policy");
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let principal = statements[0]["Principal"]["AWS"].as_str().unwrap_or_default();
+    assert!(principal.ends_with(":root"), "the account itself, not {principal:?}");
+
+    let sse = &resources["TokenTable"]["Properties"]["SSESpecification"];
+    assert_eq!((sse["SSEType"].as_str(), sse["KMSMasterKeyId"].as_str()), (Some("KMS"), Some("PlatformKey.Arn")));
+    let through_dynamodb = &resources["PlatformKeyTablePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        through_dynamodb["Condition"]["StringEquals"]["kms:ViaService"].as_str(),
+        Some("dynamodb.${AWS::Region}.amazonaws.com"),
+        "the table policy uses the key through DynamoDB only"
+    );
+    assert!(template["Globals"]["Function"]["KmsKeyArn"].is_badvalue(), "per function, not for all");
+
+    for (name, secrets) in SECRETS {
+        let properties = &resources[format!("{}Function", camel(name)).as_str()]["Properties"];
+        let policies: Vec<&Yaml> = properties["Policies"].as_vec().map(|p| p.iter().collect()).unwrap_or_default();
+        let attached = |policy: &str| policies.iter().any(|p| p.as_str() == Some(policy));
+        let uses_table = policies.iter().flat_map(|p| p["Statement"].as_vec().into_iter().flatten()).any(|s| {
+            let actions = match &s["Action"] {
+                Yaml::String(one) => vec![one.as_str()],
+                Yaml::Array(many) => many.iter().filter_map(Yaml::as_str).collect(),
+                _ => Vec::new(),
+            };
+            actions.iter().any(|a| a.starts_with("dynamodb:"))
+        });
+        let holds_secrets = !secrets.is_empty();
+        let encrypted = properties["KmsKeyArn"].as_str() == Some("PlatformKey.Arn");
+        assert_eq!(encrypted, holds_secrets, "{name}: environment under the platform key iff it holds a secret");
+        assert_eq!(attached("PlatformKeyEnvironmentPolicy"), holds_secrets, "{name}: may decrypt its environment");
+        assert_eq!(
+            attached("PlatformKeyTablePolicy"),
+            uses_table,
+            "{name}: the key through DynamoDB iff it uses the table"
+        );
+    }
+}
+
+/// The push-route 5xx alarm counts what its name says: its metric filter reads the access log's
+/// `route` and `status` fields, names exactly WeChat's two push routes (the POST routes of the
+/// push functions), matches only 5xx statuses, and the alarm reads the metric it writes.
+#[test]
+fn the_push_route_5xx_alarm_counts_the_push_routes() {
+    let template = template();
+    let resources = &template["Resources"];
+    let filter = &resources["PushRoute5xxMetricFilter"]["Properties"];
+    assert_eq!(filter["LogGroupName"].as_str(), Some("HttpApiAccessLogGroup"));
+    let pattern = filter["FilterPattern"].as_str().expect("a filter pattern");
+    let quoted = |field: &str| -> BTreeSet<String> {
+        pattern
+            .split(&format!("$.{field} = \""))
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let push_routes: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|(method, _, f)| *method == "POST" && matches!(f, Function::TicketReceiver | Function::EventCallback))
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    assert_eq!(quoted("route"), push_routes, "{pattern}");
+    let statuses = quoted("status");
+    assert!(!statuses.is_empty() && statuses.iter().all(|s| s.len() == 3 && s.starts_with('5')), "{statuses:?}");
+    // The fields it reads are the access log's route key and status.
+    let format = resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"].as_str().unwrap();
+    let fields: serde_json::Value = serde_json::from_str(format).unwrap();
+    assert_eq!(
+        (fields["route"].as_str(), fields["status"].as_str()),
+        (Some("$context.routeKey"), Some("$context.status"))
+    );
+    let metric = &filter["MetricTransformations"][0];
+    let alarm = &resources["PushRoutes5xxAlarm"]["Properties"];
+    assert_eq!(
+        (alarm["Namespace"].as_str(), alarm["MetricName"].as_str()),
+        (metric["MetricNamespace"].as_str(), metric["MetricName"].as_str()),
+        "the alarm reads the filter's metric"
+    );
+}
