@@ -82,7 +82,10 @@ PY
 
 secrets() {
   echo "== secrets: qr-url-issuer's AppSecret from its environment vs from Secrets Manager at init"
-  "$venv/bin/python" -c "import moto, boto3" 2>/dev/null || "$venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
+  if ! "$venv/bin/python" -c "import moto, boto3" 2>/dev/null; then
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
+  fi
   cargo build -q --release -p qr-url-issuer -p hello-lambda
   local out="$root/target/secrets-option" tree
   mkdir -p "$out"
