@@ -422,3 +422,38 @@ fn the_push_route_5xx_alarm_counts_the_push_routes() {
         "the alarm reads the filter's metric"
     );
 }
+
+/// Nothing stored is lost quietly: every dead-letter queue the platform itself uses (a queue's
+/// redrive target or a rule target's dead-letter config, outside the optional example) has an
+/// alarm on its depth, so someone hears of a parked follower event within its 14 days.
+#[test]
+fn every_dead_letter_queue_has_an_alarm_on_its_depth() {
+    let template = template();
+    let resources = template["Resources"].as_hash().unwrap();
+    let unconditional = |r: &Yaml| r["Condition"].is_badvalue();
+    let mut dead_letter_queues = BTreeSet::new();
+    for (_, resource) in resources.iter().filter(|(_, r)| unconditional(r)) {
+        let properties = &resource["Properties"];
+        if let Some(target) = properties["RedrivePolicy"]["deadLetterTargetArn"].as_str() {
+            dead_letter_queues.insert(target.trim_end_matches(".Arn").to_owned());
+        }
+        for target in properties["Targets"].as_vec().into_iter().flatten() {
+            if let Some(arn) = target["DeadLetterConfig"]["Arn"].as_str() {
+                dead_letter_queues.insert(arn.trim_end_matches(".Arn").to_owned());
+            }
+        }
+    }
+    assert!(dead_letter_queues.contains("FollowerLedgerDeadLetterQueue"), "{dead_letter_queues:?}");
+    let watched: BTreeSet<String> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|r| &r["Properties"])
+        .filter(|p| {
+            p["Namespace"].as_str() == Some("AWS/SQS")
+                && p["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")
+                && p["Threshold"].as_i64() == Some(1)
+        })
+        .filter_map(|p| p["Dimensions"][0]["Value"].as_str().map(|q| q.trim_end_matches(".QueueName").to_owned()))
+        .collect();
+    assert_eq!(watched, dead_letter_queues, "one depth alarm (threshold 1) per dead-letter queue");
+}
