@@ -64,7 +64,6 @@ def main() -> int:
             results[name][2].add(status)
     print(f"qr-url-issuer's AppSecret, median of {args.runs} round-robin cold starts (Secrets Manager = moto on loopback):")
     print(f"{'how':<32} {'init ms':>8} {'1st resp ms':>12} {'answer':<14} {'size':>12}")
-    base = None
     for name, binary, *_ in cases:
         inits, responses, statuses = results[name]
         size = os.path.getsize(binary)
@@ -72,13 +71,13 @@ def main() -> int:
             f"{name:<32} {statistics.median(inits):>8.2f} {statistics.median(responses):>12.2f} "
             f"{', '.join(sorted(statuses)):<14} {size:>12,}"
         )
-        if name.startswith("AppSecret in"):
-            base = (statistics.median(inits), size)
-    sm_init, sm_size = statistics.median(results[cases[2][0]][0]), os.path.getsize(args.sm_binary)
-    print(f"Secrets Manager adds {sm_init - base[0]:.2f} ms of init and {(sm_size - base[1]) / 1024:.0f} KiB")
+    (env_name, env_binary, *_), (sm_name, sm_binary, *_) = cases[1], cases[2]
+    added_ms = statistics.median(results[sm_name][0]) - statistics.median(results[env_name][0])
+    added_kib = (os.path.getsize(sm_binary) - os.path.getsize(env_binary)) / 1024
+    print(f"Secrets Manager adds {added_ms:.2f} ms of init and {added_kib:.0f} KiB")
     # The Secrets Manager build cannot finish init without the secret (no AppSecret, no App), so
     # the same answer from both builds is the proof that it read the secret.
-    answers = results[cases[1][0]][2] | results[cases[2][0]][2]
+    answers = results[env_name][2] | results[sm_name][2]
     if len(answers) != 1:
         print(f"FAIL: the two builds answered differently: {answers}", file=sys.stderr)
         return 1

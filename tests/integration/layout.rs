@@ -15,9 +15,45 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn template() -> Yaml {
+pub(crate) fn template() -> Yaml {
     let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
     YamlLoader::load_from_str(&text).expect("template.yaml is YAML").remove(0)
+}
+
+/// A function's `<Name>Function` resource (one name per function everywhere).
+pub(crate) fn function_resource<'t>(template: &'t Yaml, name: &str) -> &'t Yaml {
+    &template["Resources"][format!("{}Function", camel(name)).as_str()]
+}
+
+/// Every statement of a function resource's inline policies (managed policies referenced by name
+/// have none here).
+pub(crate) fn policy_statements(resource: &Yaml) -> Vec<&Yaml> {
+    resource["Properties"]["Policies"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| policy["Statement"].as_vec().into_iter().flatten())
+        .collect()
+}
+
+/// A statement's actions, whether IAM's one-string or list form.
+pub(crate) fn statement_actions(statement: &Yaml) -> Vec<&str> {
+    match &statement["Action"] {
+        Yaml::String(one) => vec![one.as_str()],
+        Yaml::Array(many) => many.iter().filter_map(Yaml::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The properties of every alarm in the template, by resource name.
+fn alarms(template: &Yaml) -> Vec<(&str, &Yaml)> {
+    template["Resources"]
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .filter_map(|(name, r)| Some((name.as_str()?, &r["Properties"])))
+        .collect()
 }
 
 fn dirs(path: &Path) -> BTreeSet<String> {
@@ -126,24 +162,14 @@ fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
     let template = template();
     assert_eq!(template["Resources"]["EventBus"]["Type"].as_str(), Some("AWS::Events::EventBus"));
     for function in Function::ALL {
-        let resource = &template["Resources"][format!("{}Function", camel(function.name())).as_str()];
-        let statements: Vec<&Yaml> = resource["Properties"]["Policies"]
-            .as_vec()
-            .map(|policies| policies.iter().flat_map(|p| p["Statement"].as_vec().into_iter().flatten()).collect())
-            .unwrap_or_default();
-        let actions = |statement: &Yaml| -> Vec<String> {
-            match &statement["Action"] {
-                Yaml::String(one) => vec![one.clone()],
-                Yaml::Array(many) => many.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
-                _ => Vec::new(),
-            }
-        };
+        let resource = function_resource(&template, function.name());
+        let statements = policy_statements(resource);
         let puts: Vec<&&Yaml> =
-            statements.iter().filter(|s| actions(s).iter().any(|a| a.starts_with("events:"))).collect();
+            statements.iter().filter(|s| statement_actions(s).iter().any(|a| a.starts_with("events:"))).collect();
         let bus_env = resource["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"].as_str();
         if PUBLISHERS.contains(&function.name()) {
             assert_eq!(puts.len(), 1, "{function}: one events statement");
-            assert_eq!(actions(puts[0]), ["events:PutEvents"], "{function}: PutEvents only");
+            assert_eq!(statement_actions(puts[0]), ["events:PutEvents"], "{function}: PutEvents only");
             // yaml-rust2 reads `!GetAtt EventBus.Arn` as its scalar.
             assert_eq!(puts[0]["Resource"].as_str(), Some("EventBus.Arn"), "{function}: this bus only");
             assert_eq!(bus_env, Some("EventBus"), "{function}: EVENT_BUS_NAME");
@@ -195,7 +221,7 @@ fn each_function_is_given_only_the_secrets_it_uses() {
     assert!(shared.is_empty(), "secrets in Globals reach every function: {shared:?}");
     assert_eq!(SECRETS.len(), Function::ALL.len(), "every function has a row");
     for (name, expected) in SECRETS {
-        let resource = &template["Resources"][format!("{}Function", camel(name)).as_str()];
+        let resource = function_resource(&template, name);
         let given: BTreeSet<&str> = resource["Properties"]["Environment"]["Variables"]
             .as_hash()
             .map(|vars| vars.keys().filter_map(Yaml::as_str).filter(|k| secret(k)).collect())
@@ -287,12 +313,7 @@ fn push_timeouts_and_access_logs() {
 fn the_alarms_read_the_metrics_the_code_writes() {
     use shared::metrics::{Metric, NAMESPACE};
     let template = template();
-    let resources = template["Resources"].as_hash().unwrap();
-    let alarms: Vec<(&str, &Yaml)> = resources
-        .iter()
-        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
-        .map(|(name, r)| (name.as_str().unwrap(), &r["Properties"]))
-        .collect();
+    let alarms = alarms(&template);
     for metric in [
         Metric::VerifyTicketStored,
         Metric::ComponentTokenRefreshFailed,
@@ -359,17 +380,13 @@ fn secrets_and_the_table_are_under_the_platform_key() {
     assert!(template["Globals"]["Function"]["KmsKeyArn"].is_badvalue(), "per function, not for all");
 
     for (name, secrets) in SECRETS {
-        let properties = &resources[format!("{}Function", camel(name)).as_str()]["Properties"];
+        let resource = function_resource(&template, name);
+        let properties = &resource["Properties"];
         let policies: Vec<&Yaml> = properties["Policies"].as_vec().map(|p| p.iter().collect()).unwrap_or_default();
         let attached = |policy: &str| policies.iter().any(|p| p.as_str() == Some(policy));
-        let uses_table = policies.iter().flat_map(|p| p["Statement"].as_vec().into_iter().flatten()).any(|s| {
-            let actions = match &s["Action"] {
-                Yaml::String(one) => vec![one.as_str()],
-                Yaml::Array(many) => many.iter().filter_map(Yaml::as_str).collect(),
-                _ => Vec::new(),
-            };
-            actions.iter().any(|a| a.starts_with("dynamodb:"))
-        });
+        let uses_table = policy_statements(resource)
+            .into_iter()
+            .any(|s| statement_actions(s).iter().any(|a| a.starts_with("dynamodb:")));
         let holds_secrets = !secrets.is_empty();
         let encrypted = properties["KmsKeyArn"].as_str() == Some("PlatformKey.Arn");
         assert_eq!(encrypted, holds_secrets, "{name}: environment under the platform key iff it holds a secret");
@@ -444,10 +461,9 @@ fn every_dead_letter_queue_has_an_alarm_on_its_depth() {
         }
     }
     assert!(dead_letter_queues.contains("FollowerLedgerDeadLetterQueue"), "{dead_letter_queues:?}");
-    let watched: BTreeSet<String> = resources
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
-        .map(|r| &r["Properties"])
+    let watched: BTreeSet<String> = alarms(&template)
+        .into_iter()
+        .map(|(_, p)| p)
         .filter(|p| {
             p["Namespace"].as_str() == Some("AWS/SQS")
                 && p["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")

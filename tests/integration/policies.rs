@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use shared::store::{AuthorizerStore, DynamoDbStore, LOCAL_DEMO_USER};
 
 use crate::gateway::{self, CURRENT};
+use crate::layout::{function_resource, policy_statements, statement_actions, template};
 use crate::support::{ACCOUNT, appid};
 
 /// Function name → the key families (`component`, `authorizer`, …) and `index:<name>` it used.
@@ -74,35 +75,25 @@ impl Intercept for Used {
 /// What `template.yaml` allows each function on the table: the `LeadingKeys` families of its
 /// table statements, and `index:<name>` for each index it may query.
 fn allowed() -> BTreeMap<String, BTreeSet<String>> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
-    let template = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    let template = template();
     let mut out = BTreeMap::new();
     for function in crate::support::Function::ALL {
-        let camel: String = function.name().split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
-        let resource = &template["Resources"][format!("{camel}Function").as_str()];
         let mut families = BTreeSet::new();
-        for policy in resource["Properties"]["Policies"].as_vec().into_iter().flatten() {
-            for statement in policy["Statement"].as_vec().into_iter().flatten() {
-                let actions: Vec<&str> = match &statement["Action"] {
-                    yaml_rust2::Yaml::String(one) => vec![one.as_str()],
-                    yaml_rust2::Yaml::Array(many) => many.iter().filter_map(|a| a.as_str()).collect(),
-                    _ => Vec::new(),
-                };
-                if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
-                    continue;
-                }
-                let resource = statement["Resource"].as_str().unwrap_or_default();
-                if let Some(index) = resource.split("/index/").nth(1) {
-                    families.insert(format!("index:{index}"));
-                    continue;
-                }
-                let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-                let keys = keys.as_vec().unwrap_or_else(|| panic!("{function}: a table statement without LeadingKeys"));
-                for key in keys {
-                    // `!Sub "marker#${ComponentAppId}#*"` reads as its string.
-                    let key = key.as_str().unwrap_or_default();
-                    families.insert(key.split('#').next().unwrap_or(key).to_owned());
-                }
+        for statement in policy_statements(function_resource(&template, function.name())) {
+            if !statement_actions(statement).iter().any(|a| a.starts_with("dynamodb:")) {
+                continue;
+            }
+            let resource = statement["Resource"].as_str().unwrap_or_default();
+            if let Some(index) = resource.split("/index/").nth(1) {
+                families.insert(format!("index:{index}"));
+                continue;
+            }
+            let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            let keys = keys.as_vec().unwrap_or_else(|| panic!("{function}: a table statement without LeadingKeys"));
+            for key in keys {
+                // `!Sub "marker#${ComponentAppId}#*"` reads as its string.
+                let key = key.as_str().unwrap_or_default();
+                families.insert(key.split('#').next().unwrap_or(key).to_owned());
             }
         }
         out.insert(function.name().to_owned(), families);
