@@ -82,7 +82,12 @@ def pump(endpoint, url, invoke_url):
     while True:
         # No long polling: the local emulator serves one request at a time (dynamodb_server.py),
         # and a waiting receive would hold up every DynamoDB call behind it.
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=10).get("Messages", [])
+        try:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=10).get("Messages", [])
+        except Exception as err:  # the emulator busy or restarting: Lambda's poller keeps polling too
+            print(f"receive failed ({err}); polling again", flush=True)
+            time.sleep(0.2)
+            continue
         if not messages:
             time.sleep(0.2)
             continue
@@ -99,7 +104,10 @@ def pump(endpoint, url, invoke_url):
         failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
         for m in messages:
             if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                try:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                except Exception as err:  # delivered again after the visibility timeout: at least once
+                    print(f"delete failed ({err}); the message will be delivered again", flush=True)
         print(f"delivered {len(messages)}, {len(failed)} to be delivered again", flush=True)
 
 

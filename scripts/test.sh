@@ -16,31 +16,12 @@ for tool in cargo python3; do
   fi
 done
 
-# --- Python tools, in a venv of their own --------------------------------------------------------
+# --- what the tests need: the venv's tools, Chromium and its driver (scripts/tools.sh) ------------
 venv="${WECHAT_VENV:-$root/.venv}"
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/cargo-lambda" ] \
-  || ! "$venv/bin/python" -c "import samtranslator, selenium" 2>/dev/null; then
-  echo "== installing moto[server], cfn-lint, cargo-lambda and selenium into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' 'cfn-lint>=1.30,<2' \
-    'aws-sam-translator>=1.90' cargo-lambda 'selenium>=4.20,<5'
-fi
-
-# --- a browser for the authorization flow: Debian's Chromium and its driver ------------------------
-browser_packages=(chromium chromium-driver fonts-wqy-microhei)
-if command -v dpkg >/dev/null 2>&1 && ! dpkg -s "${browser_packages[@]}" >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing ${browser_packages[*]} (apt-get)"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_packages[@]}" >/dev/null
-  else
-    echo "scripts/test.sh: the browser test needs: sudo apt-get install ${browser_packages[*]}" >&2
-    exit 1
-  fi
-fi
+. scripts/tools.sh
 
 # --- the DynamoDB-API server -----------------------------------------------------------------------
-port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(python3 scripts/free_ports.py 1)
 mkdir -p "$root/target"
 moto_log="$root/target/moto.log"
 "$venv/bin/python" scripts/dynamodb_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
@@ -92,8 +73,11 @@ fi
 
 # --- end to end: the platform as scripts/run-local.sh runs it, on ports of its own ---------------
 cleanup
-free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# The stand-in issues authorizer tokens that are due at once, so the refresher has work under a real clock.
-DDB_PORT=$(free_port) STANDIN_PORT=$(free_port) WATCH_PORT=$(free_port) SHOP_PORT=$(free_port) LOCAL_DIR="$root/target/e2e" \
-  STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \
+# Ports below the ephemeral range (scripts/free_ports.py says why), distinct.
+read -r -d '' ddb_port standin_port watch_port shop_port < <(python3 scripts/free_ports.py 4) || true
+# The stand-in issues authorizer tokens that are due at once, so the refresher has work under a real
+# clock; it pushes a ticket only when asked (run-local.sh asks once), so that every write during the
+# tests is one a test step caused.
+DDB_PORT=$ddb_port STANDIN_PORT=$standin_port WATCH_PORT=$watch_port SHOP_PORT=$shop_port LOCAL_DIR="$root/target/e2e" \
+  STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 STANDIN_TICKET_EVERY_SECS=0 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \
   bash scripts/run-local.sh --then scripts/e2e.sh

@@ -26,8 +26,9 @@ pub enum DashboardAuth {
     Jwt,
     /// `iam`: SigV4-signed calls; the user is `iam:<caller ARN>`.
     Iam,
-    /// `unauthenticated-local-demo`: no authentication, one user (`local:demo`). Local runs and
-    /// demos only: anyone who finds the URL sees every account.
+    /// `unauthenticated-local-demo`: no authentication: the user is `local:demo`, or `local:<name>`
+    /// when the request says `Authorization: Bearer local-user:<name>`. Local runs and demos only:
+    /// anyone who finds the URL sees every account.
     UnauthenticatedLocalDemo,
 }
 

@@ -240,7 +240,7 @@ pub fn message_page(status: StatusCode, title: &str, message: &str, referrer: Re
         status,
         format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
-             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"title\">{title}</h1><p id=\"message\">{message}</p></body></html>",
+             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"platform-title\">{title}</h1><p id=\"message\">{message}</p></body></html>",
             title = escape_html(title),
             message = escape_html(message)
         ),
@@ -263,7 +263,8 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 ///
 /// - `jwt`: `jwt:<iss>:<sub>` from API Gateway's JWT authorizer (`sub` 1–256 bytes, `iss` 1–512);
 /// - `iam`: `iam:<caller ARN>` from API Gateway's IAM authorization;
-/// - `unauthenticated-local-demo`: [`LOCAL_DEMO_USER`], whoever calls.
+/// - `unauthenticated-local-demo`: [`LOCAL_DEMO_USER`], or `local:<name>` for a request that
+///   carries `Authorization: Bearer local-user:<name>` ([`local_demo_user`]).
 ///
 /// `None` (fail closed, [`unknown_user`]) when the request does not carry that identity: a route
 /// deployed without its authorizer, a JWT without a usable `sub` or `iss`, an IAM call without an
@@ -275,7 +276,7 @@ pub fn dashboard_user(request: &Request, auth: DashboardAuth) -> Option<String> 
     };
     let usable = |value: Option<&String>, max: usize| value.filter(|v| !v.is_empty() && v.len() <= max).cloned();
     match auth {
-        DashboardAuth::UnauthenticatedLocalDemo => Some(LOCAL_DEMO_USER.to_owned()),
+        DashboardAuth::UnauthenticatedLocalDemo => Some(local_demo_user(request)),
         DashboardAuth::Jwt => {
             let claims = &authorizer?.jwt.as_ref()?.claims;
             let (issuer, subject) = (usable(claims.get("iss"), 512)?, usable(claims.get("sub"), 256)?);
@@ -285,6 +286,29 @@ pub fn dashboard_user(request: &Request, auth: DashboardAuth) -> Option<String> 
             let arn = usable(authorizer?.iam.as_ref()?.user_arn.as_ref(), 2048)?;
             Some(format!("iam:{arn}"))
         }
+    }
+}
+
+/// The user of a request under `unauthenticated-local-demo`: `local:<name>` when it carries
+/// `Authorization: Bearer local-user:<name>` (`name`: 1–64 of `A–Z a–z 0–9 _ -`), otherwise
+/// [`LOCAL_DEMO_USER`].
+///
+/// Why: a local run has no identity provider, yet tenancy is only believable when several users
+/// can be seen side by side, and each end-to-end flow needs an account list of its own so that no
+/// flow depends on what another left behind. This proves nothing about the caller, like the mode
+/// itself; a deployment uses `jwt` or `iam`, where this header means nothing.
+pub fn local_demo_user(request: &Request) -> String {
+    let named = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer local-user:"))
+        .filter(|name| {
+            (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    match named {
+        Some(name) => format!("local:{name}"),
+        None => LOCAL_DEMO_USER.to_owned(),
     }
 }
 
@@ -420,4 +444,35 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_authorization(value: Option<&str>) -> Request {
+        let mut builder = lambda_http::http::Request::builder();
+        if let Some(value) = value {
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn a_local_demo_request_names_its_user_or_is_the_demo_user() {
+        let user = |value| local_demo_user(&with_authorization(value));
+        assert_eq!(user(None), LOCAL_DEMO_USER);
+        assert_eq!(user(Some("Bearer local-user:console-flow-1")), "local:console-flow-1");
+        assert_eq!(user(Some("Bearer local-user:A_z")), "local:A_z");
+        let too_long = format!("Bearer local-user:{}", "a".repeat(65));
+        for other in ["Bearer local-user:", "Bearer local-user:a b", "Bearer local-user:a:b", "Bearer x.y.z", &too_long]
+        {
+            assert_eq!(user(Some(other)), LOCAL_DEMO_USER, "{other}");
+        }
+        // Only the local demo reads it: a deployment's modes ignore the header.
+        let request = with_authorization(Some("Bearer local-user:alice"));
+        assert_eq!(dashboard_user(&request, DashboardAuth::Jwt), None);
+        assert_eq!(dashboard_user(&request, DashboardAuth::Iam), None);
+        assert_eq!(dashboard_user(&request, DashboardAuth::UnauthenticatedLocalDemo).as_deref(), Some("local:alice"));
+    }
 }

@@ -71,10 +71,12 @@ async fn corrupted_items_are_errors_naming_their_key() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable_not_a_hang() {
-    // A port nothing listens on.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    // A port nothing listens on: bound and held by a socket that never listens, so connecting is
+    // refused at once and no other test can take the port meanwhile (a port freed and reused
+    // later could be anybody's).
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = held.local_addr().unwrap().port();
     let config = shared::aws::dynamodb_config()
         .http_client(shared::outbound::SdkHttpClient::shared())
         .endpoint_url(format!("http://127.0.0.1:{port}"))

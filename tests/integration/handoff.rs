@@ -211,17 +211,31 @@ async fn a_retried_push_is_published_once_and_release_test_accounts_not_at_all()
             assert_eq!((pushed.status, pushed.body.as_str()), (200, "success"));
         }
     }
-    let events = queue.expect(2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let late = queue.drain().await;
-    assert_eq!(events.len() + late.len(), 2, "one event per push, not per delivery: {events:#?} {late:#?}");
+    // A sentinel pushed after them: once it arrived, whatever the retries published arrived too.
+    assert_eq!(standin.push_text(ACCOUNT, "o_sentinel", "sentinel").await.status, 200);
+    let events = until_sentinel(&queue).await;
+    assert_eq!(events.len(), 2, "one event per push, not per delivery: {events:#?}");
 
     // WeChat's release-test account answers the test and publishes nothing.
     let release = "wx570bc396a51b8ff8";
     let xml = standin.follower_message(release, "o_tester", "text");
     assert_eq!(standin.push_message(release, "o_tester", &xml).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(queue.drain().await, Vec::<Value>::new());
+    assert_eq!(standin.push_text(ACCOUNT, "o_sentinel", "sentinel").await.status, 200);
+    assert_eq!(until_sentinel(&queue).await, Vec::<Value>::new());
+}
+
+/// Every event that arrived on `queue` before the sentinel (a text "sentinel" from `o_sentinel`),
+/// which is read and left out. Why a sentinel, not a pause: an absence is only proven once
+/// something pushed *after* the pushes in question has arrived; a pause proves nothing on a slow
+/// machine and wastes time on a fast one.
+async fn until_sentinel(queue: &Queue) -> Vec<Value> {
+    let is_sentinel = |e: &Value| e["detail"]["openid"] == "o_sentinel";
+    let mut events = Vec::new();
+    while !events.iter().any(is_sentinel) {
+        events.extend(queue.expect(1).await);
+    }
+    events.retain(|e| !is_sentinel(e));
+    events
 }
 
 #[tokio::test]
@@ -257,13 +271,14 @@ async fn a_consumer_subscribes_to_one_account_one_type_or_one_keyword_prefix_wit
         seen.sort();
         seen
     };
-    assert_eq!(contents(queues[0].expect(1).await), ["mp.message.text hello"]);
-    assert_eq!(contents(queues[1].expect(1).await), ["mp.event.subscribe "]);
-    assert_eq!(contents(queues[2].expect(1).await), ["mp.message.text 订单 123 到哪了"]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    for queue in &queues {
-        assert_eq!(queue.drain().await, Vec::<Value>::new(), "nothing else matched");
-    }
+    // Sentinels after them, one matching each pattern (the other account's subscribe matches the
+    // first two, an 订单 text from the sentinel the third): what arrived before each is all that
+    // matched.
+    assert_eq!(standin.push_event(other, "o_sentinel", "subscribe").await.status, 200);
+    assert_eq!(standin.push_text(ACCOUNT, "o_sentinel", "订单 sentinel").await.status, 200);
+    assert_eq!(contents(until_sentinel(&queues[0]).await), ["mp.message.text hello"]);
+    assert_eq!(contents(until_sentinel(&queues[1]).await), ["mp.event.subscribe "]);
+    assert_eq!(contents(until_sentinel(&queues[2]).await), ["mp.message.text 订单 123 到哪了"]);
 }
 
 /// A follower push through event-callback on the in-memory store and bus, with a fault.

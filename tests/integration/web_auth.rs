@@ -41,8 +41,14 @@ async fn page(response: reqwest::Response) -> (StatusCode, String) {
     (status, response.text().await.unwrap())
 }
 
+/// The page's title: the `<h1>` whose id says whose page it is (`platform-title`, the platform's
+/// result pages; `declined-title`, web-oauth's declined page; `wechat-title`, the stand-in's).
 fn title(body: &str) -> &str {
-    body.split("<h1 id=\"title\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or_else(|| panic!("{body}"))
+    ["platform-title", "declined-title", "wechat-title"]
+        .iter()
+        .find_map(|id| body.split(&format!("<h1 id=\"{id}\">")).nth(1))
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_else(|| panic!("{body}"))
 }
 
 /// The site's link → WeChat's authorize URL (checked field by field) → as `user` on WeChat's

@@ -1,12 +1,23 @@
 """What every browser flow shares: headless Chromium on this closed network, numbered screenshots,
-and the page dumped when a step fails."""
+the page dumped when a step fails, a navigation step that waits for the *new* page, and what makes
+each flow independent of every other (an account and a console user of its own).
 
+Why the navigation step: after a click that leaves the page, the old page stays in the browser
+until the new one commits. A wait for an element can match the old page's element (or find an id
+the two pages share) and then read it as it goes stale. `Flow.leave` waits for the old document's
+root to go stale first, and only then for the element on the new page."""
+
+import json
 import os
+import secrets
 import sys
 import tempfile
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
@@ -52,6 +63,24 @@ class Flow:
         self.wait = WebDriverWait(self.driver, 30)
         return self
 
+    def act_as(self, user: str) -> None:
+        """Every request this browser makes from now on carries `Authorization: Bearer
+        local-user:<user>`: under the local demo's DASHBOARD_AUTH the flow is a dashboard user of
+        its own, as an operator signed in through an identity provider is in a deployment."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd(
+            "Network.setExtraHTTPHeaders", {"headers": {"authorization": f"Bearer local-user:{user}"}}
+        )
+
+    def leave(self, action, until):
+        """Runs `action` (a click, a submit, a `driver.get`) that leaves the current page, waits
+        until that page is gone, then for `until` (an expected condition) on the new one, and
+        returns what `until` returned."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        action()
+        self.wait.until(ec.staleness_of(old))
+        return self.wait.until(until)
+
     def shot(self, name: str) -> None:
         self.steps += 1
         path = os.path.join(SHOTS, f"{self.prefix}{self.steps}-{name}.png")
@@ -68,3 +97,31 @@ class Flow:
             self.driver.quit()
             self._profile.cleanup()
         return False
+
+
+def unique(prefix: str) -> str:
+    """A name no other run or flow uses (`prefix` + 12 hex digits)."""
+    return f"{prefix}{secrets.token_hex(6)}"
+
+
+def new_appid() -> str:
+    """An appid no other run or flow uses: `wx` and 16 hex digits, as WeChat's look."""
+    return f"wx{secrets.token_hex(8)}"
+
+
+def standin_post(standin: str, path: str, body: dict) -> dict:
+    """A control call on the WeChat stand-in."""
+    request = urllib.request.Request(
+        f"{standin}{path}", data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+    return json.loads(text) if text else {}
+
+
+def add_account(standin: str, appid: str, nick: str, service_type: int = 2) -> None:
+    """Gives the stand-in's admin an account of the flow's own to authorize (WeChat's side)."""
+    standin_post(standin, "/standin/accounts", {
+        "appid": appid, "user_name": f"gh_{appid[-12:]}", "nick_name": nick, "principal_name": "示例科技有限公司",
+        "service_type": service_type, "verify_type": 0, "func_info": [1, 2, 3, 4, 6, 7, 11, 15],
+    })

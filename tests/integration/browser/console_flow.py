@@ -5,7 +5,9 @@ console: the card appears → edit the reply rules (a wrong rule first: its mess
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
 (sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the console at a
 phone's size. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
-"console-". Runs first in scripts/e2e.sh (the list must start empty), on its own account.
+"console-". Independent of every other flow and of earlier runs: the console's operator is a user
+of its own (the local demo's `local-user:` token, so the list starts empty), and the account and
+the follower are new to this run.
 """
 
 import json
@@ -18,23 +20,19 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from common import SHOTS, Flow
+from common import SHOTS, Flow, add_account, new_appid, standin_post, unique
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
 CONSOLE = f"{WATCH}/lambda-url/console"
-ACCOUNT = "wx1000000000000003"
+ACCOUNT = new_appid()
 NICK = "控制台测试号"
-FAN = "o_console_fan"
+FAN = unique("o_console_")
+OPERATOR = unique("console-")
 
 
 def standin(path: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"{STANDIN}{path}", data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        text = response.read()
-    return json.loads(text) if text else {}
+    return standin_post(STANDIN, path, body)
 
 
 def reply_content(pushed: dict) -> str:
@@ -45,10 +43,7 @@ def reply_content(pushed: dict) -> str:
 def main() -> int:
     started = time.monotonic()
     # An account of the operator's that nothing else in the run touches.
-    standin("/standin/accounts", {
-        "appid": ACCOUNT, "user_name": "gh_100000000003", "nick_name": NICK, "principal_name": "示例科技有限公司",
-        "service_type": 2, "verify_type": 0, "func_info": [1, 2, 3, 4, 6, 7, 11, 15],
-    })
+    add_account(STANDIN, ACCOUNT, NICK)
     with Flow("console-") as flow:
         driver, wait, shot = flow.driver, flow.wait, flow.shot
         def into_view(element_id: str) -> None:
@@ -56,24 +51,25 @@ def main() -> int:
         def text_of(element_id: str) -> str:
             return driver.find_element(By.ID, element_id).text
         # 0. Deployed, an OIDC redirect lands with the operator's token in the fragment: the page
-        #    keeps it in this tab only and takes it out of the address bar.
-        driver.get(f"{CONSOLE}#id_token=header.payload.signature")
-        wait.until(lambda d: d.execute_script("return sessionStorage.getItem('console-token')") == "header.payload.signature")
+        #    keeps it in this tab only and takes it out of the address bar. Here the token is the
+        #    local demo's `local-user:<name>`, which makes this flow's operator a user of its own.
+        token = f"local-user:{OPERATOR}"
+        driver.get(f"{CONSOLE}#id_token={token}")
+        wait.until(lambda d: d.execute_script("return sessionStorage.getItem('console-token')") == token)
         assert driver.execute_script("return window.location.hash") == "", driver.current_url
-        driver.execute_script("sessionStorage.clear()")
 
-        # 1. The empty console.
+        # 1. The empty console (this operator has no account yet).
         driver.get(CONSOLE)
         wait.until(ec.presence_of_element_located((By.ID, "empty")))
         shot("empty")
         assert driver.execute_script("return document.querySelectorAll('.card').length") == 0
 
         # 2. 添加公众号 → the platform's page → WeChat's → authorize this account.
-        driver.find_element(By.ID, "add-account").click()
-        wait.until(ec.element_to_be_clickable((By.ID, "authorize"))).click()
-        wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}"))).click()
-        wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
-        assert wait.until(ec.presence_of_element_located((By.ID, "title"))).text == "授权成功"
+        authorize = flow.leave(driver.find_element(By.ID, "add-account").click, ec.element_to_be_clickable((By.ID, "authorize")))
+        account = flow.leave(authorize.click, ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
+        title = flow.leave(account.click, ec.presence_of_element_located((By.ID, "platform-title")))
+        assert "/lambda-url/auth-callback" in driver.current_url, driver.current_url
+        assert title.text == "授权成功", title.text
 
         # 3. Back at the console: the card, with its labels and status.
         driver.get(CONSOLE)
@@ -102,9 +98,15 @@ def main() -> int:
         into_view("rules-result")
         shot("rules-saved")
 
-        # 5. The stand-in's follower gets the new reply (the local cache bound is 1 s).
-        time.sleep(1.2)
-        answer = reply_content(standin("/standin/push/text", {"appid": ACCOUNT, "openid": FAN, "content": "请问价格？"}))
+        # 5. The stand-in's follower gets the new reply once event-callback's rules cache (a second
+        #    locally) has taken the save: ask until it answers, at most 30 s. Before the save
+        #    nothing answered this account, so the first answer by the rule is the save's effect.
+        deadline = time.monotonic() + 30
+        while True:
+            answer = reply_content(standin("/standin/push/text", {"appid": ACCOUNT, "openid": FAN, "content": "请问价格？"}))
+            if answer == "控制台设置的价格：88 元" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert answer == "控制台设置的价格：88 元", answer
 
         # 6. The follower, listed once the ledger took the message (seconds), and a text to them.

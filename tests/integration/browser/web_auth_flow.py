@@ -6,9 +6,10 @@ callback → back at the shop with a wx_ticket, which the shop's *server* redeem
 shows the verified OpenID and its own user id bound to it. Then the decline path: 拒绝 → the
 platform's "你已拒绝授权" page → its link back to the shop.
 
-The account (wx1000000000000001, which granted permission set 4) is authorized first, through the
-dashboard's page as an admin would. Screenshots go to $SCREENSHOT_DIR (default
-target/e2e/screenshots), prefixed "web-". Run by scripts/e2e.sh inside scripts/run-local.sh.
+The account (new to this run, granting permission set 4) is authorized first, through the
+dashboard's page as an admin would, by a dashboard user of this flow's own: nothing here depends on
+another flow or an earlier run. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots),
+prefixed "web-". Run by scripts/e2e.sh inside scripts/run-local.sh.
 """
 
 import html
@@ -24,14 +25,18 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from common import SHOTS, Flow
+from common import SHOTS, Flow, add_account, new_appid, unique
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
 SHOP_PORT = int(os.environ.get("SHOP_PORT", "9200"))
 SHOP = f"http://127.0.0.1:{SHOP_PORT}"
-ACCOUNT = "wx1000000000000001"
-SHOP_USER = "shop-user-42"
+ACCOUNT = new_appid()
+NICK = "示例服务号"
+SHOP_USER = unique("shop-user-")
+# The dashboard user who authorizes the account and reads its bindings.
+OPERATOR = unique("web-")
+AS_OPERATOR = {"authorization": f"Bearer local-user:{OPERATOR}"}
 
 
 def start_link(scope: str) -> str:
@@ -45,7 +50,7 @@ def redeem(ticket: str) -> dict:
     request = urllib.request.Request(
         f"{WATCH}/lambda-url/web-oauth/wechat/backend/oauth/tickets",
         data=json.dumps({"ticket": ticket, "user_ref": SHOP_USER}).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **AS_OPERATOR},
         method="POST",
     )
     try:
@@ -66,7 +71,7 @@ class Shop(http.server.BaseHTTPRequestHandler):
     def page(self, title: str, body: str) -> None:
         data = (
             f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body style='font-family:sans-serif;margin:2em'><h1 id='title'>{html.escape(title)}</h1>{body}</body></html>"
+            f"<body style='font-family:sans-serif;margin:2em'><h1 id='shop-title'>{html.escape(title)}</h1>{body}</body></html>"
         ).encode()
         self.send_response(200)
         self.send_header("content-type", "text/html; charset=utf-8")
@@ -86,7 +91,7 @@ class Shop(http.server.BaseHTTPRequestHandler):
         elif url.path == "/bind" and "wx_ticket" in query:
             answer = redeem(query["wx_ticket"])
             if answer.get("code") != 0:
-                self.page("绑定失败", f"<p id='error'>{html.escape(json.dumps(answer, ensure_ascii=False))}</p>")
+                self.page("绑定失败", f"<p id='shop-error'>{html.escape(json.dumps(answer, ensure_ascii=False))}</p>")
                 return
             who = answer["data"]
             binding = who.get("binding") or {}
@@ -100,68 +105,70 @@ class Shop(http.server.BaseHTTPRequestHandler):
                 f"<p>绑定: <span id='bound'>{'已绑定' if binding else '未绑定'}</span></p>",
             )
         else:
-            self.page("示例商城", "<p id='plain'>没有授权信息</p>")
+            self.page("示例商城", "<p id='shop-plain'>没有授权信息</p>")
 
 
 def main() -> int:
     started = time.monotonic()
+    add_account(STANDIN, ACCOUNT, NICK)
+    alice = f"o{ACCOUNT[-4:]}_alice"  # the stand-in's OpenID of WeChat user "alice" at the account
     server = http.server.ThreadingHTTPServer(("127.0.0.1", SHOP_PORT), Shop)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with Flow("web-") as flow:
         driver, wait, shot = flow.driver, flow.wait, flow.shot
         try:
-            # 0. The account is authorized through the dashboard's page, as its admin does.
+            # 0. The account is authorized through the dashboard's page, as its admin does (the
+            #    header stands in for the admin's sign-in; the follower's steps below carry it too,
+            #    which nothing on those routes reads).
+            flow.act_as(OPERATOR)
             driver.get(f"{WATCH}/lambda-url/qr-url-issuer?auth_type=1")
-            wait.until(ec.element_to_be_clickable((By.ID, "authorize"))).click()
-            wait.until(ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}"))).click()
-            wait.until(lambda d: "/lambda-url/auth-callback" in d.current_url)
-            assert wait.until(ec.presence_of_element_located((By.ID, "title"))).text == "授权成功"
+            link = wait.until(ec.element_to_be_clickable((By.ID, "authorize")))
+            account = flow.leave(link.click, ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
+            title = flow.leave(account.click, ec.presence_of_element_located((By.ID, "platform-title")))
+            assert "/lambda-url/auth-callback" in driver.current_url, driver.current_url
+            assert title.text == "授权成功", title.text
 
             # 1. WeChat knows this browser as "alice".
             driver.get(f"{STANDIN}/standin/wechat-user?name=alice")
 
             # 2. The shop's page → web-oauth → WeChat's consent page for the account.
             driver.get(f"{SHOP}/")
-            wait.until(ec.presence_of_element_located((By.ID, "login")))
+            login = wait.until(ec.element_to_be_clickable((By.ID, "login")))
             shot("shop")
-            driver.find_element(By.ID, "login").click()
-            allow = wait.until(ec.element_to_be_clickable((By.ID, "allow")))
+            allow = flow.leave(login.click, ec.element_to_be_clickable((By.ID, "allow")))
             assert driver.current_url.startswith(f"{STANDIN}/connect/oauth2/authorize?appid={ACCOUNT}&redirect_uri="), driver.current_url
-            assert "示例服务号" in driver.find_element(By.ID, "asks").text
+            assert NICK in driver.find_element(By.ID, "asks").text
             shot("wechat-consent")
 
             # 3. 允许 → callback → back at the shop, which redeemed the ticket server-side.
-            allow.click()
-            openid = wait.until(ec.presence_of_element_located((By.ID, "openid"))).text
+            openid = flow.leave(allow.click, ec.presence_of_element_located((By.ID, "openid"))).text
             assert driver.current_url.startswith(f"{SHOP}/bind?wx_ticket="), driver.current_url
             shot("shop-bound")
-            assert openid == "o0001_alice", openid
+            assert openid == alice, openid
             assert driver.find_element(By.ID, "user_ref").text == SHOP_USER
             assert driver.find_element(By.ID, "nickname").text == "微信用户 alice"
-            assert Shop.bindings == {SHOP_USER: "o0001_alice"}, Shop.bindings
+            assert Shop.bindings == {SHOP_USER: alice}, Shop.bindings
             assert driver.find_element(By.ID, "bound").text == "已绑定"
             # The platform finds the binding from the shop's side.
             bindings = f"{WATCH}/lambda-url/account-actions/wechat/authorizers/{ACCOUNT}/bindings?user_ref={SHOP_USER}"
-            with urllib.request.urlopen(bindings, timeout=30) as response:
+            with urllib.request.urlopen(urllib.request.Request(bindings, headers=AS_OPERATOR), timeout=30) as response:
                 found = json.load(response)
-            assert found["data"]["openid"] == "o0001_alice", found
+            assert found["data"]["openid"] == alice, found
 
             # 4. Reloading the shop's URL: the ticket was spent, the shop learns nothing more.
-            driver.refresh()
-            error = wait.until(ec.presence_of_element_located((By.ID, "error"))).text
+            error = flow.leave(driver.refresh, ec.presence_of_element_located((By.ID, "shop-error"))).text
             assert '"code": 1016' in error, error
             shot("ticket-reused")
 
             # 5. The decline path: 拒绝 → the platform's page → its link back to the shop.
             driver.get(f"{SHOP}/")
-            wait.until(ec.element_to_be_clickable((By.ID, "login"))).click()
-            wait.until(ec.element_to_be_clickable((By.ID, "deny"))).click()
-            title = wait.until(ec.presence_of_element_located((By.ID, "title"))).text
+            login = wait.until(ec.element_to_be_clickable((By.ID, "login")))
+            deny = flow.leave(login.click, ec.element_to_be_clickable((By.ID, "deny")))
+            title = flow.leave(deny.click, ec.presence_of_element_located((By.ID, "declined-title"))).text
             assert title == "你已拒绝授权", title
             assert "/lambda-url/web-oauth/" in driver.current_url and "code=" not in driver.current_url
             shot("declined")
-            driver.find_element(By.ID, "back").click()
-            wait.until(ec.presence_of_element_located((By.ID, "plain")))
+            flow.leave(driver.find_element(By.ID, "back").click, ec.presence_of_element_located((By.ID, "shop-plain")))
             assert driver.current_url == f"{SHOP}/bind", driver.current_url
         finally:
             server.shutdown()

@@ -73,7 +73,7 @@ pub fn unionid_for(user: &str) -> String {
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{t}</title></head><body><h1 id=\"title\">{t}</h1>{body}</body></html>",
+         <title>{t}</title></head><body><h1 id=\"wechat-title\">{t}</h1>{body}</body></html>",
         t = escape(title)
     );
     (status, Html(html)).into_response()
