@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Performance measurements (README "Benchmarks"). Each prints its figures; none is a pass/fail test
+# Performance measurements (docs/testing.md, "Benchmarks"). Each prints its figures; none is a pass/fail test
 # except where a budget is a hard property (no network during init).
 #
 #   scripts/bench.sh hot        push and reply path: ours (criterion) and wechatpy's, one run, ratios

@@ -3,7 +3,7 @@
 # template.yaml exactly as `sam deploy` would package it (arm64, the template's
 # rust-cargolambda build method: `cargo lambda build --release --arm64` per function, zig for the
 # cross-compilation). Then the size of every bootstrap. Not part of scripts/test.sh: it builds
-# every function in release for arm64 (the README says how long that takes).
+# every function in release for arm64 (docs/deploy.md says how long that takes).
 # Needs the Rust toolchain and Python 3; installs aws-sam-cli and cargo-lambda into .venv-deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,4 @@
-"""The cost of the two ways a function could receive its AppSecret (README, "Secrets"): from its
+"""The cost of the two ways a function could receive its AppSecret (docs/deploy.md, "Secrets"): from its
 environment (encrypted under the platform's KMS key; Lambda decrypts it before the process
 starts), or from Secrets Manager at init (bench/secrets-manager-option.patch: qr-url-issuer with
 aws-sdk-secretsmanager, one GetSecretValue before the first `next`).

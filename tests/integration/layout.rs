@@ -193,7 +193,7 @@ fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
     assert_eq!(text.matches("events:PutEvents").count(), PUBLISHERS.len(), "PutEvents granted elsewhere");
 }
 
-/// The secrets each function is given in `template.yaml`: only what its code uses (the README's
+/// The secrets each function is given in `template.yaml`: only what its code uses (`docs/deploy.md`'s
 /// "Secrets" table). The push functions verify and decrypt with the Token and the key; the
 /// functions that call WeChat's component APIs or sign states need the AppSecret; the others
 /// get none, and the shared `Globals` none at all.
