@@ -6,12 +6,12 @@
 //! |---|---|---|
 //! | component token under a lease, calls made with it | `component_token.rs` | every use case that calls WeChat |
 //! | authorization: `auth_code` → stored account, both paths, single-use state | `authorization.rs` | ticket-receiver, auth-callback, event-callback (release test) |
-//! | authorizer tokens: refresh one, refresh everything due | `refresh.rs` | token-refresher |
+//! | authorizer tokens: the run, one account's refresh, WeChat's list | `refresh/` (`run.rs`, `account.rs`, `listed.rs`) | token-refresher |
 //! | component notices: ticket, authorized, unauthorized | `ticket.rs` | ticket-receiver |
 //! | follower messages and events: the hand-off to the bus, the release test | `inbound.rs` | event-callback |
 //! | publishing once per push or account change | `hand_off.rs` | inbound, ticket, refresh |
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
-//! | acting as an account: its token lent, customer-service and template messages | `acting.rs` | account-actions |
+//! | acting as an account: who may, a call with its token (`acting/mod.rs`); its token lent, customer-service and template messages | `acting/` (`lending.rs`, `customer_service.rs`, `templates.rs`) | account-actions |
 //! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth.rs` | web-oauth |

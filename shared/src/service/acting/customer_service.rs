@@ -1,0 +1,123 @@
+//! Customer-service messages sent as the account. An idempotency key makes a repeated request
+//! return the first one's result instead of sending again: the key is claimed once, the result
+//! kept under it for a day, and a request that finds the claim but no result is still running.
+
+use serde_json::{Value, json};
+
+use super::{ActError, Caller, checked_key};
+use crate::message::CustomMessage;
+use crate::service::Platform;
+use crate::store::{AuthorizerRecord, MarkerKey, TokenStore};
+use crate::wechat::ApiError;
+
+/// How long a request's result is kept under its idempotency key.
+pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
+
+impl<S: TokenStore> Platform<S> {
+    /// Sends a customer-service message as the account; with `idempotency_key`, a repeated
+    /// request (same caller, account and key) gets the first one's result and sends nothing.
+    ///
+    /// # Errors
+    /// [`ActError`]; a replayed failure is the first one's.
+    pub async fn send_custom_message(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        request: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ActError> {
+        let message = CustomMessage::from_request(request).map_err(ActError::Invalid)?;
+        let record = self.account_for(caller, appid).await?;
+        let Some(key) = idempotency_key else {
+            return self.send_checked(record, &message).await;
+        };
+        checked_key(key)?;
+        let stored = MarkerKey::idempotency(appid, caller.key(), key);
+        if let Some(first) = self.store.recall(&stored, self.now()).await? {
+            return replay(&first);
+        }
+        if !self
+            .store
+            .remember_once(&MarkerKey::idempotency_claim(appid, caller.key(), key), IDEMPOTENCY_SECS, self.now())
+            .await?
+        {
+            // Claimed by another request: finished by now, or still running.
+            return match self.store.recall(&stored, self.now()).await? {
+                Some(first) => replay(&first),
+                None => Err(ActError::InProgress),
+            };
+        }
+        let result = self.send_checked(record, &message).await;
+        let kept = match &result {
+            Ok(answer) => json!({"ok": answer}),
+            Err(ActError::Refused(err)) => json!({"refused": {"errcode": err.errcode(), "call": err.call()}}),
+            Err(ActError::OutcomeUnknown) => json!({"unknown": true}),
+            // Nothing reached WeChat: the claim stays, the caller may retry with a new key.
+            Err(_) => json!({"failed": true}),
+        };
+        if let Err(err) = self.store.remember_value(&stored, &kept.to_string(), IDEMPOTENCY_SECS, self.now()).await {
+            tracing::warn!(authorizer = %appid, error = %err, "idempotency result not kept: a repeat gets 409");
+        }
+        result
+    }
+
+    async fn send_checked(&self, record: AuthorizerRecord, message: &CustomMessage) -> Result<Value, ActError> {
+        let appid = record.authorizer_appid.clone();
+        self.with_account_token(
+            record,
+            true,
+            |token| async move { self.wechat.send_custom(&token, message.body()).await },
+        )
+        .await?;
+        tracing::info!(authorizer = %appid, msgtype = %message.msgtype, "customer-service message sent");
+        Ok(json!({"sent": true, "msgtype": message.msgtype}))
+    }
+}
+
+/// The first request's result, again.
+fn replay(kept: &str) -> Result<Value, ActError> {
+    let kept: Value = serde_json::from_str(kept).unwrap_or(Value::Null);
+    if let Some(answer) = kept.get("ok") {
+        return Ok(answer.clone());
+    }
+    if let Some(refused) = kept.get("refused") {
+        let errcode = refused["errcode"].as_i64().unwrap_or(-1);
+        return Err(ActError::Refused(ApiError::replayed("message/custom/send", errcode)));
+    }
+    if kept.get("unknown").is_some() {
+        return Err(ActError::OutcomeUnknown);
+    }
+    Err(ActError::Invalid(
+        "a request with this Idempotency-Key failed before reaching WeChat; use a new key".to_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_request_gets_the_first_ones_result() {
+        assert_eq!(
+            replay(r#"{"ok":{"sent":true,"msgtype":"text"}}"#).unwrap(),
+            json!({"sent": true, "msgtype": "text"})
+        );
+        match replay(r#"{"refused":{"errcode":45015,"call":"message/custom/send"}}"#) {
+            Err(ActError::Refused(err)) => assert_eq!(err.errcode(), Some(45015)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(replay(r#"{"unknown":true}"#), Err(ActError::OutcomeUnknown)));
+        // Nothing reached WeChat the first time, or the record is unreadable: a new key is needed.
+        for kept in [r#"{"failed":true}"#, "not json"] {
+            assert!(matches!(replay(kept), Err(ActError::Invalid(m)) if m.contains("use a new key")), "{kept}");
+        }
+    }
+
+    #[test]
+    fn an_idempotency_key_is_1_to_128_characters() {
+        assert!(checked_key("order-42").is_ok());
+        assert!(checked_key(&"k".repeat(128)).is_ok());
+        assert!(matches!(checked_key(""), Err(ActError::Invalid(_))));
+        assert!(matches!(checked_key(&"k".repeat(129)), Err(ActError::Invalid(_))));
+    }
+}

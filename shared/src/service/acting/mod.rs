@@ -1,0 +1,194 @@
+//! Acting as an account: who may act on which account, and a WeChat call made with the account's
+//! access token. Each use case built on it has its own file:
+//!
+//! | use case | file |
+//! |---|---|
+//! | the token lent to trusted backends | `lending.rs` |
+//! | customer-service messages, with idempotency keys | `customer_service.rs` |
+//! | the account's templates and template messages | `templates.rs` |
+//!
+//! Calling safely: a token close to expiry is refreshed first (under the account's lease, so any
+//! number of callers cause one refresh); 40001/42001 mean WeChat did nothing, so the token is
+//! refreshed and the call made once more; a send that got no answer is never retried (the message
+//! may have gone out), it is reported as an unknown outcome.
+
+mod customer_service;
+mod lending;
+mod templates;
+
+pub use self::customer_service::IDEMPOTENCY_SECS;
+pub use self::lending::{LEND_MARGIN_SECS, LentToken};
+
+use std::time::Duration;
+
+use super::{CallError, Platform, RefreshOutcome};
+use crate::secret::Secret;
+use crate::store::{AuthorizerRecord, AuthorizerStatus, StoreError, TokenStore};
+use crate::wechat::{ApiError, ErrorKind};
+
+/// How long a caller waits for another caller's refresh of the same account.
+const REFRESH_WAIT: Duration = Duration::from_millis(2000);
+
+/// Who asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A dashboard user: acts only on the accounts they own.
+    Dashboard(String),
+    /// A backend authorized by IAM (the API Gateway route's `AWS_IAM`): acts on any account.
+    Backend(String),
+}
+
+impl Caller {
+    /// Who it is, as recorded with what it does (`bound_by`, `updated_by`).
+    pub fn name(&self) -> &str {
+        self.key()
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Self::Dashboard(user) | Self::Backend(user) => user,
+        }
+    }
+}
+
+/// Why acting as the account failed. Each maps to one dashboard code (`web.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// No such account, or not the caller's (the same answer: the caller learns nothing of
+    /// accounts that are not theirs).
+    #[error("no such account")]
+    NotFound,
+    /// The admin revoked the authorization.
+    #[error("the account revoked the authorization")]
+    Revoked,
+    /// The refresh token is gone: the admin must authorize again.
+    #[error("the account must be authorized again")]
+    NeedsReauthorization,
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The same idempotency key is being used by a request still running.
+    #[error("a request with this Idempotency-Key is still running")]
+    InProgress,
+    /// WeChat refused the message (it was not sent).
+    #[error(transparent)]
+    Refused(ApiError),
+    /// No answer from WeChat after the message left: it may or may not have been sent.
+    #[error("WeChat did not answer; the message may have been sent")]
+    OutcomeUnknown,
+    /// Getting a token failed (the store, WeChat, the component token).
+    #[error(transparent)]
+    Token(#[from] CallError),
+}
+
+impl From<StoreError> for ActError {
+    fn from(err: StoreError) -> Self {
+        Self::Token(CallError::Store(err))
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The account, if `caller` may see it (a dashboard user only their own), whatever its status.
+    pub(super) async fn owned_account(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+        let record = self.store.authorizer(appid).await?.ok_or(ActError::NotFound)?;
+        if let Caller::Dashboard(user) = caller
+            && record.owner != *user
+        {
+            return Err(ActError::NotFound);
+        }
+        Ok(record)
+    }
+
+    /// The account `caller` may act on: theirs, and still authorized.
+    pub(super) async fn account_for(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
+        let record = self.owned_account(caller, appid).await?;
+        match record.status {
+            AuthorizerStatus::Authorized => Ok(record),
+            AuthorizerStatus::Revoked => Err(ActError::Revoked),
+            AuthorizerStatus::NeedsReauthorization => Err(ActError::NeedsReauthorization),
+        }
+    }
+
+    /// A call made with the account's token; 40001/42001 (nothing done) refresh it and call once more.
+    pub(super) async fn with_account_token<T, F, Fut>(
+        &self,
+        record: AuthorizerRecord,
+        sends: bool,
+        call: F,
+    ) -> Result<T, ActError>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let appid = record.authorizer_appid.clone();
+        // A send without an answer may have happened; a read or a setting is simply not done.
+        let failed = |e: ApiError| {
+            if sends || e.errcode().is_some() { sent_error(&appid, e) } else { ActError::Token(CallError::WeChat(e)) }
+        };
+        let token = self.fresh_token(record, 60).await?;
+        match call(token.access_token.clone()).await {
+            Err(err) if err.kind() == ErrorKind::TokenInvalid => {
+                // WeChat refused the token, so nothing was done: refresh (unless another caller
+                // already did) and try once more.
+                tracing::warn!(authorizer = %appid, errcode = err.errcode(), call = err.call(), "token refused; refreshing and calling once more");
+                let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
+                let margin = if current.access_token == token.access_token { i64::MAX / 4 } else { 60 };
+                let token = self.fresh_token(current, margin).await?;
+                call(token.access_token).await.map_err(failed)
+            }
+            other => other.map_err(failed),
+        }
+    }
+
+    /// `record`'s token if valid for `margin` more seconds, else a refreshed one.
+    async fn fresh_token(&self, record: AuthorizerRecord, margin: i64) -> Result<LentToken, ActError> {
+        if record.expires_at - margin > self.now() {
+            return Ok(LentToken { access_token: record.access_token, expires_at: record.expires_at });
+        }
+        let appid = record.authorizer_appid.clone();
+        let started = std::time::Instant::now();
+        loop {
+            match self.refresh_authorizer(&appid, margin).await? {
+                RefreshOutcome::Refreshed(r) | RefreshOutcome::Recovered(r) => {
+                    return Ok(LentToken { access_token: r.access_token, expires_at: r.expires_at });
+                }
+                RefreshOutcome::NeedsReauthorization(_) => return Err(ActError::NeedsReauthorization),
+                RefreshOutcome::Revoked(_) => return Err(ActError::Revoked),
+                RefreshOutcome::NotAuthorized => return Err(ActError::NotFound),
+                // Another caller refreshed, or is refreshing: read what it stored.
+                RefreshOutcome::NotDue | RefreshOutcome::Busy => {
+                    let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
+                    if current.expires_at - margin > self.now() {
+                        return Ok(LentToken { access_token: current.access_token, expires_at: current.expires_at });
+                    }
+                    if started.elapsed() > REFRESH_WAIT {
+                        return Err(ActError::Token(CallError::Busy));
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// An `Idempotency-Key` this platform keeps: 1 to 128 characters.
+fn checked_key(key: &str) -> Result<(), ActError> {
+    if key.is_empty() || key.len() > 128 {
+        return Err(ActError::Invalid("Idempotency-Key must be 1 to 128 characters".to_owned()));
+    }
+    Ok(())
+}
+
+/// A send that failed: refused by WeChat (not sent), or no answer (maybe sent).
+fn sent_error(appid: &str, err: ApiError) -> ActError {
+    match err.kind() {
+        ErrorKind::Transport | ErrorKind::Http5xx | ErrorKind::Decode => {
+            tracing::error!(authorizer = %appid, call = err.call(), error = %err, "no usable answer to a send; not retried (it may have been sent)");
+            ActError::OutcomeUnknown
+        }
+        _ => {
+            tracing::warn!(authorizer = %appid, call = err.call(), errcode = err.errcode(), "WeChat refused");
+            ActError::Refused(err)
+        }
+    }
+}

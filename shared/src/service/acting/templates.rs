@@ -1,0 +1,219 @@
+//! The account's templates (added from WeChat's library: template ids belong to each account) and
+//! template messages sent as it, each kept with the delivery status WeChat pushes later.
+
+use serde_json::{Value, json};
+
+use super::{ActError, Caller, checked_key};
+use crate::service::Platform;
+use crate::store::{MarkerKey, TokenStore};
+
+impl<S: TokenStore> Platform<S> {
+    /// The account's templates, as WeChat lists them.
+    ///
+    /// # Errors
+    /// [`ActError`].
+    pub async fn templates_of(&self, caller: &Caller, appid: &str) -> Result<Vec<Value>, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.private_templates(&token).await }).await
+    }
+
+    /// Adds a template of WeChat's library to the account; its id for this account.
+    ///
+    /// # Errors
+    /// [`ActError`]; [`ActError::Invalid`] for a request without `template_id_short`.
+    pub async fn add_template(&self, caller: &Caller, appid: &str, request: &Value) -> Result<Value, ActError> {
+        let short = request
+            .get("template_id_short")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty() && s.len() <= 64)
+            .ok_or_else(|| ActError::Invalid("template_id_short (the library template's id) is required".to_owned()))?;
+        let keywords: Vec<String> = match request.get("keyword_name_list") {
+            None => Vec::new(),
+            Some(Value::Array(list)) if list.len() <= 10 && list.iter().all(Value::is_string) => {
+                list.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+            }
+            Some(_) => {
+                return Err(ActError::Invalid("keyword_name_list must be a list of at most 10 names".to_owned()));
+            }
+        };
+        let record = self.account_for(caller, appid).await?;
+        let keywords = &keywords;
+        let template_id = self
+            .with_account_token(record, false, |token| async move {
+                self.wechat.add_template(&token, short, keywords).await
+            })
+            .await?;
+        tracing::info!(authorizer = %appid, template_id_short = short, "template added");
+        Ok(json!({"template_id": template_id}))
+    }
+
+    /// Sends a template message as the account and keeps its record (30 days), whose status the
+    /// `TEMPLATESENDJOBFINISH` push fills in. The idempotency key doubles as WeChat's
+    /// `client_msg_id`, so even a request whose answer was lost is not delivered twice by WeChat
+    /// within its 10 minutes.
+    ///
+    /// # Errors
+    /// [`ActError`].
+    pub async fn send_template_message(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        request: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ActError> {
+        let mut body = template_body(request).map_err(ActError::Invalid)?;
+        if let Some(key) = idempotency_key {
+            checked_key(key)?;
+            if body.get("client_msg_id").is_none() {
+                body["client_msg_id"] = json!(crate::crypto::signature(&[caller.key(), "\n", key])[..32]);
+            }
+        }
+        let record = self.account_for(caller, appid).await?;
+        let body = &body;
+        let msgid = self
+            .with_account_token(record, true, |token| async move { self.wechat.send_template(&token, body).await })
+            .await?;
+        let kept = json!({
+            "msgid": msgid, "touser": body["touser"], "template_id": body["template_id"],
+            "sent_at": self.now(), "status": "sent", "sent_by": caller.key(),
+        });
+        let key = MarkerKey::template_message(appid, &msgid);
+        if let Err(err) = self
+            .store
+            .remember_value(&key, &kept.to_string(), crate::service::hand_off::TEMPLATE_RECORD_SECS, self.now())
+            .await
+        {
+            tracing::warn!(authorizer = %appid, error = %err, "template message sent but its record not kept");
+        }
+        tracing::info!(authorizer = %appid, msgid = %msgid, "template message sent");
+        Ok(json!({"msgid": msgid, "status": "sent"}))
+    }
+
+    /// A template message's record: to whom, which template, its delivery status.
+    ///
+    /// # Errors
+    /// [`ActError::NotFound`] for a message this platform does not know (or another user's account).
+    pub async fn template_message(&self, caller: &Caller, appid: &str, msgid: &str) -> Result<Value, ActError> {
+        if msgid.is_empty() || msgid.len() > 32 || !msgid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ActError::Invalid("msgid must be WeChat's number".to_owned()));
+        }
+        // Owner-scoped like everything else; a revoked account's history stays readable.
+        self.owned_account(caller, appid).await?;
+        let now = self.now();
+        let sent = self.store.recall(&MarkerKey::template_message(appid, msgid), now).await?;
+        let finished = self.store.recall(&MarkerKey::template_finished(appid, msgid), now).await?;
+        if sent.is_none() && finished.is_none() {
+            return Err(ActError::NotFound);
+        }
+        let parse =
+            |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok()).unwrap_or_else(|| json!({}));
+        // What the send recorded, then what WeChat's push said (a message sent elsewhere has only that).
+        let mut kept = parse(sent);
+        if let (Some(object), Value::Object(finished)) = (kept.as_object_mut(), parse(finished)) {
+            object.extend(finished);
+            object.remove("sent_by");
+            object.insert("msgid".to_owned(), json!(msgid));
+            object.entry("status").or_insert(json!("sent"));
+        }
+        Ok(kept)
+    }
+}
+
+/// A template message request checked: `touser`, `template_id`, `data` (`{key: {value}}`),
+/// optional `url`, `miniprogram{appid, pagepath}` and `client_msg_id`; only these are sent.
+fn template_body(request: &Value) -> Result<Value, String> {
+    let object = request.as_object().ok_or("the body must be a JSON object")?;
+    let text = |name: &str, max: usize| -> Result<String, String> {
+        let value = object.get(name).and_then(Value::as_str).ok_or_else(|| format!("{name} must be a string"))?;
+        if value.trim().is_empty() || value.len() > max {
+            return Err(format!("{name} must be 1 to {max} bytes"));
+        }
+        Ok(value.to_owned())
+    };
+    let mut body = json!({"touser": text("touser", 128)?, "template_id": text("template_id", 128)?});
+    let data = object.get("data").and_then(Value::as_object).ok_or("data must be an object of {keyword: {value}}")?;
+    if data.is_empty() || data.len() > 20 {
+        return Err("data must hold 1 to 20 keywords".to_owned());
+    }
+    let mut checked = serde_json::Map::new();
+    for (keyword, field) in data {
+        let value = field
+            .get("value")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("data.{keyword}.value must be a string"))?;
+        if value.len() > 1024 {
+            return Err(format!("data.{keyword}.value is longer than 1024 bytes"));
+        }
+        checked.insert(keyword.clone(), json!({"value": value}));
+    }
+    body["data"] = Value::Object(checked);
+    if object.contains_key("url") {
+        let url = text("url", 1024)?;
+        let parsed = url::Url::parse(&url).map_err(|_| "url must be an absolute URL".to_owned())?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err("url must be http or https".to_owned());
+        }
+        body["url"] = json!(url);
+    }
+    if let Some(mini) = object.get("miniprogram") {
+        let appid = mini
+            .get("appid")
+            .and_then(Value::as_str)
+            .filter(|a| !a.is_empty())
+            .ok_or("miniprogram.appid is required")?;
+        let mut out = json!({"appid": appid});
+        if let Some(path) = mini.get("pagepath").and_then(Value::as_str) {
+            out["pagepath"] = json!(path);
+        }
+        body["miniprogram"] = out;
+    }
+    if object.contains_key("client_msg_id") {
+        body["client_msg_id"] = json!(text("client_msg_id", 64)?);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Value {
+        json!({"touser": "o_1", "template_id": "t_1", "data": {"thing2": {"value": "键盘", "color": "#f00"}}})
+    }
+
+    #[test]
+    fn a_template_request_keeps_only_what_wechat_takes() {
+        let mut asked = request();
+        asked["url"] = json!("https://shop.example/orders/42");
+        asked["miniprogram"] = json!({"appid": "wx_mini", "pagepath": "pages/order", "extra": 1});
+        asked["unknown"] = json!("dropped");
+        let body = template_body(&asked).unwrap();
+        assert_eq!(
+            body,
+            json!({"touser": "o_1", "template_id": "t_1", "data": {"thing2": {"value": "键盘"}},
+                   "url": "https://shop.example/orders/42", "miniprogram": {"appid": "wx_mini", "pagepath": "pages/order"}})
+        );
+    }
+
+    /// A change that spoils a good request.
+    type Spoil = fn(&mut Value);
+
+    #[test]
+    fn a_bad_template_request_names_its_field() {
+        let cases: [(Spoil, &str); 7] = [
+            (|r| r["touser"] = json!(""), "touser must be 1 to 128 bytes"),
+            (|r| r["template_id"] = json!(7), "template_id must be a string"),
+            (|r| r["data"] = json!({}), "data must hold 1 to 20 keywords"),
+            (|r| r["data"] = json!({"k": {"value": 1}}), "data.k.value must be a string"),
+            (|r| r["data"] = json!({"k": {"value": "长".repeat(342)}}), "data.k.value is longer than 1024 bytes"),
+            (|r| r["url"] = json!("ftp://x.example/"), "url must be http or https"),
+            (|r| r["miniprogram"] = json!({"pagepath": "p"}), "miniprogram.appid is required"),
+        ];
+        for (spoil, message) in cases {
+            let mut asked = request();
+            spoil(&mut asked);
+            assert_eq!(template_body(&asked).unwrap_err(), message, "{asked}");
+        }
+        assert_eq!(template_body(&json!([])).unwrap_err(), "the body must be a JSON object");
+    }
+}
