@@ -65,13 +65,22 @@ impl<S: TokenStore> App<S> {
         Self { config, platform }
     }
 
+    /// The push crypto, or [`PushError::NotConfigured`] for a function not given it: every push
+    /// to it is refused (500), never answered unverified.
+    ///
+    /// # Errors
+    /// [`PushError::NotConfigured`].
+    pub fn push_crypto(&self) -> Result<&crate::crypto::WeChatCrypto, PushError> {
+        self.config.push_crypto().ok_or(PushError::NotConfigured)
+    }
+
     /// Verifies and decrypts a push, then refuses it as a replay when its (now authentic)
     /// timestamp is outside `PUSH_MAX_AGE_SECS`: the one check both push URLs share.
     ///
     /// # Errors
     /// Those of [`push::open`] and [`PushQuery::check_fresh`].
     pub fn open_push(&self, query: &PushQuery, body: &[u8]) -> Result<Opened, PushError> {
-        let opened = push::open(self.config.push_crypto()?, query, body)?;
+        let opened = push::open(self.push_crypto()?, query, body)?;
         query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
         Ok(opened)
     }

@@ -13,8 +13,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::sync::OnceLock;
 
+use crate::clock::Timestamp;
 use crate::secret::{Secret, random_bytes};
-use crate::store::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -4,30 +4,33 @@
 //!
 //! # Layers
 //!
-//! Dependencies point down only (`python3 ../shared/tools/module_graph.py .` finds no cycle;
-//! `docs/architecture.md` draws the graph):
+//! Dependencies point down only: a module imports only modules of rows below its own. The test
+//! `shared/tests/layers.rs` holds every import to this chart and `docs/architecture.md`'s list of
+//! dependencies to the imports, naming what disagrees.
 //!
 //! ```text
-//! functions/*        HTTP / EventBridge ⇄ use cases             (never the store or WeChat directly)
-//! app, web           the container built at cold start; requests and responses
-//! service            every business rule, one file per use case
-//! store, wechat, bus the DynamoDB token store; the WeChat API client; the EventBridge hand-off
-//! push, auth_state   the inbound pipeline (query, envelope, replay window, open, reply);
-//!                    the signed authorization state
-//! rules              an account's reply rules: the document, its checks, the compiled matcher
-//! message            typed component notices, follower messages, passive replies
-//! crypto, xml        signatures and AES (bytes in, bytes out); the little XML we need
-//! config, secret, outbound, logging, aws    leaves
+//! functions/*                  HTTP / EventBridge ⇄ use cases (never the store or WeChat directly)
+//! app, web                     the container built at cold start; requests and responses
+//! service                      every business rule, one file per use case
+//! store, wechat, bus           the DynamoDB token store; the WeChat API client; the hand-off
+//! push, auth_state             the inbound pipeline; the signed authorization state
+//! rules                        an account's reply rules: the document, its checks, the matcher
+//! message                      typed component notices, follower messages, passive replies
+//! config                       the environment, read once at cold start
+//! crypto, xml                  signatures and AES (bytes in, bytes out); the little XML we need
+//! account, clock, secret, outbound, logging, metrics, aws    leaves
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
 //! [`push::PushError`] maps each to WeChat's official crypto code and an HTTP status.
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod app;
 pub mod auth_state;
 pub mod aws;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod logging;

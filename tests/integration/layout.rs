@@ -244,7 +244,7 @@ async fn a_function_without_a_secret_fails_closed() {
         .collect();
     let config = Config::from_lookup(|k| credentials.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .expect("a configuration without any secret loads");
-    assert!(!config.has_component_secret() && config.push_crypto().is_err());
+    assert!(!config.has_component_secret() && config.push_crypto().is_none());
     let app = shared::app::App::with_platform(
         config.clone(),
         shared::service::Platform::new(&config, shared::store::MemoryStore::new()).unwrap(),

@@ -40,7 +40,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let pairs = web::query_pairs(&request);
     let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if request.method() == Method::GET {
-        return Ok(web::url_verification(FUNCTION, app.config.push_crypto(), pairs));
+        return Ok(web::url_verification(FUNCTION, app.push_crypto(), pairs));
     }
     let query = match PushQuery::from_pairs(pairs) {
         Ok(query) => query,
@@ -60,7 +60,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(Answer::Success) => web::success(),
         Ok(Answer::Empty) => web::text(StatusCode::OK, ""),
         Ok(Answer::Reply(reply)) => {
-            let sealed = app.config.push_crypto().and_then(|crypto| {
+            let sealed = app.push_crypto().and_then(|crypto| {
                 push::seal_reply(crypto, opened.key, &reply.render(), &query.timestamp, &query.nonce)
             });
             match sealed {

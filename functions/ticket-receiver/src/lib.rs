@@ -25,7 +25,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if request.method() == Method::GET {
         // URL verification (echostr); unconfirmed for this URL, answered correctly anyway.
-        return Ok(web::url_verification(FUNCTION, app.config.push_crypto(), pairs));
+        return Ok(web::url_verification(FUNCTION, app.push_crypto(), pairs));
     }
     let opened = match PushQuery::from_pairs(pairs).and_then(|q| app.open_push(&q, web::body_bytes(&request))) {
         Ok(opened) => opened,

@@ -56,16 +56,7 @@ use crate::config::{Config, ConfigError};
 use crate::store::{Timestamp, TokenStore};
 use crate::wechat::WeChatClient;
 
-/// Clock used by the services, in Unix **milliseconds** (refresh tokens are ordered by when
-/// WeChat's answer arrived, finer than seconds); tests inject one that can be advanced.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The system clock, Unix milliseconds.
-pub fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use crate::clock::{Clock, unix_now_ms};
 
 /// Where the authorization pages are and where WeChat sends the admin back: what
 /// [`Platform::authorization_link`] needs from the configuration.

@@ -56,8 +56,8 @@ use std::future::Future;
 
 use crate::secret::Secret;
 
-/// Unix time in seconds.
-pub type Timestamp = i64;
+pub use crate::account::AuthorizerProfile;
+pub use crate::clock::Timestamp;
 
 /// The owner of accounts no dashboard user is known to have started (an authorization begun
 /// outside our link, or whose link's binding was lost): listed to nobody until a user claims it
@@ -156,29 +156,6 @@ impl AuthorizerStatus {
             _ => return None,
         })
     }
-}
-
-/// What `api_get_authorizer_info` tells about an account, plus the granted permission sets.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AuthorizerProfile {
-    /// `nick_name` (may be empty).
-    pub nick_name: String,
-    /// `head_img` URL.
-    pub head_img: String,
-    /// `user_name`: the 原始ID `gh_…`, the `ToUserName` of its pushes.
-    pub user_name: String,
-    /// `principal_name` (主体名称).
-    pub principal_name: String,
-    /// `alias` (微信号).
-    pub alias: String,
-    /// `qrcode_url`.
-    pub qrcode_url: String,
-    /// `service_type_info.id`: 0 订阅号, 1 升级后的订阅号, 2 服务号.
-    pub service_type: Option<i64>,
-    /// `verify_type_info.id`: -1 未认证, 0 微信认证, ….
-    pub verify_type: Option<i64>,
-    /// `func_info[].funcscope_category.id`: the permission sets granted.
-    pub func_info: Vec<i64>,
 }
 
 /// Everything stored for one authorized account.

@@ -21,11 +21,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::account::AuthorizerProfile;
 use crate::secret::Secret;
-use crate::store::AuthorizerProfile;
-
-/// The production API host.
-pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -120,7 +117,7 @@ pub struct WeChatClient {
 }
 
 impl WeChatClient {
-    /// A client for `base` (`WECHAT_API_BASE`, default [`DEFAULT_API_BASE`]).
+    /// A client for `base` (`WECHAT_API_BASE`, default [`crate::config::DEFAULT_API_BASE`]).
     ///
     /// # Errors
     /// [`ApiError::Transport`] if the TLS stack cannot be initialised.

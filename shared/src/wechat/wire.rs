@@ -7,8 +7,8 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use super::ApiError;
+use crate::account::AuthorizerProfile;
 use crate::secret::Secret;
-use crate::store::AuthorizerProfile;
 
 /// Decodes `bytes` as `T` unless it is a `{"errcode": N≠0}` error.
 pub(super) fn decode<T: DeserializeOwned>(call: &'static str, bytes: &[u8]) -> Result<T, ApiError> {
