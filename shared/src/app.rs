@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::bus::{Bus, EventBridgeBus, NoBus};
 use crate::config::{Config, ConfigError};
 use crate::crypto::Opened;
-use crate::push::{self, PushError, PushQuery};
+use crate::message::{Answer, ComponentNotice, Message};
+use crate::push::{self, PushAnswer, PushError, PushQuery};
 use crate::service::Platform;
 use crate::store::{DynamoDbStore, TokenStore};
 
@@ -83,5 +84,75 @@ impl<S: TokenStore> App<S> {
         let opened = push::open(self.push_crypto()?, query, body)?;
         query.check_fresh(self.platform.now(), self.config.push_max_age_secs)?;
         Ok(opened)
+    }
+
+    /// A follower's message or event pushed to `/wechat/{appid}/callback`, from the query and the
+    /// body to the answer: opened, parsed, handled (handed off to the bus once, WeChat's release
+    /// test answered), and a reply sealed with the key that opened the push. One call, so the
+    /// function crate only reads the request and writes the response.
+    pub async fn follower_push<'a>(
+        &self,
+        appid: &str,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+    ) -> PushAnswer {
+        let opened = PushQuery::from_pairs(pairs).and_then(|query| Ok((self.open_push(&query, body)?, query)));
+        let (opened, query) = match opened {
+            Ok(opened) => opened,
+            Err(err) => return PushAnswer::Rejected(err),
+        };
+        let message = match Message::parse(&opened.xml) {
+            Ok(message) => message,
+            Err(err) => return PushAnswer::Rejected(err.into()),
+        };
+        match self.platform.handle_message(appid, &message, &opened.xml).await {
+            Err(_) => PushAnswer::Retry,
+            Ok(Answer::Success) => PushAnswer::Success,
+            Ok(Answer::Empty) => PushAnswer::Empty,
+            Ok(Answer::Reply(reply)) => {
+                let sealed = self.push_crypto().and_then(|crypto| {
+                    push::seal_reply(crypto, opened.key, &reply.render(), &query.timestamp, &query.nonce)
+                });
+                match sealed {
+                    Ok(sealed) => PushAnswer::Reply(sealed),
+                    // Handed off already: `success` at least stops WeChat's retries.
+                    Err(err) => {
+                        tracing::error!(authorizer = %appid, error = %err, "cannot encrypt the reply; answering success");
+                        PushAnswer::Success
+                    }
+                }
+            }
+        }
+    }
+
+    /// A component notice pushed to `/wechat/component/events` (the verify ticket,
+    /// `authorized`, `updateauthorized`, `unauthorized`), from the query and the body to the
+    /// answer: `success` once it is durably handled, [`PushAnswer::Retry`] when the store or
+    /// WeChat failed.
+    pub async fn component_push<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+    ) -> PushAnswer {
+        let notice = PushQuery::from_pairs(pairs)
+            .and_then(|query| self.open_push(&query, body))
+            .and_then(|opened| ComponentNotice::parse(&opened.xml).map_err(PushError::from));
+        let notice = match notice {
+            Ok(notice) => notice,
+            Err(err) => return PushAnswer::Rejected(err),
+        };
+        match self.platform.handle_notice(&notice).await {
+            Ok(outcome) => {
+                if matches!(outcome, crate::service::NoticeOutcome::Ticket { .. }) {
+                    // Every verified ticket push counts (a stale one is still WeChat pushing).
+                    crate::metrics::emit(crate::metrics::Metric::VerifyTicketStored, 1);
+                }
+                PushAnswer::Success
+            }
+            Err(err) => {
+                tracing::error!(info_type = notice.info_type(), error = %err, "push not handled; WeChat will retry");
+                PushAnswer::Retry
+            }
+        }
     }
 }

@@ -416,6 +416,18 @@ pub fn push_rejected(function: &str, err: &PushError) -> Response<Body> {
     text(status, status.canonical_reason().unwrap_or("rejected"))
 }
 
+/// A push URL's answer in HTTP: `success`, an empty 200, the sealed reply as XML, 503 for
+/// WeChat to deliver it again, or the rejection ([`push_rejected`]).
+pub fn push_answer(function: &str, answer: push::PushAnswer) -> Response<Body> {
+    match answer {
+        push::PushAnswer::Success => success(),
+        push::PushAnswer::Empty => text(StatusCode::OK, ""),
+        push::PushAnswer::Reply(sealed) => xml(sealed),
+        push::PushAnswer::Retry => text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"),
+        push::PushAnswer::Rejected(err) => push_rejected(function, &err),
+    }
+}
+
 /// The answer to a GET URL verification (`echostr`): the echo when the signature holds, else the
 /// contract's rejection. Shared by both push URLs.
 pub fn url_verification<'a>(

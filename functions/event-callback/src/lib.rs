@@ -1,14 +1,12 @@
 //! The 消息与事件接收URL (`/wechat/{appid}/callback`): the messages and events of every
-//! authorized account. Verify, decrypt (component key; the id inside is the component appid),
-//! parse, then [`shared::service`]'s `handle_message` (the push handed off to the event bus once,
-//! WeChat's release test answered), and answer within WeChat's 5 seconds, encrypting a reply with
-//! the key that opened the push. A push the bus did not take is answered 503, so WeChat retries.
+//! authorized account. The request's parts go to one call, `App::follower_push` (verify,
+//! decrypt with the component key, parse, hand off to the event bus once, answer WeChat's release
+//! test, seal a reply with the key that opened the push), whose answer becomes the response within
+//! WeChat's 5 seconds. A push the bus did not take is answered 503, so WeChat retries.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use shared::app::App;
-use shared::message::{Answer, Message};
-use shared::push::{self, PushQuery};
 use shared::store::TokenStore;
 use shared::web;
 
@@ -42,34 +40,5 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     if request.method() == Method::GET {
         return Ok(web::url_verification(FUNCTION, app.push_crypto(), pairs));
     }
-    let query = match PushQuery::from_pairs(pairs) {
-        Ok(query) => query,
-        Err(err) => return Ok(web::push_rejected(FUNCTION, &err)),
-    };
-    let opened = match app.open_push(&query, web::body_bytes(&request)) {
-        Ok(opened) => opened,
-        Err(err) => return Ok(web::push_rejected(FUNCTION, &err)),
-    };
-    let message = match Message::parse(&opened.xml) {
-        Ok(message) => message,
-        Err(err) => return Ok(web::push_rejected(FUNCTION, &err.into())),
-    };
-    Ok(match app.platform.handle_message(&appid, &message, &opened.xml).await {
-        // Logged by the service; WeChat retries a push that gets no 200 and the retry publishes.
-        Err(_) => web::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"),
-        Ok(Answer::Success) => web::success(),
-        Ok(Answer::Empty) => web::text(StatusCode::OK, ""),
-        Ok(Answer::Reply(reply)) => {
-            let sealed = app.push_crypto().and_then(|crypto| {
-                push::seal_reply(crypto, opened.key, &reply.render(), &query.timestamp, &query.nonce)
-            });
-            match sealed {
-                Ok(sealed) => web::xml(sealed),
-                Err(err) => {
-                    tracing::error!(function = FUNCTION, error = %err, "cannot encrypt the reply");
-                    web::success()
-                }
-            }
-        }
-    })
+    Ok(web::push_answer(FUNCTION, app.follower_push(&appid, pairs, web::body_bytes(&request)).await))
 }

@@ -6,11 +6,9 @@
 //! gets `success` once it is durably handled ([`shared::service::NoticeOutcome`]); a store or
 //! WeChat failure gets a 5xx so WeChat delivers it again.
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::Method;
 use lambda_http::{Body, Error, Request, Response};
 use shared::app::App;
-use shared::message::ComponentNotice;
-use shared::push::PushQuery;
 use shared::store::TokenStore;
 use shared::web;
 
@@ -27,25 +25,5 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         // URL verification (echostr); unconfirmed for this URL, answered correctly anyway.
         return Ok(web::url_verification(FUNCTION, app.push_crypto(), pairs));
     }
-    let opened = match PushQuery::from_pairs(pairs).and_then(|q| app.open_push(&q, web::body_bytes(&request))) {
-        Ok(opened) => opened,
-        Err(err) => return Ok(web::push_rejected(FUNCTION, &err)),
-    };
-    let notice = match ComponentNotice::parse(&opened.xml) {
-        Ok(notice) => notice,
-        Err(err) => return Ok(web::push_rejected(FUNCTION, &err.into())),
-    };
-    Ok(match app.platform.handle_notice(&notice).await {
-        Ok(outcome) => {
-            if matches!(outcome, shared::service::NoticeOutcome::Ticket { .. }) {
-                // Every verified ticket push counts (a stale one is still WeChat pushing).
-                shared::metrics::emit(shared::metrics::Metric::VerifyTicketStored, 1);
-            }
-            web::success()
-        }
-        Err(err) => {
-            tracing::error!(function = FUNCTION, info_type = notice.info_type(), error = %err, "push not handled; WeChat will retry");
-            web::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
-        }
-    })
+    Ok(web::push_answer(FUNCTION, app.component_push(pairs, web::body_bytes(&request)).await))
 }

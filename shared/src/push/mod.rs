@@ -18,6 +18,23 @@ pub use self::envelope::{Envelope, MAX_BODY_BYTES, PushQuery, UrlQuery};
 use crate::crypto::{CryptoError, KeySlot, Opened, WeChatCrypto};
 use crate::xml::{XmlError, push_cdata};
 
+/// What a push URL answers, decided in one call from the request's parts (`App::follower_push`,
+/// `App::component_push`): the function only turns it into HTTP (`web::push_answer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushAnswer {
+    /// `success`: handled, WeChat stops delivering it.
+    Success,
+    /// An empty 200: handled, nothing to say (WeChat's release test, for one case).
+    Empty,
+    /// A passive reply, encrypted with the key that opened the push.
+    Reply(String),
+    /// Authentic but not handled (the store, the bus or WeChat failed; logged where it failed):
+    /// 503, so WeChat delivers it again and the retry does the work.
+    Retry,
+    /// Refused before anything happened: not authentic, too large, malformed, a replay.
+    Rejected(PushError),
+}
+
 /// Why a push or a URL verification was refused, or a reply could not be sealed. Each variant
 /// maps to the code of WeChat's official crypto library ([`PushError::code`]) and to the HTTP
 /// status the push URLs answer with ([`PushError::http_status`]); `Display` never shows a secret.
