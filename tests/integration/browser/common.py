@@ -4,8 +4,8 @@ each flow independent of every other (an account and a console user of its own).
 
 Why the navigation step: after a click that leaves the page, the old page stays in the browser
 until the new one commits. A wait for an element can match the old page's element (or find an id
-the two pages share) and then read it as it goes stale. `Flow.leave` waits for the old document's
-root to go stale first, and only then for the element on the new page."""
+the two pages share) and then read it as it goes stale. `Flow.leave` waits for the old document
+to be gone first, and only then for the element on the new page."""
 
 import json
 import os
@@ -15,9 +15,8 @@ import tempfile
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
@@ -73,12 +72,25 @@ class Flow:
         )
 
     def leave(self, action, until):
-        """Runs `action` (a click, a submit, a `driver.get`) that leaves the current page, waits
-        until that page is gone, then for `until` (an expected condition) on the new one, and
-        returns what `until` returned."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        """Runs `action` (a click, a submit, a `driver.refresh`) that leaves the current page,
+        waits until that page is gone, then for `until` (an expected condition) on the new one, and
+        returns what `until` returned.
+
+        The old page is marked with a value in its `window`, which no other document has: it is
+        gone once the marker is. (Selenium's `staleness_of` asks about an element of the old
+        page, and chromedriver sometimes answers that with an error of another kind while the
+        page is being replaced, which it does not count as stale.)"""
+        marker = secrets.token_hex(8)
+        self.driver.execute_script("window.__flowPage = arguments[0]", marker)
         action()
-        self.wait.until(ec.staleness_of(old))
+
+        def replaced(driver) -> bool:
+            try:
+                return driver.execute_script("return window.__flowPage || null") != marker
+            except WebDriverException:  # between two documents: ask again
+                return False
+
+        self.wait.until(replaced)
         return self.wait.until(until)
 
     def shot(self, name: str) -> None:
