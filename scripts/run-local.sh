@@ -5,14 +5,16 @@
 # Needs only the Rust toolchain and Python 3; installs cargo-lambda and moto into .venv.
 #
 #   scripts/run-local.sh                 run until Ctrl-C
-#   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, STANDIN_URL,
+#   scripts/run-local.sh --then CMD...   bring everything up, run CMD with WATCH_URL, GATEWAY_URL, STANDIN_URL,
 #                                        SHOP_PORT, EVENTS_QUEUE_URL, LEDGER_QUEUE_URL and the functions'
 #                                        environment exported,
 #                                        stop everything, exit
 #                                        with CMD's status (how scripts/test.sh runs the e2e tests)
-# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000), SHOP_PORT (9200: the
+# Ports: DDB_PORT, STANDIN_PORT, WATCH_PORT (defaults 8765, 9100, 9000), GATEWAY_PORT (9300: the
+# HTTP API at template.yaml's paths, scripts/local_gateway.py), SHOP_PORT (9200: the
 # origin web authorization may return to; nothing listens there unless a test serves a site); logs in LOCAL_DIR; the
-# functions log at FUNCTION_LOG_LEVEL (default INFO; scripts/test.sh runs the e2e tests at TRACE).
+# functions log at FUNCTION_LOG_LEVEL (default INFO; scripts/test.sh runs the e2e tests at TRACE);
+# WATCH_RELOAD=0 turns off reloading a function when the tree changes (test runs).
 set -euo pipefail
 then=()
 if [ "${1:-}" = "--then" ]; then shift; then=("$@"); fi
@@ -21,6 +23,7 @@ root=$(pwd)
 DDB_PORT=${DDB_PORT:-8765}
 STANDIN_PORT=${STANDIN_PORT:-9100}
 WATCH_PORT=${WATCH_PORT:-9000}
+GATEWAY_PORT=${GATEWAY_PORT:-9300}
 # Not served here: the origin a site's pages use for web authorization (the browser test's shop).
 SHOP_PORT=${SHOP_PORT:-9200}
 
@@ -84,9 +87,9 @@ ENV
 } > "$log/functions.env"
 set -a; . "$log/functions.env"; set +a
 
-for port in "$DDB_PORT" "$WATCH_PORT" "$STANDIN_PORT"; do
+for port in "$DDB_PORT" "$WATCH_PORT" "$STANDIN_PORT" "$GATEWAY_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken (another scripts/run-local.sh?); set DDB_PORT, WATCH_PORT or STANDIN_PORT" >&2
+    echo "port $port is taken (another scripts/run-local.sh?); set DDB_PORT, WATCH_PORT, STANDIN_PORT or GATEWAY_PORT" >&2
     exit 1
   fi
 done
@@ -109,8 +112,16 @@ export EVENTS_QUEUE_URL LEDGER_QUEUE_URL
 echo "== event bus $EVENT_BUS_NAME → queues $EVENTS_QUEUE_URL (all events), $LEDGER_QUEUE_URL (follower ledger)"
 
 echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"
-start cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1
+# Interactive runs reload a function when its code changes; a test run (WATCH_RELOAD=0) never does,
+# so an edit in the tree cannot restart a function under a running test.
+reload=()
+[ "${WATCH_RELOAD:-1}" = 0 ] && reload=(--ignore-changes)
+start cargo lambda watch "${reload[@]}" --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$log/functions.env" >"$log/watch.log" 2>&1
 wait_port "$WATCH_PORT"
+
+echo "== the HTTP API (template.yaml's routes) on 127.0.0.1:$GATEWAY_PORT"
+start python scripts/local_gateway.py "$GATEWAY_PORT" "http://127.0.0.1:$WATCH_PORT" >"$log/gateway.log" 2>&1
+wait_port "$GATEWAY_PORT"
 
 echo "== WeChat stand-in on 127.0.0.1:$STANDIN_PORT"
 STANDIN_ADDR=127.0.0.1:$STANDIN_PORT \
@@ -135,6 +146,7 @@ start python scripts/local_bus.py pump "http://127.0.0.1:$DDB_PORT" "$LEDGER_QUE
   "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/follower-ledger/invocations" >"$log/ledger-pump.log" 2>&1
 
 export WATCH_URL="http://127.0.0.1:$WATCH_PORT" STANDIN_URL="http://127.0.0.1:$STANDIN_PORT" LOG_DIR="$log" SHOP_PORT
+export GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
 if [ ${#then[@]} -gt 0 ]; then
   echo "== running: ${then[*]}"
   status=0
@@ -146,6 +158,7 @@ cat <<MSG
 
 The platform is running (logs in $log/).
   The console:            open http://127.0.0.1:$WATCH_PORT/lambda-url/console   in a browser
+  The HTTP API:           http://127.0.0.1:$GATEWAY_PORT  (docs/openapi.yaml's paths, e.g. curl http://127.0.0.1:$GATEWAY_PORT/wechat/authorizers)
   Authorize an account:   open http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer   in a browser
   Authorized accounts:    curl http://127.0.0.1:$WATCH_PORT/lambda-url/authorizer-list
   A follower message:     curl -X POST -H 'content-type: application/json' -d '{"appid":"wx1000000000000001","content":"你好"}' http://127.0.0.1:$STANDIN_PORT/standin/push/text

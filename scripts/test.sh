@@ -76,10 +76,10 @@ fi
 # --- end to end: the platform as scripts/run-local.sh runs it, on ports of its own ---------------
 cleanup
 # Ports below the ephemeral range (scripts/free_ports.py says why), distinct.
-read -r -d '' ddb_port standin_port watch_port shop_port < <(python3 scripts/free_ports.py 4) || true
+read -r -d '' ddb_port standin_port watch_port shop_port gateway_port < <(python3 scripts/free_ports.py 5) || true
 # The stand-in issues authorizer tokens that are due at once, so the refresher has work under a real
 # clock; it pushes a ticket only when asked (run-local.sh asks once), so that every write during the
 # tests is one a test step caused.
-DDB_PORT=$ddb_port STANDIN_PORT=$standin_port WATCH_PORT=$watch_port SHOP_PORT=$shop_port LOCAL_DIR="$root/target/e2e" \
-  STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 STANDIN_TICKET_EVERY_SECS=0 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \
+DDB_PORT=$ddb_port STANDIN_PORT=$standin_port WATCH_PORT=$watch_port SHOP_PORT=$shop_port GATEWAY_PORT=$gateway_port LOCAL_DIR="$root/target/e2e" \
+  STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 STANDIN_TICKET_EVERY_SECS=0 WATCH_RELOAD=0 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \
   bash scripts/run-local.sh --then scripts/e2e.sh

@@ -1,0 +1,127 @@
+"""The HTTP API of template.yaml in front of `cargo lambda watch`: each route the template declares
+(HttpApi events and `AWS::ApiGatewayV2::Route`s), at its deployed path, forwarded to the function
+that serves it at `/lambda-url/<function><path>`. So the local run answers the paths of
+docs/openapi.yaml, and a client written against the deployment works against it unchanged.
+
+Like API Gateway it picks the most specific route (literal segments before parameters, a greedy
+`{proxy+}` last), answers 404 `{"message":"Not Found"}` when none matches, and never follows a
+redirect. It authorizes nothing: the functions run with DASHBOARD_AUTH=unauthenticated-local-demo.
+
+    python scripts/local_gateway.py PORT WATCH_URL
+"""
+
+import http.client
+import http.server
+import os
+import re
+import sys
+import urllib.parse
+
+import yaml
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+class _Template(yaml.SafeLoader):
+    """template.yaml with its tags read as the scalars they hold (`!GetAtt F.Arn` → `F.Arn`)."""
+
+
+_Template.add_multi_constructor(
+    "!", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+)
+
+
+def kebab(resource: str) -> str:
+    name = resource.removesuffix("Function")
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def routes() -> list[tuple[str, re.Pattern, str, tuple]]:
+    """(method or ANY, path regex, function, sort key), most specific first."""
+    with open(os.path.join(ROOT, "template.yaml"), encoding="utf-8") as f:
+        resources = yaml.load(f, Loader=_Template)["Resources"]
+    found = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::Serverless::Function":
+            for event in (properties.get("Events") or {}).values():
+                if event["Type"] == "HttpApi":
+                    found.append((event["Properties"]["Method"], event["Properties"]["Path"], kebab(name)))
+        elif resource["Type"] == "AWS::ApiGatewayV2::Route":
+            method, path = properties["RouteKey"].split(" ", 1)
+            integration = re.search(r"\$\{(\w+)\}", properties["Target"]).group(1)
+            function = resources[integration]["Properties"]["IntegrationUri"].split(".")[0]
+            found.append((method, path, kebab(function)))
+    compiled = []
+    for method, path, function in found:
+        segments = path.strip("/").split("/")
+        pattern = "".join(
+            "/(.+)" if s.endswith("+}") else "/([^/]+)" if s.startswith("{") else "/" + re.escape(s) for s in segments
+        )
+        literal = sum(1 for s in segments if not s.startswith("{"))
+        greedy = any(s.endswith("+}") for s in segments)
+        compiled.append((method, re.compile(f"^{pattern}$"), function, (greedy, -literal, method == "ANY")))
+    return sorted(compiled, key=lambda r: r[3])
+
+
+class Gateway(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    table: list = []
+    upstream: urllib.parse.SplitResult = None
+
+    def log_message(self, *args) -> None:  # quiet: the functions log
+        pass
+
+    def forward(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        route = next(
+            (r for r in self.table if r[0] in (self.command, "ANY") and r[1].match(url.path)),
+            None,
+        )
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if route is None:
+            self.answer(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
+            return
+        target = f"/lambda-url/{route[2]}{url.path}" + (f"?{url.query}" if url.query else "")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=300)
+        try:
+            connection.request(self.command, target, body=body or None, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            passed = [(k, v) for k, v in response.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")]
+            self.answer(response.status, passed, data)
+        except OSError as err:
+            self.answer(502, [("content-type", "application/json")], f'{{"message":"{type(err).__name__}"}}'.encode())
+        finally:
+            connection.close()
+
+    def answer(self, status: int, headers: list, body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = forward
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    Gateway.table = routes()
+    Gateway.upstream = urllib.parse.urlsplit(sys.argv[2])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Gateway)
+    print(f"the HTTP API on 127.0.0.1:{sys.argv[1]}: {len(Gateway.table)} routes → {sys.argv[2]}/lambda-url/…", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
