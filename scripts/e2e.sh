@@ -21,3 +21,9 @@ cargo test -q -p integration-tests --test e2e -- --ignored --test-threads=1
 
 echo "== browser: web authorization on behalf of the account (a shop's page, WeChat's consent, the ticket)"
 SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/web_auth_flow.py
+
+echo "== browser: the API reference (docs/openapi.yaml rendered under the console's policy)"
+SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/api_docs_flow.py
+
+echo "== the HTTP API against docs/openapi.yaml (schemathesis, through the local API)"
+bash scripts/fuzz_api.sh

@@ -4,8 +4,12 @@ that serves it at `/lambda-url/<function><path>`. So the local run answers the p
 docs/openapi.yaml, and a client written against the deployment works against it unchanged.
 
 Like API Gateway it picks the most specific route (literal segments before parameters, a greedy
-`{proxy+}` last), answers 404 `{"message":"Not Found"}` when none matches, and never follows a
-redirect. It authorizes nothing: the functions run with DASHBOARD_AUTH=unauthenticated-local-demo.
+`{proxy+}` last), answers 404 `{"message":"Not Found"}` when none matches (whatever the method),
+and never follows a redirect. On an `AWS_IAM` route a request without a SigV4 `Authorization`
+header gets API Gateway's 403 `{"message":"Forbidden"}` (the signature itself is not checked: the
+functions run with DASHBOARD_AUTH=unauthenticated-local-demo). A body that is not UTF-8 reaches the
+function as binary (`application/octet-stream`), as API Gateway passes binary bodies base64-encoded;
+`cargo lambda watch` would otherwise answer 500 itself.
 
     python scripts/local_gateway.py PORT WATCH_URL
 """
@@ -36,8 +40,8 @@ def kebab(resource: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def routes() -> list[tuple[str, re.Pattern, str, tuple]]:
-    """(method or ANY, path regex, function, sort key), most specific first."""
+def routes() -> list[tuple[str, re.Pattern, str, bool, tuple]]:
+    """(method or ANY, path regex, function, AWS_IAM?, sort key), most specific first."""
     with open(os.path.join(ROOT, "template.yaml"), encoding="utf-8") as f:
         resources = yaml.load(f, Loader=_Template)["Resources"]
     found = []
@@ -46,22 +50,22 @@ def routes() -> list[tuple[str, re.Pattern, str, tuple]]:
         if resource["Type"] == "AWS::Serverless::Function":
             for event in (properties.get("Events") or {}).values():
                 if event["Type"] == "HttpApi":
-                    found.append((event["Properties"]["Method"], event["Properties"]["Path"], kebab(name)))
+                    found.append((event["Properties"]["Method"], event["Properties"]["Path"], kebab(name), False))
         elif resource["Type"] == "AWS::ApiGatewayV2::Route":
             method, path = properties["RouteKey"].split(" ", 1)
             integration = re.search(r"\$\{(\w+)\}", properties["Target"]).group(1)
             function = resources[integration]["Properties"]["IntegrationUri"].split(".")[0]
-            found.append((method, path, kebab(function)))
+            found.append((method, path, kebab(function), properties.get("AuthorizationType") == "AWS_IAM"))
     compiled = []
-    for method, path, function in found:
+    for method, path, function, iam in found:
         segments = path.strip("/").split("/")
         pattern = "".join(
             "/(.+)" if s.endswith("+}") else "/([^/]+)" if s.startswith("{") else "/" + re.escape(s) for s in segments
         )
         literal = sum(1 for s in segments if not s.startswith("{"))
         greedy = any(s.endswith("+}") for s in segments)
-        compiled.append((method, re.compile(f"^{pattern}$"), function, (greedy, -literal, method == "ANY")))
-    return sorted(compiled, key=lambda r: r[3])
+        compiled.append((method, re.compile(f"^{pattern}$"), function, iam, (greedy, -literal, method == "ANY")))
+    return sorted(compiled, key=lambda r: r[4])
 
 
 class Gateway(http.server.BaseHTTPRequestHandler):
@@ -83,8 +87,16 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         if route is None:
             self.answer(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
             return
+        if route[3] and not (self.headers.get("authorization") or "").startswith("AWS4-HMAC-SHA256 "):
+            self.answer(403, [("content-type", "application/json")], b'{"message":"Forbidden"}')
+            return
         target = f"/lambda-url/{route[2]}{url.path}" + (f"?{url.query}" if url.query else "")
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            headers["content-type"] = "application/octet-stream"
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=300)
         try:
             connection.request(self.command, target, body=body or None, headers=headers)
@@ -106,7 +118,11 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = forward
+    def __getattr__(self, name: str):
+        # Every method, known or not (TRACE, QUERY, …), is routed: http.server would answer 501.
+        if name.startswith("do_"):
+            return self.forward
+        raise AttributeError(name)
 
 
 def main() -> int:

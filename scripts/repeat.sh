@@ -42,12 +42,13 @@ step() {
     console) "$venv/bin/python" tests/integration/browser/console_flow.py ;;
     authorize) "$venv/bin/python" tests/integration/browser/authorize_flow.py ;;
     web-auth) "$venv/bin/python" tests/integration/browser/web_auth_flow.py ;;
+    api-docs) "$venv/bin/python" tests/integration/browser/api_docs_flow.py ;;
     e2e) cargo test -p integration-tests --test e2e -- --ignored --test-threads=1 ;;
   esac
 }
 
 for round in $(seq 1 "$rounds"); do
-  for name in $(printf '%s\n' console authorize e2e web-auth | shuf); do
+  for name in $(printf '%s\n' console authorize e2e web-auth api-docs | shuf); do
     log="$out/round-$round-$name.log"
     started=$(date +%s.%N)
     if step "$name" >"$log" 2>&1; then result=ok; else result=FAILED; fi

@@ -517,6 +517,38 @@ async fn console_events() {
 }
 
 #[tokio::test]
+async fn the_console_serves_the_api_reference_under_its_own_policy() {
+    let app = events_app();
+    let get = |path: &str| {
+        let request = lambda_http::http::Request::builder().uri(path).body(lambda_http::Body::Empty).unwrap();
+        Function::Console.handle(&app, request)
+    };
+    let page = get("/console/api").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-security-policy"], console::CSP, "the console's policy, unchanged");
+    let html = crate::support::status_and_body(page).1;
+    for asset in
+        ["/console/swagger-ui-bundle.js", "/console/api.js", "/console/swagger-ui.css", "/console/openapi.yaml"]
+    {
+        assert!(html.contains(&format!("\"{asset}\"")), "{asset} in {html}");
+    }
+    assert!(!html.contains("<script>") && !html.contains(" on"), "no inline script or handler");
+    // The document served is the repository's, byte for byte.
+    let document = get("/console/openapi.yaml").await;
+    let served = crate::support::status_and_body(document).1;
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml")).unwrap();
+    assert_eq!(served, committed);
+    // Swagger UI goes out gzipped, as vendored (a gzip stream starts 1f 8b).
+    let bundle = get("/console/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.headers()["content-encoding"], "gzip");
+    match bundle.body() {
+        lambda_http::Body::Binary(bytes) => assert!(bytes.starts_with(&[0x1f, 0x8b]) && bytes.len() > 100_000),
+        other => panic!("a binary body, not {other:?}"),
+    }
+    assert_eq!(get("/console/swagger-ui-bundle.js.map").await.status(), 404);
+}
+
+#[tokio::test]
 async fn web_oauth_events() {
     let app = events_app();
     // Bad input and an unknown account store nothing.

@@ -75,6 +75,11 @@ async fn rules_edited_through_the_api_answer_pushes_and_editors_cannot_overwrite
     let body: Value = response.json().await.unwrap();
     assert_eq!((body["code"].as_i64(), body["rule"].as_i64()), (Some(1001), Some(2)), "{body}");
     assert!(body["msg"].as_str().unwrap().starts_with("rules[2]: match must be"), "{body}");
+    // A version only as an ETag writes it: `0001`, `+0` or `"0` name no version the platform issued.
+    for version in ["0001", "+0", "\"0", "W/", "00"] {
+        let response = http.put(&url).header("if-match", version).json(&rules()).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "If-Match: {version}");
+    }
     let other = format!("{base}/wechat/authorizers/wx9999999999999999/reply-rules");
     let response = http.put(&other).header("if-match", "\"0\"").json(&rules()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);

@@ -105,7 +105,15 @@ fn if_match(request: &Request) -> Result<Option<u64>, &'static str> {
     let text = value.to_str().map_err(|_| "If-Match must be printable ASCII")?.trim();
     let text = text.strip_prefix("W/").unwrap_or(text);
     let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
-    text.parse().map(Some).map_err(|_| "If-Match must name a version of the rules, as the ETag of GET reply-rules does")
+    // A version exactly as an ETag writes it: decimal digits, no sign, no leading zero (a value
+    // that merely parses to a version, `+1` or `0001`, is not one the platform ever issued).
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    canonical
+        .then(|| text.parse().ok())
+        .flatten()
+        .map(Some)
+        .ok_or("If-Match must name a version of the rules, as the ETag of GET reply-rules does")
 }
 
 /// The `ETag` of a version of the rules.

@@ -4,8 +4,10 @@
 //! API with the operator's own identity (a JWT taken from the URL fragment of an OIDC redirect,
 //! or pasted), exactly as any other client of that API would.
 //!
-//! Routes: `GET /console` (the page), `GET /console/console.js`, `GET /console/console.css`.
-//! Anything else under it is a 404.
+//! Routes: `GET /console` (the page), `GET /console/console.js`, `GET /console/console.css`;
+//! `GET /console/api` (the API's reference: `docs/openapi.yaml` rendered by the vendored Swagger
+//! UI, under the same policy), its `api.js`, `api.css`, `openapi.yaml`, `swagger-ui-bundle.js` and
+//! `swagger-ui.css`. Anything else under it is a 404.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -14,6 +16,15 @@ const FUNCTION: &str = "console";
 const PAGE: &str = include_str!("../assets/console.html");
 const SCRIPT: &str = include_str!("../assets/console.js");
 const STYLE: &str = include_str!("../assets/console.css");
+const API_PAGE: &str = include_str!("../assets/api.html");
+const API_SCRIPT: &str = include_str!("../assets/api.js");
+const API_STYLE: &str = include_str!("../assets/api.css");
+/// The contract itself, the one file in `docs/`: the page renders exactly what the tests hold.
+const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
+/// Swagger UI from npm (`scripts/vendor_swagger_ui.sh`), kept gzipped: 0.5 MB in the binary
+/// instead of 1.9 MB, sent as is with `Content-Encoding: gzip`.
+const SWAGGER_SCRIPT_GZ: &[u8] = include_bytes!("../assets/vendor/swagger-ui-bundle.js.gz");
+const SWAGGER_STYLE_GZ: &[u8] = include_bytes!("../assets/vendor/swagger-ui.css.gz");
 
 /// Only this page's own script and styles; API calls to its own origin; avatars from WeChat's
 /// image hosts over https; no framing, no forms posting elsewhere, no `<base>`.
@@ -54,8 +65,13 @@ impl Routes {
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: String, cache: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body));
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+    cache: &'static str,
+) -> Response<Body> {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -80,7 +96,21 @@ pub fn handle(request: &Request, routes: Routes) -> Response<Body> {
     if path.ends_with("/console.css") {
         return respond(StatusCode::OK, "text/css; charset=utf-8", STYLE.to_owned(), "no-cache");
     }
-    not_found(path)
+    let api = |content_type, body: String| respond(StatusCode::OK, content_type, body, "no-cache");
+    let gzipped = |content_type, bytes: &'static [u8]| {
+        let mut response = respond(StatusCode::OK, content_type, Body::Binary(bytes.to_vec()), "max-age=86400");
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
+    };
+    match path.rsplit('/').next().unwrap_or_default() {
+        "api" => api("text/html; charset=utf-8", API_PAGE.replace("{{PREFIX}}", routes.assets())),
+        "api.js" => api("text/javascript; charset=utf-8", API_SCRIPT.to_owned()),
+        "api.css" => api("text/css; charset=utf-8", API_STYLE.to_owned()),
+        "openapi.yaml" => api("application/yaml; charset=utf-8", OPENAPI.to_owned()),
+        "swagger-ui-bundle.js" => gzipped("text/javascript; charset=utf-8", SWAGGER_SCRIPT_GZ),
+        "swagger-ui.css" => gzipped("text/css; charset=utf-8", SWAGGER_STYLE_GZ),
+        _ => not_found(path),
+    }
 }
 
 fn not_found(path: &str) -> Response<Body> {

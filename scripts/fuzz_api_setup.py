@@ -1,0 +1,93 @@
+"""What scripts/fuzz_api.sh needs around schemathesis.
+
+    python scripts/fuzz_api_setup.py authorize        the examples' account authorized, as an admin would
+    python scripts/fuzz_api_setup.py snapshot FILE    every item of the table, to FILE
+    python scripts/fuzz_api_setup.py compare FILE     exit 1 naming every item added, changed or removed since
+
+Reads GATEWAY_URL, STANDIN_URL, TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB (run-local.sh exports them).
+"""
+
+import html
+import json
+import os
+import re
+import sys
+import urllib.parse
+import urllib.request
+
+import boto3
+
+ACCOUNT = "wx1000000000000001"  # the stand-in's; docs/openapi.yaml's AppId example
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, data: bytes | None = None, headers: dict | None = None):
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with opener.open(request, timeout=120) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+def authorize() -> None:
+    gateway, standin = os.environ["GATEWAY_URL"], os.environ["STANDIN_URL"]
+    status, _, body = fetch(f"{gateway}/wechat/authorize-url?auth_type=1", headers={"accept": "application/json"})
+    assert status == 200, (status, body)
+    start = json.loads(body)["data"]["start_url"]
+    status, _, page = fetch(start)
+    assert status == 200, (status, page)
+    href = html.unescape(re.search(r'id="authorize" href="([^"]+)"', page).group(1))
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(href).query))
+    form = urllib.parse.urlencode(
+        {"pre_auth_code": query["pre_auth_code"], "redirect_uri": query["redirect_uri"], "appid": ACCOUNT}
+    ).encode()
+    status, headers, body = fetch(f"{standin}/standin/authorize", data=form)
+    assert status == 302, (status, body)
+    status, _, body = fetch(headers["Location"] if "Location" in headers else headers["location"])
+    assert status in (200, 302), (status, body)
+    print(f"{ACCOUNT} authorized for the API tests")
+
+
+def items() -> dict:
+    table = boto3.resource(
+        "dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name=os.environ.get("AWS_REGION", "us-east-1")
+    ).Table(os.environ["TABLE_NAME"])
+    found, start = {}, None
+    while True:
+        page = table.scan(**({"ExclusiveStartKey": start} if start else {}))
+        for item in page["Items"]:
+            found[f"{item['pk']}/{item['sk']}"] = json.dumps(item, sort_keys=True, default=str)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
+def main() -> int:
+    command = sys.argv[1:2]
+    if command == ["authorize"]:
+        authorize()
+    elif command == ["snapshot"] and len(sys.argv) == 3:
+        with open(sys.argv[2], "w", encoding="utf-8") as f:
+            json.dump(items(), f)
+    elif command == ["compare"] and len(sys.argv) == 3:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            before = json.load(f)
+        after = items()
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        if changed:
+            print(f"refused requests stored {len(changed)} items: {changed[:20]}", file=sys.stderr)
+            return 1
+        print(f"refused requests stored nothing ({len(after)} items, unchanged)")
+    else:
+        sys.exit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
