@@ -55,6 +55,8 @@ def authorize() -> None:
 
 
 def items() -> dict:
+    """Every item but the follower ledger's (`follower#…`, `followers#…`): the ledger is written
+    asynchronously from its queue, for what earlier steps of the run caused."""
     table = boto3.resource(
         "dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name=os.environ.get("AWS_REGION", "us-east-1")
     ).Table(os.environ["TABLE_NAME"])
@@ -62,6 +64,8 @@ def items() -> dict:
     while True:
         page = table.scan(**({"ExclusiveStartKey": start} if start else {}))
         for item in page["Items"]:
+            if item["pk"].startswith(("follower#", "followers#")):
+                continue
             found[f"{item['pk']}/{item['sk']}"] = json.dumps(item, sort_keys=True, default=str)
         start = page.get("LastEvaluatedKey")
         if not start:
