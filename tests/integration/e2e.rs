@@ -115,11 +115,8 @@ impl Env {
         queue
     }
 
-    /// Every item in the table but the follower ledger's (`follower#…`, `followers#…`), by key:
-    /// what "nothing stored" is checked against. The ledger is left out because it is written
-    /// asynchronously, from its queue, for what earlier steps caused; whether a bad request
-    /// reached it is checked by its account instead ([`Self::items_naming`]).
-    async fn items(&self) -> BTreeMap<String, String> {
+    /// Every item in the table, each as its key (`pk/sk`) and its fields, in order.
+    async fn scan(&self) -> BTreeMap<String, String> {
         let mut items = BTreeMap::new();
         let mut start = None;
         loop {
@@ -134,12 +131,8 @@ impl Env {
                 .unwrap();
             for item in page.items() {
                 let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let (pk, sk) = (text("pk"), text("sk"));
-                if pk.starts_with("follower#") || pk.starts_with("followers#") {
-                    continue;
-                }
                 let fields: BTreeMap<&String, String> = item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
-                items.insert(format!("{pk}/{sk}"), format!("{fields:?}"));
+                items.insert(format!("{}/{}", text("pk"), text("sk")), format!("{fields:?}"));
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -148,32 +141,19 @@ impl Env {
         }
     }
 
+    /// Every item but the follower ledger's (`follower#…`, `followers#…`): what "nothing stored"
+    /// is checked against. The ledger is left out because it is written asynchronously, from its
+    /// queue, for what earlier steps caused; whether a bad request reached it is checked by its
+    /// account instead ([`Self::items_naming`]).
+    async fn items(&self) -> BTreeMap<String, String> {
+        let mut items = self.scan().await;
+        items.retain(|key, _| !key.starts_with("follower#") && !key.starts_with("followers#"));
+        items
+    }
+
     /// The keys of every item, the ledger's included, that name `appid`.
     async fn items_naming(&self, appid: &str) -> Vec<String> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .store
-                .client()
-                .scan()
-                .table_name(self.store.table())
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            for item in page.items() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let key = format!("{}/{}", text("pk"), text("sk"));
-                if key.contains(appid) {
-                    keys.push(key);
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return keys;
-            }
-        }
+        self.scan().await.into_keys().filter(|key| key.contains(appid)).collect()
     }
 
     /// A push signed and encrypted with the platform's credentials, around `xml`.
