@@ -25,5 +25,9 @@ SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" te
 echo "== browser: the API reference (docs/openapi.yaml rendered under the console's policy)"
 SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/api_docs_flow.py
 
+echo "== example backends against the local API: Python (botocore's SigV4) and TypeScript (the AWS SDK's signer)"
+(cd examples/backend-python && "$venv/bin/python" check.py)
+(cd examples/backend-typescript && npm ci --silent --no-audit --no-fund && npx tsc --noEmit -p . && npx tsx check.ts)
+
 echo "== the HTTP API against docs/openapi.yaml (schemathesis, through the local API)"
 bash scripts/fuzz_api.sh

@@ -7,50 +7,20 @@
 Reads GATEWAY_URL, STANDIN_URL, TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB (run-local.sh exports them).
 """
 
-import html
 import json
 import os
-import re
 import sys
-import urllib.parse
-import urllib.request
 
 import boto3
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import local_platform  # noqa: E402 (the shared steps, beside the end-to-end tests)
 
 ACCOUNT = "wx1000000000000001"  # the stand-in's; docs/openapi.yaml's AppId example
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None):
-    opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with opener.open(request, timeout=120) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read().decode()
-
-
 def authorize() -> None:
-    gateway, standin = os.environ["GATEWAY_URL"], os.environ["STANDIN_URL"]
-    status, _, body = fetch(f"{gateway}/wechat/authorize-url?auth_type=1", headers={"accept": "application/json"})
-    assert status == 200, (status, body)
-    start = json.loads(body)["data"]["start_url"]
-    status, _, page = fetch(start)
-    assert status == 200, (status, page)
-    href = html.unescape(re.search(r'id="authorize" href="([^"]+)"', page).group(1))
-    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(href).query))
-    form = urllib.parse.urlencode(
-        {"pre_auth_code": query["pre_auth_code"], "redirect_uri": query["redirect_uri"], "appid": ACCOUNT}
-    ).encode()
-    status, headers, body = fetch(f"{standin}/standin/authorize", data=form)
-    assert status == 302, (status, body)
-    status, _, body = fetch(headers["Location"] if "Location" in headers else headers["location"])
-    assert status in (200, 302), (status, body)
+    local_platform.authorize(ACCOUNT)
     print(f"{ACCOUNT} authorized for the API tests")
 
 

@@ -12,6 +12,18 @@ if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "
     'schemathesis>=4.3,<5'
 fi
 
+# Node.js and npm for the TypeScript example backend, when the machine has none.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing nodejs and npm (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "the TypeScript example needs Node.js: sudo apt-get install nodejs npm" >&2
+    exit 1
+  fi
+fi
+
 browser_packages=(chromium chromium-driver fonts-wqy-microhei)
 if command -v dpkg >/dev/null 2>&1 && ! dpkg -s "${browser_packages[@]}" >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
