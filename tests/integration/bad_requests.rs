@@ -166,18 +166,8 @@ async fn a_captured_push_replayed_outside_the_window_is_refused() {
     let ticket = format!(
         "<xml><AppId>{appid}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>replayed</ComponentVerifyTicket></xml>"
     );
-    let push = |app: &App<MemoryStore>, sent: i64| {
-        let encrypt =
-            app.config.push_crypto().unwrap().encrypt_with(KeySlot::Current, b"0123456789abcdef", &ticket).unwrap();
-        let timestamp = sent.to_string();
-        let signature = app.config.push_crypto().unwrap().msg_signature(&timestamp, "77", &encrypt);
-        let query = [
-            ("timestamp", timestamp.as_str()),
-            ("nonce", "77"),
-            ("encrypt_type", "aes"),
-            ("msg_signature", &signature),
-        ];
-        post("/wechat/component/events", &query, format!("<xml><Encrypt>{encrypt}</Encrypt></xml>").into_bytes())
+    let push = |_: &App<MemoryStore>, sent: i64| {
+        crate::support::SealedPush::new(&ticket, "", &sent.to_string(), "77").request("/wechat/component/events")
     };
     let app = app();
     assert_eq!(app.config.push_max_age_secs, 300, "on by default");

@@ -16,7 +16,7 @@ async fn world(rotate: bool) -> (StandIn, Shared, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike() {
-    let (standin, app, base) = world(false).await;
+    let (standin, _app, base) = world(false).await;
     let code = standin.authorize_directly(RELEASE_TEST_APPID).await.unwrap();
     let query_auth_before = standin.calls("api_query_auth");
     // The tester writes (WeChat opens the customer-service window the test's reply is sent in).
@@ -28,20 +28,17 @@ async fn a_hundred_concurrent_duplicates_are_processed_once_and_answered_alike()
         "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><FromUserName><![CDATA[ozy4qt1eDxSxzCr0aNT0mXCWfrDE]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[QUERY_AUTH_CODE:{code}]]></Content><MsgId>24600000000000001</MsgId></xml>",
         standin.now()
     );
-    let encrypt = app
-        .config
-        .push_crypto()
-        .unwrap()
-        .encrypt_with(shared::crypto::KeySlot::Current, b"0123456789abcdef", &xml)
-        .unwrap();
-    let timestamp = standin.now().to_string();
-    let signature = app.config.push_crypto().unwrap().msg_signature(&timestamp, "4242", &encrypt);
+    let push = crate::support::SealedPush::new(
+        &xml,
+        "<ToUserName><![CDATA[gh_3c884a361561]]></ToUserName>",
+        &standin.now().to_string(),
+        "4242",
+    );
     let url = format!(
-        "{base}/wechat/{RELEASE_TEST_APPID}/callback?timestamp={timestamp}&nonce=4242&encrypt_type=aes&msg_signature={signature}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE"
+        "{base}/wechat/{RELEASE_TEST_APPID}/callback?{}&openid=ozy4qt1eDxSxzCr0aNT0mXCWfrDE",
+        push.query_string()
     );
-    let body = format!(
-        "<xml><ToUserName><![CDATA[gh_3c884a361561]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-    );
+    let body = push.body;
     let http = shared::outbound::client_builder().build().unwrap();
     let answers = join_all((0..100).map(|_| {
         let (http, url, body) = (http.clone(), url.clone(), body.clone());

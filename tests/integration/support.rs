@@ -211,6 +211,11 @@ impl SealedPush {
         Self { query, body: format!("<xml>{envelope_head}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").into_bytes() }
     }
 
+    /// The signed query, URL-encoded (for a push sent over HTTP).
+    pub(crate) fn query_string(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.query).finish()
+    }
+
     /// The push as API Gateway hands it to a function at `path` (`{appid}` taken from
     /// `/wechat/{appid}/callback`).
     pub(crate) fn request(&self, path: &str) -> Request {
