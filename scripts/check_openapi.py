@@ -20,15 +20,10 @@ import sys
 import yaml
 from openapi_spec_validator import validate
 
+from local_gateway import template_routes  # the template's routes, read as the local API reads them
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
-
-
-class _Template(yaml.SafeLoader):
-    """template.yaml with its CloudFormation tags (!Ref, !If, …) read as plain values."""
-
-
-_Template.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 def read(path: str) -> str:
@@ -52,17 +47,7 @@ def account_actions() -> list[tuple[str, str, bool]]:
 
 def served() -> set[tuple[str, str]]:
     """Every (method, path) the deployed API answers, the greedy routes expanded."""
-    template = yaml.load(read("template.yaml"), Loader=_Template)
-    routes = set()
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::Serverless::Function":
-            for event in (properties.get("Events") or {}).values():
-                if event["Type"] == "HttpApi":
-                    routes.add((event["Properties"]["Method"].lower(), event["Properties"]["Path"]))
-        elif resource["Type"] == "AWS::ApiGatewayV2::Route":
-            method, path = properties["RouteKey"].split(" ", 1)
-            routes.add((method.lower(), path))
+    routes = {(method.lower(), path) for method, path, _, _ in template_routes()}
     expanded = set()
     for method, path in routes:
         if path.endswith("/{appid}/{proxy+}"):

@@ -40,8 +40,9 @@ def kebab(resource: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def routes() -> list[tuple[str, re.Pattern, str, bool, tuple]]:
-    """(method or ANY, path regex, function, AWS_IAM?, sort key), most specific first."""
+def template_routes() -> list[tuple[str, str, str, bool]]:
+    """Every HTTP route template.yaml declares: (method or ANY, path, function, AWS_IAM?). The one
+    reading of the template's routes (scripts/check_openapi.py holds the API document to it)."""
     with open(os.path.join(ROOT, "template.yaml"), encoding="utf-8") as f:
         resources = yaml.load(f, Loader=_Template)["Resources"]
     found = []
@@ -56,8 +57,13 @@ def routes() -> list[tuple[str, re.Pattern, str, bool, tuple]]:
             integration = re.search(r"\$\{(\w+)\}", properties["Target"]).group(1)
             function = resources[integration]["Properties"]["IntegrationUri"].split(".")[0]
             found.append((method, path, kebab(function), properties.get("AuthorizationType") == "AWS_IAM"))
+    return found
+
+
+def routes() -> list[tuple[str, re.Pattern, str, bool, tuple]]:
+    """(method or ANY, path regex, function, AWS_IAM?, sort key), most specific first."""
     compiled = []
-    for method, path, function, iam in found:
+    for method, path, function, iam in template_routes():
         segments = path.strip("/").split("/")
         pattern = "".join(
             "/(.+)" if s.endswith("+}") else "/([^/]+)" if s.startswith("{") else "/" + re.escape(s) for s in segments
