@@ -13,15 +13,16 @@ if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cargo-lambda" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli cargo-lambda
 fi
-export PATH="$venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+# SAM CLI expands AWS::LanguageExtensions (the template's Fn::ForEach loops) only when asked.
+export PATH="$venv/bin:$PATH" SAM_CLI_TELEMETRY=0 SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS=1
 # Validation needs a region name, never credentials.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 
 started=$(date +%s)
 echo "== sam validate --lint"
 sam validate --lint
-echo "== sam build --beta-features (arm64 release builds of every function)"
-sam build --beta-features
+echo "== sam build (arm64 release builds of every function)"
+sam build
 echo "== bootstrap sizes (arm64)"
 for bootstrap in .aws-sam/build/*/bootstrap; do
   printf '%-32s %6d KiB\n' "$(basename "$(dirname "$bootstrap")")" $(( $(stat -c %s "$bootstrap") / 1024 ))

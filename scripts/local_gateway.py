@@ -47,6 +47,10 @@ def template_routes() -> list[tuple[str, str, str, bool]]:
         resources = yaml.load(f, Loader=_Template)["Resources"]
     found = []
     for name, resource in resources.items():
+        # Fn::ForEach loops (AWS::LanguageExtensions) make per-function plumbing, never a route:
+        # tests/integration/layout.rs reads the template expanded and fails on a route missing here.
+        if name.startswith("Fn::ForEach::"):
+            continue
         properties = resource.get("Properties") or {}
         if resource["Type"] == "AWS::Serverless::Function":
             for event in (properties.get("Events") or {}).values():
@@ -54,9 +58,9 @@ def template_routes() -> list[tuple[str, str, str, bool]]:
                     found.append((event["Properties"]["Method"], event["Properties"]["Path"], kebab(name), False))
         elif resource["Type"] == "AWS::ApiGatewayV2::Route":
             method, path = properties["RouteKey"].split(" ", 1)
-            integration = re.search(r"\$\{(\w+)\}", properties["Target"]).group(1)
-            function = resources[integration]["Properties"]["IntegrationUri"].split(".")[0]
-            found.append((method, path, kebab(function), properties.get("AuthorizationType") == "AWS_IAM"))
+            # `integrations/${<Name>Integration}`: a function's integration is named after it.
+            integration = re.search(r"\$\{(\w+)Integration\}", properties["Target"]).group(1)
+            found.append((method, path, kebab(integration), properties.get("AuthorizationType") == "AWS_IAM"))
     return found
 
 

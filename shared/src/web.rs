@@ -54,6 +54,8 @@ pub enum DashboardCode {
     BindingNotFound,
     /// 1018: the ticket was started for another `user_ref` than the one the site binds (409).
     UserRefMismatch,
+    /// 1019: the `Idempotency-Key` was used for another request body; nothing was sent (422).
+    KeyReused,
 }
 
 impl DashboardCode {
@@ -79,6 +81,7 @@ impl DashboardCode {
             Self::TicketRedeemed => 1016,
             Self::BindingNotFound => 1017,
             Self::UserRefMismatch => 1018,
+            Self::KeyReused => 1019,
         }
     }
 
@@ -92,7 +95,7 @@ impl DashboardCode {
             Self::UnknownUser => StatusCode::UNAUTHORIZED,
             Self::AccountNotFound => StatusCode::NOT_FOUND,
             Self::AccountRevoked | Self::NeedsReauthorization | Self::RequestInProgress => StatusCode::CONFLICT,
-            Self::MessageRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MessageRefused | Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -138,6 +141,9 @@ impl DashboardCode {
             ActError::InProgress => {
                 Self::RequestInProgress.respond("a request with this Idempotency-Key is still running; try again shortly")
             }
+            ActError::KeyReused => Self::KeyReused.respond(
+                "this Idempotency-Key was used for another message within the last day; nothing was sent. Use a new key per message",
+            ),
             ActError::OutcomeUnknown => Self::OutcomeUnknown.respond(
                 "WeChat did not answer after the message left: it may have been sent. Not retried; check with the follower before sending again",
             ),
@@ -328,12 +334,15 @@ pub fn wants_html(request: &Request) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// Every response's base: its status and content type, and `nosniff` so that no browser reads a
+/// JSON or text answer carrying a follower's words as HTML or script.
 fn respond(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response<Body> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     if let Ok(value) = header::HeaderValue::from_str(content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -369,7 +378,6 @@ pub fn html(status: StatusCode, body: String, referrer: Referrer) -> Response<Bo
     let mut response = respond(status, "text/html; charset=utf-8", body);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(
@@ -486,5 +494,25 @@ mod tests {
         assert_eq!(dashboard_user(&request, DashboardAuth::Jwt), None);
         assert_eq!(dashboard_user(&request, DashboardAuth::Iam), None);
         assert_eq!(dashboard_user(&request, DashboardAuth::UnauthenticatedLocalDemo).as_deref(), Some("local:alice"));
+    }
+
+    #[test]
+    fn every_response_forbids_mime_sniffing() {
+        let err = PushError::NotEncrypted;
+        let responses = [
+            ("text", text(StatusCode::OK, "x")),
+            ("success", success()),
+            ("xml", xml("<xml/>".into())),
+            ("json", json(StatusCode::BAD_REQUEST, &serde_json::json!({"code": 1}))),
+            ("json_ok", json_ok(serde_json::json!({}))),
+            ("redirect", redirect("https://example.com/")),
+            ("html", html(StatusCode::OK, String::new(), Referrer::None)),
+            ("message_page", message_page(StatusCode::OK, "t", "m", Referrer::Origin)),
+            ("push_rejected", push_rejected("test", &err)),
+        ];
+        for (name, response) in responses {
+            let value = response.headers().get(header::X_CONTENT_TYPE_OPTIONS).and_then(|v| v.to_str().ok());
+            assert_eq!(value, Some("nosniff"), "{name}");
+        }
     }
 }

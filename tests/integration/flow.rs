@@ -313,6 +313,9 @@ async fn acting_as_an_account_over_http() {
     assert_eq!((status, &body["code"], &body["data"]["sent"]), (200, &json!(0), &json!(true)), "{body}");
     let (status, again) = send(text("您的订单已发货"), Some("order-42")).await;
     assert_eq!((status, &again), (200, &body), "the same key: the first answer");
+    // The same key with another message: refused, not answered with the first one's result.
+    let (status, reused) = send(text("您的订单已签收"), Some("order-42")).await;
+    assert_eq!((status, &reused["code"]), (422, &json!(1019)), "{reused}");
     let sent: Vec<_> = p.standin.sent_messages().into_iter().filter(|m| m.touser == "o_buyer").collect();
     assert_eq!(sent.len(), 1, "sent once: {sent:?}");
     assert_eq!((sent[0].authorizer_appid.as_str(), sent[0].content.as_str()), (ACCOUNT, "您的订单已发货"));

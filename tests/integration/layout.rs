@@ -15,9 +15,57 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `template.yaml` as CloudFormation deploys it: after `AWS::LanguageExtensions` (its
+/// `Fn::ForEach` loops expanded), before SAM's transform.
 pub(crate) fn template() -> Yaml {
     let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
-    YamlLoader::load_from_str(&text).expect("template.yaml is YAML").remove(0)
+    expand(YamlLoader::load_from_str(&text).expect("template.yaml is YAML").remove(0))
+}
+
+/// The part of `AWS::LanguageExtensions` the template uses: each `Fn::ForEach::<Loop>: [Id,
+/// [values…], fragment]` is replaced by the fragment once per value, `${Id}` replaced in its keys
+/// and strings (nested loops included).
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-foreach.html
+fn expand(node: Yaml) -> Yaml {
+    match node {
+        Yaml::Hash(hash) => {
+            let mut out = yaml_rust2::yaml::Hash::new();
+            for (key, value) in hash {
+                let Some(name) = key.as_str().and_then(|k| k.strip_prefix("Fn::ForEach::")) else {
+                    out.insert(key, expand(value));
+                    continue;
+                };
+                let (id, values, fragment) = match value.as_vec().map(Vec::as_slice) {
+                    Some([Yaml::String(id), Yaml::Array(values), fragment @ Yaml::Hash(_)]) => (id, values, fragment),
+                    _ => panic!("Fn::ForEach::{name} is not [identifier, [values], {{fragment}}]"),
+                };
+                for value in values {
+                    let value = value.as_str().unwrap_or_else(|| panic!("Fn::ForEach::{name}: {value:?}"));
+                    let Yaml::Hash(generated) = expand(substitute(fragment, &format!("${{{id}}}"), value)) else {
+                        unreachable!("a fragment is a mapping")
+                    };
+                    for (key, value) in generated {
+                        assert!(!out.contains_key(&key), "Fn::ForEach::{name} makes {key:?} twice");
+                        out.insert(key, value);
+                    }
+                }
+            }
+            Yaml::Hash(out)
+        }
+        Yaml::Array(items) => Yaml::Array(items.into_iter().map(expand).collect()),
+        other => other,
+    }
+}
+
+fn substitute(node: &Yaml, placeholder: &str, value: &str) -> Yaml {
+    match node {
+        Yaml::String(text) => Yaml::String(text.replace(placeholder, value)),
+        Yaml::Hash(hash) => Yaml::Hash(
+            hash.iter().map(|(k, v)| (substitute(k, placeholder, value), substitute(v, placeholder, value))).collect(),
+        ),
+        Yaml::Array(items) => Yaml::Array(items.iter().map(|item| substitute(item, placeholder, value)).collect()),
+        other => other.clone(),
+    }
 }
 
 /// A function's `<Name>Function` resource (one name per function everywhere).
@@ -142,6 +190,15 @@ fn the_local_gateway_routes_exactly_what_the_template_routes() {
                     .find(|f| format!("{}Integration", camel(f.name())) == integration)
                     .unwrap_or_else(|| panic!("route {name:?}: {integration} is no function's integration"))
                     .name();
+                // The integration (generated per routed function) calls that function, which this
+                // API may invoke.
+                let function = format!("{}Function", camel(binary));
+                let resources = &template["Resources"];
+                let uri = &resources[integration]["Properties"]["IntegrationUri"]["Fn::GetAtt"];
+                assert_eq!((uri[0].as_str(), uri[1].as_str()), (Some(function.as_str()), Some("Arn")), "{integration}");
+                let permission = &resources[format!("{}Permission", camel(binary)).as_str()]["Properties"];
+                assert_eq!(permission["FunctionName"]["Ref"].as_str(), Some(function.as_str()), "{integration}");
+                assert_eq!(permission["Principal"].as_str(), Some("apigateway.amazonaws.com"));
                 routes.insert((key, binary.to_owned()));
             }
             _ => {}
@@ -188,9 +245,53 @@ fn only_the_publishing_functions_may_put_events_and_only_on_the_platform_bus() {
             "{function}: main.rs builds the app with the bus iff it publishes"
         );
     }
-    // Nothing else in the template may publish either.
+    // Nothing else in the template may publish either (the one more mention is the bus policy's
+    // deny, below).
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    assert_eq!(text.matches("events:PutEvents").count(), PUBLISHERS.len(), "PutEvents granted elsewhere");
+    assert_eq!(text.matches("events:PutEvents").count(), PUBLISHERS.len() + 1, "PutEvents granted elsewhere");
+}
+
+/// The bus takes events of the platform's source from its publishers only: any other principal
+/// of the account is denied, whatever IAM grants it, so no one forges a follower's message.
+#[test]
+fn only_the_publishers_may_put_the_platforms_source_on_its_bus() {
+    let template = template();
+    let policy = &template["Resources"]["EventBusPublishersOnly"];
+    assert_eq!(policy["Type"].as_str(), Some("AWS::Events::EventBusPolicy"));
+    assert_eq!(policy["Properties"]["EventBusName"].as_str(), Some("EventBus"));
+    let statement = &policy["Properties"]["Statement"];
+    assert_eq!(
+        [&statement["Effect"], &statement["Principal"], &statement["Action"], &statement["Resource"]].map(Yaml::as_str),
+        [Some("Deny"), Some("*"), Some("events:PutEvents"), Some("EventBus.Arn")]
+    );
+    let condition = &statement["Condition"];
+    assert_eq!(condition["ForAnyValue:StringEquals"]["events:source"].as_str(), Some(shared::bus::SOURCE));
+    let exempt: BTreeSet<&str> =
+        condition["ArnNotEquals"]["aws:PrincipalArn"].as_vec().into_iter().flatten().filter_map(Yaml::as_str).collect();
+    let publishers: Vec<String> = PUBLISHERS.iter().map(|name| format!("{}FunctionRole.Arn", camel(name))).collect();
+    assert_eq!(exempt, publishers.iter().map(String::as_str).collect(), "the publishers' roles, no other");
+}
+
+/// The deployment with every default is closed: the example subscriber (a queue nobody reads,
+/// keeping followers' messages 14 days) is off, and the unauthenticated demo needs a second,
+/// explicit parameter.
+#[test]
+fn defaults_keep_data_in_and_the_demo_mode_needs_consent() {
+    let template = template();
+    assert_eq!(template["Parameters"]["ExampleSubscriber"]["Default"].as_str(), Some("false"));
+    let consent = &template["Parameters"]["AllowUnauthenticatedDemo"];
+    assert_eq!(consent["Default"].as_str(), Some("no"));
+    let rule = &template["Rules"]["DemoNeedsConsent"];
+    assert_eq!(
+        rule["RuleCondition"].as_vec().map(|v| v.iter().filter_map(Yaml::as_str).collect::<Vec<_>>()),
+        Some(vec!["DashboardAuth", "unauthenticated-local-demo"]),
+        "the rule applies to the demo mode"
+    );
+    let asserted = rule["Assertions"][0]["Assert"].as_vec().expect("an Equals");
+    let yes = asserted[1].as_str().expect("the consent value");
+    assert_eq!(asserted[0].as_str(), Some("AllowUnauthenticatedDemo"));
+    let allowed: Vec<&str> = consent["AllowedValues"].as_vec().unwrap().iter().filter_map(Yaml::as_str).collect();
+    assert_eq!(allowed, ["no", yes], "the default is not the consent");
 }
 
 /// The secrets each function is given in `template.yaml`: only what its code uses (`docs/deploy.md`'s
@@ -335,17 +436,20 @@ fn the_alarms_read_the_metrics_the_code_writes() {
         (Some(600), Some(3), Some("breaching")),
         "30 minutes without a ticket, silence included"
     );
-    for name in ["PushRoutes5xxAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "RefresherDurationAlarm"] {
+    for name in ["PushRoutes5xxAlarm", "RefresherDurationAlarm"] {
         assert!(template["Resources"][name]["Type"].as_str() == Some("AWS::CloudWatch::Alarm"), "{name}");
     }
-    // Errors and throttles of every function, summed.
-    let errors = template["Resources"]["FunctionErrorsAlarm"]["Properties"]["Metrics"].as_vec().unwrap();
-    let watched: BTreeSet<String> = errors
-        .iter()
-        .filter_map(|q| q["MetricStat"]["Metric"]["Dimensions"][0]["Value"].as_str().map(str::to_owned))
-        .collect();
-    let every: BTreeSet<String> = Function::ALL.iter().map(|f| format!("{}Function", camel(f.name()))).collect();
-    assert_eq!(watched, every, "errors of every function");
+    // Errors and throttles of every function, one alarm each (generated by Fn::ForEach).
+    for metric in ["Errors", "Throttles"] {
+        let watched: BTreeSet<String> = alarms
+            .iter()
+            .filter(|(_, p)| p["Namespace"].as_str() == Some("AWS/Lambda") && p["MetricName"].as_str() == Some(metric))
+            .filter(|(_, p)| p["Threshold"].as_i64() == Some(1) && p["Period"].as_i64() == Some(300))
+            .filter_map(|(_, p)| p["Dimensions"][0]["Value"]["Ref"].as_str().map(str::to_owned))
+            .collect();
+        let every: BTreeSet<String> = Function::ALL.iter().map(|f| format!("{}Function", camel(f.name()))).collect();
+        assert_eq!(watched, every, "{metric} of every function");
+    }
     for (name, properties) in alarms {
         assert!(!properties["AlarmActions"].is_badvalue(), "{name} notifies AlarmTopicArn when given");
     }

@@ -242,9 +242,10 @@ async fn revoked_accounts_are_not_refreshed() {
     assert_eq!(s.calls("api_authorizer_token"), 0);
 }
 
-/// Once a day the refresher compares the store with WeChat's list: an account WeChat no longer
-/// lists (an `unauthorized` push we missed) is revoked; one it lists that we never stored (an
-/// `authorized` push we never processed) is stored, unclaimed until its admin's link claims it.
+/// Once a day the refresher compares the store with WeChat's list: an account WeChat has not
+/// listed two days running (an `unauthorized` push we missed) is revoked, one day's absence only
+/// noted; one it lists that we never stored (an `authorized` push we never processed) is stored,
+/// unclaimed until its admin's link claims it.
 #[tokio::test]
 async fn the_daily_reconcile_revokes_what_wechat_no_longer_lists_and_stores_what_we_missed() {
     let s = standin().await;
@@ -255,15 +256,53 @@ async fn the_daily_reconcile_revokes_what_wechat_no_longer_lists_and_stores_what
     let report = platform.refresh_all(None).await;
     let reconcile = report.reconcile.expect("the day's first run reconciles");
     assert_eq!(
-        (reconcile.revoked.as_slice(), reconcile.recovered.as_slice()),
-        ([ACCOUNT.to_owned()].as_slice(), [missed.to_owned()].as_slice()),
+        (reconcile.revoked.as_slice(), reconcile.unlisted.as_slice(), reconcile.recovered.as_slice()),
+        ([].as_slice(), [ACCOUNT.to_owned()].as_slice(), [missed.to_owned()].as_slice()),
         "{reconcile:?}"
     );
-    assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
+    assert_eq!(
+        platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status,
+        AuthorizerStatus::Authorized,
+        "one day's absence revokes nothing"
+    );
     let stored = platform.store().authorizer(missed).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.owner.as_str()), (AuthorizerStatus::Authorized, shared::store::UNCLAIMED_OWNER));
     assert_eq!(Some(stored.refresh_token.expose().to_owned()), s.refresh_token_of(missed));
     assert!(platform.refresh_all(None).await.reconcile.is_none(), "once a day");
+    // The next day: still not listed, revoked (its refresh, answered 61003, or the reconcile).
+    s.advance_clock(24 * 3600);
+    renew_ticket(&s, &platform).await;
+    let report = platform.refresh_all(None).await;
+    assert!(report.reconcile.is_some() && report.revoked.contains(&ACCOUNT.to_owned()), "{report:?}");
+    assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
+}
+
+/// A live account WeChat's list leaves out one day is kept, and its refreshes go on; only two
+/// days running without it revoke it (the reconcile's own evidence, the refresh still working).
+#[tokio::test]
+async fn a_list_that_misses_a_live_account_for_a_day_revokes_nothing() {
+    let s = standin().await;
+    let platform = &authorized(&s).await;
+    let s = &s;
+    let day = |hidden: bool| {
+        s.hide_from_list(ACCOUNT, hidden);
+        async move {
+            let report = platform.refresh_all(None).await;
+            assert!(!report.has_failures(), "{report:?}");
+            s.advance_clock(24 * 3600);
+            renew_ticket(s, platform).await;
+            report.reconcile.expect("each day reconciles")
+        }
+    };
+    let status = || async { platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status };
+    assert_eq!(day(true).await.unlisted, [ACCOUNT]);
+    assert!(day(false).await.unlisted.is_empty());
+    let third = day(true).await;
+    assert_eq!((third.unlisted.as_slice(), third.revoked.as_slice()), ([ACCOUNT.to_owned()].as_slice(), [].as_slice()));
+    assert_eq!(status().await, AuthorizerStatus::Authorized, "a missing day, a listed day, a missing day");
+    let fourth = day(true).await;
+    assert_eq!(fourth.revoked, [ACCOUNT], "{fourth:?}");
+    assert_eq!(status().await, AuthorizerStatus::Revoked);
 }
 
 /// A run near its invocation's deadline starts nothing it may not finish; a run with failures

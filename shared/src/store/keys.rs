@@ -33,6 +33,12 @@ impl MarkerKey {
         Self(format!("reconcile|{day}"))
     }
 
+    /// That `appid` was missing from WeChat's authorizer list on `day` (the daily reconcile
+    /// revokes only on a second day running).
+    pub fn unlisted(appid: &str, day: i64) -> Self {
+        Self(format!("unlisted|{appid}|{day}"))
+    }
+
     /// That an authorization state (by its nonce) was used.
     pub fn auth_state(nonce: &str) -> Self {
         Self(format!("state|{nonce}"))

@@ -270,6 +270,12 @@ impl StandIn {
         self.world().revoke_silently(appid);
     }
 
+    /// WeChat's authorizer list leaves `appid` out (`true`) although it is still authorized, as a
+    /// glitch of the list would, or lists it again (`false`).
+    pub fn hide_from_list(&self, appid: &str, hidden: bool) {
+        self.world().hide_from_list(appid, hidden);
+    }
+
     /// The newest ticket pushed (for API tests that run without a ticket receiver).
     pub fn last_ticket(&self) -> Option<String> {
         self.world().last_ticket.clone()

@@ -1,6 +1,8 @@
 //! Customer-service messages sent as the account. An idempotency key makes a repeated request
 //! return the first one's result instead of sending again: the key is claimed once, the result
-//! kept under it for a day, and a request that finds the claim but no result is still running.
+//! kept under it for a day with a fingerprint of the message, and a request that finds the claim
+//! but no result is still running. The same key with another message is refused, never answered
+//! with the first message's result (a caller reusing keys would believe the second one sent).
 
 use serde_json::{Value, json};
 
@@ -33,8 +35,9 @@ impl<S: TokenStore> Platform<S> {
         };
         checked_key(key)?;
         let stored = MarkerKey::idempotency(appid, caller.key(), key);
+        let fingerprint = fingerprint(&message);
         if let Some(first) = self.store.recall(&stored, self.now()).await? {
-            return replay(&first);
+            return replay(&first, &fingerprint);
         }
         if !self
             .store
@@ -43,18 +46,19 @@ impl<S: TokenStore> Platform<S> {
         {
             // Claimed by another request: finished by now, or still running.
             return match self.store.recall(&stored, self.now()).await? {
-                Some(first) => replay(&first),
+                Some(first) => replay(&first, &fingerprint),
                 None => Err(ActError::InProgress),
             };
         }
         let result = self.send_checked(record, &message).await;
-        let kept = match &result {
+        let mut kept = match &result {
             Ok(answer) => json!({"ok": answer}),
             Err(ActError::Refused(err)) => json!({"refused": {"errcode": err.errcode(), "call": err.call()}}),
             Err(ActError::OutcomeUnknown) => json!({"unknown": true}),
             // Nothing reached WeChat: the claim stays, the caller may retry with a new key.
             Err(_) => json!({"failed": true}),
         };
+        kept["message"] = json!(fingerprint);
         if let Err(err) = self.store.remember_value(&stored, &kept.to_string(), IDEMPOTENCY_SECS, self.now()).await {
             tracing::warn!(authorizer = %appid, error = %err, "idempotency result not kept: a repeat gets 409");
         }
@@ -74,9 +78,19 @@ impl<S: TokenStore> Platform<S> {
     }
 }
 
-/// The first request's result, again.
-fn replay(kept: &str) -> Result<Value, ActError> {
+/// What identifies a message whatever the request's formatting: the SHA-1 of the body sent to
+/// WeChat (rebuilt field by field from the request, so the same message has the same body).
+fn fingerprint(message: &CustomMessage) -> String {
+    crate::crypto::signature(&[&message.body().to_string()])
+}
+
+/// The first request's result, again, if the request is the first one's message.
+fn replay(kept: &str, fingerprint: &str) -> Result<Value, ActError> {
     let kept: Value = serde_json::from_str(kept).unwrap_or(Value::Null);
+    // Results kept before fingerprints were (a day at most) have none and replay as they did.
+    if kept.get("message").and_then(Value::as_str).is_some_and(|first| first != fingerprint) {
+        return Err(ActError::KeyReused);
+    }
     if let Some(answer) = kept.get("ok") {
         return Ok(answer.clone());
     }
@@ -98,19 +112,39 @@ mod tests {
 
     #[test]
     fn a_repeated_request_gets_the_first_ones_result() {
+        let replay = |kept: &str| replay(kept, "f1");
         assert_eq!(
-            replay(r#"{"ok":{"sent":true,"msgtype":"text"}}"#).unwrap(),
+            replay(r#"{"ok":{"sent":true,"msgtype":"text"},"message":"f1"}"#).unwrap(),
             json!({"sent": true, "msgtype": "text"})
         );
         match replay(r#"{"refused":{"errcode":45015,"call":"message/custom/send"}}"#) {
             Err(ActError::Refused(err)) => assert_eq!(err.errcode(), Some(45015)),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(replay(r#"{"unknown":true}"#), Err(ActError::OutcomeUnknown)));
+        assert!(matches!(replay(r#"{"unknown":true,"message":"f1"}"#), Err(ActError::OutcomeUnknown)));
         // Nothing reached WeChat the first time, or the record is unreadable: a new key is needed.
         for kept in [r#"{"failed":true}"#, "not json"] {
             assert!(matches!(replay(kept), Err(ActError::Invalid(m)) if m.contains("use a new key")), "{kept}");
         }
+    }
+
+    #[test]
+    fn the_same_key_with_another_message_is_refused_whatever_the_first_result() {
+        for kept in [r#"{"ok":{"sent":true},"message":"f1"}"#, r#"{"unknown":true,"message":"f1"}"#] {
+            assert!(matches!(replay(kept, "f2"), Err(ActError::KeyReused)), "{kept}");
+        }
+        let message = |content: &str| {
+            CustomMessage::from_request(
+                &json!({"touser": "o1", "msgtype": "text", "text": {"content": content}, "extra": 1}),
+            )
+            .unwrap()
+        };
+        assert_eq!(fingerprint(&message("a")), fingerprint(&message("a")));
+        assert_ne!(fingerprint(&message("a")), fingerprint(&message("b")));
+        // What WeChat does not read is not the message: fields in another order, unknown fields.
+        let reordered =
+            CustomMessage::from_request(&json!({"text": {"content": "a"}, "msgtype": "text", "touser": "o1"})).unwrap();
+        assert_eq!(fingerprint(&reordered), fingerprint(&message("a")));
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum ActError {
     /// The same idempotency key is being used by a request still running.
     #[error("a request with this Idempotency-Key is still running")]
     InProgress,
+    /// The idempotency key was used for another message (nothing sent).
+    #[error("this Idempotency-Key was used for another message")]
+    KeyReused,
     /// WeChat refused the message (it was not sent).
     #[error(transparent)]
     Refused(ApiError),

@@ -95,8 +95,12 @@ impl RefreshReport {
 pub struct Reconcile {
     /// Accounts WeChat lists: how many.
     pub listed: usize,
-    /// Stored as authorized (or awaiting a second chance) but not listed: revoked.
+    /// Stored as authorized (or awaiting a second chance) but not listed this day nor the day
+    /// before: revoked.
     pub revoked: Vec<String>,
+    /// Not listed this day but listed the day before (or never checked): kept as they are, and
+    /// revoked if tomorrow's list omits them too.
+    pub unlisted: Vec<String>,
     /// Listed but not stored, or stored as revoked (an authorization whose push we never got):
     /// stored from the list's refresh token.
     pub recovered: Vec<String>,

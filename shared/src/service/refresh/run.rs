@@ -95,8 +95,8 @@ impl<S: TokenStore> Platform<S> {
     }
 
     /// Once a day (the first run of each UTC day): compares the stored accounts with
-    /// `api_get_authorizer_list`. Accounts WeChat no longer lists are revoked (an `unauthorized`
-    /// push we missed); accounts it lists that we do not hold as authorized are stored from the
+    /// `api_get_authorizer_list`. Accounts WeChat has not listed two days running are revoked (an
+    /// `unauthorized` push we missed); accounts it lists that we do not hold as authorized are stored from the
     /// list's refresh token (an `authorized` push we never processed). Skipped, and retried the
     /// next run, when the list cannot be read whole.
     pub(super) async fn reconcile_daily(&self, now: i64, listed: &ListedTokens) -> Option<Reconcile> {
@@ -127,8 +127,22 @@ impl<S: TokenStore> Platform<S> {
             }
         };
         for appid in stored.iter().filter(|appid| !list.contains_key(*appid)) {
+            // One day's absence is not enough: a list that misses a live account once would stop
+            // its refreshes until its admin authorizes again. Revoked on the second day running.
+            match self.unlisted_yesterday_too(appid, day, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    report.unlisted.push(appid.clone());
+                    continue;
+                }
+                Err(err) => {
+                    report.failed.push(format!("{appid}: {err}"));
+                    continue;
+                }
+            }
             // The event first (see `mark_revoked`); until it is out the account stays as it was,
-            // and tomorrow's reconcile (or its next refresh, answered 61003) tries again.
+            // and tomorrow's reconcile (or its next refresh, answered 61003) tries again: at least
+            // once, under one id (the record's version), rather than a revocation nobody heard of.
             let announced = match self.store.authorizer(appid).await {
                 Ok(Some(record)) if record.status != AuthorizerStatus::Revoked => self
                     .announce_change(
@@ -186,8 +200,17 @@ impl<S: TokenStore> Platform<S> {
         }
         report.revoked.sort();
         report.recovered.sort();
-        tracing::info!(listed = report.listed, revoked = ?report.revoked, recovered = ?report.recovered, "daily reconcile");
+        report.unlisted.sort();
+        tracing::info!(listed = report.listed, revoked = ?report.revoked, recovered = ?report.recovered,
+            unlisted = ?report.unlisted, "daily reconcile");
         Some(report)
+    }
+
+    /// Records that `appid` was missing from WeChat's list on `day`, and says whether it was
+    /// missing the day before as well.
+    async fn unlisted_yesterday_too(&self, appid: &str, day: i64, now: i64) -> Result<bool, StoreError> {
+        self.store.remember_once(&MarkerKey::unlisted(appid, day), 3 * 24 * 3600, now).await?;
+        self.store.seen(&MarkerKey::unlisted(appid, day - 1), now).await
     }
 
     /// Stores a listed account we do not hold as authorized; `false` when it needs nothing (an

@@ -205,6 +205,13 @@ impl World {
         }
     }
 
+    /// Whether `api_get_authorizer_list` leaves `appid` out although it is authorized.
+    pub(crate) fn hide_from_list(&mut self, appid: &str, hidden: bool) {
+        if let Some(state) = self.accounts.get_mut(appid) {
+            state.hidden_from_list = hidden;
+        }
+    }
+
     /// WeChat no longer honours any refresh token of `appid`, and its authorizer list omits it.
     pub(crate) fn forget_refresh_token(&mut self, appid: &str) {
         if let Some(state) = self.accounts.get_mut(appid) {
@@ -240,7 +247,8 @@ impl World {
     pub(crate) fn authorizer_list(&self, body: &Value) -> Value {
         let offset = body.get("offset").and_then(Value::as_u64).unwrap_or(0);
         let count = body.get("count").and_then(Value::as_u64).unwrap_or(500).min(500);
-        let mut authorized: Vec<&AccountState> = self.accounts.values().filter(|s| s.authorized).collect();
+        let mut authorized: Vec<&AccountState> =
+            self.accounts.values().filter(|s| s.authorized && !s.hidden_from_list).collect();
         authorized.sort_by(|a, b| a.account.appid.cmp(&b.account.appid));
         let page: Vec<Value> = authorized
             .iter()

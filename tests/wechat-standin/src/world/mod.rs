@@ -146,6 +146,8 @@ struct AccountState {
     refresh_token: String,
     access_tokens: HashMap<String, i64>,
     auth_time: i64,
+    /// Left out of `api_get_authorizer_list` although authorized (a glitch of WeChat's list).
+    hidden_from_list: bool,
 }
 
 #[derive(Debug)]
@@ -302,6 +304,7 @@ impl World {
             refresh_token: previous.as_ref().map(|p| p.refresh_token.clone()).unwrap_or_default(),
             access_tokens: previous.map(|p| p.access_tokens).unwrap_or_default(),
             auth_time: 0,
+            hidden_from_list: false,
         };
         self.accounts.insert(appid, state);
     }
