@@ -48,6 +48,40 @@ impl DashboardAuth {
     }
 }
 
+/// An IAM principal as the backend allow-list compares it: a role by
+/// `arn:<partition>:iam::<account>:role/<name>` (its path dropped, as the ARN of a session of the
+/// role, `arn:<partition>:sts::<account>:assumed-role/<name>/<session>`, has none), a user by its
+/// ARN. `None` for anything else (a root user, a federated user, text that is no ARN).
+///
+/// Why: a role is what a backend is granted; its sessions (one per Lambda instance, container or
+/// `AssumeRole` call) come and go under other names, and must all be the same backend.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>
+pub fn canonical_principal(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(""), Some(account), Some(resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 128
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    };
+    if partition.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let role = match (service, resource.split_once('/')) {
+        ("sts", Some(("assumed-role", rest))) => rest.split('/').next().filter(|n| rest.contains('/') && name_ok(n)),
+        ("iam", Some(("role", rest))) => rest.rsplit('/').next().filter(|n| name_ok(n)),
+        ("iam", Some(("user", rest))) if rest.split('/').all(name_ok) => {
+            return Some(format!("arn:{partition}:iam::{account}:user/{rest}"));
+        }
+        _ => None,
+    }?;
+    Some(format!("arn:{partition}:iam::{account}:role/{role}"))
+}
+
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -100,6 +134,10 @@ pub struct Config {
     pub reply_rules_cache_secs: u64,
     /// Web authorization on behalf of accounts (`service/web_auth.rs`); off until configured.
     pub web_auth: WebAuthConfig,
+    /// `BACKEND_PRINCIPALS`: the IAM roles and users that are the platform's backends (the
+    /// `/wechat/backend/…` routes), as [`canonical_principal`] writes them. Empty: no backend at
+    /// all (closed), whatever IAM lets call the route.
+    pub backend_principals: Vec<String>,
 }
 
 /// Web authorization's settings. Closed by default: without `OAUTH_REDIRECT_URL` and at least
@@ -288,6 +326,20 @@ impl Config {
             })?,
             crypto,
             web_auth: web_auth(get)?,
+            backend_principals: get("BACKEND_PRINCIPALS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    canonical_principal(item).ok_or_else(|| ConfigError {
+                        variable: "BACKEND_PRINCIPALS",
+                        problem: format!(
+                            "{item:?} is not the ARN of an IAM role or user (arn:aws:iam::123456789012:role/name)"
+                        ),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             event_bus_name: get("EVENT_BUS_NAME"),
             reply_rules_cache_secs: match get("REPLY_RULES_CACHE_SECS") {
                 None => 30,
@@ -325,6 +377,42 @@ mod tests {
 
     fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
         Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn a_backend_is_a_role_whatever_its_session_or_a_user() {
+        let role = Some("arn:aws:iam::123456789012:role/orders".to_owned());
+        for arn in [
+            "arn:aws:iam::123456789012:role/orders",
+            "arn:aws:iam::123456789012:role/service/team/orders",
+            "arn:aws:sts::123456789012:assumed-role/orders/i-0abc",
+            "arn:aws:sts::123456789012:assumed-role/orders/shop-backend-fn",
+        ] {
+            assert_eq!(canonical_principal(arn), role, "{arn}");
+        }
+        assert_eq!(
+            canonical_principal("arn:aws-cn:iam::123456789012:user/ops/alice").as_deref(),
+            Some("arn:aws-cn:iam::123456789012:user/ops/alice")
+        );
+        for not_one in [
+            "",
+            "orders",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:sts::123456789012:federated-user/bob",
+            "arn:aws:sts::123456789012:assumed-role/orders",
+            "arn:aws:iam::12345:role/orders",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/or ders",
+            "arn:aws:s3:::bucket/key",
+        ] {
+            assert_eq!(canonical_principal(not_one), None, "{not_one:?}");
+        }
+        let mut vars = base();
+        vars.insert("BACKEND_PRINCIPALS", " arn:aws:iam::123456789012:role/svc/orders , ");
+        assert_eq!(load(&vars).unwrap().backend_principals, ["arn:aws:iam::123456789012:role/orders"]);
+        vars.insert("BACKEND_PRINCIPALS", "arn:aws:iam::123456789012:role/orders,*");
+        assert_eq!(load(&vars).unwrap_err().variable, "BACKEND_PRINCIPALS");
+        assert!(load(&base()).unwrap().backend_principals.is_empty(), "none unless named");
     }
 
     #[test]

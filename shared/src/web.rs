@@ -56,6 +56,8 @@ pub enum DashboardCode {
     UserRefMismatch,
     /// 1019: the `Idempotency-Key` was used for another request body; nothing was sent (422).
     KeyReused,
+    /// 1020: a backend route called by an IAM principal not named in `BACKEND_PRINCIPALS` (403).
+    NotABackend,
 }
 
 impl DashboardCode {
@@ -82,6 +84,7 @@ impl DashboardCode {
             Self::BindingNotFound => 1017,
             Self::UserRefMismatch => 1018,
             Self::KeyReused => 1019,
+            Self::NotABackend => 1020,
         }
     }
 
@@ -93,6 +96,7 @@ impl DashboardCode {
             Self::NoTicket | Self::StoreUnavailable | Self::TokenBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::WeChatRefused => StatusCode::BAD_GATEWAY,
             Self::UnknownUser => StatusCode::UNAUTHORIZED,
+            Self::NotABackend => StatusCode::FORBIDDEN,
             Self::AccountNotFound => StatusCode::NOT_FOUND,
             Self::AccountRevoked | Self::NeedsReauthorization | Self::RequestInProgress => StatusCode::CONFLICT,
             Self::MessageRefused | Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -315,6 +319,55 @@ pub fn local_demo_user(request: &Request) -> String {
     match named {
         Some(name) => format!("local:{name}"),
         None => LOCAL_DEMO_USER.to_owned(),
+    }
+}
+
+/// Why a backend route refused its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendRefusal {
+    /// No usable IAM identity on the request (a route deployed without `AWS_IAM`).
+    NoIdentity,
+    /// An IAM principal that is not named in `BACKEND_PRINCIPALS`.
+    NotNamed(String),
+}
+
+/// The backend calling a `/wechat/backend/…` route: in a deployment, the IAM principal API
+/// Gateway verified, accepted only when `named` (`BACKEND_PRINCIPALS`) lists it, so that a
+/// dashboard user allowed `execute-api:Invoke` on the whole API is still not a backend. The local
+/// demo (no API Gateway, no IAM) has its one user on both families.
+///
+/// # Errors
+/// [`BackendRefusal`]: no identity, or one that is not a named backend.
+pub fn backend_caller(request: &Request, auth: DashboardAuth, named: &[String]) -> Result<String, BackendRefusal> {
+    if auth == DashboardAuth::UnauthenticatedLocalDemo {
+        return Ok(local_demo_user(request));
+    }
+    let arn = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref()?.user_arn.clone())
+        }
+        _ => None,
+    }
+    .filter(|arn| !arn.is_empty() && arn.len() <= 2048)
+    .ok_or(BackendRefusal::NoIdentity)?;
+    match crate::config::canonical_principal(&arn) {
+        Some(principal) if named.contains(&principal) => Ok(format!("iam:{principal}")),
+        _ => Err(BackendRefusal::NotNamed(arn)),
+    }
+}
+
+/// The answer to a backend route's refused caller: 401 `1006` without an identity, 403 `1020`
+/// for a principal that is not a named backend (logged: an ARN is no secret, and it is what the
+/// operator adds).
+pub fn backend_refused(function: &str, refusal: &BackendRefusal) -> Response<Body> {
+    match refusal {
+        BackendRefusal::NoIdentity => unknown_user(function, DashboardAuth::Iam),
+        BackendRefusal::NotNamed(arn) => {
+            tracing::warn!(function, principal = %arn, "backend route called by a principal not in BACKEND_PRINCIPALS");
+            DashboardCode::NotABackend.respond(
+                "this IAM principal is not one of the platform's backends: its role (or user) ARN must be in the BackendPrincipals parameter",
+            )
+        }
     }
 }
 

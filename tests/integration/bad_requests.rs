@@ -265,22 +265,63 @@ async fn the_dashboard_fails_closed_without_the_identity_its_mode_promises() {
     let backend_token = "/wechat/backend/authorizers/wx1000000000000001/access-token";
     let alice = jwt(json!({"iss": "https://idp.example", "sub": "alice"}));
     let role = iam(Some("arn:aws:iam::123456789012:role/orders"));
+    // A session of the role, as a backend Lambda or container calls.
+    let session = iam(Some("arn:aws:sts::123456789012:assumed-role/orders/shop-backend"));
+    let iam_user = iam(Some("arn:aws:iam::123456789012:user/alice"));
+    let orders = "arn:aws:iam::123456789012:role/service/orders";
+    // (mode, path, method, caller, BACKEND_PRINCIPALS, status); 403: a principal that is not a
+    // named backend, 404: the caller is accepted and the (empty) store has no such account.
     let cases = [
-        ("jwt", dashboard, "POST", None, 401),
-        ("jwt", dashboard, "POST", alice.clone(), 404),
-        ("jwt", backend_send, "POST", alice.clone(), 401),
-        ("jwt", backend_token, "GET", alice.clone(), 401),
-        ("jwt", backend_token, "GET", None, 401),
-        ("jwt", backend_token, "GET", role.clone(), 404),
-        ("iam", backend_send, "POST", role.clone(), 404),
-        ("unauthenticated-local-demo", backend_token, "GET", None, 404),
+        ("jwt", dashboard, "POST", None, "", 401),
+        ("jwt", dashboard, "POST", alice.clone(), "", 404),
+        ("jwt", backend_send, "POST", alice.clone(), orders, 401),
+        ("jwt", backend_token, "GET", alice.clone(), orders, 401),
+        ("jwt", backend_token, "GET", None, orders, 401),
+        ("jwt", backend_token, "GET", role.clone(), orders, 404),
+        ("jwt", backend_token, "GET", role.clone(), "", 403),
+        ("iam", backend_send, "POST", role.clone(), orders, 404),
+        ("iam", backend_token, "GET", session.clone(), orders, 404),
+        ("iam", backend_token, "GET", session.clone(), "arn:aws:iam::123456789012:role/billing", 403),
+        ("iam", backend_token, "GET", iam_user.clone(), orders, 403),
+        ("iam", dashboard, "POST", iam_user.clone(), orders, 404),
+        ("unauthenticated-local-demo", backend_token, "GET", None, "", 404),
     ];
-    for (mode, path, method, authorizer, expected) in cases {
-        let app = crate::support::memory_app_with(&[("DASHBOARD_AUTH", mode.to_owned())]);
+    for (mode, path, method, authorizer, principals, expected) in cases {
+        let app = crate::support::memory_app_with(&[
+            ("DASHBOARD_AUTH", mode.to_owned()),
+            ("BACKEND_PRINCIPALS", principals.to_owned()),
+        ]);
         let response = Function::AccountActions.handle(&app, act(path, method, authorizer.clone())).await;
         let (status, body) = crate::support::status_and_body(response);
-        // 404: the caller is accepted and the (empty) store has no such account.
-        assert_eq!(status, expected, "{mode} {method} {path} {authorizer:?}: {body}");
+        assert_eq!(status, expected, "{mode} {method} {path} {authorizer:?} {principals:?}: {body}");
+        if expected == 403 {
+            assert!(body.contains("\"code\":1020"), "{body}");
+        }
+        assert_eq!(app.platform.store().writes(), 0);
+    }
+
+    // Redeeming a web-authorization ticket is a backend's too: named, or refused before the
+    // ticket is looked at.
+    let tickets = "/wechat/backend/oauth/tickets";
+    for (principals, expected) in [("", 403), ("arn:aws:iam::123456789012:role/billing", 403), (orders, 404)] {
+        let app = crate::support::memory_app_with(&[
+            ("DASHBOARD_AUTH", "iam".to_owned()),
+            ("BACKEND_PRINCIPALS", principals.to_owned()),
+            ("OAUTH_RETURN_ORIGINS", "https://shop.example".to_owned()),
+        ]);
+        let mut event = crate::events::http_event(
+            "POST",
+            tickets,
+            tickets,
+            &[],
+            json!({}),
+            Some(r#"{"ticket":"t"}"#.to_owned()),
+            false,
+        );
+        event["requestContext"]["authorizer"] = session.clone().unwrap();
+        let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event");
+        let (status, body) = crate::support::status_and_body(Function::WebOauth.handle(&app, request).await);
+        assert_eq!(status, expected, "{principals:?}: {body}");
         assert_eq!(app.platform.store().writes(), 0);
     }
 

@@ -26,7 +26,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use shared::app::App;
-use shared::config::DashboardAuth;
+use shared::config::Config;
 use shared::service::{BindingSide, Caller, binding_json};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
@@ -131,17 +131,17 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
     }
 }
 
-/// The caller: a backend route's IAM principal, or a dashboard route's user. The local demo (no
-/// API Gateway, no IAM) acts as its one user on both.
-fn caller(request: &Request, auth: DashboardAuth, backend: bool) -> Option<Caller> {
+/// The caller: a backend route's named backend ([`web::backend_caller`]), or a dashboard route's
+/// user; else the refusal to answer.
+fn caller(request: &Request, config: &Config, backend: bool) -> Result<Caller, Box<Response<Body>>> {
     if backend {
-        let identity = match auth {
-            DashboardAuth::UnauthenticatedLocalDemo => web::dashboard_user(request, auth),
-            _ => web::dashboard_user(request, DashboardAuth::Iam),
-        };
-        identity.map(Caller::Backend)
+        web::backend_caller(request, config.dashboard_auth, &config.backend_principals)
+            .map(Caller::Backend)
+            .map_err(|refusal| Box::new(web::backend_refused(FUNCTION, &refusal)))
     } else {
-        web::dashboard_user(request, auth).map(Caller::Dashboard)
+        web::dashboard_user(request, config.dashboard_auth)
+            .map(Caller::Dashboard)
+            .ok_or_else(|| Box::new(web::unknown_user(FUNCTION, config.dashboard_auth)))
     }
 }
 
@@ -157,9 +157,9 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             &json!({"code": DashboardCode::BadParameter.code(), "msg": "no such route"}),
         ));
     };
-    let auth = app.config.dashboard_auth;
-    let Some(caller) = caller(&request, auth, backend) else {
-        return Ok(web::unknown_user(FUNCTION, if backend { DashboardAuth::Iam } else { auth }));
+    let caller = match caller(&request, &app.config, backend) {
+        Ok(caller) => caller,
+        Err(refused) => return Ok(*refused),
     };
     let answer = |result: Result<Value, shared::service::ActError>| match result {
         Ok(data) => web::json_ok(data),

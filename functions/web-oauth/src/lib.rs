@@ -17,7 +17,6 @@ use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::Value;
 use shared::Secret;
 use shared::app::App;
-use shared::config::DashboardAuth;
 use shared::service::{Caller, RedeemError, WebCallbackError, WebStartError};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode, Referrer};
@@ -120,13 +119,10 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
 }
 
 async fn redeem<S: TokenStore>(app: &App<S>, request: &Request) -> Response<Body> {
-    // The backend family: IAM in a deployment; the local demo's one user without API Gateway.
-    let auth = match app.config.dashboard_auth {
-        DashboardAuth::UnauthenticatedLocalDemo => DashboardAuth::UnauthenticatedLocalDemo,
-        _ => DashboardAuth::Iam,
-    };
-    let Some(caller) = web::dashboard_user(request, auth).map(Caller::Backend) else {
-        return web::unknown_user(FUNCTION, auth);
+    // The backend family: a named backend in a deployment; the local demo's user without one.
+    let caller = match web::backend_caller(request, app.config.dashboard_auth, &app.config.backend_principals) {
+        Ok(backend) => Caller::Backend(backend),
+        Err(refusal) => return web::backend_refused(FUNCTION, &refusal),
     };
     let body: Value = serde_json::from_slice(web::body_bytes(request)).unwrap_or(Value::Null);
     let ticket = body.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 64);

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use super::{KeywordMatch, Rule, RuleSet, Trigger};
 use crate::message::{Message, MessageKind, Reply};
@@ -62,7 +62,14 @@ impl Keywords {
         let automaton = if patterns.is_empty() {
             None
         } else {
-            AhoCorasick::new(&patterns)
+            // A contiguous NFA, not the DFA the builder would pick for up to 100 patterns: the
+            // worst allowed document took 6 MB as DFAs (a few dozen accounts would fill an
+            // event-callback's memory) and 0.2 MB as a contiguous NFA (rules::tests), for a
+            // match time still inside the push path's budget (docs/testing.md).
+            // https://docs.rs/aho-corasick/1/aho_corasick/enum.AhoCorasickKind.html
+            AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&patterns)
                 .map_err(|err| tracing::error!(error = %err, "keyword automaton not built; prefix and contains rules are off"))
                 .ok()
         };
@@ -127,6 +134,16 @@ impl Matcher {
         matcher.partial_folded = Keywords::build(folded, folded_rules);
         matcher.rules = set.rules;
         matcher
+    }
+
+    /// The bytes the keyword automata take (what a cache of compiled sets must budget for; the
+    /// rest of a set is about the size of its stored document).
+    pub fn automata_bytes(&self) -> usize {
+        [&self.partial, &self.partial_folded]
+            .iter()
+            .filter_map(|k| k.automaton.as_ref())
+            .map(AhoCorasick::memory_usage)
+            .sum()
     }
 
     /// How many rules the set holds.

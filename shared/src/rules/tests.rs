@@ -283,3 +283,39 @@ proptest! {
         prop_assert_eq!(got, expected.map(|i| set.rules[i].clone()), "content {:?}", content);
     }
 }
+
+/// The largest rule set by automaton size: 100 case-sensitive and 100 case-insensitive contains
+/// keywords of the longest length, with no shared prefix (each its own chain of states).
+fn worst_case_set() -> RuleSet {
+    let keyword = |i: usize| -> String {
+        // 60 bytes (20 three-byte characters), distinct from the first character on.
+        (0..MAX_KEYWORD_BYTES / 3)
+            .map(|j| char::from_u32(0x4e00 + ((i * 31 + j * 7) % 20000) as u32).unwrap())
+            .collect()
+    };
+    let rules: Vec<Value> = (0..MAX_RULES)
+        .map(|i| {
+            json!({"on": "keyword", "keyword": keyword(i), "match": "contains", "ignore_case": i % 2 == 0,
+                "reply": text_reply("x")})
+        })
+        .collect();
+    RuleSet::from_value(&json!({ "rules": rules })).expect("valid")
+}
+
+/// The worst rule document compiles small: a cache of many accounts stays within its byte budget
+/// (two dense DFAs of this set took about 6 MB each before, so 21 accounts filled 256 MB).
+#[test]
+fn the_worst_rule_document_compiles_to_a_small_automaton() {
+    let set = worst_case_set();
+    assert_eq!(set.rules.len(), MAX_RULES);
+    let last: String = match &set.rules[MAX_RULES - 1].trigger {
+        Trigger::Keyword { keyword, .. } => keyword.clone(),
+        other => panic!("{other:?}"),
+    };
+    let matcher = Matcher::new(set);
+    let bytes = matcher.automata_bytes();
+    println!("worst-case document: automata {bytes} bytes");
+    assert!(bytes < 512 * 1024, "{bytes} bytes");
+    // And it still answers: the last rule's keyword inside a longer text.
+    assert!(matcher.rule_for(&text(&format!("请问{last}怎么办"))).is_some());
+}

@@ -22,36 +22,91 @@ use crate::store::{StoreError, TokenStore};
 /// change takes to be in effect.
 pub const RULES_FRESH_FOR: Duration = Duration::from_secs(30);
 
-/// The most accounts whose rules one process keeps (a few hundred kilobytes at most); past it the
-/// cache starts over, which costs one read per account.
-const MAX_CACHED_ACCOUNTS: usize = 10_000;
+/// What one process keeps of compiled rules, in bytes (as [`charge`] counts them): a quarter of
+/// an event-callback's 256 MB. The worst document allowed costs about 0.3 MB, so at least 200 of
+/// them fit; ordinary ones (a few kilobytes) by the ten thousand. Past the budget the least
+/// recently used accounts are dropped, which costs each one read when it is next pushed to.
+const CACHE_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
-/// An account's compiled rules (`None`: it has none), and when they were read.
-type Cached = (Instant, Option<Arc<Matcher>>);
+/// An account's compiled rules (`None`: it has none), when they were read, when last used (a
+/// tick of the cache), and what they are charged.
+struct Cached {
+    read_at: Instant,
+    used: u64,
+    matcher: Option<Arc<Matcher>>,
+    bytes: usize,
+}
 
-/// Compiled rules per account, with when they were read.
+/// What a cached entry is charged: the automata, the rules themselves (about twice their stored
+/// document), the key and the map's own bookkeeping.
+fn charge(appid: &str, matcher: Option<&Matcher>, document_bytes: usize) -> usize {
+    matcher.map_or(0, |m| m.automata_bytes() + 2 * document_bytes) + appid.len() + 128
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Cached>,
+    bytes: usize,
+    tick: u64,
+}
+
+/// Compiled rules per account, bounded by bytes, the least recently used dropped first.
 pub(super) struct RulesCache {
     fresh_for: Duration,
-    entries: Mutex<HashMap<String, Cached>>,
+    budget: usize,
+    entries: Mutex<Entries>,
 }
 
 impl RulesCache {
     pub(super) fn new(fresh_for: Duration) -> Self {
-        Self { fresh_for: fresh_for.min(RULES_FRESH_FOR), entries: Mutex::new(HashMap::new()) }
+        Self::with_budget(fresh_for, CACHE_BUDGET_BYTES)
+    }
+
+    fn with_budget(fresh_for: Duration, budget: usize) -> Self {
+        Self { fresh_for: fresh_for.min(RULES_FRESH_FOR), budget, entries: Mutex::new(Entries::default()) }
     }
 
     fn get(&self, appid: &str) -> Option<Option<Arc<Matcher>>> {
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (read_at, matcher) = entries.get(appid)?;
-        (read_at.elapsed() < self.fresh_for).then(|| matcher.clone())
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.tick += 1;
+        let tick = entries.tick;
+        let cached = entries.map.get_mut(appid)?;
+        if cached.read_at.elapsed() >= self.fresh_for {
+            return None;
+        }
+        cached.used = tick;
+        Some(cached.matcher.clone())
     }
 
-    fn put(&self, appid: &str, matcher: Option<Arc<Matcher>>) {
+    /// Keeps `matcher` for `appid` (compiled from a stored document of `document_bytes`),
+    /// dropping the least recently used entries while the budget would be exceeded.
+    fn put(&self, appid: &str, matcher: Option<Arc<Matcher>>, document_bytes: usize) {
+        let bytes = charge(appid, matcher.as_deref(), document_bytes);
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= MAX_CACHED_ACCOUNTS && !entries.contains_key(appid) {
-            entries.clear();
+        if let Some(old) = entries.map.remove(appid) {
+            entries.bytes -= old.bytes;
         }
-        entries.insert(appid.to_owned(), (Instant::now(), matcher));
+        if entries.bytes + bytes > self.budget {
+            let mut by_use: Vec<(u64, String)> = entries.map.iter().map(|(k, c)| (c.used, k.clone())).collect();
+            by_use.sort_unstable();
+            for (_, key) in by_use {
+                if entries.bytes + bytes <= self.budget {
+                    break;
+                }
+                if let Some(dropped) = entries.map.remove(&key) {
+                    entries.bytes -= dropped.bytes;
+                }
+            }
+            tracing::info!(
+                kept = entries.map.len(),
+                bytes = entries.bytes,
+                "reply rules cache over budget: least used dropped"
+            );
+        }
+        entries.tick += 1;
+        let used = entries.tick;
+        entries.bytes += bytes;
+        entries.map.insert(appid.to_owned(), Cached { read_at: Instant::now(), used, matcher, bytes });
     }
 }
 
@@ -89,8 +144,8 @@ impl<S: TokenStore> Platform<S> {
         let matcher = match self.rules.get(appid) {
             Some(cached) => cached,
             None => match self.load_rules(appid).await {
-                Ok(matcher) => {
-                    self.rules.put(appid, matcher.clone());
+                Ok((matcher, document_bytes)) => {
+                    self.rules.put(appid, matcher.clone(), document_bytes);
                     matcher
                 }
                 Err(err) => {
@@ -102,21 +157,23 @@ impl<S: TokenStore> Platform<S> {
         matcher.reply(message, self.now())
     }
 
-    async fn load_rules(&self, appid: &str) -> Result<Option<Arc<Matcher>>, StoreError> {
+    /// The account's compiled rules, and the size of the document they came from.
+    async fn load_rules(&self, appid: &str) -> Result<(Option<Arc<Matcher>>, usize), StoreError> {
         let Some(stored) = self.store.reply_rules(appid).await? else {
-            return Ok(None);
+            return Ok((None, 0));
         };
+        let document_bytes = stored.document.len();
         // Stored documents were checked on save; one that no longer parses (a corrupted item, a
         // rule this build does not know) answers nothing rather than something wrong.
         match serde_json::from_str::<Value>(&stored.document)
             .map_err(|e| e.to_string())
             .and_then(|value| RuleSet::from_value(&value).map_err(|e| e.to_string()))
         {
-            Ok(set) if set.rules.is_empty() => Ok(None),
-            Ok(set) => Ok(Some(Arc::new(Matcher::new(set)))),
+            Ok(set) if set.rules.is_empty() => Ok((None, 0)),
+            Ok(set) => Ok((Some(Arc::new(Matcher::new(set))), document_bytes)),
             Err(err) => {
                 tracing::error!(authorizer = %appid, version = stored.version, error = %err, "stored reply rules do not parse; no replies");
-                Ok(None)
+                Ok((None, 0))
             }
         }
     }
@@ -158,11 +215,13 @@ impl<S: TokenStore> Platform<S> {
         let who = match caller {
             Caller::Dashboard(user) | Caller::Backend(user) => user.as_str(),
         };
-        match self.store.save_reply_rules(appid, &canonical.to_string(), expected, who, self.now()).await {
+        let stored = canonical.to_string();
+        match self.store.save_reply_rules(appid, &stored, expected, who, self.now()).await {
             Ok(saved) => {
                 tracing::info!(authorizer = %appid, version = saved.version, rules = set.rules.len(), "reply rules saved");
                 // This process answers with them at once; others within RULES_FRESH_FOR.
-                self.rules.put(appid, (!set.rules.is_empty()).then(|| Arc::new(Matcher::new(set))));
+                let matcher = (!set.rules.is_empty()).then(|| Arc::new(Matcher::new(set)));
+                self.rules.put(appid, matcher, stored.len());
                 let mut document = canonical;
                 document["version"] = json!(saved.version);
                 document["updated_at"] = json!(saved.updated_at);
@@ -174,5 +233,55 @@ impl<S: TokenStore> Platform<S> {
             }
             Err(err) => Err(err.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_rule() -> Arc<Matcher> {
+        let set = RuleSet::from_value(&json!({"rules": [{"on": "keyword", "keyword": "hi", "match": "contains",
+            "reply": {"msgtype": "text", "text": {"content": "hello"}}}]}))
+        .unwrap();
+        Arc::new(Matcher::new(set))
+    }
+
+    /// The cache holds what its budget allows, drops the least recently used account first, and
+    /// keeps its count of bytes true through replacements.
+    #[test]
+    fn the_rules_cache_is_bounded_by_bytes_and_drops_the_least_recently_used() {
+        let matcher = one_rule();
+        let each = charge("wx-a", Some(&matcher), 1000);
+        let cache = RulesCache::with_budget(RULES_FRESH_FOR, 3 * each);
+        for appid in ["wx-a", "wx-b", "wx-c"] {
+            cache.put(appid, Some(matcher.clone()), 1000);
+        }
+        assert!(cache.get("wx-a").is_some(), "a used now");
+        cache.put("wx-d", Some(matcher.clone()), 1000);
+        assert!(cache.get("wx-b").is_none(), "b, the least recently used, was dropped");
+        for kept in ["wx-a", "wx-c", "wx-d"] {
+            assert!(cache.get(kept).is_some(), "{kept}");
+        }
+        // Replacing an entry charges it once.
+        cache.put("wx-d", Some(matcher), 1000);
+        let entries = cache.entries.lock().unwrap();
+        assert_eq!((entries.map.len(), entries.bytes), (3, 3 * each));
+    }
+
+    /// However many accounts push, the cache never holds more than its budget; a set bigger than
+    /// the whole budget is still kept (alone) for the push that compiled it.
+    #[test]
+    fn the_rules_cache_never_exceeds_its_budget() {
+        let matcher = one_rule();
+        let cache = RulesCache::with_budget(RULES_FRESH_FOR, 10_000);
+        for i in 0..1000 {
+            cache.put(&format!("wx{i:016}"), Some(matcher.clone()), 500);
+            let bytes = cache.entries.lock().unwrap().bytes;
+            assert!(bytes <= 10_000, "{bytes}");
+        }
+        cache.put("wx-huge", Some(matcher), 1_000_000);
+        let entries = cache.entries.lock().unwrap();
+        assert_eq!(entries.map.len(), 1, "only the huge one");
     }
 }
