@@ -67,6 +67,36 @@ async fn an_answer_lost_after_wechat_used_the_code_is_recovered() {
     assert!(standin.calls("api_get_authorizer_list") >= 1);
 }
 
+/// The callback's call to WeChat loses its answer (the code used, nothing stored): the admin's
+/// page says the authorization may have gone through rather than that it failed; WeChat's push
+/// recovers the account; reloading the same page then names the account as authorized instead of
+/// only refusing the used link.
+#[tokio::test]
+async fn a_lost_answer_at_the_callback_is_told_truthfully_and_a_reload_shows_the_account() {
+    let (standin, app, base, pre) = linked(crate::support::fresh_table().await, "jwt:iss:alice").await;
+    let (code, push) = standin.authorize_quietly(ACCOUNT, Some(&pre)).unwrap();
+    let http = shared::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let state = gateway::signer().sign("jwt:iss:alice", app.platform.now() + 600);
+    let callback = format!("{base}/wechat/authorize/callback?state={state}&auth_code={code}");
+    standin.inject_fault("api_query_auth", Fault::DropAfter, 2);
+    let first = http.get(&callback).send().await.unwrap();
+    assert_eq!(first.status(), 502);
+    let page = first.text().await.unwrap();
+    assert!(page.contains("may or may not have gone through"), "{page}");
+    assert!(stored(&app).await.is_none(), "nothing stored yet");
+
+    deliver_until_acknowledged(&standin, &app, &push).await;
+    let reloaded = http.get(&callback).send().await.unwrap();
+    assert_eq!(reloaded.status(), 409, "the link stays single-use");
+    let page = reloaded.text().await.unwrap();
+    assert!(page.contains(ACCOUNT) && page.contains("is authorized and managed by you"), "{page}");
+    // Another user's state with the same code learns nothing of the account.
+    let mallory = gateway::signer().sign("jwt:iss:mallory", app.platform.now() + 600);
+    let other = format!("{base}/wechat/authorize/callback?state={mallory}&auth_code={code}");
+    let page = http.get(&other).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(ACCOUNT), "{page}");
+}
+
 /// The code was exchanged but the write failed (the store went away while WeChat answered): the
 /// push is not acknowledged, and the retry recovers the account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,26 +79,40 @@ fn refused(err: &CallbackError) -> Response<Body> {
         CallbackError::StateUsed => (
             StatusCode::CONFLICT,
             "授权链接已使用",
-            "This authorization link was already used. Please start a new authorization from the dashboard.",
+            "This authorization link was already used. If that attempt went through, the account is in your dashboard; otherwise start a new authorization from there.",
         ),
+        CallbackError::AlreadyAuthorized(record) => {
+            tracing::info!(function = FUNCTION, authorizer = %record.authorizer_appid, "callback reloaded; the account is authorized");
+            let name = if record.profile.nick_name.is_empty() { &record.authorizer_appid } else { &record.profile.nick_name };
+            return page(
+                StatusCode::CONFLICT,
+                "授权链接已使用",
+                &format!("{name} ({}) is authorized and managed by you: nothing more to do.", record.authorizer_appid),
+            );
+        }
         CallbackError::NoCode => (StatusCode::BAD_REQUEST, "无效的授权请求", "The authorization code is missing."),
         CallbackError::OwnedByAnother => (
             StatusCode::CONFLICT,
             "该公众号已由其他用户管理",
             "This account is managed by another user of the platform; it was not moved to you.",
         ),
+        // WeChat answers 61009 for a code it never issued and for one already used, which is what
+        // an attempt whose answer was lost leaves behind: the page cannot know which, so it says
+        // both (the `authorized` push recovers a lost one within about a minute).
         CallbackError::Authorization(AuthorizationError::CodeInvalid(_)) => (
             StatusCode::BAD_REQUEST,
             "授权码已失效",
-            "This authorization code was already used or has expired. Please start the authorization again from the dashboard.",
+            "WeChat says this authorization code was already used or has expired. If this authorization's answer was lost on the way, WeChat's notice completes it within a minute: reload this page to see. Otherwise start the authorization again from the dashboard.",
         ),
         CallbackError::Authorization(AuthorizationError::NoTokens(_)) => {
             (StatusCode::BAD_REQUEST, "未授予接口权限", "The account granted no API permission set to the platform.")
         }
+        // The call may have reached WeChat (the answer lost): the authorization may well have gone
+        // through, and WeChat's `authorized` push then completes it.
         CallbackError::Authorization(AuthorizationError::Call(CallError::WeChat(_))) => (
             StatusCode::BAD_GATEWAY,
             "微信接口暂时不可用",
-            "WeChat did not complete the authorization. Please try again.",
+            "WeChat's answer did not arrive, so the authorization may or may not have gone through. Reload this page in a minute: it will say whether the account is authorized.",
         ),
         CallbackError::Authorization(AuthorizationError::Call(_) | AuthorizationError::Store(_)) => UNAVAILABLE,
     };

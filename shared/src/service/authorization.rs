@@ -97,6 +97,11 @@ pub enum CallbackError {
     /// The state was already used once.
     #[error("the authorization state was already used")]
     StateUsed,
+    /// The state was already used, and its code authorized this user's account (the page was
+    /// reloaded, perhaps after an attempt whose answer from WeChat was lost and that WeChat's
+    /// `authorized` push completed since).
+    #[error("the authorization state was already used; its account is authorized")]
+    AlreadyAuthorized(Box<AuthorizerRecord>),
     /// No usable `auth_code` came with it.
     #[error("no authorization code")]
     NoCode,
@@ -137,12 +142,22 @@ impl<S: TokenStore> Platform<S> {
             .await
             .map_err(AuthorizationError::Store)?
         {
-            return Err(CallbackError::StateUsed);
+            return Err(match self.authorized_by(&code, &claims.user).await {
+                Some(record) => CallbackError::AlreadyAuthorized(Box::new(record)),
+                None => CallbackError::StateUsed,
+            });
         }
         let record = self.complete_authorization(&code, None).await?.record().clone();
         let record = self.claim_for(&record.authorizer_appid, &claims.user).await?;
         tracing::info!(authorizer = %record.authorizer_appid, user = %claims.user, "authorized");
         Ok(record)
+    }
+
+    /// The account `code` authorized, if we stored it and it is `user`'s (best effort: `None`
+    /// when the store cannot say).
+    async fn authorized_by(&self, code: &Secret, user: &str) -> Option<AuthorizerRecord> {
+        let appid = self.store.recall(&MarkerKey::auth_code(code), self.now()).await.ok()??;
+        self.store.authorizer(&appid).await.ok()?.filter(|record| record.owner == user)
     }
 
     /// Claims the account for `user`. When another user owns it, the `authorized` push (whose
@@ -347,7 +362,13 @@ impl<S: TokenStore> Platform<S> {
         }
         match pushed {
             Some((appid, _)) => match self.recover_authorization(appid, wechat_time).await? {
-                Some(record) => Ok(Completion::Recovered(record)),
+                Some(record) => {
+                    // So that the admin's reloaded callback page can say the account is authorized.
+                    self.store
+                        .remember_value(&MarkerKey::auth_code(auth_code), appid, AUTH_CODE_MEMORY_SECS, self.now())
+                        .await?;
+                    Ok(Completion::Recovered(record))
+                }
                 None => Err(AuthorizationError::CodeInvalid(err)),
             },
             None => Err(AuthorizationError::CodeInvalid(err)),
