@@ -65,11 +65,14 @@ WECHAT_API_BASE=http://127.0.0.1:$STANDIN_PORT
 WECHAT_AUTH_PAGE_BASE=http://127.0.0.1:$STANDIN_PORT
 AUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/auth-callback
 AUTHORIZE_START_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/qr-url-issuer/authorize-start
-# Web authorization: the authorize page is the stand-in, and a site on SHOP_PORT (the shop of
-# the browser test) may receive followers back.
+# Web authorization: the authorize page is the stand-in; sites on SHOP_PORT (the shop of the
+# browser test) are the most an account's owner may let followers return to; the starts sites'
+# servers mint point at the local HTTP API.
 WECHAT_OAUTH_BASE=http://127.0.0.1:$STANDIN_PORT
 OAUTH_REDIRECT_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oauth/callback
 OAUTH_RETURN_ORIGINS=http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT
+# Single-quoted: \$APPID\$ is literal for bash and for cargo lambda's env-file parser alike.
+OAUTH_START_URL='http://127.0.0.1:$GATEWAY_PORT/wechat/oauth/\$APPID\$/authorize'
 # Quoted: cargo lambda's env-file parser refuses an unquoted '=' inside a value.
 DOMAIN_VERIFICATION_FILES="MP_verify_local0123.txt=local0123"
 # The console calls the functions where cargo lambda watch serves them (/lambda-url/<function>).
@@ -166,9 +169,10 @@ The platform is running (logs in $log/).
   Answer as the account:  curl -X POST -H 'content-type: application/json' -d '{"touser":"o6_bmjrPTlm6_2sgVt7hMZOPfL2M","msgtype":"text","text":{"content":"您好"}}' http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/authorizers/wx1000000000000001/messages
   Borrow its token:       curl http://127.0.0.1:$WATCH_PORT/lambda-url/account-actions/wechat/backend/authorizers/wx1000000000000001/access-token
   WeChat's release test:  curl -X POST http://127.0.0.1:$STANDIN_PORT/standin/release-test
-  Who is this follower:   open http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/oauth/wx1000000000000001/authorize?scope=snsapi_userinfo&return_to=http://127.0.0.1:$SHOP_PORT/bind
+  Who is this follower:   curl -X PUT -d '{"origins":["http://127.0.0.1:$SHOP_PORT"]}' http://127.0.0.1:$GATEWAY_PORT/wechat/authorizers/wx1000000000000001/web-origins
+                          open http://127.0.0.1:$GATEWAY_PORT/wechat/oauth/wx1000000000000001/authorize?scope=snsapi_userinfo&return_to=http://127.0.0.1:$SHOP_PORT/bind
                           then redeem the wx_ticket it brings back:
-                          curl -X POST -d '{"ticket":"…"}' http://127.0.0.1:$WATCH_PORT/lambda-url/web-oauth/wechat/backend/oauth/tickets
+                          curl -X POST -d '{"ticket":"…"}' http://127.0.0.1:$GATEWAY_PORT/wechat/backend/authorizers/wx1000000000000001/web-tickets
 Ctrl-C stops everything.
 MSG
 wait

@@ -5,12 +5,14 @@ It reads `mp.message.text` events from its own SQS queue (subscribed on the plat
 bus: docs/events.md) and answers each through the platform's backend route, signed with SigV4 as
 API Gateway's `AWS_IAM` requires (botocore signs, for the `execute-api` service). The event's
 `detail.id` is the `Idempotency-Key`, so an event delivered twice is answered once. The contract is
-docs/openapi.yaml (`backendSendMessage`, `redeemWebTicket`).
+docs/openapi.yaml (`backendSendMessage`, `backendMintWebStart`, `redeemWebTicket`).
 
     from backend import Backend
     backend = Backend(api="https://api.example.com", region="ap-east-1")
     backend.answer_texts(queue_url, reply=lambda text: f"收到：{text}")
-    who = backend.redeem(ticket, user_ref="shop-user-42")
+    link = backend.start_link(appid, "https://shop.example.com/bind", user_ref="shop-user-42")
+    # ... the shop redirects its user's browser to `link`; WeChat sends it back with a wx_ticket:
+    who = backend.redeem(appid, ticket, user_ref="shop-user-42")
 """
 
 import json
@@ -58,10 +60,17 @@ class Backend:
                          {"touser": openid, "msgtype": "text", "text": {"content": content}},
                          {"idempotency-key": idempotency_key})
 
-    def redeem(self, ticket: str, user_ref: str | None = None) -> dict:
-        """Who the follower behind a `wx_ticket` is (once, within 2 minutes), bound to `user_ref`."""
+    def start_link(self, appid: str, return_to: str, user_ref: str | None = None, scope: str = "snsapi_base") -> str:
+        """A single-use link (5 minutes) to send the site's user's browser to; the follower it comes
+        back as can be bound to `user_ref`, the user of the session that asked for it."""
+        body = {"scope": scope, "return_to": return_to, **({"user_ref": user_ref} if user_ref else {})}
+        return self.call("POST", f"/wechat/backend/authorizers/{appid}/web-starts", body)["start_url"]
+
+    def redeem(self, appid: str, ticket: str, user_ref: str | None = None) -> dict:
+        """Who the follower behind a `wx_ticket` of `appid` is (once, within 2 minutes), bound to
+        `user_ref`: the session's user, which must be the one the start link was minted for."""
         body = {"ticket": ticket, **({"user_ref": user_ref} if user_ref else {})}
-        return self.call("POST", "/wechat/backend/oauth/tickets", body)
+        return self.call("POST", f"/wechat/backend/authorizers/{appid}/web-tickets", body)
 
     def answer_texts(self, queue_url: str, reply, max_batches: int | None = None) -> list[str]:
         """Answers the text messages on `queue_url`; returns the ids of the events answered. A message is

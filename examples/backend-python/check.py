@@ -46,7 +46,8 @@ def sent_to(openid: str) -> list[dict]:
 def main() -> int:
     started = time.monotonic()
     appid = local_platform.new_account("示例 Python 后端")
-    local_platform.authorize(appid, user=f"example-{secrets.token_hex(4)}")
+    owner = f"example-{secrets.token_hex(4)}"
+    local_platform.authorize(appid, user=owner)
     queue = subscribe(appid)
     backend = Backend(os.environ["GATEWAY_URL"], REGION, sqs_endpoint=ENDPOINT)
 
@@ -66,15 +67,18 @@ def main() -> int:
     assert again == {"sent": True, "msgtype": "text"}, again
     assert len(sent_to(follower)) == 1, sent_to(follower)
 
-    # Web authorization: the site's server redeems the ticket its page came back with.
-    shop = f"http://127.0.0.1:{os.environ.get('SHOP_PORT', '9200')}/bind"
+    # Web authorization: the account's owner lets the shop be returned to; the shop's server mints
+    # a start for its user, the browser goes through WeChat, and the server redeems the ticket.
+    shop_origin = f"http://127.0.0.1:{os.environ.get('SHOP_PORT', '9200')}"
+    local_platform.web_origins(appid, owner, shop_origin)
     user_ref = f"shop-user-{secrets.token_hex(3)}"
-    ticket = local_platform.web_ticket(appid, "alice", shop, user_ref=user_ref)
-    who = backend.redeem(ticket, user_ref=user_ref)
+    link = backend.start_link(appid, f"{shop_origin}/bind", user_ref=user_ref)
+    ticket = local_platform.web_ticket(link, "alice")
+    who = backend.redeem(appid, ticket, user_ref=user_ref)
     assert (who["openid"], who["authorizer_appid"]) == (f"o{appid[-4:]}_alice", appid), who
     assert who["binding"]["user_ref"] == user_ref, who
     try:
-        backend.redeem(ticket)
+        backend.redeem(appid, ticket)
         raise AssertionError("a ticket is redeemed once")
     except Exception as err:  # noqa: BLE001 (the example's Refused)
         assert getattr(err, "code", None) == 1016, err

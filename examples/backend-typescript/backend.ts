@@ -66,11 +66,24 @@ export class Backend {
     );
   }
 
-  /** Who the follower behind a `wx_ticket` is (once, within 2 minutes), bound to `userRef`. */
-  redeem(ticket: string, userRef?: string) {
+  /**
+   * A single-use link (5 minutes) to send the site's user's browser to; the follower it comes back
+   * as can be bound to `userRef`, the user of the session that asked for it.
+   */
+  async startLink(appid: string, returnTo: string, userRef?: string, scope = "snsapi_base"): Promise<string> {
+    const body = userRef ? { scope, return_to: returnTo, user_ref: userRef } : { scope, return_to: returnTo };
+    const { start_url } = await this.call<{ start_url: string }>("POST", `/wechat/backend/authorizers/${appid}/web-starts`, body);
+    return start_url;
+  }
+
+  /**
+   * Who the follower behind a `wx_ticket` of `appid` is (once, within 2 minutes), bound to
+   * `userRef`: the session's user, which must be the one the start link was minted for.
+   */
+  redeem(appid: string, ticket: string, userRef?: string) {
     return this.call<{ openid: string; authorizer_appid: string; binding?: { user_ref: string } | null }>(
       "POST",
-      "/wechat/backend/oauth/tickets",
+      `/wechat/backend/authorizers/${appid}/web-tickets`,
       userRef ? { ticket, user_ref: userRef } : { ticket },
     );
   }

@@ -49,7 +49,8 @@ async function subscribe(backend: Backend, appid: string): Promise<string> {
 }
 
 const started = performance.now();
-const appid = platform("account", `example-ts-${hex(4)}`);
+const owner = `example-ts-${hex(4)}`;
+const appid = platform("account", owner);
 const backend = new Backend(env("GATEWAY_URL"), region, endpoint);
 const queue = await subscribe(backend, appid);
 
@@ -69,12 +70,15 @@ assert.deepEqual((await sentTo()).map((m) => m.content), ["收到：有优惠吗
 assert.deepEqual(await backend.sendText(appid, follower, "收到：有优惠吗？", answered[0]), { sent: true, msgtype: "text" });
 assert.equal((await sentTo()).length, 1);
 
-// Web authorization: the site's server redeems the ticket its page came back with.
-const shop = `http://127.0.0.1:${process.env.SHOP_PORT ?? "9200"}/bind`;
+// Web authorization: the account's owner lets the shop be returned to; the shop's server mints a
+// start for its user, the browser goes through WeChat, and the server redeems the ticket.
+const shopOrigin = `http://127.0.0.1:${process.env.SHOP_PORT ?? "9200"}`;
+platform("web-origins", appid, owner, shopOrigin);
 const userRef = `shop-user-${hex(3)}`;
-const ticket = platform("web-ticket", appid, "bob", shop, userRef);
-const who = await backend.redeem(ticket, userRef);
+const link = await backend.startLink(appid, `${shopOrigin}/bind`, userRef);
+const ticket = platform("web-ticket", link, "bob");
+const who = await backend.redeem(appid, ticket, userRef);
 assert.equal(who.openid, `o${appid.slice(-4)}_bob`);
 assert.equal(who.binding?.user_ref, userRef);
-await assert.rejects(backend.redeem(ticket), (err: unknown) => err instanceof Refused && err.code === 1016);
+await assert.rejects(backend.redeem(appid, ticket), (err: unknown) => err instanceof Refused && err.code === 1016);
 console.log(`TypeScript example backend passed in ${((performance.now() - started) / 1000).toFixed(1)} s`);

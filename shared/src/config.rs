@@ -132,7 +132,7 @@ pub struct Config {
     /// reply rules it read before reading them again, i.e. how long a saved change may take to be
     /// in effect. The local run shortens it so a change shows at once.
     pub reply_rules_cache_secs: u64,
-    /// Web authorization on behalf of accounts (`service/web_auth.rs`); off until configured.
+    /// Web authorization on behalf of accounts (`service/web_auth/`); off until configured.
     pub web_auth: WebAuthConfig,
     /// `BACKEND_PRINCIPALS`: the IAM roles and users that are the platform's backends (the
     /// `/wechat/backend/…` routes), as [`canonical_principal`] writes them. Empty: no backend at
@@ -140,8 +140,8 @@ pub struct Config {
     pub backend_principals: Vec<String>,
 }
 
-/// Web authorization's settings. Closed by default: without `OAUTH_REDIRECT_URL` and at least
-/// one `OAUTH_RETURN_ORIGINS` origin, no authorization starts.
+/// Web authorization's settings. Closed by default: without `OAUTH_REDIRECT_URL` no authorization
+/// starts, and for an account none starts until its owner sets its return origins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebAuthConfig {
     /// `WECHAT_OAUTH_BASE` (default `https://open.weixin.qq.com`): where the authorize page is.
@@ -149,8 +149,12 @@ pub struct WebAuthConfig {
     /// `OAUTH_REDIRECT_URL`: web-oauth's callback on the platform's 公众号开发域名, optionally
     /// with `$APPID$` in the host (the account's own sub-domain, as WeChat allows).
     pub redirect_url: Option<String>,
-    /// `OAUTH_RETURN_ORIGINS`: the origins (`https://shop.example.com`, comma-separated) a
-    /// browser may be sent back to; anything else is refused (no open redirect).
+    /// `OAUTH_START_URL`: web-oauth's authorize route as the public reaches it, with `$APPID$`
+    /// for the account (`https://api.example.com/wechat/oauth/$APPID$/authorize`): the start
+    /// links a site's server mints point there.
+    pub start_url: Option<String>,
+    /// `OAUTH_RETURN_ORIGINS`, optional: the deployment's ceiling on the origins (`https://shop.example.com`,
+    /// comma-separated) an account's owner may let browsers return to; empty, any https origin.
     pub return_origins: Vec<String>,
     /// `DOMAIN_VERIFICATION_FILES`: `name.txt=content` pairs (comma-separated) served at
     /// `/name.txt`, as WeChat asks when a domain is registered.
@@ -176,6 +180,18 @@ fn web_auth(get: impl Fn(&str) -> Option<String>) -> Result<WebAuthConfig, Confi
             return Err(ConfigError {
                 variable: "OAUTH_REDIRECT_URL",
                 problem: "must be an http(s) URL without query or fragment ($APPID$ allowed in the host)".into(),
+            });
+        }
+    }
+    let start_url = get("OAUTH_START_URL");
+    if let Some(value) = &start_url {
+        let ok = value.contains("$APPID$")
+            && url::Url::parse(&value.replace("$APPID$", "wx0"))
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
+        if !ok {
+            return Err(ConfigError {
+                variable: "OAUTH_START_URL",
+                problem: "must be an http(s) URL with $APPID$ where the account goes, without query or fragment".into(),
             });
         }
     }
@@ -210,7 +226,7 @@ fn web_auth(get: impl Fn(&str) -> Option<String>) -> Result<WebAuthConfig, Confi
             })?;
         verification_files.push((name.to_owned(), content.to_owned()));
     }
-    Ok(WebAuthConfig { oauth_base, redirect_url, return_origins, verification_files })
+    Ok(WebAuthConfig { oauth_base, redirect_url, start_url, return_origins, verification_files })
 }
 
 impl fmt::Debug for Config {

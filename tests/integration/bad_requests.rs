@@ -302,7 +302,7 @@ async fn the_dashboard_fails_closed_without_the_identity_its_mode_promises() {
 
     // Redeeming a web-authorization ticket is a backend's too: named, or refused before the
     // ticket is looked at.
-    let tickets = "/wechat/backend/oauth/tickets";
+    let tickets = "/wechat/backend/authorizers/wx1000000000000001/web-tickets";
     for (principals, expected) in [("", 403), ("arn:aws:iam::123456789012:role/billing", 403), (orders, 404)] {
         let app = crate::support::memory_app_with(&[
             ("DASHBOARD_AUTH", "iam".to_owned()),
@@ -320,7 +320,7 @@ async fn the_dashboard_fails_closed_without_the_identity_its_mode_promises() {
         );
         event["requestContext"]["authorizer"] = session.clone().unwrap();
         let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event");
-        let (status, body) = crate::support::status_and_body(Function::WebOauth.handle(&app, request).await);
+        let (status, body) = crate::support::status_and_body(Function::AccountActions.handle(&app, request).await);
         assert_eq!(status, expected, "{principals:?}: {body}");
         assert_eq!(app.platform.store().writes(), 0);
     }

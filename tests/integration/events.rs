@@ -284,6 +284,17 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         ),
         (
             Function::AccountActions,
+            "redeem-web-ticket.json",
+            account_action(
+                "POST",
+                "/backend",
+                "web-tickets",
+                json!({"content-type": "application/json"}),
+                Some(json!({"ticket": "sample-ticket-from-wx_ticket", "user_ref": "shop-user-42"}).to_string()),
+            ),
+        ),
+        (
+            Function::AccountActions,
             "followers.json",
             account_action("GET", "", "followers", json!({"accept": "application/json"}), None),
         ),
@@ -319,19 +330,6 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         ),
         (
             Function::WebOauth,
-            "redeem.json",
-            http_event(
-                "POST",
-                "/wechat/backend/oauth/tickets",
-                "/wechat/backend/oauth/tickets",
-                &[],
-                json!({"content-type": "application/json"}),
-                Some(json!({"ticket": "sample-ticket-from-wx_ticket"}).to_string()),
-                false,
-            ),
-        ),
-        (
-            Function::WebOauth,
             "verification-file.json",
             {
                 let mut event =
@@ -345,11 +343,7 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
 
 /// A follower's browser starting a web authorization on [`ACCOUNT`] for a shop's page.
 fn web_authorize(scope: &str) -> Value {
-    let query = [
-        ("scope", scope.to_owned()),
-        ("return_to", "https://shop.example.com/account/bind".to_owned()),
-        ("user_ref", "shop-user-42".to_owned()),
-    ];
+    let query = [("scope", scope.to_owned()), ("return_to", "https://shop.example.com/account/bind".to_owned())];
     let path = format!("/wechat/oauth/{ACCOUNT}/authorize");
     let event = http_event(
         "GET",
@@ -559,7 +553,7 @@ async fn web_oauth_events() {
     assert_eq!(status, 404, "no such account in an empty store: {body}");
     assert!(body.contains("公众号未授权"), "{body}");
     assert_eq!(call(&app, Function::WebOauth, "forged-state.json").await.0, 403);
-    let (status, body) = call(&app, Function::WebOauth, "redeem.json").await;
+    let (status, body) = call(&app, Function::AccountActions, "redeem-web-ticket.json").await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("\"code\":1015"), "{body}");
     assert_eq!(app.platform.store().writes(), 0);

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 16] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 15] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -40,7 +40,6 @@ pub(crate) const ROUTES: [(&str, &str, Function); 16] = [
     ("ANY", "/wechat/backend/authorizers/{appid}/{proxy+}", Function::AccountActions),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
-    ("POST", "/wechat/backend/oauth/tickets", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),
     ("GET", "/console", Function::Console),
     ("GET", "/console/{asset}", Function::Console),
@@ -168,6 +167,7 @@ pub(crate) async fn wired_on_bus(
         ("WECHAT_OAUTH_BASE", standin.base_url()),
         ("OAUTH_REDIRECT_URL", format!("{base}/wechat/oauth/callback")),
         ("OAUTH_RETURN_ORIGINS", SHOP.to_owned()),
+        ("OAUTH_START_URL", format!("{base}/wechat/oauth/$APPID$/authorize")),
     ];
     let shared = app_on_bus(support::config(&vars), store, &standin, bus);
     serve(listener, shared.clone());

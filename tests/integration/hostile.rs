@@ -413,9 +413,10 @@ async fn ten_thousand_hostile_identities_at_the_account_list() {
     assert_eq!(app.platform.store().writes(), writes, "listing stored nothing");
 }
 
-/// web-oauth's three routes, hostile: random and malformed starts (scopes, return targets
-/// off the allow-list or not URLs at all, overlong or control-character `user_ref`s, repeats),
-/// callbacks with tampered or foreign states and junk codes, and junk redemptions. Each must be
+/// Web authorization's three routes, hostile: random and malformed starts (scopes, return
+/// targets off the allow-list or not URLs at all, `user_ref`s that a public link may not carry,
+/// junk minted-start tokens, repeats), callbacks with tampered or foreign states and junk codes,
+/// and junk redemptions on the account's route. Each must be
 /// a 4xx page or answer, and nothing may be stored or sent to WeChat (the account is unknown,
 /// the states are not ours, the tickets never issued).
 #[tokio::test]
@@ -456,6 +457,9 @@ async fn ten_thousand_hostile_web_authorization_requests() {
                 if rng.random_bool(0.1) {
                     query.push(("scope", "snsapi_base".to_owned()));
                 }
+                if rng.random_bool(0.2) {
+                    query.push(("start", ["", "x", &"s".repeat(65), "%00"][rng.random_range(0..4)].to_owned()));
+                }
                 let appid = if rng.random_bool(0.8) {
                     ACCOUNT.to_owned()
                 } else {
@@ -492,8 +496,9 @@ async fn ten_thousand_hostile_web_authorization_requests() {
                     3 => json!({"ticket": ["t"]}).to_string().into_bytes(),
                     _ => b"{}".to_vec(),
                 };
-                let path = "/wechat/backend/oauth/tickets";
-                (Function::WebOauth, event("POST", path, path, &[], &body, rng.random_bool(0.3)))
+                let path = format!("/wechat/backend/authorizers/{ACCOUNT}/web-tickets");
+                let route = "/wechat/backend/authorizers/{appid}/{proxy+}";
+                (Function::AccountActions, event("POST", &path, route, &[], &body, rng.random_bool(0.3)))
             }
         };
         let (status, body) = answer(&app, function, request).await;

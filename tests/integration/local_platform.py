@@ -1,6 +1,7 @@
 """Steps against the local platform (scripts/run-local.sh) that several end-to-end checks take,
 over plain HTTP as a browser and WeChat would: an account of the check's own on WeChat's side,
-authorized through the dashboard's link; a web-authorization ticket for a WeChat user.
+authorized through the dashboard's link; the origins its owner lets web authorization return to;
+a web-authorization ticket for a WeChat user from a start link.
 
 Reads GATEWAY_URL and STANDIN_URL (run-local.sh exports them).
 """
@@ -20,10 +21,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, dict, str]:
-    """(status, headers with lower-case names, body); redirects are not followed."""
+def fetch(url: str, data: bytes | None = None, headers: dict | None = None,
+          method: str | None = None) -> tuple[int, dict, str]:
+    """(status, headers with lower-case names, body); redirects are not followed. GET, or POST
+    with `data`, unless `method` says otherwise."""
     opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, data=data, headers=headers or {})
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with opener.open(request, timeout=120) as response:
             status, found, body = response.status, response.headers, response.read()
@@ -67,21 +70,29 @@ def authorize(appid: str, user: str | None = None) -> None:
     assert status in (200, 302), (status, body)
 
 
-def web_ticket(appid: str, wechat_user: str, return_to: str, user_ref: str | None = None) -> str:
-    """WeChat user `wechat_user` allows web authorization for `appid` (snsapi_userinfo); the
-    `wx_ticket` the platform sends the browser back to `return_to` with."""
-    gateway, wechat = os.environ["GATEWAY_URL"], os.environ["STANDIN_URL"]
-    query = {"scope": "snsapi_userinfo", "return_to": return_to, **({"user_ref": user_ref} if user_ref else {})}
-    status, found, body = fetch(f"{gateway}/wechat/oauth/{appid}/authorize?{urllib.parse.urlencode(query)}")
+def web_origins(appid: str, user: str, *origins: str) -> None:
+    """The account's owner (dashboard user `local:<user>`) lets web authorization return to
+    `origins` (the dashboard route)."""
+    status, _, body = fetch(f"{os.environ['GATEWAY_URL']}/wechat/authorizers/{appid}/web-origins",
+                            json.dumps({"origins": list(origins)}).encode(),
+                            {"content-type": "application/json", "authorization": f"Bearer local-user:{user}"}, "PUT")
+    assert status == 200, (status, body)
+
+
+def web_ticket(start_url: str, wechat_user: str) -> str:
+    """WeChat user `wechat_user` opens a start link (a site's server minted it, or a public one)
+    and allows; the `wx_ticket` the platform sends the browser back to the site with."""
+    wechat = os.environ["STANDIN_URL"]
+    status, found, body = fetch(start_url)
     assert status == 302, (status, body)
     cookie = {"cookie": f"wx_user={wechat_user}"}
-    status, _, page = fetch(found["location"], headers=cookie)
-    assert status == 200, (status, page)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
-    fields = {k: html.unescape(v) for k, v in fields.items()}
-    status, found, body = fetch(f"{wechat}/standin/oauth/consent",
-                                urllib.parse.urlencode({**fields, "answer": "allow"}).encode(), cookie)
-    assert status in (302, 303), (status, body)
+    status, found, page = fetch(found["location"], headers=cookie)
+    if status == 200:  # snsapi_userinfo asks; snsapi_base is silent (a redirect at once)
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+        fields = {k: html.unescape(v) for k, v in fields.items()}
+        status, found, page = fetch(f"{wechat}/standin/oauth/consent",
+                                    urllib.parse.urlencode({**fields, "answer": "allow"}).encode(), cookie)
+    assert status in (302, 303), (status, page)
     status, found, body = fetch(found["location"])
     assert status == 302, (status, body)
     back = urllib.parse.urlsplit(found["location"])
@@ -91,7 +102,8 @@ def web_ticket(appid: str, wechat_user: str, return_to: str, user_ref: str | Non
 if __name__ == "__main__":
     # For checks written in other languages (examples/backend-typescript):
     #   python tests/integration/local_platform.py account USER     → a new appid, authorized by USER
-    #   python tests/integration/local_platform.py web-ticket APPID WECHAT_USER RETURN_TO USER_REF → the ticket
+    #   python tests/integration/local_platform.py web-origins APPID USER ORIGIN → USER lets ORIGIN be returned to
+    #   python tests/integration/local_platform.py web-ticket START_URL WECHAT_USER → the ticket
     import sys
 
     match sys.argv[1:]:
@@ -99,7 +111,9 @@ if __name__ == "__main__":
             appid = new_account("示例后端")
             authorize(appid, user)
             print(appid)
-        case ["web-ticket", appid, wechat_user, return_to, user_ref]:
-            print(web_ticket(appid, wechat_user, return_to, user_ref))
+        case ["web-origins", appid, user, origin]:
+            web_origins(appid, user, origin)
+        case ["web-ticket", start_url, wechat_user]:
+            print(web_ticket(start_url, wechat_user))
         case _:
-            sys.exit("usage: local_platform.py account USER | web-ticket APPID WECHAT_USER RETURN_TO USER_REF")
+            sys.exit("usage: local_platform.py account USER | web-origins APPID USER ORIGIN | web-ticket START_URL WECHAT_USER")

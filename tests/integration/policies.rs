@@ -153,12 +153,15 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     assert_eq!(http.get(format!("{account}/followers")).send().await.unwrap().status(), 200);
     assert_eq!(http.post(format!("{account}/followers/backfill")).send().await.unwrap().status(), 200);
 
-    // web-oauth: a follower identified and bound; the binding found and removed.
+    // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
+    // a follower identified and bound; the binding found and removed.
+    let origins = json!({"origins": [crate::gateway::SHOP]});
+    assert_eq!(http.put(format!("{account}/web-origins")).json(&origins).send().await.unwrap().status(), 200);
     let callback = crate::web_auth::to_callback(&base, &standin, "snsapi_userinfo", "alice", true).await;
     let back = http.get(callback).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
     let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();
     let redeemed: Value = http
-        .post(format!("{base}/wechat/backend/oauth/tickets"))
+        .post(format!("{backend}/web-tickets"))
         .json(&json!({"ticket": ticket, "user_ref": "shop-user-42"}))
         .send()
         .await

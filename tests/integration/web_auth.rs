@@ -1,7 +1,9 @@
-//! Web authorization on behalf of an account (issue 19), over HTTP: the follower's browser
-//! (reqwest, redirects followed by hand, the stand-in's `wx_user` cookie) goes from the site's
-//! link to WeChat's page and back; the site's server redeems the ticket. Every refusal is a page
-//! or an answer of its own, and nothing that identifies the follower comes from a query string.
+//! Web authorization on behalf of an account (issues 19 and 33), over HTTP: the account's owner
+//! sets the sites it may return to; the site's server mints a start for its user; the follower's
+//! browser (reqwest, redirects followed by hand, the stand-in's `wx_user` cookie) goes from the
+//! start link to WeChat's page and back; the site's server redeems the ticket on the account's
+//! route. Every refusal is a page or an answer of its own, nothing that identifies the follower
+//! comes from a query string, and nothing binds without a start the site's server minted.
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};
@@ -27,8 +29,41 @@ async fn authorized() -> (StandIn, gateway::Shared, String) {
     for appid in [ACCOUNT, NO_WEB] {
         standin.authorize_and_push(appid).await.unwrap();
         app.platform.store().set_owner(appid, LOCAL_DEMO_USER, standin.now()).await.unwrap();
+        // The owner lets the shop's pages be returned to (the dashboard route).
+        let origins = browser()
+            .put(format!("{base}/wechat/authorizers/{appid}/web-origins"))
+            .json(&json!({"origins": [SHOP]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(origins.status(), StatusCode::OK);
     }
     (standin, app, base)
+}
+
+/// The shop's server mints a start for its user (the backend route) and gets the link to send the
+/// follower's browser to.
+pub(crate) async fn minted(base: &str, scope: &str, user_ref: Option<&str>) -> String {
+    let mut body = json!({"scope": scope, "return_to": format!("{SHOP}/bind?from=menu")});
+    if let Some(user_ref) = user_ref {
+        body["user_ref"] = json!(user_ref);
+    }
+    let answer: Value = browser()
+        .post(format!("{base}/wechat/backend/authorizers/{ACCOUNT}/web-starts"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((answer["code"].as_i64(), answer["data"]["expires_in"].as_i64()), (Some(0), Some(300)), "{answer}");
+    answer["data"]["start_url"].as_str().unwrap().to_owned()
+}
+
+/// The account's route where the site's server redeems tickets.
+fn redeem_url(base: &str) -> String {
+    format!("{base}/wechat/backend/authorizers/{ACCOUNT}/web-tickets")
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -51,17 +86,17 @@ fn title(body: &str) -> &str {
         .unwrap_or_else(|| panic!("{body}"))
 }
 
-/// The site's link → WeChat's authorize URL (checked field by field) → as `user` on WeChat's
-/// side, allowing (`snsapi_userinfo` asks) → our callback URL.
+/// The start the shop's server minted for its user 42 → WeChat's authorize URL (checked field by
+/// field) → as `user` on WeChat's side, allowing (`snsapi_userinfo` asks) → our callback URL.
 pub(crate) async fn to_callback(base: &str, standin: &StandIn, scope: &str, user: &str, allow: bool) -> String {
+    let start = minted(base, scope, Some("shop-user-42")).await;
+    from_start(base, standin, &start, scope, user, allow).await
+}
+
+/// From a start link (minted or public) to our callback URL, as [`to_callback`].
+async fn from_start(base: &str, standin: &StandIn, start: &str, scope: &str, user: &str, allow: bool) -> String {
     let http = browser();
-    let start = format!("{base}/wechat/oauth/{ACCOUNT}/authorize");
-    let response = http
-        .get(&start)
-        .query(&[("scope", scope), ("return_to", &format!("{SHOP}/bind?from=menu")), ("user_ref", "shop-user-42")])
-        .send()
-        .await
-        .unwrap();
+    let response = http.get(start).send().await.unwrap();
     let wechat = location(&response);
     // WeChat's exact order, every value encoded, the fragment it asks for.
     let prefix = format!("{}/connect/oauth2/authorize?appid={ACCOUNT}&redirect_uri=", standin.base_url());
@@ -126,8 +161,8 @@ async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
     assert_eq!((status, title(&body)), (StatusCode::CONFLICT, "授权链接已使用"));
     assert_eq!(standin.calls("sns_access_token"), exchanges);
 
-    // The site's server redeems it (the backend route; the demo user locally), once.
-    let redeem = format!("{base}/wechat/backend/oauth/tickets");
+    // The site's server redeems it (the account's backend route; the demo user locally), once.
+    let redeem = redeem_url(&base);
     let answer: Value = http.post(&redeem).json(&json!({"ticket": ticket})).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["code"], 0, "{answer}");
     let who = &answer["data"];
@@ -154,15 +189,27 @@ async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
         .1
         .into_owned();
     let userinfo = standin.calls("sns_userinfo");
-    // A dashboard user who does not own the account learns nothing, and the ticket survives.
+    // A dashboard user who does not own the account learns nothing, nor does a server redeeming
+    // it on another account's route; the ticket survives both.
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     assert!(matches!(
-        app.platform.redeem_web_ticket(&mallory, &Secret::new(ticket.clone()), None).await,
+        app.platform.redeem_web_ticket(&mallory, ACCOUNT, &Secret::new(ticket.clone()), None).await,
         Err(RedeemError::NotFound)
     ));
+    let elsewhere = http
+        .post(format!("{base}/wechat/backend/authorizers/{NO_WEB}/web-tickets"))
+        .json(&json!({"ticket": ticket}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (elsewhere.status(), elsewhere.json::<Value>().await.unwrap()["code"].as_i64()),
+        (StatusCode::NOT_FOUND, Some(1015)),
+        "a ticket of another account"
+    );
     let who = app
         .platform
-        .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), &Secret::new(ticket), None)
+        .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), ACCOUNT, &Secret::new(ticket), None)
         .await
         .unwrap();
     assert_eq!(
@@ -225,11 +272,45 @@ async fn every_refusal_has_its_page_and_nothing_leaves_for_an_unknown_origin() {
         let (got, body) = page(start(appid, &query).await.unwrap()).await;
         assert_eq!((got, title(&body)), (status, expected), "{appid} {query:?}");
     }
+    // A public link that names a user_ref is refused: only a minted start may bind.
+    let (got, body) = page(
+        start(ACCOUNT, &[("scope", "snsapi_base"), ("return_to", &shop), ("user_ref", "shop-user-42")]).await.unwrap(),
+    )
+    .await;
+    assert_eq!((got, title(&body)), (StatusCode::BAD_REQUEST, "无效的授权请求"));
+    assert!(body.contains("web-starts"), "{body}");
+    // A start that is unknown, or used once already, or opened for another account.
+    let (got, body) = page(start(ACCOUNT, &[("start", "not-a-start")]).await.unwrap()).await;
+    assert_eq!((got, title(&body)), (StatusCode::BAD_REQUEST, "授权链接无效"));
+    let link = minted(&base, "snsapi_base", None).await;
+    let token = link.split("start=").nth(1).unwrap().to_owned();
+    let (got, body) = page(start(NO_WEB, &[("start", &token)]).await.unwrap()).await;
+    assert_eq!((got, title(&body)), (StatusCode::BAD_REQUEST, "授权链接无效"), "minted for another account");
+    assert_eq!(http.get(&link).send().await.unwrap().status(), StatusCode::FOUND);
+    let (got, body) = page(http.get(&link).send().await.unwrap()).await;
+    assert_eq!((got, title(&body)), (StatusCode::BAD_REQUEST, "授权链接无效"), "single use");
+    // What a mint refuses, naming the field (the backend route).
+    let mint = format!("{base}/wechat/backend/authorizers/{ACCOUNT}/web-starts");
     let long = "x".repeat(shared::service::MAX_USER_REF + 1);
-    let (got, _) =
-        page(start(ACCOUNT, &[("scope", "snsapi_base"), ("return_to", &shop), ("user_ref", &long)]).await.unwrap())
-            .await;
-    assert_eq!(got, StatusCode::BAD_REQUEST);
+    for (body, says) in [
+        (json!({"scope": "snsapi_base", "return_to": shop, "user_ref": long}), "user_ref"),
+        (json!({"scope": "snsapi_login", "return_to": shop}), "scope"),
+        (json!({"scope": "snsapi_base", "return_to": "https://evil.example/"}), "return_to"),
+    ] {
+        let answer: Value = http.post(&mint).json(&body).send().await.unwrap().json().await.unwrap();
+        assert_eq!(answer["code"], 1001, "{answer}");
+        assert!(answer["msg"].as_str().unwrap().contains(says), "{answer}");
+    }
+    // An account whose owner set no origins (here: took them away): web authorization is off.
+    let cleared = http
+        .put(format!("{base}/wechat/authorizers/{NO_WEB}/web-origins"))
+        .json(&json!({"origins": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.json::<Value>().await.unwrap()["data"]["origins"], json!([]));
+    let (got, body) = page(start(NO_WEB, &[("scope", "snsapi_base"), ("return_to", &shop)]).await.unwrap()).await;
+    assert_eq!((got, title(&body)), (StatusCode::NOT_FOUND, "网页授权未开启"));
 
     // Declined on WeChat's page: no code; a page with the way back, nothing to redeem.
     let callback = to_callback(&base, &standin, "snsapi_userinfo", "dave", false).await;
@@ -343,7 +424,7 @@ async fn verification_files_are_served_exactly_and_nothing_else_is() {
         assert_eq!(crate::support::status_and_body(get(path).await).0, 404, "{path}");
     }
     // Without OAUTH_* settings, nothing starts (closed by default).
-    let started = app.platform.start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/", None).await;
+    let started = app.platform.start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/").await;
     assert!(matches!(started, Err(shared::service::WebStartError::NotConfigured)), "{started:?}");
 }
 
@@ -358,7 +439,7 @@ async fn ticket_for(base: &str, standin: &StandIn, user: &str) -> String {
 async fn the_site_binds_a_follower_to_its_own_user_and_finds_or_removes_it_from_either_side() {
     let (standin, _app, base) = authorized().await;
     let http = browser();
-    let redeem = format!("{base}/wechat/backend/oauth/tickets");
+    let redeem = redeem_url(&base);
     let bindings = format!("{base}/wechat/authorizers/{ACCOUNT}/bindings");
     let alice = wechat_standin::openid_for(ACCOUNT, "alice");
     // The site confirms the user it started with (its session's): bound.
@@ -392,6 +473,20 @@ async fn the_site_binds_a_follower_to_its_own_user_and_finds_or_removes_it_from_
     let refused = http.post(&redeem).json(&json!({"ticket": ticket, "user_ref": "shop-user-7"})).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert_eq!(refused.json::<Value>().await.unwrap()["code"], 1018);
+    // The binding CSRF: mallory starts from a public link (anyone can make one; it carries no
+    // user_ref), stops at the ticket, and gets the shop's logged-in victim to open it. The shop
+    // redeems it for its session's user: refused, nothing bound.
+    let public = format!(
+        "{base}/wechat/oauth/{ACCOUNT}/authorize?scope=snsapi_base&return_to={}",
+        url::form_urlencoded::byte_serialize(format!("{SHOP}/bind?from=menu").as_bytes()).collect::<String>()
+    );
+    let callback = from_start(&base, &standin, &public, "snsapi_base", "mallory", true).await;
+    let back = location(&browser().get(&callback).send().await.unwrap());
+    let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();
+    let refused = http.post(&redeem).json(&json!({"ticket": ticket, "user_ref": "shop-user-99"})).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT, "a public start binds no one");
+    let none = http.get(format!("{bindings}?user_ref=shop-user-99")).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
     let mallory = wechat_standin::openid_for(ACCOUNT, "mallory");
     let none = http.get(format!("{bindings}?openid={mallory}")).send().await.unwrap();
     assert_eq!(
@@ -435,7 +530,8 @@ async fn bindings_are_owner_scoped() {
     let (standin, app, base) = authorized().await;
     let ticket = ticket_for(&base, &standin, "alice").await;
     let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
-    let who = app.platform.redeem_web_ticket(&owner, &Secret::new(ticket), Some("shop-user-42")).await.unwrap();
+    let who =
+        app.platform.redeem_web_ticket(&owner, ACCOUNT, &Secret::new(ticket), Some("shop-user-42")).await.unwrap();
     assert!(who["binding"].is_object(), "{who}");
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     let side = shared::service::BindingSide::UserRef("shop-user-42");

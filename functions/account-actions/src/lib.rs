@@ -15,6 +15,10 @@
 //!   the account had before it was authorized; call until `done`), in both families.
 //! - `GET`/`DELETE …/bindings?openid=|user_ref=`: a follower's binding to a site's user (made by
 //!   web authorization, `web-oauth`), found or removed from either side, in both families.
+//! - `GET`/`PUT …/web-origins` (the sites web authorization may return to, kept by the account's
+//!   owner) and `POST …/web-starts` (a start a site's server mints to bind a follower to its user),
+//!   in both families; `POST /wechat/backend/authorizers/{appid}/web-tickets` (a site's server
+//!   redeems a follower's ticket of this account), backend only.
 //!
 //! API Gateway routes each family to this function with one greedy route
 //! (`ANY /wechat/authorizers/{appid}/{proxy+}`, and the `/wechat/backend/` one under `AWS_IAM`);
@@ -25,9 +29,10 @@
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{Value, json};
+use shared::Secret;
 use shared::app::App;
 use shared::config::Config;
-use shared::service::{BindingSide, Caller, binding_json};
+use shared::service::{BindingSide, Caller, RedeemError, binding_json};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
 
@@ -63,6 +68,14 @@ pub enum Action {
     Binding,
     /// Remove a binding (`?openid=` or `?user_ref=`).
     Unbind,
+    /// The account's web-authorization return origins.
+    WebOrigins,
+    /// Replace them.
+    SetWebOrigins,
+    /// Mint a web-authorization start for a site's user.
+    MintWebStart,
+    /// Redeem a web-authorization ticket of this account (backend only).
+    RedeemWebTicket,
 }
 
 /// The route: the account, whether it is the backend (IAM) family, and the action; `None` when
@@ -92,6 +105,10 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::POST, ["followers", "backfill"]) => Action::BackfillFollowers,
         (&Method::GET, ["bindings"]) => Action::Binding,
         (&Method::DELETE, ["bindings"]) => Action::Unbind,
+        (&Method::GET, ["web-origins"]) => Action::WebOrigins,
+        (&Method::PUT, ["web-origins"]) => Action::SetWebOrigins,
+        (&Method::POST, ["web-starts"]) => Action::MintWebStart,
+        (&Method::POST, ["web-tickets"]) if backend => Action::RedeemWebTicket,
         _ => return None,
     };
     valid.then_some((appid, backend, action))
@@ -282,9 +299,56 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 DashboardCode::for_act(&err)
             }
         },
+        Action::WebOrigins => answer(app.platform.web_origins(&caller, &appid).await),
+        Action::SetWebOrigins => match json_body() {
+            Ok(body) => answer(app.platform.set_web_origins(&caller, &appid, &body).await),
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
+        Action::MintWebStart => match json_body() {
+            Ok(body) => answer(app.platform.mint_web_start(&caller, &appid, &body).await),
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
+        Action::RedeemWebTicket => match json_body() {
+            Ok(body) => redeem(app, &caller, &appid, &body).await,
+            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+        },
         Action::SendMessage => match json_body() {
             Ok(body) => answer(app.platform.send_custom_message(&caller, &appid, &body, key.as_deref()).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
     })
+}
+
+/// A site's server redeems a follower's ticket of this account, binding the follower to its
+/// `user_ref` when the start it minted carried that one.
+async fn redeem<S: TokenStore>(app: &App<S>, caller: &Caller, appid: &str, body: &Value) -> Response<Body> {
+    let ticket = body.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 64);
+    let user_ref = match body.get("user_ref") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r.as_str())),
+        Some(_) => Err(()),
+    };
+    let (Some(ticket), Ok(user_ref)) = (ticket, user_ref) else {
+        return DashboardCode::BadParameter.respond(
+            "the body must be {\"ticket\": \"…\"} (the wx_ticket the browser brought), with \"user_ref\" to bind the follower to that user",
+        );
+    };
+    match app.platform.redeem_web_ticket(caller, appid, &Secret::new(ticket), user_ref).await {
+        Ok(identity) => web::json_ok(identity),
+        Err(RedeemError::NotFound) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, "ticket unknown, expired or of another account");
+            DashboardCode::TicketUnknown.respond("no such ticket of this account (unknown, expired, or of another account)")
+        }
+        Err(RedeemError::Used) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, "ticket redeemed twice");
+            DashboardCode::TicketRedeemed.respond("this ticket was already redeemed")
+        }
+        Err(RedeemError::UserRefMismatch) => DashboardCode::UserRefMismatch.respond(
+            "this authorization was not started for this user_ref (a public link binds no one): nothing was bound, and the ticket is spent",
+        ),
+        Err(RedeemError::Store(err)) => {
+            tracing::error!(function = FUNCTION, error = %err, "ticket not redeemed");
+            DashboardCode::StoreUnavailable.respond("the store is unavailable; redeem again")
+        }
+    }
 }

@@ -83,7 +83,8 @@ fn refused(err: &CallbackError) -> Response<Body> {
         ),
         CallbackError::AlreadyAuthorized(record) => {
             tracing::info!(function = FUNCTION, authorizer = %record.authorizer_appid, "callback reloaded; the account is authorized");
-            let name = if record.profile.nick_name.is_empty() { &record.authorizer_appid } else { &record.profile.nick_name };
+            let name =
+                if record.profile.nick_name.is_empty() { &record.authorizer_appid } else { &record.profile.nick_name };
             return page(
                 StatusCode::CONFLICT,
                 "授权链接已使用",

@@ -1,25 +1,26 @@
 //! Web authorization on behalf of authorized accounts (代公众号网页授权), `docs/contract.md`,
 //! "Web authorization":
 //!
-//! - `GET /wechat/oauth/{appid}/authorize?scope=snsapi_base|snsapi_userinfo&return_to=…[&user_ref=…]`
-//!   (anyone: the follower's browser) → `302` to WeChat's authorize page for that account, or a
-//!   page saying why not;
+//! - `GET /wechat/oauth/{appid}/authorize?scope=snsapi_base|snsapi_userinfo&return_to=…` (anyone:
+//!   the follower's browser; identifies only) or `?start=…` (a start the site's server minted with
+//!   account-actions' `POST …/web-starts`, single-use, the only kind that may bind a `user_ref`)
+//!   → `302` to WeChat's authorize page for that account, or a page saying why not;
 //! - `GET /wechat/oauth/callback?code=…&state=…&appid=…` (anyone: WeChat sends the browser
 //!   here) → `302` to `return_to?wx_ticket=…`, or a page for each way it can fail;
-//! - `POST /wechat/backend/oauth/tickets` `{"ticket": "…"}` (`AWS_IAM`: the site's server;
-//!   the dashboard user in the local demo) → who the follower is, once;
 //! - `GET /{name}.txt` (anyone) → a configured domain-verification file, exact bytes.
+//!
+//! The site's server redeems the ticket on the account's own route (account-actions'
+//! `POST /wechat/backend/authorizers/{appid}/web-tickets`).
 //!
 //! Pages here carry single-use values in their URLs, so they send no `Referer`.
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
-use serde_json::Value;
 use shared::Secret;
 use shared::app::App;
-use shared::service::{Caller, RedeemError, WebCallbackError, WebStartError};
+use shared::service::{WebCallbackError, WebStartError};
 use shared::store::TokenStore;
-use shared::web::{self, DashboardCode, Referrer};
+use shared::web::{self, Referrer};
 
 const FUNCTION: &str = "web-oauth";
 
@@ -30,8 +31,6 @@ pub enum Route {
     Authorize(String),
     /// WeChat's redirect back.
     Callback,
-    /// A site's server redeems a ticket.
-    Redeem,
     /// A domain-verification file.
     File(String),
 }
@@ -50,7 +49,6 @@ pub fn route(request: &Request) -> Option<Route> {
             valid_appid(&appid).then_some(Route::Authorize(appid))
         }
         (&Method::GET, ["wechat", "oauth", "callback"]) => Some(Route::Callback),
-        (&Method::POST, ["wechat", "backend", "oauth", "tickets"]) => Some(Route::Redeem),
         (&Method::GET, [name]) if name.ends_with(".txt") => Some(Route::File((*name).to_owned())),
         _ => None,
     }
@@ -77,16 +75,31 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             None => web::text(StatusCode::NOT_FOUND, "not found"),
         },
         Route::Authorize(appid) => {
-            let (Ok(Some(scope)), Ok(Some(return_to)), Ok(user_ref)) =
-                (param("scope"), param("return_to"), param("user_ref"))
-            else {
-                return Ok(page(
-                    StatusCode::BAD_REQUEST,
-                    "无效的授权请求",
-                    "scope and return_to are required, once each (user_ref at most once).",
-                ));
+            let started = match (param("start"), param("scope"), param("return_to"), param("user_ref")) {
+                (Ok(Some(start)), Ok(None), Ok(None), Ok(None)) if !start.is_empty() && start.len() <= 64 => {
+                    app.platform.start_minted_web_authorization(&appid, &Secret::new(start)).await
+                }
+                // A public link binds no one: a user_ref must come from a start the site's server
+                // minted, or anyone could start a binding for someone else's user.
+                (Ok(None), _, _, Ok(Some(_))) => {
+                    return Ok(page(
+                        StatusCode::BAD_REQUEST,
+                        "无效的授权请求",
+                        "A public link may not name a user_ref: the site's server mints the start (POST /wechat/backend/authorizers/{appid}/web-starts) and sends the browser to its start_url.",
+                    ));
+                }
+                (Ok(None), Ok(Some(scope)), Ok(Some(return_to)), Ok(None)) => {
+                    app.platform.start_web_authorization(&appid, scope, return_to).await
+                }
+                _ => {
+                    return Ok(page(
+                        StatusCode::BAD_REQUEST,
+                        "无效的授权请求",
+                        "Give either start (a minted start), or scope and return_to, once each.",
+                    ));
+                }
             };
-            match app.platform.start_web_authorization(&appid, scope, return_to, user_ref).await {
+            match started {
                 Ok(url) => web::redirect(&url),
                 Err(err) => start_refused(&appid, &err),
             }
@@ -114,45 +127,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 Err(err) => callback_refused(&err),
             }
         }
-        Route::Redeem => redeem(app, &request).await,
     })
-}
-
-async fn redeem<S: TokenStore>(app: &App<S>, request: &Request) -> Response<Body> {
-    // The backend family: a named backend in a deployment; the local demo's user without one.
-    let caller = match web::backend_caller(request, app.config.dashboard_auth, &app.config.backend_principals) {
-        Ok(backend) => Caller::Backend(backend),
-        Err(refusal) => return web::backend_refused(FUNCTION, &refusal),
-    };
-    let body: Value = serde_json::from_slice(web::body_bytes(request)).unwrap_or(Value::Null);
-    let ticket = body.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 64);
-    let user_ref = match body.get("user_ref") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r.as_str())),
-        Some(_) => Err(()),
-    };
-    let (Some(ticket), Ok(user_ref)) = (ticket, user_ref) else {
-        return DashboardCode::BadParameter.respond(
-            "the body must be {\"ticket\": \"…\"} (the wx_ticket the browser brought), with \"user_ref\" to bind the follower to that user",
-        );
-    };
-    match app.platform.redeem_web_ticket(&caller, &Secret::new(ticket), user_ref).await {
-        Ok(identity) => web::json_ok(identity),
-        Err(RedeemError::NotFound) => {
-            tracing::warn!(function = FUNCTION, "ticket unknown, expired or not the caller's");
-            DashboardCode::TicketUnknown.respond("no such ticket (unknown, expired, or of another user's account)")
-        }
-        Err(RedeemError::Used) => {
-            tracing::warn!(function = FUNCTION, "ticket redeemed twice");
-            DashboardCode::TicketRedeemed.respond("this ticket was already redeemed")
-        }
-        Err(RedeemError::UserRefMismatch) => DashboardCode::UserRefMismatch
-            .respond("this authorization was started for another user_ref: nothing was bound, and the ticket is spent"),
-        Err(RedeemError::Store(err)) => {
-            tracing::error!(function = FUNCTION, error = %err, "ticket not redeemed");
-            DashboardCode::StoreUnavailable.respond("the store is unavailable; redeem again")
-        }
-    }
 }
 
 fn start_refused(appid: &str, err: &WebStartError) -> Response<Body> {
@@ -160,7 +135,17 @@ fn start_refused(appid: &str, err: &WebStartError) -> Response<Body> {
         WebStartError::NotConfigured => (
             StatusCode::NOT_FOUND,
             "网页授权未开启",
-            "Web authorization is not configured on this platform (OAUTH_REDIRECT_URL, OAUTH_RETURN_ORIGINS).",
+            "Web authorization is not configured on this platform (OAUTH_REDIRECT_URL).",
+        ),
+        WebStartError::NotEnabled => (
+            StatusCode::NOT_FOUND,
+            "网页授权未开启",
+            "This account's owner has not enabled web authorization (no return origins are set for it).",
+        ),
+        WebStartError::StartUnknown => (
+            StatusCode::BAD_REQUEST,
+            "授权链接无效",
+            "This start link is unknown, expired (5 minutes) or already used. Please go back to the site and start again.",
         ),
         WebStartError::BadScope => {
             (StatusCode::BAD_REQUEST, "无效的授权请求", "scope must be snsapi_base or snsapi_userinfo.")
@@ -168,7 +153,7 @@ fn start_refused(appid: &str, err: &WebStartError) -> Response<Body> {
         WebStartError::ReturnNotAllowed => (
             StatusCode::BAD_REQUEST,
             "无效的返回地址",
-            "return_to must be an absolute URL on one of the platform's allowed origins.",
+            "return_to must be an absolute URL on one of the origins the account's owner allows.",
         ),
         WebStartError::BadUserRef => {
             (StatusCode::BAD_REQUEST, "无效的授权请求", "user_ref must be 1 to 128 bytes without control characters.")

@@ -14,7 +14,8 @@
 //! | acting as an account: who may, a call with its token (`acting/mod.rs`); its token lent, customer-service and template messages | `acting/` (`lending.rs`, `customer_service.rs`, `templates.rs`) | account-actions |
 //! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
-//! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth.rs` | web-oauth |
+//! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
+//! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
@@ -44,8 +45,8 @@ pub use self::refresh::{
 pub use self::rules::{RULES_FRESH_FOR, RulesError};
 pub use self::ticket::{NoticeError, NoticeOutcome};
 pub use self::web_auth::{
-    BindingSide, MAX_USER_REF, RedeemError, WEB_STATE_SECS, WEB_TICKET_SECS, WebCallbackError, WebStartError,
-    binding_json,
+    BindingSide, MAX_USER_REF, MAX_WEB_ORIGINS, RedeemError, WEB_START_SECS, WEB_STATE_SECS, WEB_TICKET_SECS,
+    WebCallbackError, WebStartError, binding_json,
 };
 
 use std::sync::Arc;

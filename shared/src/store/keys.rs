@@ -61,6 +61,17 @@ impl MarkerKey {
         Self(format!("webticket|{}", signature(&[ticket.expose()])))
     }
 
+    /// A web authorization a site's server minted, by its start token (a bearer credential until
+    /// opened: only its SHA-1 is stored).
+    pub fn web_start(start: &Secret) -> Self {
+        Self(format!("webstart|{}", signature(&[start.expose()])))
+    }
+
+    /// That a minted start was opened.
+    pub fn web_start_used(start: &Secret) -> Self {
+        Self(format!("webstartused|{}", signature(&[start.expose()])))
+    }
+
     /// That a web-authorization ticket was redeemed.
     pub fn web_ticket_redeemed(ticket: &Secret) -> Self {
         Self(format!("webredeemed|{}", signature(&[ticket.expose()])))

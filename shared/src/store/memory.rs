@@ -217,6 +217,7 @@ impl AuthorizerStore for MemoryStore {
             authorized_at: a.authorized_at,
             updated_at: now,
             version: existing.map_or(0, |r| r.version) + 1,
+            web_origins: existing.map(|r| r.web_origins.clone()).unwrap_or_default(),
         };
         state.authorizers.insert(a.authorizer_appid.clone(), record.clone());
         Ok(state.wrote(record))
@@ -261,6 +262,20 @@ impl AuthorizerStore for MemoryStore {
 
     async fn set_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
         self.lock().update_authorizer(appid, now, |_| true, |next| next.owner = owner.to_owned())
+    }
+
+    async fn set_web_origins(
+        &self,
+        appid: &str,
+        origins: &[String],
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let mut state = self.lock();
+        let record = state.authorizer_mut(appid)?;
+        record.web_origins = origins.to_vec();
+        record.updated_at = now;
+        let record = record.clone();
+        Ok(state.wrote(record))
     }
 
     async fn claim_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {

@@ -184,8 +184,11 @@ pub struct AuthorizerRecord {
     pub authorized_at: Timestamp,
     /// When the record last changed.
     pub updated_at: Timestamp,
-    /// Incremented by every write.
+    /// Incremented by every write of its tokens, status or owner (not of its settings below).
     pub version: u64,
+    /// The origins web authorization may send a follower's browser back to, kept by the account's
+    /// owner (`https://shop.example.com`); none: web authorization is off for the account.
+    pub web_origins: Vec<String>,
 }
 
 /// The dashboard's view of an account: the profile and status, no token.
@@ -358,6 +361,18 @@ pub trait AuthorizerStore: Send + Sync {
         &self,
         appid: &str,
         owner: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
+
+    /// Replaces the account's web-authorization return origins. Neither its version nor its
+    /// tokens change: a refresh in flight is not disturbed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    fn set_web_origins(
+        &self,
+        appid: &str,
+        origins: &[String],
         now: Timestamp,
     ) -> impl Future<Output = Result<AuthorizerRecord, StoreError>> + Send;
 

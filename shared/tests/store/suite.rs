@@ -29,7 +29,7 @@ macro_rules! store_suite {
             racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
             follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
             follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
-            concurrent_binders_of_one_user_leave_one_binding);
+            concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -729,4 +729,33 @@ pub(crate) async fn concurrent_binders_of_one_user_leave_one_binding<S: TokenSto
         let by_openid = store.binding_by_openid("wx-race", &format!("o_{i}")).await.unwrap();
         assert_eq!(by_openid.is_some(), won[0] == format!("o_{i}"), "o_{i}");
     }
+}
+
+/// An account's web-authorization origins: replaced as a whole, kept through a refresh and a
+/// re-authorization, and their writes leave the version (which a refresh in flight is
+/// conditioned on) and the tokens alone.
+pub(crate) async fn web_origins_are_a_setting_of_the_account<S: TokenStore>(store: Arc<S>) {
+    let origins = vec!["https://shop.example.com".to_owned(), "https://m.shop.example.com".to_owned()];
+    assert_eq!(store.set_web_origins("wx_missing", &origins, NOW).await, Err(StoreError::NotFound));
+    let saved = store.save_authorization(&authorization("wx_o", "rt-1", NOW), NOW).await.unwrap();
+    assert!(saved.web_origins.is_empty(), "none until the owner sets them");
+    let set = store.set_web_origins("wx_o", &origins, NOW + 1).await.unwrap();
+    assert_eq!((set.web_origins.as_slice(), set.version), (origins.as_slice(), saved.version));
+    assert_eq!(set.refresh_token.expose(), "rt-1");
+    // A refresh conditioned on the version read before the origins were set still lands.
+    let refresh = TokenRefresh {
+        authorizer_appid: "wx_o".into(),
+        expected_version: saved.version,
+        access_token: Secret::new("access-2"),
+        expires_at: NOW + 7300,
+        refresh_token: Some(Secret::new("rt-2")),
+        received_ms: (NOW + 100) * 1000,
+    };
+    let refreshed = store.update_tokens(&refresh, NOW + 100).await.unwrap();
+    assert_eq!((refreshed.refresh_token.expose(), refreshed.web_origins.as_slice()), ("rt-2", origins.as_slice()));
+    // Authorized again: the setting stays.
+    let again = store.save_authorization(&authorization("wx_o", "rt-3", NOW + 200), NOW + 200).await.unwrap();
+    assert_eq!(again.web_origins, origins);
+    assert_eq!(store.set_web_origins("wx_o", &[], NOW + 300).await.unwrap().web_origins, Vec::<String>::new());
+    assert_eq!(store.authorizer("wx_o").await.unwrap().unwrap().web_origins, Vec::<String>::new());
 }

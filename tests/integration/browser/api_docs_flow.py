@@ -38,7 +38,7 @@ def main() -> int:
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#swagger-ui .opblock")) == operations)
         shot("reference")
         paths = {e.get_attribute("data-path") for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
-        for path in ("/wechat/authorizers/{appid}/messages", "/wechat/backend/oauth/tickets"):
+        for path in ("/wechat/authorizers/{appid}/messages", "/wechat/backend/authorizers/{appid}/web-tickets"):
             assert path in paths, sorted(paths)
         # One operation opened: its parameters and responses are there.
         operation = driver.find_element(By.ID, "operations-acting-sendMessage")

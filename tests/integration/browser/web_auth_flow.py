@@ -1,10 +1,11 @@
 """Web authorization on behalf of an account, in a real browser (headless Chromium).
 
-A shop's page (served here, on SHOP_PORT: one of the local run's OAUTH_RETURN_ORIGINS) links to
-web-oauth → WeChat's consent page (the stand-in, as the WeChat user "alice") → 允许 → web-oauth's
-callback → back at the shop with a wx_ticket, which the shop's *server* redeems → the shop's page
-shows the verified OpenID and its own user id bound to it. Then the decline path: 拒绝 → the
-platform's "你已拒绝授权" page → its link back to the shop.
+The account's owner lets the shop (served here, on SHOP_PORT) be returned to. The shop's page
+links to a start its *server* minted for the shop's logged-in user → web-oauth → WeChat's consent
+page (the stand-in, as the WeChat user "alice") → 允许 → web-oauth's callback → back at the shop
+with a wx_ticket, which the shop's server redeems on the account's route for the same user → the
+shop's page shows the verified OpenID and its own user id bound to it. Then the decline path: 拒绝
+→ the platform's "你已拒绝授权" page → its link back to the shop.
 
 The account (new to this run, granting permission set 4) is authorized first, through the
 dashboard's page as an admin would, by a dashboard user of this flow's own: nothing here depends on
@@ -39,25 +40,34 @@ OPERATOR = unique("web-")
 AS_OPERATOR = {"authorization": f"Bearer local-user:{OPERATOR}"}
 
 
-def start_link(scope: str) -> str:
-    query = urllib.parse.urlencode({"scope": scope, "return_to": f"{SHOP}/bind", "user_ref": SHOP_USER})
-    return f"{WATCH}/lambda-url/web-oauth/wechat/oauth/{ACCOUNT}/authorize?{query}"
-
-
-def redeem(ticket: str) -> dict:
-    """The shop's server redeems the ticket (IAM-signed in a deployment; the demo user here) and
-    binds the follower to its session's user."""
+def call(method: str, path: str, body: dict) -> dict:
+    """A call to account-actions (the backend family: IAM-signed from a named backend in a
+    deployment; this flow's user here)."""
     request = urllib.request.Request(
-        f"{WATCH}/lambda-url/web-oauth/wechat/backend/oauth/tickets",
-        data=json.dumps({"ticket": ticket, "user_ref": SHOP_USER}).encode(),
+        f"{WATCH}/lambda-url/account-actions/wechat/{path}",
+        data=json.dumps(body).encode(),
         headers={"content-type": "application/json", **AS_OPERATOR},
-        method="POST",
+        method=method,
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
     except urllib.error.HTTPError as err:
         return json.load(err)
+
+
+def start_link(scope: str) -> str:
+    """The shop's server mints a single-use start for its logged-in user."""
+    answer = call("POST", f"backend/authorizers/{ACCOUNT}/web-starts",
+                  {"scope": scope, "return_to": f"{SHOP}/bind", "user_ref": SHOP_USER})
+    assert answer.get("code") == 0, answer
+    return answer["data"]["start_url"]
+
+
+def redeem(ticket: str) -> dict:
+    """The shop's server redeems the ticket on the account's route and binds the follower to its
+    session's user (the one the start was minted for)."""
+    return call("POST", f"backend/authorizers/{ACCOUNT}/web-tickets", {"ticket": ticket, "user_ref": SHOP_USER})
 
 
 class Shop(http.server.BaseHTTPRequestHandler):
@@ -127,6 +137,10 @@ def main() -> int:
             title = flow.leave(account.click, ec.presence_of_element_located((By.ID, "platform-title")))
             assert "/lambda-url/auth-callback" in driver.current_url, driver.current_url
             assert title.text == "授权成功", title.text
+
+            # 0b. The account's owner lets the shop's pages be returned to (the dashboard route).
+            origins = call("PUT", f"authorizers/{ACCOUNT}/web-origins", {"origins": [SHOP]})
+            assert origins.get("data") == {"origins": [SHOP]}, origins
 
             # 1. WeChat knows this browser as "alice".
             driver.get(f"{STANDIN}/standin/wechat-user?name=alice")

@@ -73,6 +73,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A list of strings; absent (or null) is empty.
+    pub(super) fn strings(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+            Some(AttributeValue::L(items)) => items
+                .iter()
+                .map(|v| match v {
+                    AttributeValue::S(text) => Ok(text.clone()),
+                    _ => Err(self.corrupt(format!("`{name}` holds a non-string"))),
+                })
+                .collect(),
+            Some(_) => Err(self.corrupt(format!("`{name}` is not a list"))),
+        }
+    }
+
     pub(super) fn status(&self) -> Result<AuthorizerStatus, StoreError> {
         let text = self.s("status")?;
         AuthorizerStatus::parse(text).ok_or_else(|| self.corrupt(format!("unknown status {text:?}")))
@@ -108,6 +123,7 @@ pub(super) fn decode_authorizer(key: &str, item: &Item) -> Result<AuthorizerReco
         authorized_at: r.n("authorized_at")?,
         updated_at: r.n("updated_at")?,
         version: r.version()?,
+        web_origins: r.strings("web_origins")?,
     })
 }
 

@@ -196,6 +196,18 @@ impl AuthorizerStore for DynamoDbStore {
         self.assign_owner(appid, owner, Update::condition("attribute_exists(#pk)"), now).await
     }
 
+    async fn set_web_origins(
+        &self,
+        appid: &str,
+        origins: &[String],
+        now: Timestamp,
+    ) -> Result<AuthorizerRecord, StoreError> {
+        let update = Update::new("SET #web_origins = :origins, #updated_at = :now", "attribute_exists(#pk)")
+            .value(":origins", AttributeValue::L(origins.iter().map(|o| s(o.as_str())).collect()))
+            .value(":now", n(now));
+        self.update_authorizer(appid, update).await
+    }
+
     async fn claim_owner(&self, appid: &str, owner: &str, now: Timestamp) -> Result<AuthorizerRecord, StoreError> {
         let condition = Update::condition("attribute_exists(#pk) AND (#owner = :unclaimed OR #owner = :owner)")
             .value(":unclaimed", s(UNCLAIMED_OWNER));

@@ -1,23 +1,34 @@
 //! Web authorization on behalf of an account (代公众号发起网页授权): a site learns who the
 //! follower in front of it is, and may bind them to its own user.
 //!
-//! 1. [`Platform::start_web_authorization`]: the return target checked against the allow-list
-//!    (no open redirect), the account authorized with the web-service permission set (4), the
-//!    request kept under a random nonce for [`WEB_STATE_SECS`], and WeChat's authorize URL with a
-//!    signed `state` of about 75 bytes (WeChat allows 128) that names only that nonce.
+//! 0. What the account's owner and its sites' servers do first (`site.rs`): the return origins,
+//!    kept per account by its owner (none: web authorization is off for the account), and the
+//!    starts a site's server mints to bind a follower to its user.
+//! 1. [`Platform::start_web_authorization`] (a public link: it only identifies) or
+//!    [`Platform::start_minted_web_authorization`] (a start minted by the site's server, single
+//!    use, the only kind that carries a `user_ref`): the return target checked against the
+//!    account's origins (no open redirect), the account authorized with the web-service permission
+//!    set (4), the request kept under a random nonce for [`WEB_STATE_SECS`], and WeChat's
+//!    authorize URL with a signed `state` of about 75 bytes (WeChat allows 128) that names only
+//!    that nonce.
 //! 2. [`Platform::finish_web_authorization`]: the state verified and used up (single-use, before
 //!    WeChat is called), the code exchanged with the **component** token (an authorizer's is
 //!    refused with 48001), `sns/userinfo` for `snsapi_userinfo`, and a one-time ticket the
 //!    browser carries back to the site.
-//! 3. [`Platform::redeem_web_ticket`]: the site's server redeems the ticket (once, within
-//!    [`WEB_TICKET_SECS`], as the account's owner) and learns the OpenID; nothing that identifies
-//!    the follower is ever taken from a query string. When the site names the `user_ref` it
-//!    started with (its session's user), the follower is bound to it: a link started by someone
-//!    else for another user cannot bind, because the site confirms the user on its own side.
+//! 3. [`Platform::redeem_web_ticket`]: the site's server redeems the ticket on the account's own
+//!    route (once, within [`WEB_TICKET_SECS`]; a ticket of another account is unknown there) and
+//!    learns the OpenID; nothing that identifies the follower is ever taken from a query string.
+//!    When the site names the `user_ref` its minted start carried (its session's user), the
+//!    follower is bound to it. A public start carries none and cannot bind; a start minted for
+//!    another user cannot bind either, because the site confirms the user on its own side.
 //! 4. [`Platform::binding`] and [`Platform::unbind`]: a binding found from either side, removed
 //!    as a pair (owner-scoped like every dashboard action).
 //!
 //! Protocol: <https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Official_Accounts/official_account_website_authorization.html>.
+
+mod site;
+
+pub use self::site::{MAX_WEB_ORIGINS, WEB_START_SECS};
 
 use serde_json::{Value, json};
 
@@ -36,7 +47,7 @@ pub const WEB_TICKET_SECS: i64 = 120;
 /// The longest `user_ref` a site may carry through an authorization.
 pub const MAX_USER_REF: usize = 128;
 /// Permission set 4, 网页服务: without it WeChat answers the authorize page with "该链接无法访问".
-const WEB_SERVICE_SET: i64 = 4;
+pub(super) const WEB_SERVICE_SET: i64 = 4;
 
 /// Why an authorization could not start. Each is a page for the follower's browser.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +58,15 @@ pub enum WebStartError {
     /// `scope` is not `snsapi_base` or `snsapi_userinfo`.
     #[error("scope must be snsapi_base or snsapi_userinfo")]
     BadScope,
-    /// `return_to` is missing, not a URL, or not on an allowed origin.
-    #[error("return_to is not on an allowed origin")]
+    /// `return_to` is missing, not a URL, or not on one of the account's origins.
+    #[error("return_to is not on one of the account's origins")]
     ReturnNotAllowed,
+    /// The account's owner has set no return origins: web authorization is off for it.
+    #[error("web authorization is off for the account (no return origins)")]
+    NotEnabled,
+    /// A minted start that is unknown, expired, already opened, or of another account.
+    #[error("the start is unknown, expired or already used")]
+    StartUnknown,
     /// `user_ref` is longer than [`MAX_USER_REF`] or has control characters.
     #[error("user_ref is malformed")]
     BadUserRef,
@@ -132,15 +149,17 @@ pub fn binding_json(binding: &Binding) -> Value {
 }
 
 /// A started authorization as kept under its nonce.
-fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: Option<&str>) -> Value {
+pub(super) fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: Option<&str>) -> Value {
     json!({"appid": appid, "scope": scope, "return_to": return_to, "user_ref": user_ref})
 }
 
-/// `return_to`, if it is an absolute http(s) URL on one of the allowed origins.
-fn allowed_return(config: &WebAuthConfig, return_to: &str) -> Option<url::Url> {
+/// `return_to`, if it is an absolute http(s) URL on one of the account's origins (and, when the
+/// deployment names some, on one of `OAUTH_RETURN_ORIGINS`, which may have narrowed since).
+pub(super) fn allowed_return(config: &WebAuthConfig, origins: &[String], return_to: &str) -> Option<url::Url> {
     let url = url::Url::parse(return_to).ok()?;
     let origin = url.origin().ascii_serialization();
-    (matches!(url.scheme(), "http" | "https") && config.return_origins.contains(&origin)).then_some(url)
+    let within_ceiling = config.return_origins.is_empty() || config.return_origins.contains(&origin);
+    (matches!(url.scheme(), "http" | "https") && origins.contains(&origin) && within_ceiling).then_some(url)
 }
 
 /// WeChat's authorize URL: the parameters in its exact order, every value fully percent-encoded.
@@ -162,7 +181,8 @@ impl<S: TokenStore> Platform<S> {
         self.web.verification_files.iter().find(|(n, _)| n == name).map(|(_, content)| content.as_str())
     }
 
-    /// Starts a web authorization for `appid`: WeChat's authorize URL to send the browser to.
+    /// Starts a web authorization for `appid` from a public link: WeChat's authorize URL to send
+    /// the browser to. It identifies the follower only (no `user_ref`: anyone can make such a link).
     ///
     /// # Errors
     /// [`WebStartError`]; nothing is stored unless the request is valid.
@@ -171,23 +191,59 @@ impl<S: TokenStore> Platform<S> {
         appid: &str,
         scope: &str,
         return_to: &str,
+    ) -> Result<String, WebStartError> {
+        self.begin_web_authorization(appid, scope, return_to, None).await
+    }
+
+    /// Starts the web authorization a site's server minted (`start`, single-use): the request it
+    /// carries, `user_ref` included, goes on to WeChat.
+    ///
+    /// # Errors
+    /// [`WebStartError::StartUnknown`] for a start that is unknown, expired, used, or minted for
+    /// another account; then as [`Platform::start_web_authorization`].
+    pub async fn start_minted_web_authorization(&self, appid: &str, start: &Secret) -> Result<String, WebStartError> {
+        let now = self.now();
+        let text = self.store.recall(&MarkerKey::web_start(start), now).await?.ok_or(WebStartError::StartUnknown)?;
+        let minted: Value = serde_json::from_str(&text).map_err(|_| WebStartError::StartUnknown)?;
+        let field = |name: &str| minted.get(name).and_then(Value::as_str);
+        let (Some(minted_for), Some(scope), Some(return_to)) = (field("appid"), field("scope"), field("return_to"))
+        else {
+            return Err(WebStartError::StartUnknown);
+        };
+        if minted_for != appid
+            || !self.store.remember_once(&MarkerKey::web_start_used(start), WEB_START_SECS * 2, now).await?
+        {
+            return Err(WebStartError::StartUnknown);
+        }
+        self.begin_web_authorization(appid, scope, return_to, field("user_ref")).await
+    }
+
+    async fn begin_web_authorization(
+        &self,
+        appid: &str,
+        scope: &str,
+        return_to: &str,
         user_ref: Option<&str>,
     ) -> Result<String, WebStartError> {
         let config = &self.web;
-        let Some(redirect) = config.redirect_url.as_deref().filter(|_| !config.return_origins.is_empty()) else {
+        let Some(redirect) = config.redirect_url.as_deref() else {
             return Err(WebStartError::NotConfigured);
         };
         if !matches!(scope, "snsapi_base" | "snsapi_userinfo") {
             return Err(WebStartError::BadScope);
         }
-        let return_to = allowed_return(config, return_to).ok_or(WebStartError::ReturnNotAllowed)?;
-        if user_ref.is_some_and(|r| r.is_empty() || r.len() > MAX_USER_REF || r.chars().any(char::is_control)) {
+        if user_ref.is_some_and(|r| !valid_user_ref(r)) {
             return Err(WebStartError::BadUserRef);
         }
         let record = self.store.authorizer(appid).await?.ok_or(WebStartError::NotAuthorized)?;
         if record.status != AuthorizerStatus::Authorized {
             return Err(WebStartError::NotAuthorized);
         }
+        if record.web_origins.is_empty() {
+            return Err(WebStartError::NotEnabled);
+        }
+        let return_to =
+            allowed_return(config, &record.web_origins, return_to).ok_or(WebStartError::ReturnNotAllowed)?;
         if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
             return Err(WebStartError::NoWebPermission);
         }
@@ -271,10 +327,12 @@ impl<S: TokenStore> Platform<S> {
     /// `scope`, `user_ref`, and `profile` for `snsapi_userinfo`).
     ///
     /// # Errors
-    /// [`RedeemError`]: a dashboard user redeems only tickets of their own accounts.
+    /// [`RedeemError`]: a ticket of another account is unknown; a dashboard user redeems only
+    /// tickets of their own accounts.
     pub async fn redeem_web_ticket(
         &self,
         caller: &Caller,
+        appid: &str,
         ticket: &Secret,
         bind_user_ref: Option<&str>,
     ) -> Result<Value, RedeemError> {
@@ -283,8 +341,11 @@ impl<S: TokenStore> Platform<S> {
             return Err(RedeemError::NotFound);
         };
         let identity: Value = serde_json::from_str(&text).map_err(|_| RedeemError::NotFound)?;
-        let appid = identity.get("authorizer_appid").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let appid = appid.as_str();
+        // Redeemed on its own account's route only: a server allowed one account learns nothing
+        // of another's followers.
+        if identity.get("authorizer_appid").and_then(Value::as_str) != Some(appid) {
+            return Err(RedeemError::NotFound);
+        }
         match self.owned_account(caller, appid).await {
             Ok(_) => {}
             Err(ActError::Token(CallError::Store(err))) => return Err(RedeemError::Store(err)),
@@ -360,6 +421,11 @@ impl<S: TokenStore> Platform<S> {
         }
         Err(ActError::InProgress)
     }
+}
+
+/// A site's user id: 1 to [`MAX_USER_REF`] bytes, no control character.
+pub(super) fn valid_user_ref(user_ref: &str) -> bool {
+    !user_ref.is_empty() && user_ref.len() <= MAX_USER_REF && !user_ref.chars().any(char::is_control)
 }
 
 fn api_call(err: ApiError) -> WebCallbackError {

@@ -1,0 +1,175 @@
+//! What an account's owner and its sites' servers set up before a follower comes: the origins web
+//! authorization may return to (per account, kept by its owner: a site allowed for one merchant is
+//! not allowed for another's followers), and the starts a site's server mints to bind a follower
+//! to its own user (the only starts that carry a `user_ref`, so that no one can start a binding
+//! for someone else's user from a public link).
+
+use serde_json::{Value, json};
+
+use super::{MAX_USER_REF, WEB_SERVICE_SET, allowed_return, request_json, valid_user_ref};
+use crate::config::WebAuthConfig;
+use crate::secret::Secret;
+use crate::service::{ActError, Caller, Platform};
+use crate::store::{MarkerKey, StoreError, TokenStore};
+
+/// The most return origins an account may have.
+pub const MAX_WEB_ORIGINS: usize = 10;
+/// How long a minted start may wait to be opened (the site redirects the browser at once).
+pub const WEB_START_SECS: i64 = 300;
+
+/// `text` as an origin an owner may allow: `https://host[:port]` with nothing after it (`http`
+/// only for `localhost` and `127.0.0.1`, the local run's sites), within the deployment's ceiling
+/// when it names one.
+fn checked_origin(config: &WebAuthConfig, text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|_| format!("{text:?} is not a URL"))?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    if !(url.scheme() == "https" || (url.scheme() == "http" && local)) {
+        return Err(format!("{text:?} must be https"));
+    }
+    let origin = url.origin().ascii_serialization();
+    if text.trim_end_matches('/') != origin || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{text:?} is not an origin: scheme://host[:port], nothing after it"));
+    }
+    if !config.return_origins.is_empty() && !config.return_origins.contains(&origin) {
+        return Err(format!("{origin} is not among the origins this platform allows (OAUTH_RETURN_ORIGINS)"));
+    }
+    Ok(origin)
+}
+
+/// The origins of a request body `{"origins": ["https://…", …]}`, checked and without repeats.
+fn origins_of(config: &WebAuthConfig, request: &Value) -> Result<Vec<String>, String> {
+    let list = request
+        .get("origins")
+        .and_then(Value::as_array)
+        .ok_or("the body must be {\"origins\": [\"https://shop.example.com\", …]}")?;
+    if list.len() > MAX_WEB_ORIGINS {
+        return Err(format!("{} origins; an account may have at most {MAX_WEB_ORIGINS}", list.len()));
+    }
+    let mut origins: Vec<String> = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let text = item.as_str().ok_or_else(|| format!("origins[{i}] must be a string"))?;
+        let origin = checked_origin(config, text).map_err(|why| format!("origins[{i}]: {why}"))?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The account's web-authorization return origins.
+    ///
+    /// # Errors
+    /// [`ActError`]: not the caller's account, the store.
+    pub async fn web_origins(&self, caller: &Caller, appid: &str) -> Result<Value, ActError> {
+        let record = self.owned_account(caller, appid).await?;
+        Ok(json!({"origins": record.web_origins}))
+    }
+
+    /// Replaces the account's return origins (an empty list turns web authorization off for it).
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] naming the origin at fault; not the caller's account; the store.
+    pub async fn set_web_origins(&self, caller: &Caller, appid: &str, request: &Value) -> Result<Value, ActError> {
+        let origins = origins_of(&self.web, request).map_err(ActError::Invalid)?;
+        self.owned_account(caller, appid).await?;
+        let record = self.store.set_web_origins(appid, &origins, self.now()).await.map_err(|err| match err {
+            StoreError::NotFound => ActError::NotFound,
+            other => other.into(),
+        })?;
+        tracing::info!(authorizer = %appid, origins = ?record.web_origins, by = caller.name(), "web origins set");
+        Ok(json!({"origins": record.web_origins}))
+    }
+
+    /// Mints a start for a site's server: `{"scope", "return_to", "user_ref"?}` checked as the
+    /// authorization would check it, kept for [`WEB_START_SECS`], and the link the site sends the
+    /// follower's browser to (`start_url`, single-use). Only such a start carries `user_ref`.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] (the field named, or web authorization not configured); the
+    /// account's state; the store.
+    pub async fn mint_web_start(&self, caller: &Caller, appid: &str, request: &Value) -> Result<Value, ActError> {
+        let invalid = |why: &str| ActError::Invalid(why.to_owned());
+        let Some(start_url) = self.web.start_url.as_deref() else {
+            return Err(invalid("web authorization is not configured on this platform (OAUTH_START_URL)"));
+        };
+        let field = |name: &str| request.get(name).and_then(Value::as_str);
+        let scope = field("scope").filter(|s| matches!(*s, "snsapi_base" | "snsapi_userinfo"));
+        let scope = scope.ok_or_else(|| invalid("scope must be snsapi_base or snsapi_userinfo"))?;
+        let return_to = field("return_to").ok_or_else(|| invalid("return_to is required"))?;
+        let user_ref = match request.get("user_ref") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(r)) if valid_user_ref(r) => Some(r.as_str()),
+            Some(_) => {
+                return Err(ActError::Invalid(format!(
+                    "user_ref must be 1 to {MAX_USER_REF} bytes without control characters"
+                )));
+            }
+        };
+        let record = self.account_for(caller, appid).await?;
+        if record.web_origins.is_empty() {
+            return Err(invalid("the account has no return origins yet: PUT …/web-origins first"));
+        }
+        if allowed_return(&self.web, &record.web_origins, return_to).is_none() {
+            return Err(invalid("return_to must be an absolute URL on one of the account's origins"));
+        }
+        if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
+            return Err(invalid(
+                "the account did not grant web service (permission set 4); its admin must authorize again with it",
+            ));
+        }
+        let mut bytes = [0u8; 24];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a start: {e}")))?;
+        let start = Secret::new(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes));
+        let minted = request_json(appid, scope, return_to, user_ref);
+        self.store
+            .remember_value(&MarkerKey::web_start(&start), &minted.to_string(), WEB_START_SECS, self.now())
+            .await?;
+        let link = format!("{}?start={}", start_url.replace("$APPID$", appid), start.expose());
+        Ok(json!({"start_url": link, "expires_in": WEB_START_SECS}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_allows_origins_not_urls_and_https_beyond_the_local_run() {
+        let open = WebAuthConfig::default();
+        assert_eq!(checked_origin(&open, "https://shop.example.com").unwrap(), "https://shop.example.com");
+        assert_eq!(checked_origin(&open, "https://shop.example.com/").unwrap(), "https://shop.example.com");
+        assert_eq!(checked_origin(&open, "https://shop.example.com:8443").unwrap(), "https://shop.example.com:8443");
+        assert_eq!(checked_origin(&open, "http://127.0.0.1:9200").unwrap(), "http://127.0.0.1:9200");
+        for bad in [
+            "shop.example.com",
+            "http://shop.example.com",
+            "https://shop.example.com/bind",
+            "https://shop.example.com?x=1",
+            "https://user@shop.example.com",
+            "javascript:alert(1)",
+            "https://SHOP.example.com",
+        ] {
+            assert!(checked_origin(&open, bad).is_err(), "{bad}");
+        }
+        let ceiling = WebAuthConfig { return_origins: vec!["https://a.example".into()], ..WebAuthConfig::default() };
+        assert!(checked_origin(&ceiling, "https://a.example").is_ok());
+        assert!(checked_origin(&ceiling, "https://b.example").unwrap_err().contains("OAUTH_RETURN_ORIGINS"));
+    }
+
+    #[test]
+    fn an_origins_document_names_the_entry_at_fault() {
+        let open = WebAuthConfig::default();
+        let of = |value: Value| origins_of(&open, &value);
+        assert_eq!(
+            of(json!({"origins": ["https://a.example", "https://a.example/", "https://b.example"]})).unwrap(),
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(of(json!({"origins": []})).unwrap(), Vec::<String>::new());
+        assert!(of(json!({"origins": ["https://a.example", "ftp://b"]})).unwrap_err().starts_with("origins[1]:"));
+        assert!(of(json!({"origins": [1]})).unwrap_err().starts_with("origins[0]"));
+        assert!(of(json!({"origin": "https://a.example"})).is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("https://s{i}.example")).collect();
+        assert!(of(json!({ "origins": eleven })).unwrap_err().contains("at most 10"));
+    }
+}
