@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::DashboardAuth;
 use crate::push::{self, PushError};
-use crate::service::{ActError, CallError, LinkError, RulesError};
+use crate::service::{ActError, CallError, Limited, LinkError, RulesError};
 use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
@@ -58,6 +58,9 @@ pub enum DashboardCode {
     KeyReused,
     /// 1020: a backend route called by an IAM principal not named in `BACKEND_PRINCIPALS` (403).
     NotABackend,
+    /// 1021: the caller is over one of its per-identity limits; nothing was done (429, with
+    /// `Retry-After`).
+    RateLimited,
 }
 
 impl DashboardCode {
@@ -85,6 +88,7 @@ impl DashboardCode {
             Self::UserRefMismatch => 1018,
             Self::KeyReused => 1019,
             Self::NotABackend => 1020,
+            Self::RateLimited => 1021,
         }
     }
 
@@ -97,6 +101,7 @@ impl DashboardCode {
             Self::WeChatRefused => StatusCode::BAD_GATEWAY,
             Self::UnknownUser => StatusCode::UNAUTHORIZED,
             Self::NotABackend => StatusCode::FORBIDDEN,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::AccountNotFound => StatusCode::NOT_FOUND,
             Self::AccountRevoked | Self::NeedsReauthorization | Self::RequestInProgress => StatusCode::CONFLICT,
             Self::MessageRefused | Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -145,6 +150,7 @@ impl DashboardCode {
             ActError::InProgress => {
                 Self::RequestInProgress.respond("a request with this Idempotency-Key is still running; try again shortly")
             }
+            ActError::Limited(limited) => Self::limited(limited),
             ActError::KeyReused => Self::KeyReused.respond(
                 "this Idempotency-Key was used for another message within the last day; nothing was sent. Use a new key per message",
             ),
@@ -184,7 +190,21 @@ impl DashboardCode {
         match err {
             LinkError::NotConfigured(variable) => Self::Misconfigured.respond(&format!("{variable} is not configured")),
             LinkError::Call(err) => Self::for_call(err),
+            LinkError::Limited(limited) => Self::limited(limited),
         }
+    }
+
+    /// 429 `1021` for a caller over a limit: the limit named, and `Retry-After` the seconds until
+    /// its window ends.
+    pub fn limited(limited: &Limited) -> Response<Body> {
+        let mut response = json(
+            Self::RateLimited.status(),
+            &serde_json::json!({"code": Self::RateLimited.code(), "limit": limited.limit, "msg": limited.to_string()}),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&limited.retry_after.max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

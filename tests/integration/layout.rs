@@ -577,3 +577,19 @@ fn every_dead_letter_queue_has_an_alarm_on_its_depth() {
         .collect();
     assert_eq!(watched, dead_letter_queues, "one depth alarm (threshold 1) per dead-letter queue");
 }
+
+/// Every per-identity limit the code enforces is one the API document names in its answers, and
+/// the reverse (`Error.limit`, the `limit` of a 1021).
+#[test]
+fn the_api_document_names_every_limit() {
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
+    let document = YamlLoader::load_from_str(&text).expect("YAML").remove(0);
+    let named: BTreeSet<&str> = document["components"]["schemas"]["Error"]["properties"]["limit"]["enum"]
+        .as_vec()
+        .expect("Error.limit's enum")
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    let enforced: BTreeSet<&str> = shared::service::LIMITS.iter().map(|limit| limit.name).collect();
+    assert_eq!(named, enforced);
+}

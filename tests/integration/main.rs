@@ -39,6 +39,8 @@ mod secrets;
 mod outage;
 // No authorization lost, stolen or stuck: every window recovered, owners bound to the link.
 mod authorization;
+// Per-identity limits: one tenant cannot spend what all of them share.
+mod limits;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.
 mod faults;
 // 100 concurrent duplicate pushes; refreshers racing re-authorizations.

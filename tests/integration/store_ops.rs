@@ -140,7 +140,8 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
         assert_eq!(c.calls.take(), ["GetItem"], "WeChat's retry of it");
     }
 
-    // Acting as the account with a fresh token: one read (the account) before the send.
+    // Acting as the account with a fresh token: one read (the account) and the caller's send
+    // counter (one atomic write: docs/contract.md, "Limits") before the send.
     let code = c.standin.authorize_directly("wx1000000000000001").await.unwrap();
     assert!(!code.is_empty());
     c.calls.take();
@@ -153,7 +154,7 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
     let backend = format!("{}/wechat/backend/authorizers/wx1000000000000001/messages", c.base);
     let response = c.http.post(&backend).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    assert_eq!(c.calls.take(), ["GetItem"], "a send with a fresh token: the account, nothing else");
+    assert_eq!(c.calls.take(), ["GetItem", "UpdateItem"], "a send with a fresh token: the account, its count");
 
     // Reply rules saved (the account, one conditional put); a push a cached rule answers costs
     // the hand-off's three calls and nothing more.

@@ -346,6 +346,7 @@ async fn redeem<S: TokenStore>(app: &App<S>, caller: &Caller, appid: &str, body:
         Err(RedeemError::UserRefMismatch) => DashboardCode::UserRefMismatch.respond(
             "this authorization was not started for this user_ref (a public link binds no one): nothing was bound, and the ticket is spent",
         ),
+        Err(RedeemError::Limited(limited)) => DashboardCode::limited(&limited),
         Err(RedeemError::Store(err)) => {
             tracing::error!(function = FUNCTION, error = %err, "ticket not redeemed");
             DashboardCode::StoreUnavailable.respond("the store is unavailable; redeem again")

@@ -15,7 +15,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use shared::app::App;
-use shared::service::{AuthorizationLink, LinkMode, LinkRequest, StartError};
+use shared::service::{AuthorizationLink, LinkError, LinkMode, LinkRequest, StartError};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode, Referrer};
 
@@ -103,6 +103,13 @@ async fn start<S: TokenStore>(app: &App<S>, pairs: &[(String, String)]) -> Respo
             StatusCode::CONFLICT,
             "授权链接已使用",
             "This link was already opened. Please start a new authorization from the dashboard.",
+        ),
+        Err(StartError::Link(LinkError::Limited(limited))) => refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "操作过于频繁",
+            &format!(
+                "Too many authorizations were started for this dashboard user lately ({limited}). Please try again later."
+            ),
         ),
         Err(StartError::Link(err)) => {
             tracing::error!(function = FUNCTION, error = %err, "cannot issue an authorization URL");

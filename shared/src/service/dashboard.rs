@@ -70,6 +70,18 @@ pub enum LinkError {
     /// The `pre_auth_code` could not be had, or its binding not stored.
     #[error(transparent)]
     Call(#[from] CallError),
+    /// The user has started too many authorizations lately (no `pre_auth_code` minted).
+    #[error(transparent)]
+    Limited(crate::service::Limited),
+}
+
+impl From<crate::service::SpendError> for LinkError {
+    fn from(err: crate::service::SpendError) -> Self {
+        match err {
+            crate::service::SpendError::Limited(limited) => Self::Limited(limited),
+            crate::service::SpendError::Store(err) => Self::Call(CallError::Store(err)),
+        }
+    }
 }
 
 /// Why a start link was not honoured.
@@ -183,6 +195,7 @@ impl<S: TokenStore> Platform<S> {
         };
         let mut url =
             url::Url::parse(&format!("{base}{path}")).map_err(|_| LinkError::NotConfigured("WECHAT_AUTH_PAGE_BASE"))?;
+        self.spend(crate::service::PRE_AUTH_CODES, request.user).await?;
         let pre = self.create_pre_auth_code().await?;
         let expires_in = pre.expires_in.clamp(60, 1800);
         let now = self.now();

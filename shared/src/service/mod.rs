@@ -16,6 +16,7 @@
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
 //! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
+//! | per-identity limits kept in the table | `limits.rs` | dashboard, acting, web authorization |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
@@ -26,6 +27,7 @@ mod dashboard;
 mod followers;
 mod hand_off;
 mod inbound;
+mod limits;
 mod refresh;
 mod rules;
 mod ticket;
@@ -38,6 +40,7 @@ pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, M
 pub use self::followers::{BACKFILL_SLICE, LedgerError, LedgerOutcome, MAX_FOLLOWER_PAGE, MESSAGE_WINDOW_SECS};
 pub use self::hand_off::{MARKER_READ_BUDGET, MARKER_WRITE_BUDGET};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};
+pub use self::limits::{LIMITS, Limit, Limited, PRE_AUTH_CODES, SENDS, SpendError, WEB_REDEMPTIONS, WEB_STARTS};
 pub use self::refresh::{
     CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, Reconcile, RefreshOutcome, RefreshReport, SECOND_CHANCE_SECS,
     TICKET_STALE_SECS,

@@ -39,6 +39,11 @@ impl MarkerKey {
         Self(format!("unlisted|{appid}|{day}"))
     }
 
+    /// A per-identity counter: `limit` for the identity whose SHA-1 is `who`, in window `window`.
+    pub fn rate(limit: &str, who: &str, window: i64) -> Self {
+        Self(format!("rate|{limit}|{who}|{window}"))
+    }
+
     /// That an authorization state (by its nonce) was used.
     pub fn auth_state(nonce: &str) -> Self {
         Self(format!("state|{nonce}"))

@@ -28,6 +28,8 @@ struct State {
     authorizers: HashMap<String, AuthorizerRecord>,
     markers: HashMap<String, Timestamp>,
     values: HashMap<String, (String, Timestamp)>,
+    /// Per-identity counters: the count and when it expires.
+    counters: HashMap<String, (u64, Timestamp)>,
     rules: HashMap<String, StoredRules>,
     /// Per account, per OpenID (ordered, like the table's sort key): the follower and the
     /// `CreateTime` of the change that set their subscription state.
@@ -410,6 +412,18 @@ impl MarkerStore for MemoryStore {
         }
         state.reads += 1;
         Ok(state.markers.get(key).is_some_and(|expires| *expires >= now))
+    }
+
+    async fn count(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let expired = state.counters.get(key).is_some_and(|(_, expires)| *expires < now);
+        if expired {
+            state.counters.remove(key);
+        }
+        let entry = state.counters.entry(key.to_owned()).or_insert((0, now + ttl_secs.max(1)));
+        entry.0 += 1;
+        let count = entry.0;
+        Ok(state.wrote(count))
     }
 
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {

@@ -466,6 +466,11 @@ pub trait MarkerStore: Send + Sync {
 
     /// The value under `key`, unless expired.
     fn recall(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Adds one to the counter under `key` (made with `ttl_secs` on first use) and returns the new
+    /// count: one atomic write, however many callers count at once. The per-identity limits name a
+    /// window in the key, so a counter never outlives its window.
+    fn count(&self, key: &str, ttl_secs: i64, now: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// An account's reply rules as stored: the canonical document and its version.

@@ -29,7 +29,8 @@ macro_rules! store_suite {
             racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
             follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
             follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
-            concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account);
+            concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
+            concurrent_counts_count_each_once);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -758,4 +759,19 @@ pub(crate) async fn web_origins_are_a_setting_of_the_account<S: TokenStore>(stor
     assert_eq!(again.web_origins, origins);
     assert_eq!(store.set_web_origins("wx_o", &[], NOW + 300).await.unwrap().web_origins, Vec::<String>::new());
     assert_eq!(store.authorizer("wx_o").await.unwrap().unwrap().web_origins, Vec::<String>::new());
+}
+
+/// A counter counts every caller once, however many count at the same moment, and each key
+/// separately (the limits put their window in the key).
+pub(crate) async fn concurrent_counts_count_each_once<S: TokenStore>(store: Arc<S>) {
+    let counts = futures_util::future::join_all((0..20).map(|_| {
+        let store = store.clone();
+        async move { store.count("rate|alice|send|1", 60, NOW).await.unwrap() }
+    }))
+    .await;
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=20).collect::<Vec<u64>>(), "each caller saw its own count: {counts:?}");
+    assert_eq!(store.count("rate|alice|send|2", 60, NOW + 60).await.unwrap(), 1, "another window starts at 1");
+    assert_eq!(store.count("rate|bob|send|1", 60, NOW).await.unwrap(), 1, "another identity starts at 1");
 }

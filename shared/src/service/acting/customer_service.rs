@@ -31,6 +31,7 @@ impl<S: TokenStore> Platform<S> {
         let message = CustomMessage::from_request(request).map_err(ActError::Invalid)?;
         let record = self.account_for(caller, appid).await?;
         let Some(key) = idempotency_key else {
+            self.spend(crate::service::SENDS, caller.key()).await?;
             return self.send_checked(record, &message).await;
         };
         checked_key(key)?;
@@ -50,7 +51,12 @@ impl<S: TokenStore> Platform<S> {
                 None => Err(ActError::InProgress),
             };
         }
-        let result = self.send_checked(record, &message).await;
+        // Counted once the key is claimed (a replay above spends nothing); a caller over its
+        // limit leaves the claim with "failed" kept, so the key's retry is told to use a new one.
+        let result = match self.spend(crate::service::SENDS, caller.key()).await {
+            Ok(()) => self.send_checked(record, &message).await,
+            Err(err) => Err(err.into()),
+        };
         let mut kept = match &result {
             Ok(answer) => json!({"ok": answer}),
             Err(ActError::Refused(err)) => json!({"refused": {"errcode": err.errcode(), "call": err.call()}}),

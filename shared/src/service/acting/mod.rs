@@ -70,6 +70,9 @@ pub enum ActError {
     /// The same idempotency key is being used by a request still running.
     #[error("a request with this Idempotency-Key is still running")]
     InProgress,
+    /// The caller is over one of its limits (nothing done).
+    #[error(transparent)]
+    Limited(crate::service::Limited),
     /// The idempotency key was used for another message (nothing sent).
     #[error("this Idempotency-Key was used for another message")]
     KeyReused,
@@ -82,6 +85,15 @@ pub enum ActError {
     /// Getting a token failed (the store, WeChat, the component token).
     #[error(transparent)]
     Token(#[from] CallError),
+}
+
+impl From<crate::service::SpendError> for ActError {
+    fn from(err: crate::service::SpendError) -> Self {
+        match err {
+            crate::service::SpendError::Limited(limited) => Self::Limited(limited),
+            crate::service::SpendError::Store(err) => err.into(),
+        }
+    }
 }
 
 impl From<StoreError> for ActError {

@@ -69,6 +69,7 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         let record = self.account_for(caller, appid).await?;
+        self.spend(crate::service::SENDS, caller.key()).await?;
         let body = &body;
         let msgid = self
             .with_account_token(record, true, |token| async move { self.wechat.send_template(&token, body).await })

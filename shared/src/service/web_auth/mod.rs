@@ -126,9 +126,21 @@ pub enum RedeemError {
     /// (the ticket is spent: it was not this user's).
     #[error("the ticket was started for another user_ref")]
     UserRefMismatch,
+    /// The caller is over its limit of redemptions (nothing looked at).
+    #[error(transparent)]
+    Limited(crate::service::Limited),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<crate::service::SpendError> for RedeemError {
+    fn from(err: crate::service::SpendError) -> Self {
+        match err {
+            crate::service::SpendError::Limited(limited) => Self::Limited(limited),
+            crate::service::SpendError::Store(err) => Self::Store(err),
+        }
+    }
 }
 
 /// Which side of a binding a caller names.
@@ -351,6 +363,9 @@ impl<S: TokenStore> Platform<S> {
             Err(ActError::Token(CallError::Store(err))) => return Err(RedeemError::Store(err)),
             Err(_) => return Err(RedeemError::NotFound),
         }
+        // Counted once a ticket is found (a miss stores nothing; a ticket's 192 random bits are not
+        // guessed), before it is spent: over the limit, the ticket stays redeemable.
+        self.spend(crate::service::WEB_REDEMPTIONS, caller.name()).await?;
         if !self.store.remember_once(&MarkerKey::web_ticket_redeemed(ticket), WEB_TICKET_SECS * 2, now).await? {
             return Err(RedeemError::Used);
         }

@@ -118,6 +118,7 @@ impl<S: TokenStore> Platform<S> {
                 "the account did not grant web service (permission set 4); its admin must authorize again with it",
             ));
         }
+        self.spend(crate::service::WEB_STARTS, caller.name()).await?;
         let mut bytes = [0u8; 24];
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a start: {e}")))?;
         let start = Secret::new(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes));

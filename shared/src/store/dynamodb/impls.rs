@@ -321,6 +321,19 @@ impl MarkerStore for DynamoDbStore {
         Ok(Reader { key: &key.pk, item: &item }.n("ttl")? >= now)
     }
 
+    async fn count(&self, key: &str, ttl_secs: i64, now: Timestamp) -> Result<u64, StoreError> {
+        let update = Update::new(
+            "ADD #count :one SET #ttl = if_not_exists(#ttl, :ttl)",
+            "attribute_not_exists(#pk) OR attribute_exists(#count)",
+        )
+        .value(":one", n(1))
+        .value(":ttl", n(now + ttl_secs.max(1)));
+        let key = self.keys.marker(key);
+        let item = self.update(&key, update).await?;
+        let count = Reader { key: &key.pk, item: &item }.n("count")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn remember_value(&self, key: &str, value: &str, ttl_secs: i64, now: Timestamp) -> Result<(), StoreError> {
         let mut item = self.keys.value(key).item();
         item.insert("value".into(), s(value));

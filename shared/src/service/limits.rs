@@ -1,0 +1,83 @@
+//! Per-identity limits, kept in the table: what one dashboard user or one backend may do in a
+//! window, so that no tenant can spend what all of them share: the component's daily
+//! `pre_auth_code` quota, WeChat's send capacity, the platform's own throughput. API Gateway's
+//! throttles are per route and shared by everyone; these are per caller.
+//!
+//! Each limit counts in fixed windows (one atomic `UpdateItem` per counted action, the window in
+//! the key, so a counter expires with its window): at a window's edge a caller may get up to twice
+//! the allowance within one window's length, which is what a fixed window trades for one write.
+
+use super::Platform;
+use crate::crypto::signature;
+use crate::store::{MarkerKey, StoreError, TokenStore};
+
+/// What one identity may do in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// What is counted, as answers and logs name it.
+    pub name: &'static str,
+    /// How many per window.
+    pub max: u64,
+    /// The window, in seconds.
+    pub window_secs: i64,
+}
+
+/// `pre_auth_code`s one dashboard user may have minted (each opened start link or authorization
+/// page mints one): the component's daily quota for `api_create_preauthcode` is shared by every
+/// tenant of the platform.
+pub const PRE_AUTH_CODES: Limit = Limit { name: "pre_auth_code", max: 20, window_secs: 600 };
+/// Customer-service and template messages one caller may send (WeChat's own per-account limits
+/// still apply on top).
+pub const SENDS: Limit = Limit { name: "send", max: 1200, window_secs: 60 };
+/// Web-authorization starts one caller may mint.
+pub const WEB_STARTS: Limit = Limit { name: "web_start", max: 600, window_secs: 60 };
+/// Web-authorization tickets one caller may redeem (tickets found; a miss stores nothing).
+pub const WEB_REDEMPTIONS: Limit = Limit { name: "web_ticket", max: 600, window_secs: 60 };
+
+/// Every limit, as documented (`docs/contract.md`, "Limits").
+pub const LIMITS: [Limit; 4] = [PRE_AUTH_CODES, SENDS, WEB_STARTS, WEB_REDEMPTIONS];
+
+/// A caller over a limit: nothing was done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{limit}: at most {max} per {window_secs} s for one caller; again in {retry_after} s")]
+pub struct Limited {
+    /// The limit's name.
+    pub limit: &'static str,
+    /// Its allowance per window.
+    pub max: u64,
+    /// Its window.
+    pub window_secs: i64,
+    /// Seconds until the window ends.
+    pub retry_after: i64,
+}
+
+/// Why an action could not be counted: over the limit, or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpendError {
+    /// Over the limit.
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    /// The store failed (nothing is done without its count).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Counts one of `identity`'s `limit`: `Ok` while within it.
+    ///
+    /// # Errors
+    /// [`SpendError::Limited`] over the limit (the count stays spent: retrying early does not
+    /// help); [`SpendError::Store`].
+    pub(super) async fn spend(&self, limit: Limit, identity: &str) -> Result<(), SpendError> {
+        let now = self.now();
+        let window = now.div_euclid(limit.window_secs);
+        let key = MarkerKey::rate(limit.name, &signature(&[identity]), window);
+        let count = self.store.count(&key, limit.window_secs * 2, now).await?;
+        if count <= limit.max {
+            return Ok(());
+        }
+        let retry_after = (window + 1) * limit.window_secs - now;
+        tracing::warn!(limit = limit.name, max = limit.max, window_secs = limit.window_secs, "caller over a limit");
+        Err(Limited { limit: limit.name, max: limit.max, window_secs: limit.window_secs, retry_after }.into())
+    }
+}
