@@ -93,7 +93,8 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             });
             let data: Vec<Value> =
                 page.items.iter().map(|a| item(a, counts.get(&a.authorizer_appid).copied())).collect();
-            web::json(StatusCode::OK, &json!({"code": 0, "data": data, "next_cursor": page.next}))
+            // `user`: who the caller is to the platform, so the console can say who is signed in.
+            web::json(StatusCode::OK, &json!({"code": 0, "data": data, "next_cursor": page.next, "user": user}))
         }
         Err(StoreError::Other(reason)) => {
             tracing::warn!(function = FUNCTION, reason, "bad cursor");

@@ -59,6 +59,8 @@
     1011: "微信没有应答，消息可能已经发出（平台不会重试），请先与粉丝确认",
     1012: "同样的请求正在处理中，请稍候",
     1014: "保存规则需要注明基于哪个版本",
+    1020: "这个身份不是平台登记的后端",
+    1021: "操作过于频繁，请稍后再试",
   };
 
   class ApiError extends Error {
@@ -169,8 +171,11 @@
   async function loadAccounts() {
     const list = $("accounts");
     try {
-      const { data } = await api("GET", `${routes.list}?limit=100`);
+      const { data, page } = await api("GET", `${routes.list}?limit=100`);
       notice("");
+      // Who the platform takes the operator for: every account below is theirs.
+      $("signed-in").textContent = page.user || "";
+      document.querySelector(".who").hidden = !page.user;
       if (!data.length) {
         list.replaceChildren(el("p", { cls: "empty", attrs: { id: "empty" }, text: "还没有公众号。点击「添加公众号」，让公众号管理员扫码授权。" }));
         return;
@@ -210,6 +215,29 @@
     $("detail-title").textContent = `${account.nick_name || account.authorizer_appid}（${account.authorizer_appid}）`;
     loadRules();
     loadFollowers(true);
+    loadOrigins();
+  }
+
+  // --- web authorization: the sites the account's followers may be sent back to ---------------
+  async function loadOrigins() {
+    $("origins-result").textContent = "";
+    try {
+      const { data } = await api("GET", `${routes.account(selected.authorizer_appid)}/web-origins`);
+      $("web-origins").value = data.origins.join("\n");
+    } catch (err) {
+      result("origins-result", err.message, false);
+    }
+  }
+
+  async function saveOrigins() {
+    const origins = $("web-origins").value.split(/[\s,]+/).filter(Boolean);
+    try {
+      const { data } = await api("PUT", `${routes.account(selected.authorizer_appid)}/web-origins`, { body: { origins } });
+      $("web-origins").value = data.origins.join("\n");
+      result("origins-result", data.origins.length ? `已保存：${data.origins.length} 个网站` : "已保存：网页授权已关闭", true);
+    } catch (err) {
+      result("origins-result", err.message, false);
+    }
   }
 
   async function loadRules() {
@@ -318,6 +346,7 @@
   $("more-followers").addEventListener("click", () => loadFollowers(false));
   $("only-subscribed").addEventListener("change", () => loadFollowers(true));
   $("send").addEventListener("click", send);
+  $("save-origins").addEventListener("click", saveOrigins);
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => tab(button.dataset.tab));
   // Coming back from WeChat's authorization page with Back: show the new account.
   window.addEventListener("pageshow", (e) => e.persisted && loadAccounts());

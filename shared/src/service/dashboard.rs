@@ -59,6 +59,9 @@ pub struct AuthorizationLink {
     pub url: String,
     /// Seconds the link (its `pre_auth_code` and state) stays usable.
     pub expires_in: i64,
+    /// The dashboard user the account will belong to: the page says so, so that an admin sent a
+    /// link by someone else sees whose tenant they are about to authorize into.
+    pub for_user: String,
 }
 
 /// Why no link could be made.
@@ -139,7 +142,7 @@ impl<S: TokenStore> Platform<S> {
             .finish();
         let token = self.start_signer.sign(&subject, self.now() + START_LINK_SECS);
         url.query_pairs_mut().append_pair("token", &token);
-        Ok(AuthorizationLink { url: url.into(), expires_in: START_LINK_SECS })
+        Ok(AuthorizationLink { url: url.into(), expires_in: START_LINK_SECS, for_user: request.user.to_owned() })
     }
 
     /// Opens a start link: verified, consumed with one conditional write, then the WeChat link
@@ -224,6 +227,6 @@ impl<S: TokenStore> Platform<S> {
         if request.mode == LinkMode::Mobile {
             url.set_fragment(Some("wechat_redirect"));
         }
-        Ok(AuthorizationLink { url: url.into(), expires_in })
+        Ok(AuthorizationLink { url: url.into(), expires_in, for_user: request.user.to_owned() })
     }
 }

@@ -3,8 +3,9 @@
 empty list → 添加公众号 → WeChat's authorization page (the stand-in) → authorize → back at the
 console: the card appears → edit the reply rules (a wrong rule first: its message in words) → the
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
-(sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the console at a
-phone's size. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
+(sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the sites web
+authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
+size. The platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
 of its own (the local demo's `local-user:` token, so the list starts empty), and the account and
 the follower are new to this run.
@@ -64,8 +65,10 @@ def main() -> int:
         shot("empty")
         assert driver.execute_script("return document.querySelectorAll('.card').length") == 0
 
-        # 2. 添加公众号 → the platform's page → WeChat's → authorize this account.
+        # 2. 添加公众号 → the platform's page (which says who will manage the account) → WeChat's →
+        #    authorize this account.
         authorize = flow.leave(driver.find_element(By.ID, "add-account").click, ec.element_to_be_clickable((By.ID, "authorize")))
+        assert text_of("for-user") == f"local:{OPERATOR}", text_of("for-user")
         account = flow.leave(authorize.click, ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
         title = flow.leave(account.click, ec.presence_of_element_located((By.ID, "platform-title")))
         assert "/lambda-url/auth-callback" in driver.current_url, driver.current_url
@@ -75,6 +78,7 @@ def main() -> int:
         driver.get(CONSOLE)
         card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
         assert NICK in card.text and "服务号" in card.text and "微信认证" in card.text and "已授权" in card.text, card.text
+        wait.until(lambda d: text_of("signed-in") == f"local:{OPERATOR}")
         shot("account-card")
 
         # 4. Its rules: a wrong one first (the API's message, in words), then good ones.
@@ -137,7 +141,28 @@ def main() -> int:
         into_view("send-result")
         shot("send-outside-window")
 
-        # 7. At a phone's size: one column, the buttons reachable.
+        # 7. Web authorization's sites: a wrong one (its message, in words), then the shop's.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="web"]').click()
+        origins = wait.until(ec.visibility_of_element_located((By.ID, "web-origins")))
+        origins.clear()
+        origins.send_keys("http://shop.example.com")
+        driver.find_element(By.ID, "save-origins").click()
+        message = wait.until(lambda d: text_of("origins-result"))
+        assert message.startswith("请求参数有误：origins[0]") and "https" in message, message
+        # (The local run lets owners allow only its shop: OAUTH_RETURN_ORIGINS is the ceiling.)
+        shop = f"http://127.0.0.1:{os.environ.get('SHOP_PORT', '9200')}"
+        origins.clear()
+        origins.send_keys(shop)
+        driver.find_element(By.ID, "save-origins").click()
+        wait.until(lambda d: text_of("origins-result") == "已保存：1 个网站")
+        saved = urllib.request.Request(f"{WATCH}/lambda-url/account-actions/wechat/authorizers/{ACCOUNT}/web-origins",
+                                       headers={"authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(saved, timeout=30) as response:
+            assert json.load(response)["data"] == {"origins": [shop]}
+        into_view("origins-result")
+        shot("web-origins")
+
+        # 8. At a phone's size: one column, the buttons reachable.
         driver.set_window_size(390, 844)
         driver.get(CONSOLE)
         card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
