@@ -75,8 +75,11 @@ OAUTH_RETURN_ORIGINS=http://127.0.0.1:$SHOP_PORT,http://localhost:$SHOP_PORT
 OAUTH_START_URL='http://127.0.0.1:$GATEWAY_PORT/wechat/oauth/\$APPID\$/authorize'
 # Quoted: cargo lambda's env-file parser refuses an unquoted '=' inside a value.
 DOMAIN_VERIFICATION_FILES="MP_verify_local0123.txt=local0123"
-# The console calls the functions where cargo lambda watch serves them (/lambda-url/<function>).
+# The console calls the functions where cargo lambda watch serves them (/lambda-url/<function>),
+# and signs in with the stand-in's identity provider (who: GET /standin/idp-user?name=…).
 CONSOLE_ROUTES=lambda-url
+CONSOLE_OIDC_AUTHORIZE_URL=http://127.0.0.1:$STANDIN_PORT/standin/idp/authorize
+CONSOLE_OIDC_CLIENT_ID=local-console
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT

@@ -328,18 +328,34 @@ pub fn dashboard_user(request: &Request, auth: DashboardAuth) -> Option<String> 
 /// flow depends on what another left behind. This proves nothing about the caller, like the mode
 /// itself; a deployment uses `jwt` or `iam`, where this header means nothing.
 pub fn local_demo_user(request: &Request) -> String {
-    let named = request
+    let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer local-user:"))
-        .filter(|name| {
-            (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let named = bearer.and_then(|token| match token.strip_prefix("local-user:") {
+        Some(name) => local_demo_name_ok(name).then(|| name.to_owned()),
+        None => unverified_subject(token),
+    });
     match named {
         Some(name) => format!("local:{name}"),
         None => LOCAL_DEMO_USER.to_owned(),
     }
+}
+
+/// A local demo user's name: 1–64 of `A–Z a–z 0–9 _ -`.
+pub fn local_demo_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The `sub` of a JWT-shaped token, *unverified*: the local demo's sign-in (the stand-in's
+/// identity provider) hands the console such a token, and the demo verifies nothing, as its name
+/// says. A deployment's `jwt` mode reads only what API Gateway's authorizer verified.
+fn unverified_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub").and_then(serde_json::Value::as_str).filter(|sub| local_demo_name_ok(sub)).map(str::to_owned)
 }
 
 /// Why a backend route refused its caller.
@@ -561,6 +577,13 @@ mod tests {
         for other in ["Bearer local-user:", "Bearer local-user:a b", "Bearer local-user:a:b", "Bearer x.y.z", &too_long]
         {
             assert_eq!(user(Some(other)), LOCAL_DEMO_USER, "{other}");
+        }
+        // The local sign-in's token (JWT-shaped, unverified): its subject.
+        let payload = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, r#"{"sub":"carol"}"#);
+        let signed_in = format!("Bearer eyJhbGciOiJub25lIn0.{payload}.");
+        assert_eq!(user(Some(&signed_in)), "local:carol");
+        for bad in ["Bearer a.b.c", "Bearer a.e30.", "Bearer x"] {
+            assert_eq!(user(Some(bad)), LOCAL_DEMO_USER, "{bad}");
         }
         // Only the local demo reads it: a deployment's modes ignore the header.
         let request = with_authorization(Some("Bearer local-user:alice"));

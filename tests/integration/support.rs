@@ -102,7 +102,7 @@ impl Function {
             Self::FollowerLedger => panic!("follower-ledger is not an HTTP function"),
             Self::AccountActions => account_actions::handle(app, request).await,
             Self::WebOauth => web_oauth::handle(app, request).await,
-            Self::Console => Ok(console::handle(&request, console::Routes::Gateway)),
+            Self::Console => Ok(console::handle(&request, console::Routes::Gateway, None)),
         };
         response.expect("handlers answer every request")
     }

@@ -22,15 +22,67 @@
   const TOKEN_KEY = "console-token";
 
   // --- who the operator is --------------------------------------------------------------------
-  // An OIDC implicit redirect lands here with #id_token=… (or access_token): keep it, and take it
-  // out of the address bar so it is not bookmarked or shared.
+  // The console signs in by itself (OIDC implicit flow): it makes a state and a nonce, keeps them
+  // in this tab, and sends the browser to the identity provider. The answer lands here with
+  // #id_token=…&state=…: the token is kept only if the state is the one this tab made and the
+  // token carries its nonce. Anything else in the fragment (a link with someone else's token, to
+  // have the operator add accounts into that tenant) is refused. Either way the fragment leaves the
+  // address bar, so it is not bookmarked or shared.
+  const signIn = (() => {
+    try {
+      return JSON.parse(document.querySelector('meta[name="console-signin"]').content || "null");
+    } catch (_) {
+      return null;
+    }
+  })();
+  const PENDING_KEY = "console-signin-pending";
+  const random = () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+  const claimsOf = (jwt) => {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const text = new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0)));
+      return JSON.parse(text);
+    } catch (_) {
+      return null;
+    }
+  };
   const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-  const fromRedirect = fragment.get("id_token") || fragment.get("access_token");
-  if (fromRedirect) {
-    sessionStorage.setItem(TOKEN_KEY, fromRedirect);
+  const fromRedirect = fragment.get("id_token");
+  let refusedSignIn = false;
+  if (fromRedirect || fragment.get("access_token")) {
     history.replaceState(null, "", window.location.pathname + window.location.search);
+    let pending = null;
+    try {
+      pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
+    } catch (_) {
+      pending = null;
+    }
+    sessionStorage.removeItem(PENDING_KEY);
+    const claims = fromRedirect && claimsOf(fromRedirect);
+    if (pending && fragment.get("state") === pending.state && claims && claims.nonce === pending.nonce) {
+      sessionStorage.setItem(TOKEN_KEY, fromRedirect);
+    } else {
+      refusedSignIn = true;
+    }
   }
   const token = () => sessionStorage.getItem(TOKEN_KEY);
+
+  function startSignIn() {
+    const pending = { state: random(), nonce: random() };
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+    const query = new URLSearchParams({
+      response_type: "id_token",
+      client_id: signIn.client_id,
+      redirect_uri: window.location.origin + window.location.pathname,
+      scope: "openid",
+      state: pending.state,
+      nonce: pending.nonce,
+    });
+    window.location.assign(`${signIn.authorize}?${query}`);
+  }
 
   // --- the API, its answers in words ----------------------------------------------------------
   const REFUSALS = {
@@ -332,6 +384,10 @@
   }
 
   // --- wiring -----------------------------------------------------------------------------------
+  if (signIn) {
+    $("sign-in").hidden = false;
+    $("sign-in").addEventListener("click", startSignIn);
+  }
   $("add-account").addEventListener("click", addAccount);
   $("refresh").addEventListener("click", loadAccounts);
   $("save-token").addEventListener("click", () => {
@@ -350,5 +406,7 @@
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => tab(button.dataset.tab));
   // Coming back from WeChat's authorization page with Back: show the new account.
   window.addEventListener("pageshow", (e) => e.persisted && loadAccounts());
-  loadAccounts();
+  loadAccounts().then(() => {
+    if (refusedSignIn) notice("登录未被接受：这个登录不是本页发起的（可能是别人发来的链接），已忽略。请点击「登录」重新登录。");
+  });
 })();

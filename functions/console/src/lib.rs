@@ -82,12 +82,57 @@ fn respond(
     response
 }
 
+/// The console's own sign-in: the identity provider's authorization endpoint and the client id
+/// the console signs in as (OIDC implicit flow, `response_type=id_token`). The page accepts a token
+/// in its URL fragment only as the answer to a sign-in it started (its `state`, and its `nonce` in
+/// the token), so a link carrying someone else's token cannot sign an operator in as them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// `CONSOLE_OIDC_AUTHORIZE_URL`: an https URL (http for localhost, the local run).
+    pub authorize_url: String,
+    /// `CONSOLE_OIDC_CLIENT_ID`.
+    pub client_id: String,
+}
+
+impl SignIn {
+    /// From `CONSOLE_OIDC_AUTHORIZE_URL` and `CONSOLE_OIDC_CLIENT_ID`; `None` (pasted tokens only)
+    /// when either is unset or the URL is not one, said in a log line.
+    pub fn from_env() -> Option<Self> {
+        Self::from_values(
+            std::env::var("CONSOLE_OIDC_AUTHORIZE_URL").ok().as_deref(),
+            std::env::var("CONSOLE_OIDC_CLIENT_ID").ok().as_deref(),
+        )
+    }
+
+    fn from_values(url: Option<&str>, client: Option<&str>) -> Option<Self> {
+        let (url, client) = (url.filter(|u| !u.is_empty())?, client.filter(|c| !c.is_empty())?);
+        let ok = url::Url::parse(url).is_ok_and(|u| {
+            u.scheme() == "https" || (u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1")))
+        });
+        if !ok {
+            tracing::error!(function = FUNCTION, "CONSOLE_OIDC_AUTHORIZE_URL is not an https URL: sign-in is off");
+            return None;
+        }
+        Some(Self { authorize_url: url.to_owned(), client_id: client.to_owned() })
+    }
+
+    /// What the page's `console-signin` meta tag holds (HTML-escaped by the caller).
+    fn as_json(sign_in: Option<&Self>) -> String {
+        sign_in.map_or_else(String::new, |s| {
+            serde_json::json!({"authorize": s.authorize_url, "client_id": s.client_id}).to_string()
+        })
+    }
+}
+
 /// Handles one request.
-pub fn handle(request: &Request, routes: Routes) -> Response<Body> {
+pub fn handle(request: &Request, routes: Routes, sign_in: Option<&SignIn>) -> Response<Body> {
     let path = request.uri().path().trim_end_matches('/');
     // `cargo lambda watch` hands the function the path after `/lambda-url/console`.
     if path.is_empty() || path.ends_with("/console") {
-        let page = PAGE.replace("{{PREFIX}}", routes.assets()).replace("{{ROUTES}}", routes.as_str());
+        let page = PAGE
+            .replace("{{PREFIX}}", routes.assets())
+            .replace("{{ROUTES}}", routes.as_str())
+            .replace("{{SIGNIN}}", &shared::web::escape_html(&SignIn::as_json(sign_in)));
         return respond(StatusCode::OK, "text/html; charset=utf-8", page, "no-store");
     }
     if path.ends_with("/console.js") {
@@ -116,4 +161,22 @@ pub fn handle(request: &Request, routes: Routes) -> Response<Body> {
 fn not_found(path: &str) -> Response<Body> {
     tracing::warn!(function = FUNCTION, path, "no such console route");
     respond(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".to_owned(), "no-store")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_needs_an_https_endpoint_and_a_client() {
+        let https = Some("https://idp.example.com/oauth2/authorize");
+        assert!(SignIn::from_values(https, Some("console")).is_some());
+        assert!(SignIn::from_values(Some("http://127.0.0.1:9100/standin/idp/authorize"), Some("c")).is_some());
+        for (url, client) in
+            [(https, None), (None, Some("c")), (Some("http://idp.example.com/a"), Some("c")), (Some("x"), Some("c"))]
+        {
+            assert_eq!(SignIn::from_values(url, client), None, "{url:?} {client:?}");
+        }
+        assert_eq!(SignIn::as_json(None), "");
+    }
 }

@@ -5,12 +5,14 @@ console: the card appears → edit the reply rules (a wrong rule first: its mess
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
 (sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the sites web
 authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
-size. The platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
+size. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
+not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
-of its own (the local demo's `local-user:` token, so the list starts empty), and the account and
-the follower are new to this run.
+of its own (signed in as a new name, so the list starts empty), and the account and the follower
+are new to this run.
 """
 
+import base64
 import json
 import os
 import re
@@ -51,13 +53,27 @@ def main() -> int:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.ID, element_id))
         def text_of(element_id: str) -> str:
             return driver.find_element(By.ID, element_id).text
-        # 0. Deployed, an OIDC redirect lands with the operator's token in the fragment: the page
-        #    keeps it in this tab only and takes it out of the address bar. Here the token is the
-        #    local demo's `local-user:<name>`, which makes this flow's operator a user of its own.
-        token = f"local-user:{OPERATOR}"
-        driver.get(f"{CONSOLE}#id_token={token}")
-        wait.until(lambda d: d.execute_script("return sessionStorage.getItem('console-token')") == token)
+        # 0. The console signs in by itself: 登录 → the identity provider (the stand-in's, as this
+        #    flow's operator) → back with a token carrying the console's own state and nonce, kept
+        #    in this tab only and out of the address bar. The demo reads the token's subject, which
+        #    makes this flow's operator a user of its own.
+        driver.get(f"{STANDIN}/standin/idp-user?name={OPERATOR}")
+        driver.get(CONSOLE)
+        sign_in = wait.until(ec.element_to_be_clickable((By.ID, "sign-in")))
+        flow.leave(sign_in.click, ec.presence_of_element_located((By.ID, "accounts")))
+        stored = lambda d: d.execute_script("return sessionStorage.getItem('console-token')")  # noqa: E731
+        token = wait.until(stored)
         assert driver.execute_script("return window.location.hash") == "", driver.current_url
+        wait.until(lambda d: text_of("signed-in") == f"local:{OPERATOR}")
+        # A link carrying someone else's token (a phishing link to a tenant of theirs): refused,
+        # said in words, and the operator stays who they are.
+        claims = base64.urlsafe_b64encode(json.dumps({"sub": "mallory", "nonce": "x"}).encode()).decode().rstrip("=")
+        driver.get("about:blank")  # (a new document: only the fragment differing would not reload)
+        driver.get(f"{CONSOLE}#id_token=eyJhbGciOiJub25lIn0.{claims}.&state=forged")
+        wait.until(lambda d: "登录未被接受" in text_of("notice"))
+        assert stored(driver) == token, "the foreign token was not kept"
+        assert driver.execute_script("return window.location.hash") == "", driver.current_url
+        shot("sign-in-refused")
 
         # 1. The empty console (this operator has no account yet).
         driver.get(CONSOLE)
@@ -156,7 +172,7 @@ def main() -> int:
         driver.find_element(By.ID, "save-origins").click()
         wait.until(lambda d: text_of("origins-result") == "已保存：1 个网站")
         saved = urllib.request.Request(f"{WATCH}/lambda-url/account-actions/wechat/authorizers/{ACCOUNT}/web-origins",
-                                       headers={"authorization": f"Bearer {token}"})
+                                       headers={"authorization": f"Bearer local-user:{OPERATOR}"})
         with urllib.request.urlopen(saved, timeout=30) as response:
             assert json.load(response)["data"] == {"origins": [shop]}
         into_view("origins-result")

@@ -38,6 +38,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/connect/oauth2/authorize", get(oauth::authorize))
         .route("/standin/oauth/consent", post(oauth::consent))
         .route("/standin/wechat-user", get(oauth::set_user))
+        .route("/standin/idp-user", get(crate::idp::set_user))
+        .route("/standin/idp/authorize", get(crate::idp::authorize))
         .route("/sns/oauth2/component/access_token", get(sns_access_token))
         .route("/sns/userinfo", get(sns_userinfo))
         .route("/standin/health", get(|| async { "ok" }))

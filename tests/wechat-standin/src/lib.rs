@@ -19,10 +19,13 @@
 //! - **Web authorization on behalf of accounts** (`oauth.rs`): the authorize page with consent and
 //!   decline, single-use codes that expire, the component-token rule, `sns/userinfo`.
 //! - **The full-network release test** (全网发布, `docs/wechat.md`, "Release test").
+//! - **The local run's identity provider** (`idp.rs`, not WeChat's): the console's OIDC sign-in,
+//!   so that the console signs in locally as it does deployed.
 //! - **Fault injection** per endpoint: an errcode, an HTTP status, latency, a dropped connection.
 //! - **A control API** under `/standin/…` for other processes; tests use [`StandIn`]'s methods.
 
 mod api;
+mod idp;
 mod oauth;
 mod page;
 pub mod platform;
