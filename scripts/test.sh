@@ -69,7 +69,13 @@ if RUSTC_BOOTSTRAP=1 cargo fuzz run -s none -O open_and_parse -- -max_total_time
   tail -n 1 "$fuzz_log"
 else
   tail -n 60 "$fuzz_log" >&2
-  echo "cargo fuzz found a failure; the input is under fuzz/artifacts/open_and_parse/" >&2
+  # A crash leaves its input in the artifacts folder; without one the target did not even build
+  # (or the run was killed), which is no finding of the fuzzer.
+  if ls "$root"/fuzz/artifacts/open_and_parse/* >/dev/null 2>&1; then
+    echo "cargo fuzz found a failure; the input is under fuzz/artifacts/open_and_parse/" >&2
+  else
+    echo "cargo fuzz did not run (the target failed to build, or the run was stopped): see above" >&2
+  fi
   exit 1
 fi
 
