@@ -161,6 +161,14 @@ pub struct WebAuthConfig {
     pub verification_files: Vec<(String, String)>,
 }
 
+impl WebAuthConfig {
+    /// Whether the deployment's ceiling (`OAUTH_RETURN_ORIGINS`) lets `origin` be returned to: any
+    /// origin when it names none.
+    pub fn within_ceiling(&self, origin: &str) -> bool {
+        self.return_origins.is_empty() || self.return_origins.iter().any(|allowed| allowed == origin)
+    }
+}
+
 /// The authorize page's production host.
 pub const DEFAULT_OAUTH_BASE: &str = "https://open.weixin.qq.com";
 

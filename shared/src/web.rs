@@ -294,7 +294,8 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 /// - `jwt`: `jwt:<iss>:<sub>` from API Gateway's JWT authorizer (`sub` 1–256 bytes, `iss` 1–512);
 /// - `iam`: `iam:<caller ARN>` from API Gateway's IAM authorization;
 /// - `unauthenticated-local-demo`: [`LOCAL_DEMO_USER`], or `local:<name>` for a request that
-///   carries `Authorization: Bearer local-user:<name>` ([`local_demo_user`]).
+///   carries `Authorization: Bearer local-user:<name>` or the local sign-in's token for `<name>`
+///   ([`local_demo_user`]).
 ///
 /// `None` (fail closed, [`unknown_user`]) when the request does not carry that identity: a route
 /// deployed without its authorizer, a JWT without a usable `sub` or `iss`, an IAM call without an
@@ -312,11 +313,16 @@ pub fn dashboard_user(request: &Request, auth: DashboardAuth) -> Option<String> 
             let (issuer, subject) = (usable(claims.get("iss"), 512)?, usable(claims.get("sub"), 256)?);
             Some(format!("jwt:{issuer}:{subject}"))
         }
-        DashboardAuth::Iam => {
-            let arn = usable(authorizer?.iam.as_ref()?.user_arn.as_ref(), 2048)?;
-            Some(format!("iam:{arn}"))
-        }
+        DashboardAuth::Iam => Some(format!("iam:{}", iam_caller_arn(request)?)),
     }
+}
+
+/// The ARN of the IAM principal API Gateway verified (1–2048 bytes), if the route is `AWS_IAM`.
+fn iam_caller_arn(request: &Request) -> Option<String> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = request.request_context_ref() else {
+        return None;
+    };
+    ctx.authorizer.as_ref()?.iam.as_ref()?.user_arn.clone().filter(|arn| !arn.is_empty() && arn.len() <= 2048)
 }
 
 /// The user of a request under `unauthenticated-local-demo`: `local:<name>` when it carries
@@ -378,14 +384,7 @@ pub fn backend_caller(request: &Request, auth: DashboardAuth, named: &[String]) 
     if auth == DashboardAuth::UnauthenticatedLocalDemo {
         return Ok(local_demo_user(request));
     }
-    let arn = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref()?.user_arn.clone())
-        }
-        _ => None,
-    }
-    .filter(|arn| !arn.is_empty() && arn.len() <= 2048)
-    .ok_or(BackendRefusal::NoIdentity)?;
+    let arn = iam_caller_arn(request).ok_or(BackendRefusal::NoIdentity)?;
     match crate::config::canonical_principal(&arn) {
         Some(principal) if named.contains(&principal) => Ok(format!("iam:{principal}")),
         _ => Err(BackendRefusal::NotNamed(arn)),

@@ -31,8 +31,7 @@ impl<S: TokenStore> Platform<S> {
         let message = CustomMessage::from_request(request).map_err(ActError::Invalid)?;
         let record = self.account_for(caller, appid).await?;
         let Some(key) = idempotency_key else {
-            self.spend(crate::service::SENDS, caller.key()).await?;
-            return self.send_checked(record, &message).await;
+            return self.send_checked(caller, record, &message).await;
         };
         checked_key(key)?;
         let stored = MarkerKey::idempotency(appid, caller.key(), key);
@@ -51,12 +50,9 @@ impl<S: TokenStore> Platform<S> {
                 None => Err(ActError::InProgress),
             };
         }
-        // Counted once the key is claimed (a replay above spends nothing); a caller over its
-        // limit leaves the claim with "failed" kept, so the key's retry is told to use a new one.
-        let result = match self.spend(crate::service::SENDS, caller.key()).await {
-            Ok(()) => self.send_checked(record, &message).await,
-            Err(err) => Err(err.into()),
-        };
+        // A caller over its limit leaves the claim with "failed" kept, so the key's retry is told
+        // to use a new one.
+        let result = self.send_checked(caller, record, &message).await;
         let mut kept = match &result {
             Ok(answer) => json!({"ok": answer}),
             Err(ActError::Refused(err)) => json!({"refused": {"errcode": err.errcode(), "call": err.call()}}),
@@ -71,7 +67,15 @@ impl<S: TokenStore> Platform<S> {
         result
     }
 
-    async fn send_checked(&self, record: AuthorizerRecord, message: &CustomMessage) -> Result<Value, ActError> {
+    /// Sends a checked message, counted against the caller's sends first (a replay never gets
+    /// here, so it spends nothing).
+    async fn send_checked(
+        &self,
+        caller: &Caller,
+        record: AuthorizerRecord,
+        message: &CustomMessage,
+    ) -> Result<Value, ActError> {
+        self.spend(crate::service::SENDS, caller.key()).await?;
         let appid = record.authorizer_appid.clone();
         self.with_account_token(
             record,

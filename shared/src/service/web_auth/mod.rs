@@ -36,7 +36,7 @@ use super::{ActError, CallError, Caller, Platform};
 use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
-use crate::store::{AuthorizerStatus, Binding, MarkerKey, StoreError, TokenStore};
+use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, MarkerKey, StoreError, TokenStore};
 use crate::wechat::ApiError;
 
 /// How long a started authorization may take to come back (WeChat's code lives 5 minutes; the
@@ -47,7 +47,7 @@ pub const WEB_TICKET_SECS: i64 = 120;
 /// The longest `user_ref` a site may carry through an authorization.
 pub const MAX_USER_REF: usize = 128;
 /// Permission set 4, 网页服务: without it WeChat answers the authorize page with "该链接无法访问".
-pub(super) const WEB_SERVICE_SET: i64 = 4;
+const WEB_SERVICE_SET: i64 = 4;
 
 /// Why an authorization could not start. Each is a page for the follower's browser.
 #[derive(Debug, thiserror::Error)]
@@ -170,8 +170,31 @@ pub(super) fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: 
 pub(super) fn allowed_return(config: &WebAuthConfig, origins: &[String], return_to: &str) -> Option<url::Url> {
     let url = url::Url::parse(return_to).ok()?;
     let origin = url.origin().ascii_serialization();
-    let within_ceiling = config.return_origins.is_empty() || config.return_origins.contains(&origin);
-    (matches!(url.scheme(), "http" | "https") && origins.contains(&origin) && within_ceiling).then_some(url)
+    (matches!(url.scheme(), "http" | "https") && origins.contains(&origin) && config.within_ceiling(&origin))
+        .then_some(url)
+}
+
+/// Whether `scope` is one web authorization asks WeChat for.
+pub(super) fn valid_scope(scope: &str) -> bool {
+    matches!(scope, "snsapi_base" | "snsapi_userinfo")
+}
+
+/// What the account itself must allow for a start to `return_to` (whoever starts it): return
+/// origins set, `return_to` on one of them, and the web-service permission set granted. The
+/// checked target.
+pub(super) fn account_allows(
+    config: &WebAuthConfig,
+    record: &AuthorizerRecord,
+    return_to: &str,
+) -> Result<url::Url, WebStartError> {
+    if record.web_origins.is_empty() {
+        return Err(WebStartError::NotEnabled);
+    }
+    let return_to = allowed_return(config, &record.web_origins, return_to).ok_or(WebStartError::ReturnNotAllowed)?;
+    if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
+        return Err(WebStartError::NoWebPermission);
+    }
+    Ok(return_to)
 }
 
 /// WeChat's authorize URL: the parameters in its exact order, every value fully percent-encoded.
@@ -241,7 +264,7 @@ impl<S: TokenStore> Platform<S> {
         let Some(redirect) = config.redirect_url.as_deref() else {
             return Err(WebStartError::NotConfigured);
         };
-        if !matches!(scope, "snsapi_base" | "snsapi_userinfo") {
+        if !valid_scope(scope) {
             return Err(WebStartError::BadScope);
         }
         if user_ref.is_some_and(|r| !valid_user_ref(r)) {
@@ -251,14 +274,7 @@ impl<S: TokenStore> Platform<S> {
         if record.status != AuthorizerStatus::Authorized {
             return Err(WebStartError::NotAuthorized);
         }
-        if record.web_origins.is_empty() {
-            return Err(WebStartError::NotEnabled);
-        }
-        let return_to =
-            allowed_return(config, &record.web_origins, return_to).ok_or(WebStartError::ReturnNotAllowed)?;
-        if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
-            return Err(WebStartError::NoWebPermission);
-        }
+        let return_to = account_allows(config, &record, return_to)?;
         let now = self.now();
         let state = self.web_signer.sign("", now + WEB_STATE_SECS);
         let nonce = state.split('.').nth(2).unwrap_or_default();

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{MAX_USER_REF, WEB_SERVICE_SET, allowed_return, request_json, valid_user_ref};
+use super::{MAX_USER_REF, WebStartError, account_allows, request_json, valid_scope, valid_user_ref};
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
 use crate::service::{ActError, Caller, Platform};
@@ -30,7 +30,7 @@ fn checked_origin(config: &WebAuthConfig, text: &str) -> Result<String, String> 
     if text.trim_end_matches('/') != origin || !url.username().is_empty() || url.password().is_some() {
         return Err(format!("{text:?} is not an origin: scheme://host[:port], nothing after it"));
     }
-    if !config.return_origins.is_empty() && !config.return_origins.contains(&origin) {
+    if !config.within_ceiling(&origin) {
         return Err(format!("{origin} is not among the origins this platform allows (OAUTH_RETURN_ORIGINS)"));
     }
     Ok(origin)
@@ -94,7 +94,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(invalid("web authorization is not configured on this platform (OAUTH_START_URL)"));
         };
         let field = |name: &str| request.get(name).and_then(Value::as_str);
-        let scope = field("scope").filter(|s| matches!(*s, "snsapi_base" | "snsapi_userinfo"));
+        let scope = field("scope").filter(|s| valid_scope(s));
         let scope = scope.ok_or_else(|| invalid("scope must be snsapi_base or snsapi_userinfo"))?;
         let return_to = field("return_to").ok_or_else(|| invalid("return_to is required"))?;
         let user_ref = match request.get("user_ref") {
@@ -107,17 +107,22 @@ impl<S: TokenStore> Platform<S> {
             }
         };
         let record = self.account_for(caller, appid).await?;
-        if record.web_origins.is_empty() {
-            return Err(invalid("the account has no return origins yet: PUT …/web-origins first"));
-        }
-        if allowed_return(&self.web, &record.web_origins, return_to).is_none() {
-            return Err(invalid("return_to must be an absolute URL on one of the account's origins"));
-        }
-        if !record.profile.func_info.contains(&WEB_SERVICE_SET) {
-            return Err(invalid(
-                "the account did not grant web service (permission set 4); its admin must authorize again with it",
-            ));
-        }
+        // The account's own conditions, as the start will check them again when opened.
+        account_allows(&self.web, &record, return_to).map_err(|refused| {
+            ActError::Invalid(match refused {
+                WebStartError::NotEnabled => {
+                    "the account has no return origins yet: PUT …/web-origins first".to_owned()
+                }
+                WebStartError::ReturnNotAllowed => {
+                    "return_to must be an absolute URL on one of the account's origins".to_owned()
+                }
+                WebStartError::NoWebPermission => {
+                    "the account did not grant web service (permission set 4); its admin must authorize again with it"
+                        .to_owned()
+                }
+                other => other.to_string(),
+            })
+        })?;
         self.spend(crate::service::WEB_STARTS, caller.name()).await?;
         let mut bytes = [0u8; 24];
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a start: {e}")))?;
