@@ -12,6 +12,8 @@ pub enum Service {
     DynamoDb,
     /// The hand-off bus.
     EventBridge,
+    /// The optional edge's IP set (AWS WAF), kept by the token-refresher.
+    Wafv2,
 }
 
 impl Service {
@@ -20,6 +22,7 @@ impl Service {
         match self {
             Self::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
             Self::EventBridge => "AWS_ENDPOINT_URL_EVENTBRIDGE",
+            Self::Wafv2 => "AWS_ENDPOINT_URL_WAFV2",
         }
     }
 
@@ -27,6 +30,7 @@ impl Service {
         match self {
             Self::DynamoDb => "DynamoDB",
             Self::EventBridge => "EventBridge",
+            Self::Wafv2 => "WAFV2",
         }
     }
 }
@@ -49,7 +53,7 @@ pub fn timeouts(attempt: std::time::Duration, total: std::time::Duration) -> aws
 }
 
 /// Reads the environment for `service`, warning once per client about what will make its calls fail.
-fn read_env(service: Service) -> AwsEnvironment {
+pub fn read_env(service: Service) -> AwsEnvironment {
     let env = AwsEnvironment::read(service, |name| std::env::var(name).ok());
     let name = service.name();
     if env.region.is_none() {
@@ -96,6 +100,12 @@ pub fn eventbridge_config() -> aws_sdk_eventbridge::config::Builder {
         builder = builder.endpoint_url(endpoint);
     }
     builder
+}
+
+/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, as
+/// Lambda provides them (see [`dynamodb_config`] for why no other source).
+pub fn environment_credentials() -> EnvironmentVariableCredentialsProvider {
+    EnvironmentVariableCredentialsProvider::new()
 }
 
 /// The AWS settings this platform reads from the environment, with the SDK's rules for them.

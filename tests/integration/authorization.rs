@@ -176,6 +176,60 @@ async fn an_account_only_the_push_completed_lands_with_the_links_user() {
     assert_eq!(record.owner, UNCLAIMED_OWNER);
 }
 
+/// An account authorized again through another user's link moves to that user, and the move is
+/// never silent: `account.owner_changed` (new and previous owner) is handed off once, even when
+/// the bus fails the first delivery and the retry finds the account already moved, and the
+/// previous owner's list says the account left them.
+#[tokio::test]
+async fn an_account_moved_to_another_user_is_announced_once_and_shown_to_whom_it_left() {
+    let bus = std::sync::Arc::new(shared::bus::MemoryBus::new());
+    let (standin, app, _) = gateway::wired_on_bus(crate::support::fresh_table().await, bus.clone(), |_| {}).await;
+    assert_eq!(standin.push_ticket().await.body, "success");
+    let pre_auth_code_for = |user: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = shared::service::LinkRequest {
+                user,
+                auth_type: "1",
+                mode: shared::service::LinkMode::Pc,
+                biz_appid: None,
+            };
+            let url = url::Url::parse(&app.platform.authorization_link(&request).await.expect("a link").url).unwrap();
+            url.query_pairs().find(|(k, _)| k == "pre_auth_code").unwrap().1.into_owned()
+        }
+    };
+    let (_, first) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code_for("jwt:iss:alice").await)).unwrap();
+    assert_eq!(standin.push_notice(&first).await.body, "success");
+    assert!(app.platform.accounts_moved_away("jwt:iss:alice").await.unwrap().is_empty());
+
+    let (_, second) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code_for("jwt:iss:bob").await)).unwrap();
+    bus.fail_next([shared::bus::BusFault::Unavailable]);
+    assert_eq!(standin.push_notice(&second).await.status, 503, "the bus failed: WeChat must retry");
+    assert_eq!(stored(&app).await.unwrap().owner, "jwt:iss:bob", "stored before the hand-off");
+    assert_eq!(standin.push_notice(&second).await.body, "success");
+    assert_eq!(standin.push_notice(&second).await.body, "success", "a late duplicate");
+
+    let moves: Vec<serde_json::Value> = bus
+        .published()
+        .iter()
+        .filter(|e| e.detail_type == "account.owner_changed")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(moves.len(), 1, "one move, announced once: {moves:?}");
+    assert_eq!(moves[0]["authorizer_appid"], ACCOUNT);
+    assert_eq!(moves[0]["owner"], "jwt:iss:bob");
+    assert_eq!(moves[0]["previous_owner"], "jwt:iss:alice");
+    assert_eq!(moves[0]["change"], "owner_changed");
+
+    let left = app.platform.accounts_moved_away("jwt:iss:alice").await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].authorizer_appid, ACCOUNT);
+    assert!(!left[0].nick_name.is_empty());
+    assert!(app.platform.accounts_moved_away("jwt:iss:bob").await.unwrap().is_empty());
+    assert!(app.platform.accounts_of("jwt:iss:alice", None, 10).await.unwrap().items.is_empty());
+    assert_eq!(app.platform.accounts_of("jwt:iss:bob", None, 10).await.unwrap().items.len(), 1);
+}
+
 /// A leaked `auth_code` plus the attacker's own valid state never moves an account: whether the
 /// attacker's callback comes after the push (refused, 409) or before it (the push's binding puts
 /// the account back with the user whose link it was).

@@ -446,7 +446,10 @@ async fn dashboard_and_callback_events() {
     assert_eq!(call(&app, Function::QrUrlIssuer, "bad-auth-type.json").await.0, 400);
     assert_eq!(call(&app, Function::AuthCallback, "forged-state.json").await.0, 403);
     let (status, body) = call(&app, Function::AuthorizerList, "get.json").await;
-    assert_eq!((status, body.as_str()), (200, "{\"code\":0,\"data\":[],\"next_cursor\":null,\"user\":\"local:demo\"}"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"code\":0,\"data\":[],\"moved_away\":[],\"next_cursor\":null,\"user\":\"local:demo\"}")
+    );
     assert_eq!(app.platform.store().writes(), 0);
     // The JSON call is a start link: no WeChat call, nothing stored.
     let (status, body) = call(&app, Function::QrUrlIssuer, "get.json").await;

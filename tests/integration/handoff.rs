@@ -16,7 +16,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::{Value, json};
 use shared::bus::{Bus, BusFault, EventBridgeBus, MemoryBus, SOURCE};
-use shared::store::MemoryStore;
+use shared::store::{AuthorizerStore, MemoryStore};
 use wechat_standin::StandIn;
 
 use crate::gateway;
@@ -123,7 +123,7 @@ fn keep_sample(event: &Value) {
 async fn every_push_and_account_change_arrives_on_the_queue_field_by_field() {
     let Subscriber { bus, queue } = fresh_subscriber().await;
     let store = crate::support::fresh_table().await;
-    let (standin, _, _) = gateway::wired_on_bus(store, Arc::new(bus), |_| {}).await;
+    let (standin, app, _) = gateway::wired_on_bus(store, Arc::new(bus), |_| {}).await;
     standin.push_ticket().await;
 
     // The admin authorizes: one account.authorized event.
@@ -181,15 +181,36 @@ async fn every_push_and_account_change_arrives_on_the_queue_field_by_field() {
         }
     }
 
-    // The admin changes the permissions granted: account.updateauthorized.
-    let (_, pushed) = standin.authorize_and_push(ACCOUNT).await.unwrap();
-    assert_eq!(pushed.body, "success");
-    let events = queue.expect(1).await;
+    // The admin authorizes again, through a link issued to another dashboard user than the one
+    // who had the account: account.updateauthorized and account.owner_changed.
+    app.platform.store().set_owner(ACCOUNT, "jwt:iss:alice", standin.now()).await.unwrap();
+    let request = shared::service::LinkRequest {
+        user: "jwt:iss:bob",
+        auth_type: "1",
+        mode: shared::service::LinkMode::Pc,
+        biz_appid: None,
+    };
+    let link = url::Url::parse(&app.platform.authorization_link(&request).await.unwrap().url).unwrap();
+    let pre_auth_code = link.query_pairs().find(|(k, _)| k == "pre_auth_code").unwrap().1.into_owned();
+    let (_, push) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code)).unwrap();
+    assert_eq!(standin.push_notice(&push).await.body, "success");
+    let mut events = queue.expect(2).await;
+    events.sort_by_key(|e| e["detail-type"].as_str().unwrap_or_default().to_owned());
+    let changes: Vec<_> = events.iter().map(|e| (e["detail-type"].as_str(), e["detail"]["change"].as_str())).collect();
     assert_eq!(
-        (events[0]["detail-type"].as_str(), events[0]["detail"]["change"].as_str()),
-        (Some("account.updateauthorized"), Some("updateauthorized"))
+        changes,
+        [
+            (Some("account.owner_changed"), Some("owner_changed")),
+            (Some("account.updateauthorized"), Some("updateauthorized"))
+        ]
     );
-    keep_sample(&events[0]);
+    let moved = &events[0]["detail"];
+    assert_eq!(
+        (moved["owner"].as_str(), moved["previous_owner"].as_str()),
+        (Some("jwt:iss:bob"), Some("jwt:iss:alice"))
+    );
+    assert_ne!(moved["id"], events[1]["detail"]["id"], "two changes, two ids");
+    events.iter().for_each(keep_sample);
 
     // The admin revokes: account.unauthorized.
     assert_eq!(standin.revoke(ACCOUNT).await.body, "success");

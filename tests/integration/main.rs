@@ -41,6 +41,8 @@ mod outage;
 mod authorization;
 // Per-identity limits: one tenant cannot spend what all of them share.
 mod limits;
+// The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
+mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.
 mod faults;
 // 100 concurrent duplicate pushes; refreshers racing re-authorizations.

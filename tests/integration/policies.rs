@@ -181,6 +181,39 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let report = CURRENT.scope("token-refresher", token_refresher::handle(&app, None)).await;
     assert!(report.failed.is_empty(), "{report:?}");
 
+    // ticket-receiver again: another user authorizes the account through their own link, and
+    // the account moves to them; authorizer-list shows the previous owner that it left.
+    let mallory = "Bearer local-user:mallory";
+    let answer: Value = http
+        .get(format!("{base}/wechat/authorize-url?auth_type=1"))
+        .header("authorization", mallory)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = http.get(answer["data"]["start_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let params: std::collections::HashMap<_, _> =
+        crate::support::authorize_link_in(&page).query_pairs().into_owned().collect();
+    let form = [
+        ("pre_auth_code", params["pre_auth_code"].as_str()),
+        ("redirect_uri", params["redirect_uri"].as_str()),
+        ("appid", ACCOUNT),
+    ];
+    // (The browser stops at WeChat's redirect: the push WeChat sends moves the account.)
+    let redirect = http.post(format!("{}/standin/authorize", standin.base_url())).form(&form).send().await.unwrap();
+    assert_eq!(redirect.status(), 302);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list: Value = http.get(format!("{base}/wechat/authorizers")).send().await.unwrap().json().await.unwrap();
+        if list["moved_away"][0]["authorizer_appid"] == ACCOUNT {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the push never moved the account: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
     let used = used.0.lock().unwrap().clone();
     let allowed = allowed();
     for function in crate::support::Function::ALL {

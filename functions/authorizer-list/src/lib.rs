@@ -60,6 +60,21 @@ fn item(summary: &AuthorizerSummary, followers: Option<u64>) -> Value {
     })
 }
 
+/// The accounts that left the user lately (first page only), as the console shows them; `null`
+/// when the store cannot say (the list itself still answers).
+async fn moved_away<S: TokenStore>(app: &App<S>, user: &str) -> Value {
+    match app.platform.accounts_moved_away(user).await {
+        Ok(moves) => moves
+            .iter()
+            .map(|m| json!({"authorizer_appid": m.authorizer_appid, "nick_name": m.nick_name, "moved_at": m.moved_at}))
+            .collect(),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, error = %err, "accounts moved away unavailable");
+            Value::Null
+        }
+    }
+}
+
 /// Handles one request: `?limit=1..100` (default 50) and `&cursor=` from the previous page's
 /// `next_cursor`.
 ///
@@ -94,7 +109,11 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             let data: Vec<Value> =
                 page.items.iter().map(|a| item(a, counts.get(&a.authorizer_appid).copied())).collect();
             // `user`: who the caller is to the platform, so the console can say who is signed in.
-            web::json(StatusCode::OK, &json!({"code": 0, "data": data, "next_cursor": page.next, "user": user}))
+            let mut answer = json!({"code": 0, "data": data, "next_cursor": page.next, "user": user});
+            if cursor.is_none() {
+                answer["moved_away"] = moved_away(app, &user).await;
+            }
+            web::json(StatusCode::OK, &answer)
         }
         Err(StoreError::Other(reason)) => {
             tracing::warn!(function = FUNCTION, reason, "bad cursor");

@@ -228,6 +228,11 @@
       // Who the platform takes the operator for: every account below is theirs.
       $("signed-in").textContent = page.user || "";
       document.querySelector(".who").hidden = !page.user;
+      // Accounts another user's authorization took from this one: said, never silently gone.
+      const moved = Array.isArray(page.moved_away) ? page.moved_away : [];
+      $("moved-list").replaceChildren(...moved.map((m) =>
+        el("li", { text: `${m.nick_name || m.authorizer_appid}（${m.authorizer_appid}）· ${time(m.moved_at)} 转出` })));
+      $("moved-away").hidden = !moved.length;
       if (!data.length) {
         list.replaceChildren(el("p", { cls: "empty", attrs: { id: "empty" }, text: "还没有公众号。点击「添加公众号」，让公众号管理员扫码授权。" }));
         return;

@@ -1,15 +1,32 @@
 //! The scheduled refresher (EventBridge, every 10 minutes): keeps the component token and every
 //! authorizer token fresh, and restarts WeChat's ticket pushes when they have stopped. The rules
 //! are [`shared::service`]'s `refresh_all`; this crate runs it within the invocation's time, logs
-//! the report as JSON and reports a run with failures as a failed invocation.
+//! the report as JSON and reports a run with failures as a failed invocation. With the optional
+//! edge, it also keeps the edge's list of WeChat's push servers current (`edge.rs`).
 
+mod edge;
+
+pub use self::edge::{WafIpSet, parse_ip_set_arn, waf_client};
 use shared::app::App;
-pub use shared::service::{CONCURRENCY, MARGIN_SECS, RefreshReport, TICKET_STALE_SECS};
+pub use shared::service::{CONCURRENCY, MARGIN_SECS, PushSources, RefreshReport, TICKET_STALE_SECS};
 use shared::store::TokenStore;
 
 /// One run of the refresher; `deadline` is the invocation's (none in tests that do not care).
 pub async fn handle<S: TokenStore>(app: &App<S>, deadline: Option<std::time::Instant>) -> RefreshReport {
-    let report = app.platform.refresh_all(deadline).await;
+    handle_with_edge(app, deadline, None::<&WafIpSet>).await
+}
+
+/// [`handle`], and with an edge (`EDGE_IP_SET_ARN`), WeChat's push servers copied to it once a
+/// day (after the tokens: a token run is never delayed by the edge).
+pub async fn handle_with_edge<S: TokenStore>(
+    app: &App<S>,
+    deadline: Option<std::time::Instant>,
+    edge: Option<&impl PushSources>,
+) -> RefreshReport {
+    let mut report = app.platform.refresh_all(deadline).await;
+    if let Some(edge) = edge {
+        report.edge = Some(app.platform.sync_push_sources(edge).await);
+    }
     let json = serde_json::to_string(&report).unwrap_or_default();
     if report.has_failures() {
         tracing::error!(function = "token-refresher", report = %json, "run complete with failures");

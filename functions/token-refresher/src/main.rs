@@ -9,11 +9,16 @@ use shared::app::App;
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let app = App::publishing_from_env()?;
+    // The optional edge (edge.yaml): a wrong ARN stops the function at start, where it shows.
+    let edge = match std::env::var("EDGE_IP_SET_ARN").ok().filter(|arn| !arn.is_empty()) {
+        Some(arn) => Some(token_refresher::WafIpSet::from_arn(&arn).map_err(Error::from)?),
+        None => None,
+    };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let app = &app;
+        let (app, edge) = (&app, edge.as_ref());
         async move {
             let deadline = token_refresher::deadline_of(event.context.deadline);
-            let report = token_refresher::handle(app, deadline).await;
+            let report = token_refresher::handle_with_edge(app, deadline, edge).await;
             token_refresher::emit_metrics(&report);
             if report.has_failures() {
                 // A failed invocation: Lambda's Errors metric (and any alarm on it) sees the run.

@@ -193,6 +193,9 @@ pub enum AccountChange {
     Unauthorized,
     /// The refresh token was refused and could not be recovered: the admin must authorize again.
     NeedsReauthorization,
+    /// The account moved to another dashboard user: an authorization through a link issued to
+    /// that user replaced the previous owner (`previous_owner` says who).
+    OwnerChanged,
 }
 
 impl AccountChange {
@@ -203,6 +206,7 @@ impl AccountChange {
             Self::UpdateAuthorized => "account.updateauthorized",
             Self::Unauthorized => "account.unauthorized",
             Self::NeedsReauthorization => "account.needs_reauthorization",
+            Self::OwnerChanged => "account.owner_changed",
         }
     }
 
@@ -232,6 +236,8 @@ pub struct AccountEvent<'a> {
     pub key: &'a str,
     /// The dashboard user the account belongs to, when known.
     pub owner: Option<&'a str>,
+    /// For [`AccountChange::OwnerChanged`]: the dashboard user it belonged to before.
+    pub previous_owner: Option<&'a str>,
     /// The account's 原始ID and name, when known.
     pub user_name: Option<&'a str>,
     /// The account's name, when known.
@@ -257,6 +263,7 @@ impl AccountEvent<'_> {
             .int("received_at", self.received_at_ms)
             .str("detected_by", self.detected_by)
             .opt_str("owner", self.owner)
+            .opt_str("previous_owner", self.previous_owner)
             .opt_str("user_name", self.user_name.filter(|v| !v.is_empty()))
             .opt_str("nick_name", self.nick_name.filter(|v| !v.is_empty()))
             .opt_str("reason", self.reason);
@@ -425,6 +432,7 @@ mod tests {
             detected_by: "component_notice",
             key: "info|authorized|wxa|1700000000",
             owner: Some("user-1"),
+            previous_owner: None,
             user_name: Some("gh_1"),
             nick_name: Some(""),
             func_info: Some(&[1, 15]),

@@ -14,12 +14,14 @@
 
 use super::{CallError, Platform};
 use crate::auth_state::StateError;
-use crate::store::{MarkerKey, StoreError, SummaryPage, TokenStore};
+use crate::store::{MarkerKey, OwnerMove, StoreError, SummaryPage, TokenStore};
 
 /// How long a start link can be opened.
 pub const START_LINK_SECS: i64 = 300;
 /// Accounts per page at most.
 pub const MAX_PAGE: u32 = 100;
+/// Accounts that moved away shown at most.
+pub const MAX_MOVES_SHOWN: u32 = 10;
 
 /// Where the admin authorizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +114,16 @@ impl<S: TokenStore> Platform<S> {
     /// [`StoreError`], including a cursor that is not one of this owner's pages.
     pub async fn accounts_of(&self, owner: &str, cursor: Option<&str>, limit: u32) -> Result<SummaryPage, StoreError> {
         self.store.authorizers_of(owner, cursor, limit.clamp(1, MAX_PAGE)).await
+    }
+
+    /// The accounts that left `owner` for another dashboard user lately (at most
+    /// [`MAX_MOVES_SHOWN`], newest first): shown beside the list, so an account authorized into
+    /// someone else's tenant does not just vanish from its owner's console.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn accounts_moved_away(&self, owner: &str) -> Result<Vec<OwnerMove>, StoreError> {
+        self.store.owner_moves(owner, MAX_MOVES_SHOWN, self.now()).await
     }
 
     /// How many follow each of `appids` (the follower ledger's counts; one batched read).

@@ -17,6 +17,7 @@
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
 //! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
 //! | per-identity limits kept in the table | `limits.rs` | dashboard, acting, web authorization |
+//! | the edge's list of WeChat's push servers, copied daily | `edge.rs` | token-refresher |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen.
 
@@ -24,6 +25,7 @@ mod acting;
 mod authorization;
 mod component_token;
 mod dashboard;
+mod edge;
 mod followers;
 mod hand_off;
 mod inbound;
@@ -36,7 +38,10 @@ mod web_auth;
 pub use self::acting::{ActError, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken};
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
-pub use self::dashboard::{AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_PAGE, START_LINK_SECS, StartError};
+pub use self::dashboard::{
+    AuthorizationLink, LinkError, LinkMode, LinkRequest, MAX_MOVES_SHOWN, MAX_PAGE, START_LINK_SECS, StartError,
+};
+pub use self::edge::{MAX_PUSH_SOURCES, PushSources, push_source_cidrs};
 pub use self::followers::{BACKFILL_SLICE, LedgerError, LedgerOutcome, MAX_FOLLOWER_PAGE, MESSAGE_WINDOW_SECS};
 pub use self::hand_off::{MARKER_READ_BUDGET, MARKER_WRITE_BUDGET};
 pub use self::inbound::{RELEASE_TEST_ACCOUNTS, is_release_test_account};

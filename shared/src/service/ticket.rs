@@ -10,7 +10,7 @@ use crate::bus::{AccountChange, AccountEvent, PublishError};
 use crate::message::{ComponentNotice, NoticeKind};
 use crate::secret::Secret;
 use crate::store::AuthorizerRecord;
-use crate::store::{MarkerKey, StoreError, TicketWrite, TokenStore, VerifyTicket};
+use crate::store::{MarkerKey, OwnerMove, StoreError, TicketWrite, TokenStore, UNCLAIMED_OWNER, VerifyTicket};
 
 /// What a handled notice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,19 @@ pub enum NoticeOutcome {
     Ignored,
 }
 
+/// How long a notice that moved an account remembers whom from: longer than WeChat retries a
+/// notice.
+const OWNER_MOVE_MEMORY_SECS: i64 = 86_400;
+
+/// Who an authorization's push gave the account to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OwnerBinding {
+    /// The user the push's `pre_auth_code` was issued to.
+    owner: String,
+    /// Whom the account belonged to before, when that was someone else.
+    previous: Option<String>,
+}
+
 /// Why a notice must be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum NoticeError {
@@ -58,47 +71,85 @@ pub enum NoticeError {
 
 impl<S: TokenStore> Platform<S> {
     /// The authoritative owner binding: the user our link's `pre_auth_code` was issued to. An
-    /// authorization begun elsewhere (no code, or one we did not issue) changes no owner.
-    async fn bind_owner(&self, appid: &str, pre_auth_code: Option<&Secret>) -> Result<Option<String>, StoreError> {
+    /// authorization begun elsewhere (no code, or one we did not issue) changes no owner. When
+    /// the account belonged to someone else, the move is recorded for the previous owner (their
+    /// console says the account left them) before anything is announced.
+    async fn bind_owner(
+        &self,
+        record: &AuthorizerRecord,
+        notice: &ComponentNotice,
+        pre_auth_code: Option<&Secret>,
+    ) -> Result<Option<OwnerBinding>, StoreError> {
         let Some(code) = pre_auth_code else {
             return Ok(None);
         };
         let Some(user) = self.store.recall(&MarkerKey::pre_auth_code(code), self.now()).await? else {
             return Ok(None);
         };
+        let appid = &record.authorizer_appid;
+        // Who held the account before this notice: the record read just before, or, on a retry
+        // of a notice that already moved it (the bus failed the first time), what that attempt
+        // remembered, so the retry announces the move too.
+        let remembered = MarkerKey::owner_move(&notice.dedup_key());
+        let previous = if record.owner == user {
+            self.store.recall(&remembered, self.now()).await?
+        } else {
+            (record.owner != UNCLAIMED_OWNER).then(|| record.owner.clone())
+        };
+        if let Some(previous) = previous.as_deref().filter(|_| record.owner != user) {
+            self.store.remember_value(&remembered, previous, OWNER_MOVE_MEMORY_SECS, self.now()).await?;
+            let moved = OwnerMove {
+                authorizer_appid: appid.clone(),
+                nick_name: record.profile.nick_name.clone(),
+                moved_at: notice.create_time,
+            };
+            self.store.record_owner_move(previous, &moved, self.now()).await?;
+            tracing::warn!(authorizer = %appid, "account moved to another dashboard user by a new authorization");
+        }
         self.store.set_owner(appid, &user, self.now()).await?;
-        Ok(Some(user))
+        Ok(Some(OwnerBinding { owner: user, previous }))
     }
 
     /// Hands the account change a notice made off to the bus, once per notice (WeChat's retries
-    /// of it carry the same id). Called after the change is stored: when the bus fails, the
+    /// of it carry the same id), with an [`AccountChange::OwnerChanged`] beside it when the
+    /// notice moved the account. Called after the change is stored: when the bus fails, the
     /// notice is answered with a 5xx, and its retry, finding the change already stored, publishes.
     async fn announce(
         &self,
         notice: &ComponentNotice,
         change: AccountChange,
         record: &AuthorizerRecord,
-        owner: Option<&str>,
+        binding: Option<&OwnerBinding>,
     ) -> Result<(), PublishError> {
         let key = notice.dedup_key();
-        let owner = owner.or(Some(record.owner.as_str())).filter(|o| *o != crate::store::UNCLAIMED_OWNER);
-        let event = AccountEvent {
-            component_appid: &self.pages.component_appid,
-            authorizer_appid: &record.authorizer_appid,
-            change,
-            occurred_at: notice.create_time,
-            received_at_ms: self.now_ms(),
-            detected_by: "component_notice",
-            key: &key,
-            owner,
-            user_name: Some(&record.profile.user_name),
-            nick_name: Some(&record.profile.nick_name),
-            func_info: (change != AccountChange::Unauthorized).then_some(record.profile.func_info.as_slice()),
-            reason: None,
+        let owner = binding
+            .map(|b| b.owner.as_str())
+            .or(Some(record.owner.as_str()))
+            .filter(|o| *o != crate::store::UNCLAIMED_OWNER);
+        let account_event = |change: AccountChange, key: &str, previous_owner: Option<&str>| {
+            AccountEvent {
+                component_appid: &self.pages.component_appid,
+                authorizer_appid: &record.authorizer_appid,
+                change,
+                occurred_at: notice.create_time,
+                received_at_ms: self.now_ms(),
+                detected_by: "component_notice",
+                key,
+                owner,
+                previous_owner,
+                user_name: Some(&record.profile.user_name),
+                nick_name: Some(&record.profile.nick_name),
+                func_info: (change != AccountChange::Unauthorized).then_some(record.profile.func_info.as_slice()),
+                reason: None,
+            }
+            .event()
+        };
+        let mut events = vec![account_event(change, &key, None)];
+        if let Some(previous) = binding.and_then(|b| b.previous.as_deref()) {
+            events.push(account_event(AccountChange::OwnerChanged, &format!("{key}#owner"), Some(previous)));
         }
-        .event();
-        self.hand_off(&MarkerKey::notice(&key), std::slice::from_ref(&event)).await.map(|_| ()).inspect_err(|err| {
-            tracing::error!(authorizer = %record.authorizer_appid, event_id = %event.id, error = %err, "account change stored but not handed off; WeChat will retry the notice");
+        self.hand_off(&MarkerKey::notice(&key), &events).await.map(|_| ()).inspect_err(|err| {
+            tracing::error!(authorizer = %record.authorizer_appid, event_id = %events[0].id, error = %err, "account change stored but not handed off; WeChat will retry the notice");
         })
     }
 
@@ -119,15 +170,15 @@ impl<S: TokenStore> Platform<S> {
                 match self.complete_authorization(&a.authorization_code, pushed).await {
                     Ok(completion) => {
                         let appid = completion.record().authorizer_appid.clone();
-                        let owner = self.bind_owner(&appid, a.pre_auth_code.as_ref()).await?;
+                        let binding = self.bind_owner(completion.record(), notice, a.pre_auth_code.as_ref()).await?;
                         let change = match &notice.kind {
                             NoticeKind::UpdateAuthorized(_) => AccountChange::UpdateAuthorized,
                             _ => AccountChange::Authorized,
                         };
-                        self.announce(notice, change, completion.record(), owner.as_deref()).await?;
+                        self.announce(notice, change, completion.record(), binding.as_ref()).await?;
                         NoticeOutcome::Authorized {
                             authorizer_appid: appid,
-                            owner,
+                            owner: binding.map(|b| b.owner),
                             how: match completion {
                                 Completion::Completed(_) => "completed by the push",
                                 Completion::AlreadyCompleted(_) => "completed by the callback",

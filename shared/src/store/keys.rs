@@ -39,6 +39,17 @@ impl MarkerKey {
         Self(format!("unlisted|{appid}|{day}"))
     }
 
+    /// That the edge's copy of WeChat's push servers was made on `day` (days since the epoch).
+    pub fn edge_sync(day: i64) -> Self {
+        Self(format!("edgesync|{day}"))
+    }
+
+    /// Whom a component notice (by its dedup key) moved an account from: a retry of the notice
+    /// announces the move although the account is already with its new owner.
+    pub fn owner_move(dedup: &str) -> Self {
+        Self(format!("ownermove|{dedup}"))
+    }
+
     /// A per-identity counter: `limit` for the identity whose SHA-1 is `who`, in window `window`.
     pub fn rate(limit: &str, who: &str, window: i64) -> Self {
         Self(format!("rate|{limit}|{who}|{window}"))

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
     ComponentToken, ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore,
-    MarkerStore, NewAuthorization, RulesStore, StoreError, StoredRules, SummaryPage, TicketStore, TicketWrite,
-    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    MarkerStore, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, RulesStore, StoreError, StoredRules, SummaryPage,
+    TicketStore, TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -16,6 +16,9 @@ use super::{
 pub struct MemoryStore {
     state: Mutex<State>,
 }
+
+/// One previous owner's moves by when and appid, each with when its record expires.
+type OwnerMoves = BTreeMap<(Timestamp, String), (OwnerMove, Timestamp)>;
 
 /// One account's bindings: OpenID → binding, and `user_ref` → OpenID.
 type AccountBindings = (HashMap<String, Binding>, HashMap<String, String>);
@@ -35,6 +38,9 @@ struct State {
     /// `CreateTime` of the change that set their subscription state.
     followers: HashMap<String, BTreeMap<String, (Follower, Timestamp)>>,
     follower_counts: HashMap<String, i64>,
+    /// Per previous owner: the accounts that left them, by when and appid, with when the record
+    /// expires.
+    moves: HashMap<String, OwnerMoves>,
     /// Per account: the bindings by both sides.
     bindings: HashMap<String, AccountBindings>,
     writes: u64,
@@ -387,6 +393,34 @@ impl AuthorizerStore for MemoryStore {
         });
         list.truncate(limit);
         Ok(SummaryPage { items: list, next })
+    }
+
+    async fn record_owner_move(
+        &self,
+        previous_owner: &str,
+        moved: &OwnerMove,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let expires = now + OWNER_MOVE_TTL_SECS;
+        let key = (moved.moved_at, moved.authorizer_appid.clone());
+        state.moves.entry(previous_owner.to_owned()).or_default().insert(key, (moved.clone(), expires));
+        state.wrote(());
+        Ok(())
+    }
+
+    async fn owner_moves(&self, owner: &str, limit: u32, now: Timestamp) -> Result<Vec<OwnerMove>, StoreError> {
+        let mut state = self.lock();
+        let moves: Vec<OwnerMove> = state
+            .moves
+            .get(owner)
+            .map(|moves| {
+                let live = moves.values().rev().filter(|(_, expires)| *expires >= now);
+                live.take(usize::try_from(limit).unwrap_or(usize::MAX)).map(|(m, _)| m.clone()).collect()
+            })
+            .unwrap_or_default();
+        state.reads += moves.len() as u64;
+        Ok(moves)
     }
 }
 

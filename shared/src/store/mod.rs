@@ -17,6 +17,7 @@
 //! | follower | `follower#{c}#{appid}` | `{openid}` | `subscribed`, `state_at`, `first_subscribed_at`, `last_subscribed_at`, `unsubscribed_at`, `scene`, `last_message_at`, `last_interaction_at`, `unionid` |
 //! | follower count | `followers#{c}#{appid}` | `count` | `subscribed` (N, moved only with a follower's state, in one transaction) |
 //! | binding (web authorization), both sides in one transaction | `binding#{c}#{appid}` | `openid#{openid}` and `user#{user_ref}` | `openid`, `user_ref`, `unionid`, `bound_at`, `bound_by` |
+//! | an account that left a dashboard user (90 days) | `moved#{c}#{previous owner}` | `{moved_at:012}#{appid}` | `authorizer_appid`, `nick_name`, `moved_at`, `ttl` |
 //!
 //! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
 //!   only eventually (typically within 48 h), so every read and condition also treats an item
@@ -259,6 +260,21 @@ pub struct DuePage {
     pub next: Option<String>,
 }
 
+/// An account that moved from one dashboard user to another: what the previous owner's console
+/// shows, so that an account taken into someone else's tenant does not vanish silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerMove {
+    /// The account.
+    pub authorizer_appid: String,
+    /// Its name when it moved (the previous owner may know it by that only).
+    pub nick_name: String,
+    /// When it moved: the `authorized` push's `CreateTime` (a retry records the same move).
+    pub moved_at: Timestamp,
+}
+
+/// How long a previous owner is told about an account that moved away.
+pub const OWNER_MOVE_TTL_SECS: i64 = 90 * 86_400;
+
 /// One page of a dashboard user's accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SummaryPage {
@@ -435,6 +451,23 @@ pub trait AuthorizerStore: Send + Sync {
         cursor: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<SummaryPage, StoreError>> + Send;
+
+    /// Records that an account left `previous_owner` (kept [`OWNER_MOVE_TTL_SECS`]). Writing the
+    /// same move twice leaves one record.
+    fn record_owner_move(
+        &self,
+        previous_owner: &str,
+        moved: &OwnerMove,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The accounts that left `owner` lately, newest first, at most `limit`.
+    fn owner_moves(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<OwnerMove>, StoreError>> + Send;
 }
 
 /// Short-lived markers that expire through TTL.

@@ -468,6 +468,21 @@ impl WeChatClient {
         self.get_query("sns/userinfo", "/sns/userinfo", &query).await
     }
 
+    /// `getcallbackip` with the component token: the addresses and ranges WeChat pushes from
+    /// (<https://developers.weixin.qq.com/doc/service/api/base/api_getcallbackip.html>).
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn callback_ips(&self, component_token: &Secret) -> Result<Vec<String>, ApiError> {
+        let call = "getcallbackip";
+        let out: serde_json::Value = self.get(call, "/cgi-bin/getcallbackip", component_token, &[]).await?;
+        Ok(out
+            .get("ip_list")
+            .and_then(serde_json::Value::as_array)
+            .map(|list| list.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default())
+    }
+
     /// One GET with the authorizer's token (a read: safe to ask again, so never an outcome
     /// question like a send's).
     async fn get<T: DeserializeOwned>(

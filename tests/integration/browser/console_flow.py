@@ -5,7 +5,7 @@ console: the card appears → edit the reply rules (a wrong rule first: its mess
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
 (sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the sites web
 authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
-size. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
+size → another user authorizes the account through their own link: the console says it left. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
 not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
 of its own (signed in as a new name, so the list starts empty), and the account and the follower
@@ -18,6 +18,8 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium.webdriver.common.by import By
@@ -32,6 +34,13 @@ ACCOUNT = new_appid()
 NICK = "控制台测试号"
 FAN = unique("o_console_")
 OPERATOR = unique("console-")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Stops at WeChat's redirect, as a browser closed there would: the push moves the account."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def standin(path: str, body: dict) -> dict:
@@ -187,6 +196,36 @@ def main() -> int:
         assert driver.find_element(By.ID, "add-account").is_displayed()
         assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         shot("phone")
+
+        # 9. Another user authorizes the same account through their own link (a phishing link
+        #    to their tenant, say): the account moves to them, and this operator's console says
+        #    it left instead of just losing the card.
+        other = f"local-user:{OPERATOR}-other"
+        start = urllib.request.Request(f"{WATCH}/lambda-url/qr-url-issuer/wechat/authorize-url?auth_type=1",
+                                       headers={"authorization": f"Bearer {other}"})
+        with urllib.request.urlopen(start, timeout=30) as response:
+            start_url = json.load(response)["data"]["start_url"]
+        with urllib.request.urlopen(start_url, timeout=30) as response:
+            page = response.read().decode()
+        button = re.search(r'id="authorize" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(button).query))
+        form = urllib.parse.urlencode({"pre_auth_code": query["pre_auth_code"], "redirect_uri": query["redirect_uri"],
+                                       "appid": ACCOUNT}).encode()
+        no_redirect = urllib.request.build_opener(NoRedirect)
+        try:
+            no_redirect.open(urllib.request.Request(f"{STANDIN}/standin/authorize", data=form), timeout=30)
+        except urllib.error.HTTPError as redirect:
+            assert redirect.code == 302, redirect.code
+        deadline = time.monotonic() + 30
+        while True:
+            driver.get(CONSOLE)
+            wait.until(lambda d: text_of("signed-in") == f"local:{OPERATOR}")
+            if driver.find_element(By.ID, "moved-away").is_displayed() or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert ACCOUNT in text_of("moved-list") and NICK in text_of("moved-list"), text_of("moved-list")
+        assert not driver.find_elements(By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')
+        shot("account-moved-away")
     print(f"console browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
     return 0
 

@@ -28,6 +28,7 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/cgi-bin/template/api_add_template", post(add_template))
         .route("/cgi-bin/template/get_all_private_template", get(private_templates))
         .route("/cgi-bin/user/get", get(user_get))
+        .route("/cgi-bin/getcallbackip", get(callback_ips))
         .route("/cgi-bin/user/info/batchget", post(user_info_batch))
         .route("/standin/followers", post(seed_followers))
         .route("/standin/template-sends", get(template_sends))
@@ -243,6 +244,13 @@ async fn sns_userinfo(State(s): State<StandIn>, params: Params) -> Response {
 async fn user_get(State(s): State<StandIn>, params: Params) -> Response {
     api(&s, "user_get", &Bytes::from_static(b"{}"), |world, _| {
         world.user_get(params.get("access_token").map(String::as_str), params.get("next_openid").map(String::as_str))
+    })
+    .await
+}
+
+async fn callback_ips(State(s): State<StandIn>, params: Params) -> Response {
+    api(&s, "getcallbackip", &Bytes::from_static(b"{}"), |world, _| {
+        world.callback_ips(params.get("access_token").map(String::as_str))
     })
     .await
 }

@@ -9,6 +9,8 @@
 //!   the previous one stops working a short grace after a new one is issued (40001/42001);
 //!   pre_auth_codes and auth_codes are single-use and expire (61009/61010); authorizer tokens
 //!   expire; refresh tokens can rotate (61023 for a stale one); a revoked account answers 61003.
+//!   `getcallbackip` lists WeChat's push servers (settable: they change) for the component token
+//!   or an account's.
 //! - **Pushes**, encrypted and signed exactly as WeChat does: `component_verify_ticket` every N
 //!   seconds and on demand, `authorized` / `updateauthorized` / `unauthorized`, and follower
 //!   messages and events to `<callback base>/<appid>/callback`; replies are verified, decrypted
@@ -34,7 +36,7 @@ mod world;
 
 pub use self::oauth::{openid_for, unionid_for};
 pub use self::push::PushResult;
-pub use self::world::{Account, Fault, SentMessage, TEMPLATE_LIBRARY, TemplateSend};
+pub use self::world::{Account, DEFAULT_CALLBACK_IPS, Fault, SentMessage, TEMPLATE_LIBRARY, TemplateSend};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -194,6 +196,11 @@ impl StandIn {
     /// How many times each endpoint was called.
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.world().calls(endpoint)
+    }
+
+    /// What `getcallbackip` lists from now on (WeChat's push servers change).
+    pub fn set_callback_ips(&self, list: &[&str]) {
+        self.world().callback_ips = Some(list.iter().map(|s| (*s).to_owned()).collect());
     }
 
     /// `count` people who followed `appid` before it was authorized (no push for them), OpenIDs

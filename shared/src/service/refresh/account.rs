@@ -99,6 +99,7 @@ impl<S: TokenStore> Platform<S> {
             detected_by: "token_refresher",
             key: &key,
             owner,
+            previous_owner: None,
             user_name: Some(&record.profile.user_name),
             nick_name: Some(&record.profile.nick_name),
             func_info: None,

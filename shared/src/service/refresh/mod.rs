@@ -80,13 +80,19 @@ pub struct RefreshReport {
     pub deferred: Vec<String>,
     /// `appid: error` for failures.
     pub failed: Vec<String>,
+    /// The edge's copy of WeChat's push servers (`current`, `updated: …`, `unchanged: …`,
+    /// `failed: …`), when the deployment has an edge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge: Option<String>,
 }
 
 impl RefreshReport {
     /// Whether the run failed as a whole or for any account: the invocation then reports an
     /// error, so Lambda's error metric and alarms see it.
     pub fn has_failures(&self) -> bool {
-        self.component_token.starts_with("failed") || !self.failed.is_empty()
+        self.component_token.starts_with("failed")
+            || !self.failed.is_empty()
+            || self.edge.as_deref().is_some_and(|edge| edge.starts_with("failed"))
     }
 }
 

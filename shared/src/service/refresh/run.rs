@@ -181,6 +181,7 @@ impl<S: TokenStore> Platform<S> {
                 detected_by: "token_refresher",
                 key: &format!("authorized|listed|{day}"),
                 owner: None,
+                previous_owner: None,
                 user_name: None,
                 nick_name: None,
                 func_info: None,

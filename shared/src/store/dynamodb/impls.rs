@@ -10,8 +10,8 @@ use crate::secret::Secret;
 use crate::store::table::{DUE_INDEX, OWNER_INDEX};
 use crate::store::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, ComponentToken,
-    ComponentTokenStore, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, StoreError, SummaryPage, TicketStore,
-    TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    ComponentTokenStore, DueAuthorizer, DuePage, MarkerStore, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove,
+    StoreError, SummaryPage, TicketStore, TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 impl TicketStore for DynamoDbStore {
@@ -302,6 +302,53 @@ impl AuthorizerStore for DynamoDbStore {
         }
         let next = out.last_evaluated_key.filter(|key| !key.is_empty()).as_ref().map(Keys::owner_cursor);
         Ok(SummaryPage { items, next })
+    }
+
+    async fn record_owner_move(
+        &self,
+        previous_owner: &str,
+        moved: &OwnerMove,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut item = self.keys.owner_move(previous_owner, moved.moved_at, &moved.authorizer_appid).item();
+        item.insert("authorizer_appid".into(), s(&moved.authorizer_appid));
+        item.insert("nick_name".into(), s(&moved.nick_name));
+        item.insert("moved_at".into(), n(moved.moved_at));
+        item.insert("ttl".into(), n(now + OWNER_MOVE_TTL_SECS));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn owner_moves(&self, owner: &str, limit: u32, now: Timestamp) -> Result<Vec<OwnerMove>, StoreError> {
+        let partition = self.keys.owner_moves(owner);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            // TTL deletion lags by up to days: an expired record is not shown.
+            .filter_expression("#ttl >= :now")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":pk", s(&partition))
+            .expression_attribute_values(":now", n(now))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let r = Reader { key: &partition, item };
+                Ok(OwnerMove {
+                    authorizer_appid: r.s("authorizer_appid")?.to_owned(),
+                    nick_name: r.s("nick_name")?.to_owned(),
+                    moved_at: r.n("moved_at")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -109,6 +109,16 @@ impl Keys {
         format!("owner#{}#{owner}", self.component)
     }
 
+    /// The partition of the accounts that left a dashboard user (one item per move).
+    pub(super) fn owner_moves(&self, owner: &str) -> String {
+        format!("moved#{}#{owner}", self.component)
+    }
+
+    /// One move away from `owner`, sorted by when (zero-padded seconds) so the newest reads first.
+    pub(super) fn owner_move(&self, owner: &str, moved_at: i64, appid: &str) -> Key {
+        Key { pk: self.owner_moves(owner), sk: Cow::Owned(format!("{moved_at:012}#{appid}")) }
+    }
+
     /// The appid of an authorizer's `pk`, when it is one of this component's.
     pub(super) fn appid_of<'k>(&self, pk: &'k str) -> Option<&'k str> {
         pk.strip_prefix(&self.authorizer_prefix())

@@ -189,7 +189,13 @@ pub(crate) struct World {
     pub(crate) template_sends: Vec<TemplateSend>,
     /// Web authorization: codes and user-level tokens (`oauth.rs`).
     pub(crate) web: crate::oauth::WebAuth,
+    /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
+    pub(crate) callback_ips: Option<Vec<String>>,
 }
+
+/// What `getcallbackip` lists unless a test says otherwise: an address and a range, as WeChat's
+/// own example mixes them.
+pub const DEFAULT_CALLBACK_IPS: &[&str] = &["127.0.0.1", "101.226.103.0/25"];
 
 /// The template library (模板库) the stand-in offers: short id, title, keywords (the part before
 /// the digits is the keyword's type, which rules its value).
@@ -263,6 +269,19 @@ fn window_of(msg_type: &str, event: Option<&str>) -> Option<(u32, i64)> {
 pub(crate) type WxError = (i64, &'static str);
 
 impl World {
+    /// `getcallbackip`: WeChat's push servers, for the component token (the platform's own
+    /// call) or any account's token.
+    pub(crate) fn callback_ips(&self, token: Option<&str>) -> Result<serde_json::Value, WxError> {
+        if self.check_component_token(token, 0).is_err() {
+            self.token_account(token)?;
+        }
+        let list: Vec<String> = match &self.callback_ips {
+            Some(list) => list.clone(),
+            None => DEFAULT_CALLBACK_IPS.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        Ok(serde_json::json!({"ip_list": list}))
+    }
+
     pub(crate) fn new(accounts: &[Account], authorizer_token_ttl: i64) -> Self {
         let mut world = Self { authorizer_token_ttl, ..Self::default() };
         for account in accounts {
