@@ -38,6 +38,7 @@ done
 echo "== DynamoDB-API server (moto) on 127.0.0.1:$port"
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL_WAFV2="http://127.0.0.1:$port" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 unset AWS_PROFILE AWS_SESSION_TOKEN
