@@ -1,10 +1,10 @@
 """Holds docs/openapi.yaml to the code: a valid OpenAPI 3.1 document (openapi-spec-validator) that
 has exactly the operations the platform serves and exactly the dashboard's error codes.
 
-- the routes: every HttpApi event and `AWS::ApiGatewayV2::Route` of template.yaml; a greedy
-  account route (`ANY …/{appid}/{proxy+}`) stands for the actions account-actions routes
-  (`functions/account-actions/src/lib.rs`, its `route` table), the backend-only ones in the
-  backend family alone;
+- the routes: every HttpApi event and `AWS::ApiGatewayV2::Route` of template.yaml; an account
+  route (`ANY …/{appid}/…`) stands for the actions of the function it reaches (its `route` table
+  in `functions/<function>/src/lib.rs`: account-actions, media-library), the backend-only ones in
+  the backend family alone;
 - the codes: `DashboardCode` in shared/src/web.rs against the document's `DashboardCode` enum.
 
 Every difference is named, both ways (missing from the document, or named there but served by
@@ -31,9 +31,10 @@ def read(path: str) -> str:
         return f.read()
 
 
-def account_actions() -> list[tuple[str, str, bool]]:
-    """(method, path under `{appid}/`, backend only) for each arm of account-actions' route table."""
-    source = read("functions/account-actions/src/lib.rs")
+def actions_of(function: str) -> list[tuple[str, str, bool]]:
+    """(method, path under `{appid}/`, backend only) for each arm of a routed account function's
+    route table (`functions/<function>/src/lib.rs`, its `route` match)."""
+    source = read(f"functions/{function}/src/lib.rs")
     arms = re.findall(r'\(&Method::([A-Z]+), \[([^\]]*)\]\)( if backend)? => Action::', source)
     actions = []
     for method, segments, backend_only in arms:
@@ -41,23 +42,33 @@ def account_actions() -> list[tuple[str, str, bool]]:
         path = "/".join(p.strip('"') if p.startswith('"') else "{" + p + "}" for p in parts)
         actions.append((method.lower(), path, bool(backend_only)))
     if not actions:
-        sys.exit("no route table found in functions/account-actions/src/lib.rs")
+        sys.exit(f"no route table found in functions/{function}/src/lib.rs")
     return actions
 
 
 def served() -> set[tuple[str, str]]:
-    """Every (method, path) the deployed API answers, the greedy routes expanded."""
-    routes = {(method.lower(), path) for method, path, _, _ in template_routes()}
+    """Every (method, path) the deployed API answers, the account routes (`ANY` under
+    `/authorizers/{appid}/`) expanded into the actions of the function they reach: all of them
+    behind `…/{appid}/{proxy+}`, those under a fixed part behind `…/{appid}/media` and
+    `…/{appid}/media/{proxy+}`."""
     expanded = set()
-    for method, path in routes:
-        if path.endswith("/{appid}/{proxy+}"):
-            base = path[: -len("{proxy+}")]
-            backend = "/backend/" in path
-            for action_method, action_path, backend_only in account_actions():
-                if backend or not backend_only:
-                    expanded.add((action_method, base + action_path))
-        else:
-            expanded.add((method, path))
+    for method, path, function, _ in template_routes():
+        if method != "ANY" or "/authorizers/{appid}/" not in path:
+            expanded.add((method.lower(), path))
+            continue
+        base, rest = path.split("{appid}/", 1)
+        base += "{appid}/"
+        fixed = rest.removesuffix("{proxy+}").rstrip("/")
+        greedy = rest.endswith("{proxy+}")
+        backend = "/backend/" in path
+        for action_method, action_path, backend_only in actions_of(function):
+            if backend_only and not backend:
+                continue
+            if greedy and fixed and not action_path.startswith(fixed + "/"):
+                continue
+            if not greedy and action_path != fixed:
+                continue
+            expanded.add((action_method, base + action_path))
     return expanded
 
 

@@ -31,7 +31,7 @@ st() {
     --seed "${API_SEED:-20261205}" \
     --max-redirects 0 \
     --request-timeout 60 \
-    --workers 1 \
+    --workers "${API_WORKERS:-2}" \
     --no-color \
     "$@"
 }

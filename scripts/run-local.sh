@@ -84,7 +84,9 @@ CONSOLE_OIDC_CLIENT_ID=local-console
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$DDB_PORT
+AWS_ENDPOINT_URL_S3=http://127.0.0.1:$DDB_PORT
 EVENT_BUS_NAME=wechat-platform-local
+MEDIA_BUCKET=wechat-media-local
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
@@ -108,13 +110,16 @@ for bin in $functions wechat-standin; do
 done
 cargo build -q -p shared --example create_table
 
-echo "== local AWS emulator (DynamoDB, EventBridge, SQS) on 127.0.0.1:$DDB_PORT"
+echo "== local AWS emulator (DynamoDB, EventBridge, SQS, S3) on 127.0.0.1:$DDB_PORT"
 start python scripts/dynamodb_server.py 127.0.0.1 "$DDB_PORT" >"$log/dynamodb.log" 2>&1
 wait_port "$DDB_PORT"
 target/debug/examples/create_table
 EVENTS_QUEUE_URL=$(python scripts/local_bus.py setup "http://127.0.0.1:$DDB_PORT" "$EVENT_BUS_NAME" wechat-events-local)
 LEDGER_QUEUE_URL=$(python scripts/local_bus.py ledger "http://127.0.0.1:$DDB_PORT" "$EVENT_BUS_NAME" follower-ledger-local)
 export EVENTS_QUEUE_URL LEDGER_QUEUE_URL
+python scripts/local_bucket.py "http://127.0.0.1:$DDB_PORT" "$MEDIA_BUCKET" \
+  "http://127.0.0.1:$WATCH_PORT" "http://127.0.0.1:$GATEWAY_PORT"
+echo "== media staging bucket $MEDIA_BUCKET"
 echo "== event bus $EVENT_BUS_NAME → queues $EVENTS_QUEUE_URL (all events), $LEDGER_QUEUE_URL (follower ledger)"
 
 echo "== functions under cargo lambda watch on 127.0.0.1:$WATCH_PORT"

@@ -14,6 +14,8 @@ pub enum Service {
     EventBridge,
     /// The optional edge's IP set (AWS WAF), kept by the token-refresher.
     Wafv2,
+    /// The media staging bucket.
+    S3,
 }
 
 impl Service {
@@ -23,6 +25,7 @@ impl Service {
             Self::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
             Self::EventBridge => "AWS_ENDPOINT_URL_EVENTBRIDGE",
             Self::Wafv2 => "AWS_ENDPOINT_URL_WAFV2",
+            Self::S3 => "AWS_ENDPOINT_URL_S3",
         }
     }
 
@@ -31,6 +34,7 @@ impl Service {
             Self::DynamoDb => "DynamoDB",
             Self::EventBridge => "EventBridge",
             Self::Wafv2 => "WAFV2",
+            Self::S3 => "S3",
         }
     }
 }
@@ -100,6 +104,11 @@ pub fn eventbridge_config() -> aws_sdk_eventbridge::config::Builder {
         builder = builder.endpoint_url(endpoint);
     }
     builder
+}
+
+/// An SDK error in words, with its causes (the service's code and message when it answered).
+pub fn sdk_error_text<E: std::error::Error>(err: &E) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(err).to_string()
 }
 
 /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, as

@@ -6,9 +6,9 @@ use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::config::DashboardAuth;
+use crate::config::{Config, DashboardAuth};
 use crate::push::{self, PushError};
-use crate::service::{ActError, CallError, Limited, LinkError, RulesError};
+use crate::service::{ActError, CallError, Caller, Limited, LinkError, RulesError};
 use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
@@ -61,6 +61,15 @@ pub enum DashboardCode {
     /// 1021: the caller is over one of its per-identity limits; nothing was done (429, with
     /// `Retry-After`).
     RateLimited,
+    /// 1022: no such medium on the account (404).
+    MediumNotFound,
+    /// 1023: nothing was uploaded to the medium's upload URL, or it expired (409).
+    NotUploaded,
+    /// 1024: the uploaded file is not the declared one (size, format or content); WeChat kept
+    /// nothing (422).
+    NotAsDeclared,
+    /// 1025: a temporary medium past its 3 days: WeChat no longer knows it (409).
+    MediumExpired,
 }
 
 impl DashboardCode {
@@ -89,6 +98,10 @@ impl DashboardCode {
             Self::KeyReused => 1019,
             Self::NotABackend => 1020,
             Self::RateLimited => 1021,
+            Self::MediumNotFound => 1022,
+            Self::NotUploaded => 1023,
+            Self::NotAsDeclared => 1024,
+            Self::MediumExpired => 1025,
         }
     }
 
@@ -108,7 +121,9 @@ impl DashboardCode {
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::TicketUnknown | Self::BindingNotFound => StatusCode::NOT_FOUND,
+            Self::TicketUnknown | Self::BindingNotFound | Self::MediumNotFound => StatusCode::NOT_FOUND,
+            Self::NotUploaded | Self::MediumExpired => StatusCode::CONFLICT,
+            Self::NotAsDeclared => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UserRefMismatch => StatusCode::CONFLICT,
             Self::TicketRedeemed => StatusCode::GONE,
         }
@@ -166,6 +181,18 @@ impl DashboardCode {
                 )
             }
             ActError::Token(err) => Self::for_call(err),
+            ActError::NoMedium => Self::MediumNotFound.respond("no such medium on this account"),
+            ActError::NotUploaded => Self::NotUploaded.respond(
+                "nothing was uploaded to the medium's upload URL (or the URL expired): upload the file, or begin again",
+            ),
+            ActError::NotAsDeclared(reason) => Self::NotAsDeclared.respond(&format!(
+                "{reason}; nothing was kept by WeChat. Begin again with the file's true type, size and SHA-256"
+            )),
+            ActError::MediumExpired => Self::MediumExpired.respond(
+                "the temporary medium expired (WeChat keeps one 3 days): declare the same file again to upload it anew, or use permanent material",
+            ),
+            ActError::UploadRunning => Self::RequestInProgress.respond("this medium is being uploaded; try again shortly"),
+            ActError::Staging(_) => Self::StoreUnavailable.respond("the staging bucket is unavailable; try again"),
         }
     }
 
@@ -237,7 +264,12 @@ pub fn refusal(errcode: i64) -> (&'static str, &'static str) {
         40037 => ("invalid_template", "the template id is not one of this account's templates"),
         47003 => ("invalid_data", "a template field's value does not fit its keyword's rule"),
         40001 | 42001 => ("token_refused", "WeChat refused the account's access token twice in a row; try again"),
-        _ => ("refused", "WeChat refused the message"),
+        40004 => ("invalid_media_type", "WeChat does not take this type of medium"),
+        40005 => ("invalid_file_type", "WeChat does not take this file's format for its type"),
+        40006 => ("invalid_media_size", "the file is larger than WeChat takes for its type"),
+        40007 => ("invalid_media_id", "the medium is not the account's, or has expired (temporary media last 3 days)"),
+        41005 => ("media_missing", "WeChat received no file"),
+        _ => ("refused", "WeChat refused the request"),
     }
 }
 
@@ -404,6 +436,65 @@ pub fn backend_refused(function: &str, refusal: &BackendRefusal) -> Response<Bod
             )
         }
     }
+}
+
+/// An account route's parts (the two families `/wechat/authorizers/{appid}/…` and
+/// `/wechat/backend/authorizers/{appid}/…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRoute {
+    /// The account: API Gateway's `{appid}`, or under `cargo lambda watch` the segment after
+    /// `authorizers`.
+    pub appid: String,
+    /// Whether it is the backend (IAM) family.
+    pub backend: bool,
+    /// The path's segments after the appid.
+    pub rest: Vec<String>,
+}
+
+/// The account route `request` names; `None` when its path names no well-formed appid.
+pub fn account_route(request: &Request) -> Option<AccountRoute> {
+    let segments: Vec<&str> = request.uri().path().split('/').filter(|s| !s.is_empty()).collect();
+    let at = segments.iter().position(|s| *s == "authorizers")?;
+    let appid = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("appid"))
+        .map(str::to_owned)
+        .or_else(|| segments.get(at + 1).map(|s| (*s).to_owned()))?;
+    let valid = appid.len() == 18 && appid.starts_with("wx") && appid.bytes().all(|b| b.is_ascii_alphanumeric());
+    let backend = at > 0 && segments[at - 1] == "backend";
+    let rest = segments[(at + 2).min(segments.len())..].iter().map(|s| (*s).to_owned()).collect();
+    valid.then_some(AccountRoute { appid, backend, rest })
+}
+
+/// Who acts on an account route: a backend route's named backend ([`backend_caller`]), or a
+/// dashboard route's user; else the refusal to answer.
+///
+/// # Errors
+/// The response refusing the caller.
+pub fn acting_caller(
+    request: &Request,
+    config: &Config,
+    backend: bool,
+    function: &str,
+) -> Result<Caller, Box<Response<Body>>> {
+    if backend {
+        backend_caller(request, config.dashboard_auth, &config.backend_principals)
+            .map(Caller::Backend)
+            .map_err(|refusal| Box::new(backend_refused(function, &refusal)))
+    } else {
+        dashboard_user(request, config.dashboard_auth)
+            .map(Caller::Dashboard)
+            .ok_or_else(|| Box::new(unknown_user(function, config.dashboard_auth)))
+    }
+}
+
+/// The answer to a request matching no route of the function: 404, logged.
+pub fn no_such_route(function: &str, request: &Request) -> Response<Body> {
+    tracing::warn!(function, method = %request.method(), path = request.uri().path(), "no such route");
+    json(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({"code": DashboardCode::BadParameter.code(), "msg": "no such route"}),
+    )
 }
 
 /// The dashboard's answer to a caller without the identity the mode promises (`401`, `1006`).

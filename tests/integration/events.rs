@@ -108,6 +108,25 @@ fn account_action(method: &str, family: &str, proxy: &str, headers: Value, body:
     event
 }
 
+/// A media-library request on [`ACCOUNT`]: `proxy` empty for `…/media`, else the part after it.
+fn media_action(method: &str, proxy: &str, body: Option<String>) -> Value {
+    let (path, route) = if proxy.is_empty() {
+        (format!("/wechat/authorizers/{ACCOUNT}/media"), "/wechat/authorizers/{appid}/media".to_owned())
+    } else {
+        (
+            format!("/wechat/authorizers/{ACCOUNT}/media/{proxy}"),
+            "/wechat/authorizers/{appid}/media/{proxy+}".to_owned(),
+        )
+    };
+    let headers = json!({"content-type": "application/json", "accept": "application/json"});
+    let mut event = http_event(method, &path, &route, &[], headers, body, false);
+    event["pathParameters"] =
+        if proxy.is_empty() { json!({"appid": ACCOUNT}) } else { json!({"appid": ACCOUNT, "proxy": proxy}) };
+    event["routeKey"] = Value::from(format!("ANY {route}"));
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event
+}
+
 fn tampered(mut event: Value) -> Value {
     event["queryStringParameters"]["msg_signature"] = Value::from("0000000000000000000000000000000000000000");
     let raw = event["rawQueryString"].as_str().unwrap_or_default().to_owned();
@@ -298,6 +317,34 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
             "followers.json",
             account_action("GET", "", "followers", json!({"accept": "application/json"}), None),
         ),
+        (
+            Function::MediaLibrary,
+            "declare-image.json",
+            media_action(
+                "POST",
+                "",
+                Some(
+                    json!({"type": "image", "lifetime": "permanent", "content_type": "image/png", "size": 48213,
+                        "sha256": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"})
+                    .to_string(),
+                ),
+            ),
+        ),
+        (Function::MediaLibrary, "complete.json", media_action("POST", "mpim_5f70bf18a086007016e948b04aed3b82/complete", None)),
+        (Function::MediaLibrary, "list.json", media_action("GET", "", None)),
+        (
+            Function::MediaLibrary,
+            "bad-declaration.json",
+            media_action(
+                "POST",
+                "",
+                Some(
+                    json!({"type": "image", "content_type": "image/bmp", "size": 10,
+                        "sha256": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"})
+                    .to_string(),
+                ),
+            ),
+        ),
         (Function::Console, "page.json", http_event("GET", "/console", "/console", &[], json!({"accept": "text/html"}), None, false)),
         (Function::Console, "script.json", {
             let mut event = http_event("GET", "/console/console.js", "/console/{asset}", &[], json!({"accept": "*/*"}), None, false);
@@ -485,6 +532,21 @@ async fn account_actions_events() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("\"code\":1007"), "{body}");
     assert_eq!(call(&app, Function::AccountActions, "lend-token.json").await.0, 404);
+    assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn media_library_events() {
+    let app = events_app();
+    let (status, body) = call(&app, Function::MediaLibrary, "bad-declaration.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("image/bmp"), "the rule named: {body}");
+    // No such account in an empty store: not found, no upload URL, nothing stored.
+    for file in ["declare-image.json", "complete.json", "list.json"] {
+        let (status, body) = call(&app, Function::MediaLibrary, file).await;
+        assert_eq!(status, 404, "{file}: {body}");
+        assert!(body.contains("\"code\":1007"), "{file}: {body}");
+    }
     assert_eq!(app.platform.store().writes(), 0);
 }
 

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 15] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 19] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -38,6 +38,10 @@ pub(crate) const ROUTES: [(&str, &str, Function); 15] = [
     ("GET", "/wechat/authorizers", Function::AuthorizerList),
     ("ANY", "/wechat/authorizers/{appid}/{proxy+}", Function::AccountActions),
     ("ANY", "/wechat/backend/authorizers/{appid}/{proxy+}", Function::AccountActions),
+    ("ANY", "/wechat/authorizers/{appid}/media", Function::MediaLibrary),
+    ("ANY", "/wechat/authorizers/{appid}/media/{proxy+}", Function::MediaLibrary),
+    ("ANY", "/wechat/backend/authorizers/{appid}/media", Function::MediaLibrary),
+    ("ANY", "/wechat/backend/authorizers/{appid}/media/{proxy+}", Function::MediaLibrary),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

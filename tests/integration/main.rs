@@ -41,6 +41,8 @@ mod outage;
 mod authorization;
 // Per-identity limits: one tenant cannot spend what all of them share.
 mod limits;
+// Media: declared, staged in S3 (the emulator's), completed to WeChat; every bad file refused.
+mod media;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

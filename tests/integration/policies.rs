@@ -153,6 +153,25 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     assert_eq!(http.get(format!("{account}/followers")).send().await.unwrap().status(), 200);
     assert_eq!(http.post(format!("{account}/followers/backfill")).send().await.unwrap().status(), 200);
 
+    // media-library: a file declared, put in the bucket, sent to WeChat (the token refreshed
+    // first), listed.
+    let file = crate::media::png(2_000, 7);
+    let declared = json!({"type": "image", "content_type": "image/png", "size": file.len(),
+        "sha256": crate::media::sha256_hex(&file)});
+    let begun: Value =
+        http.post(format!("{account}/media")).json(&declared).send().await.unwrap().json().await.unwrap();
+    let upload = &begun["data"]["upload"];
+    let mut put = http.put(upload["url"].as_str().unwrap()).body(file);
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    let handle = begun["data"]["medium"]["handle"].as_str().unwrap();
+    // (Near the token's expiry: the upload refreshes it first, under the account's lease.)
+    standin.advance_clock(7150);
+    assert_eq!(http.post(format!("{account}/media/{handle}/complete")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{account}/media")).send().await.unwrap().status(), 200);
+
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.
     let origins = json!({"origins": [crate::gateway::SHOP]});

@@ -56,11 +56,12 @@ pub(crate) enum Function {
     FollowerLedger,
     WebOauth,
     Console,
+    MediaLibrary,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -71,6 +72,7 @@ impl Function {
         Self::FollowerLedger,
         Self::WebOauth,
         Self::Console,
+        Self::MediaLibrary,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -86,6 +88,7 @@ impl Function {
             Self::FollowerLedger => "follower-ledger",
             Self::WebOauth => "web-oauth",
             Self::Console => "console",
+            Self::MediaLibrary => "media-library",
         }
     }
 
@@ -103,6 +106,7 @@ impl Function {
             Self::AccountActions => account_actions::handle(app, request).await,
             Self::WebOauth => web_oauth::handle(app, request).await,
             Self::Console => Ok(console::handle(&request, console::Routes::Gateway, None)),
+            Self::MediaLibrary => media_library::handle(app, &staging().await, request).await,
         };
         response.expect("handlers answer every request")
     }
@@ -112,6 +116,21 @@ impl std::fmt::Display for Function {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The tests' staging bucket on the local AWS emulator (created once per process; each test's
+/// objects live under its own account's keys).
+pub(crate) async fn staging() -> media_library::S3Staging {
+    static BUCKET: tokio::sync::OnceCell<media_library::S3Staging> = tokio::sync::OnceCell::const_new();
+    BUCKET
+        .get_or_init(|| async {
+            let staging = media_library::S3Staging::from_env("media-staging-tests");
+            // Already there (another test binary made it): fine.
+            let _ = staging.client().create_bucket().bucket(staging.bucket()).send().await;
+            staging
+        })
+        .await
+        .clone()
 }
 
 /// A response's status and body as text.

@@ -26,12 +26,11 @@
 //!
 //! An `Idempotency-Key` header makes a repeated send return the first result.
 
-use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use lambda_http::http::{Method, header};
+use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::Secret;
 use shared::app::App;
-use shared::config::Config;
 use shared::service::{BindingSide, Caller, RedeemError, binding_json};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
@@ -82,17 +81,9 @@ pub enum Action {
 /// the path is none of this function's. Reads API Gateway's `{appid}` or, under `cargo lambda
 /// watch`, the segment after `authorizers`.
 pub fn route(request: &Request) -> Option<(String, bool, Action)> {
-    let segments: Vec<&str> = request.uri().path().split('/').filter(|s| !s.is_empty()).collect();
-    let at = segments.iter().position(|s| *s == "authorizers")?;
-    let appid = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("appid"))
-        .map(str::to_owned)
-        .or_else(|| segments.get(at + 1).map(|s| (*s).to_owned()))?;
-    let valid = appid.len() == 18 && appid.starts_with("wx") && appid.bytes().all(|b| b.is_ascii_alphanumeric());
-    let backend = at > 0 && segments[at - 1] == "backend";
-    let rest = &segments[(at + 2).min(segments.len())..];
-    let action = match (request.method(), rest) {
+    let web::AccountRoute { appid, backend, rest } = web::account_route(request)?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let action = match (request.method(), rest.as_slice()) {
         (&Method::POST, ["messages"]) => Action::SendMessage,
         (&Method::GET, ["access-token"]) if backend => Action::LendToken,
         (&Method::POST, ["template-messages"]) => Action::SendTemplate,
@@ -111,7 +102,7 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::POST, ["web-tickets"]) if backend => Action::RedeemWebTicket,
         _ => return None,
     };
-    valid.then_some((appid, backend, action))
+    Some((appid, backend, action))
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` without one.
@@ -148,33 +139,15 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
     }
 }
 
-/// The caller: a backend route's named backend ([`web::backend_caller`]), or a dashboard route's
-/// user; else the refusal to answer.
-fn caller(request: &Request, config: &Config, backend: bool) -> Result<Caller, Box<Response<Body>>> {
-    if backend {
-        web::backend_caller(request, config.dashboard_auth, &config.backend_principals)
-            .map(Caller::Backend)
-            .map_err(|refusal| Box::new(web::backend_refused(FUNCTION, &refusal)))
-    } else {
-        web::dashboard_user(request, config.dashboard_auth)
-            .map(Caller::Dashboard)
-            .ok_or_else(|| Box::new(web::unknown_user(FUNCTION, config.dashboard_auth)))
-    }
-}
-
 /// Handles one request.
 ///
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
     let Some((appid, backend, action)) = route(&request) else {
-        tracing::warn!(function = FUNCTION, method = %request.method(), path = request.uri().path(), "no such route");
-        return Ok(web::json(
-            StatusCode::NOT_FOUND,
-            &json!({"code": DashboardCode::BadParameter.code(), "msg": "no such route"}),
-        ));
+        return Ok(web::no_such_route(FUNCTION, &request));
     };
-    let caller = match caller(&request, &app.config, backend) {
+    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
         Ok(caller) => caller,
         Err(refused) => return Ok(*refused),
     };

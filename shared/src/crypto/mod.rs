@@ -17,7 +17,7 @@ mod cipher;
 mod signature;
 
 pub use self::cipher::AesKey;
-pub use self::signature::{signature, verify as verify_signature};
+pub use self::signature::{signature, to_hex, verify as verify_signature};
 
 use crate::secret::Secret;
 

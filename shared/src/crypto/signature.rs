@@ -50,8 +50,9 @@ pub fn verify(given: &str, parts: &mut [&str]) -> bool {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-pub(crate) fn to_hex(bytes: &[u8; 20]) -> String {
-    let mut out = String::with_capacity(40);
+/// `bytes` in lowercase hex (digests as WeChat and S3 write them).
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));

@@ -29,6 +29,24 @@ impl CustomMessage {
         &self.body
     }
 
+    /// The message's media fields (`media_id`, `thumb_media_id`) and their values.
+    pub fn media_fields(&self) -> Vec<(&'static str, String)> {
+        let inner = &self.body[self.msgtype.as_str()];
+        ["media_id", "thumb_media_id"]
+            .into_iter()
+            .filter_map(|name| inner.get(name).and_then(Value::as_str).map(|v| (name, v.to_owned())))
+            .collect()
+    }
+
+    /// The message with media field `name` set to `value` (a handle replaced by WeChat's id).
+    #[must_use]
+    pub fn with_media(mut self, name: &str, value: &str) -> Self {
+        if let Some(inner) = self.body.get_mut(self.msgtype.as_str()).and_then(Value::as_object_mut) {
+            inner.insert(name.to_owned(), Value::String(value.to_owned()));
+        }
+        self
+    }
+
     /// Checks a request (`{"touser", "msgtype", "<msgtype>": {...}, "customservice"?}`) and
     /// keeps only the fields WeChat reads.
     ///

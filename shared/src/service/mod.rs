@@ -11,7 +11,7 @@
 //! | follower messages and events: the hand-off to the bus, the release test | `inbound.rs` | event-callback |
 //! | publishing once per push or account change | `hand_off.rs` | inbound, ticket, refresh |
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
-//! | acting as an account: who may, a call with its token (`acting/mod.rs`); its token lent, customer-service and template messages | `acting/` (`lending.rs`, `customer_service.rs`, `templates.rs`) | account-actions |
+//! | acting as an account: who may, a call with its token (`acting/mod.rs`); its token lent, customer-service and template messages | `acting/` (`lending.rs`, `customer_service.rs`, `templates.rs`, `media.rs`) | account-actions |
 //! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
@@ -35,7 +35,10 @@ mod rules;
 mod ticket;
 mod web_auth;
 
-pub use self::acting::{ActError, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken};
+pub use self::acting::{
+    ActError, Begun, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken, MAX_MEDIA_PAGE, NewMedium, StagedBytes,
+    Staging, UPLOAD_URL_SECS, UploadUrl, staging_key,
+};
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
 pub use self::dashboard::{

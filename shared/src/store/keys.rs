@@ -39,6 +39,11 @@ impl MarkerKey {
         Self(format!("unlisted|{appid}|{day}"))
     }
 
+    /// That a medium's upload to WeChat is running (one completion at a time).
+    pub fn medium_upload(appid: &str, handle: &str) -> Self {
+        Self(format!("mediaupload|{appid}|{handle}"))
+    }
+
     /// That the edge's copy of WeChat's push servers was made on `day` (days since the epoch).
     pub fn edge_sync(day: i64) -> Self {
         Self(format!("edgesync|{day}"))

@@ -7,8 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
     ComponentToken, ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore,
-    MarkerStore, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, RulesStore, StoreError, StoredRules, SummaryPage,
-    TicketStore, TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, RulesStore,
+    STAGED_MEDIUM_SECS, StoreError, StoredMedium, StoredRules, SummaryPage, TicketStore, TicketWrite, Timestamp,
+    TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -38,6 +39,8 @@ struct State {
     /// `CreateTime` of the change that set their subscription state.
     followers: HashMap<String, BTreeMap<String, (Follower, Timestamp)>>,
     follower_counts: HashMap<String, i64>,
+    /// Per account: its media by handle, each with when a staged one is forgotten.
+    media: HashMap<String, BTreeMap<String, (StoredMedium, Option<Timestamp>)>>,
     /// Per previous owner: the accounts that left them, by when and appid, with when the record
     /// expires.
     moves: HashMap<String, OwnerMoves>,
@@ -710,5 +713,88 @@ impl FollowerStore for MemoryStore {
             .iter()
             .map(|appid| (appid.clone(), state.follower_counts.get(appid).copied().unwrap_or(0).max(0) as u64))
             .collect())
+    }
+}
+
+impl MediaStore for MemoryStore {
+    async fn stage_medium(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        now: Timestamp,
+    ) -> Result<Option<StoredMedium>, StoreError> {
+        let mut state = self.lock();
+        let media = state.media.entry(appid.to_owned()).or_default();
+        if let Some((existing, None)) = media.get(&medium.handle) {
+            return Ok(Some(existing.clone()));
+        }
+        media.insert(medium.handle.clone(), (medium.clone(), Some(now + STAGED_MEDIUM_SECS)));
+        state.wrote(());
+        Ok(None)
+    }
+
+    async fn medium(&self, appid: &str, handle: &str) -> Result<Option<StoredMedium>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.media.get(appid).and_then(|m| m.get(handle)).map(|(medium, _)| medium.clone()))
+    }
+
+    async fn record_upload(
+        &self,
+        appid: &str,
+        handle: &str,
+        upload: &MediumUpload,
+        now: Timestamp,
+    ) -> Result<StoredMedium, StoreError> {
+        let mut state = self.lock();
+        let entry = state.media.get_mut(appid).and_then(|m| m.get_mut(handle)).ok_or(StoreError::NotFound)?;
+        entry.0.media_id.clone_from(&upload.media_id);
+        entry.0.url.clone_from(&upload.url);
+        entry.0.expires_at = upload.expires_at;
+        entry.0.uploaded_at = Some(now);
+        entry.1 = None;
+        let medium = entry.0.clone();
+        Ok(state.wrote(medium))
+    }
+
+    async fn media(
+        &self,
+        appid: &str,
+        cursor: Option<&str>,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<MediaPage, StoreError> {
+        if cursor.is_some_and(|c| !crate::media::is_handle(c)) {
+            return Err(StoreError::Other("malformed media cursor".into()));
+        }
+        let mut state = self.lock();
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        let live: Vec<StoredMedium> = state
+            .media
+            .get(appid)
+            .map(|media| {
+                media
+                    .iter()
+                    .filter(|(handle, _)| cursor.is_none_or(|c| handle.as_str() > c))
+                    .filter(|(_, (_, forget_at))| forget_at.is_none_or(|at| at >= now))
+                    .map(|(_, (medium, _))| medium.clone())
+                    .take(limit + 1)
+                    .collect()
+            })
+            .unwrap_or_default();
+        state.reads += live.len() as u64;
+        let mut items = live;
+        let next = (items.len() > limit).then(|| items[limit - 1].handle.clone());
+        items.truncate(limit);
+        Ok(MediaPage { items, next })
+    }
+
+    async fn forget_medium(&self, appid: &str, handle: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let removed = state.media.get_mut(appid).and_then(|m| m.remove(handle)).is_some();
+        if removed {
+            state.wrote(());
+        }
+        Ok(removed)
     }
 }

@@ -17,6 +17,7 @@
 //! | follower | `follower#{c}#{appid}` | `{openid}` | `subscribed`, `state_at`, `first_subscribed_at`, `last_subscribed_at`, `unsubscribed_at`, `scene`, `last_message_at`, `last_interaction_at`, `unionid` |
 //! | follower count | `followers#{c}#{appid}` | `count` | `subscribed` (N, moved only with a follower's state, in one transaction) |
 //! | binding (web authorization), both sides in one transaction | `binding#{c}#{appid}` | `openid#{openid}` and `user#{user_ref}` | `openid`, `user_ref`, `unionid`, `bound_at`, `bound_by` |
+//! | a medium of an account | `media#{c}#{appid}` | `{handle}` | `kind`, `lifetime`, `format`, `sha256`, `size`, `title`, `introduction`, `media_id`, `url`, `expires_at`, `created_at`, `uploaded_at`, `ttl` (until uploaded) |
 //! | an account that left a dashboard user (90 days) | `moved#{c}#{previous owner}` | `{moved_at:012}#{appid}` | `authorizer_appid`, `nick_name`, `moved_at`, `ttl` |
 //!
 //! - **TTL attribute** `ttl` (epoch seconds) on markers and leases. DynamoDB deletes expired items
@@ -59,6 +60,7 @@ use crate::secret::Secret;
 
 pub use crate::account::AuthorizerProfile;
 pub use crate::clock::Timestamp;
+use crate::media::{Format, Kind, Lifetime};
 
 /// The owner of accounts no dashboard user is known to have started (an authorization begun
 /// outside our link, or whose link's binding was lost): listed to nobody until a user claims it
@@ -695,13 +697,129 @@ pub trait BindingStore: Send + Sync {
     fn unbind(&self, appid: &str, binding: &Binding) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// One medium of one account, as the platform keeps it: what was declared when its upload began,
+/// and once uploaded, what WeChat calls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMedium {
+    /// The platform's handle ([`crate::media::handle`]).
+    pub handle: String,
+    /// WeChat's type.
+    pub kind: Kind,
+    /// Temporary or permanent.
+    pub lifetime: Lifetime,
+    /// Its format (the declared content type, checked against the bytes before upload).
+    pub format: Format,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// A permanent video's title and introduction.
+    pub title: Option<String>,
+    /// See `title`.
+    pub introduction: Option<String>,
+    /// WeChat's `media_id` once uploaded (none for an article image).
+    pub media_id: Option<String>,
+    /// The URL WeChat gave (permanent images, article images).
+    pub url: Option<String>,
+    /// When a temporary `media_id` stops working.
+    pub expires_at: Option<Timestamp>,
+    /// When its upload began.
+    pub created_at: Timestamp,
+    /// When WeChat last took it (`None`: staged, not uploaded yet).
+    pub uploaded_at: Option<Timestamp>,
+}
+
+/// What WeChat answered an upload, to store with the medium.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediumUpload {
+    /// `media_id`.
+    pub media_id: Option<String>,
+    /// `url`.
+    pub url: Option<String>,
+    /// When a temporary `media_id` stops working.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// One page of an account's media.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MediaPage {
+    /// The media, by handle.
+    pub items: Vec<StoredMedium>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// How long a medium whose upload began but never finished is kept.
+pub const STAGED_MEDIUM_SECS: i64 = 86_400;
+
+/// Each account's media (`media#{c}#{appid}`, one item per handle).
+pub trait MediaStore: Send + Sync {
+    /// Records a medium whose upload begins, kept [`STAGED_MEDIUM_SECS`] unless it is uploaded;
+    /// a medium already uploaded under the same handle is left as it is and returned.
+    fn stage_medium(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<StoredMedium>, StoreError>> + Send;
+
+    /// One medium.
+    fn medium(
+        &self,
+        appid: &str,
+        handle: &str,
+    ) -> impl Future<Output = Result<Option<StoredMedium>, StoreError>> + Send;
+
+    /// Records what WeChat answered its (first or renewed) upload; the medium is kept for good.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    fn record_upload(
+        &self,
+        appid: &str,
+        handle: &str,
+        upload: &MediumUpload,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<StoredMedium, StoreError>> + Send;
+
+    /// One page (at most `limit`) of the account's media, by handle.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] for a cursor that is not a handle.
+    fn media(
+        &self,
+        appid: &str,
+        cursor: Option<&str>,
+        limit: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<MediaPage, StoreError>> + Send;
+
+    /// Forgets a medium; false when there was none.
+    fn forget_medium(&self, appid: &str, handle: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Everything, for adapters that implement all of it.
 pub trait TokenStore:
-    TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore + BindingStore
+    TicketStore
+    + ComponentTokenStore
+    + AuthorizerStore
+    + MarkerStore
+    + RulesStore
+    + FollowerStore
+    + BindingStore
+    + MediaStore
 {
 }
 
-impl<T: TicketStore + ComponentTokenStore + AuthorizerStore + MarkerStore + RulesStore + FollowerStore + BindingStore>
-    TokenStore for T
+impl<
+    T: TicketStore
+        + ComponentTokenStore
+        + AuthorizerStore
+        + MarkerStore
+        + RulesStore
+        + FollowerStore
+        + BindingStore
+        + MediaStore,
+> TokenStore for T
 {
 }

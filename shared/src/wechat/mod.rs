@@ -12,9 +12,11 @@
 //! carries a URL ([`ApiError`] uses reqwest's message *without* the URL).
 
 mod error;
+mod media;
 mod wire;
 
 pub use self::error::{ApiError, ErrorKind};
+pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
 
 use std::time::{Duration, Instant};
 

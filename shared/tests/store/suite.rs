@@ -9,8 +9,9 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, Binding, DueAuthorizer, FollowerChange, NewAuthorization, StoreError,
-    TicketWrite, TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, Binding, DueAuthorizer, FollowerChange, MediumUpload, NewAuthorization,
+    OWNER_MOVE_TTL_SECS, OwnerMove, STAGED_MEDIUM_SECS, StoreError, StoredMedium, TicketWrite, TokenRefresh,
+    TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -30,7 +31,8 @@ macro_rules! store_suite {
             follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
             follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
             concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
-            concurrent_counts_count_each_once);
+            concurrent_counts_count_each_once, owner_moves_are_kept_for_the_previous_owner,
+            media_are_staged_then_uploaded_and_paged);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -774,4 +776,78 @@ pub(crate) async fn concurrent_counts_count_each_once<S: TokenStore>(store: Arc<
     assert_eq!(sorted, (1..=20).collect::<Vec<u64>>(), "each caller saw its own count: {counts:?}");
     assert_eq!(store.count("rate|alice|send|2", 60, NOW + 60).await.unwrap(), 1, "another window starts at 1");
     assert_eq!(store.count("rate|bob|send|1", 60, NOW).await.unwrap(), 1, "another identity starts at 1");
+}
+
+pub(crate) async fn owner_moves_are_kept_for_the_previous_owner<S: TokenStore>(store: Arc<S>) {
+    let moved = |appid: &str, at: i64| OwnerMove {
+        authorizer_appid: appid.to_owned(),
+        nick_name: format!("号 {appid}"),
+        moved_at: at,
+    };
+    assert!(store.owner_moves("alice", 10, NOW).await.unwrap().is_empty());
+    store.record_owner_move("alice", &moved("wx_a", NOW), NOW).await.unwrap();
+    store.record_owner_move("alice", &moved("wx_a", NOW), NOW).await.unwrap(); // a retry: one record
+    store.record_owner_move("alice", &moved("wx_b", NOW + 5), NOW + 5).await.unwrap();
+    store.record_owner_move("bob", &moved("wx_c", NOW), NOW).await.unwrap();
+    let moves = store.owner_moves("alice", 10, NOW + 6).await.unwrap();
+    assert_eq!(moves, [moved("wx_b", NOW + 5), moved("wx_a", NOW)], "newest first, each once");
+    assert_eq!(store.owner_moves("alice", 1, NOW + 6).await.unwrap(), [moved("wx_b", NOW + 5)]);
+    let later = NOW + OWNER_MOVE_TTL_SECS + 1;
+    assert_eq!(store.owner_moves("alice", 10, later).await.unwrap(), [moved("wx_b", NOW + 5)], "the older one expired");
+}
+
+pub(crate) async fn media_are_staged_then_uploaded_and_paged<S: TokenStore>(store: Arc<S>) {
+    use shared::media::{Format, Kind, Lifetime, handle};
+    let medium = |n: u8| {
+        let sha256 = format!("{n:02x}").repeat(32);
+        StoredMedium {
+            handle: handle(Kind::Image, Lifetime::Temporary, &sha256),
+            kind: Kind::Image,
+            lifetime: Lifetime::Temporary,
+            format: Format::Png,
+            sha256,
+            size: 1000 + u64::from(n),
+            title: None,
+            introduction: None,
+            media_id: None,
+            url: None,
+            expires_at: None,
+            created_at: NOW,
+            uploaded_at: None,
+        }
+    };
+    let first = medium(1);
+    assert_eq!(store.stage_medium("wx_m", &first, NOW).await.unwrap(), None);
+    assert_eq!(store.medium("wx_m", &first.handle).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.medium("wx_other", &first.handle).await.unwrap(), None, "media are per account");
+    // Staged again (a new upload URL): still one, still staged.
+    assert_eq!(store.stage_medium("wx_m", &first, NOW + 1).await.unwrap(), None);
+    let upload = MediumUpload { media_id: Some("m-1".into()), url: None, expires_at: Some(NOW + 259_200) };
+    let uploaded = store.record_upload("wx_m", &first.handle, &upload, NOW + 2).await.unwrap();
+    assert_eq!((uploaded.media_id.as_deref(), uploaded.uploaded_at), (Some("m-1"), Some(NOW + 2)));
+    // The same file again: the uploaded medium is returned, not replaced.
+    assert_eq!(store.stage_medium("wx_m", &first, NOW + 3).await.unwrap(), Some(uploaded.clone()));
+    // A renewed upload replaces the answer whole.
+    let renewed = MediumUpload { media_id: Some("m-2".into()), url: None, expires_at: None };
+    let again = store.record_upload("wx_m", &first.handle, &renewed, NOW + 4).await.unwrap();
+    assert_eq!((again.media_id.as_deref(), again.expires_at), (Some("m-2"), None));
+    assert_eq!(store.record_upload("wx_m", "mtim_none", &renewed, NOW).await, Err(StoreError::NotFound));
+
+    // Pages by handle; a staged medium never uploaded is gone once its day is over.
+    for n in 2..=4 {
+        store.stage_medium("wx_m", &medium(n), NOW).await.unwrap();
+    }
+    let page = store.media("wx_m", None, 3, NOW + 5).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    let rest = store.media("wx_m", page.next.as_deref(), 3, NOW + 5).await.unwrap();
+    let mut all: Vec<String> = page.items.iter().chain(&rest.items).map(|m| m.handle.clone()).collect();
+    assert_eq!(all.len(), 4, "{all:?}");
+    all.dedup();
+    assert_eq!(all.len(), 4);
+    let later = store.media("wx_m", None, 10, NOW + STAGED_MEDIUM_SECS + 10).await.unwrap();
+    assert_eq!(later.items.iter().map(|m| m.handle.as_str()).collect::<Vec<_>>(), [first.handle.as_str()]);
+    assert!(matches!(store.media("wx_m", Some("not a handle"), 3, NOW).await, Err(StoreError::Other(_))));
+    assert!(store.forget_medium("wx_m", &first.handle).await.unwrap());
+    assert!(!store.forget_medium("wx_m", &first.handle).await.unwrap());
+    assert_eq!(store.medium("wx_m", &first.handle).await.unwrap(), None);
 }

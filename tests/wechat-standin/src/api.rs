@@ -54,10 +54,11 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/standin/clock", post(clock))
         .route("/standin/calls", get(calls))
         .route("/standin/release-test", post(release_test))
-        .with_state(standin)
+        .with_state(standin.clone())
+        .merge(crate::media::router(standin))
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
 fn wx_error((errcode, errmsg): WxError) -> Response {
     axum::Json(json!({"errcode": errcode, "errmsg": format!("{errmsg} rid: standin-{errcode}")})).into_response()
@@ -65,7 +66,7 @@ fn wx_error((errcode, errmsg): WxError) -> Response {
 
 /// Runs one API call the way WeChat would: the injected fault first, then JSON parsing (47001),
 /// then `rule` over the world.
-async fn api(
+pub(crate) async fn api(
     standin: &StandIn,
     endpoint: &str,
     body: &Bytes,

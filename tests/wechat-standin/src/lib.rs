@@ -10,7 +10,10 @@
 //!   pre_auth_codes and auth_codes are single-use and expire (61009/61010); authorizer tokens
 //!   expire; refresh tokens can rotate (61023 for a stale one); a revoked account answers 61003.
 //!   `getcallbackip` lists WeChat's push servers (settable: they change) for the component token
-//!   or an account's.
+//!   or an account's. Media (`media.rs`): temporary media valid 3 days (40007 after),
+//!   permanent material listed, counted and deleted, article images; WeChat's types, formats,
+//!   sizes (40004/40005/40006/41005) and permission sets (48001); a send naming a medium that
+//!   is not the account's or has expired answers 40007.
 //! - **Pushes**, encrypted and signed exactly as WeChat does: `component_verify_ticket` every N
 //!   seconds and on demand, `authorized` / `updateauthorized` / `unauthorized`, and follower
 //!   messages and events to `<callback base>/<appid>/callback`; replies are verified, decrypted
@@ -28,6 +31,7 @@
 
 mod api;
 mod idp;
+mod media;
 mod oauth;
 mod page;
 pub mod platform;
@@ -196,6 +200,12 @@ impl StandIn {
     /// How many times each endpoint was called.
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.world().calls(endpoint)
+    }
+
+    /// What WeChat received for `media_id`: its size and first 16 bytes (`None`: no such medium,
+    /// or deleted).
+    pub fn medium(&self, media_id: &str) -> Option<(usize, Vec<u8>)> {
+        self.world().medium(media_id).map(|m| (m.size, m.head))
     }
 
     /// What `getcallbackip` lists from now on (WeChat's push servers change).

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
+use crate::media::is_handle;
 use crate::message::CustomMessage;
 use crate::service::Platform;
 use crate::store::{AuthorizerRecord, MarkerKey, TokenStore};
@@ -75,8 +76,9 @@ impl<S: TokenStore> Platform<S> {
         record: AuthorizerRecord,
         message: &CustomMessage,
     ) -> Result<Value, ActError> {
-        self.spend(crate::service::SENDS, caller.key()).await?;
         let appid = record.authorizer_appid.clone();
+        let message = &self.with_media_resolved(&appid, message.clone()).await?;
+        self.spend(crate::service::SENDS, caller.key()).await?;
         self.with_account_token(
             record,
             true,
@@ -85,6 +87,29 @@ impl<S: TokenStore> Platform<S> {
         .await?;
         tracing::info!(authorizer = %appid, msgtype = %message.msgtype, "customer-service message sent");
         Ok(json!({"sent": true, "msgtype": message.msgtype}))
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// `message` with each media field that names one of the platform's handles (instead of a
+    /// WeChat `media_id`) replaced by the medium's current `media_id`.
+    ///
+    /// # Errors
+    /// [`ActError::NoMedium`] not the account's; [`ActError::NotUploaded`] never completed;
+    /// [`ActError::MediumExpired`] a temporary medium past its 3 days.
+    async fn with_media_resolved(&self, appid: &str, mut message: CustomMessage) -> Result<CustomMessage, ActError> {
+        for (field, value) in message.media_fields() {
+            if !is_handle(&value) {
+                continue;
+            }
+            let medium = self.store.medium(appid, &value).await?.ok_or(ActError::NoMedium)?;
+            let media_id = medium.media_id.clone().ok_or(ActError::NotUploaded)?;
+            if medium.expires_at.is_some_and(|at| at <= self.now()) {
+                return Err(ActError::MediumExpired);
+            }
+            message = message.with_media(field, &media_id);
+        }
+        Ok(message)
     }
 }
 

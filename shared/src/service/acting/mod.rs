@@ -6,6 +6,7 @@
 //! | the token lent to trusted backends | `lending.rs` |
 //! | customer-service messages, with idempotency keys | `customer_service.rs` |
 //! | the account's templates and template messages | `templates.rs` |
+//! | media (素材): staged uploads to WeChat, the account's media, WeChat's permanent library | `media.rs` |
 //!
 //! Calling safely: a token close to expiry is refreshed first (under the account's lease, so any
 //! number of callers cause one refresh); 40001/42001 mean WeChat did nothing, so the token is
@@ -14,10 +15,14 @@
 
 mod customer_service;
 mod lending;
+mod media;
 mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
+pub use self::media::{
+    Begun, MAX_MEDIA_PAGE, NewMedium, StagedBytes, Staging, UPLOAD_URL_SECS, UploadUrl, staging_key,
+};
 
 use std::time::Duration;
 
@@ -85,6 +90,24 @@ pub enum ActError {
     /// Getting a token failed (the store, WeChat, the component token).
     #[error(transparent)]
     Token(#[from] CallError),
+    /// No such medium on the account.
+    #[error("no such medium on this account")]
+    NoMedium,
+    /// Nothing was uploaded to the medium's upload URL (yet).
+    #[error("the file has not been uploaded to its upload URL yet")]
+    NotUploaded,
+    /// The uploaded file is not the one declared (nothing kept by WeChat).
+    #[error("{0}")]
+    NotAsDeclared(String),
+    /// A temporary medium past its 3 days: WeChat no longer knows it.
+    #[error("the temporary medium expired")]
+    MediumExpired,
+    /// Another completion of the same medium is running.
+    #[error("this medium is being uploaded")]
+    UploadRunning,
+    /// The staging bucket failed.
+    #[error("the staging bucket failed: {0}")]
+    Staging(String),
 }
 
 impl From<crate::service::SpendError> for ActError {

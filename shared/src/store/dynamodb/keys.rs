@@ -109,6 +109,16 @@ impl Keys {
         format!("owner#{}#{owner}", self.component)
     }
 
+    /// The partition of an account's media (one item per handle).
+    pub(super) fn media(&self, appid: &str) -> String {
+        format!("media#{}#{appid}", self.component)
+    }
+
+    /// One medium of an account.
+    pub(super) fn medium(&self, appid: &str, handle: &str) -> Key {
+        Key { pk: self.media(appid), sk: Cow::Owned(handle.to_owned()) }
+    }
+
     /// The partition of the accounts that left a dashboard user (one item per move).
     pub(super) fn owner_moves(&self, owner: &str) -> String {
         format!("moved#{}#{owner}", self.component)

@@ -18,6 +18,7 @@ mod expression;
 mod impls;
 mod keys;
 mod ledger;
+mod media;
 
 use std::collections::HashMap;
 use std::time::Duration;

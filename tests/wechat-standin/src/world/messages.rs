@@ -14,6 +14,10 @@ impl World {
         let msgtype = body.get("msgtype").and_then(Value::as_str).ok_or((47001, "data format error"))?;
         let content = body.pointer("/text/content").and_then(Value::as_str).unwrap_or_default();
         check_custom_body(msgtype, body)?;
+        if matches!(msgtype, "image" | "voice" | "video") {
+            let media_id = body.pointer(&format!("/{msgtype}/media_id")).and_then(Value::as_str).unwrap_or_default();
+            self.check_media_id(&appid, media_id)?;
+        }
         let follower = self
             .followers
             .get_mut(&(appid.clone(), touser.to_owned()))

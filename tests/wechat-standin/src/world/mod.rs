@@ -10,7 +10,10 @@
 
 mod authorization;
 mod followers;
+mod media;
 mod messages;
+
+pub(crate) use self::media::{Medium, Part};
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -189,6 +192,8 @@ pub(crate) struct World {
     pub(crate) template_sends: Vec<TemplateSend>,
     /// Web authorization: codes and user-level tokens (`oauth.rs`).
     pub(crate) web: crate::oauth::WebAuth,
+    /// Media WeChat keeps, by `media_id` (`media.rs`).
+    media: HashMap<String, Medium>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
     pub(crate) callback_ips: Option<Vec<String>>,
 }

@@ -1,0 +1,245 @@
+//! An account's media (素材), in both route families (`/wechat/authorizers/{appid}/media…` for
+//! dashboard users on their own accounts, `/wechat/backend/authorizers/{appid}/media…` for
+//! backends named in `BACKEND_PRINCIPALS`):
+//!
+//! - `POST …/media` `{type, lifetime, content_type, size, sha256, title?, introduction?}`: the
+//!   file's declaration, checked against WeChat's rules; answers the medium and a presigned
+//!   upload (201), or the medium already uploaded from the same file (200, no upload);
+//! - `POST …/media/{handle}/complete`: after the `PUT` to the upload URL, sends the file to
+//!   WeChat and answers the medium with its `media_id` (or `url`);
+//! - `GET …/media` (`?cursor=&limit=`), `GET …/media/{handle}`, `DELETE …/media/{handle}`;
+//! - `GET …/media/wechat-library?type=image|voice|video&offset=&count=` and
+//!   `GET …/media/wechat-library/count`: WeChat's own list of the account's permanent material,
+//!   what was made in WeChat's backend included.
+//!
+//! A function of its own: the S3 client it needs would take account-actions past its size
+//! budget, and only this function may touch the staging bucket.
+
+mod staging;
+
+pub use self::staging::S3Staging;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::media::{Kind, Lifetime};
+use shared::service::{Begun, MAX_MEDIA_PAGE, NewMedium, Staging, UPLOAD_URL_SECS};
+use shared::store::{StoredMedium, TokenStore};
+use shared::web::{self, DashboardCode};
+
+const FUNCTION: &str = "media-library";
+
+/// The largest request body taken (a declaration is a few hundred bytes; files go to S3).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Declare a file and get its upload URL.
+    Begin,
+    /// Send the uploaded file to WeChat.
+    Complete(String),
+    /// The account's media.
+    List,
+    /// One medium.
+    Get(String),
+    /// Delete one.
+    Delete(String),
+    /// WeChat's list of the account's permanent material.
+    Library,
+    /// WeChat's count of it.
+    LibraryCount,
+}
+
+/// The route: the account, whether it is the backend family, and the action; `None` for any
+/// other path.
+pub fn route(request: &Request) -> Option<(String, bool, Action)> {
+    let web::AccountRoute { appid, backend, rest } = web::account_route(request)?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let action = match (request.method(), rest.as_slice()) {
+        (&Method::POST, ["media"]) => Action::Begin,
+        (&Method::GET, ["media"]) => Action::List,
+        (&Method::GET, ["media", "wechat-library"]) => Action::Library,
+        (&Method::GET, ["media", "wechat-library", "count"]) => Action::LibraryCount,
+        (&Method::POST, ["media", handle, "complete"]) => Action::Complete((*handle).to_owned()),
+        (&Method::GET, ["media", handle]) => Action::Get((*handle).to_owned()),
+        (&Method::DELETE, ["media", handle]) => Action::Delete((*handle).to_owned()),
+        _ => return None,
+    };
+    Some((appid, backend, action))
+}
+
+/// A medium as the API shows it. `status`: `staged` (its upload has not been completed),
+/// `ready`, or `expired` (a temporary medium past its 3 days).
+pub fn medium_json(medium: &StoredMedium, now: i64) -> Value {
+    let status = match (medium.uploaded_at, medium.expires_at) {
+        (None, _) => "staged",
+        (Some(_), Some(expires_at)) if expires_at <= now => "expired",
+        (Some(_), _) => "ready",
+    };
+    json!({
+        "handle": medium.handle,
+        "type": medium.kind.as_str(),
+        "lifetime": medium.lifetime.as_str(),
+        "content_type": medium.format.content_type(),
+        "size": medium.size,
+        "sha256": medium.sha256,
+        "title": medium.title,
+        "introduction": medium.introduction,
+        "status": status,
+        "media_id": medium.media_id,
+        "url": medium.url,
+        "expires_at": medium.expires_at,
+        "created_at": medium.created_at,
+        "uploaded_at": medium.uploaded_at,
+    })
+}
+
+/// The declaration in a `POST …/media` body.
+fn declaration(body: &Value) -> Result<NewMedium, String> {
+    let text = |name: &str| body.get(name).and_then(Value::as_str);
+    let kinds = "image, voice, video, thumb or article_image";
+    let kind = Kind::parse(text("type").unwrap_or_default()).ok_or_else(|| format!("type must be {kinds}"))?;
+    let lifetime = match body.get("lifetime") {
+        None if kind.permanent_only() => Lifetime::Permanent,
+        None => Lifetime::Temporary,
+        Some(name) => name.as_str().and_then(Lifetime::parse).ok_or("lifetime must be temporary or permanent")?,
+    };
+    let content_type = text("content_type").ok_or("content_type is required (image/png, video/mp4, …)")?.to_owned();
+    let size = body.get("size").and_then(Value::as_u64).ok_or("size is required: the file's length in bytes")?;
+    let sha256 = text("sha256").ok_or("sha256 is required: the file's SHA-256 in hex")?.to_ascii_lowercase();
+    let optional = |name: &str| match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{name} must be a string")),
+    };
+    Ok(NewMedium {
+        kind,
+        lifetime,
+        content_type,
+        size,
+        sha256,
+        title: optional("title")?,
+        introduction: optional("introduction")?,
+    })
+}
+
+/// Handles one request with the staging bucket `staging`.
+///
+/// # Errors
+/// None in practice; the signature is lambda_http's.
+pub async fn handle<S: TokenStore>(
+    app: &App<S>,
+    staging: &impl Staging,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let Some((appid, backend, action)) = route(&request) else {
+        return Ok(web::no_such_route(FUNCTION, &request));
+    };
+    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
+        Ok(caller) => caller,
+        Err(refused) => return Ok(*refused),
+    };
+    let now = app.platform.now();
+    let answer = |result: Result<Value, shared::service::ActError>| match result {
+        Ok(data) => web::json_ok(data),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
+            DashboardCode::for_act(&err)
+        }
+    };
+    let pairs = web::query_pairs(&request);
+    let param = |name: &str| web::single_param(&pairs, name);
+    Ok(match action {
+        Action::Begin => {
+            let body = web::body_bytes(&request);
+            if body.len() > MAX_BODY_BYTES {
+                return Ok(DashboardCode::BadParameter
+                    .respond("the body is a declaration, not the file: upload the file to the URL it answers"));
+            }
+            let declared = serde_json::from_slice::<Value>(body)
+                .map_err(|_| "the body must be JSON".to_owned())
+                .and_then(|body| declaration(&body));
+            let new = match declared {
+                Ok(new) => new,
+                Err(reason) => {
+                    tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "declaration refused");
+                    return Ok(DashboardCode::BadParameter.respond(&reason));
+                }
+            };
+            match app.platform.begin_upload(&caller, &appid, &new, staging).await {
+                Ok(Begun::Existing(medium)) => {
+                    web::json_ok(json!({"medium": medium_json(&medium, now), "existing": true}))
+                }
+                Ok(Begun::Upload(medium, upload)) => {
+                    let headers: serde_json::Map<String, Value> =
+                        upload.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+                    let data = json!({
+                        "medium": medium_json(&medium, now),
+                        "upload": {"url": upload.url, "method": upload.method, "headers": headers, "expires_in": UPLOAD_URL_SECS},
+                    });
+                    web::json(StatusCode::CREATED, &json!({"code": 0, "data": data}))
+                }
+                Err(err) => answer(Err(err)),
+            }
+        }
+        Action::Complete(handle) => answer(
+            app.platform
+                .complete_upload(&caller, &appid, &handle, staging)
+                .await
+                .map(|m| json!({"medium": medium_json(&m, now)})),
+        ),
+        Action::Get(handle) => {
+            answer(app.platform.medium(&caller, &appid, &handle).await.map(|m| json!({"medium": medium_json(&m, now)})))
+        }
+        Action::Delete(handle) => {
+            answer(app.platform.delete_medium(&caller, &appid, &handle).await.map(|()| json!({"deleted": handle})))
+        }
+        Action::List => {
+            let (cursor, limit) = match (param("cursor"), param("limit")) {
+                (Ok(cursor), Ok(limit)) => (cursor.filter(|c| !c.is_empty()), limit),
+                (Err(e), _) | (_, Err(e)) => return Ok(DashboardCode::BadParameter.respond(&e)),
+            };
+            let limit = match limit.map(str::parse::<u32>) {
+                None => 50,
+                Some(Ok(limit)) if (1..=MAX_MEDIA_PAGE).contains(&limit) => limit,
+                Some(_) => {
+                    return Ok(DashboardCode::BadParameter.respond(&format!("limit must be 1 to {MAX_MEDIA_PAGE}")));
+                }
+            };
+            answer(app.platform.media(&caller, &appid, cursor, limit).await.map(|page| {
+                let media: Vec<Value> = page.items.iter().map(|m| medium_json(m, now)).collect();
+                json!({"media": media, "next_cursor": page.next})
+            }))
+        }
+        Action::Library => {
+            let number = |name: &str, default: u64| match param(name) {
+                Ok(None) => Ok(default),
+                Ok(Some(text)) => text.parse::<u64>().map_err(|_| format!("{name} must be a number")),
+                Err(e) => Err(e),
+            };
+            let kind = match param("type") {
+                Ok(Some(name)) => Kind::parse(name),
+                _ => None,
+            };
+            let (Some(kind), Ok(offset), Ok(count)) = (kind, number("offset", 0), number("count", 20)) else {
+                return Ok(DashboardCode::BadParameter
+                    .respond("type (image, voice or video), offset and count (1 to 20) are required as numbers"));
+            };
+            answer(app.platform.materials(&caller, &appid, kind, offset, count).await.map(|page| {
+                let items: Vec<Value> = page
+                    .items
+                    .iter()
+                    .map(
+                        |m| json!({"media_id": m.media_id, "name": m.name, "update_time": m.update_time, "url": m.url}),
+                    )
+                    .collect();
+                json!({"total": page.total, "items": items})
+            }))
+        }
+        Action::LibraryCount => answer(app.platform.material_count(&caller, &appid).await.map(
+            |count| json!({"image": count.image, "voice": count.voice, "video": count.video, "news": count.news}),
+        )),
+    })
+}

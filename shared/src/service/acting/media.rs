@@ -1,0 +1,451 @@
+//! Media (素材) of an account: a file goes to a staging bucket first (API Gateway and Lambda
+//! take 6 MB at most, WeChat takes videos of 10 MB), then from there to WeChat, streamed.
+//!
+//! 1. [`Platform::begin_upload`]: the declared kind, lifetime, content type, size and SHA-256
+//!    are checked against WeChat's rules (`crate::media`); the same file already uploaded
+//!    (same account, kind, lifetime and SHA-256: the same handle) is answered at once; otherwise
+//!    the medium is recorded as staged and a short-lived upload URL is returned, which only takes
+//!    exactly the declared bytes (the staging adapter signs size, type and checksum).
+//! 2. The caller `PUT`s the file there.
+//! 3. [`Platform::complete_upload`]: the staged object is checked again (its size, the format its
+//!    first bytes show) before anything is sent to WeChat, then streamed to WeChat while its
+//!    SHA-256 is computed; bytes other than the declared ones abort the upload mid-way, so WeChat
+//!    keeps nothing. WeChat's answer is recorded, and the staged object removed.
+//!
+//! Permanent material is listed, counted and deleted at WeChat ([`Platform::materials`],
+//! [`Platform::material_count`], [`Platform::delete_medium`]), including what was made in
+//! WeChat's own backend.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use super::{ActError, Caller, sent_error};
+use crate::crypto::to_hex;
+use crate::media::{self, Kind, Lifetime, MAX_VIDEO_TEXT_CHARS, SNIFF_BYTES, TEMPORARY_SECS};
+use crate::service::{CallError, Platform};
+use crate::store::{MarkerKey, MediaPage, MediumUpload, StoredMedium, TokenStore};
+use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
+
+/// How long an upload URL works.
+pub const UPLOAD_URL_SECS: u64 = 900;
+/// Media per page at most.
+pub const MAX_MEDIA_PAGE: u32 = 100;
+/// How long one completion holds the medium (others are told it is in progress).
+const COMPLETION_SECS: i64 = 120;
+
+/// A stream of a staged file's bytes.
+pub type StagedBytes = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Where files wait between the caller's upload and WeChat (an S3 bucket deployed).
+pub trait Staging: Send + Sync {
+    /// A URL taking exactly one `PUT` of the file (`size` bytes of `content_type` whose SHA-256
+    /// is `sha256_hex`) at `key`, for `expires_in` seconds.
+    fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        sha256_hex: &str,
+        expires_in: u64,
+    ) -> impl Future<Output = Result<UploadUrl, String>> + Send;
+
+    /// The staged file at `key`: its size and its bytes; `Ok(None)` when nothing is there.
+    fn open(&self, key: &str) -> impl Future<Output = Result<Option<(u64, StagedBytes)>, String>> + Send;
+
+    /// Removes the staged file (done with it).
+    fn remove(&self, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A presigned upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadUrl {
+    /// Where to send the file.
+    pub url: String,
+    /// The method (`PUT`).
+    pub method: &'static str,
+    /// Headers the request must carry exactly (they are part of the signature).
+    pub headers: Vec<(String, String)>,
+}
+
+/// What a caller declares of a file before uploading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMedium {
+    /// WeChat's type.
+    pub kind: Kind,
+    /// Temporary or permanent.
+    pub lifetime: Lifetime,
+    /// The content type.
+    pub content_type: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// A permanent video's title (required then) and introduction.
+    pub title: Option<String>,
+    /// See `title`.
+    pub introduction: Option<String>,
+}
+
+/// What [`Platform::begin_upload`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// The same file is already the account's: nothing to upload.
+    Existing(StoredMedium),
+    /// Upload the file here, then complete.
+    Upload(StoredMedium, UploadUrl),
+}
+
+/// The staging key of one account's medium.
+pub fn staging_key(appid: &str, handle: &str) -> String {
+    format!("uploads/{appid}/{handle}")
+}
+
+/// The declaration checked: kind and lifetime together, type, size, checksum, a video's texts.
+fn checked(new: &NewMedium) -> Result<media::Format, ActError> {
+    if new.kind.permanent_only() && new.lifetime != Lifetime::Permanent {
+        return Err(ActError::Invalid(format!("{} media are permanent only", new.kind)));
+    }
+    let format =
+        media::check_declared(new.kind, &new.content_type, new.size).map_err(|e| ActError::Invalid(e.to_string()))?;
+    if !media::is_sha256_hex(&new.sha256) {
+        return Err(ActError::Invalid("sha256 must be the file's SHA-256 in 64 lowercase hex digits".into()));
+    }
+    let long = |text: &Option<String>| text.as_ref().is_some_and(|t| t.chars().count() > MAX_VIDEO_TEXT_CHARS);
+    if long(&new.title) || long(&new.introduction) {
+        return Err(ActError::Invalid(format!(
+            "title and introduction take at most {MAX_VIDEO_TEXT_CHARS} characters"
+        )));
+    }
+    let needs_title = new.kind == Kind::Video && new.lifetime == Lifetime::Permanent;
+    if needs_title && new.title.as_ref().is_none_or(|t| t.trim().is_empty()) {
+        return Err(ActError::Invalid("a permanent video needs a title (WeChat's description.title)".into()));
+    }
+    if !needs_title && (new.title.is_some() || new.introduction.is_some()) {
+        return Err(ActError::Invalid("title and introduction are for permanent videos only".into()));
+    }
+    Ok(format)
+}
+
+/// Passes a stream on while computing its SHA-256; ends it with an error instead of its last
+/// bytes when the digest is not `expected`, so the receiver never sees a complete body.
+struct Verified {
+    inner: StagedBytes,
+    hasher: Option<Sha256>,
+    expected: String,
+    /// Set when the bytes differed from the declaration.
+    differed: Arc<Mutex<bool>>,
+}
+
+impl Stream for Verified {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(hasher) = self.hasher.as_mut() {
+                    hasher.update(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(None) => {
+                let digest = self.hasher.take().map(|h| to_hex(&h.finalize()));
+                if digest.is_some_and(|d| d != self.expected) {
+                    if let Ok(mut differed) = self.differed.lock() {
+                        *differed = true;
+                    }
+                    return Poll::Ready(Some(Err(std::io::Error::other("the file is not the one declared"))));
+                }
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Step 1: checks the declaration and answers the medium already uploaded, or an upload URL.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] naming the rule broken (nothing stored); [`ActError::NotFound`] and
+    /// the account's other states; [`ActError::Staging`].
+    pub async fn begin_upload(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        new: &NewMedium,
+        staging: &impl Staging,
+    ) -> Result<Begun, ActError> {
+        let format = checked(new)?;
+        self.account_for(caller, appid).await?;
+        let medium = StoredMedium {
+            handle: media::handle(new.kind, new.lifetime, &new.sha256),
+            kind: new.kind,
+            lifetime: new.lifetime,
+            format,
+            sha256: new.sha256.clone(),
+            size: new.size,
+            title: new.title.clone(),
+            introduction: new.introduction.clone(),
+            media_id: None,
+            url: None,
+            expires_at: None,
+            created_at: self.now(),
+            uploaded_at: None,
+        };
+        if let Some(existing) = self.store.stage_medium(appid, &medium, self.now()).await? {
+            if existing.expires_at.is_none_or(|at| at > self.now()) {
+                return Ok(Begun::Existing(existing));
+            }
+            // A temporary medium past its 3 days: the same file is uploaded anew, same handle.
+            self.store.forget_medium(appid, &medium.handle).await?;
+            if let Some(existing) = self.store.stage_medium(appid, &medium, self.now()).await? {
+                return Ok(Begun::Existing(existing));
+            }
+        }
+        let key = staging_key(appid, &medium.handle);
+        let url = staging
+            .upload_url(&key, format.content_type(), new.size, &new.sha256, UPLOAD_URL_SECS)
+            .await
+            .map_err(ActError::Staging)?;
+        Ok(Begun::Upload(medium, url))
+    }
+
+    /// Step 3: sends the staged file to WeChat and records its answer (the medium as it is when
+    /// it was uploaded already).
+    ///
+    /// # Errors
+    /// [`ActError::NoMedium`]; [`ActError::NotUploaded`] while nothing is staged;
+    /// [`ActError::NotAsDeclared`] when the staged file is not the declared one (nothing sent,
+    /// or the upload aborted before WeChat kept it); [`ActError::UploadRunning`] while another
+    /// completion runs; WeChat's refusal, or [`ActError::OutcomeUnknown`] without an answer.
+    pub async fn complete_upload(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        handle: &str,
+        staging: &impl Staging,
+    ) -> Result<StoredMedium, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        let medium = self.existing_medium(appid, handle).await?;
+        if medium.uploaded_at.is_some() {
+            return Ok(medium);
+        }
+        let key = staging_key(appid, handle);
+        let staging_error = ActError::Staging;
+        let Some((size, mut bytes)) = staging.open(&key).await.map_err(staging_error)? else {
+            return Err(ActError::NotUploaded);
+        };
+        if size != medium.size {
+            return Err(ActError::NotAsDeclared(format!(
+                "the uploaded file has {size} bytes, not the declared {}",
+                medium.size
+            )));
+        }
+        // The format the first bytes show, before anything leaves for WeChat.
+        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
+        while head.len() < SNIFF_BYTES {
+            match bytes.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(staging_error(e.to_string())),
+                None => break,
+            }
+        }
+        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
+        if !self.store.remember_once(&MarkerKey::medium_upload(appid, handle), COMPLETION_SECS, self.now()).await? {
+            return Err(ActError::UploadRunning);
+        }
+        let differed = Arc::new(Mutex::new(false));
+        let whole: StagedBytes =
+            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
+        let verified = Verified {
+            inner: whole,
+            hasher: Some(Sha256::new()),
+            expected: medium.sha256.clone(),
+            differed: differed.clone(),
+        };
+        let file = UploadFile {
+            filename: format!("{handle}.{}", medium.format.extension()),
+            content_type: medium.format.content_type(),
+            size,
+            bytes: verified,
+        };
+        let token = self.fresh_token(record, COMPLETION_SECS).await?;
+        let texts = medium.title.as_deref().map(|t| (t, medium.introduction.as_deref().unwrap_or_default()));
+        let answer = self.wechat.upload_medium(&token.access_token, medium.kind, medium.lifetime, file, texts).await;
+        let uploaded = match answer {
+            Err(_) if differed.lock().is_ok_and(|d| *d) => {
+                tracing::warn!(authorizer = %appid, handle, "staged file differs from its declaration; upload aborted");
+                return Err(ActError::NotAsDeclared("the uploaded file's SHA-256 is not the declared one".into()));
+            }
+            Err(err) => return Err(sent_error(appid, err)),
+            Ok(uploaded) => uploaded,
+        };
+        let expires_at = (medium.lifetime == Lifetime::Temporary)
+            .then(|| uploaded.created_at.unwrap_or_else(|| self.now()) + TEMPORARY_SECS);
+        let upload = MediumUpload { media_id: uploaded.media_id, url: uploaded.url, expires_at };
+        let stored = self.store.record_upload(appid, handle, &upload, self.now()).await?;
+        if let Err(err) = staging.remove(&key).await {
+            // The bucket's lifecycle rule removes it within a day anyway.
+            tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
+        }
+        tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size, "medium uploaded to WeChat");
+        Ok(stored)
+    }
+
+    async fn existing_medium(&self, appid: &str, handle: &str) -> Result<StoredMedium, ActError> {
+        if !media::is_handle(handle) {
+            return Err(ActError::NoMedium);
+        }
+        self.store.medium(appid, handle).await?.ok_or(ActError::NoMedium)
+    }
+
+    /// One medium of the account.
+    ///
+    /// # Errors
+    /// [`ActError::NoMedium`], and the account's states.
+    pub async fn medium(&self, caller: &Caller, appid: &str, handle: &str) -> Result<StoredMedium, ActError> {
+        self.owned_account(caller, appid).await?;
+        self.existing_medium(appid, handle).await
+    }
+
+    /// One page of the account's media (the platform's handles).
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] for a cursor that is not one this list returned.
+    pub async fn media(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<MediaPage, ActError> {
+        self.owned_account(caller, appid).await?;
+        self.store.media(appid, cursor, limit.clamp(1, MAX_MEDIA_PAGE), self.now()).await.map_err(|err| match err {
+            crate::store::StoreError::Other(_) => ActError::Invalid("cursor is not one this list returned".into()),
+            other => other.into(),
+        })
+    }
+
+    /// Deletes a medium: permanent material at WeChat first (40007, already gone, counts as
+    /// deleted), then the platform's record.
+    ///
+    /// # Errors
+    /// [`ActError::NoMedium`]; WeChat's refusal.
+    pub async fn delete_medium(&self, caller: &Caller, appid: &str, handle: &str) -> Result<(), ActError> {
+        let record = self.account_for(caller, appid).await?;
+        let medium = self.existing_medium(appid, handle).await?;
+        if let (Lifetime::Permanent, Some(media_id)) = (medium.lifetime, medium.media_id.clone()) {
+            let deleted = self
+                .with_account_token(record, false, |token| {
+                    let media_id = media_id.clone();
+                    async move { self.wechat.delete_material(&token, &media_id).await }
+                })
+                .await;
+            match deleted {
+                Ok(()) => {}
+                Err(ActError::Refused(e) | ActError::Token(CallError::WeChat(e))) if e.errcode() == Some(40007) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        self.store.forget_medium(appid, handle).await?;
+        Ok(())
+    }
+
+    /// WeChat's count of the account's permanent material (what WeChat's own backend made too).
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal (48001: no permission set for material).
+    pub async fn material_count(&self, caller: &Caller, appid: &str) -> Result<MaterialCount, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.material_count(&token).await }).await
+    }
+
+    /// One page of WeChat's list of the account's permanent `kind` (20 at most per page).
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] for a kind WeChat does not list or a count outside 1–20.
+    pub async fn materials(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        kind: Kind,
+        offset: u64,
+        count: u64,
+    ) -> Result<MaterialPage, ActError> {
+        if !matches!(kind, Kind::Image | Kind::Voice | Kind::Video) {
+            return Err(ActError::Invalid("type must be image, voice or video".into()));
+        }
+        if !(1..=20).contains(&count) {
+            return Err(ActError::Invalid("count must be 1 to 20".into()));
+        }
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move {
+            self.wechat.materials(&token, kind, offset, count).await
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(kind: Kind, lifetime: Lifetime, content_type: &str, size: u64) -> NewMedium {
+        NewMedium {
+            kind,
+            lifetime,
+            content_type: content_type.into(),
+            size,
+            sha256: "0".repeat(64),
+            title: None,
+            introduction: None,
+        }
+    }
+
+    #[test]
+    fn a_declaration_breaking_a_rule_is_refused_with_the_rule() {
+        assert!(checked(&new(Kind::Image, Lifetime::Temporary, "image/png", 10)).is_ok());
+        let refused = |n: &NewMedium| match checked(n) {
+            Err(ActError::Invalid(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(&new(Kind::ArticleImage, Lifetime::Temporary, "image/png", 10)).contains("permanent only"));
+        assert!(refused(&new(Kind::Image, Lifetime::Temporary, "image/png", 3 << 20)).contains("at most"));
+        let mut bad_sha = new(Kind::Image, Lifetime::Temporary, "image/png", 10);
+        bad_sha.sha256 = "xyz".into();
+        assert!(refused(&bad_sha).contains("SHA-256"));
+        let video = new(Kind::Video, Lifetime::Permanent, "video/mp4", 10);
+        assert!(refused(&video).contains("needs a title"));
+        let titled = NewMedium { title: Some("新品".into()), ..video.clone() };
+        assert!(checked(&titled).is_ok());
+        let long = NewMedium { introduction: Some("长".repeat(MAX_VIDEO_TEXT_CHARS + 1)), ..titled };
+        assert!(refused(&long).contains("at most"));
+        let stray = NewMedium { title: Some("x".into()), ..new(Kind::Image, Lifetime::Permanent, "image/png", 10) };
+        assert!(refused(&stray).contains("permanent videos only"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_other_than_declared_ends_in_an_error_before_its_end() {
+        let run = |expected: String| async move {
+            let chunks = vec![Ok(Bytes::from_static(b"hello ")), Ok(Bytes::from_static(b"world"))];
+            let differed = Arc::new(Mutex::new(false));
+            let stream = Verified {
+                inner: Box::pin(futures_util::stream::iter(chunks)),
+                hasher: Some(Sha256::new()),
+                expected,
+                differed: differed.clone(),
+            };
+            let items: Vec<_> = stream.collect().await;
+            (items.iter().filter(|i| i.is_err()).count(), *differed.lock().unwrap())
+        };
+        let right = to_hex(&Sha256::digest(b"hello world"));
+        assert_eq!(run(right).await, (0, false));
+        assert_eq!(run("0".repeat(64)).await, (1, true));
+    }
+}
