@@ -46,7 +46,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 # --- tests -----------------------------------------------------------------------------------------
 echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
-echo "== docs/openapi.yaml against template.yaml, account-actions' routes and DashboardCode"
+echo "== docs/openapi.yaml against template.yaml, the account functions' routes and DashboardCode"
 "$venv/bin/python" scripts/check_openapi.py
 
 # The hand-off tests keep one published event of each detail type here, for the schema check.
