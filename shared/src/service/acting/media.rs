@@ -18,7 +18,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -139,7 +140,7 @@ struct Verified {
     hasher: Option<Sha256>,
     expected: String,
     /// Set when the bytes differed from the declaration.
-    differed: Arc<Mutex<bool>>,
+    differed: Arc<AtomicBool>,
 }
 
 impl Stream for Verified {
@@ -156,9 +157,7 @@ impl Stream for Verified {
             Poll::Ready(None) => {
                 let digest = self.hasher.take().map(|h| to_hex(&h.finalize()));
                 if digest.is_some_and(|d| d != self.expected) {
-                    if let Ok(mut differed) = self.differed.lock() {
-                        *differed = true;
-                    }
+                    self.differed.store(true, Ordering::Relaxed);
                     return Poll::Ready(Some(Err(std::io::Error::other("the file is not the one declared"))));
                 }
                 Poll::Ready(None)
@@ -260,7 +259,7 @@ impl<S: TokenStore> Platform<S> {
         if !self.store.remember_once(&MarkerKey::medium_upload(appid, handle), COMPLETION_SECS, self.now()).await? {
             return Err(ActError::UploadRunning);
         }
-        let differed = Arc::new(Mutex::new(false));
+        let differed = Arc::new(AtomicBool::new(false));
         let whole: StagedBytes =
             Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
         let verified = Verified {
@@ -279,7 +278,7 @@ impl<S: TokenStore> Platform<S> {
         let texts = medium.title.as_deref().map(|t| (t, medium.introduction.as_deref().unwrap_or_default()));
         let answer = self.wechat.upload_medium(&token.access_token, medium.kind, medium.lifetime, file, texts).await;
         let uploaded = match answer {
-            Err(_) if differed.lock().is_ok_and(|d| *d) => {
+            Err(_) if differed.load(Ordering::Relaxed) => {
                 tracing::warn!(authorizer = %appid, handle, "staged file differs from its declaration; upload aborted");
                 return Err(ActError::NotAsDeclared("the uploaded file's SHA-256 is not the declared one".into()));
             }
@@ -434,7 +433,7 @@ mod tests {
     async fn a_stream_other_than_declared_ends_in_an_error_before_its_end() {
         let run = |expected: String| async move {
             let chunks = vec![Ok(Bytes::from_static(b"hello ")), Ok(Bytes::from_static(b"world"))];
-            let differed = Arc::new(Mutex::new(false));
+            let differed = Arc::new(AtomicBool::new(false));
             let stream = Verified {
                 inner: Box::pin(futures_util::stream::iter(chunks)),
                 hasher: Some(Sha256::new()),
@@ -442,7 +441,7 @@ mod tests {
                 differed: differed.clone(),
             };
             let items: Vec<_> = stream.collect().await;
-            (items.iter().filter(|i| i.is_err()).count(), *differed.lock().unwrap())
+            (items.iter().filter(|i| i.is_err()).count(), differed.load(Ordering::Relaxed))
         };
         let right = to_hex(&Sha256::digest(b"hello world"));
         assert_eq!(run(right).await, (0, false));
