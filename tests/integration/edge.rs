@@ -32,6 +32,13 @@ async fn addresses(client: &aws_sdk_wafv2::Client, name: &str, id: &str) -> Vec<
     addresses
 }
 
+/// A day later on the stand-in's clock, with a fresh component ticket as WeChat pushes every ten
+/// minutes (the one pushed a day earlier has expired: 61005).
+async fn next_day(standin: &StandIn) {
+    standin.advance_clock(86_400);
+    standin.push_ticket().await;
+}
+
 async fn run(app: &gateway::Shared, edge: &token_refresher::WafIpSet) -> token_refresher::RefreshReport {
     token_refresher::handle_with_edge(app, None, Some(edge)).await
 }
@@ -57,17 +64,17 @@ async fn wechats_push_servers_reach_the_edge_once_a_day_and_a_wrong_list_never_d
     // The next day WeChat's servers changed: the set follows; a day later, the same list changes
     // nothing.
     standin.set_callback_ips(&["203.0.113.7", "198.51.100.0/24"]);
-    standin.advance_clock(86_400);
+    next_day(&standin).await;
     assert_eq!(run(&app, &edge).await.edge.as_deref(), Some("updated: 2 ranges"));
     assert_eq!(addresses(&client, &name, &id).await, ["198.51.100.0/24", "203.0.113.7/32"]);
-    standin.advance_clock(86_400);
+    next_day(&standin).await;
     assert_eq!(run(&app, &edge).await.edge.as_deref(), Some("unchanged: 2 ranges"));
 
     // A list that cannot be right (an entry that is no address, or none at all): the set keeps
     // what it had, the run fails (the alarm sees it), and the next run tries again.
     for wrong in [&["203.0.113.7", "not-an-address"][..], &[]] {
         standin.set_callback_ips(wrong);
-        standin.advance_clock(86_400);
+        next_day(&standin).await;
         let report = run(&app, &edge).await;
         assert!(report.edge.as_deref().is_some_and(|e| e.starts_with("failed")), "{wrong:?}: {report:?}");
         assert!(report.has_failures());
