@@ -5,15 +5,18 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shared::store::{AuthorizerStore, LOCAL_DEMO_USER};
-use wechat_standin::StandIn;
+use wechat_standin::{Fault, StandIn};
 
 use crate::gateway;
 use crate::support::ACCOUNT;
 
-/// A small PNG-shaped file of `len` bytes (the signature, then filler that differs per `seed`).
-pub(crate) fn png(len: usize, seed: u8) -> Vec<u8> {
+/// A PNG-shaped file of `len` bytes (the signature, then filler), unique to each call: its handle
+/// (from its SHA-256) and so its staging key are this test's own, whatever an earlier run left in
+/// the emulator's bucket.
+pub(crate) fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| u8::try_from(i % 251).unwrap_or(0) ^ seed));
+    bytes.extend(rand::random::<[u8; 16]>());
+    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| u8::try_from(i % 251).unwrap_or(0)));
     bytes.truncate(len);
     bytes
 }
@@ -61,7 +64,7 @@ fn image(bytes: &[u8], lifetime: &str) -> Value {
 async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_account() {
     let (standin, _app, base) = owned().await;
     let http = shared::outbound::client_builder().build().unwrap();
-    let file = png(150_000, 1);
+    let file = png(150_000);
 
     // Declared, uploaded to the bucket, completed: WeChat has exactly these bytes.
     let (status, begun) = begin(&http, &base, &image(&file, "temporary")).await;
@@ -72,6 +75,11 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
     let (status, body) = complete(&http, &base, &handle).await;
     assert_eq!((status, body["code"].as_i64()), (409, Some(1023)), "nothing uploaded yet: {body}");
     assert_eq!(put(&http, &begun["data"]["upload"], file.clone()).await, 200);
+    // WeChat fails the first upload (a system error): completing again works at once, nothing
+    // left held.
+    standin.inject_fault("media_upload", Fault::Errcode(-1), 1);
+    let (status, failed) = complete(&http, &base, &handle).await;
+    assert_eq!((status, failed["errcode"].as_i64()), (422, Some(-1)), "{failed}");
     let calls = standin.calls("media_upload");
     let (status, done) = complete(&http, &base, &handle).await;
     assert_eq!(status, 200, "{done}");
@@ -148,7 +156,7 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
 async fn permanent_material_is_listed_counted_and_deleted_at_wechat() {
     let (standin, _app, base) = owned().await;
     let http = shared::outbound::client_builder().build().unwrap();
-    let file = png(20_000, 2);
+    let file = png(20_000);
     let (status, begun) = begin(&http, &base, &image(&file, "permanent")).await;
     assert_eq!(status, 201, "{begun}");
     assert_eq!(put(&http, &begun["data"]["upload"], file).await, 200);
@@ -170,7 +178,7 @@ async fn permanent_material_is_listed_counted_and_deleted_at_wechat() {
     assert_eq!(bad.status(), 400);
 
     // An image for an article's HTML: permanent by nature, answered with a URL, no media_id.
-    let mut jpeg = png(30_000, 5);
+    let mut jpeg = png(30_000);
     jpeg[..4].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0]);
     let declared =
         json!({"type": "article_image", "content_type": "image/jpeg", "size": jpeg.len(), "sha256": sha256_hex(&jpeg)});
@@ -195,7 +203,7 @@ async fn permanent_material_is_listed_counted_and_deleted_at_wechat() {
 async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
     let (standin, _app, base) = owned().await;
     let http = shared::outbound::client_builder().build().unwrap();
-    let file = png(10_000, 3);
+    let file = png(10_000);
 
     // Declarations WeChat would refuse: 400 naming the rule, nothing stored.
     for (declaration, says) in [
@@ -243,7 +251,7 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
     // type: the emulator may not check them all, so the platform checks again). Either way WeChat
     // keeps nothing.
     let (_, begun) = begin(&http, &base, &image(&file, "temporary")).await;
-    let other = png(file.len(), 9);
+    let other = png(file.len());
     let stored = put(&http, &begun["data"]["upload"], other).await;
     let handle = begun["data"]["medium"]["handle"].as_str().unwrap();
     if stored == 200 {
@@ -254,7 +262,7 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
         assert!((400..500).contains(&stored), "the bucket refused the body: {stored}");
     }
     let truncated = &file[..file.len() / 2];
-    let (_, begun) = begin(&http, &base, &image(&png(4_000, 4), "temporary")).await;
+    let (_, begun) = begin(&http, &base, &image(&png(4_000), "temporary")).await;
     let _ = put(&http, &begun["data"]["upload"], truncated.to_vec()).await;
     let (status, body) = complete(&http, &base, begun["data"]["medium"]["handle"].as_str().unwrap()).await;
     assert!(matches!(status, 409 | 422), "{status} {body}");

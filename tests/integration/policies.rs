@@ -155,7 +155,7 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
 
     // media-library: a file declared, put in the bucket, sent to WeChat (the token refreshed
     // first), listed.
-    let file = crate::media::png(2_000, 7);
+    let file = crate::media::png(2_000);
     let declared = json!({"type": "image", "content_type": "image/png", "size": file.len(),
         "sha256": crate::media::sha256_hex(&file)});
     let begun: Value =

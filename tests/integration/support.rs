@@ -126,7 +126,7 @@ pub(crate) async fn staging() -> media_library::S3Staging {
         .get_or_init(|| async {
             let staging = media_library::S3Staging::from_env("media-staging-tests");
             // Already there (another test binary made it): fine.
-            let _ = staging.client().create_bucket().bucket(staging.bucket()).send().await;
+            staging.create_bucket().await.expect("the emulator's bucket");
             staging
         })
         .await

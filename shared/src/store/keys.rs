@@ -39,11 +39,6 @@ impl MarkerKey {
         Self(format!("unlisted|{appid}|{day}"))
     }
 
-    /// That a medium's upload to WeChat is running (one completion at a time).
-    pub fn medium_upload(appid: &str, handle: &str) -> Self {
-        Self(format!("mediaupload|{appid}|{handle}"))
-    }
-
     /// That the edge's copy of WeChat's push servers was made on `day` (days since the epoch).
     pub fn edge_sync(day: i64) -> Self {
         Self(format!("edgesync|{day}"))
@@ -163,6 +158,12 @@ impl LeaseName {
     /// The lease on one authorizer's refresh token.
     pub fn authorizer(appid: &str) -> Self {
         Self(format!("authorizer#{appid}"))
+    }
+
+    /// The lease on one medium's upload to WeChat (one completion at a time; given back when it
+    /// ends, so that a failed one can be retried at once).
+    pub fn medium_upload(appid: &str, handle: &str) -> Self {
+        Self(format!("mediaupload#{appid}#{handle}"))
     }
 }
 

@@ -29,8 +29,10 @@ use sha2::{Digest, Sha256};
 use super::{ActError, Caller, sent_error};
 use crate::crypto::to_hex;
 use crate::media::{self, Kind, Lifetime, MAX_VIDEO_TEXT_CHARS, SNIFF_BYTES, TEMPORARY_SECS};
+use crate::secret::Secret;
+use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
-use crate::store::{MarkerKey, MediaPage, MediumUpload, StoredMedium, TokenStore};
+use crate::store::{LeaseName, MediaPage, MediumUpload, StoredMedium, TokenStore};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
 
 /// How long an upload URL works.
@@ -256,14 +258,43 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
-        if !self.store.remember_once(&MarkerKey::medium_upload(appid, handle), COMPLETION_SECS, self.now()).await? {
+        // The token before the lease: an account WeChat refuses leaves nothing held, and a retry
+        // runs at once.
+        let token = self.fresh_token(record, COMPLETION_SECS).await?;
+        let (lease, holder, now) = (LeaseName::medium_upload(appid, handle), holder_id(), self.now());
+        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
             return Err(ActError::UploadRunning);
         }
-        let differed = Arc::new(AtomicBool::new(false));
         let whole: StagedBytes =
             Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
+        let uploaded = self.upload_staged(appid, handle, &medium, size, whole, &token.access_token).await;
+        // Given back whatever happened: a failed upload can be completed again right away.
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
+        }
+        let stored = uploaded?;
+        if let Err(err) = staging.remove(&key).await {
+            // The bucket's lifecycle rule removes it within a day anyway.
+            tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
+        }
+        tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size, "medium uploaded to WeChat");
+        Ok(stored)
+    }
+
+    /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
+    /// answered.
+    async fn upload_staged(
+        &self,
+        appid: &str,
+        handle: &str,
+        medium: &StoredMedium,
+        size: u64,
+        bytes: StagedBytes,
+        access_token: &Secret,
+    ) -> Result<StoredMedium, ActError> {
+        let differed = Arc::new(AtomicBool::new(false));
         let verified = Verified {
-            inner: whole,
+            inner: bytes,
             hasher: Some(Sha256::new()),
             expected: medium.sha256.clone(),
             differed: differed.clone(),
@@ -274,9 +305,8 @@ impl<S: TokenStore> Platform<S> {
             size,
             bytes: verified,
         };
-        let token = self.fresh_token(record, COMPLETION_SECS).await?;
         let texts = medium.title.as_deref().map(|t| (t, medium.introduction.as_deref().unwrap_or_default()));
-        let answer = self.wechat.upload_medium(&token.access_token, medium.kind, medium.lifetime, file, texts).await;
+        let answer = self.wechat.upload_medium(access_token, medium.kind, medium.lifetime, file, texts).await;
         let uploaded = match answer {
             Err(_) if differed.load(Ordering::Relaxed) => {
                 tracing::warn!(authorizer = %appid, handle, "staged file differs from its declaration; upload aborted");
@@ -288,13 +318,7 @@ impl<S: TokenStore> Platform<S> {
         let expires_at = (medium.lifetime == Lifetime::Temporary)
             .then(|| uploaded.created_at.unwrap_or_else(|| self.now()) + TEMPORARY_SECS);
         let upload = MediumUpload { media_id: uploaded.media_id, url: uploaded.url, expires_at };
-        let stored = self.store.record_upload(appid, handle, &upload, self.now()).await?;
-        if let Err(err) = staging.remove(&key).await {
-            // The bucket's lifecycle rule removes it within a day anyway.
-            tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
-        }
-        tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size, "medium uploaded to WeChat");
-        Ok(stored)
+        Ok(self.store.record_upload(appid, handle, &upload, self.now()).await?)
     }
 
     async fn existing_medium(&self, appid: &str, handle: &str) -> Result<StoredMedium, ActError> {
