@@ -12,8 +12,8 @@
 //!   `GET …/media/wechat-library/count`: WeChat's own list of the account's permanent material,
 //!   what was made in WeChat's backend included.
 //!
-//! A function of its own: the S3 client it needs would take account-actions past its size
-//! budget, and only this function may touch the staging bucket.
+//! A function of its own: account-actions has no room left under the size budget, and only this
+//! function may touch the staging bucket.
 
 mod staging;
 
