@@ -275,3 +275,51 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
     let body: Value = http.get(unknown).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["code"], 1022);
 }
+
+/// Declared, put in the bucket and sent to WeChat: the medium's JSON.
+async fn uploaded(http: &reqwest::Client, base: &str, declaration: &Value, bytes: Vec<u8>) -> Value {
+    let (status, begun) = begin(http, base, declaration).await;
+    assert_eq!(status, 201, "{begun}");
+    assert_eq!(put(http, &begun["data"]["upload"], bytes).await, 200);
+    let (status, done) = complete(http, base, begun["data"]["medium"]["handle"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{done}");
+    done["data"]["medium"].clone()
+}
+
+#[tokio::test]
+async fn a_reply_rule_answers_with_a_medium_by_its_handle_while_wechat_keeps_it() {
+    let (standin, _app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let file = png(40_000);
+    let medium = uploaded(&http, &base, &image(&file, "temporary"), file).await;
+    let (handle, media_id) = (medium["handle"].as_str().unwrap(), medium["media_id"].as_str().unwrap());
+    let rules_url = format!("{base}/wechat/authorizers/{ACCOUNT}/reply-rules");
+    let save = |reply: Value, version: &str| {
+        let rules = json!({"rules": [{"on": "keyword", "match": "exact", "keyword": "图片", "reply": reply}]});
+        http.put(&rules_url).header("if-match", format!("\"{version}\"")).json(&rules).send()
+    };
+
+    // Refused on save, naming the rule: a handle of no medium, or of a medium of another kind.
+    let unknown = json!({"msgtype": "image", "image": {"media_id": format!("mtim_{}", "0".repeat(32))}});
+    let as_voice = json!({"msgtype": "voice", "voice": {"media_id": handle}});
+    for (reply, says) in [(unknown, "no such medium"), (as_voice, "a voice reply needs a voice medium, not image")] {
+        let body: Value = save(reply, "0").await.unwrap().json().await.unwrap();
+        assert_eq!((body["code"].as_i64(), body["rule"].as_i64()), (Some(1001), Some(0)), "{body}");
+        assert!(body["msg"].as_str().unwrap().contains(says), "{body}");
+    }
+
+    // Saved with the handle (kept as written); a follower's keyword gets WeChat's media_id.
+    let saved = save(json!({"msgtype": "image", "image": {"media_id": handle}}), "0").await.unwrap();
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    let stored: Value = http.get(&rules_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stored["data"]["rules"][0]["reply"]["image"]["media_id"], handle);
+    let pushed = standin.push_text(ACCOUNT, "o_reply", "图片").await;
+    let reply = pushed.reply().unwrap_or_else(|| panic!("a reply: {pushed:?}"));
+    assert_eq!(reply.kind, shared::message::ReplyKind::Image { media_id: media_id.to_owned() });
+    assert!(standin.medium(media_id).is_some(), "an id WeChat keeps");
+
+    // Three days later WeChat no longer keeps it: no reply rather than one WeChat would drop.
+    standin.advance_clock(3 * 86_400 + 1);
+    let pushed = standin.push_text(ACCOUNT, "o_reply", "图片").await;
+    assert_eq!((pushed.body.as_str(), pushed.reply_xml.as_deref()), ("success", None), "{pushed:?}");
+}

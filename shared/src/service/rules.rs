@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, Platform};
-use crate::message::Message;
+use crate::media::{Kind, is_handle};
+use crate::message::{Message, ReplyKind};
 use crate::rules::{Matcher, RuleError, RuleSet};
-use crate::store::{StoreError, TokenStore};
+use crate::store::{StoreError, StoredMedium, TokenStore};
 
 /// The longest a cached rule set is used before it is read again: the bound on how long a saved
 /// change takes to be in effect.
@@ -154,7 +155,24 @@ impl<S: TokenStore> Platform<S> {
                 }
             },
         }?;
-        matcher.reply(message, self.now())
+        let mut reply = matcher.reply(message, self.now())?;
+        // A medium named by its handle: its current media_id, one read. One WeChat no longer
+        // keeps (a temporary medium past its 3 days) or that is gone answers nothing rather than
+        // something WeChat would drop: the follower gets no reply, the log says why.
+        for (value, kind) in media_fields(&mut reply.kind) {
+            if !is_handle(value) {
+                continue;
+            }
+            let medium = self.store.medium(appid, value).await;
+            match medium.map_err(|e| e.to_string()).and_then(|m| usable(m.as_ref(), kind, self.now())) {
+                Ok(media_id) => *value = media_id,
+                Err(why) => {
+                    tracing::warn!(authorizer = %appid, handle = %value, why, "reply rule's medium unusable; no reply");
+                    return None;
+                }
+            }
+        }
+        Some(reply)
     }
 
     /// The account's compiled rules, and the size of the document they came from.
@@ -209,8 +227,19 @@ impl<S: TokenStore> Platform<S> {
         if_match: Option<u64>,
     ) -> Result<(u64, Value), RulesError> {
         self.owned_account(caller, appid).await?;
-        let set = RuleSet::parse(body).map_err(RulesError::Invalid)?;
+        let mut set = RuleSet::parse(body).map_err(RulesError::Invalid)?;
         let expected = if_match.ok_or(RulesError::VersionRequired)?;
+        // Every handle must be the account's, of the reply's kind, and at WeChat now.
+        for (index, rule) in set.rules.iter_mut().enumerate() {
+            for (value, kind) in media_fields(&mut rule.reply) {
+                if is_handle(value) {
+                    let medium = self.store.medium(appid, value).await?;
+                    usable(medium.as_ref(), kind, self.now()).map_err(|why| {
+                        RulesError::Invalid(RuleError { index: Some(index), message: format!("{value}: {why}") })
+                    })?;
+                }
+            }
+        }
         let canonical = set.to_value();
         let who = match caller {
             Caller::Dashboard(user) | Caller::Backend(user) => user.as_str(),
@@ -236,6 +265,29 @@ impl<S: TokenStore> Platform<S> {
     }
 }
 
+/// The fields of a reply that name a medium, each with the kind of medium WeChat expects there.
+fn media_fields(reply: &mut ReplyKind) -> Vec<(&mut String, Kind)> {
+    match reply {
+        ReplyKind::Image { media_id } => vec![(media_id, Kind::Image)],
+        ReplyKind::Voice { media_id } => vec![(media_id, Kind::Voice)],
+        ReplyKind::Video { media_id, .. } => vec![(media_id, Kind::Video)],
+        ReplyKind::Music { thumb_media_id, .. } => vec![(thumb_media_id, Kind::Thumb)],
+        ReplyKind::Text { .. } | ReplyKind::News(_) => Vec::new(),
+    }
+}
+
+/// The media_id a reply may use for `medium` where WeChat expects `kind`, or why there is none.
+fn usable(medium: Option<&StoredMedium>, kind: Kind, now: i64) -> Result<String, String> {
+    let medium = medium.ok_or("no such medium on this account")?;
+    if medium.kind != kind {
+        return Err(format!("a {kind} reply needs a {kind} medium, not {}", medium.kind));
+    }
+    if medium.expires_at.is_some_and(|at| at <= now) {
+        return Err("expired (WeChat keeps a temporary medium 3 days): declare the file again".to_owned());
+    }
+    medium.media_id.clone().ok_or_else(|| "not uploaded yet: complete its upload first".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +297,36 @@ mod tests {
             "reply": {"msgtype": "text", "text": {"content": "hello"}}}]}))
         .unwrap();
         Arc::new(Matcher::new(set))
+    }
+
+    /// A reply may use a medium of its kind that WeChat keeps now, and nothing else.
+    #[test]
+    fn a_reply_uses_only_a_medium_of_its_kind_that_wechat_keeps() {
+        let medium = |kind, media_id: Option<&str>, expires_at| StoredMedium {
+            handle: "mtim_0".into(),
+            kind,
+            lifetime: crate::media::Lifetime::Temporary,
+            format: crate::media::Format::Png,
+            sha256: String::new(),
+            size: 1,
+            title: None,
+            introduction: None,
+            media_id: media_id.map(str::to_owned),
+            url: None,
+            expires_at,
+            created_at: 0,
+            uploaded_at: Some(0),
+        };
+        let ready = medium(Kind::Image, Some("MID"), Some(100));
+        assert_eq!(usable(Some(&ready), Kind::Image, 99).as_deref(), Ok("MID"));
+        assert!(usable(Some(&ready), Kind::Image, 100).unwrap_err().starts_with("expired"));
+        assert_eq!(usable(Some(&ready), Kind::Voice, 0).unwrap_err(), "a voice reply needs a voice medium, not image");
+        assert!(
+            usable(Some(&medium(Kind::Image, None, None)), Kind::Image, 0).unwrap_err().starts_with("not uploaded")
+        );
+        assert_eq!(usable(None, Kind::Image, 0).unwrap_err(), "no such medium on this account");
+        let permanent = medium(Kind::Thumb, Some("T"), None);
+        assert_eq!(usable(Some(&permanent), Kind::Thumb, i64::MAX).as_deref(), Ok("T"));
     }
 
     /// The cache holds what its budget allows, drops the least recently used account first, and
