@@ -80,6 +80,7 @@ DOMAIN_VERIFICATION_FILES="MP_verify_local0123.txt=local0123"
 CONSOLE_ROUTES=lambda-url
 CONSOLE_OIDC_AUTHORIZE_URL=http://127.0.0.1:$STANDIN_PORT/standin/idp/authorize
 CONSOLE_OIDC_CLIENT_ID=local-console
+CONSOLE_UPLOAD_ORIGIN=http://127.0.0.1:$DDB_PORT
 # No identity provider locally: the one demo user (a deployment must choose jwt or iam).
 DASHBOARD_AUTH=unauthenticated-local-demo
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT

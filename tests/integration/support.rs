@@ -105,7 +105,9 @@ impl Function {
             Self::FollowerLedger => panic!("follower-ledger is not an HTTP function"),
             Self::AccountActions => account_actions::handle(app, request).await,
             Self::WebOauth => web_oauth::handle(app, request).await,
-            Self::Console => Ok(console::handle(&request, console::Routes::Gateway, None)),
+            Self::Console => {
+                Ok(console::handle(&request, &console::Settings::new(console::Routes::Gateway, None, None)))
+            }
             Self::MediaLibrary => media_library::handle(app, &staging().await, request).await,
         };
         response.expect("handlers answer every request")

@@ -11,11 +11,13 @@
         list: "/lambda-url/authorizer-list",
         start: "/lambda-url/qr-url-issuer",
         account: (appid) => `/lambda-url/account-actions/wechat/authorizers/${encodeURIComponent(appid)}`,
+        media: (appid) => `/lambda-url/media-library/wechat/authorizers/${encodeURIComponent(appid)}/media`,
       }
     : {
         list: "/wechat/authorizers",
         start: "/wechat/authorize-url",
         account: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
+        media: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}/media`,
       };
 
   const $ = (id) => document.getElementById(id);
@@ -113,6 +115,10 @@
     1014: "保存规则需要注明基于哪个版本",
     1020: "这个身份不是平台登记的后端",
     1021: "操作过于频繁，请稍后再试",
+    1022: "没有这个素材，或它不属于这个公众号",
+    1023: "文件还没有传到素材存储（或上传链接已过期），请重新上传",
+    1024: "文件与声明的不符（格式、大小或内容），微信没有收到任何内容，请重新选择文件",
+    1025: "临时素材已过期（微信只保留 3 天），请重新上传同一文件",
   };
 
   class ApiError extends Error {
@@ -273,6 +279,107 @@
     loadRules();
     loadFollowers(true);
     loadOrigins();
+    loadMedia();
+  }
+
+  // --- media: an image uploaded once, used in replies and sends ------------------------------------
+  // The file goes from the browser straight to the staging bucket (a presigned PUT the platform
+  // signed for exactly its type, size and SHA-256), then the platform sends it to WeChat.
+  const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif"];
+  const MEDIUM_STATUS = { staged: "待上传", ready: "可用", expired: "已过期" };
+  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  async function uploadMedia() {
+    const file = $("media-file").files[0];
+    if (!file) return result("media-result", "请先选择一张图片", false);
+    if (!IMAGE_TYPES.includes(file.type)) return result("media-result", "只能上传 PNG、JPEG 或 GIF 图片", false);
+    if (file.size > 2 * 1024 * 1024) return result("media-result", "图片不能超过 2 MB", false);
+    const media = routes.media(selected.authorizer_appid);
+    $("upload-media").disabled = true;
+    result("media-result", "正在上传…", true);
+    try {
+      const bytes = await file.arrayBuffer();
+      const declared = {
+        type: "image",
+        lifetime: $("media-lifetime").value,
+        content_type: file.type,
+        size: file.size,
+        sha256: hex(await crypto.subtle.digest("SHA-256", bytes)),
+      };
+      const { data } = await api("POST", media, { body: declared });
+      let medium = data.medium;
+      if (data.upload) {
+        // Exactly the signed headers (the browser sets the length itself).
+        const headers = {};
+        for (const [name, value] of Object.entries(data.upload.headers)) {
+          if (name.toLowerCase() !== "content-length") headers[name] = value;
+        }
+        let put;
+        try {
+          put = await fetch(data.upload.url, { method: data.upload.method, headers, body: bytes });
+        } catch (_) {
+          throw new ApiError("无法连接到素材存储，请检查网络", null, null);
+        }
+        if (!put.ok) throw new ApiError(`素材存储拒绝了这个文件（HTTP ${put.status}）`, null, null);
+      }
+      if (medium.status !== "ready") {
+        medium = (await api("POST", `${media}/${encodeURIComponent(medium.handle)}/complete`)).data.medium;
+      }
+      const preview = $("media-preview");
+      if (preview.src) URL.revokeObjectURL(preview.src);
+      preview.src = URL.createObjectURL(file);
+      preview.hidden = false;
+      result("media-result", data.existing && !data.upload ? `这个文件已经上传过：${medium.handle}` : `已上传到微信：${medium.handle}`, true);
+      await loadMedia();
+    } catch (err) {
+      result("media-result", err.message, false);
+    } finally {
+      $("upload-media").disabled = false;
+    }
+  }
+
+  async function loadMedia() {
+    const body = $("media").tBodies[0];
+    try {
+      const { data } = await api("GET", `${routes.media(selected.authorizer_appid)}?limit=50`);
+      body.replaceChildren(...data.media.map((m) => {
+        const use = el("td");
+        if (m.status === "ready" && m.type === "image") {
+          const rule = el("button", { cls: "secondary", text: "用于自动回复", attrs: { type: "button", "data-use": "rule" } });
+          rule.addEventListener("click", () => useInRule(m.handle));
+          const send_ = el("button", { cls: "secondary", text: "发给粉丝", attrs: { type: "button", "data-use": "send" } });
+          send_.addEventListener("click", () => {
+            $("send-media").value = m.handle;
+            tab("send");
+          });
+          use.append(rule, send_);
+        }
+        return el("tr", { attrs: { "data-handle": m.handle } }, [
+          el("td", { cls: "handle", text: m.handle }),
+          el("td", { text: m.lifetime === "temporary" ? "临时图片" : "永久图片" }),
+          el("td", { cls: `medium-${m.status}`, text: MEDIUM_STATUS[m.status] || m.status }),
+          el("td", { text: m.expires_at ? time(m.expires_at) : "长期" }),
+          use,
+        ]);
+      }));
+    } catch (err) {
+      result("media-result", err.message, false);
+    }
+  }
+
+  // Adds a keyword rule answering with the image to the rules being edited (saved with 保存规则).
+  function useInRule(handle) {
+    let document_;
+    try {
+      document_ = JSON.parse($("rules").value || "{}");
+    } catch (_) {
+      return result("media-result", "规则编辑器里的内容不是合法的 JSON，请先修正", false);
+    }
+    const rules = Array.isArray(document_.rules) ? document_.rules : [];
+    rules.push({ on: "keyword", match: "exact", keyword: "图片", reply: { msgtype: "image", image: { media_id: handle } } });
+    $("rules").value = JSON.stringify({ ...document_, rules }, null, 2);
+    tab("rules");
+    result("rules-result", "已加入一条关键词「图片」的规则：可修改关键词，然后点击「保存规则」", true);
   }
 
   // --- web authorization: the sites the account's followers may be sent back to ---------------
@@ -364,14 +471,19 @@
   async function send() {
     const to = $("send-to").value.trim();
     const content = $("send-text").value;
-    if (!to || !content) {
-      result("send-result", "请填写粉丝 OpenID 和内容", false);
+    const medium = $("send-media").value.trim();
+    if (!to || (!content && !medium)) {
+      result("send-result", "请填写粉丝 OpenID，以及内容或图片素材", false);
       return;
     }
+    // An image by its handle: the platform sends the medium's current media_id.
+    const message = medium
+      ? { touser: to, msgtype: "image", image: { media_id: medium } }
+      : { touser: to, msgtype: "text", text: { content } };
     $("send").disabled = true;
     try {
       await api("POST", `${routes.account(selected.authorizer_appid)}/messages`, {
-        body: { touser: to, msgtype: "text", text: { content } },
+        body: message,
         headers: { "idempotency-key": crypto.randomUUID() },
       });
       result("send-result", "已发送", true);
@@ -386,6 +498,7 @@
     for (const button of document.querySelectorAll(".tab")) button.classList.toggle("active", button.dataset.tab === name);
     for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
     if (name === "followers" && selected) loadFollowers(true);
+    if (name === "media" && selected) loadMedia();
   }
 
   // --- wiring -----------------------------------------------------------------------------------
@@ -408,6 +521,7 @@
   $("only-subscribed").addEventListener("change", () => loadFollowers(true));
   $("send").addEventListener("click", send);
   $("save-origins").addEventListener("click", saveOrigins);
+  $("upload-media").addEventListener("click", uploadMedia);
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => tab(button.dataset.tab));
   // Coming back from WeChat's authorization page with Back: show the new account.
   window.addEventListener("pageshow", (e) => e.persisted && loadAccounts());

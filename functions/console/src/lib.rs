@@ -26,10 +26,58 @@ const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
 const SWAGGER_SCRIPT_GZ: &[u8] = include_bytes!("../assets/vendor/swagger-ui-bundle.js.gz");
 const SWAGGER_STYLE_GZ: &[u8] = include_bytes!("../assets/vendor/swagger-ui.css.gz");
 
-/// Only this page's own script and styles; API calls to its own origin; avatars from WeChat's
-/// image hosts over https; no framing, no forms posting elsewhere, no `<base>`.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
-                       connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// Only this page's own script and styles; API calls to its own origin, and uploads to the media
+/// staging bucket's (when there is one); avatars from WeChat's image hosts over https and the
+/// preview of a file being uploaded (`blob:`); no framing, no forms posting elsewhere, no `<base>`.
+pub fn policy(upload_origin: Option<&str>) -> String {
+    let connect = upload_origin.map_or_else(|| "'self'".to_owned(), |origin| format!("'self' {origin}"));
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data: blob:; \
+         connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+}
+
+/// `value` when it is an origin the policy may name (`https://host[:port]`, or http on localhost
+/// for the local run), in its canonical form; `None` otherwise, said in a log line.
+pub fn upload_origin(value: Option<&str>) -> Option<String> {
+    let value = value.filter(|v| !v.is_empty())?;
+    let parsed = url::Url::parse(value).ok().filter(|u| {
+        let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1"));
+        (u.scheme() == "https" || (u.scheme() == "http" && local)) && u.path() == "/" && u.query().is_none()
+    });
+    match parsed {
+        Some(url) => Some(url.origin().ascii_serialization()),
+        None => {
+            tracing::error!(function = FUNCTION, "CONSOLE_UPLOAD_ORIGIN is not an https origin: uploads are off");
+            None
+        }
+    }
+}
+
+/// What the page is served with: where the APIs are, the sign-in, and its policy.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the dashboard API is.
+    pub routes: Routes,
+    /// The console's own sign-in, when configured.
+    pub sign_in: Option<SignIn>,
+    /// The content security policy ([`policy`]).
+    policy: HeaderValue,
+}
+
+impl Settings {
+    /// `routes` and `sign_in`, uploads allowed to `upload_origin` (see [`upload_origin`]).
+    pub fn new(routes: Routes, sign_in: Option<SignIn>, upload_origin: Option<&str>) -> Self {
+        let policy = HeaderValue::from_str(&policy(upload_origin)).unwrap_or_else(|_| HeaderValue::from_static(""));
+        Self { routes, sign_in, policy }
+    }
+
+    /// From `CONSOLE_ROUTES`, `CONSOLE_OIDC_*` and `CONSOLE_UPLOAD_ORIGIN`.
+    pub fn from_env() -> Self {
+        let origin = upload_origin(std::env::var("CONSOLE_UPLOAD_ORIGIN").ok().as_deref());
+        Self::new(Routes::from_env(), SignIn::from_env(), origin.as_deref())
+    }
+}
 
 /// Where the dashboard API is, as the page must call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +114,7 @@ impl Routes {
 }
 
 fn respond(
+    policy: &HeaderValue,
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Body>,
@@ -76,7 +125,7 @@ fn respond(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
@@ -125,23 +174,26 @@ impl SignIn {
 }
 
 /// Handles one request.
-pub fn handle(request: &Request, routes: Routes, sign_in: Option<&SignIn>) -> Response<Body> {
+pub fn handle(request: &Request, settings: &Settings) -> Response<Body> {
+    let routes = settings.routes;
+    let respond =
+        |status, content_type, body: Body, cache| respond(&settings.policy, status, content_type, body, cache);
     let path = request.uri().path().trim_end_matches('/');
     // `cargo lambda watch` hands the function the path after `/lambda-url/console`.
     if path.is_empty() || path.ends_with("/console") {
         let page = PAGE
             .replace("{{PREFIX}}", routes.assets())
             .replace("{{ROUTES}}", routes.as_str())
-            .replace("{{SIGNIN}}", &shared::web::escape_html(&SignIn::as_json(sign_in)));
-        return respond(StatusCode::OK, "text/html; charset=utf-8", page, "no-store");
+            .replace("{{SIGNIN}}", &shared::web::escape_html(&SignIn::as_json(settings.sign_in.as_ref())));
+        return respond(StatusCode::OK, "text/html; charset=utf-8", page.into(), "no-store");
     }
     if path.ends_with("/console.js") {
-        return respond(StatusCode::OK, "text/javascript; charset=utf-8", SCRIPT.to_owned(), "no-cache");
+        return respond(StatusCode::OK, "text/javascript; charset=utf-8", SCRIPT.into(), "no-cache");
     }
     if path.ends_with("/console.css") {
-        return respond(StatusCode::OK, "text/css; charset=utf-8", STYLE.to_owned(), "no-cache");
+        return respond(StatusCode::OK, "text/css; charset=utf-8", STYLE.into(), "no-cache");
     }
-    let api = |content_type, body: String| respond(StatusCode::OK, content_type, body, "no-cache");
+    let api = |content_type, body: String| respond(StatusCode::OK, content_type, body.into(), "no-cache");
     let gzipped = |content_type, bytes: &'static [u8]| {
         let mut response = respond(StatusCode::OK, content_type, Body::Binary(bytes.to_vec()), "max-age=86400");
         response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -154,18 +206,30 @@ pub fn handle(request: &Request, routes: Routes, sign_in: Option<&SignIn>) -> Re
         "openapi.yaml" => api("application/yaml; charset=utf-8", OPENAPI.to_owned()),
         "swagger-ui-bundle.js" => gzipped("text/javascript; charset=utf-8", SWAGGER_SCRIPT_GZ),
         "swagger-ui.css" => gzipped("text/css; charset=utf-8", SWAGGER_STYLE_GZ),
-        _ => not_found(path),
+        _ => {
+            tracing::warn!(function = FUNCTION, path, "no such console route");
+            respond(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".into(), "no-store")
+        }
     }
-}
-
-fn not_found(path: &str) -> Response<Body> {
-    tracing::warn!(function = FUNCTION, path, "no such console route");
-    respond(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found".to_owned(), "no-store")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_go_only_to_the_bucket_origin_named() {
+        assert_eq!(policy(None).matches("connect-src 'self';").count(), 1);
+        let bucket = upload_origin(Some("https://media-x.s3.ap-east-1.amazonaws.com")).unwrap();
+        assert!(policy(Some(&bucket)).contains("connect-src 'self' https://media-x.s3.ap-east-1.amazonaws.com;"));
+        assert_eq!(upload_origin(Some("http://127.0.0.1:4566/")).as_deref(), Some("http://127.0.0.1:4566"));
+        for refused in
+            ["http://example.com", "https://a.example/path", "https://a.example/?q", "*", "https://a; script-src *"]
+        {
+            assert_eq!(upload_origin(Some(refused)), None, "{refused}");
+        }
+        assert_eq!(upload_origin(Some("")), None);
+    }
 
     #[test]
     fn sign_in_needs_an_https_endpoint_and_a_client() {

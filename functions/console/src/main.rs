@@ -7,10 +7,9 @@ use lambda_http::{Error, Request, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    // The page holds no secret and reads no configuration but where the APIs are and where the
-    // operator signs in.
-    let routes = console::Routes::from_env();
-    let sign_in = console::SignIn::from_env();
-    let sign_in = sign_in.as_ref();
-    run(service_fn(|request: Request| async move { Ok::<_, Error>(console::handle(&request, routes, sign_in)) })).await
+    // The page holds no secret and reads no configuration but where the APIs are, where the
+    // operator signs in, and where the browser uploads media (its policy names that origin).
+    let settings = console::Settings::from_env();
+    let settings = &settings;
+    run(service_fn(|request: Request| async move { Ok::<_, Error>(console::handle(&request, settings)) })).await
 }

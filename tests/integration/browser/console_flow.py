@@ -3,7 +3,8 @@
 empty list → 添加公众号 → WeChat's authorization page (the stand-in) → authorize → back at the
 console: the card appears → edit the reply rules (a wrong rule first: its message in words) → the
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
-(sent), and a send WeChat refuses for the 48-hour window (the answer in words) → the sites web
+(sent), and a send WeChat refuses for the 48-hour window (the answer in words) → an image
+uploaded (browser → staging bucket → WeChat), shown, used in a keyword rule and sent → the sites web
 authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
 size → another user authorizes the account through their own link: the console says it left. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
 not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
@@ -16,12 +17,16 @@ import base64
 import json
 import os
 import re
+import struct
 import sys
+import tempfile
 import time
+import zlib
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
@@ -47,9 +52,24 @@ def standin(path: str, body: dict) -> dict:
     return standin_post(STANDIN, path, body)
 
 
+def standin_calls(endpoint: str) -> int:
+    query = urllib.parse.urlencode({"endpoint": endpoint})
+    return int(json.loads(urllib.request.urlopen(f"{STANDIN}/standin/calls?{query}", timeout=30).read())["calls"])
+
+
 def reply_content(pushed: dict) -> str:
     found = re.search(r"<Content><!\[CDATA\[(.*?)\]\]></Content>", pushed.get("reply_xml") or "", re.S)
     return found.group(1) if found else ""
+
+
+def png(width: int, height: int, rgb: tuple, salt: bytes) -> bytes:
+    """A real PNG (a browser decodes and shows it), unique to this run through a text chunk."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tEXt", b"run\x00" + salt)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def main() -> int:
@@ -166,7 +186,56 @@ def main() -> int:
         into_view("send-result")
         shot("send-outside-window")
 
-        # 7. Web authorization's sites: a wrong one (its message, in words), then the shop's.
+        # 7. 素材: an image uploaded from the browser (to the staging bucket, then to WeChat), shown,
+        #    used in a keyword rule (the follower gets the image) and sent to the follower.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="media"]').click()
+        picked = wait.until(ec.presence_of_element_located((By.ID, "media-file")))
+        with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as image:
+            image.write(png(96, 64, (7, 193, 96), unique("").encode()))
+        picked.send_keys(image.name)
+        uploads = standin_calls("add_material")
+        driver.find_element(By.ID, "upload-media").click()
+        wait.until(lambda d: text_of("media-result").startswith(("已上传到微信：", "平台", "素材存储", "文件", "无法")))
+        message = text_of("media-result")
+        assert message.startswith("已上传到微信：m"), message
+        handle = message.split("：", 1)[1]
+        assert standin_calls("add_material") == uploads + 1, "one upload to WeChat (permanent material)"
+        row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'#media tr[data-handle="{handle}"]')))
+        assert "可用" in row.text and "永久图片" in row.text, row.text
+        assert driver.execute_script("return document.getElementById('media-preview').naturalWidth") == 96
+        into_view("media")
+        shot("media-uploaded")
+        row.find_element(By.CSS_SELECTOR, 'button[data-use="rule"]').click()
+        wait.until(lambda d: handle in d.find_element(By.ID, "rules").get_attribute("value"))
+        driver.find_element(By.ID, "save-rules").click()
+        wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 2）"))
+        deadline = time.monotonic() + 30
+        while True:
+            pushed = standin("/standin/push/text", {"appid": ACCOUNT, "openid": FAN, "content": "图片"})
+            media_id = re.search(r"<MediaId><!\[CDATA\[(.*?)\]\]></MediaId>", pushed.get("reply_xml") or "")
+            if media_id or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert media_id and not media_id.group(1).startswith(handle[:4]), pushed
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="media"]').click()
+        def send_it(d) -> bool:
+            # (Opening the tab reloads the list: a row may be replaced under the click.)
+            try:
+                d.find_element(By.CSS_SELECTOR, f'#media tr[data-handle="{handle}"] button[data-use="send"]').click()
+                return True
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+        wait.until(send_it)
+        assert driver.find_element(By.ID, "send-media").get_attribute("value") == handle
+        driver.find_element(By.ID, "send").click()
+        wait.until(lambda d: text_of("send-result") == "已发送")
+        sent = json.loads(urllib.request.urlopen(f"{STANDIN}/standin/sent", timeout=30).read())
+        assert any(m["touser"] == FAN and m["msgtype"] == "image" for m in sent), sent
+        into_view("send-result")
+        shot("media-sent")
+        os.unlink(image.name)
+
+        # 8. Web authorization's sites: a wrong one (its message, in words), then the shop's.
         driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="web"]').click()
         origins = wait.until(ec.visibility_of_element_located((By.ID, "web-origins")))
         origins.clear()
@@ -187,7 +256,7 @@ def main() -> int:
         into_view("origins-result")
         shot("web-origins")
 
-        # 8. At a phone's size: one column, the buttons reachable.
+        # 9. At a phone's size: one column, the buttons reachable.
         driver.set_window_size(390, 844)
         driver.get(CONSOLE)
         card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
@@ -197,7 +266,7 @@ def main() -> int:
         assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         shot("phone")
 
-        # 9. Another user authorizes the same account through their own link (a phishing link
+        # 10. Another user authorizes the same account through their own link (a phishing link
         #    to their tenant, say): the account moves to them, and this operator's console says
         #    it left instead of just losing the card.
         other = f"local-user:{OPERATOR}-other"
