@@ -7,9 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
     ComponentToken, ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore,
-    MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, RulesStore,
-    STAGED_MEDIUM_SECS, StoreError, StoredMedium, StoredRules, SummaryPage, TicketStore, TicketWrite, Timestamp,
-    TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, Renewal,
+    RulesStore, STAGED_MEDIUM_SECS, StoreError, StoredMedium, StoredRules, SummaryPage, TicketStore, TicketWrite,
+    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -41,6 +41,8 @@ struct State {
     follower_counts: HashMap<String, i64>,
     /// Per account: its media by handle, each with when a staged one is forgotten.
     media: HashMap<String, BTreeMap<String, (StoredMedium, Option<Timestamp>)>>,
+    /// The renewal index: (expiry, account, handle).
+    renewals: std::collections::BTreeSet<(Timestamp, String, String)>,
     /// Per previous owner: the accounts that left them, by when and appid, with when the record
     /// expires.
     moves: HashMap<String, OwnerMoves>,
@@ -796,5 +798,36 @@ impl MediaStore for MemoryStore {
             state.wrote(());
         }
         Ok(removed)
+    }
+
+    async fn schedule_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.renewals.insert((renewal.expires_at, renewal.appid.clone(), renewal.handle.clone()));
+        Ok(state.wrote(()))
+    }
+
+    async fn renewals_due(&self, before: Timestamp, limit: u32) -> Result<Vec<Renewal>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        Ok(state
+            .renewals
+            .iter()
+            .take_while(|(expires_at, _, _)| *expires_at < before)
+            .take(limit)
+            .map(|(expires_at, appid, handle)| Renewal {
+                appid: appid.clone(),
+                handle: handle.clone(),
+                expires_at: *expires_at,
+            })
+            .collect())
+    }
+
+    async fn drop_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state.renewals.remove(&(renewal.expires_at, renewal.appid.clone(), renewal.handle.clone())) {
+            state.wrote(());
+        }
+        Ok(())
     }
 }

@@ -796,6 +796,32 @@ pub trait MediaStore: Send + Sync {
 
     /// Forgets a medium; false when there was none.
     fn forget_medium(&self, appid: &str, handle: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Puts a temporary medium in the renewal index under when its `media_id` expires
+    /// (`renewal#{c}`, one item per medium and expiry; writing it again changes nothing).
+    fn schedule_renewal(&self, renewal: &Renewal) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The renewal index's entries expiring before `before`, soonest first, at most `limit`.
+    fn renewals_due(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Renewal>, StoreError>> + Send;
+
+    /// Removes an entry from the renewal index (absent: nothing to do).
+    fn drop_renewal(&self, renewal: &Renewal) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A temporary medium in the renewal index: the platform re-uploads it before WeChat forgets it
+/// while a reply rule names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    /// The account.
+    pub appid: String,
+    /// The medium's handle.
+    pub handle: String,
+    /// When its current `media_id` expires.
+    pub expires_at: Timestamp,
 }
 
 /// Everything, for adapters that implement all of it.

@@ -32,7 +32,8 @@ macro_rules! store_suite {
             follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
             concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
             concurrent_counts_count_each_once, owner_moves_are_kept_for_the_previous_owner,
-            media_are_staged_then_uploaded_and_paged);
+            media_are_staged_then_uploaded_and_paged,
+            the_renewal_index_answers_what_expires_first);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -850,4 +851,31 @@ pub(crate) async fn media_are_staged_then_uploaded_and_paged<S: TokenStore>(stor
     assert!(store.forget_medium("wx_m", &first.handle).await.unwrap());
     assert!(!store.forget_medium("wx_m", &first.handle).await.unwrap());
     assert_eq!(store.medium("wx_m", &first.handle).await.unwrap(), None);
+}
+
+pub(crate) async fn the_renewal_index_answers_what_expires_first<S: TokenStore>(store: Arc<S>) {
+    use shared::store::Renewal;
+    let renewal =
+        |appid: &str, handle: &str, expires_at| Renewal { appid: appid.into(), handle: handle.into(), expires_at };
+    let (late, soon, other) = (
+        renewal("wx_r", "mtim_a", NOW + 900),
+        renewal("wx_r", "mtim_b", NOW + 100),
+        renewal("wx_s", "mtim_a", NOW + 500),
+    );
+    for r in [&late, &soon, &other, &soon] {
+        store.schedule_renewal(r).await.unwrap();
+    }
+    assert_eq!(
+        store.renewals_due(NOW + 901, 10).await.unwrap(),
+        [soon.clone(), other.clone(), late.clone()],
+        "soonest first, each once"
+    );
+    assert_eq!(store.renewals_due(NOW + 500, 10).await.unwrap(), [soon.clone()], "strictly before");
+    assert_eq!(store.renewals_due(NOW + 901, 1).await.unwrap(), [soon.clone()]);
+    // Renewed: the old entry goes, the new one sorts by its own expiry.
+    store.drop_renewal(&soon).await.unwrap();
+    store.drop_renewal(&soon).await.unwrap();
+    let renewed = renewal("wx_r", "mtim_b", NOW + 2_000);
+    store.schedule_renewal(&renewed).await.unwrap();
+    assert_eq!(store.renewals_due(NOW + 10_000, 10).await.unwrap(), [other, late, renewed]);
 }

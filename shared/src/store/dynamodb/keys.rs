@@ -119,6 +119,17 @@ impl Keys {
         Key { pk: self.media(appid), sk: Cow::Owned(handle.to_owned()) }
     }
 
+    /// The renewal index (temporary media the platform keeps at WeChat, by expiry).
+    pub(super) fn renewals(&self) -> String {
+        format!("renewal#{}", self.component)
+    }
+
+    /// One entry of the renewal index: sorted by expiry (zero-padded), then account and handle.
+    pub(super) fn renewal(&self, renewal: &crate::store::Renewal) -> Key {
+        let sk = format!("{:012}#{}#{}", renewal.expires_at.max(0), renewal.appid, renewal.handle);
+        Key { pk: self.renewals(), sk: Cow::Owned(sk) }
+    }
+
     /// The partition of the accounts that left a dashboard user (one item per move).
     pub(super) fn owner_moves(&self, owner: &str) -> String {
         format!("moved#{}#{owner}", self.component)

@@ -8,7 +8,9 @@ use super::codec::Reader;
 use super::expression::{Update, classify, n, s};
 use super::{DynamoDbStore, Item};
 use crate::media::{Format, Kind, Lifetime};
-use crate::store::{MediaPage, MediaStore, MediumUpload, STAGED_MEDIUM_SECS, StoreError, StoredMedium, Timestamp};
+use crate::store::{
+    MediaPage, MediaStore, MediumUpload, Renewal, STAGED_MEDIUM_SECS, StoreError, StoredMedium, Timestamp,
+};
 
 fn decode(partition: &str, item: &Item) -> Result<StoredMedium, StoreError> {
     let r = Reader { key: partition, item };
@@ -148,5 +150,54 @@ impl MediaStore for DynamoDbStore {
             .await
             .map_err(classify)?;
         Ok(out.attributes.is_some_and(|old: std::collections::HashMap<String, AttributeValue>| !old.is_empty()))
+    }
+
+    async fn schedule_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
+        let mut item = self.keys.renewal(renewal).item();
+        item.insert("appid".into(), s(&renewal.appid));
+        item.insert("handle".into(), s(&renewal.handle));
+        item.insert("expires_at".into(), n(renewal.expires_at));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(classify)
+    }
+
+    async fn renewals_due(&self, before: Timestamp, limit: u32) -> Result<Vec<Renewal>, StoreError> {
+        let partition = self.keys.renewals();
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(&partition))
+            .expression_attribute_values(":before", s(&format!("{:012}", before.max(0))))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let r = Reader { key: &partition, item };
+                Ok(Renewal {
+                    appid: r.s("appid")?.to_owned(),
+                    handle: r.s("handle")?.to_owned(),
+                    expires_at: r.n("expires_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn drop_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.keys.renewal(renewal).item()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 }
