@@ -170,7 +170,7 @@ impl MediaStore for DynamoDbStore {
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
             .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":before", s(&format!("{:012}", before.max(0))))
+            .expression_attribute_values(":before", s(format!("{:012}", before.max(0))))
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
             .consistent_read(true)
             .send()
