@@ -803,7 +803,8 @@ impl MediaStore for MemoryStore {
     async fn schedule_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.renewals.insert((renewal.expires_at, renewal.appid.clone(), renewal.handle.clone()));
-        Ok(state.wrote(()))
+        state.wrote(());
+        Ok(())
     }
 
     async fn renewals_due(&self, before: Timestamp, limit: u32) -> Result<Vec<Renewal>, StoreError> {
