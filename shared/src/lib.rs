@@ -12,7 +12,7 @@
 //! functions/*                  HTTP / EventBridge ⇄ use cases (never the store or WeChat directly)
 //! app, web                     the container built at cold start; requests and responses
 //! service                      every business rule, one file per use case
-//! store, wechat, bus           the DynamoDB token store; the WeChat API client; the hand-off
+//! store, wechat, bus, staging  the DynamoDB token store; the WeChat API client; the hand-off; the media bucket
 //! push, auth_state             the inbound pipeline; the signed authorization state
 //! rules                        an account's reply rules: the document, its checks, the matcher
 //! message                      typed component notices, follower messages, passive replies
@@ -42,6 +42,7 @@ pub mod push;
 pub mod rules;
 mod secret;
 pub mod service;
+pub mod staging;
 pub mod store;
 pub mod web;
 pub mod wechat;

@@ -15,16 +15,15 @@
 //! A function of its own: account-actions has no room left under the size budget, and only this
 //! function may touch the staging bucket.
 
-mod staging;
-
-pub use self::staging::S3Staging;
+pub use shared::staging::S3Staging;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::media::{Kind, Lifetime};
-use shared::service::{Begun, MAX_MEDIA_PAGE, NewMedium, Staging, UPLOAD_URL_SECS};
+use shared::service::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS};
+use shared::staging::Staging;
 use shared::store::{StoredMedium, TokenStore};
 use shared::web::{self, DashboardCode};
 

@@ -16,7 +16,6 @@
 //! [`Platform::material_count`], [`Platform::delete_medium`]), including what was made in
 //! WeChat's own backend.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +31,7 @@ use crate::media::{self, Kind, Lifetime, MAX_VIDEO_TEXT_CHARS, SNIFF_BYTES, TEMP
 use crate::secret::Secret;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
+use crate::staging::{StagedBytes, Staging, UploadUrl};
 use crate::store::{LeaseName, MediaPage, MediumUpload, StoredMedium, TokenStore};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
 
@@ -41,40 +41,6 @@ pub const UPLOAD_URL_SECS: u64 = 900;
 pub const MAX_MEDIA_PAGE: u32 = 100;
 /// How long one completion holds the medium (others are told it is in progress).
 const COMPLETION_SECS: i64 = 120;
-
-/// A stream of a staged file's bytes.
-pub type StagedBytes = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
-
-/// Where files wait between the caller's upload and WeChat (an S3 bucket deployed).
-pub trait Staging: Send + Sync {
-    /// A URL taking exactly one `PUT` of the file (`size` bytes of `content_type` whose SHA-256
-    /// is `sha256_hex`) at `key`, for `expires_in` seconds.
-    fn upload_url(
-        &self,
-        key: &str,
-        content_type: &str,
-        size: u64,
-        sha256_hex: &str,
-        expires_in: u64,
-    ) -> impl Future<Output = Result<UploadUrl, String>> + Send;
-
-    /// The staged file at `key`: its size and its bytes; `Ok(None)` when nothing is there.
-    fn open(&self, key: &str) -> impl Future<Output = Result<Option<(u64, StagedBytes)>, String>> + Send;
-
-    /// Removes the staged file (done with it).
-    fn remove(&self, key: &str) -> impl Future<Output = Result<(), String>> + Send;
-}
-
-/// A presigned upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadUrl {
-    /// Where to send the file.
-    pub url: String,
-    /// The method (`PUT`).
-    pub method: &'static str,
-    /// Headers the request must carry exactly (they are part of the signature).
-    pub headers: Vec<(String, String)>,
-}
 
 /// What a caller declares of a file before uploading it.
 #[derive(Debug, Clone, PartialEq, Eq)]

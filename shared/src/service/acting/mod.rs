@@ -20,9 +20,7 @@ mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
-pub use self::media::{
-    Begun, MAX_MEDIA_PAGE, NewMedium, StagedBytes, Staging, UPLOAD_URL_SECS, UploadUrl, staging_key,
-};
+pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, staging_key};
 
 use std::time::Duration;
 

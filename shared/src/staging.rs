@@ -1,16 +1,22 @@
-//! The staging bucket on S3 as [`Staging`]: presigned `PUT`s that take exactly the declared file
-//! (its length, type and SHA-256 are signed headers, and S3 checks the checksum against the bytes
-//! it receives), reads streamed chunk by chunk, and removal once WeChat has the file. The bucket
-//! also forgets what nobody completed (its lifecycle rule, `template.yaml`).
+//! Where files wait between a caller's upload and WeChat: the [`Staging`] port, and the S3 bucket
+//! that is it when deployed ([`S3Staging`]).
 //!
-//! Why signed requests over reqwest rather than `aws-sdk-s3`: the function needs four requests
-//! (presigned `PUT`, `GET`, `DELETE`, and `PUT` of the bucket for local runs), and the SDK's client
-//! cost 570 KiB of the arm64 binary, taking it over the 6 MiB budget (`docs/deploy.md`). The
-//! signatures are AWS's own implementation (`aws-sigv4`, already linked for the other SDKs), with
-//! S3's rules: single percent-encoding, no path normalisation, and the payload's hash in
-//! `x-amz-content-sha256`
+//! The bucket takes presigned `PUT`s of exactly the declared file (its length, type and SHA-256
+//! are signed headers, and S3 checks the checksum against the bytes it receives); the platform
+//! reads files back streamed chunk by chunk, keeps a temporary medium's file under `kept/` (to
+//! upload it again before WeChat forgets it), and removes what it is done with. The bucket also
+//! forgets what nobody completed (its lifecycle rule on `uploads/`, `template.yaml`).
+//!
+//! Why signed requests over reqwest rather than `aws-sdk-s3`: the platform needs five requests
+//! (presigned `PUT`, `GET`, `DELETE`, a copy, and `PUT` of the bucket for local runs), and the SDK's
+//! client cost 1,032 KiB of media-library's arm64 binary, taking it over the 6 MiB budget
+//! (`docs/deploy.md`). The signatures are AWS's own implementation (`aws-sigv4`, already linked
+//! for the other SDKs), with S3's rules: single percent-encoding, no path normalisation, and the
+//! payload's hash in `x-amz-content-sha256`
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html>).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -19,8 +25,45 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
-use futures_util::{StreamExt, TryStreamExt};
-use shared::service::{StagedBytes, Staging, UploadUrl};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+
+/// A stream of a staged file's bytes.
+pub type StagedBytes = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Where files wait between the caller's upload and WeChat (an S3 bucket deployed).
+pub trait Staging: Send + Sync {
+    /// A URL taking exactly one `PUT` of the file (`size` bytes of `content_type` whose SHA-256
+    /// is `sha256_hex`) at `key`, for `expires_in` seconds.
+    fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        sha256_hex: &str,
+        expires_in: u64,
+    ) -> impl Future<Output = Result<UploadUrl, String>> + Send;
+
+    /// The staged file at `key`: its size and its bytes; `Ok(None)` when nothing is there.
+    fn open(&self, key: &str) -> impl Future<Output = Result<Option<(u64, StagedBytes)>, String>> + Send;
+
+    /// Removes the file at `key` (done with it; absent: nothing to do).
+    fn remove(&self, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Copies the file at `from` to `to` (a temporary medium's file kept for its renewals).
+    fn keep(&self, from: &str, to: &str) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A presigned upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadUrl {
+    /// Where to send the file.
+    pub url: String,
+    /// The method (`PUT`).
+    pub method: &'static str,
+    /// Headers the request must carry exactly (they are part of the signature).
+    pub headers: Vec<(String, String)>,
+}
 
 /// The bucket, where it is reached, and one HTTP client.
 #[derive(Debug, Clone)]
@@ -118,8 +161,8 @@ impl S3Staging {
     /// The bucket `bucket`, reached with the environment's credentials and endpoint
     /// (`AWS_ENDPOINT_URL_S3`: the local emulator, addressed by path, in tests and local runs).
     pub fn from_env(bucket: impl Into<String>) -> Self {
-        let env = shared::aws::read_env(shared::aws::Service::S3);
-        let http = shared::outbound::client_builder()
+        let env = crate::aws::read_env(crate::aws::Service::S3);
+        let http = crate::outbound::client_builder()
             .connect_timeout(Duration::from_millis(800))
             .read_timeout(Duration::from_secs(10))
             .build()
@@ -221,6 +264,25 @@ impl Staging for S3Staging {
         }
         Err(format!("S3 delete: {status}"))
     }
+
+    async fn keep(&self, from: &str, to: &str) -> Result<(), String> {
+        let source = format!("/{}/{}", self.bucket, encode_key(from));
+        let url = self.url(to);
+        let signed = self.signed("PUT", &url, &[("x-amz-copy-source", &source)], None)?;
+        let mut request = self.http.put(signed.uri().to_string());
+        for (name, value) in signed.headers() {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|e| format!("S3 copy: {e}"))?;
+        // A copy can fail after its 200 (S3 says so in the body): only a CopyObjectResult counts
+        // (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>).
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status.is_success() && body.contains("CopyObjectResult") {
+            return Ok(());
+        }
+        Err(format!("S3 copy: {status}"))
+    }
 }
 
 #[cfg(test)]
@@ -289,7 +351,7 @@ mod tests {
     #[test]
     fn the_bucket_is_in_the_host_on_aws_and_in_the_path_on_the_emulator() {
         let mut staging = S3Staging {
-            http: shared::outbound::client_builder().build().unwrap(),
+            http: crate::outbound::client_builder().build().unwrap(),
             bucket: "media-x".into(),
             region: "ap-east-1".into(),
             endpoint: None,
