@@ -40,7 +40,7 @@ async fn next_day(standin: &StandIn) {
 }
 
 async fn run(app: &gateway::Shared, edge: &token_refresher::WafIpSet) -> token_refresher::RefreshReport {
-    token_refresher::handle_with_edge(app, None, Some(edge)).await
+    token_refresher::handle_with(app, None, token_refresher::Upkeep { edge: Some(edge), media: None }).await
 }
 
 #[tokio::test]

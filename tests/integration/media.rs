@@ -56,6 +56,11 @@ async fn complete(http: &reqwest::Client, base: &str, handle: &str) -> (u16, Val
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// `GET url`: its JSON body.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 fn image(bytes: &[u8], lifetime: &str) -> Value {
     json!({"type": "image", "lifetime": lifetime, "content_type": "image/png", "size": bytes.len(), "sha256": sha256_hex(bytes)})
 }
@@ -98,17 +103,9 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
     assert_eq!(standin.calls("media_upload"), calls + 1, "one upload to WeChat for one file");
 
     // Listed and read back; a follower who wrote gets it as a customer-service image.
-    let list: Value =
-        http.get(format!("{base}/wechat/authorizers/{ACCOUNT}/media")).send().await.unwrap().json().await.unwrap();
+    let list: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media")).await;
     assert_eq!(list["data"]["media"].as_array().map(Vec::len), Some(1), "{list}");
-    let one: Value = http
-        .get(format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).await;
     assert_eq!(one["data"]["medium"]["media_id"], media_id.as_str());
     standin.push_text(ACCOUNT, "o_media", "在吗").await;
     let send = json!({"touser": "o_media", "msgtype": "image", "image": {"media_id": media_id}});
@@ -126,14 +123,7 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
     // Three days later WeChat no longer knows it: the API says expired, WeChat refuses a send.
     standin.advance_clock(3 * 86_400 + 1);
     standin.push_ticket().await; // (WeChat pushes one every ten minutes: the old one is stale by now)
-    let one: Value = http
-        .get(format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).await;
     assert_eq!(one["data"]["medium"]["status"], "expired");
     standin.push_text(ACCOUNT, "o_media", "还在吗").await;
     let refused: Value = http
@@ -169,10 +159,9 @@ async fn permanent_material_is_listed_counted_and_deleted_at_wechat() {
     let media_id = medium["media_id"].as_str().unwrap().to_owned();
 
     let library = format!("{base}/wechat/authorizers/{ACCOUNT}/media/wechat-library");
-    let count: Value = http.get(format!("{library}/count")).send().await.unwrap().json().await.unwrap();
+    let count: Value = get_json(&http, format!("{library}/count")).await;
     assert_eq!(count["data"]["image"], 1, "{count}");
-    let page: Value =
-        http.get(format!("{library}?type=image&offset=0&count=20")).send().await.unwrap().json().await.unwrap();
+    let page: Value = get_json(&http, format!("{library}?type=image&offset=0&count=20")).await;
     assert_eq!(page["data"]["items"][0]["media_id"], media_id.as_str(), "{page}");
     let bad = http.get(format!("{library}?type=image&count=21")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
@@ -195,7 +184,7 @@ async fn permanent_material_is_listed_counted_and_deleted_at_wechat() {
     assert_eq!(standin.medium(&media_id), None, "deleted at WeChat");
     let gone = http.get(format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).send().await.unwrap();
     assert_eq!(gone.status(), 404);
-    let count: Value = http.get(format!("{library}/count")).send().await.unwrap().json().await.unwrap();
+    let count: Value = get_json(&http, format!("{library}/count")).await;
     assert_eq!(count["data"]["image"], 0);
 }
 
@@ -231,8 +220,7 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
         assert_eq!((status, body["code"].as_i64()), (400, Some(1001)), "{declaration}: {body}");
         assert!(body["msg"].as_str().is_some_and(|m| m.contains(says)), "{says}: {body}");
     }
-    let listed: Value =
-        http.get(format!("{base}/wechat/authorizers/{ACCOUNT}/media")).send().await.unwrap().json().await.unwrap();
+    let listed: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media")).await;
     assert_eq!(listed["data"]["media"], json!([]), "nothing stored");
 
     // Declared as a PNG, but the bytes are a JPEG of the same length and checksum as declared:
@@ -322,4 +310,58 @@ async fn a_reply_rule_answers_with_a_medium_by_its_handle_while_wechat_keeps_it(
     standin.advance_clock(3 * 86_400 + 1);
     let pushed = standin.push_text(ACCOUNT, "o_reply", "图片").await;
     assert_eq!((pushed.body.as_str(), pushed.reply_xml.as_deref()), ("success", None), "{pushed:?}");
+}
+
+#[tokio::test]
+async fn a_temporary_medium_a_rule_names_is_uploaded_again_before_wechat_forgets_it() {
+    let (standin, app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let staging = crate::support::staging().await;
+    let upkeep = token_refresher::Upkeep { edge: None, media: Some(&staging) };
+    let (named, unnamed) = (png(30_000), png(20_000));
+    let named = uploaded(&http, &base, &image(&named, "temporary"), named).await;
+    let unnamed = uploaded(&http, &base, &image(&unnamed, "temporary"), unnamed).await;
+    let (handle, first_id) = (named["handle"].as_str().unwrap(), named["media_id"].as_str().unwrap().to_owned());
+    let rules = json!({"rules": [{"on": "keyword", "keyword": "图", "reply": {"msgtype": "image", "image": {"media_id": handle}}}]});
+    let url = format!("{base}/wechat/authorizers/{ACCOUNT}/reply-rules");
+    assert_eq!(http.put(&url).header("if-match", "\"0\"").json(&rules).send().await.unwrap().status(), 200);
+    let kept = |handle: &str| shared::service::kept_key(ACCOUNT, handle);
+    let is_kept = |key: String| {
+        let staging = staging.clone();
+        async move { shared::staging::Staging::open(&staging, &key).await.unwrap().is_some() }
+    };
+    assert!(is_kept(kept(handle)).await && is_kept(kept(unnamed["handle"].as_str().unwrap())).await);
+
+    // Nothing is due while both have days left.
+    let report = token_refresher::handle_with(&app, None, upkeep).await;
+    assert_eq!(report.media, Some(Default::default()), "{report:?}");
+
+    // Six hours before WeChat forgets them: the one the rule names is uploaded again (a new
+    // media_id, three more days), the other is let go with its file.
+    standin.advance_clock(3 * 86_400 - 6 * 3_600);
+    standin.push_ticket().await;
+    let uploads = standin.calls("media_upload");
+    let report = token_refresher::handle_with(&app, None, upkeep).await;
+    let media = report.media.clone().unwrap();
+    assert_eq!(media.renewed, [format!("{ACCOUNT}/{handle}")], "{report:?}");
+    assert_eq!(media.released, [format!("{ACCOUNT}/{}", unnamed["handle"].as_str().unwrap())], "{report:?}");
+    assert!(!report.has_failures(), "{report:?}");
+    assert_eq!(standin.calls("media_upload"), uploads + 1);
+    assert!(is_kept(kept(handle)).await && !is_kept(kept(unnamed["handle"].as_str().unwrap())).await);
+    let one: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).await;
+    let renewed_id = one["data"]["medium"]["media_id"].as_str().unwrap().to_owned();
+    assert_ne!(renewed_id, first_id);
+    assert_eq!(standin.medium(&renewed_id).map(|(len, _)| len), Some(30_000), "the same file at WeChat");
+
+    // Past the first upload's 3 days: the rule still answers, with the renewed id.
+    standin.advance_clock(7 * 3_600);
+    let pushed = standin.push_text(ACCOUNT, "o_renewed", "图").await;
+    let reply = pushed.reply().unwrap_or_else(|| panic!("a reply: {pushed:?}"));
+    assert_eq!(reply.kind, shared::message::ReplyKind::Image { media_id: renewed_id });
+    // The next run finds nothing due; deleting the medium takes its kept file too.
+    let report = token_refresher::handle_with(&app, None, upkeep).await;
+    assert_eq!(report.media.map(|m| m.renewed.len()), Some(0));
+    let deleted = http.delete(format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    assert!(!is_kept(kept(handle)).await);
 }

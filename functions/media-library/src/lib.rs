@@ -192,9 +192,9 @@ pub async fn handle<S: TokenStore>(
         Action::Get(handle) => {
             answer(app.platform.medium(&caller, &appid, &handle).await.map(|m| json!({"medium": medium_json(&m, now)})))
         }
-        Action::Delete(handle) => {
-            answer(app.platform.delete_medium(&caller, &appid, &handle).await.map(|()| json!({"deleted": handle})))
-        }
+        Action::Delete(handle) => answer(
+            app.platform.delete_medium(&caller, &appid, &handle, staging).await.map(|()| json!({"deleted": handle})),
+        ),
         Action::List => {
             let (cursor, limit) = match (param("cursor"), param("limit")) {
                 (Ok(cursor), Ok(limit)) => (cursor.filter(|c| !c.is_empty()), limit),

@@ -1,5 +1,6 @@
 //! The scheduled refresher (EventBridge, every 10 minutes): keeps the component token and every
-//! authorizer token fresh, and restarts WeChat's ticket pushes when they have stopped. The rules
+//! authorizer token fresh, and restarts WeChat's ticket pushes when they have stopped; it also uploads
+//! again the temporary media that reply rules name before WeChat forgets them. The rules
 //! are [`shared::service`]'s `refresh_all`; this crate runs it within the invocation's time, logs
 //! the report as JSON and reports a run with failures as a failed invocation. With the optional
 //! edge, it also keeps the edge's list of WeChat's push servers current (`edge.rs`).
@@ -9,23 +10,37 @@ mod edge;
 pub use self::edge::{WafIpSet, parse_ip_set_arn, waf_client};
 use shared::app::App;
 pub use shared::service::{CONCURRENCY, MARGIN_SECS, PushSources, RefreshReport, TICKET_STALE_SECS};
+pub use shared::staging::S3Staging;
 use shared::store::TokenStore;
 
 /// One run of the refresher; `deadline` is the invocation's (none in tests that do not care).
 pub async fn handle<S: TokenStore>(app: &App<S>, deadline: Option<std::time::Instant>) -> RefreshReport {
-    handle_with_edge(app, deadline, None::<&WafIpSet>).await
+    handle_with(app, deadline, Upkeep::default()).await
 }
 
-/// [`handle`], and with an edge (`EDGE_IP_SET_ARN`), WeChat's push servers copied to it once a
-/// day (after the tokens: a token run is never delayed by the edge).
-pub async fn handle_with_edge<S: TokenStore>(
+/// What a run keeps besides the tokens, when the deployment has it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Upkeep<'a> {
+    /// The optional edge (`EDGE_IP_SET_ARN`): WeChat's push servers copied to it once a day.
+    pub edge: Option<&'a WafIpSet>,
+    /// The media staging bucket (`MEDIA_BUCKET`): temporary media that reply rules name uploaded
+    /// again before WeChat forgets them.
+    pub media: Option<&'a S3Staging>,
+}
+
+/// [`handle`], and the `upkeep` the deployment has, after the tokens (a token run is never
+/// delayed by either).
+pub async fn handle_with<S: TokenStore>(
     app: &App<S>,
     deadline: Option<std::time::Instant>,
-    edge: Option<&impl PushSources>,
+    upkeep: Upkeep<'_>,
 ) -> RefreshReport {
     let mut report = app.platform.refresh_all(deadline).await;
-    if let Some(edge) = edge {
+    if let Some(edge) = upkeep.edge {
         report.edge = Some(app.platform.sync_push_sources(edge).await);
+    }
+    if let Some(staging) = upkeep.media {
+        report.media = Some(app.platform.renew_media(staging).await);
     }
     let json = serde_json::to_string(&report).unwrap_or_default();
     if report.has_failures() {

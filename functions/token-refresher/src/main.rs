@@ -14,11 +14,12 @@ async fn main() -> Result<(), Error> {
         Some(arn) => Some(token_refresher::WafIpSet::from_arn(&arn).map_err(Error::from)?),
         None => None,
     };
+    let media = std::env::var("MEDIA_BUCKET").ok().filter(|b| !b.is_empty()).map(token_refresher::S3Staging::from_env);
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let (app, edge) = (&app, edge.as_ref());
+        let (app, upkeep) = (&app, token_refresher::Upkeep { edge: edge.as_ref(), media: media.as_ref() });
         async move {
             let deadline = token_refresher::deadline_of(event.context.deadline);
-            let report = token_refresher::handle_with_edge(app, deadline, edge).await;
+            let report = token_refresher::handle_with(app, deadline, upkeep).await;
             token_refresher::emit_metrics(&report);
             if report.has_failures() {
                 // A failed invocation: Lambda's Errors metric (and any alarm on it) sees the run.

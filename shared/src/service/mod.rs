@@ -36,8 +36,8 @@ mod ticket;
 mod web_auth;
 
 pub use self::acting::{
-    ActError, Begun, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS,
-    staging_key,
+    ActError, Begun, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken, MAX_MEDIA_PAGE, NewMedium,
+    RENEW_AHEAD_SECS, RenewalReport, UPLOAD_URL_SECS, kept_key, staging_key,
 };
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};

@@ -266,7 +266,7 @@ impl<S: TokenStore> Platform<S> {
 }
 
 /// The fields of a reply that name a medium, each with the kind of medium WeChat expects there.
-fn media_fields(reply: &mut ReplyKind) -> Vec<(&mut String, Kind)> {
+pub(super) fn media_fields(reply: &mut ReplyKind) -> Vec<(&mut String, Kind)> {
     match reply {
         ReplyKind::Image { media_id } => vec![(media_id, Kind::Image)],
         ReplyKind::Voice { media_id } => vec![(media_id, Kind::Voice)],

@@ -40,7 +40,7 @@ pub const UPLOAD_URL_SECS: u64 = 900;
 /// Media per page at most.
 pub const MAX_MEDIA_PAGE: u32 = 100;
 /// How long one completion holds the medium (others are told it is in progress).
-const COMPLETION_SECS: i64 = 120;
+pub(super) const COMPLETION_SECS: i64 = 120;
 
 /// What a caller declares of a file before uploading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,12 @@ pub enum Begun {
 /// The staging key of one account's medium.
 pub fn staging_key(appid: &str, handle: &str) -> String {
     format!("uploads/{appid}/{handle}")
+}
+
+/// Where a temporary medium's file is kept for its renewals (no lifecycle rule: it stays while
+/// the medium is renewed, and goes with it).
+pub fn kept_key(appid: &str, handle: &str) -> String {
+    format!("kept/{appid}/{handle}")
 }
 
 /// The declaration checked: kind and lifetime together, type, size, checksum, a video's texts.
@@ -239,6 +245,9 @@ impl<S: TokenStore> Platform<S> {
             tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
         }
         let stored = uploaded?;
+        if stored.lifetime == Lifetime::Temporary {
+            self.keep_for_renewal(appid, &stored, staging).await;
+        }
         if let Err(err) = staging.remove(&key).await {
             // The bucket's lifecycle rule removes it within a day anyway.
             tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
@@ -249,7 +258,7 @@ impl<S: TokenStore> Platform<S> {
 
     /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
     /// answered.
-    async fn upload_staged(
+    pub(super) async fn upload_staged(
         &self,
         appid: &str,
         handle: &str,
@@ -326,7 +335,13 @@ impl<S: TokenStore> Platform<S> {
     ///
     /// # Errors
     /// [`ActError::NoMedium`]; WeChat's refusal.
-    pub async fn delete_medium(&self, caller: &Caller, appid: &str, handle: &str) -> Result<(), ActError> {
+    pub async fn delete_medium(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        handle: &str,
+        staging: &impl Staging,
+    ) -> Result<(), ActError> {
         let record = self.account_for(caller, appid).await?;
         let medium = self.existing_medium(appid, handle).await?;
         if let (Lifetime::Permanent, Some(media_id)) = (medium.lifetime, medium.media_id.clone()) {
@@ -343,6 +358,12 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         self.store.forget_medium(appid, handle).await?;
+        // (Its renewal entry, if any, finds no medium and goes at the next run.)
+        if medium.lifetime == Lifetime::Temporary
+            && let Err(err) = staging.remove(&kept_key(appid, handle)).await
+        {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "kept file not removed");
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! | customer-service messages, with idempotency keys | `customer_service.rs` |
 //! | the account's templates and template messages | `templates.rs` |
 //! | media (素材): staged uploads to WeChat, the account's media, WeChat's permanent library | `media.rs` |
+//! | temporary media a reply rule names, uploaded again before WeChat forgets them | `renewal.rs` |
 //!
 //! Calling safely: a token close to expiry is refreshed first (under the account's lease, so any
 //! number of callers cause one refresh); 40001/42001 mean WeChat did nothing, so the token is
@@ -16,11 +17,13 @@
 mod customer_service;
 mod lending;
 mod media;
+mod renewal;
 mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
-pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, staging_key};
+pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
+pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
 
 use std::time::Duration;
 

@@ -84,6 +84,9 @@ pub struct RefreshReport {
     /// `failed: …`), when the deployment has an edge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<String>,
+    /// The temporary media renewed or let go, when the deployment has a media bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::service::RenewalReport>,
 }
 
 impl RefreshReport {
@@ -93,6 +96,7 @@ impl RefreshReport {
         self.component_token.starts_with("failed")
             || !self.failed.is_empty()
             || self.edge.as_deref().is_some_and(|edge| edge.starts_with("failed"))
+            || self.media.as_ref().is_some_and(|media| !media.failed.is_empty())
     }
 }
 

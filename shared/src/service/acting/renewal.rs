@@ -1,0 +1,160 @@
+//! Temporary media that reply rules name, uploaded again before WeChat forgets them.
+//!
+//! WeChat keeps a temporary medium 3 days
+//! (<https://developers.weixin.qq.com/doc/service/api/material/temporary/api_uploadtempmedia>),
+//! and a passive reply has 5 seconds: no time to upload anything. So the platform keeps each
+//! temporary medium's file (`kept/…` in the staging bucket) and an entry in the renewal index
+//! under its expiry; the token-refresher's run uploads again, from the kept file, each medium
+//! that expires within [`RENEW_AHEAD_SECS`] while a reply rule of its account names it, and lets
+//! the others go (entry and file). A rule therefore always answers with a `media_id` WeChat
+//! keeps; a send names the handle and gets whatever is current. One that expired anyway (the
+//! renewal failed for half a day) is uploaded by the next run that succeeds.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::media::{COMPLETION_SECS, kept_key};
+use crate::media::Lifetime;
+use crate::service::Platform;
+use crate::service::component_token::holder_id;
+use crate::staging::Staging;
+use crate::store::{AuthorizerStatus, LeaseName, Renewal, StoredMedium, TokenStore};
+
+/// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
+/// would still do.
+pub const RENEW_AHEAD_SECS: i64 = 12 * 3600;
+/// Media renewed per run at most (each up to 10 MB through the function): the rest wait for the
+/// next run, ten minutes later, well inside [`RENEW_AHEAD_SECS`].
+const RENEWALS_PER_RUN: u32 = 20;
+
+/// What a run did, for its report: `appid/handle` of each medium.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RenewalReport {
+    /// Uploaded again: a new `media_id`, 3 more days.
+    pub renewed: Vec<String>,
+    /// Let go: no rule names it any more, the medium or account is gone.
+    pub released: Vec<String>,
+    /// Not renewed this run, with why (tried again next run).
+    pub failed: Vec<String>,
+}
+
+enum Outcome {
+    Renewed,
+    Released,
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Keeps a temporary medium's file and puts it in the renewal index (what fails is logged: the
+    /// medium works for its 3 days anyway).
+    pub(super) async fn keep_for_renewal(&self, appid: &str, medium: &StoredMedium, staging: &impl Staging) {
+        let Some(expires_at) = medium.expires_at else { return };
+        let (from, to) = (super::staging_key(appid, &medium.handle), kept_key(appid, &medium.handle));
+        if let Err(err) = staging.keep(&from, &to).await {
+            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "file not kept: no renewal");
+            return;
+        }
+        let renewal = Renewal { appid: appid.to_owned(), handle: medium.handle.clone(), expires_at };
+        if let Err(err) = self.store.schedule_renewal(&renewal).await {
+            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "renewal not scheduled");
+        }
+    }
+
+    /// One run: every indexed medium expiring within [`RENEW_AHEAD_SECS`] renewed or let go.
+    pub async fn renew_media(&self, staging: &impl Staging) -> RenewalReport {
+        let mut report = RenewalReport::default();
+        let due = match self.store.renewals_due(self.now() + RENEW_AHEAD_SECS, RENEWALS_PER_RUN).await {
+            Ok(due) => due,
+            Err(err) => {
+                report.failed.push(format!("renewal query: {err}"));
+                return report;
+            }
+        };
+        for entry in due {
+            let label = format!("{}/{}", entry.appid, entry.handle);
+            match self.renew(&entry, staging).await {
+                Ok(Outcome::Renewed) => report.renewed.push(label),
+                Ok(Outcome::Released) => report.released.push(label),
+                Err(why) => {
+                    tracing::error!(authorizer = %entry.appid, handle = %entry.handle, why, "medium not renewed");
+                    report.failed.push(format!("{label}: {why}"));
+                }
+            }
+        }
+        report
+    }
+
+    async fn renew(&self, entry: &Renewal, staging: &impl Staging) -> Result<Outcome, String> {
+        let (appid, handle) = (entry.appid.as_str(), entry.handle.as_str());
+        let medium = self.store.medium(appid, handle).await.map_err(|e| e.to_string())?;
+        let medium = match medium {
+            Some(m) if m.lifetime == Lifetime::Temporary && m.expires_at == Some(entry.expires_at) => m,
+            // Uploaded again since (its newer entry is in the index): this one is stale.
+            Some(m) if m.lifetime == Lifetime::Temporary => return self.release(entry, staging, false).await,
+            _ => return self.release(entry, staging, true).await,
+        };
+        let record = self.store.authorizer(appid).await.map_err(|e| e.to_string())?;
+        let record = match record {
+            Some(r) if r.status == AuthorizerStatus::Authorized => r,
+            Some(r) if r.status == AuthorizerStatus::NeedsReauthorization => {
+                return Err("the account needs reauthorization".into());
+            }
+            _ => return self.release(entry, staging, true).await,
+        };
+        if !self.rule_handles(appid).await?.contains(handle) {
+            return self.release(entry, staging, true).await;
+        }
+        let token = self.fresh_token(record, COMPLETION_SECS).await.map_err(|e| e.to_string())?;
+        let (lease, holder, now) = (LeaseName::medium_upload(appid, handle), holder_id(), self.now());
+        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await.map_err(|e| e.to_string())? {
+            return Err("an upload of it is running".into());
+        }
+        let renewed = self.upload_kept(&medium, appid, staging, &token.access_token).await;
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
+        }
+        let renewed = renewed?;
+        let next = Renewal { expires_at: renewed.expires_at.unwrap_or(entry.expires_at), ..entry.clone() };
+        self.store.schedule_renewal(&next).await.map_err(|e| e.to_string())?;
+        self.store.drop_renewal(entry).await.map_err(|e| e.to_string())?;
+        tracing::info!(authorizer = %appid, handle, expires_at = next.expires_at, "temporary medium renewed");
+        Ok(Outcome::Renewed)
+    }
+
+    async fn upload_kept(
+        &self,
+        medium: &StoredMedium,
+        appid: &str,
+        staging: &impl Staging,
+        access_token: &crate::secret::Secret,
+    ) -> Result<StoredMedium, String> {
+        let opened = staging.open(&kept_key(appid, &medium.handle)).await?;
+        let (size, bytes) = opened.ok_or("its kept file is gone")?;
+        self.upload_staged(appid, &medium.handle, medium, size, bytes, access_token).await.map_err(|e| e.to_string())
+    }
+
+    /// Takes the entry out of the index and, when `with_file`, the kept file too.
+    async fn release(&self, entry: &Renewal, staging: &impl Staging, with_file: bool) -> Result<Outcome, String> {
+        if with_file {
+            staging.remove(&kept_key(&entry.appid, &entry.handle)).await?;
+        }
+        self.store.drop_renewal(entry).await.map_err(|e| e.to_string())?;
+        Ok(Outcome::Released)
+    }
+
+    /// The media handles the account's reply rules name.
+    async fn rule_handles(&self, appid: &str) -> Result<HashSet<String>, String> {
+        let Some(stored) = self.store.reply_rules(appid).await.map_err(|e| e.to_string())? else {
+            return Ok(HashSet::new());
+        };
+        let value: serde_json::Value = serde_json::from_str(&stored.document).map_err(|e| e.to_string())?;
+        let mut set = crate::rules::RuleSet::from_value(&value).map_err(|e| e.to_string())?;
+        Ok(set
+            .rules
+            .iter_mut()
+            .flat_map(|rule| crate::service::rules::media_fields(&mut rule.reply))
+            .map(|(value, _)| value.clone())
+            .filter(|value| crate::media::is_handle(value))
+            .collect())
+    }
+}
