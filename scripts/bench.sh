@@ -7,6 +7,8 @@
 #   scripts/bench.sh size       arm64 release binaries (cargo lambda build --release --arm64), zipped too
 #   scripts/bench.sh refresher  one refresher run: 5,000 due among 50,000 accounts, WeChat at 50 ms
 #   scripts/bench.sh secrets    a secret from the environment vs from Secrets Manager at init (not in all)
+#   scripts/bench.sh media      what the platform adds to a 100 KB and a 10 MB upload, and media-library's peak
+#                               memory, on the local run (scripts/media_cost.py; not in all)
 #   scripts/bench.sh all        all of the above (about 20 minutes on 2 cores, most of it building)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,6 +122,7 @@ case "$what" in
   size) size ;;
   refresher) refresher ;;
   secrets) secrets ;;
+  media) bash scripts/run-local.sh --then "$venv/bin/python" scripts/media_cost.py --runs "${RUNS:-5}" ;;
   all) hot; cold; size; refresher ;;
-  *) echo "usage: scripts/bench.sh [hot|cold|size|refresher|secrets|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [hot|cold|size|refresher|secrets|media|all]" >&2; exit 2 ;;
 esac
