@@ -18,7 +18,7 @@
 //! message                      typed component notices, follower messages, passive replies
 //! config                       the environment, read once at cold start
 //! crypto, xml                  signatures and AES (bytes in, bytes out); the little XML we need
-//! account, clock, secret, outbound, logging, metrics, aws, media    leaves
+//! account, clock, secret, outbound, logging, metrics, aws, media, menu    leaves
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
@@ -35,6 +35,7 @@ pub mod config;
 pub mod crypto;
 pub mod logging;
 pub mod media;
+pub mod menu;
 pub mod message;
 pub mod metrics;
 pub mod outbound;

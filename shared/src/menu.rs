@@ -1,0 +1,451 @@
+//! An account's custom menu (自定义菜单) as a document, checked against WeChat's rules before
+//! anything is sent, the offending button named by its path (`button[1].sub_button[2].key`).
+//!
+//! The document is what `menu/create` takes
+//! (<https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu>):
+//!
+//! ```json
+//! {"button": [
+//!   {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY_MUSIC"},
+//!   {"name": "菜单", "sub_button": [
+//!     {"type": "view", "name": "搜索", "url": "https://www.soso.com/"},
+//!     {"type": "miniprogram", "name": "小程序", "url": "https://example.com", "appid": "wx…", "pagepath": "pages/index"},
+//!     {"type": "scancode_push", "name": "扫码", "key": "SCAN_1"},
+//!     {"type": "media_id", "name": "图片", "media_id": "mpim_…"}]}
+//! ]}
+//! ```
+//!
+//! The rules, from that page and `menu/addconditional`'s: 1 to 3 top buttons, each either a
+//! button or a parent of 1 to 5 sub-buttons; a top name at most 16 bytes, a sub name at most 60;
+//! `key` at most 128 bytes; `url` at most 1024 bytes, http or https; links to at most 3 domains
+//! across the menu (WeChat's 65316); a `media_id` button names permanent material (a platform
+//! handle of permanent material is accepted: the caller resolves it before publishing).
+
+use serde_json::{Map, Value, json};
+
+/// Top-level buttons at most.
+pub const MAX_BUTTONS: usize = 3;
+/// Sub-buttons of one parent at most.
+pub const MAX_SUB_BUTTONS: usize = 5;
+/// A top-level button's name, in bytes.
+pub const MAX_TOP_NAME_BYTES: usize = 16;
+/// A sub-button's name, in bytes (older pages said 40; the current page says 60).
+pub const MAX_SUB_NAME_BYTES: usize = 60;
+/// A `key`, in bytes.
+pub const MAX_KEY_BYTES: usize = 128;
+/// A `url`, in bytes.
+pub const MAX_URL_BYTES: usize = 1024;
+/// Distinct link domains across the menu (WeChat answers 65316 past it).
+pub const MAX_DOMAINS: usize = 3;
+
+/// What a button does when tapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `click`, the `scancode_*`, `pic_*` and `location_select` kinds: an event with `key`.
+    Key {
+        /// WeChat's type.
+        kind: KeyKind,
+        /// The `EventKey` of the push.
+        key: String,
+    },
+    /// `view`: opens `url`.
+    View {
+        /// The page.
+        url: String,
+    },
+    /// `miniprogram`: opens a mini program's page (`url` where mini programs do not open).
+    MiniProgram {
+        /// The fallback page.
+        url: String,
+        /// The mini program.
+        appid: String,
+        /// Its page.
+        pagepath: String,
+    },
+    /// `media_id` / `view_limited`: sends or shows permanent material.
+    Media {
+        /// `media_id` (shown) or `view_limited` (a news page).
+        view: bool,
+        /// The material's `media_id`, or a platform handle of permanent material.
+        media_id: String,
+    },
+    /// `article_id` / `article_view_limited`: a published article.
+    Article {
+        /// `article_view_limited` when true.
+        view: bool,
+        /// The published article's id.
+        article_id: String,
+    },
+}
+
+/// The button types whose tap is an event with the button's `key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `click`.
+    Click,
+    /// `scancode_push`.
+    ScancodePush,
+    /// `scancode_waitmsg`.
+    ScancodeWaitmsg,
+    /// `pic_sysphoto`.
+    PicSysphoto,
+    /// `pic_photo_or_album`.
+    PicPhotoOrAlbum,
+    /// `pic_weixin`.
+    PicWeixin,
+    /// `location_select`.
+    LocationSelect,
+}
+
+impl KeyKind {
+    const ALL: [(Self, &'static str); 7] = [
+        (Self::Click, "click"),
+        (Self::ScancodePush, "scancode_push"),
+        (Self::ScancodeWaitmsg, "scancode_waitmsg"),
+        (Self::PicSysphoto, "pic_sysphoto"),
+        (Self::PicPhotoOrAlbum, "pic_photo_or_album"),
+        (Self::PicWeixin, "pic_weixin"),
+        (Self::LocationSelect, "location_select"),
+    ];
+
+    /// WeChat's name of the type.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(kind, _)| *kind == self).map_or("click", |(_, name)| name)
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
+    }
+}
+
+/// One button: a name and an action, or a name and its sub-buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// What the follower sees.
+    pub name: String,
+    /// What a tap does; `None` for a parent.
+    pub action: Option<Action>,
+    /// A parent's sub-buttons (empty otherwise).
+    pub sub_buttons: Vec<Button>,
+}
+
+/// A checked menu.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Menu {
+    /// The top-level buttons, left to right.
+    pub buttons: Vec<Button>,
+}
+
+/// Why a menu was refused: where (`button[1].sub_button[0].url`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuError {
+    /// The path of the offending field, empty for the whole document.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for MenuError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+impl std::error::Error for MenuError {}
+
+fn error(path: &str, message: impl Into<String>) -> MenuError {
+    MenuError { path: path.to_owned(), message: message.into() }
+}
+
+impl Menu {
+    /// Checks a menu document (`{"button": [...]}`).
+    ///
+    /// # Errors
+    /// [`MenuError`] naming the first field that breaks WeChat's rules.
+    pub fn from_value(value: &Value) -> Result<Self, MenuError> {
+        let object = value.as_object().ok_or_else(|| error("", "the menu must be an object: {\"button\": [...]}"))?;
+        if let Some(extra) = object.keys().find(|k| *k != "button") {
+            return Err(error("", format!("unknown field {extra:?}: the menu has only \"button\"")));
+        }
+        let list = object.get("button").and_then(Value::as_array).ok_or_else(|| error("button", "must be a list"))?;
+        if list.is_empty() || list.len() > MAX_BUTTONS {
+            return Err(error("button", format!("{} buttons; a menu has 1 to {MAX_BUTTONS}", list.len())));
+        }
+        let buttons = list
+            .iter()
+            .enumerate()
+            .map(|(i, item)| parse_button(item, &format!("button[{i}]"), true))
+            .collect::<Result<Vec<_>, _>>()?;
+        let menu = Self { buttons };
+        let mut domains: Vec<(String, String)> = Vec::new();
+        for (path, url) in menu.links() {
+            let host = host_of(&url).unwrap_or_default();
+            if !domains.iter().any(|(h, _)| *h == host) {
+                domains.push((host, path));
+            }
+        }
+        if domains.len() > MAX_DOMAINS {
+            let (host, path) = &domains[MAX_DOMAINS];
+            return Err(error(
+                &format!("{path}.url"),
+                format!("links to {host}, a domain beyond the menu's {MAX_DOMAINS} (WeChat: 65316)"),
+            ));
+        }
+        Ok(menu)
+    }
+
+    /// The menu as `menu/create` takes it (and as the platform stores and answers it).
+    pub fn to_value(&self) -> Value {
+        json!({"button": self.buttons.iter().map(button_value).collect::<Vec<_>>()})
+    }
+
+    /// Every button with an action, with its path.
+    pub fn leaves(&self) -> Vec<(String, &Button)> {
+        let mut out = Vec::new();
+        for (i, button) in self.buttons.iter().enumerate() {
+            if button.sub_buttons.is_empty() {
+                out.push((format!("button[{i}]"), button));
+            }
+            for (j, sub) in button.sub_buttons.iter().enumerate() {
+                out.push((format!("button[{i}].sub_button[{j}]"), sub));
+            }
+        }
+        out
+    }
+
+    /// The keys the menu's buttons push (`click`, `scancode_*`, `pic_*`, `location_select`).
+    pub fn keys(&self) -> Vec<String> {
+        self.leaves()
+            .into_iter()
+            .filter_map(|(_, b)| match &b.action {
+                Some(Action::Key { key, .. }) => Some(key.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn links(&self) -> Vec<(String, String)> {
+        self.leaves()
+            .into_iter()
+            .filter_map(|(path, b)| match &b.action {
+                Some(Action::View { url } | Action::MiniProgram { url, .. }) => Some((path, url.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?.split(':').next()?;
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+fn parse_button(item: &Value, path: &str, top: bool) -> Result<Button, MenuError> {
+    let object = item.as_object().ok_or_else(|| error(path, "a button must be an object"))?;
+    let name = text(object, path, "name", if top { MAX_TOP_NAME_BYTES } else { MAX_SUB_NAME_BYTES })?;
+    if let Some(subs) = object.get("sub_button") {
+        if !top {
+            return Err(error(&format!("{path}.sub_button"), "a sub-button cannot have sub-buttons"));
+        }
+        only(object, path, &["name", "sub_button"])?;
+        let subs = subs.as_array().ok_or_else(|| error(&format!("{path}.sub_button"), "must be a list"))?;
+        if subs.is_empty() || subs.len() > MAX_SUB_BUTTONS {
+            return Err(error(
+                &format!("{path}.sub_button"),
+                format!("{} sub-buttons; a parent has 1 to {MAX_SUB_BUTTONS}", subs.len()),
+            ));
+        }
+        let sub_buttons = subs
+            .iter()
+            .enumerate()
+            .map(|(j, sub)| parse_button(sub, &format!("{path}.sub_button[{j}]"), false))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Button { name, action: None, sub_buttons });
+    }
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| error(&format!("{path}.type"), "missing: a button has a type, or sub_button"))?;
+    let action = match kind {
+        "view" => {
+            only(object, path, &["type", "name", "url"])?;
+            Action::View { url: url(object, path)? }
+        }
+        "miniprogram" => {
+            only(object, path, &["type", "name", "url", "appid", "pagepath"])?;
+            Action::MiniProgram {
+                url: url(object, path)?,
+                appid: text(object, path, "appid", 64)?,
+                pagepath: text(object, path, "pagepath", MAX_URL_BYTES)?,
+            }
+        }
+        "media_id" | "view_limited" => {
+            only(object, path, &["type", "name", "media_id"])?;
+            Action::Media { view: kind == "view_limited", media_id: text(object, path, "media_id", MAX_KEY_BYTES)? }
+        }
+        "article_id" | "article_view_limited" => {
+            only(object, path, &["type", "name", "article_id"])?;
+            Action::Article {
+                view: kind == "article_view_limited",
+                article_id: text(object, path, "article_id", MAX_KEY_BYTES)?,
+            }
+        }
+        other => {
+            let kind = KeyKind::parse(other).ok_or_else(|| {
+                error(
+                    &format!("{path}.type"),
+                    format!(
+                        "{other:?} is not a button type: click, view, miniprogram, scancode_push, scancode_waitmsg, \
+                         pic_sysphoto, pic_photo_or_album, pic_weixin, location_select, media_id, view_limited, \
+                         article_id, article_view_limited"
+                    ),
+                )
+            })?;
+            only(object, path, &["type", "name", "key"])?;
+            Action::Key { kind, key: text(object, path, "key", MAX_KEY_BYTES)? }
+        }
+    };
+    Ok(Button { name, action: Some(action), sub_buttons: Vec::new() })
+}
+
+fn only(object: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<(), MenuError> {
+    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(extra) => Err(error(&format!("{path}.{extra}"), "not a field of this button")),
+        None => Ok(()),
+    }
+}
+
+fn text(object: &Map<String, Value>, path: &str, field: &str, max: usize) -> Result<String, MenuError> {
+    let at = format!("{path}.{field}");
+    let value = object.get(field).and_then(Value::as_str).ok_or_else(|| error(&at, "missing"))?;
+    if value.trim().is_empty() {
+        return Err(error(&at, "empty"));
+    }
+    if value.len() > max {
+        return Err(error(&at, format!("{} bytes; at most {max} (UTF-8: a Chinese character is 3)", value.len())));
+    }
+    Ok(value.to_owned())
+}
+
+fn url(object: &Map<String, Value>, path: &str) -> Result<String, MenuError> {
+    let value = text(object, path, "url", MAX_URL_BYTES)?;
+    if host_of(&value).is_none() {
+        return Err(error(&format!("{path}.url"), "must be an http or https URL"));
+    }
+    Ok(value)
+}
+
+fn button_value(button: &Button) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(button.name));
+    match &button.action {
+        None => {
+            out.insert("sub_button".into(), json!(button.sub_buttons.iter().map(button_value).collect::<Vec<_>>()));
+        }
+        Some(Action::Key { kind, key }) => {
+            out.insert("type".into(), json!(kind.as_str()));
+            out.insert("key".into(), json!(key));
+        }
+        Some(Action::View { url }) => {
+            out.insert("type".into(), json!("view"));
+            out.insert("url".into(), json!(url));
+        }
+        Some(Action::MiniProgram { url, appid, pagepath }) => {
+            out.insert("type".into(), json!("miniprogram"));
+            out.insert("url".into(), json!(url));
+            out.insert("appid".into(), json!(appid));
+            out.insert("pagepath".into(), json!(pagepath));
+        }
+        Some(Action::Media { view, media_id }) => {
+            out.insert("type".into(), json!(if *view { "view_limited" } else { "media_id" }));
+            out.insert("media_id".into(), json!(media_id));
+        }
+        Some(Action::Article { view, article_id }) => {
+            out.insert("type".into(), json!(if *view { "article_view_limited" } else { "article_id" }));
+            out.insert("article_id".into(), json!(article_id));
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Value {
+        json!({"button": [
+            {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY_MUSIC"},
+            {"name": "菜单", "sub_button": [
+                {"type": "view", "name": "搜索", "url": "https://www.soso.com/"},
+                {"type": "miniprogram", "name": "小程序", "url": "https://mp.example.com", "appid": "wx286b93c14bbf93aa", "pagepath": "pages/lunar/index"},
+                {"type": "scancode_push", "name": "扫码", "key": "SCAN_1"},
+                {"type": "media_id", "name": "图片", "media_id": "MEDIA_ID1"},
+                {"type": "article_view_limited", "name": "文章", "article_id": "ARTICLE_1"}]},
+            {"type": "location_select", "name": "位置", "key": "WHERE"}
+        ]})
+    }
+
+    #[test]
+    fn wechats_example_menu_is_taken_and_given_back_as_it_was() {
+        let menu = Menu::from_value(&example()).unwrap();
+        assert_eq!(menu.to_value(), example());
+        assert_eq!(menu.keys(), ["V1001_TODAY_MUSIC", "SCAN_1", "WHERE"]);
+        assert_eq!(menu.leaves().len(), 7);
+    }
+
+    /// Each break of WeChat's rules is refused, naming the field.
+    #[test]
+    fn every_rule_broken_names_its_field() {
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (json!({"button": []}), "button", "1 to 3"),
+            (json!({"button": [1, 2, 3, 4]}), "button", "4 buttons"),
+            (json!({"menu": []}), "", "unknown field"),
+            (json!({"button": [{"type": "click", "name": "一二三四五六", "key": "K"}]}), "button[0].name", "18 bytes"),
+            (json!({"button": [{"type": "click", "name": "a", "key": "k".repeat(129)}]}), "button[0].key", "129 bytes"),
+            (json!({"button": [{"type": "tap", "name": "a", "key": "K"}]}), "button[0].type", "not a button type"),
+            (json!({"button": [{"name": "a"}]}), "button[0].type", "missing"),
+            (json!({"button": [{"type": "view", "name": "a", "url": "ftp://x"}]}), "button[0].url", "http or https"),
+            (
+                json!({"button": [{"type": "view", "name": "a", "url": "https://x", "key": "K"}]}),
+                "button[0].key",
+                "not a field",
+            ),
+            (json!({"button": [{"name": "a", "sub_button": []}]}), "button[0].sub_button", "1 to 5"),
+            (
+                json!({"button": [{"name": "a", "sub_button": [{"name": "b", "sub_button": []}]}]}),
+                "button[0].sub_button[0].sub_button",
+                "cannot have",
+            ),
+            (
+                json!({"button": [{"name": "a", "sub_button": [{"type": "click", "name": "b", "key": " "}]}]}),
+                "button[0].sub_button[0].key",
+                "empty",
+            ),
+        ];
+        for (document, path, says) in cases {
+            let err = Menu::from_value(&document).unwrap_err();
+            assert_eq!(err.path, path, "{document}: {err}");
+            assert!(err.message.contains(says), "{document}: {err}");
+        }
+        let six: Vec<Value> = (0..6).map(|i| json!({"type": "click", "name": "s", "key": format!("K{i}")})).collect();
+        let err = Menu::from_value(&json!({"button": [{"name": "a", "sub_button": six}]})).unwrap_err();
+        assert_eq!((err.path.as_str(), err.message.contains("6 sub-buttons")), ("button[0].sub_button", true));
+        // A sub-button's name may be longer than a top button's.
+        let long =
+            json!({"button": [{"name": "a", "sub_button": [{"type": "click", "name": "一二三四五六", "key": "K"}]}]});
+        assert!(Menu::from_value(&long).is_ok());
+    }
+
+    #[test]
+    fn links_reach_at_most_three_domains() {
+        let view = |host: &str| json!({"type": "view", "name": "v", "url": format!("https://{host}/p")});
+        let three = json!({"button": [{"name": "a", "sub_button": [view("a.com"), view("b.com"), view("A.com"), view("c.com")]}]});
+        assert!(Menu::from_value(&three).is_ok(), "a.com counted once");
+        let four = json!({"button": [{"name": "a", "sub_button": [view("a.com"), view("b.com"), view("c.com"), view("d.com")]}]});
+        let err = Menu::from_value(&four).unwrap_err();
+        assert_eq!(err.path, "button[0].sub_button[3].url");
+        assert!(err.message.contains("65316"), "{err}");
+    }
+}
