@@ -304,3 +304,49 @@ async fn redirects_are_never_followed() {
     // failing, so the count is final here.
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the redirect's target");
 }
+
+/// The menu APIs and WeChat's rules for menus, as the stand-in enforces them; the platform's own
+/// check (`shared::menu`) refuses the same breaks before anything is sent.
+#[tokio::test]
+async fn menus_are_published_read_back_and_deleted_within_wechats_rules() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let access = c.query_auth(&token, &code).await.unwrap().access_token.unwrap();
+    assert_eq!(c.menu(&access).await.unwrap(), None, "46003: no menu yet");
+
+    let menu = json!({"button": [
+        {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY_MUSIC"},
+        {"name": "菜单", "sub_button": [
+            {"type": "view", "name": "搜索", "url": "https://www.soso.com/"},
+            {"type": "scancode_push", "name": "扫码", "key": "SCAN_1"}]}
+    ]});
+    let checked = shared::menu::Menu::from_value(&menu).unwrap();
+    c.create_menu(&access, &checked.to_value()).await.unwrap();
+    assert_eq!(c.menu(&access).await.unwrap(), Some(menu.clone()));
+    assert_eq!(s.menu(ACCOUNT), Some(menu));
+
+    // Each break: WeChat's code from the stand-in, and the platform's check names the field.
+    let four = json!({"button": [
+        {"type": "click", "name": "a", "key": "1"}, {"type": "click", "name": "b", "key": "2"},
+        {"type": "click", "name": "c", "key": "3"}, {"type": "click", "name": "d", "key": "4"}]});
+    let long_name = json!({"button": [{"type": "click", "name": "一二三四五六", "key": "K"}]});
+    let bad_type = json!({"button": [{"type": "tap", "name": "a", "key": "K"}]});
+    let view = |host: &str| json!({"type": "view", "name": "v", "url": format!("https://{host}/")});
+    let domains =
+        json!({"button": [{"name": "a", "sub_button": [view("a.cn"), view("b.cn"), view("c.cn"), view("d.cn")]}]});
+    let temporary_medium = json!({"button": [{"type": "media_id", "name": "图", "media_id": "not-kept"}]});
+    for (menu, errcode) in
+        [(four, 40016), (long_name, 40018), (bad_type, 40017), (domains, 65316), (temporary_medium, 40007)]
+    {
+        assert_eq!(c.create_menu(&access, &menu).await.unwrap_err().errcode(), Some(errcode), "{menu}");
+        if errcode != 40007 {
+            assert!(shared::menu::Menu::from_value(&menu).is_err(), "the platform refuses it first: {menu}");
+        }
+    }
+    assert!(s.menu(ACCOUNT).is_some(), "a refused menu changes nothing");
+
+    c.delete_menu(&access).await.unwrap();
+    assert_eq!(c.menu(&access).await.unwrap(), None);
+}

@@ -13,6 +13,7 @@
 
 mod error;
 mod media;
+mod menu;
 mod wire;
 
 pub use self::error::{ApiError, ErrorKind};

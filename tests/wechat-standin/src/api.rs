@@ -55,7 +55,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/standin/calls", get(calls))
         .route("/standin/release-test", post(release_test))
         .with_state(standin.clone())
-        .merge(crate::media::router(standin))
+        .merge(crate::media::router(standin.clone()))
+        .merge(crate::menu::router(standin))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;

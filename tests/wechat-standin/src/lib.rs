@@ -32,6 +32,7 @@
 mod api;
 mod idp;
 mod media;
+mod menu;
 mod oauth;
 mod page;
 pub mod platform;
@@ -206,6 +207,11 @@ impl StandIn {
     /// or deleted).
     pub fn medium(&self, media_id: &str) -> Option<(usize, Vec<u8>)> {
         self.world().medium(media_id).map(|m| (m.size, m.head))
+    }
+
+    /// The account's default menu as WeChat keeps it (`None`: none set, or deleted).
+    pub fn menu(&self, appid: &str) -> Option<serde_json::Value> {
+        self.world().menu_of(appid)
     }
 
     /// What `getcallbackip` lists from now on (WeChat's push servers change).

@@ -30,9 +30,9 @@ pub(crate) struct Part {
 /// A medium WeChat keeps.
 #[derive(Debug, Clone)]
 pub(crate) struct Medium {
-    appid: String,
+    pub(super) appid: String,
     kind: String,
-    permanent: bool,
+    pub(super) permanent: bool,
     name: String,
     url: Option<String>,
     created_at: i64,

@@ -11,6 +11,7 @@
 mod authorization;
 mod followers;
 mod media;
+mod menu;
 mod messages;
 
 pub(crate) use self::media::{Medium, Part};
@@ -194,6 +195,8 @@ pub(crate) struct World {
     pub(crate) web: crate::oauth::WebAuth,
     /// Media WeChat keeps, by `media_id` (`media.rs`).
     media: HashMap<String, Medium>,
+    /// Each account's default menu, as `menu/create` took it (`menu.rs`).
+    menus: HashMap<String, serde_json::Value>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
     pub(crate) callback_ips: Option<Vec<String>>,
 }
