@@ -17,18 +17,25 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import secrets
 import statistics
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 import uuid
+
+import boto3
 
 WATCH = os.environ["WATCH_URL"].rstrip("/")
 STANDIN = os.environ["STANDIN_URL"].rstrip("/")
 S3 = os.environ["AWS_ENDPOINT_URL_S3"].rstrip("/")
 BUCKET = os.environ["MEDIA_BUCKET"]
-ACCOUNT = "wx1000000000000001"  # the local run's demo account, the demo user's
+ACCOUNT = f"wx{secrets.token_hex(8)}"  # an account of this run's own, authorized below
 MEDIA = f"{WATCH}/lambda-url/media-library/wechat/authorizers/{ACCOUNT}/media"
+S3_CLIENT = boto3.client("s3", endpoint_url=S3, region_name="us-east-1", aws_access_key_id="local",
+                         aws_secret_access_key="local")
 
 
 def call(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
@@ -78,15 +85,21 @@ def one(kind: str, size: int, token: str) -> dict:
     assert status == 200, status
     handle = begun["medium"]["handle"]
     pid = media_library_pid()
-    started = time.perf_counter()
-    status, body = call("POST", f"{MEDIA}/{handle}/complete")
-    total = time.perf_counter() - started
+    for attempt in range(3):
+        started = time.perf_counter()
+        status, body = call("POST", f"{MEDIA}/{handle}/complete")
+        total = time.perf_counter() - started
+        if status != 503:
+            break
+        # (The local emulator serves S3 and DynamoDB from one Python process: while it sends
+        # a large object its DynamoDB answers can pass the store's 2.5 s budget.)
+        print(f"  {kind} {size:,} B: 503 after {total * 1000:.0f} ms ({json.loads(body).get('msg')}); completing again")
     assert status == 200, (status, body)
     # The same two transfers alone: the kept copy from S3, the same bytes to WeChat.
     started = time.perf_counter()
-    status, kept = call("GET", f"{S3}/{BUCKET}/kept/{ACCOUNT}/{handle}")
+    kept = S3_CLIENT.get_object(Bucket=BUCKET, Key=f"kept/{ACCOUNT}/{handle}")["Body"].read()
     s3 = time.perf_counter() - started
-    assert status == 200 and len(kept) == size, status
+    assert len(kept) == size, len(kept)
     form, form_type = multipart("media", f"x.{'png' if kind == 'image' else 'mp4'}", content_type, data)
     started = time.perf_counter()
     status, answer = call("POST", f"{STANDIN}/cgi-bin/media/upload?access_token={token}&type={kind}", form,
@@ -96,10 +109,32 @@ def one(kind: str, size: int, token: str) -> dict:
     return {"total": total, "s3": s3, "wechat": wechat, "pid": pid}
 
 
+def authorize() -> None:
+    """The stand-in's admin authorizes an account of this run's own through the platform's start
+    link (the local demo user's), as the console would: the account is theirs once the push lands."""
+    account = {"appid": ACCOUNT, "user_name": f"gh_{ACCOUNT[-12:]}", "nick_name": "素材测量号", "principal_name": "测量",
+               "service_type": 2, "verify_type": 0, "func_info": [1, 2, 3, 4, 6, 7, 11, 15]}
+    call("POST", f"{STANDIN}/standin/accounts", json.dumps(account).encode(), {"content-type": "application/json"})
+    _, body = call("GET", f"{WATCH}/lambda-url/qr-url-issuer/wechat/authorize-url?auth_type=1")
+    _, page = call("GET", json.loads(body)["data"]["start_url"])
+    button = re.search(r'id="authorize" href="([^"]+)"', page.decode()).group(1).replace("&amp;", "&")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(button).query))
+    form = urllib.parse.urlencode({"pre_auth_code": query["pre_auth_code"], "redirect_uri": query["redirect_uri"],
+                                   "appid": ACCOUNT}).encode()
+    call("POST", f"{STANDIN}/standin/authorize", form)
+    for _ in range(300):
+        _, listed = call("GET", f"{WATCH}/lambda-url/authorizer-list?limit=100")
+        if ACCOUNT in listed.decode():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{ACCOUNT} was not authorized")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
+    authorize()
     status, body = call("GET", f"{WATCH}/lambda-url/account-actions/wechat/backend/authorizers/{ACCOUNT}/access-token")
     assert status == 200, body
     token = json.loads(body)["data"]["access_token"]

@@ -365,3 +365,20 @@ async fn a_temporary_medium_a_rule_names_is_uploaded_again_before_wechat_forgets
     assert_eq!(deleted.status(), 200);
     assert!(!is_kept(kept(handle)).await);
 }
+
+/// A file far larger than a socket's buffers: its bytes flow from the bucket to WeChat with no
+/// other call waiting in between (the emulator serves one request at a time, so a completion that
+/// read the head and then called the store would wait on itself until the store's timeout).
+#[tokio::test]
+async fn a_large_video_streams_from_the_bucket_to_wechat() {
+    let (standin, _app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let mut video = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+    video.extend(rand::random::<[u8; 16]>());
+    video.resize(4 * 1024 * 1024, 7);
+    let declared = json!({"type": "video", "lifetime": "temporary", "content_type": "video/mp4",
+        "size": video.len(), "sha256": sha256_hex(&video)});
+    let medium = uploaded(&http, &base, &declared, video.clone()).await;
+    let media_id = medium["media_id"].as_str().unwrap();
+    assert_eq!(standin.medium(media_id), Some((video.len(), video[..16].to_vec())));
+}

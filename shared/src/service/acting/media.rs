@@ -209,37 +209,17 @@ impl<S: TokenStore> Platform<S> {
         if medium.uploaded_at.is_some() {
             return Ok(medium);
         }
-        let key = staging_key(appid, handle);
-        let staging_error = ActError::Staging;
-        let Some((size, mut bytes)) = staging.open(&key).await.map_err(staging_error)? else {
-            return Err(ActError::NotUploaded);
-        };
-        if size != medium.size {
-            return Err(ActError::NotAsDeclared(format!(
-                "the uploaded file has {size} bytes, not the declared {}",
-                medium.size
-            )));
-        }
-        // The format the first bytes show, before anything leaves for WeChat.
-        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
-        while head.len() < SNIFF_BYTES {
-            match bytes.next().await {
-                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-                Some(Err(e)) => return Err(staging_error(e.to_string())),
-                None => break,
-            }
-        }
-        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
-        // The token before the lease: an account WeChat refuses leaves nothing held, and a retry
-        // runs at once.
+        // The token and the lease before the staged file is opened: once open, its bytes flow to
+        // WeChat without waiting on anything else (a reader idle mid-body holds its connection;
+        // the local emulator, one request at a time, would even wait for it). The token first: an
+        // account WeChat refuses leaves nothing held, and a retry runs at once.
         let token = self.fresh_token(record, COMPLETION_SECS).await?;
         let (lease, holder, now) = (LeaseName::medium_upload(appid, handle), holder_id(), self.now());
         if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
             return Err(ActError::UploadRunning);
         }
-        let whole: StagedBytes =
-            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
-        let uploaded = self.upload_staged(appid, handle, &medium, size, whole, &token.access_token).await;
+        let key = staging_key(appid, handle);
+        let uploaded = self.upload_checked(appid, &medium, &key, staging, &token.access_token).await;
         // Given back whatever happened: a failed upload can be completed again right away.
         if let Err(err) = self.store.release_lease(&lease, &holder).await {
             tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
@@ -252,8 +232,42 @@ impl<S: TokenStore> Platform<S> {
             // The bucket's lifecycle rule removes it within a day anyway.
             tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
         }
-        tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size, "medium uploaded to WeChat");
+        tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size = medium.size, "medium uploaded to WeChat");
         Ok(stored)
+    }
+
+    /// The staged file at `key` checked against the declaration (its size, and the format its
+    /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
+    async fn upload_checked(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+        access_token: &Secret,
+    ) -> Result<StoredMedium, ActError> {
+        let staging_error = ActError::Staging;
+        let Some((size, mut bytes)) = staging.open(key).await.map_err(staging_error)? else {
+            return Err(ActError::NotUploaded);
+        };
+        if size != medium.size {
+            return Err(ActError::NotAsDeclared(format!(
+                "the uploaded file has {size} bytes, not the declared {}",
+                medium.size
+            )));
+        }
+        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
+        while head.len() < SNIFF_BYTES {
+            match bytes.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(staging_error(e.to_string())),
+                None => break,
+            }
+        }
+        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
+        let whole: StagedBytes =
+            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
+        self.upload_staged(appid, &medium.handle, medium, size, whole, access_token).await
     }
 
     /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
