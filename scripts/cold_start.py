@@ -9,7 +9,7 @@ token-refresher have no such event (their first request reads the store), so onl
 them. DynamoDB and the WeChat API point at tripwire sockets: any connection during init is counted
 and reported (it must be 0: configuration and clients are built, nothing is fetched).
 
-Usage: python3 scripts/cold_start.py [--runs 30] [--bin-dir target/release]
+Usage: python3 scripts/cold_start.py [--runs 30] [--bin-dir target/release] [--only FUNCTION...]
 (scripts/bench.sh builds the binaries first.)
 """
 
@@ -193,6 +193,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    parser.add_argument("--only", nargs="*", default=None, help="these functions only (and hello-lambda)")
     args = parser.parse_args()
 
     store, wechat = Tripwire(), Tripwire()
@@ -202,6 +203,8 @@ def main() -> int:
     # process, frequency scaling) weighs on all of them alike instead of on whichever ran then.
     binaries = []
     for name, event_file in FUNCTIONS:
+        if args.only is not None and name != "hello-lambda" and name not in args.only:
+            continue
         binary = os.path.join(args.bin_dir, name)
         if not os.path.exists(binary):
             raise SystemExit(f"{binary} is missing: build with cargo build --release --bins")
