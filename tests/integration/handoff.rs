@@ -574,3 +574,48 @@ async fn a_template_status_that_cannot_be_stored_is_retried_by_wechat() {
         .unwrap();
     assert!(stored.is_some_and(|s| s.contains("\"status\":\"success\"")));
 }
+
+/// `media.renewed`: the token-refresher uploads again a temporary medium a rule names, and says so
+/// once, with the new media_id (kept as a sample for the schema check).
+#[tokio::test]
+async fn a_renewed_medium_is_announced_with_its_new_media_id() {
+    use crate::media::{image, png, uploaded};
+    let Subscriber { bus, queue } = fresh_subscriber().await;
+    let store = crate::support::fresh_table().await;
+    let (standin, app, base) = gateway::wired_on_bus(store, Arc::new(bus), |_| {}).await;
+    standin.push_ticket().await;
+    standin.authorize_and_push(ACCOUNT).await.unwrap();
+    assert_eq!(queue.expect(1).await.len(), 1, "account.authorized");
+    app.platform.store().set_owner(ACCOUNT, shared::store::LOCAL_DEMO_USER, standin.now()).await.unwrap();
+    let http = shared::outbound::client_builder().build().unwrap();
+    let file = png(10_000);
+    let medium = uploaded(&http, &base, &image(&file, "temporary"), file).await;
+    let handle = medium["handle"].as_str().unwrap();
+    let rules = json!({"rules": [{"on": "keyword", "keyword": "图", "reply": {"msgtype": "image", "image": {"media_id": handle}}}]});
+    let saved = http
+        .put(format!("{base}/wechat/authorizers/{ACCOUNT}/reply-rules"))
+        .header("if-match", "\"0\"")
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+
+    standin.advance_clock(3 * 86_400 - 3_600);
+    standin.push_ticket().await;
+    let staging = crate::support::staging().await;
+    let upkeep = token_refresher::Upkeep { edge: None, media: Some(&staging) };
+    let report = token_refresher::handle_with(&app, None, upkeep).await;
+    assert_eq!(report.media.as_ref().map(|m| m.renewed.len()), Some(1), "{report:?}");
+    let events = queue.expect(1).await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let renewed = &events[0];
+    assert_eq!(renewed["detail-type"], "media.renewed");
+    let detail = &renewed["detail"];
+    let stored = shared::store::MediaStore::medium(app.platform.store(), ACCOUNT, handle).await.unwrap().unwrap();
+    assert_eq!(detail["handle"], handle);
+    assert_eq!(detail["media_id"].as_str(), stored.media_id.as_deref());
+    assert_ne!(detail["media_id"], medium["media_id"], "a new media_id");
+    assert_eq!(detail["expires_at"].as_i64(), stored.expires_at);
+    keep_sample(renewed);
+}

@@ -61,7 +61,7 @@ async fn get_json(http: &reqwest::Client, url: String) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
-fn image(bytes: &[u8], lifetime: &str) -> Value {
+pub(crate) fn image(bytes: &[u8], lifetime: &str) -> Value {
     json!({"type": "image", "lifetime": lifetime, "content_type": "image/png", "size": bytes.len(), "sha256": sha256_hex(bytes)})
 }
 
@@ -265,7 +265,7 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
 }
 
 /// Declared, put in the bucket and sent to WeChat: the medium's JSON.
-async fn uploaded(http: &reqwest::Client, base: &str, declaration: &Value, bytes: Vec<u8>) -> Value {
+pub(crate) async fn uploaded(http: &reqwest::Client, base: &str, declaration: &Value, bytes: Vec<u8>) -> Value {
     let (status, begun) = begin(http, base, declaration).await;
     assert_eq!(status, 201, "{begun}");
     assert_eq!(put(http, &begun["data"]["upload"], bytes).await, 200);

@@ -279,10 +279,69 @@ impl AccountEvent<'_> {
     }
 }
 
+/// `media.renewed`: a temporary medium the platform uploaded again (a new `media_id`, three more
+/// days), for a subscriber that keeps media ids of its own.
+#[derive(Debug, Clone)]
+pub struct MediaRenewed<'a> {
+    /// The platform.
+    pub component_appid: &'a str,
+    /// The account.
+    pub authorizer_appid: &'a str,
+    /// The platform's handle of the medium (unchanged).
+    pub handle: &'a str,
+    /// WeChat's type (`image`, `voice`, `video`, `thumb`).
+    pub kind: &'a str,
+    /// The new `media_id`.
+    pub media_id: &'a str,
+    /// When it expires, Unix seconds.
+    pub expires_at: i64,
+    /// When the platform uploaded it, Unix milliseconds.
+    pub renewed_at_ms: i64,
+}
+
+impl MediaRenewed<'_> {
+    /// The event; its id is stable for one upload (the handle and the new expiry).
+    pub fn event(&self) -> Event {
+        let key = format!("media.renewed|{}|{}", self.handle, self.expires_at);
+        let id = event_id(self.component_appid, self.authorizer_appid, &key);
+        let mut object = JsonObject::with_capacity(320);
+        object
+            .int("version", i64::from(CONTRACT_VERSION))
+            .str("id", &id)
+            .str("component_appid", self.component_appid)
+            .str("authorizer_appid", self.authorizer_appid)
+            .str("handle", self.handle)
+            .str("type", self.kind)
+            .str("media_id", self.media_id)
+            .int("expires_at", self.expires_at)
+            .int("renewed_at", self.renewed_at_ms);
+        Event { detail_type: "media.renewed", id, detail: object.finish() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn a_renewal_is_one_event_per_upload() {
+        let renewed = MediaRenewed {
+            component_appid: "wxc",
+            authorizer_appid: "wxa",
+            handle: "mtim_0",
+            kind: "image",
+            media_id: "M\"1",
+            expires_at: 100,
+            renewed_at_ms: 5,
+        };
+        let event = renewed.event();
+        assert_eq!(event.detail_type, "media.renewed");
+        let detail = detail(&event);
+        assert_eq!((detail["media_id"].as_str(), detail["expires_at"].as_i64()), (Some("M\"1"), Some(100)));
+        assert_eq!(MediaRenewed { renewed_at_ms: 9, ..renewed.clone() }.event().id, event.id, "a retry: the same id");
+        assert_ne!(MediaRenewed { expires_at: 200, ..renewed }.event().id, event.id, "the next upload: another");
+    }
 
     fn parse(xml: &str) -> Message {
         Message::parse(xml).expect("parse")

@@ -17,7 +17,7 @@ mod json;
 mod memory;
 
 pub use self::detail::{
-    AccountChange, AccountEvent, MAX_DETAIL_BYTES, MAX_XML_BYTES, detail_type, event_id, follower_event,
+    AccountChange, AccountEvent, MAX_DETAIL_BYTES, MAX_XML_BYTES, MediaRenewed, detail_type, event_id, follower_event,
     follower_event_keyed,
 };
 pub use self::eventbridge::EventBridgeBus;

@@ -103,6 +103,11 @@ impl MarkerKey {
         Self(format!("account|{appid}|{change}|{version}"))
     }
 
+    /// That a medium's upload expiring at `expires_at` was announced (`media.renewed`).
+    pub fn media_renewed(appid: &str, handle: &str, expires_at: i64) -> Self {
+        Self(format!("renewed|{appid}|{handle}|{expires_at}"))
+    }
+
     /// The result of a request to act as `appid`, under the caller's idempotency key (hashed with
     /// the caller: both are the caller's text, and a key must stay short).
     pub fn idempotency(appid: &str, caller: &str, key: &str) -> Self {

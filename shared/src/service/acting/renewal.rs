@@ -15,11 +15,12 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::media::{COMPLETION_SECS, kept_key};
+use crate::bus::MediaRenewed;
 use crate::media::Lifetime;
 use crate::service::Platform;
 use crate::service::component_token::holder_id;
 use crate::staging::Staging;
-use crate::store::{AuthorizerStatus, LeaseName, Renewal, StoredMedium, TokenStore};
+use crate::store::{AuthorizerStatus, LeaseName, MarkerKey, Renewal, StoredMedium, TokenStore};
 
 /// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
 /// would still do.
@@ -89,8 +90,12 @@ impl<S: TokenStore> Platform<S> {
         let medium = self.store.medium(appid, handle).await.map_err(|e| e.to_string())?;
         let medium = match medium {
             Some(m) if m.lifetime == Lifetime::Temporary && m.expires_at == Some(entry.expires_at) => m,
-            // Uploaded again since (its newer entry is in the index): this one is stale.
-            Some(m) if m.lifetime == Lifetime::Temporary => return self.release(entry, staging, false).await,
+            // Uploaded again since (its newer entry is in the index): this one is stale. The
+            // upload is announced if an earlier run could not (the marker makes it once).
+            Some(m) if m.lifetime == Lifetime::Temporary => {
+                self.announce_renewal(appid, &m).await?;
+                return self.release(entry, staging, false).await;
+            }
             _ => return self.release(entry, staging, true).await,
         };
         let record = self.store.authorizer(appid).await.map_err(|e| e.to_string())?;
@@ -116,9 +121,34 @@ impl<S: TokenStore> Platform<S> {
         let renewed = renewed?;
         let next = Renewal { expires_at: renewed.expires_at.unwrap_or(entry.expires_at), ..entry.clone() };
         self.store.schedule_renewal(&next).await.map_err(|e| e.to_string())?;
+        // Announced before the old entry goes: if the bus fails, the next run finds the old entry
+        // stale and announces then.
+        self.announce_renewal(appid, &renewed).await?;
         self.store.drop_renewal(entry).await.map_err(|e| e.to_string())?;
         tracing::info!(authorizer = %appid, handle, expires_at = next.expires_at, "temporary medium renewed");
         Ok(Outcome::Renewed)
+    }
+
+    /// Publishes `media.renewed` for the medium's current upload, once (a marker per upload).
+    async fn announce_renewal(&self, appid: &str, medium: &StoredMedium) -> Result<(), String> {
+        let (Some(media_id), Some(expires_at)) = (medium.media_id.as_deref(), medium.expires_at) else {
+            return Ok(());
+        };
+        let event = MediaRenewed {
+            component_appid: &self.pages.component_appid,
+            authorizer_appid: appid,
+            handle: &medium.handle,
+            kind: medium.kind.as_str(),
+            media_id,
+            expires_at,
+            renewed_at_ms: medium.uploaded_at.unwrap_or_default() * 1000,
+        }
+        .event();
+        let marker = MarkerKey::media_renewed(appid, &medium.handle, expires_at);
+        self.hand_off(&marker, std::slice::from_ref(&event))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("not announced: {e}"))
     }
 
     async fn upload_kept(
