@@ -189,7 +189,7 @@ impl DashboardCode {
                 "{reason}; nothing was kept by WeChat. Begin again with the file's true type, size and SHA-256"
             )),
             ActError::MediumExpired => Self::MediumExpired.respond(
-                "the temporary medium expired (WeChat keeps one 3 days): declare the same file again to upload it anew, or use permanent material",
+                "the temporary medium expired (WeChat keeps one 3 days): POST …/media/{handle}/complete uploads it again from the file the platform kept, then send again",
             ),
             ActError::UploadRunning => Self::RequestInProgress.respond("this medium is being uploaded; try again shortly"),
             ActError::Staging(_) => Self::StoreUnavailable.respond("the staging bucket is unavailable; try again"),

@@ -140,6 +140,18 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
         (Some(40007), Some("invalid_media_id")),
         "{refused}"
     );
+    // By its handle: 1025, and one call uploads it again from the file the platform kept (no
+    // second upload from the browser); the send by handle then goes.
+    let messages = format!("{base}/wechat/authorizers/{ACCOUNT}/messages");
+    let expired: Value = http.post(&messages).json(&by_handle).send().await.unwrap().json().await.unwrap();
+    assert_eq!(expired["code"], 1025, "{expired}");
+    let (status, renewed) = complete(&http, &base, &handle).await;
+    assert_eq!(status, 200, "{renewed}");
+    let renewed_id = renewed["data"]["medium"]["media_id"].as_str().unwrap();
+    assert_ne!(renewed_id, media_id);
+    assert_eq!(standin.medium(renewed_id).map(|(len, _)| len), Some(file.len()));
+    let sent = http.post(&messages).json(&by_handle).send().await.unwrap();
+    assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap());
 }
 
 #[tokio::test]

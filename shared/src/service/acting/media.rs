@@ -190,7 +190,8 @@ impl<S: TokenStore> Platform<S> {
     }
 
     /// Step 3: sends the staged file to WeChat and records its answer (the medium as it is when
-    /// it was uploaded already).
+    /// it was uploaded already; a temporary medium past its 3 days is sent again from its kept
+    /// file).
     ///
     /// # Errors
     /// [`ActError::NoMedium`]; [`ActError::NotUploaded`] while nothing is staged;
@@ -206,7 +207,10 @@ impl<S: TokenStore> Platform<S> {
     ) -> Result<StoredMedium, ActError> {
         let record = self.account_for(caller, appid).await?;
         let medium = self.existing_medium(appid, handle).await?;
-        if medium.uploaded_at.is_some() {
+        // A temporary medium past its 3 days is uploaded again from its kept file: one call
+        // renews what a send needs (1025 says so).
+        let renewing = medium.uploaded_at.is_some();
+        if renewing && medium.expires_at.is_none_or(|at| at > self.now()) {
             return Ok(medium);
         }
         // The token and the lease before the staged file is opened: once open, its bytes flow to
@@ -218,7 +222,7 @@ impl<S: TokenStore> Platform<S> {
         if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
             return Err(ActError::UploadRunning);
         }
-        let key = staging_key(appid, handle);
+        let key = if renewing { kept_key(appid, handle) } else { staging_key(appid, handle) };
         let uploaded = self.upload_checked(appid, &medium, &key, staging, &token.access_token).await;
         // Given back whatever happened: a failed upload can be completed again right away.
         if let Err(err) = self.store.release_lease(&lease, &holder).await {
@@ -226,9 +230,9 @@ impl<S: TokenStore> Platform<S> {
         }
         let stored = uploaded?;
         if stored.lifetime == Lifetime::Temporary {
-            self.keep_for_renewal(appid, &stored, staging).await;
+            self.keep_for_renewal(appid, &stored, staging, !renewing).await;
         }
-        if let Err(err) = staging.remove(&key).await {
+        if !renewing && let Err(err) = staging.remove(&key).await {
             // The bucket's lifecycle rule removes it within a day anyway.
             tracing::warn!(authorizer = %appid, handle, error = %err, "staged file not removed");
         }

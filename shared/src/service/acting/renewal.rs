@@ -46,12 +46,18 @@ enum Outcome {
 }
 
 impl<S: TokenStore> Platform<S> {
-    /// Keeps a temporary medium's file and puts it in the renewal index (what fails is logged: the
-    /// medium works for its 3 days anyway).
-    pub(super) async fn keep_for_renewal(&self, appid: &str, medium: &StoredMedium, staging: &impl Staging) {
+    /// Keeps a temporary medium's file (`copy`: from where it was staged) and puts it in the
+    /// renewal index (what fails is logged: the medium works for its 3 days anyway).
+    pub(super) async fn keep_for_renewal(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        staging: &impl Staging,
+        copy: bool,
+    ) {
         let Some(expires_at) = medium.expires_at else { return };
         let (from, to) = (super::staging_key(appid, &medium.handle), kept_key(appid, &medium.handle));
-        if let Err(err) = staging.keep(&from, &to).await {
+        if copy && let Err(err) = staging.keep(&from, &to).await {
             tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "file not kept: no renewal");
             return;
         }
