@@ -330,9 +330,16 @@ async fn a_temporary_medium_a_rule_names_is_uploaded_again_before_wechat_forgets
     let http = shared::outbound::client_builder().build().unwrap();
     let staging = crate::support::staging().await;
     let upkeep = token_refresher::Upkeep { edge: None, media: Some(&staging) };
-    let (named, unnamed) = (png(30_000), png(20_000));
+    let (named, unnamed, sent) = (png(30_000), png(20_000), png(25_000));
     let named = uploaded(&http, &base, &image(&named, "temporary"), named).await;
     let unnamed = uploaded(&http, &base, &image(&unnamed, "temporary"), unnamed).await;
+    let sent = uploaded(&http, &base, &image(&sent, "temporary"), sent).await;
+    // The third is sent by its handle (a follower wrote): in use, though no rule names it.
+    standin.push_text(ACCOUNT, "o_sender", "在吗").await;
+    let by_handle = json!({"touser": "o_sender", "msgtype": "image", "image": {"media_id": sent["handle"]}});
+    let response =
+        http.post(format!("{base}/wechat/authorizers/{ACCOUNT}/messages")).json(&by_handle).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     let (handle, first_id) = (named["handle"].as_str().unwrap(), named["media_id"].as_str().unwrap().to_owned());
     let rules = json!({"rules": [{"on": "keyword", "keyword": "图", "reply": {"msgtype": "image", "image": {"media_id": handle}}}]});
     let url = format!("{base}/wechat/authorizers/{ACCOUNT}/reply-rules");
@@ -348,17 +355,21 @@ async fn a_temporary_medium_a_rule_names_is_uploaded_again_before_wechat_forgets
     let report = token_refresher::handle_with(&app, None, upkeep).await;
     assert_eq!(report.media, Some(Default::default()), "{report:?}");
 
-    // Six hours before WeChat forgets them: the one the rule names is uploaded again (a new
-    // media_id, three more days), the other is let go with its file.
+    // Six hours before WeChat forgets them: the one the rule names and the one sent are uploaded
+    // again (a new media_id, three more days), the other is let go with its file.
     standin.advance_clock(3 * 86_400 - 6 * 3_600);
     standin.push_ticket().await;
     let uploads = standin.calls("media_upload");
     let report = token_refresher::handle_with(&app, None, upkeep).await;
     let media = report.media.clone().unwrap();
-    assert_eq!(media.renewed, [format!("{ACCOUNT}/{handle}")], "{report:?}");
+    let mut renewed = media.renewed.clone();
+    renewed.sort();
+    let mut expected = [format!("{ACCOUNT}/{handle}"), format!("{ACCOUNT}/{}", sent["handle"].as_str().unwrap())];
+    expected.sort();
+    assert_eq!(renewed, expected, "{report:?}");
     assert_eq!(media.released, [format!("{ACCOUNT}/{}", unnamed["handle"].as_str().unwrap())], "{report:?}");
     assert!(!report.has_failures(), "{report:?}");
-    assert_eq!(standin.calls("media_upload"), uploads + 1);
+    assert_eq!(standin.calls("media_upload"), uploads + 2);
     assert!(is_kept(kept(handle)).await && !is_kept(kept(unnamed["handle"].as_str().unwrap())).await);
     let one: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).await;
     let renewed_id = one["data"]["medium"]["media_id"].as_str().unwrap().to_owned();

@@ -1,6 +1,6 @@
 //! The scheduled refresher (EventBridge, every 10 minutes): keeps the component token and every
 //! authorizer token fresh, and restarts WeChat's ticket pushes when they have stopped; it also uploads
-//! again the temporary media that reply rules name before WeChat forgets them. The rules
+//! again the temporary media in use (named by a reply rule or sent) before WeChat forgets them. The rules
 //! are [`shared::service`]'s `refresh_all`; this crate runs it within the invocation's time, logs
 //! the report as JSON and reports a run with failures as a failed invocation. With the optional
 //! edge, it also keeps the edge's list of WeChat's push servers current (`edge.rs`).
@@ -23,7 +23,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, deadline: Option<std::time::Ins
 pub struct Upkeep<'a> {
     /// The optional edge (`EDGE_IP_SET_ARN`): WeChat's push servers copied to it once a day.
     pub edge: Option<&'a WafIpSet>,
-    /// The media staging bucket (`MEDIA_BUCKET`): temporary media that reply rules name uploaded
+    /// The media staging bucket (`MEDIA_BUCKET`): temporary media in use uploaded
     /// again before WeChat forgets them.
     pub media: Option<&'a S3Staging>,
 }

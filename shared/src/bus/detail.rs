@@ -279,8 +279,8 @@ impl AccountEvent<'_> {
     }
 }
 
-/// `media.renewed`: a temporary medium the platform uploaded again (a new `media_id`, three more
-/// days), for a subscriber that keeps media ids of its own.
+/// `media.renewed`: a temporary medium in use that the platform uploaded again (a new `media_id`,
+/// three more days), for a subscriber that keeps media ids of its own.
 #[derive(Debug, Clone)]
 pub struct MediaRenewed<'a> {
     /// The platform.

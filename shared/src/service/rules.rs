@@ -316,6 +316,7 @@ mod tests {
             expires_at,
             created_at: 0,
             uploaded_at: Some(0),
+            used_at: None,
         };
         let ready = medium(Kind::Image, Some("MID"), Some(100));
         assert_eq!(usable(Some(&ready), Kind::Image, 99).as_deref(), Ok("MID"));

@@ -800,6 +800,15 @@ impl MediaStore for MemoryStore {
         Ok(removed)
     }
 
+    async fn medium_used(&self, appid: &str, handle: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(entry) = state.media.get_mut(appid).and_then(|m| m.get_mut(handle)) {
+            entry.0.used_at = Some(now);
+            state.wrote(());
+        }
+        Ok(())
+    }
+
     async fn schedule_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.renewals.insert((renewal.expires_at, renewal.appid.clone(), renewal.handle.clone()));

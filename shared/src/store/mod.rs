@@ -727,6 +727,8 @@ pub struct StoredMedium {
     pub created_at: Timestamp,
     /// When WeChat last took it (`None`: staged, not uploaded yet).
     pub uploaded_at: Option<Timestamp>,
+    /// When a send last named it by its handle (a temporary medium in use is renewed).
+    pub used_at: Option<Timestamp>,
 }
 
 /// What WeChat answered an upload, to store with the medium.
@@ -796,6 +798,14 @@ pub trait MediaStore: Send + Sync {
 
     /// Forgets a medium; false when there was none.
     fn forget_medium(&self, appid: &str, handle: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that a send named the medium at `now` (absent: nothing to do).
+    fn medium_used(
+        &self,
+        appid: &str,
+        handle: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Puts a temporary medium in the renewal index under when its `media_id` expires
     /// (`renewal#{c}`, one item per medium and expiry; writing it again changes nothing).

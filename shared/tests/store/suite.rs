@@ -815,6 +815,7 @@ pub(crate) async fn media_are_staged_then_uploaded_and_paged<S: TokenStore>(stor
             expires_at: None,
             created_at: NOW,
             uploaded_at: None,
+            used_at: None,
         }
     };
     let first = medium(1);
@@ -848,6 +849,9 @@ pub(crate) async fn media_are_staged_then_uploaded_and_paged<S: TokenStore>(stor
     let later = store.media("wx_m", None, 10, NOW + STAGED_MEDIUM_SECS + 10).await.unwrap();
     assert_eq!(later.items.iter().map(|m| m.handle.as_str()).collect::<Vec<_>>(), [first.handle.as_str()]);
     assert!(matches!(store.media("wx_m", Some("not a handle"), 3, NOW).await, Err(StoreError::Other(_))));
+    store.medium_used("wx_m", &first.handle, NOW + 9).await.unwrap();
+    assert_eq!(store.medium("wx_m", &first.handle).await.unwrap().unwrap().used_at, Some(NOW + 9));
+    store.medium_used("wx_m", "mtim_absent", NOW + 9).await.unwrap();
     assert!(store.forget_medium("wx_m", &first.handle).await.unwrap());
     assert!(!store.forget_medium("wx_m", &first.handle).await.unwrap());
     assert_eq!(store.medium("wx_m", &first.handle).await.unwrap(), None);

@@ -107,6 +107,12 @@ impl<S: TokenStore> Platform<S> {
             if medium.expires_at.is_some_and(|at| at <= self.now()) {
                 return Err(ActError::MediumExpired);
             }
+            if medium.lifetime == crate::media::Lifetime::Temporary
+                && let Err(err) = self.store.medium_used(appid, &value, self.now()).await
+            {
+                // The send goes; the medium may just not be renewed for this use.
+                tracing::warn!(authorizer = %appid, handle = %value, error = %err, "medium use not recorded");
+            }
             message = message.with_media(field, &media_id);
         }
         Ok(message)

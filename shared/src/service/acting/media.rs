@@ -170,6 +170,7 @@ impl<S: TokenStore> Platform<S> {
             expires_at: None,
             created_at: self.now(),
             uploaded_at: None,
+            used_at: None,
         };
         if let Some(existing) = self.store.stage_medium(appid, &medium, self.now()).await? {
             if existing.expires_at.is_none_or(|at| at > self.now()) {

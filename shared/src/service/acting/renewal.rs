@@ -5,10 +5,11 @@
 //! and a passive reply has 5 seconds: no time to upload anything. So the platform keeps each
 //! temporary medium's file (`kept/…` in the staging bucket) and an entry in the renewal index
 //! under its expiry; the token-refresher's run uploads again, from the kept file, each medium
-//! that expires within [`RENEW_AHEAD_SECS`] while a reply rule of its account names it, and lets
-//! the others go (entry and file). A rule therefore always answers with a `media_id` WeChat
-//! keeps; a send names the handle and gets whatever is current. One that expired anyway (the
-//! renewal failed for half a day) is uploaded by the next run that succeeds.
+//! that expires within [`RENEW_AHEAD_SECS`] while it is in use (a reply rule of its account names
+//! it, or a send named its handle within the last 3 days), and lets the others go (entry and
+//! file). A rule therefore always answers with a `media_id` WeChat keeps, and a handle sent at
+//! least every 3 days always resolves to one; one that expired anyway (the renewal failed for
+//! half a day, or it was let go) is uploaded again by `POST …/complete` or the next run.
 
 use std::collections::HashSet;
 
@@ -16,7 +17,7 @@ use serde::Serialize;
 
 use super::media::{COMPLETION_SECS, kept_key};
 use crate::bus::MediaRenewed;
-use crate::media::Lifetime;
+use crate::media::{Lifetime, TEMPORARY_SECS};
 use crate::service::Platform;
 use crate::service::component_token::holder_id;
 use crate::staging::Staging;
@@ -112,7 +113,9 @@ impl<S: TokenStore> Platform<S> {
             }
             _ => return self.release(entry, staging, true).await,
         };
-        if !self.rule_handles(appid).await?.contains(handle) {
+        // In use: a reply rule names it, or a send named it within WeChat's 3 days.
+        let sent_lately = medium.used_at.is_some_and(|at| at > self.now() - TEMPORARY_SECS);
+        if !sent_lately && !self.rule_handles(appid).await?.contains(handle) {
             return self.release(entry, staging, true).await;
         }
         let token = self.fresh_token(record, COMPLETION_SECS).await.map_err(|e| e.to_string())?;

@@ -30,6 +30,7 @@ fn decode(partition: &str, item: &Item) -> Result<StoredMedium, StoreError> {
         expires_at: r.opt_n("expires_at")?,
         created_at: r.n("created_at")?,
         uploaded_at: r.opt_n("uploaded_at")?,
+        used_at: r.opt_n("used_at")?,
     })
 }
 
@@ -150,6 +151,15 @@ impl MediaStore for DynamoDbStore {
             .await
             .map_err(classify)?;
         Ok(out.attributes.is_some_and(|old: std::collections::HashMap<String, AttributeValue>| !old.is_empty()))
+    }
+
+    async fn medium_used(&self, appid: &str, handle: &str, now: Timestamp) -> Result<(), StoreError> {
+        let key = self.keys.medium(appid, handle);
+        let update = Update::new("SET #used_at = :now", "attribute_exists(#pk)").value(":now", n(now));
+        match self.update(&key, update).await {
+            Ok(_) | Err(StoreError::ConditionFailed | StoreError::NotFound) => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     async fn schedule_renewal(&self, renewal: &Renewal) -> Result<(), StoreError> {
