@@ -117,6 +117,13 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
         http.post(format!("{base}/wechat/authorizers/{ACCOUNT}/messages")).json(&by_handle).send().await.unwrap();
     assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap());
     // (The stand-in answers 40007 to a media_id it does not keep: the handle itself never reached it.)
+    // An image's handle where WeChat wants a voice: refused before WeChat, naming the field.
+    let as_voice = json!({"touser": "o_media", "msgtype": "voice", "voice": {"media_id": handle}});
+    let refused =
+        http.post(format!("{base}/wechat/authorizers/{ACCOUNT}/messages")).json(&as_voice).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(refused["msg"].as_str().unwrap().contains("voice.media_id: a medium of type image"), "{refused}");
     let delivered: Vec<_> = standin.sent_messages().into_iter().filter(|m| m.touser == "o_media").collect();
     assert_eq!(delivered.len(), 2, "{delivered:?}");
 

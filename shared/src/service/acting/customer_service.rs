@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
-use crate::media::is_handle;
+use crate::media::{Kind, is_handle};
 use crate::message::CustomMessage;
 use crate::service::Platform;
 use crate::store::{AuthorizerRecord, MarkerKey, TokenStore};
@@ -103,6 +103,16 @@ impl<S: TokenStore> Platform<S> {
                 continue;
             }
             let medium = self.store.medium(appid, &value).await?.ok_or(ActError::NoMedium)?;
+            let fits = fitting_kinds(&message.msgtype, field);
+            if !fits.contains(&medium.kind) {
+                let wanted: Vec<&str> = fits.iter().map(|k| k.as_str()).collect();
+                return Err(ActError::Invalid(format!(
+                    "{}.{field}: a medium of type {}, where WeChat takes {}",
+                    message.msgtype,
+                    medium.kind,
+                    if wanted.is_empty() { "none of the platform's media".to_owned() } else { wanted.join(" or ") }
+                )));
+            }
             let media_id = medium.media_id.clone().ok_or(ActError::NotUploaded)?;
             if medium.expires_at.is_some_and(|at| at <= self.now()) {
                 return Err(ActError::MediumExpired);
@@ -116,6 +126,18 @@ impl<S: TokenStore> Platform<S> {
             message = message.with_media(field, &media_id);
         }
         Ok(message)
+    }
+}
+
+/// The kinds of media WeChat takes in `msgtype`'s `field` (none: that field names something else,
+/// an article or a card).
+fn fitting_kinds(msgtype: &str, field: &str) -> &'static [Kind] {
+    match (msgtype, field) {
+        ("image", "media_id") => &[Kind::Image],
+        ("voice", "media_id") => &[Kind::Voice],
+        ("video", "media_id") => &[Kind::Video],
+        (_, "thumb_media_id") => &[Kind::Thumb, Kind::Image],
+        _ => &[],
     }
 }
 
