@@ -285,11 +285,15 @@ def main() -> int:
             no_redirect.open(urllib.request.Request(f"{STANDIN}/standin/authorize", data=form), timeout=30)
         except urllib.error.HTTPError as redirect:
             assert redirect.code == 302, redirect.code
+        # (The push records the move for this operator first, then moves the account: wait for
+        # both, the notice shown and the card gone.)
         deadline = time.monotonic() + 30
         while True:
             driver.get(CONSOLE)
             wait.until(lambda d: text_of("signed-in") == f"local:{OPERATOR}")
-            if driver.find_element(By.ID, "moved-away").is_displayed() or time.monotonic() > deadline:
+            moved = driver.find_element(By.ID, "moved-away").is_displayed()
+            gone = not driver.find_elements(By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')
+            if (moved and gone) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         assert ACCOUNT in text_of("moved-list") and NICK in text_of("moved-list"), text_of("moved-list")
