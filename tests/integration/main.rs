@@ -43,6 +43,8 @@ mod authorization;
 mod limits;
 // Media: declared, staged in S3 (the emulator's), completed to WeChat; every bad file refused.
 mod media;
+// The account's custom menu: checked, published, read back, deleted (at the stand-in).
+mod menus;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

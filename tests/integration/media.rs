@@ -26,7 +26,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The platform behind the gateway, the account authorized and the local demo user's.
-async fn owned() -> (StandIn, gateway::Shared, String) {
+pub(crate) async fn owned() -> (StandIn, gateway::Shared, String) {
     let (standin, app, base) = gateway::wired(crate::support::fresh_table().await, |_| {}).await;
     standin.push_ticket().await;
     standin.authorize_and_push(ACCOUNT).await.unwrap();

@@ -7,7 +7,8 @@
 //! | customer-service messages, with idempotency keys | `customer_service.rs` |
 //! | the account's templates and template messages | `templates.rs` |
 //! | media (素材): staged uploads to WeChat, the account's media, WeChat's permanent library | `media.rs` |
-//! | temporary media a reply rule names, uploaded again before WeChat forgets them | `renewal.rs` |
+//! | temporary media in use, uploaded again before WeChat forgets them | `renewal.rs` |
+//! | the account's custom menu: read back, checked and published, deleted | `menus.rs` |
 //!
 //! Calling safely: a token close to expiry is refreshed first (under the account's lease, so any
 //! number of callers cause one refresh); 40001/42001 mean WeChat did nothing, so the token is
@@ -17,6 +18,7 @@
 mod customer_service;
 mod lending;
 mod media;
+mod menus;
 mod renewal;
 mod templates;
 
