@@ -350,3 +350,37 @@ async fn menus_are_published_read_back_and_deleted_within_wechats_rules() {
     c.delete_menu(&access).await.unwrap();
     assert_eq!(c.menu(&access).await.unwrap(), None);
 }
+
+/// Follower tags and WeChat's limits for them, as the stand-in enforces them.
+#[tokio::test]
+async fn tags_are_kept_within_wechats_limits() {
+    let s = standin().await;
+    let c = client(&s);
+    let token = c.component_token(&ticket(&s).await).await.unwrap().token;
+    let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
+    let access = c.query_auth(&token, &code).await.unwrap().access_token.unwrap();
+    s.seed_followers(ACCOUNT, "o_tag_", 51);
+    let errcode = |r: Result<(), ApiError>| r.unwrap_err().errcode();
+
+    let vip = c.create_tag(&access, "VIP").await.unwrap();
+    assert!(vip >= 100, "{vip}: 0, 1 and 2 are WeChat's own");
+    assert_eq!(c.create_tag(&access, "VIP").await.unwrap_err().errcode(), Some(45157));
+    assert_eq!(c.create_tag(&access, &"标".repeat(11)).await.unwrap_err().errcode(), Some(45158), "33 bytes");
+    c.rename_tag(&access, vip, "老客户").await.unwrap();
+    assert_eq!(errcode(c.rename_tag(&access, 2, "x").await), Some(45058));
+
+    let openids: Vec<String> = (0..51).map(|i| format!("o_tag_{i:06}")).collect();
+    assert_eq!(errcode(c.tag_followers(&access, vip, &openids, true).await), Some(40032), "51 at once");
+    c.tag_followers(&access, vip, &openids[..50], true).await.unwrap();
+    assert_eq!(errcode(c.tag_followers(&access, vip, &["o_stranger".to_owned()], true).await), Some(49003));
+    assert_eq!(errcode(c.tag_followers(&access, 999, &openids[..1], true).await), Some(45159));
+    let listed = c.tags(&access).await.unwrap();
+    assert_eq!(listed.iter().map(|t| (t.id, t.name.as_str(), t.count)).collect::<Vec<_>>(), [(vip, "老客户", 50)]);
+    assert_eq!(c.follower_tags(&access, "o_tag_000000").await.unwrap(), [vip]);
+    c.tag_followers(&access, vip, &openids[..1], false).await.unwrap();
+    assert_eq!(c.follower_tags(&access, "o_tag_000000").await.unwrap(), Vec::<i64>::new());
+
+    c.delete_tag(&access, vip).await.unwrap();
+    assert!(c.tags(&access).await.unwrap().is_empty());
+    assert_eq!(c.follower_tags(&access, "o_tag_000001").await.unwrap(), Vec::<i64>::new(), "gone from followers too");
+}

@@ -14,10 +14,12 @@
 mod error;
 mod media;
 mod menu;
+mod tags;
 mod wire;
 
 pub use self::error::{ApiError, ErrorKind};
 pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
+pub use self::tags::{TAG_BATCH, Tag};
 
 use std::time::{Duration, Instant};
 

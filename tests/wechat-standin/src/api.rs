@@ -56,7 +56,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/standin/release-test", post(release_test))
         .with_state(standin.clone())
         .merge(crate::media::router(standin.clone()))
-        .merge(crate::menu::router(standin))
+        .merge(crate::menu::router(standin.clone()))
+        .merge(crate::tags::router(standin))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;

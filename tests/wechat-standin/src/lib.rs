@@ -37,6 +37,7 @@ mod oauth;
 mod page;
 pub mod platform;
 mod push;
+mod tags;
 mod world;
 
 pub use self::oauth::{openid_for, unionid_for};

@@ -13,6 +13,7 @@ mod followers;
 mod media;
 mod menu;
 mod messages;
+mod tags;
 
 pub(crate) use self::media::{Medium, Part};
 
@@ -197,6 +198,8 @@ pub(crate) struct World {
     media: HashMap<String, Medium>,
     /// Each account's default menu, as `menu/create` took it (`menu.rs`).
     menus: HashMap<String, serde_json::Value>,
+    /// Each account's follower tags (`tags.rs`).
+    tags: HashMap<String, tags::Tags>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
     pub(crate) callback_ips: Option<Vec<String>>,
 }
