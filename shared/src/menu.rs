@@ -213,6 +213,21 @@ impl Menu {
         out
     }
 
+    /// [`Menu::leaves`], to change them (a handle replaced by its `media_id`, say).
+    pub fn leaves_mut(&mut self) -> Vec<(String, &mut Button)> {
+        let mut out = Vec::new();
+        for (i, button) in self.buttons.iter_mut().enumerate() {
+            if button.sub_buttons.is_empty() {
+                out.push((format!("button[{i}]"), button));
+                continue;
+            }
+            for (j, sub) in button.sub_buttons.iter_mut().enumerate() {
+                out.push((format!("button[{i}].sub_button[{j}]"), sub));
+            }
+        }
+        out
+    }
+
     /// The keys the menu's buttons push (`click`, `scancode_*`, `pic_*`, `location_select`).
     pub fn keys(&self) -> Vec<String> {
         self.leaves()

@@ -200,10 +200,15 @@ impl S3Staging {
         sign_request(method, url, headers, presigned, &self.region, credentials()?, SystemTime::now())
     }
 
-    /// Sends `method` on `key`, signed in its headers.
-    async fn send(&self, method: reqwest::Method, key: &str) -> Result<reqwest::Response, String> {
+    /// Sends `method` on `key` with `headers`, signed in its headers.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, String> {
         let url = self.url(key);
-        let signed = self.signed(method.as_str(), &url, &[], None)?;
+        let signed = self.signed(method.as_str(), &url, headers, None)?;
         let mut request = self.http.request(method.clone(), signed.uri().to_string());
         for (name, value) in signed.headers() {
             request = request.header(name, value);
@@ -218,7 +223,7 @@ impl S3Staging {
     /// # Errors
     /// What S3 answered, when it is neither created nor already there.
     pub async fn create_bucket(&self) -> Result<(), String> {
-        let response = self.send(reqwest::Method::PUT, "").await?;
+        let response = self.send(reqwest::Method::PUT, "", &[]).await?;
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::CONFLICT {
             return Ok(());
@@ -245,7 +250,7 @@ impl Staging for S3Staging {
     }
 
     async fn open(&self, key: &str) -> Result<Option<(u64, StagedBytes)>, String> {
-        let response = self.send(reqwest::Method::GET, key).await?;
+        let response = self.send(reqwest::Method::GET, key, &[]).await?;
         match response.status() {
             reqwest::StatusCode::NOT_FOUND => return Ok(None),
             status if !status.is_success() => return Err(format!("S3 get: {status}")),
@@ -257,7 +262,7 @@ impl Staging for S3Staging {
     }
 
     async fn remove(&self, key: &str) -> Result<(), String> {
-        let response = self.send(reqwest::Method::DELETE, key).await?;
+        let response = self.send(reqwest::Method::DELETE, key, &[]).await?;
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
             return Ok(());
@@ -267,13 +272,7 @@ impl Staging for S3Staging {
 
     async fn keep(&self, from: &str, to: &str) -> Result<(), String> {
         let source = format!("/{}/{}", self.bucket, encode_key(from));
-        let url = self.url(to);
-        let signed = self.signed("PUT", &url, &[("x-amz-copy-source", &source)], None)?;
-        let mut request = self.http.put(signed.uri().to_string());
-        for (name, value) in signed.headers() {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.map_err(|e| format!("S3 copy: {e}"))?;
+        let response = self.send(reqwest::Method::PUT, to, &[("x-amz-copy-source", &source)]).await?;
         // A copy can fail after its 200 (S3 says so in the body): only a CopyObjectResult counts
         // (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>).
         let status = response.status();

@@ -61,6 +61,11 @@ async fn get_json(http: &reqwest::Client, url: String) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
+/// `POST url` with `body`: its JSON answer.
+async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Value {
+    http.post(url).json(body).send().await.unwrap().json().await.unwrap()
+}
+
 pub(crate) fn image(bytes: &[u8], lifetime: &str) -> Value {
     json!({"type": "image", "lifetime": lifetime, "content_type": "image/png", "size": bytes.len(), "sha256": sha256_hex(bytes)})
 }
@@ -133,15 +138,7 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
     let one: Value = get_json(&http, format!("{base}/wechat/authorizers/{ACCOUNT}/media/{handle}")).await;
     assert_eq!(one["data"]["medium"]["status"], "expired");
     standin.push_text(ACCOUNT, "o_media", "还在吗").await;
-    let refused: Value = http
-        .post(format!("{base}/wechat/authorizers/{ACCOUNT}/messages"))
-        .json(&send)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refused = post_json(&http, &format!("{base}/wechat/authorizers/{ACCOUNT}/messages"), &send).await;
     assert_eq!(
         (refused["errcode"].as_i64(), refused["reason"].as_str()),
         (Some(40007), Some("invalid_media_id")),
@@ -150,7 +147,7 @@ async fn an_image_goes_to_wechat_through_the_bucket_once_and_is_sent_as_the_acco
     // By its handle: 1025, and one call uploads it again from the file the platform kept (no
     // second upload from the browser); the send by handle then goes.
     let messages = format!("{base}/wechat/authorizers/{ACCOUNT}/messages");
-    let expired: Value = http.post(&messages).json(&by_handle).send().await.unwrap().json().await.unwrap();
+    let expired = post_json(&http, &messages, &by_handle).await;
     assert_eq!(expired["code"], 1025, "{expired}");
     let (status, renewed) = complete(&http, &base, &handle).await;
     assert_eq!(status, 200, "{renewed}");
@@ -279,7 +276,7 @@ async fn every_bad_file_is_refused_clearly_and_nothing_reaches_wechat() {
     let other_account = format!("{base}/wechat/authorizers/wx1000000000000002/media/{handle}");
     assert_eq!(http.get(other_account).send().await.unwrap().status(), 404);
     let unknown = format!("{base}/wechat/authorizers/{ACCOUNT}/media/mtim_{}", "0".repeat(32));
-    let body: Value = http.get(unknown).send().await.unwrap().json().await.unwrap();
+    let body = get_json(&http, unknown).await;
     assert_eq!(body["code"], 1022);
 }
 
@@ -318,7 +315,7 @@ async fn a_reply_rule_answers_with_a_medium_by_its_handle_while_wechat_keeps_it(
     // Saved with the handle (kept as written); a follower's keyword gets WeChat's media_id.
     let saved = save(json!({"msgtype": "image", "image": {"media_id": handle}}), "0").await.unwrap();
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
-    let stored: Value = http.get(&rules_url).send().await.unwrap().json().await.unwrap();
+    let stored = get_json(&http, rules_url.clone()).await;
     assert_eq!(stored["data"]["rules"][0]["reply"]["image"]["media_id"], handle);
     let pushed = standin.push_text(ACCOUNT, "o_reply", "图片").await;
     let reply = pushed.reply().unwrap_or_else(|| panic!("a reply: {pushed:?}"));

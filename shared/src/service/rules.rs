@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::acting::{Unusable, usable_media_id};
 use super::{ActError, Caller, Platform};
 use crate::media::{Kind, is_handle};
 use crate::message::{Message, ReplyKind};
@@ -276,16 +277,15 @@ pub(super) fn media_fields(reply: &mut ReplyKind) -> Vec<(&mut String, Kind)> {
     }
 }
 
-/// The media_id a reply may use for `medium` where WeChat expects `kind`, or why there is none.
+/// The media_id a reply may use for `medium` where WeChat expects `kind`, or why there is none,
+/// in words for the rule's editor and the log.
 fn usable(medium: Option<&StoredMedium>, kind: Kind, now: i64) -> Result<String, String> {
-    let medium = medium.ok_or("no such medium on this account")?;
-    if medium.kind != kind {
-        return Err(format!("a {kind} reply needs a {kind} medium, not {}", medium.kind));
-    }
-    if medium.expires_at.is_some_and(|at| at <= now) {
-        return Err("expired (WeChat keeps a temporary medium 3 days): declare the file again".to_owned());
-    }
-    medium.media_id.clone().ok_or_else(|| "not uploaded yet: complete its upload first".to_owned())
+    usable_media_id(medium, &[kind], now).map_err(|why| match why {
+        Unusable::Missing => "no such medium on this account".to_owned(),
+        Unusable::Kind(actual) => format!("a {kind} reply needs a {kind} medium, not {actual}"),
+        Unusable::Expired => "expired (WeChat keeps a temporary medium 3 days): declare the file again".to_owned(),
+        Unusable::NotUploaded => "not uploaded yet: complete its upload first".to_owned(),
+    })
 }
 
 #[cfg(test)]

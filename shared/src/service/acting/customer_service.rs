@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ActError, Caller, checked_key};
+use super::{ActError, Caller, Unusable, checked_key, usable_media_id};
 use crate::media::{Kind, is_handle};
 use crate::message::CustomMessage;
 use crate::service::Platform;
@@ -102,22 +102,20 @@ impl<S: TokenStore> Platform<S> {
             if !is_handle(&value) {
                 continue;
             }
-            let medium = self.store.medium(appid, &value).await?.ok_or(ActError::NoMedium)?;
+            let medium = self.store.medium(appid, &value).await?;
             let fits = fitting_kinds(&message.msgtype, field);
-            if !fits.contains(&medium.kind) {
-                let wanted: Vec<&str> = fits.iter().map(|k| k.as_str()).collect();
-                return Err(ActError::Invalid(format!(
-                    "{}.{field}: a medium of type {}, where WeChat takes {}",
-                    message.msgtype,
-                    medium.kind,
-                    if wanted.is_empty() { "none of the platform's media".to_owned() } else { wanted.join(" or ") }
-                )));
-            }
-            let media_id = medium.media_id.clone().ok_or(ActError::NotUploaded)?;
-            if medium.expires_at.is_some_and(|at| at <= self.now()) {
-                return Err(ActError::MediumExpired);
-            }
-            if medium.lifetime == crate::media::Lifetime::Temporary
+            let media_id = usable_media_id(medium.as_ref(), fits, self.now()).map_err(|why| match why {
+                Unusable::Kind(kind) => {
+                    let wanted: Vec<&str> = fits.iter().map(|k| k.as_str()).collect();
+                    ActError::Invalid(format!(
+                        "{}.{field}: a medium of type {kind}, where WeChat takes {}",
+                        message.msgtype,
+                        if wanted.is_empty() { "none of the platform's media".to_owned() } else { wanted.join(" or ") }
+                    ))
+                }
+                other => other.into(),
+            })?;
+            if medium.is_some_and(|m| m.lifetime == crate::media::Lifetime::Temporary)
                 && let Err(err) = self.store.medium_used(appid, &value, self.now()).await
             {
                 // The send goes; the medium may just not be renewed for this use.

@@ -32,7 +32,7 @@ use crate::secret::Secret;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
 use crate::staging::{StagedBytes, Staging, UploadUrl};
-use crate::store::{LeaseName, MediaPage, MediumUpload, StoredMedium, TokenStore};
+use crate::store::{AuthorizerRecord, LeaseName, MediaPage, MediumUpload, StoredMedium, TokenStore};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
 
 /// How long an upload URL works.
@@ -40,7 +40,7 @@ pub const UPLOAD_URL_SECS: u64 = 900;
 /// Media per page at most.
 pub const MAX_MEDIA_PAGE: u32 = 100;
 /// How long one completion holds the medium (others are told it is in progress).
-pub(super) const COMPLETION_SECS: i64 = 120;
+const COMPLETION_SECS: i64 = 120;
 
 /// What a caller declares of a file before uploading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,43 @@ pub fn staging_key(appid: &str, handle: &str) -> String {
 /// the medium is renewed, and goes with it).
 pub fn kept_key(appid: &str, handle: &str) -> String {
     format!("kept/{appid}/{handle}")
+}
+
+/// Why a medium named by its handle cannot stand where WeChat wants a `media_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    /// No such medium on the account.
+    Missing,
+    /// A medium of this kind, where WeChat takes others.
+    Kind(Kind),
+    /// A temporary medium past its 3 days.
+    Expired,
+    /// Never completed: WeChat has no `media_id` for it.
+    NotUploaded,
+}
+
+impl From<Unusable> for ActError {
+    fn from(why: Unusable) -> Self {
+        match why {
+            Unusable::Missing => Self::NoMedium,
+            Unusable::Kind(kind) => Self::Invalid(format!("a medium of type {kind} cannot stand here")),
+            Unusable::Expired => Self::MediumExpired,
+            Unusable::NotUploaded => Self::NotUploaded,
+        }
+    }
+}
+
+/// The `media_id` WeChat keeps now for `medium`, where it takes a medium of one of `fits`: what
+/// sends, replies and menus put in place of a handle.
+pub(crate) fn usable_media_id(medium: Option<&StoredMedium>, fits: &[Kind], now: i64) -> Result<String, Unusable> {
+    let medium = medium.ok_or(Unusable::Missing)?;
+    if !fits.contains(&medium.kind) {
+        return Err(Unusable::Kind(medium.kind));
+    }
+    if medium.expires_at.is_some_and(|at| at <= now) {
+        return Err(Unusable::Expired);
+    }
+    medium.media_id.clone().ok_or(Unusable::NotUploaded)
 }
 
 /// The declaration checked: kind and lifetime together, type, size, checksum, a video's texts.
@@ -214,22 +251,8 @@ impl<S: TokenStore> Platform<S> {
         if renewing && medium.expires_at.is_none_or(|at| at > self.now()) {
             return Ok(medium);
         }
-        // The token and the lease before the staged file is opened: once open, its bytes flow to
-        // WeChat without waiting on anything else (a reader idle mid-body holds its connection;
-        // the local emulator, one request at a time, would even wait for it). The token first: an
-        // account WeChat refuses leaves nothing held, and a retry runs at once.
-        let token = self.fresh_token(record, COMPLETION_SECS).await?;
-        let (lease, holder, now) = (LeaseName::medium_upload(appid, handle), holder_id(), self.now());
-        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
-            return Err(ActError::UploadRunning);
-        }
         let key = if renewing { kept_key(appid, handle) } else { staging_key(appid, handle) };
-        let uploaded = self.upload_checked(appid, &medium, &key, staging, &token.access_token).await;
-        // Given back whatever happened: a failed upload can be completed again right away.
-        if let Err(err) = self.store.release_lease(&lease, &holder).await {
-            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
-        }
-        let stored = uploaded?;
+        let stored = self.upload_leased(record, &medium, &key, staging).await?;
         if stored.lifetime == Lifetime::Temporary {
             self.keep_for_renewal(appid, &stored, staging, !renewing).await;
         }
@@ -241,7 +264,36 @@ impl<S: TokenStore> Platform<S> {
         Ok(stored)
     }
 
-    /// The staged file at `key` checked against the declaration (its size, and the format its
+    /// `medium`'s file at `key` sent to WeChat as the account of `record`, under the medium's
+    /// upload lease (one upload at a time; given back whatever happened, so that a failed upload
+    /// can be tried again at once).
+    ///
+    /// The token and the lease come before the file is opened: once open, its bytes flow to WeChat
+    /// without waiting on anything else (a reader idle mid-body holds its connection; the local
+    /// emulator, one request at a time, would even wait for it). The token first: an account
+    /// WeChat refuses leaves nothing held.
+    pub(super) async fn upload_leased(
+        &self,
+        record: AuthorizerRecord,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+    ) -> Result<StoredMedium, ActError> {
+        let appid = record.authorizer_appid.clone();
+        let handle = medium.handle.as_str();
+        let token = self.fresh_token(record, COMPLETION_SECS).await?;
+        let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
+        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
+            return Err(ActError::UploadRunning);
+        }
+        let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
+        }
+        uploaded
+    }
+
+    /// The file at `key` checked against the declaration (its size, and the format its
     /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
     async fn upload_checked(
         &self,
@@ -272,20 +324,20 @@ impl<S: TokenStore> Platform<S> {
         media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
         let whole: StagedBytes =
             Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
-        self.upload_staged(appid, &medium.handle, medium, size, whole, access_token).await
+        self.upload_staged(appid, medium, size, whole, access_token).await
     }
 
     /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
     /// answered.
-    pub(super) async fn upload_staged(
+    async fn upload_staged(
         &self,
         appid: &str,
-        handle: &str,
         medium: &StoredMedium,
         size: u64,
         bytes: StagedBytes,
         access_token: &Secret,
     ) -> Result<StoredMedium, ActError> {
+        let handle = medium.handle.as_str();
         let differed = Arc::new(AtomicBool::new(false));
         let verified = Verified {
             inner: bytes,

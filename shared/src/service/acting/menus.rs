@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use super::{ActError, Caller};
-use crate::media::{Lifetime, is_handle};
+use super::{ActError, Caller, usable_media_id};
+use crate::media::{Kind, Lifetime, is_handle};
 use crate::menu::{Action, Menu};
 use crate::service::Platform;
 use crate::store::TokenStore;
@@ -53,23 +53,18 @@ impl<S: TokenStore> Platform<S> {
     /// Each `media_id` button naming a handle gets the medium's `media_id`: it must be the
     /// account's permanent material (WeChat's menus take no temporary media).
     async fn resolve_menu_media(&self, appid: &str, menu: &mut Menu) -> Result<(), ActError> {
-        let paths: Vec<String> = menu.leaves().into_iter().map(|(path, _)| path).collect();
-        let leaves = menu
-            .buttons
-            .iter_mut()
-            .flat_map(|b| if b.sub_buttons.is_empty() { vec![b] } else { b.sub_buttons.iter_mut().collect() });
-        for (path, button) in paths.iter().zip(leaves) {
+        for (path, button) in menu.leaves_mut() {
             let Some(Action::Media { media_id, .. }) = &mut button.action else { continue };
             if !is_handle(media_id) {
                 continue;
             }
-            let medium = self.store.medium(appid, media_id).await?.ok_or(ActError::NoMedium)?;
-            if medium.lifetime != Lifetime::Permanent {
+            let medium = self.store.medium(appid, media_id).await?;
+            if medium.as_ref().is_some_and(|m| m.lifetime != Lifetime::Permanent) {
                 return Err(ActError::Invalid(format!(
                     "{path}.media_id: a temporary medium; a menu takes permanent material only"
                 )));
             }
-            *media_id = medium.media_id.ok_or(ActError::NotUploaded)?;
+            *media_id = usable_media_id(medium.as_ref(), &Kind::ALL, self.now())?;
         }
         Ok(())
     }

@@ -25,6 +25,7 @@ mod templates;
 pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
+pub(crate) use self::media::{Unusable, usable_media_id};
 pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
 
 use std::time::Duration;

@@ -11,17 +11,17 @@
 //! least every 3 days always resolves to one; one that expired anyway (the renewal failed for
 //! half a day, or it was let go) is uploaded again by `POST …/complete` or the next run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::media::{COMPLETION_SECS, kept_key};
+use super::ActError;
+use super::media::kept_key;
 use crate::bus::MediaRenewed;
 use crate::media::{Lifetime, TEMPORARY_SECS};
 use crate::service::Platform;
-use crate::service::component_token::holder_id;
 use crate::staging::Staging;
-use crate::store::{AuthorizerStatus, LeaseName, MarkerKey, Renewal, StoredMedium, TokenStore};
+use crate::store::{AuthorizerStatus, MarkerKey, Renewal, StoredMedium, TokenStore};
 
 /// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
 /// would still do.
@@ -78,9 +78,11 @@ impl<S: TokenStore> Platform<S> {
                 return report;
             }
         };
+        // Each account's rules are read once per run, however many of its media are due.
+        let mut named: HashMap<String, HashSet<String>> = HashMap::new();
         for entry in due {
             let label = format!("{}/{}", entry.appid, entry.handle);
-            match self.renew(&entry, staging).await {
+            match self.renew(&entry, staging, &mut named).await {
                 Ok(Outcome::Renewed) => report.renewed.push(label),
                 Ok(Outcome::Released) => report.released.push(label),
                 Err(why) => {
@@ -92,7 +94,12 @@ impl<S: TokenStore> Platform<S> {
         report
     }
 
-    async fn renew(&self, entry: &Renewal, staging: &impl Staging) -> Result<Outcome, String> {
+    async fn renew(
+        &self,
+        entry: &Renewal,
+        staging: &impl Staging,
+        named: &mut HashMap<String, HashSet<String>>,
+    ) -> Result<Outcome, String> {
         let (appid, handle) = (entry.appid.as_str(), entry.handle.as_str());
         let medium = self.store.medium(appid, handle).await.map_err(|e| e.to_string())?;
         let medium = match medium {
@@ -115,19 +122,14 @@ impl<S: TokenStore> Platform<S> {
         };
         // In use: a reply rule names it, or a send named it within WeChat's 3 days.
         let sent_lately = medium.used_at.is_some_and(|at| at > self.now() - TEMPORARY_SECS);
-        if !sent_lately && !self.rule_handles(appid).await?.contains(handle) {
+        if !sent_lately && !self.named_by_rules(appid, named).await?.contains(handle) {
             return self.release(entry, staging, true).await;
         }
-        let token = self.fresh_token(record, COMPLETION_SECS).await.map_err(|e| e.to_string())?;
-        let (lease, holder, now) = (LeaseName::medium_upload(appid, handle), holder_id(), self.now());
-        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await.map_err(|e| e.to_string())? {
-            return Err("an upload of it is running".into());
-        }
-        let renewed = self.upload_kept(&medium, appid, staging, &token.access_token).await;
-        if let Err(err) = self.store.release_lease(&lease, &holder).await {
-            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
-        }
-        let renewed = renewed?;
+        let renewed =
+            self.upload_leased(record, &medium, &kept_key(appid, handle), staging).await.map_err(|e| match e {
+                ActError::NotUploaded => "its kept file is gone".to_owned(),
+                other => other.to_string(),
+            })?;
         let next = Renewal { expires_at: renewed.expires_at.unwrap_or(entry.expires_at), ..entry.clone() };
         self.store.schedule_renewal(&next).await.map_err(|e| e.to_string())?;
         // Announced before the old entry goes: if the bus fails, the next run finds the old entry
@@ -160,18 +162,6 @@ impl<S: TokenStore> Platform<S> {
             .map_err(|e| format!("not announced: {e}"))
     }
 
-    async fn upload_kept(
-        &self,
-        medium: &StoredMedium,
-        appid: &str,
-        staging: &impl Staging,
-        access_token: &crate::secret::Secret,
-    ) -> Result<StoredMedium, String> {
-        let opened = staging.open(&kept_key(appid, &medium.handle)).await?;
-        let (size, bytes) = opened.ok_or("its kept file is gone")?;
-        self.upload_staged(appid, &medium.handle, medium, size, bytes, access_token).await.map_err(|e| e.to_string())
-    }
-
     /// Takes the entry out of the index and, when `with_file`, the kept file too.
     async fn release(&self, entry: &Renewal, staging: &impl Staging, with_file: bool) -> Result<Outcome, String> {
         if with_file {
@@ -182,6 +172,18 @@ impl<S: TokenStore> Platform<S> {
     }
 
     /// The media handles the account's reply rules name.
+    async fn named_by_rules<'a>(
+        &self,
+        appid: &str,
+        named: &'a mut HashMap<String, HashSet<String>>,
+    ) -> Result<&'a HashSet<String>, String> {
+        if !named.contains_key(appid) {
+            let handles = self.rule_handles(appid).await?;
+            named.insert(appid.to_owned(), handles);
+        }
+        Ok(&named[appid])
+    }
+
     async fn rule_handles(&self, appid: &str) -> Result<HashSet<String>, String> {
         let Some(stored) = self.store.reply_rules(appid).await.map_err(|e| e.to_string())? else {
             return Ok(HashSet::new());
