@@ -40,16 +40,43 @@ def kebab(resource: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+def expand(node):
+    """The template's `Fn::ForEach::<Loop>: [Id, [values], fragment]` loops (AWS::LanguageExtensions)
+    unrolled: `${Id}` replaced in the fragment's keys and strings, once per value, nested loops
+    included (tests/integration/layout.rs reads the template the same way)."""
+    if isinstance(node, list):
+        return [expand(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if not (isinstance(key, str) and key.startswith("Fn::ForEach::")):
+            out[key] = expand(value)
+            continue
+        identifier, values, fragment = value
+        for item in values:
+            out.update(expand(substitute(fragment, "${" + identifier + "}", item)))
+    return out
+
+
+def substitute(node, placeholder: str, value: str):
+    if isinstance(node, str):
+        return node.replace(placeholder, value)
+    if isinstance(node, list):
+        return [substitute(item, placeholder, value) for item in node]
+    if isinstance(node, dict):
+        return {substitute(k, placeholder, value): substitute(v, placeholder, value) for k, v in node.items()}
+    return node
+
+
 def template_routes() -> list[tuple[str, str, str, bool]]:
     """Every HTTP route template.yaml declares: (method or ANY, path, function, AWS_IAM?). The one
     reading of the template's routes (scripts/check_openapi.py holds the API document to it)."""
     with open(os.path.join(ROOT, "template.yaml"), encoding="utf-8") as f:
         resources = yaml.load(f, Loader=_Template)["Resources"]
     found = []
-    for name, resource in resources.items():
-        # Fn::ForEach loops (AWS::LanguageExtensions) make per-function plumbing, never a route:
-        # tests/integration/layout.rs reads the template expanded and fails on a route missing here.
-        if name.startswith("Fn::ForEach::"):
+    for name, resource in expand(resources).items():
+        if not isinstance(resource, dict) or "Type" not in resource:
             continue
         properties = resource.get("Properties") or {}
         if resource["Type"] == "AWS::Serverless::Function":

@@ -250,6 +250,89 @@ impl Menu {
     }
 }
 
+/// Who a conditional menu (个性化菜单) is for: followers carrying a tag, or on one client
+/// platform, or both. WeChat no longer matches on sex, region or language (65320 since its
+/// privacy change, <https://developers.weixin.qq.com/doc/service/api/custommenu/api_addconditionalmenu>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchRule {
+    /// The tag the followers carry.
+    pub tag_id: Option<u64>,
+    /// 1 iOS, 2 Android, 3 others.
+    pub client_platform_type: Option<u8>,
+}
+
+/// A conditional menu: the buttons and whom they are for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionalMenu {
+    /// The buttons, by the same rules as the default menu.
+    pub menu: Menu,
+    /// Whom it is for.
+    pub rule: MatchRule,
+}
+
+impl ConditionalMenu {
+    /// Checks `{"button": [...], "matchrule": {"tag_id": "…", "client_platform_type": "…"}}`.
+    ///
+    /// # Errors
+    /// [`MenuError`] naming the first field that breaks WeChat's rules.
+    pub fn from_value(value: &Value) -> Result<Self, MenuError> {
+        let mut object = value.as_object().cloned().ok_or_else(|| error("", "the menu must be an object"))?;
+        let rule = object.remove("matchrule").ok_or_else(|| error("matchrule", "missing: whom the menu is for"))?;
+        let rule = rule.as_object().ok_or_else(|| error("matchrule", "must be an object"))?;
+        let retired = ["sex", "country", "province", "city", "language"];
+        if let Some(field) = rule.keys().find(|k| retired.contains(&k.as_str())) {
+            return Err(error(
+                &format!("matchrule.{field}"),
+                "WeChat no longer matches by sex, region or language (65320): match by tag_id or client_platform_type",
+            ));
+        }
+        if let Some(extra) = rule.keys().find(|k| *k != "tag_id" && *k != "client_platform_type") {
+            return Err(error(&format!("matchrule.{extra}"), "unknown: a rule has tag_id and client_platform_type"));
+        }
+        // WeChat writes both as strings; a number is taken too.
+        let number = |name: &str| -> Result<Option<u64>, MenuError> {
+            match rule.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
+                Some(Value::String(s)) => {
+                    s.parse().map(Some).map_err(|_| error(&format!("matchrule.{name}"), "must be a number"))
+                }
+                Some(Value::Number(n)) => {
+                    n.as_u64().map(Some).ok_or_else(|| error(&format!("matchrule.{name}"), "must be a number"))
+                }
+                Some(_) => Err(error(&format!("matchrule.{name}"), "must be a number")),
+            }
+        };
+        let tag_id = number("tag_id")?;
+        let client_platform_type = match number("client_platform_type")? {
+            None => None,
+            Some(p @ 1..=3) => Some(p as u8),
+            Some(_) => {
+                return Err(error("matchrule.client_platform_type", "must be 1 (iOS), 2 (Android) or 3 (others)"));
+            }
+        };
+        if tag_id.is_none() && client_platform_type.is_none() {
+            return Err(error("matchrule", "empty: name a tag_id or a client_platform_type (WeChat: 65304)"));
+        }
+        let menu = Menu::from_value(&Value::Object(object))?;
+        Ok(Self { menu, rule: MatchRule { tag_id, client_platform_type } })
+    }
+
+    /// The menu as `menu/addconditional` takes it.
+    pub fn to_value(&self) -> Value {
+        let mut value = self.menu.to_value();
+        let mut rule = Map::new();
+        if let Some(tag) = self.rule.tag_id {
+            rule.insert("tag_id".into(), Value::String(tag.to_string()));
+        }
+        if let Some(platform) = self.rule.client_platform_type {
+            rule.insert("client_platform_type".into(), Value::String(platform.to_string()));
+        }
+        value["matchrule"] = Value::Object(rule);
+        value
+    }
+}
+
 fn host_of(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -462,5 +545,32 @@ mod tests {
         let err = Menu::from_value(&four).unwrap_err();
         assert_eq!(err.path, "button[0].sub_button[3].url");
         assert!(err.message.contains("65316"), "{err}");
+    }
+
+    #[test]
+    fn a_conditional_menu_names_whom_it_is_for_by_tag_or_platform_only() {
+        let buttons = json!([{"type": "click", "name": "会员", "key": "VIP"}]);
+        let menu = ConditionalMenu::from_value(&json!({"button": buttons, "matchrule": {"tag_id": "101"}})).unwrap();
+        assert_eq!(menu.rule, MatchRule { tag_id: Some(101), client_platform_type: None });
+        assert_eq!(menu.to_value()["matchrule"], json!({"tag_id": "101"}));
+        let both = json!({"button": buttons, "matchrule": {"tag_id": 7, "client_platform_type": "2"}});
+        assert_eq!(ConditionalMenu::from_value(&both).unwrap().rule.client_platform_type, Some(2));
+        for (rule, path, says) in [
+            (json!({"sex": "1"}), "matchrule.sex", "65320"),
+            (json!({"language": "zh_CN"}), "matchrule.language", "65320"),
+            (json!({}), "matchrule", "65304"),
+            (json!({"tag_id": ""}), "matchrule", "65304"),
+            (json!({"tag_id": "x"}), "matchrule.tag_id", "number"),
+            (json!({"client_platform_type": "4"}), "matchrule.client_platform_type", "1 (iOS)"),
+            (json!({"group": "1"}), "matchrule.group", "unknown"),
+        ] {
+            let err = ConditionalMenu::from_value(&json!({"button": buttons, "matchrule": rule})).unwrap_err();
+            assert_eq!(err.path, path, "{rule}");
+            assert!(err.message.contains(says), "{rule}: {err}");
+        }
+        let err = ConditionalMenu::from_value(&json!({"button": buttons})).unwrap_err();
+        assert_eq!(err.path, "matchrule");
+        let err = ConditionalMenu::from_value(&json!({"button": [], "matchrule": {"tag_id": "1"}})).unwrap_err();
+        assert_eq!(err.path, "button", "the buttons by the default menu's rules");
     }
 }

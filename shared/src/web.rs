@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::{Config, DashboardAuth};
 use crate::push::{self, PushError};
-use crate::service::{ActError, CallError, Caller, Limited, LinkError, RulesError};
+use crate::service::{ActError, CallError, Caller, DocumentError, Limited, LinkError};
 use crate::store::LOCAL_DEMO_USER;
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
@@ -41,10 +41,11 @@ pub enum DashboardCode {
     OutcomeUnknown,
     /// 1012: a request with the same `Idempotency-Key` is still running (409).
     RequestInProgress,
-    /// 1013: the reply rules changed since the version the request replaces (412); the body
-    /// names the current version.
+    /// 1013: the document (reply rules, menu) changed since the version the request replaces
+    /// (412); the body names the current version.
     RulesChanged,
-    /// 1014: a change of the reply rules must say which version it replaces, `If-Match` (428).
+    /// 1014: a change of a document (reply rules, menu) must say which version it replaces,
+    /// `If-Match` (428).
     VersionRequired,
     /// 1015: no such web-authorization ticket: unknown, expired, or of another user's account (404).
     TicketUnknown,
@@ -191,24 +192,24 @@ impl DashboardCode {
             ActError::MediumExpired => Self::MediumExpired.respond(
                 "the temporary medium expired (WeChat keeps one 3 days): POST …/media/{handle}/complete uploads it again from the file the platform kept, then send again",
             ),
-            ActError::UploadRunning => Self::RequestInProgress.respond("this medium is being uploaded; try again shortly"),
+            ActError::Running(what) => Self::RequestInProgress.respond(&format!("{what}; try again shortly")),
             ActError::Staging(_) => Self::StoreUnavailable.respond("the staging bucket is unavailable; try again"),
         }
     }
 
-    /// The response for reply rules not saved.
-    pub fn for_rules(err: &RulesError) -> Response<Body> {
+    /// The response for a document (reply rules, menu) not replaced.
+    pub fn for_document(err: &DocumentError) -> Response<Body> {
         match err {
-            RulesError::Invalid(invalid) => json(
+            DocumentError::Invalid(invalid) => json(
                 Self::BadParameter.status(),
                 &serde_json::json!({"code": Self::BadParameter.code(), "rule": invalid.index, "msg": invalid.to_string()}),
             ),
-            RulesError::VersionRequired => Self::VersionRequired.respond(&err.to_string()),
-            RulesError::Changed { current, .. } => json(
+            DocumentError::VersionRequired(_) => Self::VersionRequired.respond(&err.to_string()),
+            DocumentError::Changed { current, .. } => json(
                 Self::RulesChanged.status(),
                 &serde_json::json!({"code": Self::RulesChanged.code(), "version": current, "msg": err.to_string()}),
             ),
-            RulesError::Act(err) => Self::for_act(err),
+            DocumentError::Act(err) => Self::for_act(err),
         }
     }
 
@@ -577,6 +578,41 @@ pub fn html(status: StatusCode, body: String, referrer: Referrer) -> Response<Bo
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut response = respond(status, "application/json; charset=utf-8", value.to_string());
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` without one. A
+/// version exactly as an [`etag`] writes it: decimal digits, no sign, no leading zero (a value
+/// that merely parses to a version, `+1` or `0001`, is not one the platform ever issued).
+///
+/// # Errors
+/// The words for a 400 when the header is there but names no version.
+pub fn if_match(request: &Request) -> Result<Option<u64>, &'static str> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| "If-Match must be printable ASCII")?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    canonical
+        .then(|| text.parse().ok())
+        .flatten()
+        .map(Some)
+        .ok_or("If-Match must name a version, as the ETag of the GET does")
+}
+
+/// The `ETag` of a version of a document.
+pub fn etag(version: u64) -> header::HeaderValue {
+    header::HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| header::HeaderValue::from_static("\"0\""))
+}
+
+/// A JSON answer with the document's version as its `ETag`.
+pub fn json_versioned(version: u64, data: serde_json::Value) -> Response<Body> {
+    let mut response = json_ok(data);
+    response.headers_mut().insert(header::ETAG, etag(version));
     response
 }
 

@@ -108,23 +108,29 @@ fn account_action(method: &str, family: &str, proxy: &str, headers: Value, body:
     event
 }
 
-/// A media-library request on [`ACCOUNT`]: `proxy` empty for `…/media`, else the part after it.
-fn media_action(method: &str, proxy: &str, body: Option<String>) -> Value {
+/// A request to a capability with routes of its own (`…/{capability}` and `…/{capability}/{proxy+}`)
+/// on [`ACCOUNT`]: `proxy` empty for `…/{capability}`, else the part after it.
+fn capability_action(capability: &str, method: &str, proxy: &str, headers: Value, body: Option<String>) -> Value {
     let (path, route) = if proxy.is_empty() {
-        (format!("/wechat/authorizers/{ACCOUNT}/media"), "/wechat/authorizers/{appid}/media".to_owned())
+        (format!("/wechat/authorizers/{ACCOUNT}/{capability}"), format!("/wechat/authorizers/{{appid}}/{capability}"))
     } else {
         (
-            format!("/wechat/authorizers/{ACCOUNT}/media/{proxy}"),
-            "/wechat/authorizers/{appid}/media/{proxy+}".to_owned(),
+            format!("/wechat/authorizers/{ACCOUNT}/{capability}/{proxy}"),
+            format!("/wechat/authorizers/{{appid}}/{capability}/{{proxy+}}"),
         )
     };
-    let headers = json!({"content-type": "application/json", "accept": "application/json"});
     let mut event = http_event(method, &path, &route, &[], headers, body, false);
     event["pathParameters"] =
         if proxy.is_empty() { json!({"appid": ACCOUNT}) } else { json!({"appid": ACCOUNT, "proxy": proxy}) };
     event["routeKey"] = Value::from(format!("ANY {route}"));
     event["requestContext"]["routeKey"] = event["routeKey"].clone();
     event
+}
+
+/// A media-library request (JSON in and out).
+fn media_action(method: &str, proxy: &str, body: Option<String>) -> Value {
+    let headers = json!({"content-type": "application/json", "accept": "application/json"});
+    capability_action("media", method, proxy, headers, body)
 }
 
 fn tampered(mut event: Value) -> Value {
@@ -345,6 +351,47 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
                 ),
             ),
         ),
+        (Function::AccountSetup, "menu.json", capability_action("menu", "GET", "", json!({"accept": "application/json"}), None)),
+        (
+            Function::AccountSetup,
+            "save-menu.json",
+            capability_action(
+                "menu",
+                "PUT",
+                "",
+                json!({"content-type": "application/json", "if-match": "\"3\""}),
+                Some(
+                    json!({"button": [
+                        {"type": "click", "name": "今日推荐", "key": "TODAY"},
+                        {"name": "服务", "sub_button": [
+                            {"type": "view", "name": "官网", "url": "https://www.example.com/"},
+                            {"type": "media_id", "name": "海报", "media_id": "mpim_5f70bf18a086007016e948b04aed3b82"}]}]})
+                    .to_string(),
+                ),
+            ),
+        ),
+        (
+            Function::AccountSetup,
+            "bad-menu.json",
+            capability_action(
+                "menu",
+                "PUT",
+                "",
+                json!({"content-type": "application/json", "if-match": "\"0\""}),
+                Some(json!({"button": [{"type": "click", "name": "一个太长的菜单名字", "key": "K"}]}).to_string()),
+            ),
+        ),
+        (
+            Function::AccountSetup,
+            "tag-followers.json",
+            capability_action(
+                "tags",
+                "POST",
+                "101/followers",
+                json!({"content-type": "application/json"}),
+                Some(json!({"openids": ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M"]}).to_string()),
+            ),
+        ),
         (Function::Console, "page.json", http_event("GET", "/console", "/console", &[], json!({"accept": "text/html"}), None, false)),
         (Function::Console, "script.json", {
             let mut event = http_event("GET", "/console/console.js", "/console/{asset}", &[], json!({"accept": "*/*"}), None, false);
@@ -544,6 +591,21 @@ async fn media_library_events() {
     // No such account in an empty store: not found, no upload URL, nothing stored.
     for file in ["declare-image.json", "complete.json", "list.json"] {
         let (status, body) = call(&app, Function::MediaLibrary, file).await;
+        assert_eq!(status, 404, "{file}: {body}");
+        assert!(body.contains("\"code\":1007"), "{file}: {body}");
+    }
+    assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn account_setup_events() {
+    let app = events_app();
+    let (status, body) = call(&app, Function::AccountSetup, "bad-menu.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("button[0].name"), "the button named: {body}");
+    // No such account in an empty store: not found, nothing sent, nothing stored.
+    for file in ["menu.json", "save-menu.json", "tag-followers.json"] {
+        let (status, body) = call(&app, Function::AccountSetup, file).await;
         assert_eq!(status, 404, "{file}: {body}");
         assert!(body.contains("\"code\":1007"), "{file}: {body}");
     }

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 19] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 27] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -42,6 +42,14 @@ pub(crate) const ROUTES: [(&str, &str, Function); 19] = [
     ("ANY", "/wechat/authorizers/{appid}/media/{proxy+}", Function::MediaLibrary),
     ("ANY", "/wechat/backend/authorizers/{appid}/media", Function::MediaLibrary),
     ("ANY", "/wechat/backend/authorizers/{appid}/media/{proxy+}", Function::MediaLibrary),
+    ("ANY", "/wechat/authorizers/{appid}/menu", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/menu/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/menu", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/menu/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/tags", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/tags/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/tags", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/tags/{proxy+}", Function::AccountSetup),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

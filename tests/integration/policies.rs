@@ -179,6 +179,16 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     // event-callback: the rule answers with the medium's media_id (read at the reply).
     assert!(standin.push_text(ACCOUNT, "o_policy", "图").await.reply().is_some());
 
+    // account-setup: a menu naming the temporary medium is refused (read: media#); one published
+    // and kept (menu#, its lease under component#), read back with the rules answering its keys.
+    let with_medium = json!({"button": [{"type": "media_id", "name": "图", "media_id": handle}]});
+    let refused = http.put(format!("{account}/menu")).header("if-match", "\"0\"").json(&with_medium).send().await;
+    assert_eq!(refused.unwrap().status(), 400);
+    let menu = json!({"button": [{"type": "click", "name": "帮助", "key": "HELP"}]});
+    let saved = http.put(format!("{account}/menu")).header("if-match", "\"0\"").json(&menu).send().await;
+    assert_eq!(saved.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{account}/menu")).send().await.unwrap().status(), 200);
+
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.
     let origins = json!({"origins": [crate::gateway::SHOP]});

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::Secret;
 use shared::message::ReplyKind;
 use shared::service::{Caller, Platform};
-use shared::store::{AuthorizerStore, FollowerStore, LOCAL_DEMO_USER, MemoryStore, RulesStore};
+use shared::store::{AuthorizerStore, DocumentKind, DocumentStore, FollowerStore, LOCAL_DEMO_USER, MemoryStore};
 use wechat_standin::{Fault, StandIn};
 
 use crate::gateway;
@@ -164,7 +164,11 @@ async fn release_test_accounts_keep_their_built_in_answers_whatever_their_rules(
     let catch_all =
         json!({"rules": [{"on": "default", "reply": text("rule")}, {"on": "subscribe", "reply": text("rule")}]});
     for (appid, _) in shared::service::RELEASE_TEST_ACCOUNTS {
-        app.platform.store().save_reply_rules(appid, &catch_all.to_string(), 0, "test", standin.now()).await.unwrap();
+        app.platform
+            .store()
+            .save_document(DocumentKind::ReplyRules, appid, &catch_all.to_string(), 0, "test", standin.now())
+            .await
+            .unwrap();
     }
     let report = standin.release_test().await;
     assert!(report.passed(), "{report:#?}");

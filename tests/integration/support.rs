@@ -57,11 +57,12 @@ pub(crate) enum Function {
     WebOauth,
     Console,
     MediaLibrary,
+    AccountSetup,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -73,6 +74,7 @@ impl Function {
         Self::WebOauth,
         Self::Console,
         Self::MediaLibrary,
+        Self::AccountSetup,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -89,6 +91,7 @@ impl Function {
             Self::WebOauth => "web-oauth",
             Self::Console => "console",
             Self::MediaLibrary => "media-library",
+            Self::AccountSetup => "account-setup",
         }
     }
 
@@ -109,6 +112,7 @@ impl Function {
                 Ok(console::handle(&request, &console::Settings::new(console::Routes::Gateway, None, None)))
             }
             Self::MediaLibrary => media_library::handle(app, &staging().await, request).await,
+            Self::AccountSetup => account_setup::handle(app, request).await,
         };
         response.expect("handlers answer every request")
     }

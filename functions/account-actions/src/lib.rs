@@ -105,31 +105,6 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
     Some((appid, backend, action))
 }
 
-/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` without one.
-fn if_match(request: &Request) -> Result<Option<u64>, &'static str> {
-    let Some(value) = request.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().map_err(|_| "If-Match must be printable ASCII")?.trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
-    // A version exactly as an ETag writes it: decimal digits, no sign, no leading zero (a value
-    // that merely parses to a version, `+1` or `0001`, is not one the platform ever issued).
-    let canonical =
-        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
-    canonical
-        .then(|| text.parse().ok())
-        .flatten()
-        .map(Some)
-        .ok_or("If-Match must name a version of the rules, as the ETag of GET reply-rules does")
-}
-
-/// The `ETag` of a version of the rules.
-fn etag(version: u64) -> header::HeaderValue {
-    header::HeaderValue::from_str(&format!("\"{version}\""))
-        .unwrap_or_else(|_| header::HeaderValue::from_static("\"0\""))
-}
-
 /// The `Idempotency-Key` header, if one (and only one) is given.
 fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
     match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
@@ -186,28 +161,20 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
         Action::ReplyRules => match app.platform.reply_rules(&caller, &appid).await {
-            Ok((version, document)) => {
-                let mut response = web::json_ok(document);
-                response.headers_mut().insert(header::ETAG, etag(version));
-                response
-            }
+            Ok((version, document)) => web::json_versioned(version, document),
             Err(err) => answer(Err(err)),
         },
         Action::SaveReplyRules => {
-            let version = match if_match(&request) {
+            let version = match web::if_match(&request) {
                 Ok(version) => version,
                 Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
             };
             let body = web::body_bytes(&request);
             match app.platform.save_reply_rules(&caller, &appid, body, version).await {
-                Ok((version, document)) => {
-                    let mut response = web::json_ok(document);
-                    response.headers_mut().insert(header::ETAG, etag(version));
-                    response
-                }
+                Ok((version, document)) => web::json_versioned(version, document),
                 Err(err) => {
                     tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "reply rules not saved");
-                    DashboardCode::for_rules(&err)
+                    DashboardCode::for_document(&err)
                 }
             }
         }

@@ -13,6 +13,8 @@
 //! | the dashboard: accounts, the authorization link | `dashboard.rs` | authorizer-list, qr-url-issuer |
 //! | acting as an account: who may, a call with its token (`acting/mod.rs`); its token lent, customer-service and template messages | `acting/` (`lending.rs`, `customer_service.rs`, `templates.rs`, `media.rs`) | account-actions |
 //! | reply rules: read, replaced (versioned), evaluated on pushes from a cache | `rules.rs` | account-actions, event-callback |
+//! | an account's media: declared, staged, sent to WeChat, renewed while in use | `acting/media.rs`, `acting/renewal.rs` | media-library, token-refresher |
+//! | the custom menu (versioned, linked to the rules), conditional menus; follower tags | `acting/menus.rs`, `acting/tags.rs` | account-setup |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
 //! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
@@ -36,8 +38,9 @@ mod ticket;
 mod web_auth;
 
 pub use self::acting::{
-    ActError, Begun, Caller, IDEMPOTENCY_SECS, LEND_MARGIN_SECS, LentToken, MAX_MEDIA_PAGE, NewMedium,
-    RENEW_AHEAD_SECS, RenewalReport, UPLOAD_URL_SECS, kept_key, staging_key,
+    ActError, Begun, Caller, DocumentError, IDEMPOTENCY_SECS, KeyLink, LEND_MARGIN_SECS, LentToken, MAX_MEDIA_PAGE,
+    MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS, MenuState, NewMedium, RENEW_AHEAD_SECS, RenewalReport,
+    UPLOAD_URL_SECS, kept_key, staging_key,
 };
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};
@@ -53,7 +56,7 @@ pub use self::refresh::{
     CONCURRENCY, DEADLINE_RESERVE, MARGIN_SECS, Reconcile, RefreshOutcome, RefreshReport, SECOND_CHANCE_SECS,
     TICKET_STALE_SECS,
 };
-pub use self::rules::{RULES_FRESH_FOR, RulesError};
+pub use self::rules::RULES_FRESH_FOR;
 pub use self::ticket::{NoticeError, NoticeOutcome};
 pub use self::web_auth::{
     BindingSide, MAX_USER_REF, MAX_WEB_ORIGINS, RedeemError, WEB_START_SECS, WEB_STATE_SECS, WEB_TICKET_SECS,

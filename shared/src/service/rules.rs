@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::acting::{Unusable, usable_media_id};
-use super::{ActError, Caller, Platform};
+use super::{ActError, Caller, DocumentError, Platform};
 use crate::media::{Kind, is_handle};
 use crate::message::{Message, ReplyKind};
 use crate::rules::{Matcher, RuleError, RuleSet};
-use crate::store::{StoreError, StoredMedium, TokenStore};
+use crate::store::{DocumentKind, StoreError, StoredMedium, TokenStore};
 
 /// The longest a cached rule set is used before it is read again: the bound on how long a saved
 /// change takes to be in effect.
@@ -112,34 +112,6 @@ impl RulesCache {
     }
 }
 
-/// Why saving rules failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RulesError {
-    /// The document is wrong; names the rule.
-    #[error(transparent)]
-    Invalid(RuleError),
-    /// The request did not say which version it replaces (`If-Match`).
-    #[error("say which version you replace: If-Match: \"<version>\" (\"0\" when the account has no rules yet)")]
-    VersionRequired,
-    /// Someone saved another version since the caller read theirs.
-    #[error("the rules changed since version {expected}: now version {current}; read them again and redo the change")]
-    Changed {
-        /// The version the caller replaces.
-        expected: u64,
-        /// The version stored now.
-        current: u64,
-    },
-    /// The account, the store.
-    #[error(transparent)]
-    Act(#[from] ActError),
-}
-
-impl From<StoreError> for RulesError {
-    fn from(err: StoreError) -> Self {
-        Self::Act(err.into())
-    }
-}
-
 impl<S: TokenStore> Platform<S> {
     /// The passive reply the account's rules give `message`, from the cache when fresh.
     pub(super) async fn rule_reply(&self, appid: &str, message: &Message) -> Option<crate::message::Reply> {
@@ -178,7 +150,7 @@ impl<S: TokenStore> Platform<S> {
 
     /// The account's compiled rules, and the size of the document they came from.
     async fn load_rules(&self, appid: &str) -> Result<(Option<Arc<Matcher>>, usize), StoreError> {
-        let Some(stored) = self.store.reply_rules(appid).await? else {
+        let Some(stored) = self.store.document(DocumentKind::ReplyRules, appid).await? else {
             return Ok((None, 0));
         };
         let document_bytes = stored.document.len();
@@ -203,7 +175,7 @@ impl<S: TokenStore> Platform<S> {
     /// [`ActError`]: not the caller's account, the store.
     pub async fn reply_rules(&self, caller: &Caller, appid: &str) -> Result<(u64, Value), ActError> {
         self.owned_account(caller, appid).await?;
-        Ok(match self.store.reply_rules(appid).await? {
+        Ok(match self.store.document(DocumentKind::ReplyRules, appid).await? {
             None => (0, json!({"version": 0, "rules": []})),
             Some(stored) => {
                 let mut document: Value =
@@ -219,24 +191,24 @@ impl<S: TokenStore> Platform<S> {
     /// version. Revoked accounts keep their rules editable (they apply again once re-authorized).
     ///
     /// # Errors
-    /// [`RulesError`].
+    /// [`DocumentError`].
     pub async fn save_reply_rules(
         &self,
         caller: &Caller,
         appid: &str,
         body: &[u8],
         if_match: Option<u64>,
-    ) -> Result<(u64, Value), RulesError> {
+    ) -> Result<(u64, Value), DocumentError> {
         self.owned_account(caller, appid).await?;
-        let mut set = RuleSet::parse(body).map_err(RulesError::Invalid)?;
-        let expected = if_match.ok_or(RulesError::VersionRequired)?;
+        let mut set = RuleSet::parse(body).map_err(DocumentError::Invalid)?;
+        let expected = if_match.ok_or(DocumentError::VersionRequired(DocumentKind::ReplyRules))?;
         // Every handle must be the account's, of the reply's kind, and at WeChat now.
         for (index, rule) in set.rules.iter_mut().enumerate() {
             for (value, kind) in media_fields(&mut rule.reply) {
                 if is_handle(value) {
                     let medium = self.store.medium(appid, value).await?;
                     usable(medium.as_ref(), kind, self.now()).map_err(|why| {
-                        RulesError::Invalid(RuleError { index: Some(index), message: format!("{value}: {why}") })
+                        DocumentError::Invalid(RuleError { index: Some(index), message: format!("{value}: {why}") })
                     })?;
                 }
             }
@@ -246,7 +218,7 @@ impl<S: TokenStore> Platform<S> {
             Caller::Dashboard(user) | Caller::Backend(user) => user.as_str(),
         };
         let stored = canonical.to_string();
-        match self.store.save_reply_rules(appid, &stored, expected, who, self.now()).await {
+        match self.store.save_document(DocumentKind::ReplyRules, appid, &stored, expected, who, self.now()).await {
             Ok(saved) => {
                 tracing::info!(authorizer = %appid, version = saved.version, rules = set.rules.len(), "reply rules saved");
                 // This process answers with them at once; others within RULES_FRESH_FOR.
@@ -258,8 +230,8 @@ impl<S: TokenStore> Platform<S> {
                 Ok((saved.version, document))
             }
             Err(StoreError::ConditionFailed) => {
-                let current = self.store.reply_rules(appid).await?.map_or(0, |r| r.version);
-                Err(RulesError::Changed { expected, current })
+                let current = self.store.document(DocumentKind::ReplyRules, appid).await?.map_or(0, |r| r.version);
+                Err(DocumentError::Changed { kind: DocumentKind::ReplyRules, expected, current })
             }
             Err(err) => Err(err.into()),
         }

@@ -170,6 +170,13 @@ impl LeaseName {
     pub fn medium_upload(appid: &str, handle: &str) -> Self {
         Self(format!("mediaupload#{appid}#{handle}"))
     }
+
+    /// The lease on one account's menu: a publication at WeChat and the version stored after it
+    /// happen together, so two editors never leave WeChat with one menu and the store with the
+    /// other.
+    pub fn menu(appid: &str) -> Self {
+        Self(format!("menu#{appid}"))
+    }
 }
 
 impl Deref for LeaseName {

@@ -6,10 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
-    ComponentToken, ComponentTokenStore, DueAuthorizer, DuePage, Follower, FollowerChange, FollowerPage, FollowerStore,
-    MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, Renewal,
-    RulesStore, STAGED_MEDIUM_SECS, StoreError, StoredMedium, StoredRules, SummaryPage, TicketStore, TicketWrite,
-    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    ComponentToken, ComponentTokenStore, DocumentKind, DocumentStore, DueAuthorizer, DuePage, Follower, FollowerChange,
+    FollowerPage, FollowerStore, MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization,
+    OWNER_MOVE_TTL_SECS, OwnerMove, Renewal, STAGED_MEDIUM_SECS, StoreError, StoredDocument, StoredMedium, SummaryPage,
+    TicketStore, TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -34,7 +34,7 @@ struct State {
     values: HashMap<String, (String, Timestamp)>,
     /// Per-identity counters: the count and when it expires.
     counters: HashMap<String, (u64, Timestamp)>,
-    rules: HashMap<String, StoredRules>,
+    documents: HashMap<(DocumentKind, String), StoredDocument>,
     /// Per account, per OpenID (ordered, like the table's sort key): the follower and the
     /// `CreateTime` of the change that set their subscription state.
     followers: HashMap<String, BTreeMap<String, (Follower, Timestamp)>>,
@@ -531,32 +531,34 @@ impl BindingStore for MemoryStore {
     }
 }
 
-impl RulesStore for MemoryStore {
-    async fn reply_rules(&self, appid: &str) -> Result<Option<StoredRules>, StoreError> {
+impl DocumentStore for MemoryStore {
+    async fn document(&self, kind: DocumentKind, appid: &str) -> Result<Option<StoredDocument>, StoreError> {
         let mut state = self.lock();
         state.reads += 1;
-        Ok(state.rules.get(appid).cloned())
+        Ok(state.documents.get(&(kind, appid.to_owned())).cloned())
     }
 
-    async fn save_reply_rules(
+    async fn save_document(
         &self,
+        kind: DocumentKind,
         appid: &str,
         document: &str,
         expected_version: u64,
         by: &str,
         now: Timestamp,
-    ) -> Result<StoredRules, StoreError> {
+    ) -> Result<StoredDocument, StoreError> {
         let mut state = self.lock();
-        if state.rules.get(appid).map_or(0, |r| r.version) != expected_version {
+        let key = (kind, appid.to_owned());
+        if state.documents.get(&key).map_or(0, |r| r.version) != expected_version {
             return Err(StoreError::ConditionFailed);
         }
-        let saved = StoredRules {
+        let saved = StoredDocument {
             document: document.to_owned(),
             version: expected_version + 1,
             updated_at: now,
             updated_by: by.to_owned(),
         };
-        state.rules.insert(appid.to_owned(), saved.clone());
+        state.documents.insert(key, saved.clone());
         Ok(state.wrote(saved))
     }
 }

@@ -508,10 +508,31 @@ pub trait MarkerStore: Send + Sync {
     fn count(&self, key: &str, ttl_secs: i64, now: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// An account's reply rules as stored: the canonical document and its version.
+/// Which of an account's versioned documents: each is replaced whole, by a caller naming the
+/// version it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    /// The reply rules ([`crate::rules::RuleSet`]).
+    ReplyRules,
+    /// The custom menu as the account's editors wrote it (the `menu` module's document, media handles
+    /// kept as handles).
+    Menu,
+}
+
+impl DocumentKind {
+    /// The name of the key family the document is stored under (also the IAM key prefix).
+    pub fn family(self) -> &'static str {
+        match self {
+            Self::ReplyRules => "rules",
+            Self::Menu => "menu",
+        }
+    }
+}
+
+/// An account's document as stored: its canonical JSON and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRules {
-    /// The canonical JSON document ([`crate::rules::RuleSet::to_value`]).
+pub struct StoredDocument {
+    /// The canonical JSON document (e.g. [`crate::rules::RuleSet::to_value`]).
     pub document: String,
     /// Incremented by every save; a save names the version it replaces. 0 is "never saved".
     pub version: u64,
@@ -521,25 +542,30 @@ pub struct StoredRules {
     pub updated_by: String,
 }
 
-/// Per-account reply rules, with optimistic concurrency: two editors cannot silently overwrite
-/// each other.
-pub trait RulesStore: Send + Sync {
-    /// The account's rules, if any were saved. One strongly consistent read.
-    fn reply_rules(&self, appid: &str) -> impl Future<Output = Result<Option<StoredRules>, StoreError>> + Send;
+/// Per-account documents (reply rules, the menu) with optimistic concurrency: two editors
+/// cannot silently overwrite each other.
+pub trait DocumentStore: Send + Sync {
+    /// The account's document of `kind`, if one was saved. One strongly consistent read.
+    fn document(
+        &self,
+        kind: DocumentKind,
+        appid: &str,
+    ) -> impl Future<Output = Result<Option<StoredDocument>, StoreError>> + Send;
 
-    /// Replaces the rules if the stored version is still `expected_version` (0: none saved yet).
-    /// One conditional write.
+    /// Replaces the document if the stored version is still `expected_version` (0: none saved
+    /// yet). One conditional write.
     ///
     /// # Errors
     /// [`StoreError::ConditionFailed`] when someone saved in between.
-    fn save_reply_rules(
+    fn save_document(
         &self,
+        kind: DocumentKind,
         appid: &str,
         document: &str,
         expected_version: u64,
         by: &str,
         now: Timestamp,
-    ) -> impl Future<Output = Result<StoredRules, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StoredDocument, StoreError>> + Send;
 }
 
 /// What a follower did, as the ledger records it.
@@ -840,7 +866,7 @@ pub trait TokenStore:
     + ComponentTokenStore
     + AuthorizerStore
     + MarkerStore
-    + RulesStore
+    + DocumentStore
     + FollowerStore
     + BindingStore
     + MediaStore
@@ -852,7 +878,7 @@ impl<
         + ComponentTokenStore
         + AuthorizerStore
         + MarkerStore
-        + RulesStore
+        + DocumentStore
         + FollowerStore
         + BindingStore
         + MediaStore,

@@ -19,6 +19,7 @@ mod wire;
 
 pub use self::error::{ApiError, ErrorKind};
 pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
+pub use self::menu::LiveMenu;
 pub use self::tags::{TAG_BATCH, Tag};
 
 use std::time::{Duration, Instant};

@@ -9,9 +9,9 @@ use std::time::Duration;
 use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
-    AuthorizerProfile, AuthorizerStatus, Binding, DueAuthorizer, FollowerChange, MediumUpload, NewAuthorization,
-    OWNER_MOVE_TTL_SECS, OwnerMove, STAGED_MEDIUM_SECS, StoreError, StoredMedium, TicketWrite, TokenRefresh,
-    TokenStore, UNCLAIMED_OWNER, VerifyTicket,
+    AuthorizerProfile, AuthorizerStatus, Binding, DocumentKind, DueAuthorizer, FollowerChange, MediumUpload,
+    NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, STAGED_MEDIUM_SECS, StoreError, StoredMedium, TicketWrite,
+    TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -27,7 +27,7 @@ macro_rules! store_suite {
             missing_authorizer_is_not_found, due_query_pages_through_due_accounts_only, owners_see_their_accounts_only,
             remember_once_is_true_once_per_ttl, remembered_values_expire, concurrent_ticket_writers_keep_the_newest,
             concurrent_token_callers_refresh_once, forced_refresh_only_replaces_the_rejected_token,
-            racing_refreshers_lose_nothing, reply_rules_are_versioned, follower_ledger_orders_changes_and_counts_once,
+            racing_refreshers_lose_nothing, documents_are_versioned_per_account_and_kind, follower_ledger_orders_changes_and_counts_once,
             follower_pages_and_filters, concurrent_duplicate_subscribes_count_once,
             follower_events_in_any_order_give_one_record, bindings_hold_one_pair_per_side_and_go_as_a_pair,
             concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
@@ -500,24 +500,34 @@ pub(crate) async fn racing_refreshers_lose_nothing<S: TokenStore + 'static>(stor
     assert_eq!(versions, BTreeSet::from([2]), "no version lost or regressed");
 }
 
-pub(crate) async fn reply_rules_are_versioned<S: TokenStore>(store: Arc<S>) {
-    assert_eq!(store.reply_rules("wx1").await.unwrap(), None);
-    assert_eq!(store.save_reply_rules("wx1", "{}", 1, "jwt:a", NOW).await, Err(StoreError::ConditionFailed));
-    let first = store.save_reply_rules("wx1", r#"{"rules":[]}"#, 0, "jwt:a", NOW).await.unwrap();
+pub(crate) async fn documents_are_versioned_per_account_and_kind<S: TokenStore>(store: Arc<S>) {
+    assert_eq!(store.document(DocumentKind::ReplyRules, "wx1").await.unwrap(), None);
+    assert_eq!(
+        store.save_document(DocumentKind::ReplyRules, "wx1", "{}", 1, "jwt:a", NOW).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let first = store.save_document(DocumentKind::ReplyRules, "wx1", r#"{"rules":[]}"#, 0, "jwt:a", NOW).await.unwrap();
     assert_eq!(first.version, 1);
     // A second editor who also started from "nothing saved" loses, and nothing changes.
     assert_eq!(
-        store.save_reply_rules("wx1", r#"{"rules":[1]}"#, 0, "jwt:b", NOW).await,
+        store.save_document(DocumentKind::ReplyRules, "wx1", r#"{"rules":[1]}"#, 0, "jwt:b", NOW).await,
         Err(StoreError::ConditionFailed)
     );
-    let second = store.save_reply_rules("wx1", r#"{"rules":[2]}"#, 1, "jwt:b", NOW + 1).await.unwrap();
+    let second =
+        store.save_document(DocumentKind::ReplyRules, "wx1", r#"{"rules":[2]}"#, 1, "jwt:b", NOW + 1).await.unwrap();
     assert_eq!(second.version, 2);
     assert_eq!(
-        store.save_reply_rules("wx1", r#"{"rules":[3]}"#, 1, "jwt:a", NOW + 2).await,
+        store.save_document(DocumentKind::ReplyRules, "wx1", r#"{"rules":[3]}"#, 1, "jwt:a", NOW + 2).await,
         Err(StoreError::ConditionFailed)
     );
-    assert_eq!(store.reply_rules("wx1").await.unwrap(), Some(second));
-    assert_eq!(store.reply_rules("wx2").await.unwrap(), None, "per account");
+    assert_eq!(store.document(DocumentKind::ReplyRules, "wx1").await.unwrap(), Some(second));
+    assert_eq!(store.document(DocumentKind::ReplyRules, "wx2").await.unwrap(), None, "per account");
+    // The menu is a document of its own: its versions start apart from the rules'.
+    assert_eq!(store.document(DocumentKind::Menu, "wx1").await.unwrap(), None, "per kind");
+    let menu = store.save_document(DocumentKind::Menu, "wx1", r#"{"button":[]}"#, 0, "jwt:a", NOW).await.unwrap();
+    assert_eq!(menu.version, 1);
+    assert_eq!(store.document(DocumentKind::Menu, "wx1").await.unwrap(), Some(menu));
+    assert_eq!(store.document(DocumentKind::ReplyRules, "wx1").await.unwrap().unwrap().version, 2, "rules untouched");
 }
 
 pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore>(store: Arc<S>) {

@@ -215,6 +215,11 @@ impl StandIn {
         self.world().menu_of(appid)
     }
 
+    /// The account's admin sets the default menu in WeChat's own backend (no API call, no check).
+    pub fn set_menu_in_backend(&self, appid: &str, menu: serde_json::Value) {
+        self.world().set_menu(appid, menu);
+    }
+
     /// What `getcallbackip` lists from now on (WeChat's push servers change).
     pub fn set_callback_ips(&self, list: &[&str]) {
         self.world().callback_ips = Some(list.iter().map(|s| (*s).to_owned()).collect());

@@ -234,7 +234,7 @@ impl<S: TokenStore> Platform<S> {
     /// # Errors
     /// [`ActError::NoMedium`]; [`ActError::NotUploaded`] while nothing is staged;
     /// [`ActError::NotAsDeclared`] when the staged file is not the declared one (nothing sent,
-    /// or the upload aborted before WeChat kept it); [`ActError::UploadRunning`] while another
+    /// or the upload aborted before WeChat kept it); [`ActError::Running`] while another
     /// completion runs; WeChat's refusal, or [`ActError::OutcomeUnknown`] without an answer.
     pub async fn complete_upload(
         &self,
@@ -284,7 +284,7 @@ impl<S: TokenStore> Platform<S> {
         let token = self.fresh_token(record, COMPLETION_SECS).await?;
         let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
         if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
-            return Err(ActError::UploadRunning);
+            return Err(ActError::Running("this medium is being uploaded"));
         }
         let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
         if let Err(err) = self.store.release_lease(&lease, &holder).await {

@@ -20,19 +20,22 @@ mod lending;
 mod media;
 mod menus;
 mod renewal;
+mod tags;
 mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};
+pub use self::menus::{KeyLink, MenuState};
 pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
+pub use self::tags::{MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS};
 
 use std::time::Duration;
 
 use super::{CallError, Platform, RefreshOutcome};
 use crate::secret::Secret;
-use crate::store::{AuthorizerRecord, AuthorizerStatus, StoreError, TokenStore};
+use crate::store::{AuthorizerRecord, AuthorizerStatus, DocumentKind, StoreError, TokenStore};
 use crate::wechat::{ApiError, ErrorKind};
 
 /// How long a caller waits for another caller's refresh of the same account.
@@ -106,12 +109,64 @@ pub enum ActError {
     /// A temporary medium past its 3 days: WeChat no longer knows it.
     #[error("the temporary medium expired")]
     MediumExpired,
-    /// Another completion of the same medium is running.
-    #[error("this medium is being uploaded")]
-    UploadRunning,
+    /// Another request is doing the same thing now (a medium's completion, a menu's publication);
+    /// names what is running.
+    #[error("{0}")]
+    Running(&'static str),
     /// The staging bucket failed.
     #[error("the staging bucket failed: {0}")]
     Staging(String),
+}
+
+/// Whether `openid` could be an OpenID (WeChat's are 28 URL-safe Base64 characters; the check
+/// only keeps what cannot be one, and anything that would change a request's meaning, out).
+pub(crate) fn plausible_openid(openid: &str) -> bool {
+    (1..=64).contains(&openid.len()) && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Why replacing one of the account's versioned documents (reply rules, the menu) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The reply rules are wrong; names the rule.
+    #[error(transparent)]
+    Invalid(crate::rules::RuleError),
+    /// The request did not say which version it replaces (`If-Match`).
+    #[error("say which version you replace: If-Match: \"<version>\" (\"0\" when the account has no {} yet)", noun(*.0))]
+    VersionRequired(DocumentKind),
+    /// Someone saved another version since the caller read theirs.
+    #[error("the {} changed since version {expected}: now version {current}; read {} again and redo the change", noun(*kind), pronoun(*kind))]
+    Changed {
+        /// Which document.
+        kind: DocumentKind,
+        /// The version the caller replaces.
+        expected: u64,
+        /// The version stored now.
+        current: u64,
+    },
+    /// The account, the store, WeChat (a menu is published before it is kept).
+    #[error(transparent)]
+    Act(#[from] ActError),
+}
+
+/// How the messages name a document.
+fn noun(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::ReplyRules => "rules",
+        DocumentKind::Menu => "menu",
+    }
+}
+
+fn pronoun(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::ReplyRules => "them",
+        DocumentKind::Menu => "it",
+    }
+}
+
+impl From<StoreError> for DocumentError {
+    fn from(err: StoreError) -> Self {
+        Self::Act(err.into())
+    }
 }
 
 impl From<crate::service::SpendError> for ActError {

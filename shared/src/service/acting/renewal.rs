@@ -21,7 +21,7 @@ use crate::bus::MediaRenewed;
 use crate::media::{Lifetime, TEMPORARY_SECS};
 use crate::service::Platform;
 use crate::staging::Staging;
-use crate::store::{AuthorizerStatus, MarkerKey, Renewal, StoredMedium, TokenStore};
+use crate::store::{AuthorizerStatus, DocumentKind, MarkerKey, Renewal, StoredMedium, TokenStore};
 
 /// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
 /// would still do.
@@ -185,7 +185,8 @@ impl<S: TokenStore> Platform<S> {
     }
 
     async fn rule_handles(&self, appid: &str) -> Result<HashSet<String>, String> {
-        let Some(stored) = self.store.reply_rules(appid).await.map_err(|e| e.to_string())? else {
+        let Some(stored) = self.store.document(DocumentKind::ReplyRules, appid).await.map_err(|e| e.to_string())?
+        else {
             return Ok(HashSet::new());
         };
         let value: serde_json::Value = serde_json::from_str(&stored.document).map_err(|e| e.to_string())?;

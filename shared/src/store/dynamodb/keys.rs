@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
 use super::expression::s;
-use crate::store::StoreError;
+use crate::store::{DocumentKind, StoreError};
 
 /// The keys of one component's items.
 #[derive(Debug, Clone)]
@@ -70,9 +70,10 @@ impl Keys {
         Key { pk: format!("value#{}#{key}", self.component), sk: Cow::Borrowed("value") }
     }
 
-    /// An account's reply rules.
-    pub(super) fn rules(&self, appid: &str) -> Key {
-        Key { pk: format!("rules#{}#{appid}", self.component), sk: Cow::Borrowed("rules") }
+    /// An account's versioned document of `kind` (`rules#…`, `menu#…`).
+    pub(super) fn document(&self, kind: DocumentKind, appid: &str) -> Key {
+        let family = kind.family();
+        Key { pk: format!("{family}#{}#{appid}", self.component), sk: Cow::Borrowed(family) }
     }
 
     /// The partition of an account's followers (one item per OpenID).

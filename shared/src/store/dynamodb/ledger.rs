@@ -1,4 +1,4 @@
-//! Reply rules and the follower ledger on DynamoDB.
+//! Versioned documents (reply rules, menus) and the follower ledger on DynamoDB.
 //!
 //! A follower's subscription state and the account's count move together in one
 //! `TransactWriteItems` whose condition says the state really changes (and that the event is
@@ -15,21 +15,21 @@ use super::expression::{Update, classify, n, s};
 use super::keys::Key;
 use super::{DynamoDbStore, Item};
 use crate::store::{
-    Follower, FollowerChange, FollowerPage, FollowerStore, RulesStore, StoreError, StoredRules, Timestamp,
-    follower_cursor, follower_cursor_openid,
+    DocumentKind, DocumentStore, Follower, FollowerChange, FollowerPage, FollowerStore, StoreError, StoredDocument,
+    Timestamp, follower_cursor, follower_cursor_openid,
 };
 
 /// The newest-state condition every subscription change carries.
 const NEWER: &str = "(attribute_not_exists(#state_at) OR #state_at < :t)";
 
-impl RulesStore for DynamoDbStore {
-    async fn reply_rules(&self, appid: &str) -> Result<Option<StoredRules>, StoreError> {
-        let key = self.keys.rules(appid);
+impl DocumentStore for DynamoDbStore {
+    async fn document(&self, kind: DocumentKind, appid: &str) -> Result<Option<StoredDocument>, StoreError> {
+        let key = self.keys.document(kind, appid);
         let Some(item) = self.get(&key).await? else {
             return Ok(None);
         };
         let r = Reader { key: &key.name(), item: &item };
-        Ok(Some(StoredRules {
+        Ok(Some(StoredDocument {
             document: r.s("document")?.to_owned(),
             version: r.version()?,
             updated_at: r.n("updated_at")?,
@@ -37,15 +37,16 @@ impl RulesStore for DynamoDbStore {
         }))
     }
 
-    async fn save_reply_rules(
+    async fn save_document(
         &self,
+        kind: DocumentKind,
         appid: &str,
         document: &str,
         expected_version: u64,
         by: &str,
         now: Timestamp,
-    ) -> Result<StoredRules, StoreError> {
-        let mut item = self.keys.rules(appid).item();
+    ) -> Result<StoredDocument, StoreError> {
+        let mut item = self.keys.document(kind, appid).item();
         let version = expected_version + 1;
         item.insert("document".into(), s(document));
         item.insert("version".into(), n(version));
@@ -59,7 +60,7 @@ impl RulesStore for DynamoDbStore {
         if !self.put_if(item, condition).await? {
             return Err(StoreError::ConditionFailed);
         }
-        Ok(StoredRules { document: document.to_owned(), version, updated_at: now, updated_by: by.to_owned() })
+        Ok(StoredDocument { document: document.to_owned(), version, updated_at: now, updated_by: by.to_owned() })
     }
 }
 

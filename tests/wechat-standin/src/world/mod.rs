@@ -198,6 +198,8 @@ pub(crate) struct World {
     media: HashMap<String, Medium>,
     /// Each account's default menu, as `menu/create` took it (`menu.rs`).
     menus: HashMap<String, serde_json::Value>,
+    /// Each account's conditional menus, oldest first, each with its `matchrule` and `menuid`.
+    conditional: HashMap<String, Vec<serde_json::Value>>,
     /// Each account's follower tags (`tags.rs`).
     tags: HashMap<String, tags::Tags>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).

@@ -138,6 +138,18 @@ impl World {
     }
 }
 
+impl World {
+    /// Whether the account has tag `id` (conditional menus match on tags).
+    pub(crate) fn tag_exists(&self, appid: &str, id: i64) -> bool {
+        self.tags.get(appid).is_some_and(|tags| tags.names.contains_key(&id))
+    }
+
+    /// The tags a follower carries.
+    pub(crate) fn tags_carried(&self, appid: &str, openid: &str) -> BTreeSet<i64> {
+        self.tags.get(appid).and_then(|tags| tags.carried.get(openid)).cloned().unwrap_or_default()
+    }
+}
+
 fn check_name(tags: &Tags, name: &str, except: Option<i64>) -> Result<(), WxError> {
     if name.is_empty() || name.len() > 30 {
         return Err((45158, "tag name too long"));

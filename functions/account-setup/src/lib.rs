@@ -1,0 +1,230 @@
+//! How an account presents itself to its followers: its custom menu, its follower tags and its
+//! campaign QR codes, in both route families (`/wechat/authorizers/{appid}/…` for dashboard users
+//! on their own accounts, `/wechat/backend/authorizers/{appid}/…` for backends named in
+//! `BACKEND_PRINCIPALS`):
+//!
+//! - `GET …/menu` (with an `ETag`): the menu kept here, the one WeChat has, the conditional menus,
+//!   whether WeChat's is still the one published here, and each click key with the reply rule
+//!   answering it; `PUT …/menu` with `If-Match` (checked, published, kept), `DELETE …/menu` with
+//!   `If-Match` (the conditional menus go too);
+//! - `POST …/menu/conditional` (a menu for a tag or a client platform: WeChat's `menuid`),
+//!   `DELETE …/menu/conditional/{menuid}`, `GET …/menu/match?openid=` (what one follower sees);
+//! - `GET …/tags` (`?openid=`: that follower's tags), `POST …/tags` `{name}`, `PUT …/tags/{id}`
+//!   `{name}`, `DELETE …/tags/{id}`, `POST …/tags/{id}/followers` `{openids, remove?}`.
+//!
+//! A function of its own: account-actions has no room left under the size budget.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::service::{ActError, MenuState};
+use shared::store::TokenStore;
+use shared::web::{self, DashboardCode};
+
+const FUNCTION: &str = "account-setup";
+
+/// The largest request body taken (a full menu with long URLs is a few KB; 500 OpenIDs ~16 KB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The menu, kept and live.
+    Menu,
+    /// Replace it (`If-Match`).
+    SaveMenu,
+    /// Delete it (`If-Match`).
+    DeleteMenu,
+    /// Add a conditional menu.
+    AddConditional,
+    /// Delete a conditional menu by WeChat's `menuid`.
+    DeleteConditional(String),
+    /// The menu one follower sees.
+    MatchMenu,
+    /// The account's tags, or a follower's (`?openid=`).
+    Tags,
+    /// Create a tag.
+    CreateTag,
+    /// Rename a tag.
+    RenameTag(String),
+    /// Delete a tag.
+    DeleteTag(String),
+    /// Put a tag on followers, or take it off.
+    TagFollowers(String),
+}
+
+/// The route: the account, whether it is the backend family, and the action; `None` for any
+/// other path.
+pub fn route(request: &Request) -> Option<(String, bool, Action)> {
+    let web::AccountRoute { appid, backend, rest } = web::account_route(request)?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let owned = |s: &&str| (*s).to_owned();
+    let action = match (request.method(), rest.as_slice()) {
+        (&Method::GET, ["menu"]) => Action::Menu,
+        (&Method::PUT, ["menu"]) => Action::SaveMenu,
+        (&Method::DELETE, ["menu"]) => Action::DeleteMenu,
+        (&Method::POST, ["menu", "conditional"]) => Action::AddConditional,
+        (&Method::DELETE, ["menu", "conditional", menuid]) => Action::DeleteConditional(owned(menuid)),
+        (&Method::GET, ["menu", "match"]) => Action::MatchMenu,
+        (&Method::GET, ["tags"]) => Action::Tags,
+        (&Method::POST, ["tags"]) => Action::CreateTag,
+        (&Method::PUT, ["tags", tag_id]) => Action::RenameTag(owned(tag_id)),
+        (&Method::DELETE, ["tags", tag_id]) => Action::DeleteTag(owned(tag_id)),
+        (&Method::POST, ["tags", tag_id, "followers"]) => Action::TagFollowers(owned(tag_id)),
+        _ => return None,
+    };
+    Some((appid, backend, action))
+}
+
+/// A tag id from the path.
+fn tag_id(text: &str) -> Result<i64, String> {
+    text.parse::<i64>().ok().filter(|id| *id >= 0).ok_or_else(|| format!("{text:?} is not a tag id"))
+}
+
+/// Handles one request.
+///
+/// # Errors
+/// None in practice; the signature is lambda_http's.
+pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
+    let Some((appid, backend, action)) = route(&request) else {
+        return Ok(web::no_such_route(FUNCTION, &request));
+    };
+    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
+        Ok(caller) => caller,
+        Err(refused) => return Ok(*refused),
+    };
+    let refused = |reason: &str| {
+        tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "request refused");
+        DashboardCode::BadParameter.respond(reason)
+    };
+    let answer = |result: Result<Value, ActError>| match result {
+        Ok(data) => web::json_ok(data),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
+            DashboardCode::for_act(&err)
+        }
+    };
+    let versioned = |result: Result<MenuState, shared::service::DocumentError>| match result {
+        Ok(state) => web::json_versioned(state.version, menu_json(&state)),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "menu not changed");
+            DashboardCode::for_document(&err)
+        }
+    };
+    let body = web::body_bytes(&request);
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(refused(&format!("the body is over {MAX_BODY_BYTES} bytes")));
+    }
+    let json_body = || serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
+    let pairs = web::query_pairs(&request);
+    let platform = &app.platform;
+    Ok(match action {
+        Action::Menu => match platform.menu(&caller, &appid).await {
+            Ok(state) => web::json_versioned(state.version, menu_json(&state)),
+            Err(err) => answer(Err(err)),
+        },
+        Action::SaveMenu | Action::DeleteMenu => {
+            let version = match web::if_match(&request) {
+                Ok(version) => version,
+                Err(reason) => return Ok(refused(reason)),
+            };
+            if action == Action::DeleteMenu {
+                versioned(platform.delete_menu(&caller, &appid, version).await)
+            } else {
+                match json_body() {
+                    Ok(document) => versioned(platform.save_menu(&caller, &appid, &document, version).await),
+                    Err(reason) => refused(&reason),
+                }
+            }
+        }
+        Action::AddConditional => match json_body() {
+            Ok(document) => {
+                answer(platform.add_conditional_menu(&caller, &appid, &document).await.map(|id| json!({"menuid": id})))
+            }
+            Err(reason) => refused(&reason),
+        },
+        Action::DeleteConditional(menuid) => answer(
+            platform.delete_conditional_menu(&caller, &appid, &menuid).await.map(|()| json!({"deleted": menuid})),
+        ),
+        Action::MatchMenu => match web::single_param(&pairs, "openid") {
+            Ok(Some(openid)) => answer(
+                platform
+                    .menu_for_follower(&caller, &appid, openid)
+                    .await
+                    .map(|menu| json!({"openid": openid, "menu": menu})),
+            ),
+            Ok(None) => refused("openid is required: the follower whose menu to show"),
+            Err(reason) => refused(&reason),
+        },
+        Action::Tags => match web::single_param(&pairs, "openid") {
+            Ok(Some(openid)) => answer(
+                platform
+                    .follower_tags(&caller, &appid, openid)
+                    .await
+                    .map(|ids| json!({"openid": openid, "tag_ids": ids})),
+            ),
+            Ok(None) => answer(platform.tags(&caller, &appid).await.map(|tags| {
+                let tags: Vec<Value> =
+                    tags.iter().map(|t| json!({"id": t.id, "name": t.name, "count": t.count})).collect();
+                json!({"tags": tags})
+            })),
+            Err(reason) => refused(&reason),
+        },
+        Action::CreateTag | Action::RenameTag(_) => {
+            let name = match json_body() {
+                Ok(body) => body.get("name").and_then(Value::as_str).map(str::to_owned),
+                Err(reason) => return Ok(refused(&reason)),
+            };
+            let Some(name) = name else {
+                return Ok(refused("name is required: the tag's name"));
+            };
+            match action {
+                Action::RenameTag(id) => match tag_id(&id) {
+                    Ok(id) => answer(
+                        platform.rename_tag(&caller, &appid, id, &name).await.map(|()| json!({"id": id, "name": name})),
+                    ),
+                    Err(reason) => refused(&reason),
+                },
+                _ => answer(
+                    platform
+                        .create_tag(&caller, &appid, &name)
+                        .await
+                        .map(|t| json!({"tag": {"id": t.id, "name": t.name, "count": t.count}})),
+                ),
+            }
+        }
+        Action::DeleteTag(id) => match tag_id(&id) {
+            Ok(id) => answer(platform.delete_tag(&caller, &appid, id).await.map(|()| json!({"deleted": id}))),
+            Err(reason) => refused(&reason),
+        },
+        Action::TagFollowers(id) => {
+            let (id, body) = match (tag_id(&id), json_body()) {
+                (Ok(id), Ok(body)) => (id, body),
+                (Err(reason), _) | (_, Err(reason)) => return Ok(refused(&reason)),
+            };
+            let openids: Option<Vec<String>> = body
+                .get("openids")
+                .and_then(Value::as_array)
+                .and_then(|list| list.iter().map(|o| o.as_str().map(str::to_owned)).collect());
+            let remove = match body.get("remove") {
+                None | Some(Value::Null) => Some(false),
+                Some(value) => value.as_bool(),
+            };
+            let (Some(openids), Some(remove)) = (openids, remove) else {
+                return Ok(refused("openids (a list of OpenIDs) is required; remove, if given, is true or false"));
+            };
+            answer(
+                platform
+                    .tag_followers(&caller, &appid, id, &openids, !remove)
+                    .await
+                    .map(|done| json!({"tag": id, if remove { "removed" } else { "tagged" }: done})),
+            )
+        }
+    })
+}
+
+/// The menu as the API shows it.
+pub fn menu_json(state: &MenuState) -> Value {
+    serde_json::to_value(state).unwrap_or_default()
+}

@@ -1,0 +1,147 @@
+//! The account's follower tags (标签), which conditional menus and mass sends address: listed,
+//! created, renamed and deleted, carried and removed by followers in WeChat's batches of 50, and a
+//! follower's tags read. WeChat's limits are checked first where the platform can know them
+//! (names of 1 to 30 bytes, WeChat's own tags 0 to 2 unchangeable, at most 100 tags per account)
+//! (<https://developers.weixin.qq.com/doc/service/api/usermanage/tag/api_createtag>,
+//! <https://developers.weixin.qq.com/doc/service/api/usermanage/tag/api_batchtagging>); the
+//! others (20 tags per follower: 45059) come back as WeChat's refusal. Permission set 2 or 100.
+
+use super::{ActError, Caller, plausible_openid};
+use crate::service::Platform;
+use crate::store::{AuthorizerRecord, TokenStore};
+use crate::wechat::{TAG_BATCH, Tag};
+
+/// Tags an account may have (WeChat: 45056 past it).
+pub const MAX_TAGS: usize = 100;
+/// A tag's name, in bytes (WeChat: 45158).
+pub const MAX_TAG_NAME_BYTES: usize = 30;
+/// The highest of WeChat's own tags (0 to 2), which no API changes (45058).
+const RESERVED_TAG: i64 = 2;
+/// Followers one request may tag or untag (sent to WeChat in batches of [`TAG_BATCH`]).
+pub const MAX_TAGGED_PER_REQUEST: usize = 500;
+
+impl<S: TokenStore> Platform<S> {
+    /// The account's tags with how many followers carry each.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal (48001: permission set 2 not granted).
+    pub async fn tags(&self, caller: &Caller, appid: &str) -> Result<Vec<Tag>, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        self.tags_at_wechat(record).await
+    }
+
+    /// Creates a tag; its id.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] (the name, the account's 100 tags); the account's states; WeChat's
+    /// refusal (45157: the name is taken).
+    pub async fn create_tag(&self, caller: &Caller, appid: &str, name: &str) -> Result<Tag, ActError> {
+        check_name(name)?;
+        let record = self.account_for(caller, appid).await?;
+        let existing = self.tags_at_wechat(record.clone()).await?;
+        if existing.iter().any(|t| t.name == name) {
+            return Err(ActError::Invalid(format!("name: the account already has a tag named {name:?}")));
+        }
+        if existing.len() >= MAX_TAGS {
+            return Err(ActError::Invalid(format!("the account has {MAX_TAGS} tags, WeChat's most; delete one first")));
+        }
+        let id = self
+            .with_account_token(record, false, |token| async move { self.wechat.create_tag(&token, name).await })
+            .await?;
+        tracing::info!(authorizer = %appid, tag = id, "tag created");
+        Ok(Tag { id, name: name.to_owned(), count: 0 })
+    }
+
+    /// Renames tag `id`.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] (the name, WeChat's own tags); the account's states; WeChat's
+    /// refusal (45159: no such tag).
+    pub async fn rename_tag(&self, caller: &Caller, appid: &str, id: i64, name: &str) -> Result<(), ActError> {
+        check_id(id)?;
+        check_name(name)?;
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.rename_tag(&token, id, name).await })
+            .await
+    }
+
+    /// Deletes tag `id` (its followers lose it).
+    ///
+    /// # Errors
+    /// As [`Platform::rename_tag`]; WeChat's 45057 for a tag more than 100,000 followers carry.
+    pub async fn delete_tag(&self, caller: &Caller, appid: &str, id: i64) -> Result<(), ActError> {
+        check_id(id)?;
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.delete_tag(&token, id).await }).await?;
+        tracing::info!(authorizer = %appid, tag = id, "tag deleted");
+        Ok(())
+    }
+
+    /// Puts tag `id` on `openids` (`tag`), or takes it off, in WeChat's batches of 50; how many
+    /// followers were done. A batch WeChat refuses stops the rest (the earlier batches stand:
+    /// tagging again is harmless).
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] (an OpenID, the count); the account's states; WeChat's refusal
+    /// (45059: a follower has 20 tags; 49003: not the account's follower).
+    pub async fn tag_followers(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        id: i64,
+        openids: &[String],
+        tag: bool,
+    ) -> Result<usize, ActError> {
+        check_id(id)?;
+        if openids.is_empty() || openids.len() > MAX_TAGGED_PER_REQUEST {
+            return Err(ActError::Invalid(format!("openids: 1 to {MAX_TAGGED_PER_REQUEST} OpenIDs")));
+        }
+        if let Some(i) = openids.iter().position(|o| !plausible_openid(o)) {
+            return Err(ActError::Invalid(format!("openids[{i}]: not an OpenID")));
+        }
+        let record = self.account_for(caller, appid).await?;
+        for batch in openids.chunks(TAG_BATCH) {
+            self.with_account_token(record.clone(), false, |token| async move {
+                self.wechat.tag_followers(&token, id, batch, tag).await
+            })
+            .await?;
+        }
+        tracing::info!(authorizer = %appid, tag = id, followers = openids.len(), tagged = tag, "followers tagged");
+        Ok(openids.len())
+    }
+
+    /// The ids of the tags follower `openid` carries.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`]; the account's states; WeChat's refusal (40003: not a follower).
+    pub async fn follower_tags(&self, caller: &Caller, appid: &str, openid: &str) -> Result<Vec<i64>, ActError> {
+        if !plausible_openid(openid) {
+            return Err(ActError::Invalid("openid: not an OpenID".into()));
+        }
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.follower_tags(&token, openid).await })
+            .await
+    }
+
+    /// WeChat's list of the account's tags.
+    pub(super) async fn tags_at_wechat(&self, record: AuthorizerRecord) -> Result<Vec<Tag>, ActError> {
+        self.with_account_token(record, false, |token| async move { self.wechat.tags(&token).await }).await
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ActError> {
+    if name.trim().is_empty() || name.len() > MAX_TAG_NAME_BYTES {
+        return Err(ActError::Invalid(format!(
+            "name: 1 to {MAX_TAG_NAME_BYTES} bytes (about 10 Chinese characters); {} given",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_id(id: i64) -> Result<(), ActError> {
+    if id <= RESERVED_TAG {
+        return Err(ActError::Invalid(format!("tag {id}: tags 0 to 2 are WeChat's own and cannot be changed")));
+    }
+    Ok(())
+}
