@@ -71,6 +71,9 @@ pub enum DashboardCode {
     NotAsDeclared,
     /// 1025: a temporary medium past its 3 days: WeChat no longer knows it (409).
     MediumExpired,
+    /// 1026: no such QR code on the account; for its image, also a temporary code past its
+    /// expiry (404).
+    QrCodeNotFound,
 }
 
 impl DashboardCode {
@@ -103,6 +106,7 @@ impl DashboardCode {
             Self::NotUploaded => 1023,
             Self::NotAsDeclared => 1024,
             Self::MediumExpired => 1025,
+            Self::QrCodeNotFound => 1026,
         }
     }
 
@@ -122,7 +126,9 @@ impl DashboardCode {
             Self::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
             Self::RulesChanged => StatusCode::PRECONDITION_FAILED,
             Self::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::TicketUnknown | Self::BindingNotFound | Self::MediumNotFound => StatusCode::NOT_FOUND,
+            Self::TicketUnknown | Self::BindingNotFound | Self::MediumNotFound | Self::QrCodeNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::NotUploaded | Self::MediumExpired => StatusCode::CONFLICT,
             Self::NotAsDeclared => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UserRefMismatch => StatusCode::CONFLICT,
@@ -183,6 +189,8 @@ impl DashboardCode {
             }
             ActError::Token(err) => Self::for_call(err),
             ActError::NoMedium => Self::MediumNotFound.respond("no such medium on this account"),
+            ActError::NoQrCode => Self::QrCodeNotFound
+                .respond("no such QR code on this account (a temporary code's image is gone once it expires)"),
             ActError::NotUploaded => Self::NotUploaded.respond(
                 "nothing was uploaded to the medium's upload URL (or the URL expired): upload the file, or begin again",
             ),

@@ -383,6 +383,17 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
         ),
         (
             Function::AccountSetup,
+            "create-qrcode.json",
+            capability_action(
+                "qrcodes",
+                "POST",
+                "",
+                json!({"content-type": "application/json"}),
+                Some(json!({"name": "门店海报", "scene_str": "shop-42", "expire_seconds": 604_800}).to_string()),
+            ),
+        ),
+        (
+            Function::AccountSetup,
             "tag-followers.json",
             capability_action(
                 "tags",
@@ -604,7 +615,7 @@ async fn account_setup_events() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("button[0].name"), "the button named: {body}");
     // No such account in an empty store: not found, nothing sent, nothing stored.
-    for file in ["menu.json", "save-menu.json", "tag-followers.json"] {
+    for file in ["menu.json", "save-menu.json", "tag-followers.json", "create-qrcode.json"] {
         let (status, body) = call(&app, Function::AccountSetup, file).await;
         assert_eq!(status, 404, "{file}: {body}");
         assert!(body.contains("\"code\":1007"), "{file}: {body}");

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 27] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 31] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -50,6 +50,10 @@ pub(crate) const ROUTES: [(&str, &str, Function); 27] = [
     ("ANY", "/wechat/authorizers/{appid}/tags/{proxy+}", Function::AccountSetup),
     ("ANY", "/wechat/backend/authorizers/{appid}/tags", Function::AccountSetup),
     ("ANY", "/wechat/backend/authorizers/{appid}/tags/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/qrcodes", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/qrcodes/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/qrcodes", Function::AccountSetup),
+    ("ANY", "/wechat/backend/authorizers/{appid}/qrcodes/{proxy+}", Function::AccountSetup),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

@@ -45,6 +45,8 @@ mod limits;
 mod media;
 // The account's custom menu: checked, published, read back, deleted (at the stand-in).
 mod menus;
+// Parametric QR codes: made, listed, their images, follows and scans counted from the bus.
+mod qrcodes;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

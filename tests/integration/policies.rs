@@ -38,12 +38,17 @@ fn families(request: &Value, out: &mut BTreeSet<String>) {
                 }
                 families(value, out);
             }
-            if map.contains_key("KeyConditionExpression") && !map.contains_key("IndexName") {
-                for value in map.get("ExpressionAttributeValues").and_then(Value::as_object).into_iter().flatten() {
-                    if let Some(pk) = value.1.get("S").and_then(Value::as_str).filter(|s| s.contains('#')) {
-                        out.insert(pk.split('#').next().unwrap_or(pk).to_owned());
-                    }
-                }
+            // The partition is the value `#pk = :name` binds (a sort-key condition's values,
+            // `code#…`, are not partitions).
+            let condition = map.get("KeyConditionExpression").and_then(Value::as_str);
+            if let Some(condition) = condition.filter(|_| !map.contains_key("IndexName")) {
+                let placeholder = condition.split("#pk = ").nth(1).map(|rest| {
+                    rest.split(|c: char| !(c.is_alphanumeric() || c == ':' || c == '_')).next().unwrap_or("")
+                });
+                let values = map.get("ExpressionAttributeValues").and_then(Value::as_object);
+                let pk = placeholder.and_then(|p| values?.get(p)?.get("S")?.as_str());
+                let Some(pk) = pk else { panic!("a query without `#pk = :value`: {condition}") };
+                out.insert(pk.split('#').next().unwrap_or(pk).to_owned());
             }
         }
         Value::Array(items) => items.iter().for_each(|item| families(item, out)),
@@ -188,6 +193,22 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let saved = http.put(format!("{account}/menu")).header("if-match", "\"0\"").json(&menu).send().await;
     assert_eq!(saved.unwrap().status(), 200);
     assert_eq!(http.get(format!("{account}/menu")).send().await.unwrap().status(), 200);
+    // A QR code made and read back (qrcode#); its scan counted by follower-ledger (qrcode#).
+    let made = http.post(format!("{account}/qrcodes")).json(&json!({"name": "海报", "scene_id": 3})).send().await;
+    let made: Value = made.unwrap().json().await.unwrap();
+    let code = &made["data"]["code"];
+    let one = format!("{account}/qrcodes/{}", code["id"].as_str().unwrap());
+    assert_eq!(http.get(&one).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{account}/qrcodes")).send().await.unwrap().status(), 200);
+    let scan = json!({"version": "0", "id": "e2", "detail-type": "mp.event.scan", "source": "wechat.platform",
+        "time": "2026-12-04T00:00:00Z", "detail": {"id": "d2", "authorizer_appid": ACCOUNT, "openid": "o_policy",
+        "create_time": standin.now(), "event": "SCAN", "msg_type": "event", "component_appid": appid(),
+        "scene": "3", "ticket": code["ticket"]}});
+    let batch = json!({"Records": [{"messageId": "m2", "body": scan.to_string()}]});
+    let ledger = CURRENT.scope("follower-ledger", follower_ledger::handle(&*app, &batch)).await.unwrap();
+    assert_eq!(ledger["batchItemFailures"], json!([]));
+    let figures: Value = http.get(&one).send().await.unwrap().json().await.unwrap();
+    assert_eq!(figures["data"]["totals"]["scans"], 1, "{figures}");
 
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.

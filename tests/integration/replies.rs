@@ -175,7 +175,7 @@ async fn release_test_accounts_keep_their_built_in_answers_whatever_their_rules(
 }
 
 /// The ledger rule's pattern, as `template.yaml` declares it (so this test follows the template).
-fn ledger_pattern() -> Value {
+pub(crate) fn ledger_pattern() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
     let yaml = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
     let pattern = &yaml["Resources"]["FollowerLedgerRule"]["Properties"]["EventPattern"];
@@ -193,7 +193,7 @@ fn ledger_pattern() -> Value {
 }
 
 /// What the queue holds, as the SQS batch Lambda would deliver.
-async fn batch_from(queue: &Queue, count: usize) -> Value {
+pub(crate) async fn batch_from(queue: &Queue, count: usize) -> Value {
     let events = queue.expect(count).await;
     let records: Vec<Value> = events
         .iter()

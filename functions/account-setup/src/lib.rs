@@ -10,16 +10,18 @@
 //! - `POST …/menu/conditional` (a menu for a tag or a client platform: WeChat's `menuid`),
 //!   `DELETE …/menu/conditional/{menuid}`, `GET …/menu/match?openid=` (what one follower sees);
 //! - `GET …/tags` (`?openid=`: that follower's tags), `POST …/tags` `{name}`, `PUT …/tags/{id}`
-//!   `{name}`, `DELETE …/tags/{id}`, `POST …/tags/{id}/followers` `{openids, remove?}`.
+//!   `{name}`, `DELETE …/tags/{id}`, `POST …/tags/{id}/followers` `{openids, remove?}`;
+//! - `POST …/qrcodes` `{name, permanent?, scene_id | scene_str, expire_seconds?}`, `GET …/qrcodes`,
+//!   `GET …/qrcodes/{id}?days=` (with its follows and scans by day), `GET …/qrcodes/{id}/image`.
 //!
 //! A function of its own: account-actions has no room left under the size budget.
 
-use lambda_http::http::Method;
+use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
-use shared::service::{ActError, MenuState};
-use shared::store::TokenStore;
+use shared::service::{ActError, MAX_QR_DAYS, MenuState, NewQrCode, QrCodeFigures};
+use shared::store::{StoredQrCode, TokenStore};
 use shared::web::{self, DashboardCode};
 
 const FUNCTION: &str = "account-setup";
@@ -52,6 +54,14 @@ pub enum Action {
     DeleteTag(String),
     /// Put a tag on followers, or take it off.
     TagFollowers(String),
+    /// Make a QR code.
+    CreateQrCode,
+    /// The account's QR codes.
+    QrCodes,
+    /// One with its figures.
+    QrCode(String),
+    /// Its image.
+    QrCodeImage(String),
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -72,6 +82,10 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::PUT, ["tags", tag_id]) => Action::RenameTag(owned(tag_id)),
         (&Method::DELETE, ["tags", tag_id]) => Action::DeleteTag(owned(tag_id)),
         (&Method::POST, ["tags", tag_id, "followers"]) => Action::TagFollowers(owned(tag_id)),
+        (&Method::POST, ["qrcodes"]) => Action::CreateQrCode,
+        (&Method::GET, ["qrcodes"]) => Action::QrCodes,
+        (&Method::GET, ["qrcodes", id]) => Action::QrCode(owned(id)),
+        (&Method::GET, ["qrcodes", id, "image"]) => Action::QrCodeImage(owned(id)),
         _ => return None,
     };
     Some((appid, backend, action))
@@ -221,10 +235,119 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                     .map(|done| json!({"tag": id, if remove { "removed" } else { "tagged" }: done})),
             )
         }
+        Action::CreateQrCode => {
+            let new = match json_body().and_then(|body| NewQrCode::from_value(&body)) {
+                Ok(new) => new,
+                Err(reason) => return Ok(refused(&reason)),
+            };
+            let now = platform.now();
+            match platform.create_qr_code(&caller, &appid, &new).await {
+                Ok((code, true)) => web::json_ok(json!({"code": qr_json(&code, now), "existing": true})),
+                Ok((code, false)) => {
+                    web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"code": qr_json(&code, now)}}))
+                }
+                Err(err) => answer(Err(err)),
+            }
+        }
+        Action::QrCodes => {
+            let (cursor, limit) = match (web::single_param(&pairs, "cursor"), web::single_param(&pairs, "limit")) {
+                (Ok(cursor), Ok(limit)) => (cursor.filter(|c| !c.is_empty()), limit),
+                (Err(e), _) | (_, Err(e)) => return Ok(refused(&e)),
+            };
+            let limit = match limit.map(str::parse::<u32>) {
+                None => 50,
+                Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+                Some(_) => return Ok(refused("limit must be 1 to 100")),
+            };
+            let now = platform.now();
+            answer(platform.qr_codes(&caller, &appid, cursor, limit).await.map(|(page, permanent)| {
+                let codes: Vec<Value> = page.items.iter().map(|c| qr_json(c, now)).collect();
+                json!({"codes": codes, "next_cursor": page.next, "permanent_count": permanent,
+                    "permanent_limit": shared::store::MAX_PERMANENT_QR_CODES})
+            }))
+        }
+        Action::QrCode(id) => {
+            let days = match web::single_param(&pairs, "days").map(|d| d.map(str::parse::<i64>)) {
+                Ok(None) => 30,
+                Ok(Some(Ok(days))) if (1..=MAX_QR_DAYS).contains(&days) => days,
+                _ => return Ok(refused(&format!("days must be 1 to {MAX_QR_DAYS}"))),
+            };
+            let now = platform.now();
+            answer(platform.qr_code(&caller, &appid, &id, days).await.map(|figures| figures_json(&figures, now)))
+        }
+        Action::QrCodeImage(id) => match platform.qr_code_image(&caller, &appid, &id).await {
+            Ok((bytes, content_type)) => {
+                let mut response = Response::new(Body::Binary(bytes));
+                let headers = response.headers_mut();
+                if let Ok(value) = header::HeaderValue::from_str(&content_type) {
+                    headers.insert(header::CONTENT_TYPE, value);
+                }
+                // The image never changes for a ticket; the browser may keep it, nobody else.
+                headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, max-age=86400"));
+                headers.insert("x-content-type-options", header::HeaderValue::from_static("nosniff"));
+                response
+            }
+            Err(err) => answer(Err(err)),
+        },
     })
 }
 
 /// The menu as the API shows it.
 pub fn menu_json(state: &MenuState) -> Value {
     serde_json::to_value(state).unwrap_or_default()
+}
+
+/// A QR code as the API shows it. `status`: `active`, or `expired` for a temporary code past its
+/// life (its scans no longer push anything).
+pub fn qr_json(code: &StoredQrCode, now: i64) -> Value {
+    let expired = code.expires_at.is_some_and(|at| at <= now);
+    json!({
+        "id": code.id,
+        "name": code.name,
+        "kind": if code.permanent { "permanent" } else { "temporary" },
+        "scene": code.scene,
+        "scene_type": if code.scene_is_str { "scene_str" } else { "scene_id" },
+        "ticket": code.ticket,
+        "url": code.url,
+        "expires_at": code.expires_at,
+        "status": if expired { "expired" } else { "active" },
+        "created_at": code.created_at,
+        "created_by": code.created_by,
+    })
+}
+
+/// A code with its figures: the days with any push (each with its date in China time) and the
+/// totals over them.
+pub fn figures_json(figures: &QrCodeFigures, now: i64) -> Value {
+    let days: Vec<Value> =
+        figures.days.iter().map(|d| json!({"date": date_of(d.day), "scans": d.scans, "follows": d.follows})).collect();
+    let scans: u64 = figures.days.iter().map(|d| d.scans).sum();
+    let follows: u64 = figures.days.iter().map(|d| d.follows).sum();
+    json!({"code": qr_json(&figures.code, now), "days": days, "totals": {"scans": scans, "follows": follows}})
+}
+
+/// `YYYY-MM-DD` of a day counted from the Unix epoch (Howard Hinnant's `civil_from_days`).
+pub fn date_of(day: i64) -> String {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_of;
+
+    #[test]
+    fn days_read_as_dates() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(20_793), "2026-12-06");
+        assert_eq!(date_of(11_016), "2000-02-29");
+    }
 }

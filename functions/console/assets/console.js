@@ -12,12 +12,14 @@
         start: "/lambda-url/qr-url-issuer",
         account: (appid) => `/lambda-url/account-actions/wechat/authorizers/${encodeURIComponent(appid)}`,
         media: (appid) => `/lambda-url/media-library/wechat/authorizers/${encodeURIComponent(appid)}/media`,
+        setup: (appid) => `/lambda-url/account-setup/wechat/authorizers/${encodeURIComponent(appid)}`,
       }
     : {
         list: "/wechat/authorizers",
         start: "/wechat/authorize-url",
         account: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
         media: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}/media`,
+        setup: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
       };
 
   const $ = (id) => document.getElementById(id);
@@ -112,13 +114,14 @@
     1009: "该公众号需要管理员重新授权",
     1011: "微信没有应答，消息可能已经发出（平台不会重试），请先与粉丝确认",
     1012: "同样的请求正在处理中，请稍候",
-    1014: "保存规则需要注明基于哪个版本",
+    1014: "保存需要注明基于哪个版本",
     1020: "这个身份不是平台登记的后端",
     1021: "操作过于频繁，请稍后再试",
     1022: "没有这个素材，或它不属于这个公众号",
     1023: "文件还没有传到素材存储（或上传链接已过期），请重新上传",
     1024: "文件与声明的不符（格式、大小或内容），微信没有收到任何内容，请重新选择文件",
     1025: "临时素材已过期（微信只保留 3 天），请重新上传同一文件",
+    1026: "没有这个二维码，或临时二维码已过期",
   };
 
   class ApiError extends Error {
@@ -135,7 +138,7 @@
       return REFUSALS[body.reason] || `微信拒绝了这条消息（错误码 ${body.errcode}）`;
     }
     if (code === 1013) {
-      return `规则已被他人修改（当前版本 ${body.version}），请重新加载后再修改`;
+      return `已被他人修改（当前版本 ${body.version}），请重新加载后再修改`;
     }
     if (code === 1001 && body.rule !== undefined && body.rule !== null) {
       return `第 ${Number(body.rule) + 1} 条规则有误：${body.msg}`;
@@ -280,6 +283,8 @@
     loadFollowers(true);
     loadOrigins();
     loadMedia();
+    const active = document.querySelector(".tab.active");
+    if (active && ["menu", "tags", "qrcodes"].includes(active.dataset.tab)) tab(active.dataset.tab);
   }
 
   // --- media: an image uploaded once, used in replies and sends ------------------------------------
@@ -380,6 +385,319 @@
     $("rules").value = JSON.stringify({ ...document_, rules }, null, 2);
     tab("rules");
     result("rules-result", "已加入一条关键词「图片」的规则：可修改关键词，然后点击「保存规则」", true);
+  }
+
+  // --- the custom menu: a form, a phone preview, and the reply rule each key reaches ------------
+  const BUTTON_TYPES = {
+    click: "点击推事件（自动回复）",
+    view: "跳转网页",
+    miniprogram: "打开小程序",
+    media_id: "发送图片素材",
+    article_id: "发送已发布的文章",
+    scancode_push: "扫码推事件",
+    scancode_waitmsg: "扫码带提示",
+    pic_sysphoto: "拍照发图",
+    pic_photo_or_album: "拍照或相册发图",
+    pic_weixin: "微信相册发图",
+    location_select: "发送位置",
+  };
+  const KEY_TYPES = ["click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin", "location_select"];
+  const FIELDS = { view: ["url"], miniprogram: ["url", "appid", "pagepath"], media_id: ["media_id"], article_id: ["article_id"] };
+  const FIELD_LABELS = {
+    key: "事件 key（自动回复按它回复）",
+    url: "网页地址 https://…",
+    appid: "小程序 appid",
+    pagepath: "小程序页面路径",
+    media_id: "永久图片素材（句柄）",
+    article_id: "文章 article_id",
+  };
+  const fieldsOf = (type) => (KEY_TYPES.includes(type) ? ["key"] : FIELDS[type] || []);
+  let menuDoc = { button: [] };
+  let menuVersion = 0;
+  let openPopup = null;
+
+  function input(value, label, onInput, attrs = {}) {
+    const node = el("input", { attrs: { "aria-label": label, placeholder: label, autocomplete: "off", ...attrs } });
+    node.value = value || "";
+    node.addEventListener("input", () => onInput(node.value));
+    return node;
+  }
+
+  function smallButton(text, onClick, attrs = {}) {
+    const node = el("button", { cls: "secondary", text, attrs: { type: "button", ...attrs } });
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  // The fields of a button that does something: its type and what that type needs.
+  function actionFields(button, path) {
+    const select = el("select", { attrs: { "aria-label": `${path} 类型`, "data-field": "type" } });
+    for (const [type, label] of Object.entries(BUTTON_TYPES)) {
+      const option = el("option", { text: label, attrs: { value: type } });
+      select.append(option);
+    }
+    select.value = BUTTON_TYPES[button.type] ? button.type : "click";
+    if (!button.type) button.type = select.value;
+    select.addEventListener("change", () => {
+      for (const field of ["key", "url", "appid", "pagepath", "media_id", "article_id"]) delete button[field];
+      button.type = select.value;
+      renderMenu();
+    });
+    const fields = fieldsOf(button.type).map((field) =>
+      input(button[field], FIELD_LABELS[field], (value) => { button[field] = value; }, { "data-field": field }));
+    return [select, ...fields];
+  }
+
+  function renderMenu() {
+    const form = $("menu-form");
+    form.replaceChildren(...menuDoc.button.map((top, i) => {
+      const path = `一级菜单 ${i + 1}`;
+      const name = input(top.name, `${path} 名称`, (value) => { top.name = value; renderPhone(); }, { "data-field": "name", maxlength: "16" });
+      const hasSubs = Array.isArray(top.sub_button);
+      const fields = [name];
+      if (!hasSubs) fields.push(...actionFields(top, path));
+      fields.push(smallButton(hasSubs ? "改为单个按钮" : "改为子菜单", () => {
+        if (hasSubs) {
+          delete top.sub_button;
+          top.type = "click";
+        } else {
+          for (const field of ["type", "key", "url", "appid", "pagepath", "media_id", "article_id"]) delete top[field];
+          top.sub_button = [{ type: "click", name: "", key: "" }];
+        }
+        renderMenu();
+      }));
+      fields.push(smallButton("删除", () => { menuDoc.button.splice(i, 1); renderMenu(); }, { "aria-label": `删除${path}` }));
+      const box = el("div", { cls: "menu-button", attrs: { "data-index": String(i) } }, [el("div", { cls: "fields" }, fields)]);
+      if (hasSubs) {
+        for (const [j, sub] of top.sub_button.entries()) {
+          const subPath = `${path} 子菜单 ${j + 1}`;
+          const subName = input(sub.name, `${subPath} 名称`, (value) => { sub.name = value; renderPhone(); }, { "data-field": "name", maxlength: "60" });
+          const remove = smallButton("删除", () => { top.sub_button.splice(j, 1); renderMenu(); }, { "aria-label": `删除${subPath}` });
+          box.append(el("div", { cls: "fields sub", attrs: { "data-sub": String(j) } }, [subName, ...actionFields(sub, subPath), remove]));
+        }
+        if (top.sub_button.length < 5) {
+          box.append(el("div", { cls: "sub" }, [smallButton("添加子菜单", () => {
+            top.sub_button.push({ type: "click", name: "", key: "" });
+            renderMenu();
+          }, { "data-add": "sub" })]));
+        }
+      }
+      return box;
+    }));
+    $("add-menu-button").disabled = menuDoc.button.length >= 3;
+    renderPhone();
+  }
+
+  // The menu as a follower's phone shows it: the bar, and a top button's sub-buttons above it.
+  function renderPhone() {
+    $("phone-title").textContent = selected ? selected.nick_name || selected.authorizer_appid : "公众号";
+    const popup = $("phone-popup");
+    popup.hidden = true;
+    const bar = $("phone-bar");
+    bar.replaceChildren(...menuDoc.button.map((top, i) => {
+      const button = el("button", { text: top.name || "（未命名）", attrs: { type: "button", "data-index": String(i) } });
+      button.addEventListener("click", () => {
+        if (!Array.isArray(top.sub_button) || openPopup === i) {
+          openPopup = null;
+          popup.hidden = true;
+          return;
+        }
+        openPopup = i;
+        popup.replaceChildren(...top.sub_button.map((sub) => el("div", { text: sub.name || "（未命名）" })));
+        popup.style.left = `${(i * 100) / menuDoc.button.length}%`;
+        popup.style.width = `${100 / menuDoc.button.length}%`;
+        popup.hidden = false;
+      });
+      return button;
+    }));
+  }
+
+  // Empty optional fields are left out: the API names what is really missing.
+  function cleanMenu() {
+    const clean = (button) => {
+      const out = {};
+      for (const [key, value] of Object.entries(button)) {
+        if (key === "sub_button") out.sub_button = value.map(clean);
+        else if (typeof value === "string" && value.trim() !== "") out[key] = value.trim();
+      }
+      if (!out.name) out.name = "";
+      return out;
+    };
+    return { button: menuDoc.button.map(clean) };
+  }
+
+  function showMenuState(data) {
+    menuVersion = data.version;
+    $("menu-version").textContent = String(data.version);
+    menuDoc = JSON.parse(JSON.stringify(data.menu || data.live || { button: [] }));
+    const sync = $("menu-sync");
+    if (!data.menu && data.live) {
+      sync.textContent = "下面是公众号现在在微信上的菜单（在微信公众平台设置，不是在本平台）。修改后发布将替换它。";
+    } else if (!data.in_sync) {
+      sync.textContent = data.live
+        ? "微信上的菜单已在别处被修改，与本平台保存的不同。下面是本平台保存的版本，发布将替换微信上的菜单。"
+        : "微信上已没有菜单（可能在微信公众平台删除了）。下面是本平台保存的版本，可以重新发布。";
+    }
+    sync.hidden = !((!data.menu && data.live) || !data.in_sync);
+    const keys = (data.keys || []).map((k) => el("li", {
+      cls: k.rule === null ? "missing" : "",
+      attrs: { "data-key": k.key },
+      text: k.rule === null
+        ? `「${k.key}」没有自动回复规则：粉丝点击后不会收到回复`
+        : `「${k.key}」→ 第 ${k.rule + 1} 条自动回复规则`,
+    }));
+    for (const index of data.unused_click_rules || []) {
+      keys.push(el("li", { cls: "missing", text: `第 ${index + 1} 条自动回复规则回复的菜单 key 不在任何菜单中` }));
+    }
+    $("menu-keys").replaceChildren(...keys);
+    renderMenu();
+  }
+
+  async function loadMenu() {
+    $("menu-result").textContent = "";
+    try {
+      const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/menu`);
+      showMenuState(data);
+    } catch (err) {
+      result("menu-result", err.message, false);
+    }
+  }
+
+  async function publishMenu(remove) {
+    const url = `${routes.setup(selected.authorizer_appid)}/menu`;
+    const headers = { "if-match": `"${menuVersion}"` };
+    $("publish-menu").disabled = true;
+    try {
+      const { data } = remove
+        ? await api("DELETE", url, { headers })
+        : await api("PUT", url, { body: cleanMenu(), headers });
+      showMenuState(data);
+      result("menu-result", remove
+        ? `已删除（版本 ${data.version}）：粉丝 5 分钟内不再看到菜单`
+        : `已发布（版本 ${data.version}）：粉丝重新进入公众号后（最长约 5 分钟）看到新菜单`, true);
+    } catch (err) {
+      result("menu-result", err.message, false);
+    } finally {
+      $("publish-menu").disabled = false;
+    }
+  }
+
+  // --- follower tags ------------------------------------------------------------------------------
+  async function loadTags() {
+    const body = $("tags").tBodies[0];
+    try {
+      const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/tags`);
+      body.replaceChildren(...data.tags.map((tag) => {
+        const name = input(tag.name, `标签 ${tag.id} 名称`, () => {}, { maxlength: "30" });
+        const rename = smallButton("改名", () => tagAction("PUT", tag.id, { name: name.value.trim() }, "已改名"));
+        const remove = smallButton("删除", () => tagAction("DELETE", tag.id, undefined, "已删除"));
+        return el("tr", { attrs: { "data-tag": String(tag.id) } }, [el("td", {}, [name]), el("td", { text: tag.count }), el("td", {}, [rename, remove])]);
+      }));
+      $("tag-pick").replaceChildren(...data.tags.map((tag) => el("option", { text: tag.name, attrs: { value: String(tag.id) } })));
+      if (!data.tags.length) body.replaceChildren(el("tr", {}, [el("td", { text: "还没有标签", attrs: { colspan: "3" } })]));
+    } catch (err) {
+      result("tags-result", err.message, false);
+    }
+  }
+
+  async function tagAction(method, id, body, done) {
+    try {
+      await api(method, `${routes.setup(selected.authorizer_appid)}/tags/${id}`, { body });
+      result("tags-result", done, true);
+      await loadTags();
+    } catch (err) {
+      result("tags-result", err.message, false);
+    }
+  }
+
+  async function createTag() {
+    const name = $("tag-name").value.trim();
+    if (!name) return result("tags-result", "请填写标签名", false);
+    try {
+      const { data } = await api("POST", `${routes.setup(selected.authorizer_appid)}/tags`, { body: { name } });
+      $("tag-name").value = "";
+      result("tags-result", `已创建标签「${data.tag.name}」`, true);
+      await loadTags();
+    } catch (err) {
+      result("tags-result", err.message, false);
+    }
+  }
+
+  async function tagFollowers(remove) {
+    const openids = $("tag-openids").value.split(/[\s,]+/).filter(Boolean);
+    const tag = $("tag-pick").value;
+    if (!openids.length || !tag) return result("tags-result", "请填写粉丝 OpenID 并选择标签", false);
+    try {
+      const { data } = await api("POST", `${routes.setup(selected.authorizer_appid)}/tags/${tag}/followers`, { body: { openids, remove } });
+      result("tags-result", remove ? `已为 ${data.removed} 位粉丝取消标签` : `已为 ${data.tagged} 位粉丝打上标签`, true);
+      await loadTags();
+    } catch (err) {
+      result("tags-result", err.message, false);
+    }
+  }
+
+  // --- parametric QR codes: made, shown, and what they brought --------------------------------
+  async function createQr() {
+    const name = $("qr-name").value.trim();
+    const scene = $("qr-scene").value.trim();
+    const permanent = $("qr-kind").value === "permanent";
+    if (!name || !scene) return result("qr-result", "请填写名称和场景值", false);
+    const body = { name, permanent };
+    if (/^[1-9][0-9]{0,8}$/.test(scene)) body.scene_id = Number(scene);
+    else body.scene_str = scene;
+    if (!permanent) body.expire_seconds = Math.round(Number($("qr-days").value || "30") * 86400);
+    $("create-qr").disabled = true;
+    try {
+      const { data } = await api("POST", `${routes.setup(selected.authorizer_appid)}/qrcodes`, { body });
+      result("qr-result", data.existing ? `这个场景值已有永久二维码「${data.code.name}」` : `已生成「${data.code.name}」`, true);
+      await loadQrCodes();
+      await showQr(data.code);
+    } catch (err) {
+      result("qr-result", err.message, false);
+    } finally {
+      $("create-qr").disabled = false;
+    }
+  }
+
+  async function loadQrCodes() {
+    const body = $("qrcodes").tBodies[0];
+    try {
+      const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/qrcodes?limit=100`);
+      $("qr-permanent").textContent = `永久二维码已用 ${data.permanent_count} / ${data.permanent_limit}`;
+      body.replaceChildren(...data.codes.map((code) => el("tr", { attrs: { "data-qr": code.id } }, [
+        el("td", { text: code.name }),
+        el("td", { text: code.kind === "permanent" ? "永久" : `临时，至 ${time(code.expires_at)}` }),
+        el("td", { text: code.scene }),
+        el("td", { cls: `qr-${code.status}`, text: code.status === "active" ? "有效" : "已过期" }),
+        el("td", {}, [smallButton("查看", () => showQr(code), { "data-use": "view" })]),
+      ])));
+      if (!data.codes.length) body.replaceChildren(el("tr", {}, [el("td", { text: "还没有二维码", attrs: { colspan: "5" } })]));
+    } catch (err) {
+      result("qr-result", err.message, false);
+    }
+  }
+
+  // The code's image (fetched with the operator's token, shown from memory) and its figures.
+  async function showQr(code) {
+    const base = `${routes.setup(selected.authorizer_appid)}/qrcodes/${code.id}`;
+    $("qr-view").hidden = false;
+    const image = $("qr-image");
+    image.removeAttribute("src");
+    image.alt = `「${code.name}」的二维码`;
+    try {
+      const { data } = await api("GET", `${base}?days=30`);
+      const lines = [el("p", { text: `「${code.name}」近 30 天：新关注 ${data.totals.follows}，已关注粉丝扫码 ${data.totals.scans}`, attrs: { id: "qr-totals" } })];
+      for (const day of data.days) lines.push(el("p", { cls: "hint", text: `${day.date}：新关注 ${day.follows}，扫码 ${day.scans}` }));
+      $("qr-stats").replaceChildren(...lines);
+      if (code.status !== "active") return;
+      const headers = token() ? { authorization: `Bearer ${token()}` } : {};
+      const response = await fetch(`${base}/image`, { headers });
+      if (!response.ok) throw new ApiError("二维码图片暂时取不到，请稍后再试", null, null);
+      if (image.src) URL.revokeObjectURL(image.src);
+      image.src = URL.createObjectURL(await response.blob());
+    } catch (err) {
+      result("qr-result", err.message, false);
+    }
   }
 
   // --- web authorization: the sites the account's followers may be sent back to ---------------
@@ -499,6 +817,9 @@
     for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
     if (name === "followers" && selected) loadFollowers(true);
     if (name === "media" && selected) loadMedia();
+    if (name === "menu" && selected) loadMenu();
+    if (name === "tags" && selected) loadTags();
+    if (name === "qrcodes" && selected) loadQrCodes();
   }
 
   // --- wiring -----------------------------------------------------------------------------------
@@ -522,6 +843,18 @@
   $("send").addEventListener("click", send);
   $("save-origins").addEventListener("click", saveOrigins);
   $("upload-media").addEventListener("click", uploadMedia);
+  $("add-menu-button").addEventListener("click", () => {
+    if (menuDoc.button.length < 3) menuDoc.button.push({ type: "click", name: "", key: "" });
+    renderMenu();
+  });
+  $("publish-menu").addEventListener("click", () => publishMenu(false));
+  $("delete-menu").addEventListener("click", () => publishMenu(true));
+  $("reload-menu").addEventListener("click", loadMenu);
+  $("create-tag").addEventListener("click", createTag);
+  $("tag-followers").addEventListener("click", () => tagFollowers(false));
+  $("untag-followers").addEventListener("click", () => tagFollowers(true));
+  $("create-qr").addEventListener("click", createQr);
+  $("qr-kind").addEventListener("change", () => { $("qr-days").disabled = $("qr-kind").value === "permanent"; });
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => tab(button.dataset.tab));
   // Coming back from WeChat's authorization page with Back: show the new account.
   window.addEventListener("pageshow", (e) => e.persisted && loadAccounts());

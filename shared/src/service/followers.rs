@@ -112,6 +112,16 @@ impl<S: TokenStore> Platform<S> {
         let openid = text("openid")?;
         let at = detail.get("create_time").and_then(Value::as_i64).ok_or_else(|| malformed("no detail.create_time"))?;
         self.store.record_follower(appid, openid, at, &change).await?;
+        // A scan of a parametric QR code: counted for the code (once per event id), a follow when
+        // it brought a new follower.
+        let ticket = detail.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 512);
+        let event_id = detail.get("id").and_then(Value::as_str).filter(|id| !id.is_empty() && id.len() <= 128);
+        let follow = detail_type == "mp.event.subscribe";
+        if let (Some(ticket), Some(event_id)) = (ticket, event_id)
+            && (follow || detail_type == "mp.event.scan")
+        {
+            self.count_qr_push(appid, ticket, follow, event_id, at).await?;
+        }
         Ok(LedgerOutcome::Recorded)
     }
 
@@ -272,6 +282,7 @@ fn follower_json(follower: &Follower, now: i64) -> Value {
         "last_subscribed_at": follower.last_subscribed_at,
         "unsubscribed_at": follower.unsubscribed_at,
         "scene": follower.scene,
+        "first_scene": follower.first_scene,
         "last_message_at": follower.last_message_at,
         "last_interaction_at": follower.last_interaction_at,
         "unionid": follower.unionid,

@@ -8,8 +8,9 @@ use super::{
     AuthorizerProfile, AuthorizerRecord, AuthorizerStatus, AuthorizerStore, AuthorizerSummary, Binding, BindingStore,
     ComponentToken, ComponentTokenStore, DocumentKind, DocumentStore, DueAuthorizer, DuePage, Follower, FollowerChange,
     FollowerPage, FollowerStore, MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization,
-    OWNER_MOVE_TTL_SECS, OwnerMove, Renewal, STAGED_MEDIUM_SECS, StoreError, StoredDocument, StoredMedium, SummaryPage,
-    TicketStore, TicketWrite, Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    OWNER_MOVE_TTL_SECS, OwnerMove, QR_PUSH_MARKER_SECS, QrCodeKept, QrCodePage, QrCodeStore, QrDay, Renewal,
+    STAGED_MEDIUM_SECS, StoreError, StoredDocument, StoredMedium, StoredQrCode, SummaryPage, TicketStore, TicketWrite,
+    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -48,6 +49,12 @@ struct State {
     moves: HashMap<String, OwnerMoves>,
     /// Per account: the bindings by both sides.
     bindings: HashMap<String, AccountBindings>,
+    /// Per account: its QR codes by id.
+    qr_codes: HashMap<String, BTreeMap<String, StoredQrCode>>,
+    /// Per (account, code, day): scans and follows.
+    qr_days: BTreeMap<(String, String, i64), (u64, u64)>,
+    /// Counted pushes (account, event id) with when the marker expires.
+    qr_seen: HashMap<(String, String), Timestamp>,
     writes: u64,
     reads: u64,
     /// Marker reads ([`MarkerStore::seen`]) and marker writes ([`MarkerStore::remember_once`])
@@ -584,9 +591,15 @@ fn follow(
                 if follower.last_subscribed_at.is_none_or(|t| t < at) {
                     follower.last_subscribed_at = Some(at);
                     follower.scene.clone_from(scene);
+                    if follower.first_scene.is_none() {
+                        follower.first_scene.clone_from(scene);
+                    }
                 }
                 if follower.first_subscribed_at.is_none_or(|t| t > at) {
                     follower.first_subscribed_at = Some(at);
+                    if scene.is_some() {
+                        follower.first_scene.clone_from(scene);
+                    }
                 }
                 return (follower != before).then_some(((follower, state_at), 0));
             }
@@ -595,6 +608,9 @@ fn follow(
             follower.last_subscribed_at = Some(at);
             follower.first_subscribed_at.get_or_insert(at);
             follower.scene.clone_from(scene);
+            if follower.first_scene.is_none() {
+                follower.first_scene.clone_from(scene);
+            }
             i64::from(!was_subscribed)
         }
         FollowerChange::Unsubscribed => {
@@ -644,6 +660,9 @@ fn follow(
             follower.last_subscribed_at = Some(*subscribed_at);
             follower.first_subscribed_at.get_or_insert(*subscribed_at);
             follower.scene.clone_from(scene);
+            if follower.first_scene.is_none() {
+                follower.first_scene.clone_from(scene);
+            }
             if unionid.is_some() {
                 follower.unionid.clone_from(unionid);
             }
@@ -841,5 +860,86 @@ impl MediaStore for MemoryStore {
             state.wrote(());
         }
         Ok(())
+    }
+}
+
+impl QrCodeStore for MemoryStore {
+    async fn keep_qr_code(&self, appid: &str, code: &StoredQrCode, limit: u64) -> Result<QrCodeKept, StoreError> {
+        let mut state = self.lock();
+        let codes = state.qr_codes.entry(appid.to_owned()).or_default();
+        if let Some(existing) = codes.get(&code.id) {
+            return Ok(QrCodeKept::Existing(existing.clone()));
+        }
+        let permanent = codes.values().filter(|c| c.permanent).count() as u64;
+        if code.permanent && permanent >= limit {
+            return Ok(QrCodeKept::Full);
+        }
+        codes.insert(code.id.clone(), code.clone());
+        Ok(state.wrote(QrCodeKept::Kept))
+    }
+
+    async fn qr_code(&self, appid: &str, id: &str) -> Result<Option<StoredQrCode>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.qr_codes.get(appid).and_then(|codes| codes.get(id)).cloned())
+    }
+
+    async fn qr_codes(&self, appid: &str, cursor: Option<&str>, limit: u32) -> Result<QrCodePage, StoreError> {
+        if cursor.is_some_and(|c| !super::is_qr_code_id(c)) {
+            return Err(StoreError::Other("malformed QR code cursor".into()));
+        }
+        let mut state = self.lock();
+        state.reads += 1;
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        let codes = state.qr_codes.get(appid);
+        let after: Vec<&StoredQrCode> = codes
+            .into_iter()
+            .flat_map(|c| c.values())
+            .filter(|c| cursor.is_none_or(|after| c.id.as_str() > after))
+            .collect();
+        let items: Vec<StoredQrCode> = after.iter().take(limit).map(|c| (*c).clone()).collect();
+        let next = (after.len() > limit).then(|| items.last().map(|c| c.id.clone())).flatten();
+        Ok(QrCodePage { items, next })
+    }
+
+    async fn permanent_qr_codes(&self, appid: &str) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.qr_codes.get(appid).map_or(0, |codes| codes.values().filter(|c| c.permanent).count() as u64))
+    }
+
+    async fn count_qr_push(
+        &self,
+        appid: &str,
+        id: &str,
+        day: i64,
+        follow: bool,
+        event_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let seen = (appid.to_owned(), event_id.to_owned());
+        if state.qr_seen.get(&seen).is_some_and(|expires| *expires > now) {
+            return Ok(false);
+        }
+        state.qr_seen.insert(seen, now + QR_PUSH_MARKER_SECS);
+        let counts = state.qr_days.entry((appid.to_owned(), id.to_owned(), day)).or_default();
+        if follow {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
+        }
+        Ok(state.wrote(true))
+    }
+
+    async fn qr_days(&self, appid: &str, id: &str, from: i64, to: i64) -> Result<Vec<QrDay>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        let range = (appid.to_owned(), id.to_owned(), from)..=(appid.to_owned(), id.to_owned(), to);
+        Ok(state
+            .qr_days
+            .range(range)
+            .map(|((_, _, day), (scans, follows))| QrDay { day: *day, scans: *scans, follows: *follows })
+            .collect())
     }
 }

@@ -608,6 +608,9 @@ pub struct Follower {
     pub unsubscribed_at: Option<Timestamp>,
     /// The QR scene of their last follow, if any.
     pub scene: Option<String>,
+    /// The QR scene of the first follow through a QR code the ledger saw (attribution of the
+    /// campaign that brought them first).
+    pub first_scene: Option<String>,
     /// When they last sent a message.
     pub last_message_at: Option<Timestamp>,
     /// When they last scanned, clicked or followed.
@@ -860,6 +863,124 @@ pub struct Renewal {
     pub expires_at: Timestamp,
 }
 
+/// A parametric QR code the platform made for an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredQrCode {
+    /// The platform's id: the first 20 hex digits of the ticket's SHA-1 (a scan's push carries
+    /// the ticket, so its code is found without a read).
+    pub id: String,
+    /// The operator's name for it (a campaign, a poster, a shop).
+    pub name: String,
+    /// The scene the code pushes (`scene_id` as digits, or the `scene_str`).
+    pub scene: String,
+    /// Whether the scene is a `scene_str`.
+    pub scene_is_str: bool,
+    /// Permanent (at most [`MAX_PERMANENT_QR_CODES`] per account) or temporary.
+    pub permanent: bool,
+    /// WeChat's ticket (the image is `showqrcode?ticket=`).
+    pub ticket: String,
+    /// The text the code holds.
+    pub url: String,
+    /// When a temporary code stops working.
+    pub expires_at: Option<Timestamp>,
+    /// When it was made, and by whom.
+    pub created_at: Timestamp,
+    /// A dashboard identity or a backend caller.
+    pub created_by: String,
+}
+
+/// Whether `id` is a QR code id as the platform makes them (20 lowercase hex digits).
+pub fn is_qr_code_id(id: &str) -> bool {
+    id.len() == 20 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Permanent QR codes WeChat makes per account
+/// (<https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html>).
+pub const MAX_PERMANENT_QR_CODES: u64 = 100_000;
+
+/// How keeping a new QR code went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QrCodeKept {
+    /// Kept (a permanent one counted).
+    Kept,
+    /// A code with that id was already kept (WeChat answers the same ticket for the same
+    /// permanent scene): the kept one.
+    Existing(StoredQrCode),
+    /// The account has [`MAX_PERMANENT_QR_CODES`] permanent codes: nothing kept.
+    Full,
+}
+
+/// What a code did on one day (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QrDay {
+    /// Days since the Unix epoch.
+    pub day: i64,
+    /// Scans by people who followed already (`SCAN` pushes).
+    pub scans: u64,
+    /// New follows through the code (`subscribe` pushes with `qrscene_`).
+    pub follows: u64,
+}
+
+/// One page of an account's QR codes (newest id order is not kept: by id).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QrCodePage {
+    /// The codes.
+    pub items: Vec<StoredQrCode>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<String>,
+}
+
+/// Each account's QR codes and what they did (`qrcode#{c}#{appid}`: one item per code, the count
+/// of permanent ones, one item per code and day, and a short-lived marker per counted push).
+pub trait QrCodeStore: Send + Sync {
+    /// Keeps a code WeChat made; a permanent one only while the account has fewer than `limit`
+    /// (the code and the count written together).
+    fn keep_qr_code(
+        &self,
+        appid: &str,
+        code: &StoredQrCode,
+        limit: u64,
+    ) -> impl Future<Output = Result<QrCodeKept, StoreError>> + Send;
+
+    /// One code.
+    fn qr_code(&self, appid: &str, id: &str) -> impl Future<Output = Result<Option<StoredQrCode>, StoreError>> + Send;
+
+    /// A page of the account's codes, by id.
+    fn qr_codes(
+        &self,
+        appid: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<QrCodePage, StoreError>> + Send;
+
+    /// How many permanent codes the account has.
+    fn permanent_qr_codes(&self, appid: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Counts one push of code `id` on `day` (a follow, or a scan by a follower) once per
+    /// `event_id` however often the push is delivered: false when it was already counted.
+    fn count_qr_push(
+        &self,
+        appid: &str,
+        id: &str,
+        day: i64,
+        follow: bool,
+        event_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// What code `id` did from day `from` to day `to` (both included), the days with any push.
+    fn qr_days(
+        &self,
+        appid: &str,
+        id: &str,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = Result<Vec<QrDay>, StoreError>> + Send;
+}
+
+/// How long the marker of a counted push is kept (EventBridge and SQS redeliver within hours).
+pub const QR_PUSH_MARKER_SECS: i64 = 7 * 86_400;
+
 /// Everything, for adapters that implement all of it.
 pub trait TokenStore:
     TicketStore
@@ -870,6 +991,7 @@ pub trait TokenStore:
     + FollowerStore
     + BindingStore
     + MediaStore
+    + QrCodeStore
 {
 }
 
@@ -881,7 +1003,8 @@ impl<
         + DocumentStore
         + FollowerStore
         + BindingStore
-        + MediaStore,
+        + MediaStore
+        + QrCodeStore,
 > TokenStore for T
 {
 }

@@ -14,12 +14,14 @@
 mod error;
 mod media;
 mod menu;
+mod qrcode;
 mod tags;
 mod wire;
 
 pub use self::error::{ApiError, ErrorKind};
 pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
 pub use self::menu::LiveMenu;
+pub use self::qrcode::QrTicket;
 pub use self::tags::{TAG_BATCH, Tag};
 
 use std::time::{Duration, Instant};

@@ -10,8 +10,8 @@ use shared::Secret;
 use shared::service::{RefreshPolicy, TokenError, token_or_refresh};
 use shared::store::{
     AuthorizerProfile, AuthorizerStatus, Binding, DocumentKind, DueAuthorizer, FollowerChange, MediumUpload,
-    NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, STAGED_MEDIUM_SECS, StoreError, StoredMedium, TicketWrite,
-    TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
+    NewAuthorization, OWNER_MOVE_TTL_SECS, OwnerMove, QrCodeKept, QrDay, STAGED_MEDIUM_SECS, StoreError, StoredMedium,
+    StoredQrCode, TicketWrite, TokenRefresh, TokenStore, UNCLAIMED_OWNER, VerifyTicket,
 };
 
 const NOW: i64 = 1_732_000_000;
@@ -33,7 +33,7 @@ macro_rules! store_suite {
             concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
             concurrent_counts_count_each_once, owner_moves_are_kept_for_the_previous_owner,
             media_are_staged_then_uploaded_and_paged,
-            the_renewal_index_answers_what_expires_first);
+            the_renewal_index_answers_what_expires_first, qr_codes_are_kept_counted_once_per_push_and_limited);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -566,6 +566,7 @@ pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore
         (o1.subscribed, o1.first_subscribed_at, o1.last_subscribed_at, o1.scene),
         (true, Some(NOW), Some(NOW + 20), None)
     );
+    assert_eq!(o1.first_scene.as_deref(), Some("shop-42"), "the scene that brought them first stays");
     assert_eq!(count(store.clone()).await, 1);
     // A message from someone the ledger never saw follow: they follow (only followers can write).
     store.record_follower("wx1", "o2", NOW + 30, &FollowerChange::Messaged).await.unwrap();
@@ -622,6 +623,7 @@ pub(crate) async fn follower_events_in_any_order_give_one_record<S: TokenStore>(
         last_subscribed_at: Some(NOW + 8),
         unsubscribed_at: Some(NOW + 5),
         scene: None,
+        first_scene: Some("qr-1".to_owned()),
         last_message_at: Some(NOW + 1),
         last_interaction_at: Some(NOW + 9),
         unionid: None,
@@ -892,4 +894,49 @@ pub(crate) async fn the_renewal_index_answers_what_expires_first<S: TokenStore>(
     let renewed = renewal("wx_r", "mtim_b", NOW + 2_000);
     store.schedule_renewal(&renewed).await.unwrap();
     assert_eq!(store.renewals_due(NOW + 10_000, 10).await.unwrap(), [other, late, renewed]);
+}
+
+pub(crate) async fn qr_codes_are_kept_counted_once_per_push_and_limited<S: TokenStore>(store: Arc<S>) {
+    let code = |n: u32, permanent: bool| StoredQrCode {
+        id: format!("{n:020x}"),
+        name: format!("海报 {n}"),
+        scene: n.to_string(),
+        scene_is_str: false,
+        permanent,
+        ticket: format!("gQH{n}"),
+        url: format!("http://weixin.qq.com/q/{n}"),
+        expires_at: (!permanent).then_some(NOW + 3600),
+        created_at: NOW,
+        created_by: "jwt:a".to_owned(),
+    };
+    // Two permanent codes at most here: the third is refused, a temporary one is not counted.
+    assert_eq!(store.keep_qr_code("wx1", &code(1, true), 2).await.unwrap(), QrCodeKept::Kept);
+    assert_eq!(store.keep_qr_code("wx1", &code(1, true), 2).await.unwrap(), QrCodeKept::Existing(code(1, true)));
+    assert_eq!(store.keep_qr_code("wx1", &code(2, true), 2).await.unwrap(), QrCodeKept::Kept);
+    assert_eq!(store.keep_qr_code("wx1", &code(3, true), 2).await.unwrap(), QrCodeKept::Full);
+    assert_eq!(store.keep_qr_code("wx1", &code(4, false), 2).await.unwrap(), QrCodeKept::Kept);
+    assert_eq!(store.permanent_qr_codes("wx1").await.unwrap(), 2);
+    assert_eq!(store.permanent_qr_codes("wx2").await.unwrap(), 0, "per account");
+    assert_eq!(store.qr_code("wx1", &code(3, true).id).await.unwrap(), None, "nothing kept past the limit");
+    assert_eq!(store.qr_code("wx1", &code(4, false).id).await.unwrap(), Some(code(4, false)));
+
+    // Paged by id.
+    let first = store.qr_codes("wx1", None, 2).await.unwrap();
+    assert_eq!(first.items, vec![code(1, true), code(2, true)]);
+    let rest = store.qr_codes("wx1", first.next.as_deref(), 2).await.unwrap();
+    assert_eq!((rest.items, rest.next), (vec![code(4, false)], None));
+    assert!(store.qr_codes("wx1", Some("not-an-id"), 2).await.is_err());
+
+    // Each push counted once however often it is delivered, by day.
+    let id = code(1, true).id;
+    let day = NOW / 86_400;
+    assert!(store.count_qr_push("wx1", &id, day, true, "e1", NOW).await.unwrap());
+    assert!(!store.count_qr_push("wx1", &id, day, true, "e1", NOW + 1).await.unwrap(), "redelivered");
+    assert!(store.count_qr_push("wx1", &id, day, false, "e2", NOW).await.unwrap());
+    assert!(store.count_qr_push("wx1", &id, day, false, "e3", NOW).await.unwrap());
+    assert!(store.count_qr_push("wx1", &id, day + 2, true, "e4", NOW + 2 * 86_400).await.unwrap());
+    let days = store.qr_days("wx1", &id, day - 1, day + 2).await.unwrap();
+    assert_eq!(days, vec![QrDay { day, scans: 2, follows: 1 }, QrDay { day: day + 2, scans: 0, follows: 1 }]);
+    assert_eq!(store.qr_days("wx1", &id, day + 1, day + 1).await.unwrap(), vec![], "a day without pushes");
+    assert_eq!(store.qr_days("wx1", &code(2, true).id, day, day).await.unwrap(), vec![], "per code");
 }

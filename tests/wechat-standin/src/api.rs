@@ -48,6 +48,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .route("/standin/push/ticket", post(push_ticket))
         .route("/standin/push/text", post(push_text))
         .route("/standin/push/event", post(push_event))
+        .route("/standin/scan", post(scan))
+        .route("/standin/tap", post(tap))
         .route("/standin/push/unauthorized", post(push_unauthorized))
         .route("/standin/sent", get(sent))
         .route("/standin/faults", post(faults))
@@ -57,7 +59,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .with_state(standin.clone())
         .merge(crate::media::router(standin.clone()))
         .merge(crate::menu::router(standin.clone()))
-        .merge(crate::tags::router(standin))
+        .merge(crate::tags::router(standin.clone()))
+        .merge(crate::qrcodes::router(standin))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;
@@ -337,6 +340,37 @@ async fn push_text(State(s): State<StandIn>, axum::Json(push): axum::Json<TextPu
 
 async fn push_event(State(s): State<StandIn>, axum::Json(push): axum::Json<EventPush>) -> Response {
     axum::Json(s.push_event(&push.appid, &push.openid, &push.event).await).into_response()
+}
+
+/// Someone scans a parametric QR code (`{ticket, openid}`): the push it causes; 404 when no
+/// live code has that ticket.
+async fn scan(State(s): State<StandIn>, axum::Json(scan): axum::Json<ScanRequest>) -> Response {
+    match s.scan_qrcode(&scan.ticket, &scan.openid).await {
+        Some(pushed) => axum::Json(pushed).into_response(),
+        None => (StatusCode::NOT_FOUND, "no live QR code with that ticket").into_response(),
+    }
+}
+
+/// A follower taps a menu button (`{appid, openid, key}`): the `CLICK` push; 404 when the
+/// account's menu has no click button with that key.
+async fn tap(State(s): State<StandIn>, axum::Json(tap): axum::Json<TapRequest>) -> Response {
+    match s.tap_menu(&tap.appid, &tap.openid, &tap.key).await {
+        Some(pushed) => axum::Json(pushed).into_response(),
+        None => (StatusCode::NOT_FOUND, "no menu button with that key").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ScanRequest {
+    ticket: String,
+    openid: String,
+}
+
+#[derive(Deserialize)]
+struct TapRequest {
+    appid: String,
+    openid: String,
+    key: String,
 }
 
 async fn push_unauthorized(State(s): State<StandIn>, axum::Json(push): axum::Json<AppidOnly>) -> Response {

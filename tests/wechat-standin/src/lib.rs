@@ -37,6 +37,7 @@ mod oauth;
 mod page;
 pub mod platform;
 mod push;
+mod qrcodes;
 mod tags;
 mod world;
 
@@ -213,6 +214,26 @@ impl StandIn {
     /// The account's default menu as WeChat keeps it (`None`: none set, or deleted).
     pub fn menu(&self, appid: &str) -> Option<serde_json::Value> {
         self.world().menu_of(appid)
+    }
+
+    /// Someone scans the code of `ticket` with WeChat: the push it causes (`subscribe` with
+    /// `qrscene_…` if `openid` does not follow yet, else `SCAN`) is delivered to the account.
+    /// `None`: no such code, or it expired (WeChat shows nothing to push).
+    pub async fn scan_qrcode(&self, ticket: &str, openid: &str) -> Option<PushResult> {
+        let (appid, xml) = self.world().scan_message(ticket, openid)?;
+        Some(self.push_to_authorizer(&appid, openid, &xml).await)
+    }
+
+    /// A follower taps the menu button with `key`: the `CLICK` push, when the account's menu has
+    /// such a button (`None` otherwise: nothing to tap).
+    pub async fn tap_menu(&self, appid: &str, openid: &str, key: &str) -> Option<PushResult> {
+        let xml = self.world().click_message(appid, openid, key)?;
+        Some(self.push_to_authorizer(appid, openid, &xml).await)
+    }
+
+    /// The image `showqrcode` serves for `ticket` (to compare with what the platform serves).
+    pub fn qrcode_image(ticket: &str) -> Vec<u8> {
+        qrcodes::qr_like_png(ticket.as_bytes())
     }
 
     /// The account's admin sets the default menu in WeChat's own backend (no API call, no check).

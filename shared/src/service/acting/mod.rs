@@ -19,6 +19,7 @@ mod customer_service;
 mod lending;
 mod media;
 mod menus;
+mod qrcodes;
 mod renewal;
 mod tags;
 mod templates;
@@ -28,6 +29,7 @@ pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};
 pub use self::menus::{KeyLink, MenuState};
+pub use self::qrcodes::{MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, NewQrCode, QrCodeFigures, Scene, qr_code_id, qr_day};
 pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
 pub use self::tags::{MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS};
 
@@ -113,6 +115,9 @@ pub enum ActError {
     /// names what is running.
     #[error("{0}")]
     Running(&'static str),
+    /// No such QR code on the account (or, for its image, a temporary one that expired).
+    #[error("no such QR code on this account")]
+    NoQrCode,
     /// The staging bucket failed.
     #[error("the staging bucket failed: {0}")]
     Staging(String),

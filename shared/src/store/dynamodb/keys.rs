@@ -120,6 +120,31 @@ impl Keys {
         Key { pk: self.media(appid), sk: Cow::Owned(handle.to_owned()) }
     }
 
+    /// The partition of an account's QR codes, their counts and daily figures.
+    pub(super) fn qr_codes(&self, appid: &str) -> String {
+        format!("qrcode#{}#{appid}", self.component)
+    }
+
+    /// One QR code.
+    pub(super) fn qr_code(&self, appid: &str, id: &str) -> Key {
+        Key { pk: self.qr_codes(appid), sk: Cow::Owned(format!("code#{id}")) }
+    }
+
+    /// How many permanent QR codes the account has.
+    pub(super) fn qr_permanent_count(&self, appid: &str) -> Key {
+        Key { pk: self.qr_codes(appid), sk: Cow::Borrowed("permanent") }
+    }
+
+    /// One code's figures on one day (days since the epoch, zero-padded so they sort).
+    pub(super) fn qr_day(&self, appid: &str, id: &str, day: i64) -> Key {
+        Key { pk: self.qr_codes(appid), sk: Cow::Owned(format!("day#{id}#{day:06}")) }
+    }
+
+    /// That a push (by its event id) was counted.
+    pub(super) fn qr_seen(&self, appid: &str, event_id: &str) -> Key {
+        Key { pk: self.qr_codes(appid), sk: Cow::Owned(format!("seen#{event_id}")) }
+    }
+
     /// The renewal index (temporary media the platform keeps at WeChat, by expiry).
     pub(super) fn renewals(&self) -> String {
         format!("renewal#{}", self.component)

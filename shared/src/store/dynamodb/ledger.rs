@@ -111,11 +111,17 @@ impl FollowerStore for DynamoDbStore {
                     last = last.value(":scene", s(scene));
                 }
                 self.update_unless_stale(&key, last).await?;
-                let first = Update::new(
-                    "SET #first_subscribed_at = :t",
-                    "attribute_not_exists(#first_subscribed_at) OR #first_subscribed_at > :t",
-                )
-                .value(":t", n(at));
+                let set = if scene.is_some() {
+                    "SET #first_subscribed_at = :t, #first_scene = :scene"
+                } else {
+                    "SET #first_subscribed_at = :t"
+                };
+                let mut first =
+                    Update::new(set, "attribute_not_exists(#first_subscribed_at) OR #first_subscribed_at > :t")
+                        .value(":t", n(at));
+                if let Some(scene) = scene {
+                    first = first.value(":scene", s(scene));
+                }
                 self.update_unless_stale(&key, first).await
             }
             FollowerChange::Unsubscribed => {
@@ -333,7 +339,12 @@ impl DynamoDbStore {
 /// `SET …` plus the scene: set when the change has one, removed when it has none (the record
 /// keeps the scene of the *last* follow).
 fn with_scene(set: &str, has_scene: bool) -> String {
-    if has_scene { format!("{set}, #scene = :scene") } else { format!("{set} REMOVE #scene") }
+    // The first scene seen stays: attribution of the campaign that brought the follower first.
+    if has_scene {
+        format!("{set}, #scene = :scene, #first_scene = if_not_exists(#first_scene, :scene)")
+    } else {
+        format!("{set} REMOVE #scene")
+    }
 }
 
 fn decode_follower(key: &str, item: &Item) -> Result<Follower, StoreError> {
@@ -348,6 +359,7 @@ fn decode_follower(key: &str, item: &Item) -> Result<Follower, StoreError> {
         first_subscribed_at: r.opt_n("first_subscribed_at")?,
         last_subscribed_at: r.opt_n("last_subscribed_at")?,
         unsubscribed_at: r.opt_n("unsubscribed_at")?,
+        first_scene: r.opt_s("first_scene")?.map(str::to_owned),
         scene: r.opt_s("scene")?.map(str::to_owned),
         last_message_at: r.opt_n("last_message_at")?,
         last_interaction_at: r.opt_n("last_interaction_at")?,

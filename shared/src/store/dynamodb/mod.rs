@@ -19,6 +19,7 @@ mod impls;
 mod keys;
 mod ledger;
 mod media;
+mod qrcodes;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -13,6 +13,7 @@ mod followers;
 mod media;
 mod menu;
 mod messages;
+mod qrcodes;
 mod tags;
 
 pub(crate) use self::media::{Medium, Part};
@@ -200,6 +201,8 @@ pub(crate) struct World {
     menus: HashMap<String, serde_json::Value>,
     /// Each account's conditional menus, oldest first, each with its `matchrule` and `menuid`.
     conditional: HashMap<String, Vec<serde_json::Value>>,
+    /// Parametric QR codes by ticket (`qrcodes.rs`).
+    qrcodes: HashMap<String, qrcodes::QrCode>,
     /// Each account's follower tags (`tags.rs`).
     tags: HashMap<String, tags::Tags>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
