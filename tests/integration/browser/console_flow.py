@@ -4,8 +4,10 @@ empty list → 添加公众号 → WeChat's authorization page (the stand-in) �
 console: the card appears → edit the reply rules (a wrong rule first: its message in words) → the
 stand-in's follower gets the new reply → the follower appears in the list → send them a text
 (sent), and a send WeChat refuses for the 48-hour window (the answer in words) → an image
-uploaded (browser → staging bucket → WeChat), shown, used in a keyword rule and sent → the sites web
-authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
+uploaded (browser → staging bucket → WeChat), shown, used in a keyword rule and sent → a custom
+menu built in the form (a name over WeChat's limit refused in words), published, its keys linked to
+the reply rules, a follower's tap answered → a tag put on the follower → a campaign QR code made,
+its image shown, a newcomer's scan counted → the sites web authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
 size → another user authorizes the account through their own link: the console says it left. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
 not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
@@ -29,6 +31,7 @@ import urllib.request
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select
 
 from common import SHOTS, Flow, add_account, new_appid, standin_post, unique
 
@@ -235,7 +238,107 @@ def main() -> int:
         shot("media-sent")
         os.unlink(image.name)
 
-        # 8. Web authorization's sites: a wrong one (its message, in words), then the shop's.
+        # 8. 自定义菜单: built in the form (a button and a parent of two), shown on the phone's bar;
+        #    a name over WeChat's limit refused in words first; published; the keys without a
+        #    reply rule flagged, then linked once a rule answers one; a follower's tap gets it.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="menu"]').click()
+        wait.until(lambda d: text_of("menu-version") == "0" and d.find_element(By.ID, "menu-result").text == "")
+        driver.find_element(By.ID, "add-menu-button").click()
+        top = lambda i: driver.find_element(By.CSS_SELECTOR, f'#menu-form .menu-button[data-index="{i}"]')  # noqa: E731
+        top(0).find_element(By.CSS_SELECTOR, 'input[data-field="name"]').send_keys("价格查询一下")
+        top(0).find_element(By.CSS_SELECTOR, 'input[data-field="key"]').send_keys("PRICE")
+        driver.find_element(By.ID, "add-menu-button").click()
+        top(1).find_element(By.CSS_SELECTOR, 'input[data-field="name"]').send_keys("服务")
+        next(b for b in top(1).find_elements(By.TAG_NAME, "button") if b.text == "改为子菜单").click()
+        sub = lambda j: top(1).find_element(By.CSS_SELECTOR, f'.sub[data-sub="{j}"]')  # noqa: E731
+        sub(0).find_element(By.CSS_SELECTOR, 'input[data-field="name"]').send_keys("官网")
+        Select(sub(0).find_element(By.CSS_SELECTOR, 'select[data-field="type"]')).select_by_value("view")
+        sub(0).find_element(By.CSS_SELECTOR, 'input[data-field="url"]').send_keys("https://www.example.com/")
+        top(1).find_element(By.CSS_SELECTOR, 'button[data-add="sub"]').click()
+        sub(1).find_element(By.CSS_SELECTOR, 'input[data-field="name"]').send_keys("联系我们")
+        sub(1).find_element(By.CSS_SELECTOR, 'input[data-field="key"]').send_keys("CONTACT")
+        menu_creates = standin_calls("menu_create")
+        driver.find_element(By.ID, "publish-menu").click()
+        message = wait.until(lambda d: text_of("menu-result"))
+        assert message.startswith("请求参数有误：button[0].name") and "{" not in message, message
+        assert standin_calls("menu_create") == menu_creates, "nothing sent to WeChat"
+        name = top(0).find_element(By.CSS_SELECTOR, 'input[data-field="name"]')
+        name.clear()
+        name.send_keys("价格")
+        driver.find_element(By.ID, "publish-menu").click()
+        wait.until(lambda d: text_of("menu-result").startswith("已发布（版本 1）"))
+        assert standin_calls("menu_create") == menu_creates + 1
+        keys = text_of("menu-keys")
+        assert "「PRICE」没有自动回复规则" in keys and "「CONTACT」没有自动回复规则" in keys, keys
+        bar = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#phone-bar button")]
+        assert bar == ["价格", "服务"], bar
+        driver.find_element(By.CSS_SELECTOR, '#phone-bar button[data-index="1"]').click()
+        popup = wait.until(ec.visibility_of_element_located((By.ID, "phone-popup")))
+        assert popup.text.split("\n") == ["官网", "联系我们"], popup.text
+        into_view("menu-form")
+        shot("menu-published")
+        # A rule for PRICE (the rules' editor), then the menu says which rule answers it.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="rules"]').click()
+        document = json.loads(driver.find_element(By.ID, "rules").get_attribute("value"))
+        document["rules"].append({"on": "click", "key": "PRICE", "reply": {"msgtype": "text", "text": {"content": "菜单查价：88 元"}}})
+        driver.execute_script(set_rules, json.dumps(document, ensure_ascii=False, indent=2))
+        driver.find_element(By.ID, "save-rules").click()
+        wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 3）"))
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="menu"]').click()
+        wait.until(lambda d: f"「PRICE」→ 第 {len(document['rules'])} 条自动回复规则" in text_of("menu-keys"))
+        deadline = time.monotonic() + 30
+        while True:
+            answer = reply_content(standin("/standin/tap", {"appid": ACCOUNT, "openid": FAN, "key": "PRICE"}))
+            if answer == "菜单查价：88 元" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert answer == "菜单查价：88 元", answer
+        into_view("menu-keys")
+        shot("menu-keys")
+
+        # 9. 标签: one created, the follower tagged (its count shown).
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="tags"]').click()
+        driver.find_element(By.ID, "tag-name").send_keys("老顾客")
+        driver.find_element(By.ID, "create-tag").click()
+        wait.until(lambda d: text_of("tags-result") == "已创建标签「老顾客」")
+        driver.find_element(By.ID, "tag-openids").send_keys(FAN)
+        driver.find_element(By.ID, "tag-followers").click()
+        wait.until(lambda d: text_of("tags-result") == "已为 1 位粉丝打上标签")
+        wait.until(lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#tags tbody tr td:nth-child(2)")] == ["1"])
+        into_view("tags")
+        shot("tags")
+
+        # 10. 二维码: a poster's code made, its image shown; a newcomer scans it (the ledger counts
+        #     the follow from the bus, seconds) and the code's figures say so.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="qrcodes"]').click()
+        driver.find_element(By.ID, "qr-name").send_keys("门店海报")
+        driver.find_element(By.ID, "qr-scene").send_keys("shop-42")
+        days = driver.find_element(By.ID, "qr-days")
+        days.clear()
+        days.send_keys("7")
+        driver.find_element(By.ID, "create-qr").click()
+        wait.until(lambda d: text_of("qr-result") == "已生成「门店海报」")
+        wait.until(lambda d: d.execute_script("return document.getElementById('qr-image').naturalWidth") == 200)
+        assert "新关注 0，已关注粉丝扫码 0" in text_of("qr-stats"), text_of("qr-stats")
+        listed = urllib.request.Request(f"{WATCH}/lambda-url/account-setup/wechat/authorizers/{ACCOUNT}/qrcodes",
+                                        headers={"authorization": f"Bearer local-user:{OPERATOR}"})
+        with urllib.request.urlopen(listed, timeout=30) as response:
+            code = json.load(response)["data"]["codes"][0]
+        assert code["name"] == "门店海报" and code["scene"] == "shop-42", code
+        newcomer = unique("o_qr_")
+        standin("/standin/scan", {"ticket": code["ticket"], "openid": newcomer})
+        deadline = time.monotonic() + 30
+        while True:
+            driver.find_element(By.CSS_SELECTOR, f'#qrcodes tr[data-qr="{code["id"]}"] button[data-use="view"]').click()
+            wait.until(lambda d: "门店海报" in text_of("qr-stats"))
+            if "新关注 1" in text_of("qr-stats") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "新关注 1，已关注粉丝扫码 0" in text_of("qr-stats"), text_of("qr-stats")
+        into_view("qr-view")
+        shot("qrcode")
+
+        # 11. Web authorization's sites: a wrong one (its message, in words), then the shop's.
         driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="web"]').click()
         origins = wait.until(ec.visibility_of_element_located((By.ID, "web-origins")))
         origins.clear()
@@ -256,7 +359,7 @@ def main() -> int:
         into_view("origins-result")
         shot("web-origins")
 
-        # 9. At a phone's size: one column, the buttons reachable.
+        # 12. At a phone's size: one column, the buttons reachable.
         driver.set_window_size(390, 844)
         driver.get(CONSOLE)
         card = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"]')))
@@ -266,7 +369,7 @@ def main() -> int:
         assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         shot("phone")
 
-        # 10. Another user authorizes the same account through their own link (a phishing link
+        # 13. Another user authorizes the same account through their own link (a phishing link
         #    to their tenant, say): the account moves to them, and this operator's console says
         #    it left instead of just losing the card.
         other = f"local-user:{OPERATOR}-other"
