@@ -104,6 +104,12 @@ async fn a_menu_is_versioned_checked_published_read_back_and_deleted() {
         "each click key with the rule answering it; CONTACT gets no reply"
     );
     assert_eq!(state["unused_click_rules"], json!([1]), "the rule for GONE answers nothing");
+    // A follower's taps: the click key's rule answers; a link opens (no reply); no such button.
+    let tapped = standin.tap_menu(ACCOUNT, "o_menu", "V1001_TODAY_MUSIC").await.unwrap();
+    assert!(tapped.reply_xml.as_deref().unwrap_or_default().contains("今日歌曲"), "{tapped:?}");
+    let viewed = standin.tap_menu(ACCOUNT, "o_menu", "https://www.example.com/").await.unwrap();
+    assert_eq!((viewed.status, viewed.reply_xml.as_deref()), (200, None), "{viewed:?}");
+    assert!(standin.tap_menu(ACCOUNT, "o_menu", "GONE").await.is_none(), "no button pushes GONE");
 
     // Another editor still on version 0 is refused; nothing sent.
     let (status, _, body) = call(&http, "PUT", &url, Some("\"0\""), Some(menu(handle))).await;

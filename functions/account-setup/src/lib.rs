@@ -260,8 +260,17 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 Some(_) => return Ok(refused("limit must be 1 to 100")),
             };
             let now = platform.now();
-            answer(platform.qr_codes(&caller, &appid, cursor, limit).await.map(|(page, permanent)| {
-                let codes: Vec<Value> = page.items.iter().map(|c| qr_json(c, now)).collect();
+            answer(platform.qr_codes(&caller, &appid, cursor, limit).await.map(|(page, permanent, rules)| {
+                let codes: Vec<Value> = page
+                    .items
+                    .iter()
+                    .zip(&rules)
+                    .map(|(c, r)| {
+                        let mut code = qr_json(c, now);
+                        code["rules"] = json!({"subscribe": r.subscribe, "scan": r.scan});
+                        code
+                    })
+                    .collect();
                 json!({"codes": codes, "next_cursor": page.next, "permanent_count": permanent,
                     "permanent_limit": shared::store::MAX_PERMANENT_QR_CODES})
             }))

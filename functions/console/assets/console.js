@@ -667,7 +667,7 @@
       body.replaceChildren(...data.codes.map((code) => el("tr", { attrs: { "data-qr": code.id } }, [
         el("td", { text: code.name }),
         el("td", { text: code.kind === "permanent" ? "永久" : `临时，至 ${time(code.expires_at)}` }),
-        el("td", { text: code.scene }),
+        el("td", { text: `${code.scene}${code.rules && code.rules.subscribe !== null ? `（欢迎语：第 ${code.rules.subscribe + 1} 条规则）` : "（没有欢迎语规则）"}` }),
         el("td", { cls: `qr-${code.status}`, text: code.status === "active" ? "有效" : "已过期" }),
         el("td", {}, [smallButton("查看", () => showQr(code), { "data-use": "view" })]),
       ])));

@@ -29,7 +29,9 @@ pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};
 pub use self::menus::{KeyLink, MenuState};
-pub use self::qrcodes::{MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, NewQrCode, QrCodeFigures, Scene, qr_code_id, qr_day};
+pub use self::qrcodes::{
+    MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, NewQrCode, QrCodeFigures, Scene, SceneRules, qr_code_id, qr_day,
+};
 pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
 pub use self::tags::{MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS};
 

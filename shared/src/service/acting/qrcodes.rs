@@ -10,10 +10,11 @@
 use serde_json::Value;
 
 use super::{ActError, Caller};
+use crate::rules::{RuleSet, Trigger};
 use crate::service::Platform;
 use crate::store::{
-    MAX_PERMANENT_QR_CODES, QrCodeKept, QrCodePage, QrDay, StoreError, StoredQrCode, Timestamp, TokenStore,
-    is_qr_code_id,
+    DocumentKind, MAX_PERMANENT_QR_CODES, QrCodeKept, QrCodePage, QrDay, StoreError, StoredQrCode, Timestamp,
+    TokenStore, is_qr_code_id,
 };
 
 /// A temporary code's longest life, and the platform's default for one (30 days).
@@ -142,6 +143,15 @@ pub fn qr_day(at: Timestamp) -> i64 {
     (at + DAY_OFFSET_SECS).div_euclid(86_400)
 }
 
+/// The reply rules a code's scans reach (positions in the account's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SceneRules {
+    /// The rule welcoming a new follower through the code (`subscribe` with its scene).
+    pub subscribe: Option<usize>,
+    /// The rule answering a follower's scan of it (`scan` with its scene).
+    pub scan: Option<usize>,
+}
+
 /// A code with its figures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrCodeFigures {
@@ -215,13 +225,35 @@ impl<S: TokenStore> Platform<S> {
         appid: &str,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<(QrCodePage, u64), ActError> {
+    ) -> Result<(QrCodePage, u64, Vec<SceneRules>), ActError> {
         self.owned_account(caller, appid).await?;
         let page = match self.store.qr_codes(appid, cursor, limit).await {
             Err(StoreError::Other(reason)) if cursor.is_some() => return Err(ActError::Invalid(reason)),
             other => other?,
         };
-        Ok((page, self.store.permanent_qr_codes(appid).await?))
+        let rules = self.scene_rules(appid, &page.items).await?;
+        Ok((page, self.store.permanent_qr_codes(appid).await?, rules))
+    }
+
+    /// For each code, the reply rules its scene reaches: the first subscribe and scan rules naming
+    /// the scene, else the first without one (which answer every code).
+    async fn scene_rules(&self, appid: &str, codes: &[StoredQrCode]) -> Result<Vec<SceneRules>, ActError> {
+        let rules = match self.store.document(DocumentKind::ReplyRules, appid).await? {
+            Some(stored) => RuleSet::parse(stored.document.as_bytes()).unwrap_or_default(),
+            None => RuleSet::default(),
+        };
+        let find = |scene: &str, subscribe: bool| {
+            let named = |wanted: Option<&str>| {
+                rules.rules.iter().position(|rule| match (&rule.trigger, subscribe) {
+                    (Trigger::Subscribe { scene: s }, true) | (Trigger::Scan { scene: s }, false) => {
+                        s.as_deref() == wanted
+                    }
+                    _ => false,
+                })
+            };
+            named(Some(scene)).or_else(|| named(None))
+        };
+        Ok(codes.iter().map(|c| SceneRules { subscribe: find(&c.scene, true), scan: find(&c.scene, false) }).collect())
     }
 
     /// One code with what it did over the last `days` days (today included).

@@ -120,20 +120,22 @@ impl World {
         Some((code.appid, xml))
     }
 
-    /// The push a tap on the menu button with `key` causes (`CLICK`); `None` when the account's
-    /// menu (default or conditional) has no click button with that key.
+    /// The push a tap on a menu button causes: `CLICK` with the button's `key`, or `VIEW` with a
+    /// link button's `url` (`key` names either); `None` when the account's menus (default or
+    /// conditional) have no such button.
     pub(crate) fn click_message(&mut self, appid: &str, openid: &str, key: &str) -> Option<String> {
         let menus = self.menus.get(appid).into_iter().chain(self.conditional.get(appid).into_iter().flatten());
-        let has_key = menus.flat_map(|m| m["button"].as_array().cloned().unwrap_or_default()).any(|button| {
+        let event = menus.flat_map(|m| m["button"].as_array().cloned().unwrap_or_default()).find_map(|button| {
             let leaves = button["sub_button"].as_array().cloned().unwrap_or_else(|| vec![button.clone()]);
-            leaves.iter().any(|b| b["type"] == "click" && b["key"] == key)
-        });
-        if !has_key {
-            return None;
-        }
-        self.follower_acted(appid, openid, "event", Some("CLICK"));
+            leaves.iter().find_map(|b| match b["type"].as_str() {
+                Some("click") if b["key"] == key => Some("CLICK"),
+                Some("view") if b["url"] == key => Some("VIEW"),
+                _ => None,
+            })
+        })?;
+        self.follower_acted(appid, openid, "event", Some(event));
         Some(format!(
-            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[CLICK]]></Event>\n<EventKey><![CDATA[{key}]]></EventKey>\n</xml>",
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{openid}]]></FromUserName>\n<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[{event}]]></Event>\n<EventKey><![CDATA[{key}]]></EventKey>\n</xml>",
             self.user_name(appid),
             self.now()
         ))
