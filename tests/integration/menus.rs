@@ -6,6 +6,7 @@
 
 use reqwest::Client;
 use serde_json::{Value, json};
+use shared::store::FollowerStore;
 
 use crate::media::{image, png, uploaded};
 use crate::support::ACCOUNT;
@@ -138,7 +139,7 @@ async fn a_menu_is_versioned_checked_published_read_back_and_deleted() {
 
 #[tokio::test]
 async fn tags_and_conditional_menus_reach_the_followers_they_name() {
-    let (standin, _app, base) = crate::media::owned().await;
+    let (standin, app, base) = crate::media::owned().await;
     let http = shared::outbound::client_builder().build().unwrap();
     let account = format!("{base}/wechat/authorizers/{ACCOUNT}");
     standin.seed_followers(ACCOUNT, "o_vip_", 60);
@@ -162,6 +163,9 @@ async fn tags_and_conditional_menus_reach_the_followers_they_name() {
         call(&http, "PUT", &format!("{account}/tags/{vip}"), None, Some(json!({"name": "金卡会员"}))).await;
     assert_eq!(status, 200);
 
+    // One of them is in the ledger already (they wrote to the account since).
+    let ledger = shared::store::FollowerChange::Subscribed { scene: None };
+    app.platform.store().record_follower(ACCOUNT, "o_vip_000002", standin.now(), &ledger).await.unwrap();
     // 60 followers tagged: two requests to WeChat (its batches of 50); listed with the count.
     let openids: Vec<String> = (0..60).map(|i| format!("o_vip_{i:06}")).collect();
     let url = format!("{account}/tags/{vip}/followers");
@@ -172,6 +176,11 @@ async fn tags_and_conditional_menus_reach_the_followers_they_name() {
     assert_eq!(body["data"]["tags"], json!([{"id": vip, "name": "金卡会员", "count": 60}]), "{body}");
     let (_, _, body) = call(&http, "GET", &format!("{account}/tags?openid=o_vip_000001"), None, None).await;
     assert_eq!(body["data"]["tag_ids"], json!([vip]));
+    // The ledger shows the tag on the follower it knows (and made no record for the others).
+    let (_, _, list) = call(&http, "GET", &format!("{account}/followers"), None, None).await;
+    let followers = list["data"]["followers"].as_array().unwrap();
+    assert_eq!(followers.len(), 1, "{list}");
+    assert_eq!((&followers[0]["openid"], &followers[0]["tags"]), (&json!("o_vip_000002"), &json!([vip])));
     let (status, _, body) =
         call(&http, "POST", &url, None, Some(json!({"openids": ["o_vip_000001"], "remove": true}))).await;
     assert_eq!((status, body["data"]["removed"].as_u64()), (200, Some(1)), "{body}");

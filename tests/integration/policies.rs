@@ -193,6 +193,14 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let saved = http.put(format!("{account}/menu")).header("if-match", "\"0\"").json(&menu).send().await;
     assert_eq!(saved.unwrap().status(), 200);
     assert_eq!(http.get(format!("{account}/menu")).send().await.unwrap().status(), 200);
+    // A tag put on the follower (follower#: the ledger shows it), and their tags read back.
+    let tag: Value =
+        http.post(format!("{account}/tags")).json(&json!({"name": "常客"})).send().await.unwrap().json().await.unwrap();
+    let tag_id = tag["data"]["tag"]["id"].as_i64().unwrap();
+    let tagged =
+        http.post(format!("{account}/tags/{tag_id}/followers")).json(&json!({"openids": ["o_policy"]})).send().await;
+    assert_eq!(tagged.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{account}/tags?openid=o_policy")).send().await.unwrap().status(), 200);
     // A QR code made and read back (qrcode#); its scan counted by follower-ledger (qrcode#).
     let made = http.post(format!("{account}/qrcodes")).json(&json!({"name": "海报", "scene_id": 3})).send().await;
     let made: Value = made.unwrap().json().await.unwrap();

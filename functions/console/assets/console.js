@@ -583,10 +583,15 @@
   }
 
   // --- follower tags ------------------------------------------------------------------------------
+  // Tag names by id, for the followers' list (filled whenever the tags are read).
+  const tagNames = new Map();
+
   async function loadTags() {
     const body = $("tags").tBodies[0];
     try {
       const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/tags`);
+      tagNames.clear();
+      for (const tag of data.tags) tagNames.set(tag.id, tag.name);
       body.replaceChildren(...data.tags.map((tag) => {
         const name = input(tag.name, `标签 ${tag.id} 名称`, () => {}, { maxlength: "30" });
         const rename = smallButton("改名", () => tagAction("PUT", tag.id, { name: name.value.trim() }, "已改名"));
@@ -775,7 +780,8 @@
           tab("send");
         });
         const window_ = f.window_open_until ? `开放至 ${time(f.window_open_until)}` : "已关闭";
-        body.append(el("tr", {}, [openid, el("td", { text: f.subscribed ? "关注中" : "已取消关注" }), el("td", { text: time(f.last_message_at) }), el("td", { text: window_ })]));
+        const tags = (f.tags || []).map((id) => tagNames.get(id) || `#${id}`).join("、");
+        body.append(el("tr", {}, [openid, el("td", { text: f.subscribed ? "关注中" : "已取消关注" }), el("td", { text: time(f.last_message_at) }), el("td", { text: window_ }), el("td", { cls: "tags", text: tags })]));
       }
       followersCursor = data.next_cursor;
       $("more-followers").hidden = !followersCursor;

@@ -283,6 +283,7 @@ fn follower_json(follower: &Follower, now: i64) -> Value {
         "unsubscribed_at": follower.unsubscribed_at,
         "scene": follower.scene,
         "first_scene": follower.first_scene,
+        "tags": follower.tags,
         "last_message_at": follower.last_message_at,
         "last_interaction_at": follower.last_interaction_at,
         "unionid": follower.unionid,

@@ -729,6 +729,22 @@ impl FollowerStore for MemoryStore {
         Ok(FollowerPage { items, next })
     }
 
+    async fn tag_follower(&self, appid: &str, openid: &str, tag: i64, add: bool) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let Some((follower, _)) = state.followers.get_mut(appid).and_then(|f| f.get_mut(openid)) else {
+            return Ok(());
+        };
+        let had = follower.tags.contains(&tag);
+        if add && !had {
+            follower.tags.push(tag);
+            follower.tags.sort_unstable();
+        } else if !add && had {
+            follower.tags.retain(|t| *t != tag);
+        }
+        state.wrote(());
+        Ok(())
+    }
+
     async fn follower_counts(&self, appids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
         let mut state = self.lock();
         state.reads += appids.len() as u64;

@@ -617,6 +617,9 @@ pub struct Follower {
     pub last_interaction_at: Option<Timestamp>,
     /// `unionid`, when known.
     pub unionid: Option<String>,
+    /// The ids of the tags the platform put on them (WeChat's tags; a tag put on in WeChat's own
+    /// backend shows once the platform tags the follower or reads their tags).
+    pub tags: Vec<i64>,
 }
 
 /// One page of an account's followers.
@@ -663,6 +666,16 @@ pub trait FollowerStore: Send + Sync {
         &self,
         appids: &[String],
     ) -> impl Future<Output = Result<std::collections::HashMap<String, u64>, StoreError>> + Send;
+
+    /// Puts tag `tag` on the ledger's record of `openid` (`add`), or takes it off, as WeChat just
+    /// did; a follower the ledger does not know is left alone (no record is made for a tag).
+    fn tag_follower(
+        &self,
+        appid: &str,
+        openid: &str,
+        tag: i64,
+        add: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The opaque cursor of a follower page that ended at `openid`.

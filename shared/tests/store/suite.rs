@@ -592,6 +592,15 @@ pub(crate) async fn follower_ledger_orders_changes_and_counts_once<S: TokenStore
     assert_eq!((o4.subscribed, o4.first_subscribed_at), (true, Some(NOW - 50)));
     let counts = store.follower_counts(&["wx1".to_owned(), "wx-none".to_owned()]).await.unwrap();
     assert_eq!((counts["wx1"], counts["wx-none"]), (3, 0));
+    // Tags as WeChat has them: a set (twice is once, removing what is not there is nothing); a
+    // follower the ledger does not know gets no record from a tag.
+    for (tag, add) in [(101, true), (102, true), (101, true), (102, false), (103, false)] {
+        store.tag_follower("wx1", "o2", tag, add).await.unwrap();
+    }
+    assert_eq!(store.follower("wx1", "o2").await.unwrap().unwrap().tags, vec![101]);
+    store.tag_follower("wx1", "o-unknown", 101, true).await.unwrap();
+    assert_eq!(store.follower("wx1", "o-unknown").await.unwrap(), None);
+    assert_eq!(count(store.clone()).await, 3, "tags move no count");
 }
 
 /// At-least-once delivery from a queue comes in any order: every order of one follower's events
@@ -624,6 +633,7 @@ pub(crate) async fn follower_events_in_any_order_give_one_record<S: TokenStore>(
         unsubscribed_at: Some(NOW + 5),
         scene: None,
         first_scene: Some("qr-1".to_owned()),
+        tags: vec![],
         last_message_at: Some(NOW + 1),
         last_interaction_at: Some(NOW + 9),
         unionid: None,

@@ -307,6 +307,9 @@ def main() -> int:
         wait.until(lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#tags tbody tr td:nth-child(2)")] == ["1"])
         into_view("tags")
         shot("tags")
+        # The followers' list shows the tag on the follower.
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
+        wait.until(lambda d: any(c.text == "老顾客" for c in d.find_elements(By.CSS_SELECTOR, "#followers td.tags")))
 
         # 10. 二维码: a poster's code made, its image shown; a newcomer scans it (the ledger counts
         #     the follow from the bus, seconds) and the code's figures say so.

@@ -105,6 +105,13 @@ impl<S: TokenStore> Platform<S> {
                 self.wechat.tag_followers(&token, id, batch, tag).await
             })
             .await?;
+            // The ledger shows what WeChat now has; a ledger write that fails is only a stale
+            // display (WeChat holds the truth), so it is logged, not answered as a failure.
+            for openid in batch {
+                if let Err(err) = self.store.tag_follower(appid, openid, id, tag).await {
+                    tracing::warn!(authorizer = %appid, tag = id, error = %err, "follower's tag not kept in the ledger");
+                }
+            }
         }
         tracing::info!(authorizer = %appid, tag = id, followers = openids.len(), tagged = tag, "followers tagged");
         Ok(openids.len())
@@ -119,8 +126,22 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("openid: not an OpenID".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        self.with_account_token(record, false, |token| async move { self.wechat.follower_tags(&token, openid).await })
-            .await
+        let ids = self
+            .with_account_token(record, false, |token| async move { self.wechat.follower_tags(&token, openid).await })
+            .await?;
+        // WeChat's answer brings the ledger's record up to date (tags set in WeChat's backend too).
+        if let Ok(Some(known)) = self.store.follower(appid, openid).await {
+            for (tag, add) in ids
+                .iter()
+                .map(|t| (*t, true))
+                .chain(known.tags.iter().filter(|t| !ids.contains(t)).map(|t| (*t, false)))
+            {
+                if let Err(err) = self.store.tag_follower(appid, openid, tag, add).await {
+                    tracing::warn!(authorizer = %appid, error = %err, "follower's tags not kept in the ledger");
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// WeChat's list of the account's tags.

@@ -252,6 +252,14 @@ impl FollowerStore for DynamoDbStore {
         Ok(FollowerPage { items, next })
     }
 
+    async fn tag_follower(&self, appid: &str, openid: &str, tag: i64, add: bool) -> Result<(), StoreError> {
+        // A number set: adding twice or removing what is not there changes nothing.
+        let expression = if add { "ADD #tags :tag" } else { "DELETE #tags :tag" };
+        let update = Update::new(expression, "attribute_exists(#openid)")
+            .value(":tag", AttributeValue::Ns(vec![tag.to_string()]));
+        self.update_unless_stale(&self.keys.follower(appid, openid), update).await
+    }
+
     async fn follower_counts(&self, appids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
         let mut counts: HashMap<String, u64> = appids.iter().map(|appid| (appid.clone(), 0)).collect();
         let by_pk: HashMap<String, &String> =
@@ -360,6 +368,14 @@ fn decode_follower(key: &str, item: &Item) -> Result<Follower, StoreError> {
         last_subscribed_at: r.opt_n("last_subscribed_at")?,
         unsubscribed_at: r.opt_n("unsubscribed_at")?,
         first_scene: r.opt_s("first_scene")?.map(str::to_owned),
+        tags: {
+            let mut tags: Vec<i64> = match item.get("tags") {
+                Some(AttributeValue::Ns(numbers)) => numbers.iter().filter_map(|n| n.parse().ok()).collect(),
+                _ => Vec::new(),
+            };
+            tags.sort_unstable();
+            tags
+        },
         scene: r.opt_s("scene")?.map(str::to_owned),
         last_message_at: r.opt_n("last_message_at")?,
         last_interaction_at: r.opt_n("last_interaction_at")?,
