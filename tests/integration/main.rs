@@ -47,6 +47,8 @@ mod media;
 mod menus;
 // Parametric QR codes: made, listed, their images, follows and scans counted from the bus.
 mod qrcodes;
+// JS-SDK on behalf: a page's wx.config signed with the account's ticket, fetched once.
+mod jssdk;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

@@ -222,6 +222,9 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     // a follower identified and bound; the binding found and removed.
     let origins = json!({"origins": [crate::gateway::SHOP]});
     assert_eq!(http.put(format!("{account}/web-origins")).json(&origins).send().await.unwrap().status(), 200);
+    // account-setup: a page of the shop gets its wx.config (the account's ticket kept: value#).
+    let page = json!({"url": format!("{}/p", crate::gateway::SHOP)});
+    assert_eq!(http.post(format!("{account}/jssdk/config")).json(&page).send().await.unwrap().status(), 200);
     let callback = crate::web_auth::to_callback(&base, &standin, "snsapi_userinfo", "alice", true).await;
     let back = http.get(callback).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
     let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();

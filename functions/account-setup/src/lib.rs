@@ -12,7 +12,9 @@
 //! - `GET …/tags` (`?openid=`: that follower's tags), `POST …/tags` `{name}`, `PUT …/tags/{id}`
 //!   `{name}`, `DELETE …/tags/{id}`, `POST …/tags/{id}/followers` `{openids, remove?}`;
 //! - `POST …/qrcodes` `{name, permanent?, scene_id | scene_str, expire_seconds?}`, `GET …/qrcodes`,
-//!   `GET …/qrcodes/{id}?days=` (with its follows and scans by day), `GET …/qrcodes/{id}/image`.
+//!   `GET …/qrcodes/{id}?days=` (with its follows and scans by day), `GET …/qrcodes/{id}/image`;
+//! - `POST …/jssdk/config` `{url}`: a page's `wx.config`, signed with the account's jsapi_ticket
+//!   (the page on one of the account's web origins).
 //!
 //! A function of its own: account-actions has no room left under the size budget.
 
@@ -62,6 +64,8 @@ pub enum Action {
     QrCode(String),
     /// Its image.
     QrCodeImage(String),
+    /// A page's `wx.config`.
+    JsConfig,
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -86,6 +90,7 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::GET, ["qrcodes"]) => Action::QrCodes,
         (&Method::GET, ["qrcodes", id]) => Action::QrCode(owned(id)),
         (&Method::GET, ["qrcodes", id, "image"]) => Action::QrCodeImage(owned(id)),
+        (&Method::POST, ["jssdk", "config"]) => Action::JsConfig,
         _ => return None,
     };
     Some((appid, backend, action))
@@ -283,6 +288,19 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             };
             let now = platform.now();
             answer(platform.qr_code(&caller, &appid, &id, days).await.map(|figures| figures_json(&figures, now)))
+        }
+        Action::JsConfig => {
+            let url = match json_body() {
+                Ok(body) => body.get("url").and_then(Value::as_str).map(str::to_owned),
+                Err(reason) => return Ok(refused(&reason)),
+            };
+            let Some(url) = url else {
+                return Ok(refused("url is required: the page's address, as location.href.split('#')[0]"));
+            };
+            answer(platform.js_config(&caller, &appid, &url).await.map(|c| {
+                json!({"appId": c.app_id, "timestamp": c.timestamp, "nonceStr": c.nonce_str,
+                    "signature": c.signature, "url": c.url})
+            }))
         }
         Action::QrCodeImage(id) => match platform.qr_code_image(&caller, &appid, &id).await {
             Ok((bytes, content_type)) => {

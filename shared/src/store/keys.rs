@@ -55,6 +55,11 @@ impl MarkerKey {
         Self(format!("rate|{limit}|{who}|{window}"))
     }
 
+    /// An account's jsapi_ticket, kept a little less than its life (a credential: never logged).
+    pub fn jsapi_ticket(appid: &str) -> Self {
+        Self(format!("jsticket|{appid}"))
+    }
+
     /// That an authorization state (by its nonce) was used.
     pub fn auth_state(nonce: &str) -> Self {
         Self(format!("state|{nonce}"))
@@ -169,6 +174,11 @@ impl LeaseName {
     /// ends, so that a failed one can be retried at once).
     pub fn medium_upload(appid: &str, handle: &str) -> Self {
         Self(format!("mediaupload#{appid}#{handle}"))
+    }
+
+    /// The lease on fetching one account's jsapi_ticket (one getticket however many ask).
+    pub fn jsapi_ticket(appid: &str) -> Self {
+        Self(format!("jsticket#{appid}"))
     }
 
     /// The lease on one account's menu: a publication at WeChat and the version stored after it

@@ -1,4 +1,7 @@
-//! Parametric QR codes (`qrcode/create`; the image from `showqrcode`)
+//! Parametric QR codes (`qrcode/create`; the image from `showqrcode`) and the JS-SDK ticket
+//! (`ticket/getticket`): the account-facing APIs of account-setup.
+//!
+//! QR codes:
 //! (<https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html>).
 //! Permission set 3.
 
@@ -75,5 +78,21 @@ impl WeChatClient {
             return Err(ApiError::Decode { call, message: format!("an image of {} bytes", bytes.len()) });
         }
         Ok((bytes.to_vec(), content_type))
+    }
+}
+
+impl WeChatClient {
+    /// `ticket/getticket?type=jsapi`: the account's jsapi_ticket and its life in seconds
+    /// (<https://developers.weixin.qq.com/doc/service/api/invoice/auth/api_getticket.html>). Called
+    /// with the *authorizer's* token: the ticket is the account's, never the platform's.
+    ///
+    /// # Errors
+    /// [`ApiError`] (45009: the account's daily quota for it is spent).
+    pub async fn jsapi_ticket(&self, authorizer_token: &Secret) -> Result<(Secret, i64), ApiError> {
+        let call = "ticket/getticket";
+        let answer: Value = self.get(call, "/cgi-bin/ticket/getticket", authorizer_token, &[("type", "jsapi")]).await?;
+        let ticket = answer.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty());
+        let ticket = ticket.ok_or_else(|| ApiError::Decode { call, message: "no ticket".to_owned() })?;
+        Ok((Secret::new(ticket), answer.get("expires_in").and_then(Value::as_i64).unwrap_or(7200)))
     }
 }

@@ -60,7 +60,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .merge(crate::media::router(standin.clone()))
         .merge(crate::menu::router(standin.clone()))
         .merge(crate::tags::router(standin.clone()))
-        .merge(crate::qrcodes::router(standin))
+        .merge(crate::qrcodes::router(standin.clone()))
+        .merge(crate::jssdk::router(standin))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;

@@ -31,6 +31,7 @@
 
 mod api;
 mod idp;
+mod jssdk;
 mod media;
 mod menu;
 mod oauth;
@@ -234,6 +235,12 @@ impl StandIn {
     /// The image `showqrcode` serves for `ticket` (to compare with what the platform serves).
     pub fn qrcode_image(ticket: &str) -> Vec<u8> {
         qrcodes::qr_like_png(ticket.as_bytes())
+    }
+
+    /// Whether a page's `wx.config` passes WeChat's check (the account's appid and current
+    /// jsapi_ticket, the page's URL).
+    pub fn js_config_valid(&self, appid: &str, url: &str, timestamp: i64, nonce: &str, signature: &str) -> bool {
+        self.world().js_config_valid(appid, url, timestamp, nonce, signature)
     }
 
     /// The account's admin sets the default menu in WeChat's own backend (no API call, no check).

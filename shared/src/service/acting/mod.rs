@@ -16,6 +16,7 @@
 //! may have gone out), it is reported as an unknown outcome.
 
 mod customer_service;
+mod jssdk;
 mod lending;
 mod media;
 mod menus;
@@ -25,6 +26,7 @@ mod tags;
 mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
+pub use self::jssdk::JsConfig;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};

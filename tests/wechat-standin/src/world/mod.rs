@@ -173,7 +173,7 @@ struct ComponentToken {
 #[derive(Debug, Default)]
 pub(crate) struct World {
     offset: i64,
-    counter: u64,
+    pub(crate) counter: u64,
     tickets: HashMap<String, i64>,
     component_tokens: HashMap<String, ComponentToken>,
     pre_auth_codes: HashMap<String, Code>,
@@ -201,6 +201,10 @@ pub(crate) struct World {
     menus: HashMap<String, serde_json::Value>,
     /// Each account's conditional menus, oldest first, each with its `matchrule` and `menuid`.
     conditional: HashMap<String, Vec<serde_json::Value>>,
+    /// Each account's JS-SDK tickets by type, with when they expire (`jssdk.rs`).
+    pub(crate) tickets_js: HashMap<(String, String), (String, i64)>,
+    /// getticket calls per (account, type, day).
+    pub(crate) ticket_calls: HashMap<(String, String, i64), u64>,
     /// Parametric QR codes by ticket (`qrcodes.rs`).
     qrcodes: HashMap<String, qrcodes::QrCode>,
     /// Each account's follower tags (`tags.rs`).
