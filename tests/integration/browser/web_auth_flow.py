@@ -5,7 +5,8 @@ links to a start its *server* minted for the shop's logged-in user → web-oauth
 page (the stand-in, as the WeChat user "alice") → 允许 → web-oauth's callback → back at the shop
 with a wx_ticket, which the shop's server redeems on the account's route for the same user → the
 shop's page shows the verified OpenID and its own user id bound to it. Then the decline path: 拒绝
-→ the platform's "你已拒绝授权" page → its link back to the shop.
+→ the platform's "你已拒绝授权" page → its link back to the shop. Last, a shop page's JS-SDK
+`wx.config` from the shop's server, which WeChat's check (the stand-in's) accepts for the page.
 
 The account (new to this run, granting permission set 4) is authorized first, through the
 dashboard's page as an admin would, by a dashboard user of this flow's own: nothing here depends on
@@ -40,11 +41,11 @@ OPERATOR = unique("web-")
 AS_OPERATOR = {"authorization": f"Bearer local-user:{OPERATOR}"}
 
 
-def call(method: str, path: str, body: dict) -> dict:
-    """A call to account-actions (the backend family: IAM-signed from a named backend in a
-    deployment; this flow's user here)."""
+def call(method: str, path: str, body: dict, function: str = "account-actions") -> dict:
+    """A call to account-actions (or another account function; the backend family: IAM-signed
+    from a named backend in a deployment; this flow's user here)."""
     request = urllib.request.Request(
-        f"{WATCH}/lambda-url/account-actions/wechat/{path}",
+        f"{WATCH}/lambda-url/{function}/wechat/{path}",
         data=json.dumps(body).encode(),
         headers={"content-type": "application/json", **AS_OPERATOR},
         method=method,
@@ -97,6 +98,20 @@ class Shop(http.server.BaseHTTPRequestHandler):
                 "示例商城",
                 f"<p>会员 <b>{SHOP_USER}</b>，绑定微信后可收到发货通知。</p>"
                 f"<p><a id='login' href='{html.escape(start_link('snsapi_userinfo'))}'>绑定微信</a></p>",
+            )
+        elif url.path == "/jssdk":
+            # The page's wx.config, asked for by the shop's server for this very page (the
+            # browser's address without its #…, which a server never sees anyway).
+            answer = call("POST", f"backend/authorizers/{ACCOUNT}/jssdk/config", {"url": f"{SHOP}{self.path}"},
+                          function="account-setup")
+            if answer.get("code") != 0:
+                self.page("JS-SDK 配置失败", f"<p id='shop-error'>{html.escape(json.dumps(answer, ensure_ascii=False))}</p>")
+                return
+            config = json.dumps(answer["data"], ensure_ascii=False)
+            self.page(
+                "分享商品",
+                "<p>这个页面在微信里打开时，用下面的配置调用 wx.config（公众号的 appId 和 jsapi_ticket 签名）。</p>"
+                f"<pre id='wx-config'>{html.escape(config)}</pre>",
             )
         elif url.path == "/bind" and "wx_ticket" in query:
             answer = redeem(query["wx_ticket"])
@@ -184,6 +199,21 @@ def main() -> int:
             shot("declined")
             flow.leave(driver.find_element(By.ID, "back").click, ec.presence_of_element_located((By.ID, "shop-plain")))
             assert driver.current_url == f"{SHOP}/bind", driver.current_url
+
+            # 6. JS-SDK: a page of the shop gets its wx.config from the shop's server (the
+            #    account's appid, signed with its jsapi_ticket); WeChat's check (the stand-in's)
+            #    passes for the page's address as the browser has it, fragment and all.
+            driver.get(f"{SHOP}/jssdk?item=42#share")
+            config = json.loads(wait.until(ec.presence_of_element_located((By.ID, "wx-config"))).text)
+            assert config["appId"] == ACCOUNT, config
+            verdict = urllib.request.Request(
+                f"{STANDIN}/standin/jssdk/verify",
+                data=json.dumps({**config, "appid": config["appId"], "url": driver.current_url}).encode(),
+                headers={"content-type": "application/json"},
+            )
+            with urllib.request.urlopen(verdict, timeout=30) as response:
+                assert json.load(response) == {"ok": True}, (config, driver.current_url)
+            shot("jssdk-config")
         finally:
             server.shutdown()
     print(f"web authorization browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
