@@ -182,13 +182,21 @@ impl DashboardCode {
             ActError::Refused(e) => {
                 let errcode = e.errcode().unwrap_or(-1);
                 let (reason, msg) = refusal(errcode);
-                json(
-                    Self::MessageRefused.status(),
-                    &serde_json::json!({"code": Self::MessageRefused.code(), "errcode": errcode, "reason": reason, "msg": msg}),
-                )
+                let mut body = serde_json::json!({"code": Self::MessageRefused.code(), "errcode": errcode, "reason": reason, "msg": msg});
+                if errcode == 45009 {
+                    // Which API's quota, and when WeChat gives it back: midnight, China time.
+                    let now = crate::clock::unix_now_ms() / 1000;
+                    body["api"] = serde_json::json!(e.call());
+                    body["resets_at"] = serde_json::json!(((now + 8 * 3600).div_euclid(86_400) + 1) * 86_400 - 8 * 3600);
+                }
+                json(Self::MessageRefused.status(), &body)
             }
             ActError::Token(err) => Self::for_call(err),
             ActError::NoMedium => Self::MediumNotFound.respond("no such medium on this account"),
+            ActError::NotGranted { .. } => json(
+                Self::MessageRefused.status(),
+                &serde_json::json!({"code": Self::MessageRefused.code(), "errcode": 61007, "reason": "permission_not_granted", "msg": err.to_string()}),
+            ),
             ActError::NoQrCode => Self::QrCodeNotFound
                 .respond("no such QR code on this account (a temporary code's image is gone once it expires)"),
             ActError::NotUploaded => Self::NotUploaded.respond(

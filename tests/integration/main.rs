@@ -49,6 +49,8 @@ mod menus;
 mod qrcodes;
 // JS-SDK on behalf: a page's wx.config signed with the account's ticket, fetched once.
 mod jssdk;
+// An account's API quota: read, reset within the month's budget, named when spent; permission preflight.
+mod quota;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

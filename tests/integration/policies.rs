@@ -225,6 +225,10 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     // account-setup: a page of the shop gets its wx.config (the account's ticket kept: value#).
     let page = json!({"url": format!("{}/p", crate::gateway::SHOP)});
     assert_eq!(http.post(format!("{account}/jssdk/config")).json(&page).send().await.unwrap().status(), 200);
+    // account-setup: a quota read and a reset (the month's resets counted: marker#).
+    let quota = http.get(format!("{account}/quota?cgi_path=/cgi-bin/qrcode/create")).send().await;
+    assert_eq!(quota.unwrap().status(), 200);
+    assert_eq!(http.post(format!("{account}/quota/reset")).send().await.unwrap().status(), 200);
     let callback = crate::web_auth::to_callback(&base, &standin, "snsapi_userinfo", "alice", true).await;
     let back = http.get(callback).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
     let ticket = back.split("wx_ticket=").nth(1).unwrap().to_owned();

@@ -14,7 +14,9 @@
 //! - `POST …/qrcodes` `{name, permanent?, scene_id | scene_str, expire_seconds?}`, `GET …/qrcodes`,
 //!   `GET …/qrcodes/{id}?days=` (with its follows and scans by day), `GET …/qrcodes/{id}/image`;
 //! - `POST …/jssdk/config` `{url}`: a page's `wx.config`, signed with the account's jsapi_ticket
-//!   (the page on one of the account's web origins).
+//!   (the page on one of the account's web origins);
+//! - `GET …/quota?cgi_path=`: the account's quota for an API; `POST …/quota/reset` within the
+//!   month's 10 resets.
 //!
 //! A function of its own: account-actions has no room left under the size budget.
 
@@ -66,6 +68,10 @@ pub enum Action {
     QrCodeImage(String),
     /// A page's `wx.config`.
     JsConfig,
+    /// The account's quota for one API.
+    Quota,
+    /// Reset the account's quotas.
+    ResetQuota,
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -91,6 +97,8 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::GET, ["qrcodes", id]) => Action::QrCode(owned(id)),
         (&Method::GET, ["qrcodes", id, "image"]) => Action::QrCodeImage(owned(id)),
         (&Method::POST, ["jssdk", "config"]) => Action::JsConfig,
+        (&Method::GET, ["quota"]) => Action::Quota,
+        (&Method::POST, ["quota", "reset"]) => Action::ResetQuota,
         _ => return None,
     };
     Some((appid, backend, action))
@@ -289,6 +297,14 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             let now = platform.now();
             answer(platform.qr_code(&caller, &appid, &id, days).await.map(|figures| figures_json(&figures, now)))
         }
+        Action::Quota => match web::single_param(&pairs, "cgi_path") {
+            Ok(Some(path)) => answer(platform.api_quota(&caller, &appid, path).await),
+            Ok(None) => refused("cgi_path is required: the API's path, as /cgi-bin/message/custom/send"),
+            Err(reason) => refused(&reason),
+        },
+        Action::ResetQuota => answer(platform.reset_quota(&caller, &appid).await.map(|used| {
+            json!({"reset": true, "resets_used": used, "resets_per_month": shared::service::QUOTA_RESETS_PER_MONTH})
+        })),
         Action::JsConfig => {
             let url = match json_body() {
                 Ok(body) => body.get("url").and_then(Value::as_str).map(str::to_owned),

@@ -40,8 +40,8 @@ mod web_auth;
 pub use self::acting::{
     ActError, Begun, Caller, DocumentError, IDEMPOTENCY_SECS, JsConfig, KeyLink, LEND_MARGIN_SECS, LentToken,
     MAX_MEDIA_PAGE, MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS, MenuState,
-    NewMedium, NewQrCode, QrCodeFigures, RENEW_AHEAD_SECS, RenewalReport, Scene, SceneRules, UPLOAD_URL_SECS, kept_key,
-    qr_code_id, qr_day, staging_key,
+    NewMedium, NewQrCode, QUOTA_RESETS_PER_MONTH, QrCodeFigures, RENEW_AHEAD_SECS, RenewalReport, Scene, SceneRules,
+    UPLOAD_URL_SECS, kept_key, qr_code_id, qr_day, staging_key,
 };
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};

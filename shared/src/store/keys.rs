@@ -55,6 +55,11 @@ impl MarkerKey {
         Self(format!("rate|{limit}|{who}|{window}"))
     }
 
+    /// How many quota resets an account made in `month` (`yyyymm`).
+    pub fn quota_resets(appid: &str, month: i64) -> Self {
+        Self(format!("quotareset|{appid}|{month}"))
+    }
+
     /// An account's jsapi_ticket, kept a little less than its life (a credential: never logged).
     pub fn jsapi_ticket(appid: &str) -> Self {
         Self(format!("jsticket|{appid}"))

@@ -15,6 +15,7 @@ mod error;
 mod media;
 mod menu;
 mod qrcode;
+mod quota;
 mod tags;
 mod wire;
 

@@ -61,7 +61,8 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .merge(crate::menu::router(standin.clone()))
         .merge(crate::tags::router(standin.clone()))
         .merge(crate::qrcodes::router(standin.clone()))
-        .merge(crate::jssdk::router(standin))
+        .merge(crate::jssdk::router(standin.clone()))
+        .merge(crate::quota::router(standin))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;
@@ -95,7 +96,14 @@ pub(crate) async fn api(
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return wx_error((47001, "data format error"));
     };
-    let result = rule(&mut standin.world(), &value);
+    let result = {
+        let mut world = standin.world();
+        // The call's token, read inside `rule`, counts it against the account's daily quota.
+        *world.current_endpoint.get_mut() = Some(endpoint.to_owned());
+        let result = rule(&mut world, &value);
+        *world.current_endpoint.get_mut() = None;
+        result
+    };
     match fault {
         Some(Fault::DropAfter) => return dropped(),
         Some(Fault::SlowAfterMs(ms)) => tokio::time::sleep(millis(ms)).await,

@@ -39,6 +39,7 @@ mod page;
 pub mod platform;
 mod push;
 mod qrcodes;
+mod quota;
 mod tags;
 mod world;
 
@@ -235,6 +236,11 @@ impl StandIn {
     /// The image `showqrcode` serves for `ticket` (to compare with what the platform serves).
     pub fn qrcode_image(ticket: &str) -> Vec<u8> {
         qrcodes::qr_like_png(ticket.as_bytes())
+    }
+
+    /// The daily limit of `endpoint` (a stand-in endpoint name, e.g. `menu_create`) from now on.
+    pub fn set_daily_limit(&self, endpoint: &str, limit: u64) {
+        self.world().quota_limits.insert(endpoint.to_owned(), limit);
     }
 
     /// Whether a page's `wx.config` passes WeChat's check (the account's appid and current

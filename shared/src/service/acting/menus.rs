@@ -24,6 +24,10 @@ use crate::service::Platform;
 use crate::service::component_token::holder_id;
 use crate::store::{DocumentKind, LeaseName, StoreError, Timestamp, TokenStore};
 
+/// The permission set menus need (WeChat: 61007 without it).
+const MENU_SETS: &[i64] = &[15];
+const MENU_WHAT: &str = "自定义菜单, the custom menu";
+
 /// How long a publication may hold the account's menu lease (a WeChat call and a store write).
 const MENU_LEASE_SECS: i64 = 30;
 
@@ -72,6 +76,7 @@ impl<S: TokenStore> Platform<S> {
     /// The account's states; WeChat's refusal (61007: permission set 15 not granted).
     pub async fn menu(&self, caller: &Caller, appid: &str) -> Result<MenuState, ActError> {
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         let stored = self.store.document(DocumentKind::Menu, appid).await?;
         let live =
             self.with_account_token(record, false, |token| async move { self.wechat.menu(&token).await }).await?;
@@ -115,6 +120,7 @@ impl<S: TokenStore> Platform<S> {
         let written = Menu::from_value(document).map_err(|e| ActError::Invalid(e.to_string()))?;
         let expected = if_match.ok_or(DocumentError::VersionRequired(DocumentKind::Menu))?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         let mut wire = written.clone();
         self.resolve_menu_media(appid, &mut wire).await?;
         let wire = wire.to_value();
@@ -141,6 +147,7 @@ impl<S: TokenStore> Platform<S> {
     ) -> Result<MenuState, DocumentError> {
         let expected = if_match.ok_or(DocumentError::VersionRequired(DocumentKind::Menu))?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.under_menu_lease(appid, expected, caller, &Value::Null, None, || async move {
             self.with_account_token(record, false, |token| async move { self.wechat.delete_menu(&token).await }).await
         })
@@ -163,6 +170,7 @@ impl<S: TokenStore> Platform<S> {
     ) -> Result<String, ActError> {
         let mut menu = ConditionalMenu::from_value(document).map_err(|e| ActError::Invalid(e.to_string()))?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.resolve_menu_media(appid, &mut menu.menu).await?;
         if let Some(tag) = menu.rule.tag_id {
             let tags = self.tags_at_wechat(record.clone()).await?;
@@ -190,6 +198,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("menuid must be the number WeChat gave the conditional menu".into()));
         }
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.with_account_token(record, false, |token| async move {
             self.wechat.delete_conditional_menu(&token, menuid).await
         })
@@ -207,6 +216,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("openid is not an OpenID".into()));
         }
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.try_match_menu(&token, openid).await })
             .await
     }

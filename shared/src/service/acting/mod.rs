@@ -21,6 +21,7 @@ mod lending;
 mod media;
 mod menus;
 mod qrcodes;
+mod quota;
 mod renewal;
 mod tags;
 mod templates;
@@ -34,6 +35,7 @@ pub use self::menus::{KeyLink, MenuState};
 pub use self::qrcodes::{
     MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, NewQrCode, QrCodeFigures, Scene, SceneRules, qr_code_id, qr_day,
 };
+pub use self::quota::QUOTA_RESETS_PER_MONTH;
 pub use self::renewal::{RENEW_AHEAD_SECS, RenewalReport};
 pub use self::tags::{MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST, MAX_TAGS};
 
@@ -119,6 +121,15 @@ pub enum ActError {
     /// names what is running.
     #[error("{0}")]
     Running(&'static str),
+    /// The admin did not grant the permission set the API needs (WeChat would answer 61007):
+    /// refused before anything is sent.
+    #[error("the admin did not grant permission set {} ({what}) when authorizing: authorize the account again with it; nothing was sent to WeChat", sets.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or "))]
+    NotGranted {
+        /// The sets, any of which would do.
+        sets: &'static [i64],
+        /// What they are for.
+        what: &'static str,
+    },
     /// No such QR code on the account (or, for its image, a temporary one that expired).
     #[error("no such QR code on this account")]
     NoQrCode,
@@ -212,6 +223,22 @@ impl<S: TokenStore> Platform<S> {
             AuthorizerStatus::Authorized => Ok(record),
             AuthorizerStatus::Revoked => Err(ActError::Revoked),
             AuthorizerStatus::NeedsReauthorization => Err(ActError::NeedsReauthorization),
+        }
+    }
+
+    /// Refuses locally what WeChat would refuse with 61007: the account's stored permission sets
+    /// (`func_info`, from its authorization) lack all of `sets`. An account whose sets are not
+    /// known (none stored) is let through to WeChat.
+    pub(super) fn require_sets(
+        record: &AuthorizerRecord,
+        sets: &'static [i64],
+        what: &'static str,
+    ) -> Result<(), ActError> {
+        let granted = &record.profile.func_info;
+        if granted.is_empty() || sets.iter().any(|set| granted.contains(set)) {
+            Ok(())
+        } else {
+            Err(ActError::NotGranted { sets, what })
         }
     }
 

@@ -175,6 +175,7 @@ impl<S: TokenStore> Platform<S> {
         new: &NewQrCode,
     ) -> Result<(StoredQrCode, bool), ActError> {
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, &[3], "账号服务, account services (parametric QR codes)")?;
         if new.permanent && self.store.permanent_qr_codes(appid).await? >= MAX_PERMANENT_QR_CODES {
             return Err(full());
         }

@@ -11,6 +11,10 @@ use crate::service::Platform;
 use crate::store::{AuthorizerRecord, TokenStore};
 use crate::wechat::{TAG_BATCH, Tag};
 
+/// The permission sets tags need, either (WeChat: 61007 without).
+const TAG_SETS: &[i64] = &[2, 100];
+const TAG_WHAT: &str = "用户管理, follower management";
+
 /// Tags an account may have (WeChat: 45056 past it).
 pub const MAX_TAGS: usize = 100;
 /// A tag's name, in bytes (WeChat: 45158).
@@ -27,6 +31,7 @@ impl<S: TokenStore> Platform<S> {
     /// The account's states; WeChat's refusal (48001: permission set 2 not granted).
     pub async fn tags(&self, caller: &Caller, appid: &str) -> Result<Vec<Tag>, ActError> {
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.tags_at_wechat(record).await
     }
 
@@ -38,6 +43,7 @@ impl<S: TokenStore> Platform<S> {
     pub async fn create_tag(&self, caller: &Caller, appid: &str, name: &str) -> Result<Tag, ActError> {
         check_name(name)?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         let existing = self.tags_at_wechat(record.clone()).await?;
         if existing.iter().any(|t| t.name == name) {
             return Err(ActError::Invalid(format!("name: the account already has a tag named {name:?}")));
@@ -61,6 +67,7 @@ impl<S: TokenStore> Platform<S> {
         check_id(id)?;
         check_name(name)?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.rename_tag(&token, id, name).await })
             .await
     }
@@ -72,6 +79,7 @@ impl<S: TokenStore> Platform<S> {
     pub async fn delete_tag(&self, caller: &Caller, appid: &str, id: i64) -> Result<(), ActError> {
         check_id(id)?;
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.delete_tag(&token, id).await }).await?;
         tracing::info!(authorizer = %appid, tag = id, "tag deleted");
         Ok(())
@@ -100,6 +108,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid(format!("openids[{i}]: not an OpenID")));
         }
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         for batch in openids.chunks(TAG_BATCH) {
             self.with_account_token(record.clone(), false, |token| async move {
                 self.wechat.tag_followers(&token, id, batch, tag).await
@@ -126,6 +135,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("openid: not an OpenID".into()));
         }
         let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         let ids = self
             .with_account_token(record, false, |token| async move { self.wechat.follower_tags(&token, openid).await })
             .await?;

@@ -203,8 +203,14 @@ pub(crate) struct World {
     conditional: HashMap<String, Vec<serde_json::Value>>,
     /// Each account's JS-SDK tickets by type, with when they expire (`jssdk.rs`).
     pub(crate) tickets_js: HashMap<(String, String), (String, i64)>,
-    /// getticket calls per (account, type, day).
-    pub(crate) ticket_calls: HashMap<(String, String, i64), u64>,
+    /// The daily limits tests set per endpoint (`quota.rs` has WeChat's).
+    pub(crate) quota_limits: HashMap<String, u64>,
+    /// Quota resets per (account, month).
+    pub(crate) quota_resets: HashMap<(String, i64), u64>,
+    /// Calls per (account, endpoint, day in China time), counted where a call's token is read.
+    quota_used: std::cell::RefCell<HashMap<(String, String, i64), u64>>,
+    /// The endpoint of the call being answered, until its token is counted.
+    pub(crate) current_endpoint: std::cell::RefCell<Option<String>>,
     /// Parametric QR codes by ticket (`qrcodes.rs`).
     qrcodes: HashMap<String, qrcodes::QrCode>,
     /// Each account's follower tags (`tags.rs`).
@@ -404,7 +410,35 @@ impl World {
         if expires <= now {
             return Err((42001, "access_token expired"));
         }
+        // The call counts against the account's daily quota for its API (once per call).
+        if let Some(endpoint) = self.current_endpoint.borrow_mut().take() {
+            let default = crate::quota::APIS.iter().find(|(_, e, _)| *e == endpoint).map_or(u64::MAX, |(.., l)| *l);
+            let limit = self.daily_limit(&endpoint, default);
+            let day = (now + 8 * 3600).div_euclid(86_400);
+            let mut used = self.quota_used.borrow_mut();
+            let count = used.entry((appid.clone(), endpoint, day)).or_default();
+            if *count >= limit {
+                return Err((45009, "reach max api daily quota limit"));
+            }
+            *count += 1;
+        }
         Ok(appid)
+    }
+
+    /// How often `appid` called `endpoint` today.
+    pub(crate) fn used_today(&self, appid: &str, endpoint: &str) -> u64 {
+        let day = (self.now() + 8 * 3600).div_euclid(86_400);
+        self.quota_used.borrow().get(&(appid.to_owned(), endpoint.to_owned(), day)).copied().unwrap_or(0)
+    }
+
+    /// A reset: the account's counts start again.
+    pub(crate) fn clear_usage(&mut self, appid: &str) {
+        self.quota_used.get_mut().retain(|(a, ..), _| a != appid);
+    }
+
+    /// Whether WeChat knows the account.
+    pub(crate) fn knows_account(&self, appid: &str) -> bool {
+        self.accounts.contains_key(appid)
     }
 }
 

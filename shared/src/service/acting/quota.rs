@@ -1,0 +1,92 @@
+//! Every call the platform makes for an account spends the *account's* daily quota, and WeChat
+//! allows 10 resets a month per account. The account's owner reads an API's quota here and
+//! resets it within a budget the platform keeps: the 11th reset of a month is refused before
+//! WeChat is asked (WeChat would answer 48006, and an automated retry loop would otherwise burn
+//! the month's resets at once). When the account's token cannot be had (its token calls are
+//! exhausted too), the reset falls back to the component's AppSecret
+//! (`component/clear_quota/v2`), which needs no token.
+
+use super::{ActError, Caller};
+use crate::service::Platform;
+use crate::store::{MarkerKey, TokenStore};
+
+/// Resets an account may make a month (WeChat's 10, both kinds of reset together).
+pub const QUOTA_RESETS_PER_MONTH: u64 = 10;
+/// The longest `cgi_path` taken.
+const MAX_CGI_PATH_BYTES: usize = 128;
+
+impl<S: TokenStore> Platform<S> {
+    /// WeChat's quota of the account for the API at `cgi_path`.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] (the path); the account's states; WeChat's refusal (76021: a path
+    /// WeChat does not know).
+    pub async fn api_quota(&self, caller: &Caller, appid: &str, cgi_path: &str) -> Result<serde_json::Value, ActError> {
+        let plausible = cgi_path.starts_with('/')
+            && cgi_path.len() <= MAX_CGI_PATH_BYTES
+            && cgi_path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-.".contains(&b));
+        if !plausible {
+            return Err(ActError::Invalid("cgi_path: the API's path, as /cgi-bin/message/custom/send".into()));
+        }
+        let record = self.account_for(caller, appid).await?;
+        self.with_account_token(record, false, |token| async move { self.wechat.api_quota(&token, cgi_path).await })
+            .await
+    }
+
+    /// Resets the account's daily quotas; how many of the month's resets are used with this one.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] when the month's resets are used (nothing asked of WeChat); the
+    /// account's states; WeChat's refusal.
+    pub async fn reset_quota(&self, caller: &Caller, appid: &str) -> Result<u64, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        let month = month_of(self.now());
+        // The budget is taken before WeChat is asked: a reset whose answer is lost still counts,
+        // so the platform never asks for an 11th.
+        let key = MarkerKey::quota_resets(appid, month);
+        let used = self.store.count(&key, 40 * 86_400, self.now()).await?;
+        if used > QUOTA_RESETS_PER_MONTH {
+            return Err(ActError::Invalid(format!(
+                "the account's {QUOTA_RESETS_PER_MONTH} quota resets of this month are used (WeChat's limit); the next is possible on the 1st, China time"
+            )));
+        }
+        let with_token = self
+            .with_account_token(record, false, |token| async move { self.wechat.clear_quota(&token, appid).await })
+            .await;
+        match with_token {
+            Ok(()) => {}
+            // No token to be had: the component's secret needs none.
+            Err(ActError::Token(err)) => {
+                tracing::warn!(authorizer = %appid, error = %err, "no token for clear_quota; resetting with the component's secret");
+                self.wechat.clear_quota_with_secret(appid).await.map_err(ActError::Refused)?;
+            }
+            Err(err) => return Err(err),
+        }
+        tracing::info!(authorizer = %appid, used, "quota reset");
+        Ok(used)
+    }
+}
+
+/// `year * 100 + month` of a Unix time in China time, the month WeChat counts resets in.
+fn month_of(at: i64) -> i64 {
+    let days = (at + 8 * 3600).div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2)) * 100 + month
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn months_turn_at_china_midnight() {
+        // 2026-11-30 16:00 UTC is 2026-12-01 00:00 in Beijing.
+        let turn = 1_796_054_400;
+        assert_eq!(super::month_of(turn - 1), 202_611);
+        assert_eq!(super::month_of(turn), 202_612);
+    }
+}
