@@ -32,6 +32,11 @@ async fn the_accounts_quota_is_read_reset_within_its_budget_and_named_when_spent
     let (status, body) = quota("/cgi-bin/qrcode/create").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["quota"], json!({"daily_limit": 3, "used": 2, "remain": 1}), "{body}");
+    // The platform's own count of what it called for the account today.
+    let (status, body) = get(format!("{account}/quota/usage")).await;
+    assert_eq!(status, 200, "{body}");
+    let today = body["data"]["days"].as_array().unwrap().last().unwrap()["calls"].clone();
+    assert_eq!(today["qrcode/create"], 2, "{body}");
     let (status, body) = quota("/cgi-bin/no/such").await;
     assert_eq!((status, body["errcode"].as_i64()), (422, Some(76021)), "{body}");
     assert_eq!(quota("not-a-path").await.0, 400);

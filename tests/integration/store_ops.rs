@@ -141,7 +141,8 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
     }
 
     // Acting as the account with a fresh token: one read (the account) and the caller's send
-    // counter (one atomic write: docs/contract.md, "Limits") before the send.
+    // counter (one atomic write: docs/contract.md, "Limits") before the send, and the account's
+    // API use counted after it (one ADD: docs/contract.md, "Quotas and permission sets").
     let code = c.standin.authorize_directly("wx1000000000000001").await.unwrap();
     assert!(!code.is_empty());
     c.calls.take();
@@ -154,7 +155,11 @@ async fn dynamodb_calls_per_request_stay_within_budget() {
     let backend = format!("{}/wechat/backend/authorizers/wx1000000000000001/messages", c.base);
     let response = c.http.post(&backend).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    assert_eq!(c.calls.take(), ["GetItem", "UpdateItem"], "a send with a fresh token: the account, its count");
+    assert_eq!(
+        c.calls.take(),
+        ["GetItem", "UpdateItem", "UpdateItem"],
+        "a send with a fresh token: the account, its counts"
+    );
 
     // Reply rules saved (the account, one conditional put); a push a cached rule answers costs
     // the hand-off's three calls and nothing more.

@@ -15,8 +15,9 @@
 //!   `GET …/qrcodes/{id}?days=` (with its follows and scans by day), `GET …/qrcodes/{id}/image`;
 //! - `POST …/jssdk/config` `{url}`: a page's `wx.config`, signed with the account's jsapi_ticket
 //!   (the page on one of the account's web origins);
-//! - `GET …/quota?cgi_path=`: the account's quota for an API; `POST …/quota/reset` within the
-//!   month's 10 resets.
+//! - `GET …/quota?cgi_path=`: the account's quota for an API; `GET …/quota/usage?days=`: what the
+//!   platform called for the account, per day and API; `POST …/quota/reset` within the month's 10
+//!   resets.
 //!
 //! A function of its own: account-actions has no room left under the size budget.
 
@@ -72,6 +73,8 @@ pub enum Action {
     Quota,
     /// Reset the account's quotas.
     ResetQuota,
+    /// What the platform called for the account.
+    Usage,
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -99,6 +102,7 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::POST, ["jssdk", "config"]) => Action::JsConfig,
         (&Method::GET, ["quota"]) => Action::Quota,
         (&Method::POST, ["quota", "reset"]) => Action::ResetQuota,
+        (&Method::GET, ["quota", "usage"]) => Action::Usage,
         _ => return None,
     };
     Some((appid, backend, action))
@@ -302,6 +306,24 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             Ok(None) => refused("cgi_path is required: the API's path, as /cgi-bin/message/custom/send"),
             Err(reason) => refused(&reason),
         },
+        Action::Usage => {
+            let days = match web::single_param(&pairs, "days").map(|d| d.map(str::parse::<i64>)) {
+                Ok(None) => 7,
+                Ok(Some(Ok(days))) if (1..=90).contains(&days) => days,
+                _ => return Ok(refused("days must be 1 to 90")),
+            };
+            answer(platform.api_usage(&caller, &appid, days).await.map(|figures| {
+                let days: Vec<Value> = figures
+                    .iter()
+                    .map(|(day, calls)| {
+                        let calls: serde_json::Map<String, Value> =
+                            calls.iter().map(|(api, n)| (api.clone(), json!(n))).collect();
+                        json!({"date": date_of(*day), "calls": calls})
+                    })
+                    .collect();
+                json!({"days": days})
+            }))
+        }
         Action::ResetQuota => answer(platform.reset_quota(&caller, &appid).await.map(|used| {
             json!({"reset": true, "resets_used": used, "resets_per_month": shared::service::QUOTA_RESETS_PER_MONTH})
         })),

@@ -10,7 +10,7 @@ use super::{
     FollowerPage, FollowerStore, MarkerStore, MediaPage, MediaStore, MediumUpload, NewAuthorization,
     OWNER_MOVE_TTL_SECS, OwnerMove, QR_PUSH_MARKER_SECS, QrCodeKept, QrCodePage, QrCodeStore, QrDay, Renewal,
     STAGED_MEDIUM_SECS, StoreError, StoredDocument, StoredMedium, StoredQrCode, SummaryPage, TicketStore, TicketWrite,
-    Timestamp, TokenRefresh, UNCLAIMED_OWNER, VerifyTicket,
+    Timestamp, TokenRefresh, UNCLAIMED_OWNER, UsageStore, VerifyTicket,
 };
 
 /// The token store in a mutex. Cheap to create; one per test.
@@ -53,6 +53,8 @@ struct State {
     qr_codes: HashMap<String, BTreeMap<String, StoredQrCode>>,
     /// Per (account, code, day): scans and follows.
     qr_days: BTreeMap<(String, String, i64), (u64, u64)>,
+    /// Calls per (account, day): per API.
+    usage: BTreeMap<(String, i64), BTreeMap<String, u64>>,
     /// Counted pushes (account, event id) with when the marker expires.
     qr_seen: HashMap<(String, String), Timestamp>,
     writes: u64,
@@ -956,6 +958,32 @@ impl QrCodeStore for MemoryStore {
             .qr_days
             .range(range)
             .map(|((_, _, day), (scans, follows))| QrDay { day: *day, scans: *scans, follows: *follows })
+            .collect())
+    }
+}
+
+impl UsageStore for MemoryStore {
+    async fn meter(&self, appid: &str, day: i64, calls: &[(&str, u64)]) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        let figures = state.usage.entry((appid.to_owned(), day)).or_default();
+        for (api, count) in calls {
+            *figures.entry((*api).to_owned()).or_default() += count;
+        }
+        state.wrote(());
+        Ok(())
+    }
+
+    async fn usage(&self, appid: &str, from: i64, to: i64) -> Result<Vec<super::DayUsage>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        let range = (appid.to_owned(), from)..=(appid.to_owned(), to);
+        Ok(state
+            .usage
+            .range(range)
+            .map(|((_, day), figures)| (*day, figures.iter().map(|(k, v)| (k.clone(), *v)).collect()))
             .collect())
     }
 }

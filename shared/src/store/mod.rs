@@ -994,6 +994,25 @@ pub trait QrCodeStore: Send + Sync {
 /// How long the marker of a counted push is kept (EventBridge and SQS redeliver within hours).
 pub const QR_PUSH_MARKER_SECS: i64 = 7 * 86_400;
 
+/// One day's calls for an account (days since the epoch in China time), per WeChat API.
+pub type DayUsage = (i64, Vec<(String, u64)>);
+
+/// What the platform called for each account, per API and day (China time): WeChat counts
+/// the same calls against the account's own quota (`usage#{c}#{appid}`, one item per day with one
+/// number per API, moved by one `ADD` per use case).
+pub trait UsageStore: Send + Sync {
+    /// Adds `calls` (API, how many) to the account's figures of `day`.
+    fn meter(
+        &self,
+        appid: &str,
+        day: i64,
+        calls: &[(&str, u64)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The account's figures from day `from` to `to` (both included), the days with any call.
+    fn usage(&self, appid: &str, from: i64, to: i64) -> impl Future<Output = Result<Vec<DayUsage>, StoreError>> + Send;
+}
+
 /// Everything, for adapters that implement all of it.
 pub trait TokenStore:
     TicketStore
@@ -1005,6 +1024,7 @@ pub trait TokenStore:
     + BindingStore
     + MediaStore
     + QrCodeStore
+    + UsageStore
 {
 }
 
@@ -1017,7 +1037,8 @@ impl<
         + FollowerStore
         + BindingStore
         + MediaStore
-        + QrCodeStore,
+        + QrCodeStore
+        + UsageStore,
 > TokenStore for T
 {
 }

@@ -117,6 +117,7 @@ impl WeChatClient {
         if let Some((title, introduction)) = video_text {
             form = form.text("description", json!({"title": title, "introduction": introduction}).to_string());
         }
+        self.record_use(authorizer_token, call);
         let mut query = vec![("access_token", authorizer_token.expose())];
         if kind != Kind::ArticleImage {
             query.push(("type", kind.as_str()));

@@ -123,6 +123,9 @@ pub struct WeChatClient {
     base: String,
     component_appid: String,
     component_secret: Secret,
+    /// The calls made with an account's token, by a fingerprint of the token, until the use case
+    /// that made them takes them ([`WeChatClient::take_usage`]) to count them for the account.
+    usage: std::sync::Arc<std::sync::Mutex<Vec<(u64, &'static str)>>>,
 }
 
 impl WeChatClient {
@@ -146,7 +149,28 @@ impl WeChatClient {
             base: base.trim_end_matches('/').to_owned(),
             component_appid: component_appid.into(),
             component_secret,
+            usage: std::sync::Arc::default(),
         })
+    }
+
+    /// Notes a call made with an account's token (WeChat counts it against the account's quota).
+    fn record_use(&self, token: &Secret, call: &'static str) {
+        let mut usage = self.usage.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Calls nobody takes (a follower's web-authorization token) must not pile up in a
+        // long-lived sandbox: past the bound, the oldest half goes.
+        if usage.len() >= MAX_UNTAKEN_USAGE {
+            usage.drain(..MAX_UNTAKEN_USAGE / 2);
+        }
+        usage.push((fingerprint(token), call));
+    }
+
+    /// The calls made with `tokens` since they were last taken (each once, whoever takes them).
+    pub fn take_usage(&self, tokens: &[&Secret]) -> Vec<&'static str> {
+        let prints: Vec<u64> = tokens.iter().map(|t| fingerprint(t)).collect();
+        let mut usage = self.usage.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mine, others): (Vec<_>, Vec<_>) = usage.drain(..).partition(|(print, _)| prints.contains(print));
+        *usage = others;
+        mine.into_iter().map(|(_, call)| call).collect()
     }
 
     /// The component appid this client calls for.
@@ -503,6 +527,7 @@ impl WeChatClient {
     ) -> Result<T, ApiError> {
         let mut full = vec![("access_token", authorizer_token.expose())];
         full.extend_from_slice(query);
+        self.record_use(authorizer_token, call);
         self.get_query(call, path, &full).await
     }
 
@@ -560,6 +585,9 @@ impl WeChatClient {
     ) -> Result<T, ApiError> {
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some((name, token)) = token {
+            if name == "access_token" {
+                self.record_use(token, call);
+            }
             request = request.query(&[(name, token.expose())]);
         }
         let response = request.send().await.map_err(|e| transport(call, &e))?;
@@ -570,6 +598,17 @@ impl WeChatClient {
         let bytes = response.bytes().await.map_err(|e| transport(call, &e))?;
         wire::decode(call, &bytes)
     }
+}
+
+/// Calls kept for their use cases to take, at most.
+const MAX_UNTAKEN_USAGE: usize = 10_000;
+
+/// An in-process fingerprint of a token (never stored or logged; tells accounts' calls apart).
+fn fingerprint(token: &Secret) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    token.expose().hash(&mut hasher);
+    hasher.finish()
 }
 
 fn transport(call: &'static str, err: &reqwest::Error) -> ApiError {

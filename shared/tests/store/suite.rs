@@ -33,7 +33,8 @@ macro_rules! store_suite {
             concurrent_binders_of_one_user_leave_one_binding, web_origins_are_a_setting_of_the_account,
             concurrent_counts_count_each_once, owner_moves_are_kept_for_the_previous_owner,
             media_are_staged_then_uploaded_and_paged,
-            the_renewal_index_answers_what_expires_first, qr_codes_are_kept_counted_once_per_push_and_limited);
+            the_renewal_index_answers_what_expires_first, qr_codes_are_kept_counted_once_per_push_and_limited,
+            api_use_adds_up_per_account_day_and_api);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -949,4 +950,22 @@ pub(crate) async fn qr_codes_are_kept_counted_once_per_push_and_limited<S: Token
     assert_eq!(days, vec![QrDay { day, scans: 2, follows: 1 }, QrDay { day: day + 2, scans: 0, follows: 1 }]);
     assert_eq!(store.qr_days("wx1", &id, day + 1, day + 1).await.unwrap(), vec![], "a day without pushes");
     assert_eq!(store.qr_days("wx1", &code(2, true).id, day, day).await.unwrap(), vec![], "per code");
+}
+
+pub(crate) async fn api_use_adds_up_per_account_day_and_api<S: TokenStore>(store: Arc<S>) {
+    store.meter("wx1", 100, &[("menu/create", 1), ("tags/get", 2)]).await.unwrap();
+    store.meter("wx1", 100, &[("menu/create", 3)]).await.unwrap();
+    store.meter("wx1", 102, &[("message/custom/send", 5)]).await.unwrap();
+    store.meter("wx2", 100, &[("menu/create", 7)]).await.unwrap();
+    store.meter("wx1", 103, &[]).await.unwrap();
+    let figures = store.usage("wx1", 99, 103).await.unwrap();
+    assert_eq!(
+        figures,
+        vec![
+            (100, vec![("menu/create".to_owned(), 4), ("tags/get".to_owned(), 2)]),
+            (102, vec![("message/custom/send".to_owned(), 5)]),
+        ]
+    );
+    assert_eq!(store.usage("wx1", 101, 101).await.unwrap(), vec![], "a day without calls");
+    assert_eq!(store.usage("wx2", 100, 100).await.unwrap(), vec![(100, vec![("menu/create".to_owned(), 7)])]);
 }

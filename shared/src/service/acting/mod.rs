@@ -266,10 +266,39 @@ impl<S: TokenStore> Platform<S> {
                 tracing::warn!(authorizer = %appid, errcode = err.errcode(), call = err.call(), "token refused; refreshing and calling once more");
                 let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
                 let margin = if current.access_token == token.access_token { i64::MAX / 4 } else { 60 };
-                let token = self.fresh_token(current, margin).await?;
-                call(token.access_token).await.map_err(failed)
+                let fresh = self.fresh_token(current, margin).await;
+                let result = match fresh {
+                    Ok(fresh) => {
+                        let result = call(fresh.access_token.clone()).await.map_err(failed);
+                        self.meter_calls(&appid, &[&token.access_token, &fresh.access_token]).await;
+                        return result;
+                    }
+                    Err(err) => Err(err),
+                };
+                self.meter_calls(&appid, &[&token.access_token]).await;
+                result
             }
-            other => other.map_err(failed),
+            other => {
+                self.meter_calls(&appid, &[&token.access_token]).await;
+                other.map_err(failed)
+            }
+        }
+    }
+
+    /// Counts for the account the WeChat calls just made with its `tokens`: one write per use
+    /// case (none for a push, which calls nothing), so the owner sees what the platform spent of
+    /// the account's quota. A write that fails only leaves a figure short: logged, never an error.
+    pub(super) async fn meter_calls(&self, appid: &str, tokens: &[&Secret]) {
+        let mut counted: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for call in self.wechat.take_usage(tokens) {
+            *counted.entry(call).or_default() += 1;
+        }
+        if counted.is_empty() {
+            return;
+        }
+        let calls: Vec<(&str, u64)> = counted.into_iter().collect();
+        if let Err(err) = self.store.meter(appid, qrcodes::qr_day(self.now()), &calls).await {
+            tracing::warn!(authorizer = %appid, error = %err, "API use not counted");
         }
     }
 

@@ -8,7 +8,7 @@
 
 use super::{ActError, Caller};
 use crate::service::Platform;
-use crate::store::{MarkerKey, TokenStore};
+use crate::store::{DayUsage, MarkerKey, TokenStore};
 
 /// Resets an account may make a month (WeChat's 10, both kinds of reset together).
 pub const QUOTA_RESETS_PER_MONTH: u64 = 10;
@@ -31,6 +31,17 @@ impl<S: TokenStore> Platform<S> {
         let record = self.account_for(caller, appid).await?;
         self.with_account_token(record, false, |token| async move { self.wechat.api_quota(&token, cgi_path).await })
             .await
+    }
+
+    /// What the platform called for the account over the last `days` days (today included), per
+    /// day (China time) and API: the days with any call, oldest first.
+    ///
+    /// # Errors
+    /// Not the caller's account; the store.
+    pub async fn api_usage(&self, caller: &Caller, appid: &str, days: i64) -> Result<Vec<DayUsage>, ActError> {
+        self.owned_account(caller, appid).await?;
+        let today = super::qrcodes::qr_day(self.now());
+        Ok(self.store.usage(appid, today - days.clamp(1, 90) + 1, today).await?)
     }
 
     /// Resets the account's daily quotas; how many of the month's resets are used with this one.

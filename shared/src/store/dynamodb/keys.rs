@@ -120,6 +120,16 @@ impl Keys {
         Key { pk: self.media(appid), sk: Cow::Owned(handle.to_owned()) }
     }
 
+    /// The partition of an account's API use, one item per day.
+    pub(super) fn usage(&self, appid: &str) -> String {
+        format!("usage#{}#{appid}", self.component)
+    }
+
+    /// The account's API use on one day (zero-padded so the days sort).
+    pub(super) fn usage_day(&self, appid: &str, day: i64) -> Key {
+        Key { pk: self.usage(appid), sk: Cow::Owned(format!("day#{day:06}")) }
+    }
+
     /// The partition of an account's QR codes, their counts and daily figures.
     pub(super) fn qr_codes(&self, appid: &str) -> String {
         format!("qrcode#{}#{appid}", self.component)

@@ -1,4 +1,6 @@
-//! Each account's QR codes on DynamoDB, all under `qrcode#{c}#{appid}`: `code#{id}` per code,
+//! Each account's QR codes and its API use on DynamoDB. The use: one item per day under
+//! `usage#{c}#{appid}` with one number per WeChat API (`api:menu/create`), moved by one `ADD` per
+//! use case. The codes, all under `qrcode#{c}#{appid}`: `code#{id}` per code,
 //! `permanent` (the count of permanent codes, moved with each new one in one transaction whose
 //! condition is the limit), `day#{id}#{day}` per code and day (atomic `ADD`s), and `seen#{event}`
 //! per counted push (with a `ttl`), written in the same transaction as its day's `ADD` so that a
@@ -11,7 +13,8 @@ use super::codec::Reader;
 use super::expression::{classify, n, s};
 use super::{DynamoDbStore, Item};
 use crate::store::{
-    QR_PUSH_MARKER_SECS, QrCodeKept, QrCodePage, QrCodeStore, QrDay, StoreError, StoredQrCode, Timestamp, is_qr_code_id,
+    QR_PUSH_MARKER_SECS, QrCodeKept, QrCodePage, QrCodeStore, QrDay, StoreError, StoredQrCode, Timestamp, UsageStore,
+    is_qr_code_id,
 };
 
 fn decode(partition: &str, item: &Item) -> Result<StoredQrCode, StoreError> {
@@ -190,6 +193,59 @@ impl QrCodeStore for DynamoDbStore {
                 return Err(StoreError::Other(format!("{partition}/{sk}: not a day")));
             };
             days.push(QrDay { day, scans: number(&item, "scans"), follows: number(&item, "follows") });
+        }
+        Ok(days)
+    }
+}
+
+impl UsageStore for DynamoDbStore {
+    async fn meter(&self, appid: &str, day: i64, calls: &[(&str, u64)]) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        // One ADD per API in one update (API names go in as placeholders: they hold `/`).
+        let mut request =
+            self.client.update_item().table_name(&self.table).set_key(Some(self.keys.usage_day(appid, day).item()));
+        let mut adds = Vec::new();
+        for (i, (api, count)) in calls.iter().enumerate() {
+            adds.push(format!("#a{i} :c{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), format!("api:{api}"))
+                .expression_attribute_values(format!(":c{i}"), n(count));
+        }
+        request.update_expression(format!("ADD {}", adds.join(", "))).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn usage(&self, appid: &str, from: i64, to: i64) -> Result<Vec<crate::store::DayUsage>, StoreError> {
+        let partition = self.keys.usage(appid);
+        let (low, high) = (self.keys.usage_day(appid, from), self.keys.usage_day(appid, to));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(&partition))
+            .expression_attribute_values(":low", s(low.sk.as_ref()))
+            .expression_attribute_values(":high", s(high.sk.as_ref()))
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut days = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let Some(day) = sk.strip_prefix("day#").and_then(|d| d.parse().ok()) else {
+                return Err(StoreError::Other(format!("{partition}/{sk}: not a day")));
+            };
+            let figures = item
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.strip_prefix("api:")?.to_owned(), value.as_n().ok()?.parse().ok()?))
+                })
+                .collect::<std::collections::BTreeMap<String, u64>>();
+            days.push((day, figures.into_iter().collect()));
         }
         Ok(days)
     }
