@@ -22,6 +22,9 @@ pub enum Metric {
     AuthorizerRefreshFailed,
     /// Accounts the refresher found newly needing their admin to authorize again.
     NeedsReauthorization,
+    /// A call for an account met WeChat's 45009: one of the account's daily API quotas is spent
+    /// (its owner may reset it, 10 times a month).
+    AccountQuotaSpent,
 }
 
 impl Metric {
@@ -32,6 +35,7 @@ impl Metric {
             Self::ComponentTokenRefreshFailed => "ComponentTokenRefreshFailed",
             Self::AuthorizerRefreshFailed => "AuthorizerRefreshFailed",
             Self::NeedsReauthorization => "NeedsReauthorization",
+            Self::AccountQuotaSpent => "AccountQuotaSpent",
         }
     }
 }

@@ -422,6 +422,7 @@ fn the_alarms_read_the_metrics_the_code_writes() {
         Metric::ComponentTokenRefreshFailed,
         Metric::AuthorizerRefreshFailed,
         Metric::NeedsReauthorization,
+        Metric::AccountQuotaSpent,
     ] {
         let watching: Vec<&str> = alarms
             .iter()

@@ -256,6 +256,10 @@ impl<S: TokenStore> Platform<S> {
         let appid = record.authorizer_appid.clone();
         // A send without an answer may have happened; a read or a setting is simply not done.
         let failed = |e: ApiError| {
+            if e.errcode() == Some(45009) {
+                tracing::warn!(authorizer = %appid, call = e.call(), "the account's daily quota for this API is spent");
+                crate::metrics::emit(crate::metrics::Metric::AccountQuotaSpent, 1);
+            }
             if sends || e.errcode().is_some() { sent_error(&appid, e) } else { ActError::Token(CallError::WeChat(e)) }
         };
         let token = self.fresh_token(record, 60).await?;
