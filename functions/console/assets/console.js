@@ -134,8 +134,14 @@
 
   function words(status, body) {
     const code = body && body.code;
+    if (code === 1010 && body.errcode === 45009 && body.api) {
+      return `该公众号今天的「${body.api}」接口额度已用完，${time(body.resets_at)} 恢复；也可以在「接口额度」中重置`;
+    }
+    if (code === 1010 && body.reason === "permission_not_granted" && body.msg) {
+      return `公众号管理员授权时没有授予所需的权限集，请让管理员重新授权（${body.msg.split(":")[0]}）`;
+    }
     if (code === 1010) {
-      return REFUSALS[body.reason] || `微信拒绝了这条消息（错误码 ${body.errcode}）`;
+      return REFUSALS[body.reason] || `微信拒绝了这个请求（错误码 ${body.errcode}）`;
     }
     if (code === 1013) {
       return `已被他人修改（当前版本 ${body.version}），请重新加载后再修改`;
@@ -284,7 +290,7 @@
     loadOrigins();
     loadMedia();
     const active = document.querySelector(".tab.active");
-    if (active && ["menu", "tags", "qrcodes"].includes(active.dataset.tab)) tab(active.dataset.tab);
+    if (active && ["menu", "tags", "qrcodes", "quota"].includes(active.dataset.tab)) tab(active.dataset.tab);
   }
 
   // --- media: an image uploaded once, used in replies and sends ------------------------------------
@@ -705,6 +711,44 @@
     }
   }
 
+  // --- the account's API quota: what the platform called, WeChat's figures, a reset --------------
+  async function loadUsage() {
+    const body = $("usage").tBodies[0];
+    try {
+      const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/quota/usage?days=7`);
+      const rows = [];
+      for (const day of data.days.slice().reverse()) {
+        for (const [name, count] of Object.entries(day.calls)) {
+          rows.push(el("tr", { attrs: { "data-api": name } }, [el("td", { text: day.date }), el("td", { text: name }), el("td", { text: count })]));
+        }
+      }
+      body.replaceChildren(...(rows.length ? rows : [el("tr", {}, [el("td", { text: "近 7 天平台没有替这个公众号调用接口", attrs: { colspan: "3" } })])]));
+    } catch (err) {
+      result("quota-result", err.message, false);
+    }
+  }
+
+  async function queryQuota() {
+    const path = $("quota-api").value;
+    try {
+      const { data } = await api("GET", `${routes.setup(selected.authorizer_appid)}/quota?cgi_path=${encodeURIComponent(path)}`);
+      const q = data.quota || {};
+      result("quota-result", `${path}：今日已用 ${q.used}，每日上限 ${q.daily_limit}（剩余 ${q.remain}）`, true);
+    } catch (err) {
+      result("quota-result", err.message, false);
+    }
+  }
+
+  async function resetQuota() {
+    try {
+      const { data } = await api("POST", `${routes.setup(selected.authorizer_appid)}/quota/reset`);
+      result("quota-result", `已重置：本月第 ${data.resets_used} 次，每月最多 ${data.resets_per_month} 次`, true);
+      await loadUsage();
+    } catch (err) {
+      result("quota-result", err.message, false);
+    }
+  }
+
   // --- web authorization: the sites the account's followers may be sent back to ---------------
   async function loadOrigins() {
     $("origins-result").textContent = "";
@@ -826,6 +870,7 @@
     if (name === "menu" && selected) loadMenu();
     if (name === "tags" && selected) loadTags();
     if (name === "qrcodes" && selected) loadQrCodes();
+    if (name === "quota" && selected) loadUsage();
   }
 
   // --- wiring -----------------------------------------------------------------------------------
@@ -860,6 +905,8 @@
   $("tag-followers").addEventListener("click", () => tagFollowers(false));
   $("untag-followers").addEventListener("click", () => tagFollowers(true));
   $("create-qr").addEventListener("click", createQr);
+  $("query-quota").addEventListener("click", queryQuota);
+  $("reset-quota").addEventListener("click", resetQuota);
   $("qr-kind").addEventListener("change", () => { $("qr-days").disabled = $("qr-kind").value === "permanent"; });
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => tab(button.dataset.tab));
   // Coming back from WeChat's authorization page with Back: show the new account.

@@ -7,7 +7,8 @@ stand-in's follower gets the new reply → the follower appears in the list → 
 uploaded (browser → staging bucket → WeChat), shown, used in a keyword rule and sent → a custom
 menu built in the form (a name over WeChat's limit refused in words), published, its keys linked to
 the reply rules, a follower's tap answered → a tag put on the follower → a campaign QR code made,
-its image shown, a newcomer's scan counted → the sites web authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
+its image shown, a newcomer's scan counted → the account's API use, WeChat's quota for one API and
+a reset → the sites web authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
 size → another user authorizes the account through their own link: the console says it left. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
 not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
@@ -340,6 +341,18 @@ def main() -> int:
         assert "新关注 1，已关注粉丝扫码 0" in text_of("qr-stats"), text_of("qr-stats")
         into_view("qr-view")
         shot("qrcode")
+
+        # 10b. 接口额度: what the platform called for the account (the code above among them),
+        #      WeChat's figures for one API, a reset (counted: the first of the month's ten).
+        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="quota"]').click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#usage tr[data-api="qrcode/create"]'))
+        Select(driver.find_element(By.ID, "quota-api")).select_by_value("/cgi-bin/qrcode/create")
+        driver.find_element(By.ID, "query-quota").click()
+        wait.until(lambda d: "今日已用 1，" in text_of("quota-result"))
+        driver.find_element(By.ID, "reset-quota").click()
+        wait.until(lambda d: text_of("quota-result") == "已重置：本月第 1 次，每月最多 10 次")
+        into_view("usage")
+        shot("quota")
 
         # 11. Web authorization's sites: a wrong one (its message, in words), then the shop's.
         driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="web"]').click()
