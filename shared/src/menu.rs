@@ -292,7 +292,7 @@ impl ConditionalMenu {
         // WeChat writes both as strings; a number is taken too.
         let number = |name: &str| -> Result<Option<u64>, MenuError> {
             match rule.get(name) {
-                None | Some(Value::Null) => Ok(None),
+                None => Ok(None),
                 Some(Value::String(s)) if s.is_empty() => Ok(None),
                 Some(Value::String(s)) => {
                     s.parse().map(Some).map_err(|_| error(&format!("matchrule.{name}"), "must be a number"))

@@ -147,7 +147,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(key) => key,
         Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
     };
-    Ok(match action {
+    let response = match action {
         Action::SendTemplate => match json_body() {
             Ok(body) => answer(app.platform.send_template_message(&caller, &appid, &body, key.as_deref()).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
@@ -256,7 +256,10 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             Ok(body) => answer(app.platform.send_custom_message(&caller, &appid, &body, key.as_deref()).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
-    })
+    };
+    // The account's WeChat calls of this request are counted when it succeeded.
+    app.platform.settle_usage(&appid, response.status().is_success()).await;
+    Ok(response)
 }
 
 /// A site's server redeems a follower's ticket of this account, binding the follower to its

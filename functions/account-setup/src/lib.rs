@@ -150,7 +150,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let json_body = || serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
     let pairs = web::query_pairs(&request);
     let platform = &app.platform;
-    Ok(match action {
+    let response = match action {
         Action::Menu => match platform.menu(&caller, &appid).await {
             Ok(state) => web::json_versioned(state.version, menu_json(&state)),
             Err(err) => answer(Err(err)),
@@ -239,7 +239,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 .and_then(Value::as_array)
                 .and_then(|list| list.iter().map(|o| o.as_str().map(str::to_owned)).collect());
             let remove = match body.get("remove") {
-                None | Some(Value::Null) => Some(false),
+                None => Some(false),
                 Some(value) => value.as_bool(),
             };
             let (Some(openids), Some(remove)) = (openids, remove) else {
@@ -354,7 +354,10 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             }
             Err(err) => answer(Err(err)),
         },
-    })
+    };
+    // The account's WeChat calls of this request are counted when it succeeded.
+    app.platform.settle_usage(&appid, response.status().is_success()).await;
+    Ok(response)
 }
 
 /// The menu as the API shows it.

@@ -150,7 +150,7 @@ pub async fn handle<S: TokenStore>(
     };
     let pairs = web::query_pairs(&request);
     let param = |name: &str| web::single_param(&pairs, name);
-    Ok(match action {
+    let response = match action {
         Action::Begin => {
             let body = web::body_bytes(&request);
             if body.len() > MAX_BODY_BYTES {
@@ -240,5 +240,8 @@ pub async fn handle<S: TokenStore>(
         Action::LibraryCount => answer(app.platform.material_count(&caller, &appid).await.map(
             |count| json!({"image": count.image, "voice": count.voice, "video": count.video, "news": count.news}),
         )),
-    })
+    };
+    // The account's WeChat calls of this request are counted when it succeeded.
+    app.platform.settle_usage(&appid, response.status().is_success()).await;
+    Ok(response)
 }

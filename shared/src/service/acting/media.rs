@@ -287,7 +287,7 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Running("this medium is being uploaded"));
         }
         let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
-        self.meter_calls(&appid, &[&token.access_token]).await;
+        self.meter_calls(&appid, &[&token.access_token], uploaded.is_ok()).await;
         if let Err(err) = self.store.release_lease(&lease, &holder).await {
             tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
         }

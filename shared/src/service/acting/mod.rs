@@ -270,34 +270,50 @@ impl<S: TokenStore> Platform<S> {
                 tracing::warn!(authorizer = %appid, errcode = err.errcode(), call = err.call(), "token refused; refreshing and calling once more");
                 let current = self.store.authorizer(&appid).await?.ok_or(ActError::NotFound)?;
                 let margin = if current.access_token == token.access_token { i64::MAX / 4 } else { 60 };
-                let fresh = self.fresh_token(current, margin).await;
-                let result = match fresh {
-                    Ok(fresh) => {
-                        let result = call(fresh.access_token.clone()).await.map_err(failed);
-                        self.meter_calls(&appid, &[&token.access_token, &fresh.access_token]).await;
-                        return result;
-                    }
-                    Err(err) => Err(err),
-                };
-                self.meter_calls(&appid, &[&token.access_token]).await;
-                result
+                self.note_tokens(&appid, &[&token.access_token]);
+                let token = self.fresh_token(current, margin).await?;
+                self.note_tokens(&appid, &[&token.access_token]);
+                call(token.access_token).await.map_err(failed)
             }
             other => {
-                self.meter_calls(&appid, &[&token.access_token]).await;
+                self.note_tokens(&appid, &[&token.access_token]);
                 other.map_err(failed)
             }
         }
     }
 
-    /// Counts for the account the WeChat calls just made with its `tokens`: one write per use
-    /// case (none for a push, which calls nothing), so the owner sees what the platform spent of
-    /// the account's quota. A write that fails only leaves a figure short: logged, never an error.
-    pub(super) async fn meter_calls(&self, appid: &str, tokens: &[&Secret]) {
+    /// Remembers that the account's calls were made with `tokens`, for [`Platform::settle_usage`].
+    fn note_tokens(&self, appid: &str, tokens: &[&Secret]) {
+        let mut used = self.used_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = used.entry(appid.to_owned()).or_default();
+        for token in tokens {
+            if !list.iter().any(|t| t.expose() == token.expose()) {
+                list.push((*token).clone());
+            }
+        }
+    }
+
+    /// Ends a request for the account: its WeChat calls are counted when it `succeeded` (one
+    /// write), and forgotten when it did not (a refused request stores nothing; whether WeChat
+    /// counts refused calls is not published). Function crates call it once per request.
+    pub async fn settle_usage(&self, appid: &str, succeeded: bool) {
+        let tokens = self.used_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(appid);
+        let Some(tokens) = tokens else { return };
+        let refs: Vec<&Secret> = tokens.iter().collect();
+        self.meter_calls(appid, &refs, succeeded).await;
+    }
+
+    /// Counts for the account the WeChat calls just made with its `tokens` when the use case
+    /// succeeded (`done`): one write per use case (none for a push, which calls nothing), so the
+    /// owner sees what the platform spent of the account's quota. A use case that failed writes
+    /// nothing (a refused request stores nothing; whether WeChat counts refused calls is not
+    /// published). A write that fails only leaves a figure short: logged, never an error.
+    pub(super) async fn meter_calls(&self, appid: &str, tokens: &[&Secret], done: bool) {
         let mut counted: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for call in self.wechat.take_usage(tokens) {
             *counted.entry(call).or_default() += 1;
         }
-        if counted.is_empty() {
+        if counted.is_empty() || !done {
             return;
         }
         let calls: Vec<(&str, u64)> = counted.into_iter().collect();

@@ -75,8 +75,9 @@ impl NewQrCode {
         if name.is_empty() || name.chars().count() > MAX_QR_NAME_CHARS {
             return Err(format!("name: 1 to {MAX_QR_NAME_CHARS} characters, what the code is for"));
         }
+        // An optional field is absent or of its type: `null` is neither.
         let permanent = match object.get("permanent") {
-            None | Some(Value::Null) => false,
+            None => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err("permanent must be true or false".into()),
         };
@@ -99,7 +100,7 @@ impl NewQrCode {
             _ => return Err("one of scene_id (a number) or scene_str (text) is required".into()),
         };
         let expire_seconds = match (object.get("expire_seconds"), permanent) {
-            (None | Some(Value::Null), _) => None,
+            (None, _) => None,
             (Some(_), true) => return Err("expire_seconds: a permanent code does not expire".into()),
             (Some(secs), false) => match secs.as_i64() {
                 Some(secs) if (MIN_QR_EXPIRE_SECS..=MAX_QR_EXPIRE_SECS).contains(&secs) => Some(secs),
@@ -350,6 +351,8 @@ mod tests {
             (json!({"name": "a", "scene_id": 1, "expire_seconds": 30}), "expire_seconds"),
             (json!({"name": "a", "permanent": true, "scene_id": 1, "expire_seconds": 60}), "does not expire"),
             (json!({"name": "a", "scene_id": 1, "color": "red"}), "unknown field"),
+            (json!({"name": "a", "scene_id": 1, "permanent": null}), "permanent must be"),
+            (json!({"name": "a", "scene_id": 1, "expire_seconds": null}), "expire_seconds"),
         ] {
             let err = NewQrCode::from_value(&body).unwrap_err();
             assert!(err.contains(says), "{body}: {err}");
