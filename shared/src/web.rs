@@ -187,7 +187,7 @@ impl DashboardCode {
                     // Which API's quota, and when WeChat gives it back: midnight, China time.
                     let now = crate::clock::unix_now_ms() / 1000;
                     body["api"] = serde_json::json!(e.call());
-                    body["resets_at"] = serde_json::json!(((now + 8 * 3600).div_euclid(86_400) + 1) * 86_400 - 8 * 3600);
+                    body["resets_at"] = serde_json::json!((crate::clock::china_day(now) + 1) * 86_400 - 8 * 3600);
                 }
                 json(Self::MessageRefused.status(), &body)
             }

@@ -394,17 +394,9 @@ pub fn figures_json(figures: &QrCodeFigures, now: i64) -> Value {
     json!({"code": qr_json(&figures.code, now), "days": days, "totals": {"scans": scans, "follows": follows}})
 }
 
-/// `YYYY-MM-DD` of a day counted from the Unix epoch (Howard Hinnant's `civil_from_days`).
+/// `YYYY-MM-DD` of a day counted from the Unix epoch.
 pub fn date_of(day: i64) -> String {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = shared::clock::civil_date(day);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -32,8 +32,6 @@ pub(crate) const MAX_SCENE_STR_CHARS: usize = 64;
 pub(crate) const MAX_QR_NAME_CHARS: usize = 64;
 /// The most days of figures one read answers.
 pub const MAX_QR_DAYS: i64 = 90;
-/// Days are counted in China Standard Time (UTC+8), as the accounts' admins read them.
-const DAY_OFFSET_SECS: i64 = 8 * 3600;
 
 /// What a code pushes when scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +139,7 @@ pub fn qr_code_id(ticket: &str) -> String {
 
 /// The day (in China Standard Time, days since the epoch) of a Unix time.
 pub fn qr_day(at: Timestamp) -> i64 {
-    (at + DAY_OFFSET_SECS).div_euclid(86_400)
+    crate::clock::china_day(at)
 }
 
 /// The reply rules a code's scans reach (positions in the account's rules).

@@ -80,15 +80,8 @@ impl<S: TokenStore> Platform<S> {
 
 /// `year * 100 + month` of a Unix time in China time, the month WeChat counts resets in.
 fn month_of(at: i64) -> i64 {
-    let days = (at + 8 * 3600).div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2)) * 100 + month
+    let (year, month, _) = crate::clock::civil_date(crate::clock::china_day(at));
+    year * 100 + month
 }
 
 #[cfg(test)]

@@ -172,21 +172,8 @@ impl QrCodeStore for DynamoDbStore {
     async fn qr_days(&self, appid: &str, id: &str, from: i64, to: i64) -> Result<Vec<QrDay>, StoreError> {
         let partition = self.keys.qr_codes(appid);
         let (low, high) = (self.keys.qr_day(appid, id, from), self.keys.qr_day(appid, id, to));
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":low", s(low.sk.as_ref()))
-            .expression_attribute_values(":high", s(high.sk.as_ref()))
-            .send()
-            .await
-            .map_err(classify)?;
         let mut days = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        for item in self.between(&partition, &low, &high).await? {
             let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
             let day = sk.rsplit('#').next().and_then(|d| d.parse().ok());
             let Some(day) = day else {
@@ -195,6 +182,31 @@ impl QrCodeStore for DynamoDbStore {
             days.push(QrDay { day, scans: number(&item, "scans"), follows: number(&item, "follows") });
         }
         Ok(days)
+    }
+}
+
+impl DynamoDbStore {
+    /// The items of `partition` whose sort keys are from `low`'s to `high`'s (a run of days).
+    async fn between(
+        &self,
+        partition: &str,
+        low: &super::keys::Key,
+        high: &super::keys::Key,
+    ) -> Result<Vec<Item>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":low", s(low.sk.as_ref()))
+            .expression_attribute_values(":high", s(high.sk.as_ref()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.items.unwrap_or_default())
     }
 }
 
@@ -220,21 +232,8 @@ impl UsageStore for DynamoDbStore {
     async fn usage(&self, appid: &str, from: i64, to: i64) -> Result<Vec<crate::store::DayUsage>, StoreError> {
         let partition = self.keys.usage(appid);
         let (low, high) = (self.keys.usage_day(appid, from), self.keys.usage_day(appid, to));
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":low", s(low.sk.as_ref()))
-            .expression_attribute_values(":high", s(high.sk.as_ref()))
-            .send()
-            .await
-            .map_err(classify)?;
         let mut days = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        for item in self.between(&partition, &low, &high).await? {
             let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
             let Some(day) = sk.strip_prefix("day#").and_then(|d| d.parse().ok()) else {
                 return Err(StoreError::Other(format!("{partition}/{sk}: not a day")));
