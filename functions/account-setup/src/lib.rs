@@ -118,6 +118,16 @@ fn tag_id(text: &str) -> Result<i64, String> {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
+    let appid = route(&request).map(|(appid, ..)| appid);
+    let response = respond(app, request).await?;
+    // The account's WeChat calls of this request: counted when it succeeded, forgotten otherwise.
+    if let Some(appid) = appid {
+        app.platform.settle_usage(&appid, response.status().is_success()).await;
+    }
+    Ok(response)
+}
+
+async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
     let Some((appid, backend, action)) = route(&request) else {
         return Ok(web::no_such_route(FUNCTION, &request));
     };
@@ -355,8 +365,6 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             Err(err) => answer(Err(err)),
         },
     };
-    // The account's WeChat calls of this request are counted when it succeeded.
-    app.platform.settle_usage(&appid, response.status().is_success()).await;
     Ok(response)
 }
 

@@ -133,6 +133,20 @@ pub async fn handle<S: TokenStore>(
     staging: &impl Staging,
     request: Request,
 ) -> Result<Response<Body>, Error> {
+    let appid = route(&request).map(|(appid, ..)| appid);
+    let response = respond(app, staging, request).await?;
+    // The account's WeChat calls of this request: counted when it succeeded, forgotten otherwise.
+    if let Some(appid) = appid {
+        app.platform.settle_usage(&appid, response.status().is_success()).await;
+    }
+    Ok(response)
+}
+
+async fn respond<S: TokenStore>(
+    app: &App<S>,
+    staging: &impl Staging,
+    request: Request,
+) -> Result<Response<Body>, Error> {
     let Some((appid, backend, action)) = route(&request) else {
         return Ok(web::no_such_route(FUNCTION, &request));
     };
@@ -241,7 +255,5 @@ pub async fn handle<S: TokenStore>(
             |count| json!({"image": count.image, "voice": count.voice, "video": count.video, "news": count.news}),
         )),
     };
-    // The account's WeChat calls of this request are counted when it succeeded.
-    app.platform.settle_usage(&appid, response.status().is_success()).await;
     Ok(response)
 }

@@ -317,6 +317,7 @@ impl<S: TokenStore> Platform<S> {
             return;
         }
         let calls: Vec<(&str, u64)> = counted.into_iter().collect();
+        tracing::info!(authorizer = %appid, calls = ?calls, "API use counted");
         if let Err(err) = self.store.meter(appid, qrcodes::qr_day(self.now()), &calls).await {
             tracing::warn!(authorizer = %appid, error = %err, "API use not counted");
         }
