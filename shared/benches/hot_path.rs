@@ -157,6 +157,16 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("reply by rule (200 rules): match only", |b| {
         b.iter(|| matcher.rule_for(black_box(&incoming)).expect("rule").reply.clone())
     });
+    // A JS-SDK config from the kept ticket: the page URL checked and the SHA-1 signature (the
+    // ticket read is one DynamoDB GetItem, not timed here).
+    let ticket = "bxLdikRXVbTPdHSM05e5u5sUoXNKd8-41ZO3MhKoyN5OfkWITDGgnr2fwJ0m9E8NYzWKVZvdVtaUgWvsdshFKA";
+    let page = "https://shop.example.com/orders/42?from=menu#paid";
+    c.bench_function("js-sdk config: page check + signature", |b| {
+        b.iter(|| {
+            let (url, _origin) = shared::jssdk::page(black_box(page)).expect("page");
+            shared::jssdk::sign(ticket, "Wm3WZYTPz0wzccnW", 1_414_587_457, &url)
+        })
+    });
 }
 
 criterion_group!(benches, hot_path);

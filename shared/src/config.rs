@@ -13,6 +13,10 @@ use crate::secret::Secret;
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 /// Default replay window for pushes, seconds.
 pub const DEFAULT_PUSH_MAX_AGE_SECS: i64 = 300;
+
+/// The share of an account's daily quota bulk work may use unless `BULK_QUOTA_PERCENT` says
+/// otherwise: half, leaving the other half to the account's own day.
+pub const DEFAULT_BULK_QUOTA_PERCENT: u64 = 50;
 /// Default host of the PC authorization page (componentloginpage).
 pub const DEFAULT_PC_PAGE_BASE: &str = "https://mp.weixin.qq.com";
 /// Default host of the mobile authorization link (bindcomponent).
@@ -132,6 +136,10 @@ pub struct Config {
     /// reply rules it read before reading them again, i.e. how long a saved change may take to be
     /// in effect. The local run shortens it so a change shows at once.
     pub reply_rules_cache_secs: u64,
+    /// `BULK_QUOTA_PERCENT` (default 50, 1–100): the share of an account's daily quota of an API
+    /// a bulk operation (the follower backfill) may use, so the account's own work — replies,
+    /// sends, its other tools — still has the rest of the day.
+    pub bulk_quota_percent: u64,
     /// Web authorization on behalf of accounts (`service/web_auth/`); off until configured.
     pub web_auth: WebAuthConfig,
     /// `BACKEND_PRINCIPALS`: the IAM roles and users that are the platform's backends (the
@@ -253,6 +261,7 @@ impl fmt::Debug for Config {
             .field("push_max_age_secs", &self.push_max_age_secs)
             .field("event_bus_name", &self.event_bus_name)
             .field("reply_rules_cache_secs", &self.reply_rules_cache_secs)
+            .field("bulk_quota_percent", &self.bulk_quota_percent)
             .field("web_auth", &self.web_auth)
             .finish_non_exhaustive()
     }
@@ -372,6 +381,15 @@ impl Config {
                     problem: "must be a whole number of seconds from 0 to 30".into(),
                 })?,
             },
+            bulk_quota_percent: match get("BULK_QUOTA_PERCENT") {
+                None => DEFAULT_BULK_QUOTA_PERCENT,
+                Some(value) => {
+                    value.parse::<u64>().ok().filter(|v| (1..=100).contains(v)).ok_or_else(|| ConfigError {
+                        variable: "BULK_QUOTA_PERCENT",
+                        problem: "must be a whole percentage from 1 to 100".into(),
+                    })?
+                }
+            },
             push_max_age_secs: match get("PUSH_MAX_AGE_SECS") {
                 None => DEFAULT_PUSH_MAX_AGE_SECS,
                 Some(value) => value.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| ConfigError {
@@ -448,6 +466,7 @@ mod tests {
             (DEFAULT_PC_PAGE_BASE, DEFAULT_MOBILE_PAGE_BASE)
         );
         assert!(config.auth_redirect_url.is_none());
+        assert_eq!(config.bulk_quota_percent, DEFAULT_BULK_QUOTA_PERCENT);
         let debug = format!("{config:?}");
         assert!(!debug.contains("super-secret") && !debug.contains("abcdefghij"), "{debug}");
     }
@@ -490,6 +509,10 @@ mod tests {
             ("DASHBOARD_AUTH", "none"),
             ("DASHBOARD_AUTH", "JWT"),
             ("DASHBOARD_AUTH", "unauthenticated"),
+            // Bulk work takes a share of the day, never none of it or more than all of it.
+            ("BULK_QUOTA_PERCENT", "0"),
+            ("BULK_QUOTA_PERCENT", "101"),
+            ("BULK_QUOTA_PERCENT", "half"),
         ] {
             let mut vars = base();
             vars.insert(name, value);

@@ -167,8 +167,15 @@ impl<S: TokenStore> Platform<S> {
             progress = Backfill::default();
         }
         let deadline = Instant::now() + BACKFILL_SLICE;
+        let mut pages_budget = self.bulk_budget(&record, "/cgi-bin/user/get").await;
+        let mut infos_budget = self.bulk_budget(&record, "/cgi-bin/user/info/batchget").await;
         let mut stopped = None;
+        let mut held_by = None;
         while Instant::now() < deadline {
+            if !pages_budget.spend() {
+                held_by = Some(pages_budget.clone());
+                break;
+            }
             let start = progress.page_start.clone();
             let page = self
                 .with_account_token(record.clone(), false, |token| {
@@ -192,6 +199,10 @@ impl<S: TokenStore> Platform<S> {
                 if Instant::now() >= deadline {
                     break;
                 }
+                if !infos_budget.spend() {
+                    held_by = Some(infos_budget.clone());
+                    break;
+                }
                 let infos = self
                     .with_account_token(record.clone(), false, |token| async move {
                         self.wechat.follower_infos(&token, chunk).await
@@ -208,7 +219,7 @@ impl<S: TokenStore> Platform<S> {
                 progress.imported += imported;
                 progress.offset += chunk.len();
             }
-            if stopped.is_some() || progress.offset < page.openids.len() {
+            if stopped.is_some() || held_by.is_some() || progress.offset < page.openids.len() {
                 break;
             }
             if page.next.is_empty() {
@@ -227,6 +238,11 @@ impl<S: TokenStore> Platform<S> {
             .await?;
         tracing::info!(authorizer = %appid, imported = progress.imported, total = progress.total, done = progress.done, "follower backfill slice");
         let mut out = json!({"done": progress.done, "imported": progress.imported, "total": progress.total});
+        if let Some(budget) = held_by {
+            tracing::info!(authorizer = %appid, api = budget.api, "follower backfill held by the bulk share of the quota");
+            out["stopped"] = json!(budget.refusal());
+            out["quota_guard"] = budget.figures();
+        }
         match stopped {
             None => {}
             Some(ActError::Token(super::CallError::WeChat(err)) | ActError::Refused(err))

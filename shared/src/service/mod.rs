@@ -99,6 +99,8 @@ pub struct Platform<S> {
     rules: rules::RulesCache,
     web: crate::config::WebAuthConfig,
     web_signer: StateSigner,
+    /// `BULK_QUOTA_PERCENT`: the share of an account's daily quota bulk work may spend.
+    bulk_quota_percent: u64,
     /// The tokens each account's calls were made with since the request began, until the
     /// request settles them ([`Platform::settle_usage`]).
     used_tokens: std::sync::Mutex<std::collections::HashMap<String, Vec<crate::secret::Secret>>>,
@@ -139,6 +141,7 @@ impl<S: TokenStore> Platform<S> {
             rules: rules::RulesCache::new(std::time::Duration::from_secs(config.reply_rules_cache_secs)),
             web: config.web_auth.clone(),
             web_signer: StateSigner::for_web_authorization(&config.component_secret),
+            bulk_quota_percent: config.bulk_quota_percent,
             used_tokens: std::sync::Mutex::default(),
         })
     }

@@ -32,13 +32,23 @@ pub(crate) const APIS: &[(&str, &str, u64)] = &[
     ("/cgi-bin/menu/trymatch", "menu_trymatch", 20_000),
     ("/cgi-bin/tags/create", "tags_create", 100_000),
     ("/cgi-bin/tags/get", "tags_get", 100_000),
+    ("/cgi-bin/tags/update", "tags_update", 100_000),
+    ("/cgi-bin/tags/delete", "tags_delete", 100_000),
+    ("/cgi-bin/tags/getidlist", "tags_getidlist", 100_000),
     ("/cgi-bin/tags/members/batchtagging", "tags_batchtagging", 100_000),
+    ("/cgi-bin/tags/members/batchuntagging", "tags_batchuntagging", 100_000),
     ("/cgi-bin/qrcode/create", "qrcode_create", 100_000),
     ("/cgi-bin/ticket/getticket", "ticket_getticket", 100),
     ("/cgi-bin/user/get", "user_get", 500),
     ("/cgi-bin/user/info/batchget", "user_info_batch", 100_000),
     ("/cgi-bin/media/upload", "media_upload", 100_000),
+    ("/cgi-bin/media/uploadimg", "media_uploadimg", 100_000),
     ("/cgi-bin/material/add_material", "add_material", 10_000),
+    ("/cgi-bin/material/del_material", "del_material", 10_000),
+    ("/cgi-bin/material/batchget_material", "batchget_material", 10_000),
+    ("/cgi-bin/material/get_materialcount", "get_materialcount", 10_000),
+    ("/cgi-bin/template/api_add_template", "add_template", 100_000),
+    ("/cgi-bin/template/get_all_private_template", "private_templates", 100_000),
 ];
 
 /// Resets an account may make a month (both kinds together).
@@ -131,5 +141,48 @@ impl World {
         let mp = (5 * doy + 2) / 153;
         let m = if mp < 10 { mp + 3 } else { mp - 9 };
         (yoe + era * 400 + i64::from(m <= 2)) * 12 + m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The stand-in's sources that route WeChat's APIs.
+    const ROUTERS: &[&str] = &[
+        include_str!("api.rs"),
+        include_str!("jssdk.rs"),
+        include_str!("media.rs"),
+        include_str!("menu.rs"),
+        include_str!("qrcodes.rs"),
+        include_str!("quota.rs"),
+        include_str!("tags.rs"),
+    ];
+
+    /// Paths no account's quota is spent on: the component's own APIs (its token, its quota),
+    /// the pages, the QR image (no token), and the quota APIs themselves.
+    const NOT_AN_ACCOUNTS: &[&str] = &[
+        "/cgi-bin/component/",
+        "/cgi-bin/componentloginpage",
+        "/cgi-bin/getcallbackip",
+        "/cgi-bin/showqrcode",
+        "/cgi-bin/openapi/quota/get",
+        "/cgi-bin/clear_quota",
+    ];
+
+    /// Every account API the stand-in serves has a daily limit (a new one fails here until it
+    /// has its row in `APIS`).
+    #[test]
+    fn every_account_api_served_has_a_daily_limit() {
+        let mut served = 0;
+        for source in ROUTERS {
+            for (at, _) in source.match_indices(".route(\"/cgi-bin/") {
+                let path = source[at + 8..].split('"').next().unwrap_or_default();
+                if NOT_AN_ACCOUNTS.iter().any(|exempt| path.starts_with(exempt)) {
+                    continue;
+                }
+                served += 1;
+                assert!(super::APIS.iter().any(|(p, ..)| *p == path), "{path} has no daily limit in APIS");
+            }
+        }
+        assert!(served >= super::APIS.len(), "{served} account APIs routed, {} limits", super::APIS.len());
     }
 }

@@ -78,6 +78,73 @@ impl<S: TokenStore> Platform<S> {
     }
 }
 
+/// What bulk work (the follower backfill; mass sends later) may still spend of one API today:
+/// the configured share of the account's daily limit, less what WeChat says is used. Read once
+/// per slice of work, so the account's own traffic in between is taken into account next time.
+#[derive(Debug, Clone)]
+pub(crate) struct BulkBudget {
+    /// WeChat's path of the API, as `openapi/quota/get` names it.
+    pub(crate) api: &'static str,
+    daily_limit: u64,
+    used: u64,
+    percent: u64,
+    /// Calls left to this slice; `None` when WeChat could not say (only 45009 stops then).
+    left: Option<u64>,
+}
+
+impl BulkBudget {
+    /// Takes one call from the budget; false when there is none left.
+    pub(crate) fn spend(&mut self) -> bool {
+        match &mut self.left {
+            None => true,
+            Some(0) => false,
+            Some(left) => {
+                *left -= 1;
+                true
+            }
+        }
+    }
+
+    /// Why the work stopped, for the caller.
+    pub(crate) fn refusal(&self) -> String {
+        format!(
+            "bulk work keeps to {}% of the account's daily quota of {} ({} of {} used when this slice began); it resumes after WeChat's day turns (midnight, China time) or a quota reset",
+            self.percent, self.api, self.used, self.daily_limit
+        )
+    }
+
+    /// The figures behind [`BulkBudget::refusal`], as JSON.
+    pub(crate) fn figures(&self) -> serde_json::Value {
+        serde_json::json!({"api": self.api, "daily_limit": self.daily_limit, "used": self.used, "percent": self.percent})
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The bulk budget of the account's API `api` for one slice of work (asks WeChat's
+    /// `openapi/quota/get` once). When WeChat cannot say, the work goes on unguarded with a
+    /// warning (45009 still stops it): a bulk job never fails only because the guard is blind.
+    pub(crate) async fn bulk_budget(&self, record: &crate::store::AuthorizerRecord, api: &'static str) -> BulkBudget {
+        let percent = self.bulk_quota_percent;
+        let answer = self
+            .with_account_token(record.clone(), false, |token| async move { self.wechat.api_quota(&token, api).await })
+            .await;
+        let figure = |answer: &serde_json::Value, name: &str| answer["quota"][name].as_u64();
+        match answer {
+            Ok(answer) if figure(&answer, "daily_limit").is_some() => {
+                let daily_limit = figure(&answer, "daily_limit").unwrap_or_default();
+                let used = figure(&answer, "used").unwrap_or_default();
+                let left = (daily_limit * percent / 100).saturating_sub(used);
+                BulkBudget { api, daily_limit, used, percent, left: Some(left) }
+            }
+            other => {
+                let error = other.err().map(|e| e.to_string()).unwrap_or_else(|| "no quota in the answer".into());
+                tracing::warn!(authorizer = %record.authorizer_appid, api, %error, "no quota figures; bulk work goes on unguarded");
+                BulkBudget { api, daily_limit: 0, used: 0, percent, left: None }
+            }
+        }
+    }
+}
+
 /// `year * 100 + month` of a Unix time in China time, the month WeChat counts resets in.
 fn month_of(at: i64) -> i64 {
     let (year, month, _) = crate::clock::civil_date(crate::clock::china_day(at));
