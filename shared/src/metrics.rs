@@ -25,7 +25,13 @@ pub enum Metric {
     /// A call for an account met WeChat's 45009: one of the account's daily API quotas is spent
     /// (its owner may reset it, 10 times a month).
     AccountQuotaSpent,
+    /// WeChat's figures for one of an account's APIs, read by the platform, showed it past
+    /// [`QUOTA_NEAR_PERCENT`] of the day's limit.
+    AccountQuotaNear,
 }
+
+/// How much of an API's daily limit counts as near it.
+pub const QUOTA_NEAR_PERCENT: u64 = 80;
 
 impl Metric {
     /// The metric's name in CloudWatch.
@@ -36,6 +42,7 @@ impl Metric {
             Self::AuthorizerRefreshFailed => "AuthorizerRefreshFailed",
             Self::NeedsReauthorization => "NeedsReauthorization",
             Self::AccountQuotaSpent => "AccountQuotaSpent",
+            Self::AccountQuotaNear => "AccountQuotaNear",
         }
     }
 }

@@ -423,6 +423,7 @@ fn the_alarms_read_the_metrics_the_code_writes() {
         Metric::AuthorizerRefreshFailed,
         Metric::NeedsReauthorization,
         Metric::AccountQuotaSpent,
+        Metric::AccountQuotaNear,
     ] {
         let watching: Vec<&str> = alarms
             .iter()

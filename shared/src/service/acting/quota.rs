@@ -29,8 +29,11 @@ impl<S: TokenStore> Platform<S> {
             return Err(ActError::Invalid("cgi_path: the API's path, as /cgi-bin/message/custom/send".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        self.with_account_token(record, false, |token| async move { self.wechat.api_quota(&token, cgi_path).await })
-            .await
+        let answer = self
+            .with_account_token(record, false, |token| async move { self.wechat.api_quota(&token, cgi_path).await })
+            .await?;
+        note_figures(appid, cgi_path, &answer);
+        Ok(answer)
     }
 
     /// What the platform called for the account over the last `days` days (today included), per
@@ -131,6 +134,7 @@ impl<S: TokenStore> Platform<S> {
         let figure = |answer: &serde_json::Value, name: &str| answer["quota"][name].as_u64();
         match answer {
             Ok(answer) if figure(&answer, "daily_limit").is_some() => {
+                note_figures(&record.authorizer_appid, api, &answer);
                 let daily_limit = figure(&answer, "daily_limit").unwrap_or_default();
                 let used = figure(&answer, "used").unwrap_or_default();
                 let left = (daily_limit * percent / 100).saturating_sub(used);
@@ -145,6 +149,22 @@ impl<S: TokenStore> Platform<S> {
     }
 }
 
+/// Counts an account near one of its limits ([`crate::metrics::Metric::AccountQuotaNear`], an
+/// alarm watches it) when WeChat's `quota` figures say so.
+fn note_figures(appid: &str, api: &str, answer: &serde_json::Value) {
+    if let Some((used, limit)) = near_limit(answer) {
+        tracing::warn!(authorizer = %appid, api, used, limit, "an account is near its daily quota of an API");
+        crate::metrics::emit(crate::metrics::Metric::AccountQuotaNear, 1);
+    }
+}
+
+/// `(used, daily_limit)` when WeChat's figures are past [`crate::metrics::QUOTA_NEAR_PERCENT`].
+fn near_limit(answer: &serde_json::Value) -> Option<(u64, u64)> {
+    let limit = answer["quota"]["daily_limit"].as_u64().filter(|l| *l > 0)?;
+    let used = answer["quota"]["used"].as_u64()?;
+    (used.saturating_mul(100) >= limit.saturating_mul(crate::metrics::QUOTA_NEAR_PERCENT)).then_some((used, limit))
+}
+
 /// `year * 100 + month` of a Unix time in China time, the month WeChat counts resets in.
 fn month_of(at: i64) -> i64 {
     let (year, month, _) = crate::clock::civil_date(crate::clock::china_day(at));
@@ -153,6 +173,16 @@ fn month_of(at: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn eighty_percent_of_a_day_is_near_its_limit() {
+        let figures = |used: u64, limit: u64| serde_json::json!({"quota": {"daily_limit": limit, "used": used}});
+        assert_eq!(super::near_limit(&figures(79, 100)), None);
+        assert_eq!(super::near_limit(&figures(80, 100)), Some((80, 100)));
+        assert_eq!(super::near_limit(&figures(5, 5)), Some((5, 5)));
+        assert_eq!(super::near_limit(&figures(0, 0)), None, "no limit known");
+        assert_eq!(super::near_limit(&serde_json::json!({"errcode": 76021})), None);
+    }
+
     #[test]
     fn months_turn_at_china_midnight() {
         // 2026-11-30 16:00 UTC is 2026-12-01 00:00 in Beijing.
