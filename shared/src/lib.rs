@@ -18,7 +18,7 @@
 //! message                      typed component notices, follower messages, passive replies
 //! config                       the environment, read once at cold start
 //! crypto, xml                  signatures and AES (bytes in, bytes out); the little XML we need
-//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk    leaves
+//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk, article    leaves
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
@@ -27,6 +27,7 @@
 
 pub mod account;
 pub mod app;
+pub mod article;
 pub mod auth_state;
 pub mod aws;
 pub mod bus;

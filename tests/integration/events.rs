@@ -403,6 +403,36 @@ fn generate() -> Vec<(Function, &'static str, Value)> {
                 Some(json!({"openids": ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M"]}).to_string()),
             ),
         ),
+        (
+            Function::Publishing,
+            "create-draft.json",
+            capability_action(
+                "drafts",
+                "POST",
+                "",
+                json!({"content-type": "application/json"}),
+                Some(
+                    json!({"articles": [{
+                        "title": "冬季新品上市", "author": "小店", "digest": "三款新品，周末到店有礼",
+                        "content": "<p>本周新品：</p><p><img src=\"media:mpar_3c5d0e7f2a9b41c8a6b7d2e1f0a9c8b7\"></p>",
+                        "source_url": "https://shop.example.com/new", "cover": "mpim_9a8b7c6d5e4f40312a1b2c3d4e5f6a7b",
+                        "comments": "followers"}]})
+                    .to_string(),
+                ),
+            ),
+        ),
+        (
+            Function::Publishing,
+            "bad-draft.json",
+            capability_action(
+                "drafts",
+                "POST",
+                "",
+                json!({"content-type": "application/json"}),
+                Some(json!({"articles": [{"title": "冬季新品上市"}]}).to_string()),
+            ),
+        ),
+        (Function::Publishing, "drafts.json", capability_action("drafts", "GET", "", json!({}), None)),
         (Function::Console, "page.json", http_event("GET", "/console", "/console", &[], json!({"accept": "text/html"}), None, false)),
         (Function::Console, "script.json", {
             let mut event = http_event("GET", "/console/console.js", "/console/{asset}", &[], json!({"accept": "*/*"}), None, false);
@@ -617,6 +647,21 @@ async fn account_setup_events() {
     // No such account in an empty store: not found, nothing sent, nothing stored.
     for file in ["menu.json", "save-menu.json", "tag-followers.json", "create-qrcode.json"] {
         let (status, body) = call(&app, Function::AccountSetup, file).await;
+        assert_eq!(status, 404, "{file}: {body}");
+        assert!(body.contains("\"code\":1007"), "{file}: {body}");
+    }
+    assert_eq!(app.platform.store().writes(), 0);
+}
+
+#[tokio::test]
+async fn publishing_events() {
+    let app = events_app();
+    let (status, body) = call(&app, Function::Publishing, "bad-draft.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("content"), "the field named: {body}");
+    // No such account in an empty store: not found, nothing sent, nothing stored.
+    for file in ["create-draft.json", "drafts.json"] {
+        let (status, body) = call(&app, Function::Publishing, file).await;
         assert_eq!(status, 404, "{file}: {body}");
         assert!(body.contains("\"code\":1007"), "{file}: {body}");
     }

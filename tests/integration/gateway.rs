@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 39] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 43] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -62,6 +62,10 @@ pub(crate) const ROUTES: [(&str, &str, Function); 39] = [
     ("ANY", "/wechat/authorizers/{appid}/quota/{proxy+}", Function::AccountSetup),
     ("ANY", "/wechat/backend/authorizers/{appid}/quota", Function::AccountSetup),
     ("ANY", "/wechat/backend/authorizers/{appid}/quota/{proxy+}", Function::AccountSetup),
+    ("ANY", "/wechat/authorizers/{appid}/drafts", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/drafts/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/drafts", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/drafts/{proxy+}", Function::Publishing),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

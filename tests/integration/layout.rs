@@ -298,7 +298,7 @@ fn defaults_keep_data_in_and_the_demo_mode_needs_consent() {
 /// "Secrets" table). The push functions verify and decrypt with the Token and the key; the
 /// functions that call WeChat's component APIs or sign states need the AppSecret; the others
 /// get none, and the shared `Globals` none at all.
-const SECRETS: [(&str, &[&str]); 12] = [
+const SECRETS: [(&str, &[&str]); 13] = [
     ("ticket-receiver", &PUSH_SECRETS),
     ("event-callback", &PUSH_SECRETS),
     ("qr-url-issuer", &["COMPONENT_APPSECRET"]),
@@ -311,6 +311,7 @@ const SECRETS: [(&str, &[&str]); 12] = [
     ("console", &[]),
     ("media-library", &["COMPONENT_APPSECRET"]),
     ("account-setup", &["COMPONENT_APPSECRET"]),
+    ("publishing", &["COMPONENT_APPSECRET"]),
 ];
 const PUSH_SECRETS: [&str; 4] =
     ["COMPONENT_APPSECRET", "COMPONENT_TOKEN", "COMPONENT_ENCODING_AES_KEY", "COMPONENT_ENCODING_AES_KEY_PREVIOUS"];

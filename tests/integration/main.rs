@@ -51,6 +51,8 @@ mod qrcodes;
 mod jssdk;
 // An account's API quota: read, reset within the month's budget, named when spent; permission preflight.
 mod quota;
+// The draft box: articles checked, reduced, resolved and kept at WeChat.
+mod drafts;
 // The optional edge: WeChat's push servers copied daily into its IP set (AWS WAF on the emulator).
 mod edge;
 // WeChat faults at every call site: bounded, clear, logged, nothing half written.

@@ -218,6 +218,15 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let figures: Value = http.get(&one).send().await.unwrap().json().await.unwrap();
     assert_eq!(figures["data"]["totals"]["scans"], 1, "{figures}");
 
+    // publishing: a draft with a permanent image as its cover (media#), read back and deleted.
+    let cover_file = crate::media::png(10_000);
+    let cover = crate::media::uploaded(&http, &base, &crate::media::image(&cover_file, "permanent"), cover_file).await;
+    let draft = json!({"articles": [{"title": "新品", "content": "<p>新品</p>", "cover": cover["handle"]}]});
+    let added: Value = http.post(format!("{account}/drafts")).json(&draft).send().await.unwrap().json().await.unwrap();
+    let one = format!("{account}/drafts/{}", added["data"]["media_id"].as_str().unwrap());
+    assert_eq!(http.get(&one).send().await.unwrap().status(), 200);
+    assert_eq!(http.delete(&one).send().await.unwrap().status(), 200);
+
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.
     let origins = json!({"origins": [crate::gateway::SHOP]});
@@ -258,6 +267,9 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let report = CURRENT.scope("token-refresher", token_refresher::handle_with(&app, None, upkeep)).await;
     assert!(!report.has_failures(), "{report:?}");
     assert_eq!(report.media.map(|m| m.renewed.len()), Some(1));
+    // publishing, once the account's token has run out: the list refreshes it (component#).
+    standin.advance_clock(7_300);
+    assert_eq!(http.get(format!("{account}/drafts")).send().await.unwrap().status(), 200);
 
     // ticket-receiver again: another user authorizes the account through their own link, and
     // the account moves to them; authorizer-list shows the previous owner that it left.

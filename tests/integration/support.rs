@@ -58,11 +58,12 @@ pub(crate) enum Function {
     Console,
     MediaLibrary,
     AccountSetup,
+    Publishing,
 }
 
 impl Function {
     /// Every function, in `tests/platform.json`'s order.
-    pub(crate) const ALL: [Self; 12] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::TicketReceiver,
         Self::EventCallback,
         Self::QrUrlIssuer,
@@ -75,6 +76,7 @@ impl Function {
         Self::Console,
         Self::MediaLibrary,
         Self::AccountSetup,
+        Self::Publishing,
     ];
 
     /// The one name: folder, package, binary, `events/` folder.
@@ -92,6 +94,7 @@ impl Function {
             Self::Console => "console",
             Self::MediaLibrary => "media-library",
             Self::AccountSetup => "account-setup",
+            Self::Publishing => "publishing",
         }
     }
 
@@ -113,6 +116,7 @@ impl Function {
             }
             Self::MediaLibrary => media_library::handle(app, &staging().await, request).await,
             Self::AccountSetup => account_setup::handle(app, request).await,
+            Self::Publishing => publishing::handle(app, request).await,
         };
         response.expect("handlers answer every request")
     }

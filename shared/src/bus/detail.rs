@@ -56,6 +56,8 @@ pub fn detail_type(message: &Message) -> &'static str {
         MessageKind::Click { .. } => "mp.event.click",
         MessageKind::View { .. } => "mp.event.view",
         MessageKind::TemplateSendJobFinish { .. } => "mp.event.templatesendjobfinish",
+        MessageKind::PublishJobFinish(_) => "mp.event.publishjobfinish",
+        MessageKind::MassSendJobFinish(_) => "mp.event.masssendjobfinish",
         MessageKind::Unknown { event: Some(_), .. } => "mp.event.other",
         MessageKind::Unknown { event: None, .. } => "mp.message.other",
     }
@@ -178,6 +180,19 @@ fn typed_fields(object: &mut JsonObject, kind: &MessageKind) {
         }
         MessageKind::TemplateSendJobFinish { status } => {
             object.str("status", status);
+        }
+        MessageKind::PublishJobFinish(outcome) => {
+            object.str("publish_id", &outcome.publish_id).int("publish_status", outcome.status);
+            object.opt_str("article_id", outcome.article_id.as_deref());
+            object.str_list("article_urls", &outcome.article_urls).int_list("fail_idx", &outcome.fail_idx);
+        }
+        MessageKind::MassSendJobFinish(outcome) => {
+            object
+                .str("status", &outcome.status)
+                .int("total_count", outcome.total)
+                .int("filter_count", outcome.filtered)
+                .int("sent_count", outcome.sent)
+                .int("error_count", outcome.errors);
         }
     }
 }
@@ -416,6 +431,28 @@ mod tests {
                 "<MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>200163836</MsgID><Status>failed:user block</Status>",
                 "mp.event.templatesendjobfinish",
                 json!({"event": "TEMPLATESENDJOBFINISH", "msg_id": "200163836", "status": "failed:user block"}),
+            ),
+            (
+                "<MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>2247503051</publish_id><publish_status>0</publish_status><article_id><![CDATA[b5O2OUs25HBx]]></article_id><article_detail><count>2</count><item><idx>2</idx><article_url><![CDATA[https://mp.weixin.qq.com/s/two]]></article_url></item><item><idx>1</idx><article_url><![CDATA[https://mp.weixin.qq.com/s/one]]></article_url></item></article_detail></PublishEventInfo>",
+                "mp.event.publishjobfinish",
+                json!({"event": "PUBLISHJOBFINISH", "publish_id": "2247503051", "publish_status": 0, "article_id": "b5O2OUs25HBx",
+                    "article_urls": ["https://mp.weixin.qq.com/s/one", "https://mp.weixin.qq.com/s/two"], "fail_idx": []}),
+            ),
+            (
+                "<MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>7</publish_id><publish_status>3</publish_status><fail_idx>1</fail_idx><fail_idx>2</fail_idx></PublishEventInfo>",
+                "mp.event.publishjobfinish",
+                json!({"publish_id": "7", "publish_status": 3, "article_urls": [], "fail_idx": [1, 2]}),
+            ),
+            (
+                "<MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_status>0</publish_status></PublishEventInfo>",
+                "mp.event.other",
+                json!({"event": "PUBLISHJOBFINISH"}),
+            ),
+            (
+                "<MsgType>event</MsgType><Event>MASSSENDJOBFINISH</Event><MsgID>1000001625</MsgID><Status><![CDATA[err(30003)]]></Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount><SentCount>75</SentCount><ErrorCount>5</ErrorCount>",
+                "mp.event.masssendjobfinish",
+                json!({"event": "MASSSENDJOBFINISH", "msg_id": "1000001625", "status": "err(30003)", "total_count": 100,
+                    "filter_count": 80, "sent_count": 75, "error_count": 5}),
             ),
             (
                 "<MsgType>location</MsgType><Location_X>23.13</Location_X><Location_Y>113.26</Location_Y><Scale>20</Scale><Label>广州</Label><MsgId>1</MsgId>",

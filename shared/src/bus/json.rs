@@ -60,6 +60,34 @@ impl JsonObject {
         self
     }
 
+    /// A list of strings.
+    pub(super) fn str_list(&mut self, name: &str, values: &[String]) -> &mut Self {
+        self.key(name);
+        self.out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            escape_into(&mut self.out, value);
+        }
+        self.out.push(']');
+        self
+    }
+
+    /// A list of integers.
+    pub(super) fn int_list(&mut self, name: &str, values: &[i64]) -> &mut Self {
+        self.key(name);
+        self.out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.out.push_str(itoa::Buffer::new().format(*value));
+        }
+        self.out.push(']');
+        self
+    }
+
     pub(super) fn bool(&mut self, name: &str, value: bool) -> &mut Self {
         self.key(name);
         self.out.push_str(if value { "true" } else { "false" });

@@ -141,6 +141,11 @@ pub enum MessageKind {
         /// `Status`: `success`, `failed:user block`, `failed: system failed`, …
         status: String,
     },
+    /// `event` / `PUBLISHJOBFINISH`: how a publication (`freepublish/submit`) ended.
+    PublishJobFinish(PublishOutcome),
+    /// `event` / `MASSSENDJOBFINISH`: how a mass send ended; its `msg_id` is in
+    /// [`Message::msg_id`].
+    MassSendJobFinish(MassSendOutcome),
     /// Anything else, or a known type whose fields did not parse: kept verbatim.
     Unknown {
         /// `MsgType`.
@@ -150,6 +155,39 @@ pub enum MessageKind {
         /// The whole decrypted XML.
         raw: String,
     },
+}
+
+/// What `PUBLISHJOBFINISH` says
+/// (<https://developers.weixin.qq.com/doc/service/api/public/api_freepublish_submit>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishOutcome {
+    /// `publish_id`.
+    pub publish_id: String,
+    /// `publish_status`: 0 published, 1 publishing, 2 original-content check failed, 3 failed,
+    /// 4 refused by WeChat's review, 5 deleted by the account, 6 banned by WeChat.
+    pub status: i64,
+    /// `article_id` when published.
+    pub article_id: Option<String>,
+    /// Each article's permanent link, in `idx` order.
+    pub article_urls: Vec<String>,
+    /// The articles that failed (`fail_idx`).
+    pub fail_idx: Vec<i64>,
+}
+
+/// What `MASSSENDJOBFINISH` says
+/// (<https://developers.weixin.qq.com/doc/service/api/notify/message/api_sendall>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MassSendOutcome {
+    /// `Status`: `sendsuccess`, `sendfail`, or `err(N)` with WeChat's reason code.
+    pub status: String,
+    /// `TotalCount`: followers the send was for.
+    pub total: i64,
+    /// `FilterCount`: those left after WeChat's filtering (blocked, unfollowed, over quota).
+    pub filtered: i64,
+    /// `SentCount`.
+    pub sent: i64,
+    /// `ErrorCount`.
+    pub errors: i64,
 }
 
 impl Message {
@@ -163,7 +201,7 @@ impl Message {
         let msg_type = required(&f, "MsgType")?;
         let event = f.get("Event");
         let kind = match msg_type {
-            "event" => event.and_then(|event| event_kind(&f, event)),
+            "event" => event.and_then(|event| event_kind(&f, event, text)),
             _ => message_kind(&f, msg_type),
         }
         .unwrap_or_else(|| MessageKind::Unknown {
@@ -205,6 +243,8 @@ impl Message {
             MessageKind::Click { .. } => "CLICK",
             MessageKind::View { .. } => "VIEW",
             MessageKind::TemplateSendJobFinish { .. } => "TEMPLATESENDJOBFINISH",
+            MessageKind::PublishJobFinish(_) => "PUBLISHJOBFINISH",
+            MessageKind::MassSendJobFinish(_) => "MASSSENDJOBFINISH",
             MessageKind::Unknown { event, .. } => return event.as_deref(),
             _ => return None,
         })
@@ -262,7 +302,7 @@ fn message_kind(f: &Fields<'_>, msg_type: &str) -> Option<MessageKind> {
 
 /// Event names are matched ignoring ASCII case: WeChat is consistent (`subscribe`, `SCAN`), but
 /// several SDKs normalise case and nothing is gained by refusing a variant spelling.
-fn event_kind(f: &Fields<'_>, event: &str) -> Option<MessageKind> {
+fn event_kind(f: &Fields<'_>, event: &str, text: &str) -> Option<MessageKind> {
     let is = |name: &str| event.eq_ignore_ascii_case(name);
     let event_key = f.get("EventKey").unwrap_or("");
     let ticket = f.string("Ticket").filter(|t| !t.is_empty());
@@ -286,8 +326,59 @@ fn event_kind(f: &Fields<'_>, event: &str) -> Option<MessageKind> {
         MessageKind::View { url: event_key.to_owned(), menu_id: f.string("MenuId") }
     } else if is("TEMPLATESENDJOBFINISH") {
         MessageKind::TemplateSendJobFinish { status: f.string("Status")? }
+    } else if is("PUBLISHJOBFINISH") {
+        MessageKind::PublishJobFinish(publish_outcome(text)?)
+    } else if is("MASSSENDJOBFINISH") {
+        let count = |name| f.get(name).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+        MessageKind::MassSendJobFinish(MassSendOutcome {
+            status: f.string("Status")?,
+            total: count("TotalCount"),
+            filtered: count("FilterCount"),
+            sent: count("SentCount"),
+            errors: count("ErrorCount"),
+        })
     } else {
         return None;
+    })
+}
+
+/// `PublishEventInfo`, the one push whose fields are nested: read with the DOM parser (a rare
+/// push, off the hot path's flat scanner). `None` (kept as `Unknown`) without a `publish_id` or a
+/// numeric `publish_status`.
+fn publish_outcome(text: &str) -> Option<PublishOutcome> {
+    use roxmltree::Node;
+    let doc = crate::xml::parse(text).ok()?;
+    let root = crate::xml::root(&doc).ok()?;
+    fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+        node.children().find(|n| n.has_tag_name(name))
+    }
+    fn field(node: Node<'_, '_>, name: &str) -> Option<String> {
+        child(node, name).map(|n| crate::xml::text(n).trim().to_owned())
+    }
+    let info = child(root, "PublishEventInfo")?;
+    let publish_id = field(info, "publish_id").filter(|id| !id.is_empty())?;
+    let status = field(info, "publish_status")?.parse().ok()?;
+    let mut urls: Vec<(i64, String)> = child(info, "article_detail")
+        .into_iter()
+        .flat_map(|detail| detail.children().filter(|n| n.has_tag_name("item")))
+        .filter_map(|item| {
+            let idx = field(item, "idx").and_then(|i| i.parse().ok()).unwrap_or(0);
+            field(item, "article_url").filter(|u| !u.is_empty()).map(|url| (idx, url))
+        })
+        .collect();
+    urls.sort_by_key(|(idx, _)| *idx);
+    // `fail_idx` is a list: `<fail_idx>1</fail_idx><fail_idx>2</fail_idx>`, or numbers inside one.
+    let fail_idx = info
+        .children()
+        .filter(|n| n.has_tag_name("fail_idx"))
+        .flat_map(|n| n.descendants().filter(Node::is_text).filter_map(|t| t.text()?.trim().parse().ok()))
+        .collect();
+    Some(PublishOutcome {
+        publish_id,
+        status,
+        article_id: field(info, "article_id").filter(|a| !a.is_empty()),
+        article_urls: urls.into_iter().map(|(_, url)| url).collect(),
+        fail_idx,
     })
 }
 

@@ -11,6 +11,7 @@
 //! so one call never takes much more than 3 s. Tokens travel in query strings, so no error ever
 //! carries a URL ([`ApiError`] uses reqwest's message *without* the URL).
 
+mod drafts;
 mod error;
 mod media;
 mod menu;

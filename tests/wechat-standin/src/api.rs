@@ -60,6 +60,7 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .merge(crate::media::router(standin.clone()))
         .merge(crate::menu::router(standin.clone()))
         .merge(crate::tags::router(standin.clone()))
+        .merge(crate::drafts::router(standin.clone()))
         .merge(crate::qrcodes::router(standin.clone()))
         .merge(crate::jssdk::router(standin.clone()))
         .merge(crate::quota::router(standin))

@@ -30,6 +30,7 @@
 //! - **A control API** under `/standin/…` for other processes; tests use [`StandIn`]'s methods.
 
 mod api;
+mod drafts;
 mod idp;
 mod jssdk;
 mod media;
@@ -205,6 +206,11 @@ impl StandIn {
     /// How many times each endpoint was called.
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.world().calls(endpoint)
+    }
+
+    /// How many drafts `appid` has in its draft box.
+    pub fn draft_count(&self, appid: &str) -> usize {
+        self.world().draft_count(appid)
     }
 
     /// What WeChat received for `media_id`: its size and first 16 bytes (`None`: no such medium,

@@ -47,6 +47,11 @@ pub(crate) const APIS: &[(&str, &str, u64)] = &[
     ("/cgi-bin/material/del_material", "del_material", 10_000),
     ("/cgi-bin/material/batchget_material", "batchget_material", 10_000),
     ("/cgi-bin/material/get_materialcount", "get_materialcount", 10_000),
+    ("/cgi-bin/draft/add", "draft_add", 10_000),
+    ("/cgi-bin/draft/update", "draft_update", 10_000),
+    ("/cgi-bin/draft/get", "draft_get", 10_000),
+    ("/cgi-bin/draft/batchget", "draft_batchget", 10_000),
+    ("/cgi-bin/draft/delete", "draft_delete", 10_000),
     ("/cgi-bin/template/api_add_template", "add_template", 100_000),
     ("/cgi-bin/template/get_all_private_template", "private_templates", 100_000),
 ];
@@ -149,6 +154,7 @@ mod tests {
     /// The stand-in's sources that route WeChat's APIs.
     const ROUTERS: &[&str] = &[
         include_str!("api.rs"),
+        include_str!("drafts.rs"),
         include_str!("jssdk.rs"),
         include_str!("media.rs"),
         include_str!("menu.rs"),

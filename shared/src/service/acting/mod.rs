@@ -16,6 +16,7 @@
 //! may have gone out), it is reported as an unknown outcome.
 
 mod customer_service;
+mod drafts;
 mod jssdk;
 mod lending;
 mod media;
@@ -27,6 +28,7 @@ mod tags;
 mod templates;
 
 pub use self::customer_service::IDEMPOTENCY_SECS;
+pub use self::drafts::MAX_DRAFT_PAGE;
 pub use self::jssdk::JsConfig;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};

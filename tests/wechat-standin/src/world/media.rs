@@ -65,6 +65,13 @@ fn rules_of(kind: &str) -> Option<(&'static [&'static str], usize)> {
     })
 }
 
+impl Medium {
+    /// Whether it is a picture (an image or a thumb), as a cover must be.
+    pub(crate) fn is_picture(&self) -> bool {
+        self.kind == "image" || self.kind == "thumb"
+    }
+}
+
 impl World {
     fn may_use(&self, appid: &str, sets: &[i64]) -> Result<(), WxError> {
         let granted = self.accounts.get(appid).is_some_and(|s| s.account.func_info.iter().any(|id| sets.contains(id)));

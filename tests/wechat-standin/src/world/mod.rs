@@ -7,8 +7,10 @@
 //! | the component: tickets, tokens, pre_auth codes, authorization, authorizer tokens | `authorization.rs` |
 //! | followers: who follows, their windows, their messages, `user/get` and `user/info` | `followers.rs` |
 //! | sending as an account: customer-service messages, templates, template messages | `messages.rs` |
+//! | the draft box: articles added, updated, read, listed, deleted | `drafts.rs` |
 
 mod authorization;
+mod drafts;
 mod followers;
 mod media;
 mod menu;
@@ -215,6 +217,8 @@ pub(crate) struct World {
     qrcodes: HashMap<String, qrcodes::QrCode>,
     /// Each account's follower tags (`tags.rs`).
     tags: HashMap<String, tags::Tags>,
+    /// Drafts by `media_id` (`drafts.rs`).
+    drafts: HashMap<String, drafts::Draft>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
     pub(crate) callback_ips: Option<Vec<String>>,
 }

@@ -1,0 +1,162 @@
+//! What an account publishes: its draft box (草稿箱) first, in both route families
+//! (`/wechat/authorizers/{appid}/…` for dashboard users on their own accounts,
+//! `/wechat/backend/authorizers/{appid}/…` for backends named in `BACKEND_PRINCIPALS`):
+//!
+//! - `POST …/drafts` `{articles: [{title, author?, digest?, content, source_url?, cover |
+//!   thumb_media_id, comments?}]}`: checked (the field named), HTML reduced, cover and images
+//!   resolved from the media library, added at WeChat → `201 {media_id}`;
+//! - `GET …/drafts?offset=&count=&content=`: a page of the drafts, newest first;
+//! - `GET …/drafts/{media_id}`: one draft's articles as WeChat keeps them;
+//! - `PUT …/drafts/{media_id}/articles/{index}`: one article replaced;
+//! - `DELETE …/drafts/{media_id}`.
+//!
+//! A function of its own: account-setup and account-actions are at the size budget.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::article::{ArticleInput, DraftInput};
+use shared::service::{ActError, MAX_DRAFT_PAGE};
+use shared::store::TokenStore;
+use shared::web::{self, DashboardCode};
+
+const FUNCTION: &str = "publishing";
+
+/// The largest request body taken: eight articles of content under 20,000 characters each
+/// (at most 4 bytes a character in UTF-8 and JSON escapes) fit with room.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Add a draft.
+    CreateDraft,
+    /// A page of drafts.
+    Drafts,
+    /// One draft.
+    Draft(String),
+    /// Replace one article of a draft.
+    UpdateArticle(String, String),
+    /// Delete a draft.
+    DeleteDraft(String),
+}
+
+/// The route: the account, whether it is the backend family, and the action; `None` for any
+/// other path.
+pub fn route(request: &Request) -> Option<(String, bool, Action)> {
+    let web::AccountRoute { appid, backend, rest } = web::account_route(request)?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let owned = |s: &&str| (*s).to_owned();
+    let action = match (request.method(), rest.as_slice()) {
+        (&Method::POST, ["drafts"]) => Action::CreateDraft,
+        (&Method::GET, ["drafts"]) => Action::Drafts,
+        (&Method::GET, ["drafts", media_id]) => Action::Draft(owned(media_id)),
+        (&Method::PUT, ["drafts", media_id, "articles", index]) => Action::UpdateArticle(owned(media_id), owned(index)),
+        (&Method::DELETE, ["drafts", media_id]) => Action::DeleteDraft(owned(media_id)),
+        _ => return None,
+    };
+    Some((appid, backend, action))
+}
+
+/// Handles one request.
+///
+/// # Errors
+/// None in practice; the signature is lambda_http's.
+pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
+    let appid = route(&request).map(|(appid, ..)| appid);
+    let response = respond(app, request).await?;
+    // The account's WeChat calls of this request: counted when it succeeded, forgotten otherwise.
+    if let Some(appid) = appid {
+        app.platform.settle_usage(&appid, response.status().is_success()).await;
+    }
+    Ok(response)
+}
+
+async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
+    let Some((appid, backend, action)) = route(&request) else {
+        return Ok(web::no_such_route(FUNCTION, &request));
+    };
+    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
+        Ok(caller) => caller,
+        Err(refused) => return Ok(*refused),
+    };
+    let refused = |reason: &str| {
+        tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "request refused");
+        DashboardCode::BadParameter.respond(reason)
+    };
+    let answer = |result: Result<Value, ActError>| match result {
+        Ok(data) => web::json_ok(data),
+        Err(err) => {
+            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
+            DashboardCode::for_act(&err)
+        }
+    };
+    let body = web::body_bytes(&request);
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(refused(&format!("the body is over {MAX_BODY_BYTES} bytes")));
+    }
+    let pairs = web::query_pairs(&request);
+    let platform = &app.platform;
+    let response = match action {
+        Action::CreateDraft => {
+            let draft = match serde_json::from_slice::<DraftInput>(body) {
+                Ok(draft) => draft,
+                Err(err) => return Ok(refused(&format!("the body is a draft: {}", json_reason(&err)))),
+            };
+            match platform.create_draft(&caller, &appid, &draft).await {
+                Ok(media_id) => web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"media_id": media_id}})),
+                Err(err) => answer(Err(err)),
+            }
+        }
+        Action::Drafts => {
+            let number = |name: &str, default: u64, max: u64| match web::single_param(&pairs, name) {
+                Ok(None) => Ok(default),
+                Ok(Some(text)) => {
+                    text.parse::<u64>().ok().filter(|n| *n <= max).ok_or(format!("{name} must be 0 to {max}"))
+                }
+                Err(reason) => Err(reason),
+            };
+            let content = match web::single_param(&pairs, "content") {
+                Ok(None | Some("false")) => false,
+                Ok(Some("true")) => true,
+                _ => return Ok(refused("content must be true or false")),
+            };
+            match (number("offset", 0, 100_000), number("count", MAX_DRAFT_PAGE, MAX_DRAFT_PAGE)) {
+                (Ok(offset), Ok(count)) if count > 0 => {
+                    answer(platform.drafts(&caller, &appid, offset, count, content).await)
+                }
+                (Ok(_), Ok(_)) => refused(&format!("count must be 1 to {MAX_DRAFT_PAGE}")),
+                (Err(reason), _) | (_, Err(reason)) => refused(&reason),
+            }
+        }
+        Action::Draft(id) => {
+            answer(platform.draft(&caller, &appid, &id).await.map(|items| json!({"media_id": id, "articles": items})))
+        }
+        Action::UpdateArticle(id, index) => {
+            let Some(index) = index.parse::<usize>().ok().filter(|i| *i < shared::article::MAX_ARTICLES) else {
+                return Ok(refused("the article's index: 0 to 7"));
+            };
+            let article = match serde_json::from_slice::<ArticleInput>(body) {
+                Ok(article) => article,
+                Err(err) => return Ok(refused(&format!("the body is an article: {}", json_reason(&err)))),
+            };
+            answer(
+                platform
+                    .update_draft(&caller, &appid, &id, index, &article)
+                    .await
+                    .map(|()| json!({"media_id": id, "index": index})),
+            )
+        }
+        Action::DeleteDraft(id) => {
+            answer(platform.delete_draft(&caller, &appid, &id).await.map(|()| json!({"deleted": id})))
+        }
+    };
+    Ok(response)
+}
+
+/// serde's reason without the input echoed back (only the field and the rule).
+fn json_reason(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_owned()
+}

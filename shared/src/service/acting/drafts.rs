@@ -1,0 +1,184 @@
+//! The account's draft box (草稿箱): articles written through the platform are checked against
+//! WeChat's rules first (`crate::article`: the field named, the HTML reduced to what WeChat keeps,
+//! nothing sent when anything is wrong), their cover and images resolved from the account's media
+//! library (a cover must be permanent material; an image in the content is an uploaded article
+//! image), and only then added at WeChat. WeChat keeps the drafts: they are listed, read, updated
+//! and deleted there, so the platform holds no second copy to drift from it.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{ActError, Caller};
+use crate::article::{ArticleInput, DraftInput, Resolve};
+use crate::media::{Kind, Lifetime};
+use crate::service::Platform;
+use crate::store::{StoredMedium, TokenStore};
+
+/// The permission sets the draft box needs (either; WeChat: 48001/61007 without them).
+const DRAFT_SETS: &[i64] = &[11, 100];
+const DRAFT_WHAT: &str = "素材管理, the draft box and material";
+/// Drafts on one page of the list (WeChat's `count`: 1 to 20).
+pub const MAX_DRAFT_PAGE: u64 = 20;
+
+/// The account's media named by a draft, looked up before the draft is checked.
+struct Library {
+    media: HashMap<String, Option<StoredMedium>>,
+    now: i64,
+}
+
+impl Library {
+    fn named(&self, handle: &str) -> Result<&StoredMedium, String> {
+        self.media
+            .get(handle)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| format!("{handle:?}: no medium of this account has that handle"))
+    }
+}
+
+impl Resolve for Library {
+    fn cover(&self, handle: &str) -> Result<String, String> {
+        let medium = self.named(handle)?;
+        if medium.lifetime != Lifetime::Permanent {
+            return Err(format!(
+                "{handle:?} is a temporary medium; a cover must be permanent material (an image kept with permanent: true)"
+            ));
+        }
+        if !matches!(medium.kind, Kind::Image | Kind::Thumb) {
+            return Err(format!("{handle:?} is {}; a cover is an image", medium.kind));
+        }
+        medium.media_id.clone().ok_or_else(|| format!("{handle:?} is not uploaded to WeChat yet"))
+    }
+
+    fn image(&self, handle: &str) -> Result<String, String> {
+        let medium = self.named(handle)?;
+        let fits =
+            medium.kind == Kind::ArticleImage || (medium.kind == Kind::Image && medium.lifetime == Lifetime::Permanent);
+        if !fits {
+            return Err(format!("media:{handle} is {}; an image in an article is an article_image", medium.kind));
+        }
+        if medium.expires_at.is_some_and(|at| at <= self.now) {
+            return Err(format!("media:{handle} has expired"));
+        }
+        medium.url.clone().ok_or_else(|| format!("media:{handle} is not uploaded to WeChat yet"))
+    }
+}
+
+/// A draft's `media_id` as a path names it.
+fn draft_id(media_id: &str) -> Result<&str, ActError> {
+    let plausible = !media_id.is_empty() && media_id.len() <= 128 && media_id.bytes().all(|b| b.is_ascii_graphic());
+    if plausible { Ok(media_id) } else { Err(ActError::Invalid("the draft's media_id, as WeChat gave it".into())) }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The media a draft names, by handle (`None`: not the account's).
+    async fn library(&self, appid: &str, handles: Vec<String>) -> Result<Library, ActError> {
+        let mut media = HashMap::new();
+        for handle in handles {
+            let medium = if crate::media::is_handle(&handle) { self.store.medium(appid, &handle).await? } else { None };
+            media.insert(handle, medium);
+        }
+        Ok(Library { media, now: self.now() })
+    }
+
+    /// Adds a draft at WeChat: WeChat's `media_id` of it.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] naming the field (nothing sent); the account's states; WeChat's
+    /// refusal.
+    pub async fn create_draft(&self, caller: &Caller, appid: &str, draft: &DraftInput) -> Result<String, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        let library = self.library(appid, draft.handles()).await?;
+        let articles = draft.to_wechat(&library).map_err(ActError::Invalid)?;
+        let media_id = self
+            .with_account_token(record, false, |token| {
+                let articles = &articles;
+                async move { self.wechat.add_draft(&token, articles).await }
+            })
+            .await?;
+        tracing::info!(authorizer = %appid, draft = %media_id, articles = articles.len(), "draft added");
+        Ok(media_id)
+    }
+
+    /// Replaces article `index` of a draft (read first: the draft must be there and have it).
+    ///
+    /// # Errors
+    /// As [`Platform::create_draft`]; [`ActError::Invalid`] for an index the draft has not.
+    pub async fn update_draft(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        media_id: &str,
+        index: usize,
+        article: &ArticleInput,
+    ) -> Result<(), ActError> {
+        let media_id = draft_id(media_id)?;
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        let items = self
+            .with_account_token(record.clone(), false, |token| async move { self.wechat.draft(&token, media_id).await })
+            .await?;
+        let count = items.as_array().map_or(0, Vec::len);
+        if index >= count {
+            return Err(ActError::Invalid(format!("index: the draft has {count} article(s), numbered from 0")));
+        }
+        let handles = DraftInput { articles: vec![article.clone()] }.handles();
+        let library = self.library(appid, handles).await?;
+        let body = article.to_wechat(&format!("articles[{index}]"), count == 1, &library).map_err(ActError::Invalid)?;
+        self.with_account_token(record, false, |token| {
+            let body = &body;
+            async move { self.wechat.update_draft(&token, media_id, index, body).await }
+        })
+        .await?;
+        tracing::info!(authorizer = %appid, draft = %media_id, index, "draft updated");
+        Ok(())
+    }
+
+    /// A draft's articles as WeChat keeps them.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal (40007: no such draft).
+    pub async fn draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<Value, ActError> {
+        let media_id = draft_id(media_id)?;
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        self.with_account_token(record, false, |token| async move { self.wechat.draft(&token, media_id).await }).await
+    }
+
+    /// A page of the account's drafts, newest first (`total_count`, `item`), with or without
+    /// their content.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal.
+    pub async fn drafts(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        offset: u64,
+        count: u64,
+        with_content: bool,
+    ) -> Result<Value, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        let count = count.clamp(1, MAX_DRAFT_PAGE);
+        self.with_account_token(record, false, |token| async move {
+            self.wechat.drafts(&token, offset, count, with_content).await
+        })
+        .await
+    }
+
+    /// Deletes a draft at WeChat.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal (40007: no such draft).
+    pub async fn delete_draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<(), ActError> {
+        let media_id = draft_id(media_id)?;
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        self.with_account_token(record, false, |token| async move { self.wechat.delete_draft(&token, media_id).await })
+            .await?;
+        tracing::info!(authorizer = %appid, draft = %media_id, "draft deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! The draft box (issue 37): an article is checked against WeChat's rules before anything is sent
+//! (the field named), its HTML reduced to what WeChat keeps, its cover and images resolved from
+//! the media library (a cover must be permanent; an image elsewhere than WeChat's host is refused
+//! by name, never fetched), then added, read back, listed, updated and deleted at WeChat.
+
+use serde_json::{Value, json};
+
+use crate::media::{image, owned, png, uploaded};
+use crate::support::ACCOUNT;
+
+#[tokio::test]
+async fn a_draft_is_checked_reduced_resolved_and_kept_at_wechat() {
+    let (standin, _app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let drafts = format!("{base}/wechat/authorizers/{ACCOUNT}/drafts");
+    let post = |body: Value| {
+        let (http, url) = (http.clone(), drafts.clone());
+        async move {
+            let response = http.post(url).json(&body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let cover_file = png(30_000);
+    let cover = uploaded(&http, &base, &image(&cover_file, "permanent"), cover_file).await;
+    let temporary_file = png(20_000);
+    let temporary = uploaded(&http, &base, &image(&temporary_file, "temporary"), temporary_file).await;
+    let picture_file = png(25_000);
+    let mut declaration = image(&picture_file, "permanent");
+    declaration["type"] = json!("article_image");
+    let picture = uploaded(&http, &base, &declaration, picture_file).await;
+    let (cover_handle, picture_handle) = (cover["handle"].as_str().unwrap(), picture["handle"].as_str().unwrap());
+    let article = |content: &str, cover: &str| {
+        json!({"articles": [{"title": "冬季新品", "author": "小店", "content": content, "cover": cover,
+            "source_url": "https://shop.example.com/new", "comments": "followers"}]})
+    };
+
+    // Refused here, the field named, nothing sent: an image WeChat would drop, a temporary
+    // cover, a title too long, an unknown field.
+    let (status, body) = post(article("<p><img src=\"https://cdn.example.com/a.jpg\"></p>", cover_handle)).await;
+    assert_eq!(status, 400, "{body}");
+    let reason = body["message"].as_str().unwrap_or_default().to_owned() + body.to_string().as_str();
+    assert!(reason.contains("articles[0].content") && reason.contains("cdn.example.com"), "{body}");
+    let (status, body) = post(article("<p>正文</p>", temporary["handle"].as_str().unwrap())).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("articles[0].cover") && body.to_string().contains("temporary"), "{body}");
+    let mut long = article("<p>正文</p>", cover_handle);
+    long["articles"][0]["title"] = json!("字".repeat(33));
+    assert_eq!(post(long).await.0, 400);
+    assert_eq!(post(json!({"articles": [{"title": "x", "content": "y", "colour": "red"}]})).await.0, 400);
+    assert_eq!((standin.calls("draft_add"), standin.draft_count(ACCOUNT)), (0, 0), "nothing reached WeChat");
+
+    // Added: scripts and event attributes gone, the library's image at WeChat's URL, the cover's
+    // media_id, comments for followers.
+    let content = format!(
+        "<p onclick=\"steal()\">新品<script>steal()</script></p><p><img src=\"media:{picture_handle}\" alt=\"图\"></p>"
+    );
+    let (status, body) = post(article(&content, cover_handle)).await;
+    assert_eq!(status, 201, "{body}");
+    let media_id = body["data"]["media_id"].as_str().unwrap().to_owned();
+    let one = format!("{drafts}/{media_id}");
+    let read: Value = http.get(&one).send().await.unwrap().json().await.unwrap();
+    let kept = &read["data"]["articles"][0];
+    assert_eq!(
+        kept["content"].as_str(),
+        Some(format!("<p>新品</p><p><img src=\"{}\" alt=\"图\"></p>", picture["url"].as_str().unwrap()).as_str()),
+        "{read}"
+    );
+    assert_eq!(kept["thumb_media_id"], cover["media_id"], "{read}");
+    assert_eq!((kept["need_open_comment"].as_i64(), kept["only_fans_can_comment"].as_i64()), (Some(1), Some(1)));
+    let listed: Value = http.get(format!("{drafts}?count=5")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"]["total_count"], 1, "{listed}");
+    assert_eq!(listed["data"]["item"][0]["media_id"].as_str(), Some(media_id.as_str()));
+    assert!(listed["data"]["item"][0]["content"]["news_item"][0].get("content").is_none(), "no content unless asked");
+
+    // One article replaced; an index the draft has not is refused before WeChat is asked to
+    // change anything.
+    let mut edit = article("<p>更新后的正文</p>", cover_handle)["articles"][0].clone();
+    edit["title"] = json!("冬季新品（更新）");
+    let response = http.put(format!("{one}/articles/0")).json(&edit).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let response = http.put(format!("{one}/articles/1")).json(&edit).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(standin.calls("draft_update"), 1);
+    let read: Value = http.get(&one).send().await.unwrap().json().await.unwrap();
+    assert_eq!(read["data"]["articles"][0]["title"], "冬季新品（更新）", "{read}");
+
+    // A thumb_media_id given directly is WeChat's to judge: a temporary medium is its 40007.
+    let mut direct = article("<p>正文</p>", cover_handle);
+    direct["articles"][0].as_object_mut().unwrap().remove("cover");
+    direct["articles"][0]["thumb_media_id"] = temporary["media_id"].clone();
+    let (status, body) = post(direct).await;
+    assert_eq!((status, body["errcode"].as_i64()), (422, Some(40007)), "{body}");
+
+    // Deleted at WeChat; a second read is WeChat's 40007.
+    assert_eq!(http.delete(&one).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(standin.draft_count(ACCOUNT), 0);
+    let gone = http.get(&one).send().await.unwrap();
+    assert_eq!(gone.status().as_u16(), 422);
+}
