@@ -97,3 +97,74 @@ async fn a_draft_is_checked_reduced_resolved_and_kept_at_wechat() {
     let gone = http.get(&one).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 422);
 }
+
+/// A draft published: `202` with the `publish_id`; WeChat's `PUBLISHJOBFINISH` push reaches
+/// event-callback, which keeps the outcome (the push's own marker); the publication reads it
+/// (`source: push`), the article is listed and deleted. A failing publication says which article.
+#[tokio::test]
+async fn a_draft_is_published_and_its_outcome_kept_from_wechats_push() {
+    let (standin, _app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let account = format!("{base}/wechat/authorizers/{ACCOUNT}");
+    let cover_file = png(30_000);
+    let cover = uploaded(&http, &base, &image(&cover_file, "permanent"), cover_file).await;
+    let add = |title: &str| {
+        let (http, url) = (http.clone(), format!("{account}/drafts"));
+        let body = json!({"articles": [{"title": title, "content": "<p>正文</p>", "cover": cover["handle"]},
+            {"title": "第二篇", "content": "<p>第二篇正文</p>", "cover": cover["handle"]}]});
+        async move {
+            let added: Value = http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+            added["data"]["media_id"].as_str().unwrap().to_owned()
+        }
+    };
+    // Waits for what the publication caused: WeChat's push, kept.
+    let outcome = |publish_id: String| {
+        let (http, url) = (http.clone(), format!("{account}/publications/{publish_id}"));
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let read: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+                if read["data"]["source"] == "push" || std::time::Instant::now() > deadline {
+                    return read;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+
+    let media_id = add("发布测试").await;
+    let response = http.post(format!("{account}/drafts/{media_id}/publish")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let submitted: Value = response.json().await.unwrap();
+    let publish_id = submitted["data"]["publish_id"].as_str().unwrap().to_owned();
+    let read = outcome(publish_id.clone()).await;
+    let data = &read["data"];
+    assert_eq!((data["source"].as_str(), data["status"].as_str()), (Some("push"), Some("published")), "{read}");
+    assert_eq!(data["media_id"].as_str(), Some(media_id.as_str()), "the submission kept beside the outcome");
+    assert_eq!(data["article_urls"].as_array().map(Vec::len), Some(2), "{read}");
+    let article_id = data["article_id"].as_str().unwrap().to_owned();
+    assert_eq!(standin.draft_count(ACCOUNT), 0, "WeChat takes a published draft out of the box");
+
+    // Listed; its second article deleted, then all of it.
+    let listed: Value = http.get(format!("{account}/articles")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"]["item"][0]["article_id"].as_str(), Some(article_id.as_str()), "{listed}");
+    let one = format!("{account}/articles/{article_id}");
+    assert_eq!(http.delete(format!("{one}?index=2")).send().await.unwrap().status().as_u16(), 200);
+    let listed: Value = http.get(format!("{account}/articles")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"]["item"][0]["content"]["news_item"].as_array().map(Vec::len), Some(1));
+    assert_eq!(http.delete(&one).send().await.unwrap().status().as_u16(), 200);
+    let listed: Value = http.get(format!("{account}/articles")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"]["total_count"], 0, "{listed}");
+
+    // A publication WeChat fails: the outcome names the article.
+    standin.fail_publications(1);
+    let media_id = add("会失败的发布").await;
+    let submitted: Value =
+        http.post(format!("{account}/drafts/{media_id}/publish")).send().await.unwrap().json().await.unwrap();
+    let read = outcome(submitted["data"]["publish_id"].as_str().unwrap().to_owned()).await;
+    assert_eq!((read["data"]["status"].as_str(), &read["data"]["fail_idx"]), (Some("failed"), &json!([1])), "{read}");
+    // A draft that is not there: WeChat's 40007, nothing kept.
+    let gone = http.post(format!("{account}/drafts/{media_id}/publish")).send().await.unwrap();
+    assert_eq!(gone.status().as_u16(), 422);
+    assert_eq!(standin.calls("freepublish_submit"), 3);
+}

@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 43] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 51] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -66,6 +66,14 @@ pub(crate) const ROUTES: [(&str, &str, Function); 43] = [
     ("ANY", "/wechat/authorizers/{appid}/drafts/{proxy+}", Function::Publishing),
     ("ANY", "/wechat/backend/authorizers/{appid}/drafts", Function::Publishing),
     ("ANY", "/wechat/backend/authorizers/{appid}/drafts/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/publications", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/publications/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/publications", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/publications/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/articles", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/articles/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/articles", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/articles/{proxy+}", Function::Publishing),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

@@ -25,7 +25,7 @@ use crate::support::{ACCOUNT, appid};
 
 /// Every kind the stand-in pushes, with the detail type it must arrive as and the typed fields
 /// the detail must carry (compared with the XML the stand-in sent).
-const KINDS: [(&str, &str, &[&str]); 17] = [
+const KINDS: [(&str, &str, &[&str]); 19] = [
     ("text", "mp.message.text", &["content", "msg_id"]),
     ("image", "mp.message.image", &["media_id", "pic_url", "msg_id"]),
     ("voice", "mp.message.voice", &["media_id", "format", "recognition"]),
@@ -41,6 +41,12 @@ const KINDS: [(&str, &str, &[&str]); 17] = [
     ("CLICK", "mp.event.click", &["event_key"]),
     ("VIEW", "mp.event.view", &["event_key", "menu_id"]),
     ("TEMPLATESENDJOBFINISH", "mp.event.templatesendjobfinish", &["msg_id", "status"]),
+    ("PUBLISHJOBFINISH", "mp.event.publishjobfinish", &["publish_id", "publish_status", "article_id"]),
+    (
+        "MASSSENDJOBFINISH",
+        "mp.event.masssendjobfinish",
+        &["msg_id", "status", "total_count", "filter_count", "sent_count", "error_count"],
+    ),
     ("unknown", "mp.event.other", &[]),
     ("miniprogrampage", "mp.message.other", &["msg_id"]),
 ];
@@ -75,6 +81,13 @@ fn tag_of(field: &str) -> &'static str {
         "precision" => "Precision",
         "menu_id" => "MenuId",
         "status" => "Status",
+        "publish_id" => "publish_id",
+        "publish_status" => "publish_status",
+        "article_id" => "article_id",
+        "total_count" => "TotalCount",
+        "filter_count" => "FilterCount",
+        "sent_count" => "SentCount",
+        "error_count" => "ErrorCount",
         other => panic!("no tag for {other}"),
     }
 }

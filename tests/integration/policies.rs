@@ -226,6 +226,12 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let one = format!("{account}/drafts/{}", added["data"]["media_id"].as_str().unwrap());
     assert_eq!(http.get(&one).send().await.unwrap().status(), 200);
     assert_eq!(http.delete(&one).send().await.unwrap().status(), 200);
+    // A draft published (its submission kept: value#) and the publication read back.
+    let added: Value = http.post(format!("{account}/drafts")).json(&draft).send().await.unwrap().json().await.unwrap();
+    let published = http.post(format!("{account}/drafts/{}/publish", added["data"]["media_id"].as_str().unwrap()));
+    let published: Value = published.send().await.unwrap().json().await.unwrap();
+    let publication = format!("{account}/publications/{}", published["data"]["publish_id"].as_str().unwrap());
+    assert_eq!(http.get(publication).send().await.unwrap().status(), 200);
 
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.

@@ -8,7 +8,12 @@
 //! - `GET …/drafts?offset=&count=&content=`: a page of the drafts, newest first;
 //! - `GET …/drafts/{media_id}`: one draft's articles as WeChat keeps them;
 //! - `PUT …/drafts/{media_id}/articles/{index}`: one article replaced;
-//! - `DELETE …/drafts/{media_id}`.
+//! - `DELETE …/drafts/{media_id}`;
+//! - `POST …/drafts/{media_id}/publish`: submitted for publication → `202 {publish_id}` (WeChat
+//!   publishes asynchronously and pushes the outcome);
+//! - `GET …/publications/{publish_id}`: the outcome (from the push, or WeChat's state meanwhile);
+//! - `GET …/articles?offset=&count=&content=`: the published articles; `DELETE
+//!   …/articles/{article_id}?index=` (0: all of it).
 //!
 //! A function of its own: account-setup and account-actions are at the size budget.
 
@@ -40,6 +45,14 @@ pub enum Action {
     UpdateArticle(String, String),
     /// Delete a draft.
     DeleteDraft(String),
+    /// Submit a draft for publication.
+    Publish(String),
+    /// A publication's outcome.
+    Publication(String),
+    /// The published articles.
+    Articles,
+    /// Delete a published article.
+    DeleteArticle(String),
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -54,6 +67,10 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::GET, ["drafts", media_id]) => Action::Draft(owned(media_id)),
         (&Method::PUT, ["drafts", media_id, "articles", index]) => Action::UpdateArticle(owned(media_id), owned(index)),
         (&Method::DELETE, ["drafts", media_id]) => Action::DeleteDraft(owned(media_id)),
+        (&Method::POST, ["drafts", media_id, "publish"]) => Action::Publish(owned(media_id)),
+        (&Method::GET, ["publications", publish_id]) => Action::Publication(owned(publish_id)),
+        (&Method::GET, ["articles"]) => Action::Articles,
+        (&Method::DELETE, ["articles", article_id]) => Action::DeleteArticle(owned(article_id)),
         _ => return None,
     };
     Some((appid, backend, action))
@@ -109,26 +126,37 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(err) => answer(Err(err)),
             }
         }
-        Action::Drafts => {
-            let number = |name: &str, default: u64, max: u64| match web::single_param(&pairs, name) {
-                Ok(None) => Ok(default),
-                Ok(Some(text)) => {
-                    text.parse::<u64>().ok().filter(|n| *n <= max).ok_or(format!("{name} must be 0 to {max}"))
-                }
-                Err(reason) => Err(reason),
+        Action::Drafts | Action::Articles => {
+            let (offset, count, content) = match page(&pairs) {
+                Ok(page) => page,
+                Err(reason) => return Ok(refused(&reason)),
             };
-            let content = match web::single_param(&pairs, "content") {
-                Ok(None | Some("false")) => false,
-                Ok(Some("true")) => true,
-                _ => return Ok(refused("content must be true or false")),
-            };
-            match (number("offset", 0, 100_000), number("count", MAX_DRAFT_PAGE, MAX_DRAFT_PAGE)) {
-                (Ok(offset), Ok(count)) if count > 0 => {
-                    answer(platform.drafts(&caller, &appid, offset, count, content).await)
-                }
-                (Ok(_), Ok(_)) => refused(&format!("count must be 1 to {MAX_DRAFT_PAGE}")),
-                (Err(reason), _) | (_, Err(reason)) => refused(&reason),
+            if action == Action::Drafts {
+                answer(platform.drafts(&caller, &appid, offset, count, content).await)
+            } else {
+                answer(platform.publications(&caller, &appid, offset, count, content).await)
             }
+        }
+        Action::Publish(media_id) => match platform.publish_draft(&caller, &appid, &media_id).await {
+            Ok(publish_id) => web::json(
+                StatusCode::ACCEPTED,
+                &json!({"code": 0, "data": {"publish_id": publish_id, "media_id": media_id, "status": "publishing"}}),
+            ),
+            Err(err) => answer(Err(err)),
+        },
+        Action::Publication(publish_id) => answer(platform.publication(&caller, &appid, &publish_id).await),
+        Action::DeleteArticle(article_id) => {
+            let index = match web::single_param(&pairs, "index").map(|i| i.map(str::parse::<u64>)) {
+                Ok(None) => 0,
+                Ok(Some(Ok(index))) if index <= shared::article::MAX_ARTICLES as u64 => index,
+                _ => return Ok(refused("index: 0 (the whole article) or 1 to 8")),
+            };
+            answer(
+                platform
+                    .delete_publication(&caller, &appid, &article_id, index)
+                    .await
+                    .map(|()| json!({"deleted": article_id, "index": index})),
+            )
         }
         Action::Draft(id) => {
             answer(platform.draft(&caller, &appid, &id).await.map(|items| json!({"media_id": id, "articles": items})))
@@ -153,6 +181,23 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
         }
     };
     Ok(response)
+}
+
+/// `offset`, `count` and `content` of a list.
+fn page(pairs: &[(String, String)]) -> Result<(u64, u64, bool), String> {
+    let number = |name: &str, default: u64, min: u64, max: u64| match web::single_param(pairs, name) {
+        Ok(None) => Ok(default),
+        Ok(Some(text)) => {
+            text.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).ok_or(format!("{name} must be {min} to {max}"))
+        }
+        Err(reason) => Err(reason),
+    };
+    let content = match web::single_param(pairs, "content") {
+        Ok(None | Some("false")) => false,
+        Ok(Some("true")) => true,
+        _ => return Err("content must be true or false".into()),
+    };
+    Ok((number("offset", 0, 0, 100_000)?, number("count", MAX_DRAFT_PAGE, 1, MAX_DRAFT_PAGE)?, content))
 }
 
 /// serde's reason without the input echoed back (only the field and the rule).

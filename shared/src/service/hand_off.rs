@@ -18,11 +18,9 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::Platform;
 use crate::bus::{Event, PublishError};
-use crate::store::{MarkerKey, StoreError, Timestamp, TokenStore};
+use crate::store::{MarkerKey, StoreError, TokenStore};
 
 /// How long a handed-off push is remembered. WeChat retries a push three times within about
 /// 15 seconds; a quarter of an hour also covers a late manual replay.
@@ -41,17 +39,13 @@ pub(super) const TEMPLATE_RECORD_SECS: i64 = 30 * 24 * 3600;
 pub(super) enum Ledger<'a> {
     /// The plain marker, for most pushes.
     Marker(&'a MarkerKey),
-    /// A `TEMPLATESENDJOBFINISH` push: the template message's delivery status, which is the
-    /// marker (so this push, too, costs one read and one write).
-    TemplateFinished {
+    /// A job-finish push (`TEMPLATESENDJOBFINISH`, `PUBLISHJOBFINISH`): the job's result, which
+    /// is the marker (so this push, too, costs one read and one write).
+    Finished {
         /// The record's key.
         key: MarkerKey,
-        /// WeChat's `Status`.
-        status: &'a str,
-        /// The follower.
-        touser: &'a str,
-        /// When the status arrived.
-        at: Timestamp,
+        /// The result as JSON, kept [`TEMPLATE_RECORD_SECS`].
+        record: String,
     },
 }
 
@@ -94,13 +88,13 @@ impl<S: TokenStore> Platform<S> {
         }
         self.bus.publish(events).await?;
         let written = tokio::time::timeout(MARKER_WRITE_BUDGET, self.ledger_write(ledger)).await;
-        if let Ledger::TemplateFinished { .. } = ledger
+        if let Ledger::Finished { .. } = ledger
             && !matches!(written, Ok(Ok(_)))
         {
-            // Here the record is data, not bookkeeping: without it the status would be lost.
+            // Here the record is data, not bookkeeping: without it the result would be lost.
             // WeChat retries the push; the retry publishes again (same id) and records it.
-            tracing::error!("template message status not stored; WeChat will retry the push");
-            return Err(PublishError::Unavailable("the template message status was not stored".to_owned()));
+            tracing::error!("a job's result not stored; WeChat will retry the push");
+            return Err(PublishError::Unavailable("the job's result was not stored".to_owned()));
         }
         match written {
             Ok(Ok(true)) => Ok(Delivery::First),
@@ -126,7 +120,7 @@ impl<S: TokenStore> Platform<S> {
     async fn ledger_seen(&self, ledger: &Ledger<'_>) -> Result<bool, StoreError> {
         match ledger {
             Ledger::Marker(marker) => self.store.seen(marker, self.now()).await,
-            Ledger::TemplateFinished { key, .. } => Ok(self.store.recall(key, self.now()).await?.is_some()),
+            Ledger::Finished { key, .. } => Ok(self.store.recall(key, self.now()).await?.is_some()),
         }
     }
 
@@ -134,9 +128,8 @@ impl<S: TokenStore> Platform<S> {
     async fn ledger_write(&self, ledger: &Ledger<'_>) -> Result<bool, StoreError> {
         match ledger {
             Ledger::Marker(marker) => self.store.remember_once(marker, HANDED_OFF_SECS, self.now()).await,
-            Ledger::TemplateFinished { key, status, touser, at } => {
-                let record = json!({"touser": touser, "status": status, "finished_at": at});
-                self.store.remember_value(key, &record.to_string(), TEMPLATE_RECORD_SECS, self.now()).await?;
+            Ledger::Finished { key, record } => {
+                self.store.remember_value(key, record, TEMPLATE_RECORD_SECS, self.now()).await?;
                 Ok(true)
             }
         }

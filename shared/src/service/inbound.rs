@@ -11,6 +11,8 @@
 //! `QUERY_AUTH_CODE:$code` → empty answer, `api_query_auth($code)` and a customer-service text
 //! `$code_from_api`; any event → `<Event>from_callback`.
 
+use serde_json::json;
+
 use super::Platform;
 use super::hand_off::{Delivery, Ledger};
 use crate::bus::{PublishError, follower_event_keyed};
@@ -67,11 +69,22 @@ impl<S: TokenStore> Platform<S> {
             let event =
                 follower_event_keyed(&self.pages.component_appid, appid, message, &dedup_key, xml, self.now_ms());
             let ledger = match (&message.kind, &message.msg_id) {
-                (MessageKind::TemplateSendJobFinish { status }, Some(msgid)) => Ledger::TemplateFinished {
+                (MessageKind::TemplateSendJobFinish { status }, Some(msgid)) => Ledger::Finished {
                     key: MarkerKey::template_finished(appid, msgid),
-                    status,
-                    touser: &message.from_user_name,
-                    at: self.now(),
+                    record: json!({"touser": message.from_user_name, "status": status, "finished_at": self.now()})
+                        .to_string(),
+                },
+                (MessageKind::PublishJobFinish(outcome), _) => Ledger::Finished {
+                    key: MarkerKey::publication_finished(appid, &outcome.publish_id),
+                    record: json!({
+                        "publish_status": outcome.status,
+                        "status": crate::service::publish_status_name(outcome.status),
+                        "article_id": outcome.article_id,
+                        "article_urls": outcome.article_urls,
+                        "fail_idx": outcome.fail_idx,
+                        "finished_at": self.now(),
+                    })
+                    .to_string(),
                 },
                 _ => Ledger::Marker(&marker),
             };

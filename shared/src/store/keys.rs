@@ -141,6 +141,18 @@ impl MarkerKey {
         Self(format!("tmplfin|{appid}|{msgid}"))
     }
 
+    /// A publication `appid` submitted through the platform (`freepublish/submit`): which draft,
+    /// by whom, when.
+    pub fn publication(appid: &str, publish_id: &str) -> Self {
+        Self(format!("publish|{appid}|{publish_id}"))
+    }
+
+    /// How it ended, from the `PUBLISHJOBFINISH` push: a record of its own, like
+    /// [`MarkerKey::template_finished`], so the push and the submission never overwrite each other.
+    pub fn publication_finished(appid: &str, publish_id: &str) -> Self {
+        Self(format!("publishfin|{appid}|{publish_id}"))
+    }
+
     /// Where an import of `appid`'s existing followers stands.
     pub fn backfill(appid: &str) -> Self {
         Self(format!("backfill|{appid}"))

@@ -15,6 +15,7 @@ mod drafts;
 mod error;
 mod media;
 mod menu;
+mod publish;
 mod qrcode;
 mod quota;
 mod tags;

@@ -208,6 +208,11 @@ impl StandIn {
         self.world().calls(endpoint)
     }
 
+    /// The next `count` publications fail (WeChat's status 3, the first article named).
+    pub fn fail_publications(&self, count: u32) {
+        self.world().failing_publications = count;
+    }
+
     /// How many drafts `appid` has in its draft box.
     pub fn draft_count(&self, appid: &str) -> usize {
         self.world().draft_count(appid)

@@ -52,6 +52,10 @@ pub(crate) const APIS: &[(&str, &str, u64)] = &[
     ("/cgi-bin/draft/get", "draft_get", 10_000),
     ("/cgi-bin/draft/batchget", "draft_batchget", 10_000),
     ("/cgi-bin/draft/delete", "draft_delete", 10_000),
+    ("/cgi-bin/freepublish/submit", "freepublish_submit", 10_000),
+    ("/cgi-bin/freepublish/get", "freepublish_get", 10_000),
+    ("/cgi-bin/freepublish/batchget", "freepublish_batchget", 10_000),
+    ("/cgi-bin/freepublish/delete", "freepublish_delete", 10_000),
     ("/cgi-bin/template/api_add_template", "add_template", 100_000),
     ("/cgi-bin/template/get_all_private_template", "private_templates", 100_000),
 ];

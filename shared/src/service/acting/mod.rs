@@ -21,6 +21,7 @@ mod jssdk;
 mod lending;
 mod media;
 mod menus;
+mod publishing;
 mod qrcodes;
 mod quota;
 mod renewal;
@@ -34,6 +35,7 @@ pub use self::lending::{LEND_MARGIN_SECS, LentToken};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};
 pub use self::menus::{KeyLink, MenuState};
+pub use self::publishing::{PUBLICATION_RECORD_SECS, publish_status_name};
 pub use self::qrcodes::{
     MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, NewQrCode, QrCodeFigures, Scene, SceneRules, qr_code_id, qr_day,
 };

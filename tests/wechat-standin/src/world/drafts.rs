@@ -12,6 +12,21 @@ use super::{World, WxError};
 
 /// The sets either of which opens the draft box.
 const DRAFT_SETS: &[i64] = &[11, 100];
+/// The set publishing needs.
+const PUBLISH_SET: i64 = 7;
+
+/// A publication WeChat keeps: its articles once published.
+#[derive(Debug, Clone)]
+pub(crate) struct Publication {
+    appid: String,
+    /// 0 published, 1 publishing, 3 failed, …
+    pub(crate) status: i64,
+    article_id: Option<String>,
+    /// The published articles (`None` once deleted), with their links.
+    articles: Vec<Option<(Value, String)>>,
+    fail_idx: Vec<i64>,
+    update_time: i64,
+}
 
 /// A draft WeChat keeps.
 #[derive(Debug, Clone)]
@@ -134,6 +149,158 @@ impl World {
         let media_id = body.get("media_id").and_then(Value::as_str).unwrap_or_default().to_owned();
         self.drafts_of(&appid, &media_id)?;
         self.drafts.remove(&media_id);
+        Ok(json!({"errcode": 0, "errmsg": "ok"}))
+    }
+
+    /// `freepublish/submit`: the draft leaves the box and is published (the outcome is kept at
+    /// once and pushed as `PUBLISHJOBFINISH` by the caller of this, shortly after). The next
+    /// publications a test marked as failing end with status 3.
+    pub(crate) fn submit_publication(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let granted = self.accounts.get(&appid).is_some_and(|s| s.account.func_info.contains(&PUBLISH_SET));
+        if !granted {
+            return Err((48001, "api unauthorized"));
+        }
+        let media_id = body.get("media_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let draft = self.drafts_of(&appid, &media_id)?.clone();
+        self.drafts.remove(&media_id);
+        self.counter += 1;
+        let publish_id = format!("{}", 2_247_000_000 + self.counter);
+        let fails = self.failing_publications > 0;
+        self.failing_publications = self.failing_publications.saturating_sub(1);
+        let now = self.now();
+        let publication = if fails {
+            Publication {
+                appid,
+                status: 3,
+                article_id: None,
+                articles: Vec::new(),
+                fail_idx: vec![1],
+                update_time: now,
+            }
+        } else {
+            let article_id = format!("standin_article_{}", self.counter);
+            let articles = draft
+                .articles
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| Some((a, format!("http://mp.weixin.qq.com/s/{article_id}_{}", i + 1))))
+                .collect();
+            Publication {
+                appid,
+                status: 0,
+                article_id: Some(article_id),
+                articles,
+                fail_idx: Vec::new(),
+                update_time: now,
+            }
+        };
+        self.publications.insert(publish_id.clone(), publication);
+        self.publish_pushes_due.push(publish_id.clone());
+        Ok(json!({"errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": self.counter}))
+    }
+
+    /// The `PUBLISHJOBFINISH` push for `publish_id`: the account and the XML.
+    pub(crate) fn publish_finished_xml(&self, publish_id: &str) -> Option<(String, String)> {
+        let p = self.publications.get(publish_id)?;
+        let items: String = p
+            .articles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|(_, url)| (i, url)))
+            .map(|(i, url)| format!("<item><idx>{}</idx><article_url><![CDATA[{url}]]></article_url></item>", i + 1))
+            .collect();
+        let fails: String = p.fail_idx.iter().map(|i| format!("<fail_idx>{i}</fail_idx>")).collect();
+        let article_id =
+            p.article_id.as_deref().map(|a| format!("<article_id><![CDATA[{a}]]></article_id>")).unwrap_or_default();
+        let xml = format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName><FromUserName><![CDATA[o_admin_{}]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[PUBLISHJOBFINISH]]></Event><PublishEventInfo><publish_id>{publish_id}</publish_id><publish_status>{}</publish_status>{article_id}<article_detail><count>{}</count>{items}</article_detail>{fails}</PublishEventInfo></xml>",
+            self.user_name(&p.appid),
+            p.appid,
+            self.now(),
+            p.status,
+            p.articles.len(),
+        );
+        Some((p.appid.clone(), xml))
+    }
+
+    fn publication_of(&self, appid: &str, publish_id: &str) -> Result<&Publication, WxError> {
+        self.publications.get(publish_id).filter(|p| p.appid == appid).ok_or((40007, "invalid media_id"))
+    }
+
+    /// `freepublish/get`.
+    pub(crate) fn get_publication(&self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let publish_id = match body.get("publish_id") {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err((40035, "invalid args: publish_id")),
+        };
+        let p = self.publication_of(&appid, &publish_id)?;
+        let items: Vec<Value> = p
+            .articles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|(_, url)| json!({"idx": i + 1, "article_url": url})))
+            .collect();
+        Ok(json!({"publish_id": publish_id, "publish_status": p.status, "article_id": p.article_id,
+            "article_detail": {"count": items.len(), "item": items}, "fail_idx": p.fail_idx}))
+    }
+
+    /// `freepublish/batchget`: the published articles, newest first.
+    pub(crate) fn batchget_publications(&self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let offset = body.get("offset").and_then(Value::as_u64).ok_or((40035, "invalid args: offset"))?;
+        let count = body.get("count").and_then(Value::as_u64).filter(|c| (1..=20).contains(c));
+        let count = count.ok_or((40035, "invalid args: count"))?;
+        let no_content = body.get("no_content").and_then(Value::as_u64) == Some(1);
+        let mut all: Vec<&Publication> = self
+            .publications
+            .values()
+            .filter(|p| p.appid == appid && p.status == 0 && p.articles.iter().any(Option::is_some))
+            .collect();
+        all.sort_by(|a, b| b.update_time.cmp(&a.update_time).then_with(|| b.article_id.cmp(&a.article_id)));
+        let items: Vec<Value> = all
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(count).unwrap_or(0))
+            .map(|p| {
+                let news: Vec<Value> = p
+                    .articles
+                    .iter()
+                    .flatten()
+                    .map(|(a, url)| {
+                        let mut a = a.clone();
+                        a["url"] = json!(url);
+                        a["is_deleted"] = json!(false);
+                        if no_content {
+                            a.as_object_mut().map(|o| o.remove("content"));
+                        }
+                        a
+                    })
+                    .collect();
+                json!({"article_id": p.article_id, "content": {"news_item": news}, "update_time": p.update_time})
+            })
+            .collect();
+        Ok(json!({"total_count": all.len(), "item_count": items.len(), "item": items}))
+    }
+
+    /// `freepublish/delete`: `index` 0 deletes every article, else the one at `index` (from 1).
+    pub(crate) fn delete_publication(&mut self, token: Option<&str>, body: &Value) -> Result<Value, WxError> {
+        let appid = self.token_account(token)?;
+        let article_id = body.get("article_id").and_then(Value::as_str).unwrap_or_default();
+        let index = body.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let p = self
+            .publications
+            .values_mut()
+            .find(|p| p.appid == appid && p.article_id.as_deref() == Some(article_id))
+            .ok_or((40007, "invalid media_id"))?;
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        match index {
+            0 => p.articles.iter_mut().for_each(|a| *a = None),
+            i if i <= p.articles.len() && p.articles[i - 1].is_some() => p.articles[i - 1] = None,
+            _ => return Err((40035, "invalid args: index")),
+        }
         Ok(json!({"errcode": 0, "errmsg": "ok"}))
     }
 

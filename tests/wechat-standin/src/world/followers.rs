@@ -159,6 +159,8 @@ impl World {
             "CLICK" => ("event", "<Event><![CDATA[CLICK]]></Event>\n<EventKey><![CDATA[MENU_KEY]]></EventKey>".to_owned()),
             "VIEW" => ("event", "<Event><![CDATA[VIEW]]></Event>\n<EventKey><![CDATA[https://www.qq.com/]]></EventKey>\n<MenuId>208379533</MenuId>".to_owned()),
             "TEMPLATESENDJOBFINISH" => ("event", format!("<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>\n<MsgID>{msg_id}</MsgID>\n<Status><![CDATA[success]]></Status>")),
+            "PUBLISHJOBFINISH" => ("event", format!("<Event><![CDATA[PUBLISHJOBFINISH]]></Event>\n<PublishEventInfo><publish_id>{msg_id}</publish_id><publish_status>0</publish_status><article_id><![CDATA[article_{msg_id}]]></article_id><article_detail><count>1</count><item><idx>1</idx><article_url><![CDATA[http://mp.weixin.qq.com/s/article_{msg_id}]]></article_url></item></article_detail></PublishEventInfo>")),
+            "MASSSENDJOBFINISH" => ("event", format!("<Event><![CDATA[MASSSENDJOBFINISH]]></Event>\n<MsgID>{msg_id}</MsgID>\n<Status><![CDATA[sendsuccess]]></Status>\n<TotalCount>100</TotalCount>\n<FilterCount>80</FilterCount>\n<SentCount>75</SentCount>\n<ErrorCount>5</ErrorCount>")),
             "miniprogrampage" => ("miniprogrampage", format!("<Title><![CDATA[小程序卡片]]></Title>\n<AppId><![CDATA[wx1234567890abcdef]]></AppId>\n<PagePath><![CDATA[pages/index]]></PagePath>\n<ThumbUrl><![CDATA[https://mmbiz.qpic.cn/thumb]]></ThumbUrl>\n<MsgId>{msg_id}</MsgId>")),
             "unknown" => ("event", "<Event><![CDATA[kf_create_session]]></Event>\n<KfAccount><![CDATA[test1@test]]></KfAccount>".to_owned()),
             _ => return None,

@@ -7,7 +7,7 @@
 //! | the component: tickets, tokens, pre_auth codes, authorization, authorizer tokens | `authorization.rs` |
 //! | followers: who follows, their windows, their messages, `user/get` and `user/info` | `followers.rs` |
 //! | sending as an account: customer-service messages, templates, template messages | `messages.rs` |
-//! | the draft box: articles added, updated, read, listed, deleted | `drafts.rs` |
+//! | the draft box and publishing: drafts kept, published, listed, deleted | `drafts.rs` |
 
 mod authorization;
 mod drafts;
@@ -219,6 +219,12 @@ pub(crate) struct World {
     tags: HashMap<String, tags::Tags>,
     /// Drafts by `media_id` (`drafts.rs`).
     drafts: HashMap<String, drafts::Draft>,
+    /// Publications by `publish_id` (`drafts.rs`).
+    publications: HashMap<String, drafts::Publication>,
+    /// How many of the next publications fail (a test sets it).
+    pub(crate) failing_publications: u32,
+    /// Publications whose `PUBLISHJOBFINISH` push is yet to be sent.
+    pub(crate) publish_pushes_due: Vec<String>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).
     pub(crate) callback_ips: Option<Vec<String>>,
 }

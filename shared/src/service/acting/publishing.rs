@@ -1,0 +1,171 @@
+//! Publishing (发布) a draft of the account's draft box. WeChat publishes asynchronously: the
+//! submission answers a `publish_id`, WeChat checks the articles and pushes `PUBLISHJOBFINISH`
+//! with the outcome (the article's id and links, or which articles failed). The platform keeps
+//! both halves under the publication's id, in records of their own (the submission: which
+//! draft, by whom, when; the push's outcome, written on the push path as the push's marker, so
+//! it costs that push nothing more), and the bus carries the outcome as
+//! `mp.event.publishjobfinish` for subscribers. Publishing is not a mass send: nobody is
+//! notified and no send quota is spent.
+//!
+//! A submission is never repeated by the platform: WeChat gives no idempotency key for it, and a
+//! repeat after a lost answer would publish twice. After a lost answer the caller looks at the
+//! published list (or the draft box, which WeChat empties of a published draft) before trying
+//! again.
+
+use serde_json::{Value, json};
+
+use super::{ActError, Caller};
+use crate::service::Platform;
+use crate::store::{MarkerKey, TokenStore};
+
+/// The permission set publishing needs (WeChat's 61007/48001 without it).
+const PUBLISH_SETS: &[i64] = &[7];
+const PUBLISH_WHAT: &str = "群发与通知, mass sends and publishing";
+/// How long the platform keeps a publication's records (its submission and its outcome).
+pub const PUBLICATION_RECORD_SECS: i64 = 30 * 24 * 3600;
+
+/// WeChat's `publish_status` in words
+/// (<https://developers.weixin.qq.com/doc/service/api/public/api_freepublish_get>).
+pub fn publish_status_name(status: i64) -> &'static str {
+    match status {
+        0 => "published",
+        1 => "publishing",
+        2 => "original_check_failed",
+        3 => "failed",
+        4 => "refused_by_review",
+        5 => "deleted_by_account",
+        6 => "banned",
+        _ => "unknown",
+    }
+}
+
+fn plausible_id(id: &str, what: &str) -> Result<(), ActError> {
+    if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(ActError::Invalid(format!("{what}: WeChat's id, as WeChat gave it")))
+    }
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// Submits draft `media_id` for publication: WeChat's `publish_id`. The submission is kept
+    /// (which draft, by whom, when) for [`Platform::publication`].
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal (40007: no such draft). A lost answer is reported
+    /// as one (the submission may have happened), never retried.
+    pub async fn publish_draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<String, ActError> {
+        plausible_id(media_id, "media_id")?;
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+        let publish_id =
+            self.with_account_token(record, true, |token| async move {
+                self.wechat.submit_publication(&token, media_id).await
+            })
+            .await?;
+        let kept = json!({"media_id": media_id, "submitted_by": caller.name(), "submitted_at": self.now()});
+        let key = MarkerKey::publication(appid, &publish_id);
+        if let Err(err) = self.store.remember_value(&key, &kept.to_string(), PUBLICATION_RECORD_SECS, self.now()).await
+        {
+            // Submitted all the same: the outcome still arrives and is kept under its own key.
+            tracing::warn!(authorizer = %appid, publish_id = %publish_id, error = %err, "publication submitted; its submission record not stored");
+        }
+        tracing::info!(authorizer = %appid, publish_id = %publish_id, draft = %media_id, "publication submitted");
+        Ok(publish_id)
+    }
+
+    /// A publication: what the platform kept (its submission, and the outcome WeChat pushed), or,
+    /// while no outcome was pushed, WeChat's own state of it (`freepublish/get`).
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal.
+    pub async fn publication(&self, caller: &Caller, appid: &str, publish_id: &str) -> Result<Value, ActError> {
+        plausible_id(publish_id, "publish_id")?;
+        let record = self.account_for(caller, appid).await?;
+        let now = self.now();
+        let parse = |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok());
+        let submitted = parse(self.store.recall(&MarkerKey::publication(appid, publish_id), now).await?);
+        let finished = parse(self.store.recall(&MarkerKey::publication_finished(appid, publish_id), now).await?);
+        let mut out = json!({"publish_id": publish_id});
+        if let (Some(object), Some(Value::Object(submitted))) = (out.as_object_mut(), submitted) {
+            object.extend(submitted);
+            // Who submitted is kept for the logs of the platform, not shown back.
+            object.remove("submitted_by");
+        }
+        match finished {
+            Some(Value::Object(finished)) => {
+                if let Some(object) = out.as_object_mut() {
+                    object.extend(finished);
+                }
+                out["source"] = json!("push");
+            }
+            _ => {
+                Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+                let state = self
+                    .with_account_token(record, false, |token| async move {
+                        self.wechat.publication(&token, publish_id).await
+                    })
+                    .await?;
+                let status = state.get("publish_status").and_then(Value::as_i64).unwrap_or(-1);
+                let urls: Vec<Value> = state["article_detail"]["item"]
+                    .as_array()
+                    .map(|items| items.iter().filter_map(|i| i.get("article_url").cloned()).collect())
+                    .unwrap_or_default();
+                out["publish_status"] = json!(status);
+                out["status"] = json!(publish_status_name(status));
+                out["article_id"] = state.get("article_id").cloned().unwrap_or(Value::Null);
+                out["article_urls"] = json!(urls);
+                out["fail_idx"] = state.get("fail_idx").cloned().unwrap_or_else(|| json!([]));
+                out["source"] = json!("wechat");
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of the account's published articles, newest first.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal.
+    pub async fn publications(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        offset: u64,
+        count: u64,
+        with_content: bool,
+    ) -> Result<Value, ActError> {
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+        let count = count.clamp(1, super::MAX_DRAFT_PAGE);
+        self.with_account_token(record, false, |token| async move {
+            self.wechat.publications(&token, offset, count, with_content).await
+        })
+        .await
+    }
+
+    /// Deletes a published article (`index` 0: all its articles; else the one at `index`, from 1).
+    /// Deleting is final at WeChat (the article's links stop working).
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal.
+    pub async fn delete_publication(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        article_id: &str,
+        index: u64,
+    ) -> Result<(), ActError> {
+        plausible_id(article_id, "article_id")?;
+        if index > crate::article::MAX_ARTICLES as u64 {
+            return Err(ActError::Invalid(format!("index: 0 (all) or 1 to {}", crate::article::MAX_ARTICLES)));
+        }
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+        self.with_account_token(record, false, |token| async move {
+            self.wechat.delete_publication(&token, article_id, index).await
+        })
+        .await?;
+        tracing::info!(authorizer = %appid, article_id, index, "published article deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! Publishing (发布) a draft: `freepublish/submit`, `freepublish/get`, `freepublish/batchget`
+//! and `freepublish/delete`
+//! (<https://developers.weixin.qq.com/doc/service/api/public/api_freepublish_submit> and the pages
+//! beside it; permission set 7). Publishing is asynchronous: WeChat answers a `publish_id` and
+//! pushes `PUBLISHJOBFINISH` when it is done. Submitting is never retried here: a repeat of a
+//! submission whose answer was lost would publish the article twice.
+
+use serde_json::{Value, json};
+
+use super::{ApiError, WeChatClient};
+use crate::secret::Secret;
+
+/// `freepublish/submit`'s answer.
+#[derive(serde::Deserialize)]
+struct Submitted {
+    #[serde(deserialize_with = "id_text")]
+    publish_id: String,
+}
+
+/// WeChat writes `publish_id` as a number in some answers and as text in others.
+fn id_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match <Value as serde::Deserialize>::deserialize(deserializer)? {
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(serde::de::Error::custom("publish_id is neither text nor a number")),
+    }
+}
+
+impl WeChatClient {
+    /// `freepublish/submit` of draft `media_id`: the `publish_id`.
+    ///
+    /// # Errors
+    /// [`ApiError`] (40007: no such draft; 53503: the draft is not publishable).
+    pub async fn submit_publication(&self, authorizer_token: &Secret, media_id: &str) -> Result<String, ApiError> {
+        let token = Some(("access_token", authorizer_token));
+        let out: Submitted = self
+            .attempt("freepublish/submit", "/cgi-bin/freepublish/submit", token, &json!({"media_id": media_id}))
+            .await?;
+        Ok(out.publish_id)
+    }
+
+    /// `freepublish/get`: WeChat's state of a publication (`publish_status`, `article_id`,
+    /// `article_detail`, `fail_idx`).
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn publication(&self, authorizer_token: &Secret, publish_id: &str) -> Result<Value, ApiError> {
+        let token = Some(("access_token", authorizer_token));
+        let body = json!({"publish_id": publish_id});
+        let mut out: Value = self.post_with("freepublish/get", "/cgi-bin/freepublish/get", token, &body).await?;
+        if let Some(object) = out.as_object_mut() {
+            object.remove("errcode");
+            object.remove("errmsg");
+        }
+        Ok(out)
+    }
+
+    /// `freepublish/batchget`: the published articles from `offset` (`count` 1–20).
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn publications(
+        &self,
+        authorizer_token: &Secret,
+        offset: u64,
+        count: u64,
+        with_content: bool,
+    ) -> Result<Value, ApiError> {
+        let body = json!({"offset": offset, "count": count, "no_content": u8::from(!with_content)});
+        let token = Some(("access_token", authorizer_token));
+        let mut out: Value =
+            self.post_with("freepublish/batchget", "/cgi-bin/freepublish/batchget", token, &body).await?;
+        if let Some(object) = out.as_object_mut() {
+            object.remove("errcode");
+            object.remove("errmsg");
+        }
+        Ok(out)
+    }
+
+    /// `freepublish/delete`: the published article `article_id` (all of it with `index` 0, else
+    /// the article at `index`, from 1).
+    ///
+    /// # Errors
+    /// [`ApiError`].
+    pub async fn delete_publication(
+        &self,
+        authorizer_token: &Secret,
+        article_id: &str,
+        index: u64,
+    ) -> Result<(), ApiError> {
+        let token = Some(("access_token", authorizer_token));
+        let body = json!({"article_id": article_id, "index": index});
+        let _: Value = self.post_with("freepublish/delete", "/cgi-bin/freepublish/delete", token, &body).await?;
+        Ok(())
+    }
+}
