@@ -4,6 +4,7 @@
 //! by name, never fetched), then added, read back, listed, updated and deleted at WeChat.
 
 use serde_json::{Value, json};
+use shared::store::AuthorizerStore;
 
 use crate::media::{image, owned, png, uploaded};
 use crate::support::ACCOUNT;
@@ -167,4 +168,112 @@ async fn a_draft_is_published_and_its_outcome_kept_from_wechats_push() {
     let gone = http.post(format!("{account}/drafts/{media_id}/publish")).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 422);
     assert_eq!(standin.calls("freepublish_submit"), 3);
+}
+
+/// Mass sends: previewed to a follower; refused before WeChat when the tag is not the account's,
+/// the list too short or the key missing; made once per Idempotency-Key (the same key answers the
+/// first send); their result kept from WeChat's `MASSSENDJOBFINISH`; a service account's fifth
+/// send to everyone in a month and a subscription account's second of a day refused here.
+#[tokio::test]
+async fn mass_sends_are_checked_made_once_per_key_and_kept_within_the_accounts_allowance() {
+    let (standin, app, base) = owned().await;
+    let http = shared::outbound::client_builder().build().unwrap();
+    let account = format!("{base}/wechat/authorizers/{ACCOUNT}");
+    standin.seed_followers(ACCOUNT, "o_mass_", 3);
+    let send = |account: String, key: Option<&str>, body: Value| {
+        let mut request = http.post(format!("{account}/broadcasts")).json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let text = |content: &str| json!({"to": {"all": true}, "msgtype": "text", "text": {"content": content}});
+
+    // An article from the draft box, previewed to a follower first (a stranger is WeChat's 43004).
+    let cover_file = png(30_000);
+    let cover = uploaded(&http, &base, &image(&cover_file, "permanent"), cover_file).await;
+    let draft = json!({"articles": [{"title": "本周活动", "content": "<p>活动详情</p>", "cover": cover["handle"]}]});
+    let added: Value = http.post(format!("{account}/drafts")).json(&draft).send().await.unwrap().json().await.unwrap();
+    let media_id = added["data"]["media_id"].as_str().unwrap().to_owned();
+    let article = json!({"msgtype": "mpnews", "mpnews": {"media_id": media_id}});
+    let mut preview = article.clone();
+    preview["openid"] = json!("o_mass_000001");
+    let previewed = http.post(format!("{account}/broadcasts/preview")).json(&preview).send().await.unwrap();
+    assert_eq!(previewed.status().as_u16(), 200);
+    preview["openid"] = json!("o_stranger");
+    let refused: Value =
+        http.post(format!("{account}/broadcasts/preview")).json(&preview).send().await.unwrap().json().await.unwrap();
+    assert_eq!(refused["errcode"], 43004, "{refused}");
+
+    // Refused here, nothing sent: no key, a tag the account has not, one OpenID, a temporary image.
+    let mut to_all = article.clone();
+    to_all["to"] = json!({"all": true});
+    assert_eq!(send(account.clone(), None, to_all.clone()).await.0, 400);
+    let mut to_tag = article.clone();
+    to_tag["to"] = json!({"tag_id": 999});
+    let (status, body) = send(account.clone(), Some("tag"), to_tag).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("to.tag_id"), "{body}");
+    let mut to_one = article.clone();
+    to_one["to"] = json!({"openids": ["o_mass_000001"]});
+    assert_eq!(send(account.clone(), Some("one"), to_one).await.0, 400);
+    assert_eq!(standin.mass_send_count(ACCOUNT), 0);
+
+    // Sent once; the same key answers the first send, nothing sent twice.
+    let (status, first) = send(account.clone(), Some("weekly-1"), to_all.clone()).await;
+    assert_eq!(status, 202, "{first}");
+    let msg_id = first["data"]["msg_id"].as_str().unwrap().to_owned();
+    let (status, again) = send(account.clone(), Some("weekly-1"), to_all.clone()).await;
+    assert_eq!(
+        (status, again["data"]["msg_id"].as_str(), again["data"]["existing"].as_bool()),
+        (200, Some(msg_id.as_str()), Some(true))
+    );
+    assert_eq!(standin.mass_send_count(ACCOUNT), 1);
+    // The result, from WeChat's push: the three followers reached.
+    let url = format!("{account}/broadcasts/{msg_id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let result = loop {
+        let read: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        if read["data"]["source"] == "push" || std::time::Instant::now() > deadline {
+            break read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (result["data"]["status"].as_str(), result["data"]["sent_count"].as_i64(), result["data"]["msgtype"].as_str()),
+        (Some("sendsuccess"), Some(3), Some("mpnews")),
+        "{result}"
+    );
+
+    // A service account: four sends to everyone a month; the fifth is refused here.
+    for key in ["weekly-2", "weekly-3", "weekly-4"] {
+        assert_eq!(send(account.clone(), Some(key), text("本周上新")).await.0, 202, "{key}");
+    }
+    let (status, body) = send(account.clone(), Some("weekly-5"), text("本周上新")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("4 mass sends a month"), "{body}");
+    assert_eq!(standin.mass_send_count(ACCOUNT), 4);
+
+    // A subscription account: once a day.
+    let subscription = "wx1000000000000003";
+    standin.add_account(wechat_standin::Account {
+        appid: subscription.into(),
+        user_name: "gh_100000000003".into(),
+        nick_name: "订阅号".into(),
+        principal_name: String::new(),
+        service_type: 0,
+        verify_type: 0,
+        func_info: vec![1, 7, 11],
+    });
+    standin.authorize_and_push(subscription).await.unwrap();
+    app.platform.store().set_owner(subscription, shared::store::LOCAL_DEMO_USER, standin.now()).await.unwrap();
+    let other = format!("{base}/wechat/authorizers/{subscription}");
+    assert_eq!(send(other.clone(), Some("daily-1"), text("早安")).await.0, 202);
+    let (status, body) = send(other.clone(), Some("daily-2"), text("午安")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("once a day"), "{body}");
+    assert_eq!(standin.mass_send_count(subscription), 1);
 }

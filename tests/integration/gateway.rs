@@ -27,7 +27,7 @@ pub(crate) type Shared = Arc<App<DynamoDbStore>>;
 pub(crate) const SHOP: &str = "https://shop.example.com";
 
 /// The routes of `template.yaml`'s HTTP API (held to it by `layout.rs`).
-pub(crate) const ROUTES: [(&str, &str, Function); 51] = [
+pub(crate) const ROUTES: [(&str, &str, Function); 55] = [
     ("POST", "/wechat/component/events", Function::TicketReceiver),
     ("GET", "/wechat/component/events", Function::TicketReceiver),
     ("POST", "/wechat/{appid}/callback", Function::EventCallback),
@@ -74,6 +74,10 @@ pub(crate) const ROUTES: [(&str, &str, Function); 51] = [
     ("ANY", "/wechat/authorizers/{appid}/articles/{proxy+}", Function::Publishing),
     ("ANY", "/wechat/backend/authorizers/{appid}/articles", Function::Publishing),
     ("ANY", "/wechat/backend/authorizers/{appid}/articles/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/broadcasts", Function::Publishing),
+    ("ANY", "/wechat/authorizers/{appid}/broadcasts/{proxy+}", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/broadcasts", Function::Publishing),
+    ("ANY", "/wechat/backend/authorizers/{appid}/broadcasts/{proxy+}", Function::Publishing),
     ("GET", "/wechat/oauth/{appid}/authorize", Function::WebOauth),
     ("GET", "/wechat/oauth/callback", Function::WebOauth),
     ("GET", "/{file}", Function::WebOauth),

@@ -232,6 +232,10 @@ async fn each_functions_table_policy_is_exactly_the_keys_its_code_uses() {
     let published: Value = published.send().await.unwrap().json().await.unwrap();
     let publication = format!("{account}/publications/{}", published["data"]["publish_id"].as_str().unwrap());
     assert_eq!(http.get(publication).send().await.unwrap().status(), 200);
+    // A mass send to everyone (counted once per key: marker#; kept: value#).
+    let mass = json!({"to": {"all": true}, "msgtype": "text", "text": {"content": "本周上新"}});
+    let sent = http.post(format!("{account}/broadcasts")).header("idempotency-key", "policy-1").json(&mass);
+    assert_eq!(sent.send().await.unwrap().status(), 202);
 
     // web-oauth: the owner sets the shop's origin and the shop mints a start (account-actions);
     // a follower identified and bound; the binding found and removed.

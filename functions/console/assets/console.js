@@ -13,6 +13,7 @@
         account: (appid) => `/lambda-url/account-actions/wechat/authorizers/${encodeURIComponent(appid)}`,
         media: (appid) => `/lambda-url/media-library/wechat/authorizers/${encodeURIComponent(appid)}/media`,
         setup: (appid) => `/lambda-url/account-setup/wechat/authorizers/${encodeURIComponent(appid)}`,
+        publishing: (appid) => `/lambda-url/publishing/wechat/authorizers/${encodeURIComponent(appid)}`,
       }
     : {
         list: "/wechat/authorizers",
@@ -20,6 +21,7 @@
         account: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
         media: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}/media`,
         setup: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
+        publishing: (appid) => `/wechat/authorizers/${encodeURIComponent(appid)}`,
       };
 
   const $ = (id) => document.getElementById(id);
@@ -290,7 +292,7 @@
     loadOrigins();
     loadMedia();
     const active = document.querySelector(".tab.active");
-    if (active && ["menu", "tags", "qrcodes", "quota"].includes(active.dataset.tab)) tab(active.dataset.tab);
+    if (active && ["menu", "tags", "qrcodes", "quota", "articles"].includes(active.dataset.tab)) tab(active.dataset.tab);
   }
 
   // --- media: an image uploaded once, used in replies and sends ------------------------------------
@@ -862,6 +864,125 @@
     }
   }
 
+  // --- 图文与群发: drafts written here, previewed, published or mass sent --------------------------
+  // A mass send carries an Idempotency-Key made when it is first asked for and kept until it is
+  // answered: a click again after a timeout repeats the same send, which WeChat will not deliver
+  // twice.
+  const massKeys = new Map();
+  const PUBLISH_WORDS = { published: "已发布", failed: "发布失败", refused_by_review: "未通过审核", original_check_failed: "原创校验未通过", banned: "已被封禁", deleted_by_account: "已删除" };
+
+  async function loadDrafts() {
+    const appid = selected.authorizer_appid;
+    try {
+      const media = await api("GET", `${routes.media(appid)}?limit=50`);
+      const covers = media.data.media.filter((m) => m.status === "ready" && m.type === "image" && m.lifetime === "permanent");
+      const chosen = $("draft-cover").value;
+      $("draft-cover").replaceChildren(...covers.map((m) => el("option", { text: m.handle, attrs: { value: m.handle } })));
+      if (covers.some((m) => m.handle === chosen)) $("draft-cover").value = chosen;
+      const { data } = await api("GET", `${routes.publishing(appid)}/drafts?count=20`);
+      $("drafts").tBodies[0].replaceChildren(...data.item.map((d) => {
+        const first = (d.content.news_item || [])[0] || {};
+        const actions = el("td");
+        for (const [use, text, run] of [["preview", "预览", previewDraft], ["publish", "发布", publishDraft], ["mass", "群发给全部粉丝", massSendDraft], ["delete", "删除", deleteDraft]]) {
+          const button = el("button", { cls: use === "publish" ? "" : "secondary", text, attrs: { type: "button", "data-use": use } });
+          button.addEventListener("click", () => run(d.media_id, first.title));
+          actions.append(button);
+        }
+        return el("tr", { attrs: { "data-draft": d.media_id } }, [el("td", { text: first.title || d.media_id }), el("td", { text: time(d.update_time) }), actions]);
+      }));
+      if (!data.item.length) $("drafts").tBodies[0].replaceChildren(el("tr", {}, [el("td", { text: "草稿箱是空的", attrs: { colspan: "3" } })]));
+    } catch (err) {
+      result("draft-result", err.message, false);
+    }
+  }
+
+  async function saveDraft() {
+    const article = {
+      title: $("draft-title").value.trim(),
+      content: $("draft-content").value,
+      cover: $("draft-cover").value,
+      comments: $("draft-comments").value,
+    };
+    if ($("draft-author").value.trim()) article.author = $("draft-author").value.trim();
+    $("save-draft").disabled = true;
+    try {
+      await api("POST", `${routes.publishing(selected.authorizer_appid)}/drafts`, { body: { articles: [article] } });
+      result("draft-result", `已存入草稿箱：「${article.title}」`, true);
+      await loadDrafts();
+    } catch (err) {
+      result("draft-result", err.message, false);
+    } finally {
+      $("save-draft").disabled = false;
+    }
+  }
+
+  async function previewDraft(mediaId, title) {
+    const openid = $("preview-openid").value.trim();
+    if (!openid) {
+      result("publish-result", "请先填写接收预览的粉丝 OpenID", false);
+      return;
+    }
+    try {
+      await api("POST", `${routes.publishing(selected.authorizer_appid)}/broadcasts/preview`, { body: { openid, msgtype: "mpnews", mpnews: { media_id: mediaId } } });
+      result("publish-result", `已把「${title}」预览发给 ${openid}`, true);
+    } catch (err) {
+      result("publish-result", err.message, false);
+    }
+  }
+
+  // Waits for what WeChat pushes about a job (a publication, a mass send), as the platform keeps it.
+  async function outcome(url) {
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      const { data } = await api("GET", url);
+      if (data.source === "push" || Date.now() > deadline) return data;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+
+  async function publishDraft(mediaId, title) {
+    const base = routes.publishing(selected.authorizer_appid);
+    try {
+      const { data } = await api("POST", `${base}/drafts/${encodeURIComponent(mediaId)}/publish`);
+      result("publish-result", `「${title}」已提交发布，等待微信审核结果…`, true);
+      await loadDrafts();
+      const done = await outcome(`${base}/publications/${encodeURIComponent(data.publish_id)}`);
+      const words = PUBLISH_WORDS[done.status] || "发布中";
+      const links = (done.article_urls || []).join(" ");
+      result("publish-result", `「${title}」${words}${links ? `：${links}` : ""}`, done.status === "published");
+    } catch (err) {
+      result("publish-result", err.message, false);
+    }
+  }
+
+  async function massSendDraft(mediaId, title) {
+    const base = routes.publishing(selected.authorizer_appid);
+    if (!massKeys.has(mediaId)) massKeys.set(mediaId, `console-${mediaId}-${Date.now()}`);
+    try {
+      const { data } = await api("POST", `${base}/broadcasts`, {
+        body: { to: { all: true }, msgtype: "mpnews", mpnews: { media_id: mediaId } },
+        headers: { "idempotency-key": massKeys.get(mediaId) },
+      });
+      massKeys.delete(mediaId);
+      result("publish-result", `「${title}」已提交群发，等待微信的发送结果…`, true);
+      const done = await outcome(`${base}/broadcasts/${encodeURIComponent(data.msg_id)}`);
+      const ok = done.status === "sendsuccess";
+      result("publish-result", ok ? `「${title}」群发完成：${done.total_count} 位粉丝中送达 ${done.sent_count} 位` : `「${title}」群发未完成（${done.status || done.msg_status}）`, ok);
+    } catch (err) {
+      result("publish-result", err.message, false);
+    }
+  }
+
+  async function deleteDraft(mediaId, title) {
+    try {
+      await api("DELETE", `${routes.publishing(selected.authorizer_appid)}/drafts/${encodeURIComponent(mediaId)}`);
+      result("publish-result", `已删除草稿「${title}」`, true);
+      await loadDrafts();
+    } catch (err) {
+      result("publish-result", err.message, false);
+    }
+  }
+
   function tab(name) {
     for (const button of document.querySelectorAll(".tab")) button.classList.toggle("active", button.dataset.tab === name);
     for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
@@ -871,6 +992,7 @@
     if (name === "tags" && selected) loadTags();
     if (name === "qrcodes" && selected) loadQrCodes();
     if (name === "quota" && selected) loadUsage();
+    if (name === "articles" && selected) loadDrafts();
   }
 
   // --- wiring -----------------------------------------------------------------------------------
@@ -905,6 +1027,7 @@
   $("tag-followers").addEventListener("click", () => tagFollowers(false));
   $("untag-followers").addEventListener("click", () => tagFollowers(true));
   $("create-qr").addEventListener("click", createQr);
+  $("save-draft").addEventListener("click", saveDraft);
   $("query-quota").addEventListener("click", queryQuota);
   $("reset-quota").addEventListener("click", resetQuota);
   $("qr-kind").addEventListener("change", () => { $("qr-days").disabled = $("qr-kind").value === "permanent"; });

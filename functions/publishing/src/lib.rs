@@ -13,7 +13,10 @@
 //!   publishes asynchronously and pushes the outcome);
 //! - `GET …/publications/{publish_id}`: the outcome (from the push, or WeChat's state meanwhile);
 //! - `GET …/articles?offset=&count=&content=`: the published articles; `DELETE
-//!   …/articles/{article_id}?index=` (0: all of it).
+//!   …/articles/{article_id}?index=` (0: all of it);
+//! - `POST …/broadcasts/preview` `{openid, msgtype, <msgtype>: {…}}`: a mass send previewed to one
+//!   follower; `POST …/broadcasts` `{to, msgtype, <msgtype>: {…}}` with an `Idempotency-Key`
+//!   (required): a mass send (群发) → `202 {msg_id}`; `GET …/broadcasts/{msg_id}`: its result.
 //!
 //! A function of its own: account-setup and account-actions are at the size budget.
 
@@ -22,7 +25,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::article::{ArticleInput, DraftInput};
-use shared::service::{ActError, MAX_DRAFT_PAGE};
+use shared::service::{ActError, MAX_DRAFT_PAGE, MassMessage, MassRequest};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
 
@@ -53,6 +56,12 @@ pub enum Action {
     Articles,
     /// Delete a published article.
     DeleteArticle(String),
+    /// Preview a mass send to one follower.
+    Preview,
+    /// Mass send.
+    Broadcast,
+    /// A mass send's result.
+    BroadcastResult(String),
 }
 
 /// The route: the account, whether it is the backend family, and the action; `None` for any
@@ -71,6 +80,9 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
         (&Method::GET, ["publications", publish_id]) => Action::Publication(owned(publish_id)),
         (&Method::GET, ["articles"]) => Action::Articles,
         (&Method::DELETE, ["articles", article_id]) => Action::DeleteArticle(owned(article_id)),
+        (&Method::POST, ["broadcasts", "preview"]) => Action::Preview,
+        (&Method::POST, ["broadcasts"]) => Action::Broadcast,
+        (&Method::GET, ["broadcasts", msg_id]) => Action::BroadcastResult(owned(msg_id)),
         _ => return None,
     };
     Some((appid, backend, action))
@@ -145,6 +157,46 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             Err(err) => answer(Err(err)),
         },
         Action::Publication(publish_id) => answer(platform.publication(&caller, &appid, &publish_id).await),
+        Action::Preview => {
+            let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
+            let (openid, message) = match parsed.and_then(|body| {
+                let openid = body.get("openid").and_then(Value::as_str).map(str::to_owned);
+                let openid = openid.ok_or("openid: the follower who gets the preview")?;
+                Ok((openid, MassMessage::from_value(&body)?))
+            }) {
+                Ok(parsed) => parsed,
+                Err(reason) => return Ok(refused(&reason)),
+            };
+            answer(
+                platform.mass_preview(&caller, &appid, &openid, &message).await.map(|()| json!({"previewed": openid})),
+            )
+        }
+        Action::Broadcast => {
+            let key = match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
+                [one] => match one.to_str() {
+                    Ok(key) => key.to_owned(),
+                    Err(_) => return Ok(refused("Idempotency-Key must be printable ASCII")),
+                },
+                _ => {
+                    return Ok(refused(
+                        "one Idempotency-Key header is required: a mass send is made once per key, never repeated",
+                    ));
+                }
+            };
+            let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
+            let mass = match parsed.and_then(|body| MassRequest::from_value(&body)) {
+                Ok(mass) => mass,
+                Err(reason) => return Ok(refused(&reason)),
+            };
+            match platform.mass_send(&caller, &appid, &key, &mass).await {
+                Ok(sent) => web::json(
+                    if sent.existing { StatusCode::OK } else { StatusCode::ACCEPTED },
+                    &json!({"code": 0, "data": {"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "existing": sent.existing}}),
+                ),
+                Err(err) => answer(Err(err)),
+            }
+        }
+        Action::BroadcastResult(msg_id) => answer(platform.mass_send_result(&caller, &appid, &msg_id).await),
         Action::DeleteArticle(article_id) => {
             let index = match web::single_param(&pairs, "index").map(|i| i.map(str::parse::<u64>)) {
                 Ok(None) => 0,

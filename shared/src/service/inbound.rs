@@ -86,6 +86,18 @@ impl<S: TokenStore> Platform<S> {
                     })
                     .to_string(),
                 },
+                (MessageKind::MassSendJobFinish(outcome), Some(msg_id)) => Ledger::Finished {
+                    key: MarkerKey::mass_finished(appid, msg_id),
+                    record: json!({
+                        "status": outcome.status,
+                        "total_count": outcome.total,
+                        "filter_count": outcome.filtered,
+                        "sent_count": outcome.sent,
+                        "error_count": outcome.errors,
+                        "finished_at": self.now(),
+                    })
+                    .to_string(),
+                },
                 _ => Ledger::Marker(&marker),
             };
             // The rules are read (when not cached) while the hand-off runs: a cold cache adds no

@@ -16,7 +16,7 @@
 //! | an account's media: declared, staged, sent to WeChat, renewed while in use | `acting/media.rs`, `acting/renewal.rs` | media-library, token-refresher |
 //! | the custom menu (versioned, linked to the rules), conditional menus; follower tags | `acting/menus.rs`, `acting/tags.rs` | account-setup |
 //! | QR codes, the JS-SDK's config, an account's quota | `acting/qrcodes.rs`, `acting/jssdk.rs`, `acting/quota.rs` | account-setup, follower-ledger |
-//! | the draft box: articles checked, reduced and resolved, kept at WeChat; publishing and its outcome | `acting/drafts.rs`, `acting/publishing.rs` | publishing, event-callback |
+//! | the draft box: articles checked, reduced and resolved, kept at WeChat; publishing and mass sends with their outcomes | `acting/drafts.rs`, `acting/publishing.rs`, `acting/mass_send.rs` | publishing, event-callback |
 //! | the follower ledger: kept from the bus, listed, backfilled from WeChat | `followers.rs` | follower-ledger, account-actions, authorizer-list |
 //! | web authorization on behalf of accounts: start, callback, one-time tickets | `web_auth/mod.rs` | web-oauth, account-actions |
 //! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
@@ -40,11 +40,12 @@ mod ticket;
 mod web_auth;
 
 pub use self::acting::{
-    ActError, Begun, Caller, DocumentError, IDEMPOTENCY_SECS, JsConfig, KeyLink, LEND_MARGIN_SECS, LentToken,
-    MAX_DRAFT_PAGE, MAX_MEDIA_PAGE, MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, MAX_TAG_NAME_BYTES, MAX_TAGGED_PER_REQUEST,
-    MAX_TAGS, MenuState, NewMedium, NewQrCode, PUBLICATION_RECORD_SECS, QUOTA_RESETS_PER_MONTH, QrCodeFigures,
-    RENEW_AHEAD_SECS, RenewalReport, Scene, SceneRules, UPLOAD_URL_SECS, kept_key, publish_status_name, qr_code_id,
-    qr_day, staging_key,
+    ActError, Audience, Begun, Caller, DocumentError, IDEMPOTENCY_SECS, JsConfig, KeyLink, LEND_MARGIN_SECS, LentToken,
+    MAX_DRAFT_PAGE, MAX_MASS_OPENIDS, MAX_MEDIA_PAGE, MAX_QR_DAYS, MAX_QR_EXPIRE_SECS, MAX_TAG_NAME_BYTES,
+    MAX_TAGGED_PER_REQUEST, MAX_TAGS, MassMessage, MassOutcome, MassRequest, MenuState, NewMedium, NewQrCode,
+    PUBLICATION_RECORD_SECS, QUOTA_RESETS_PER_MONTH, QrCodeFigures, RENEW_AHEAD_SECS, RenewalReport,
+    SERVICE_SENDS_A_MONTH, SUBSCRIPTION_SENDS_A_DAY, Scene, SceneRules, UPLOAD_URL_SECS, kept_key, publish_status_name,
+    qr_code_id, qr_day, staging_key,
 };
 pub use self::authorization::{AuthorizationError, CallbackError, Completion};
 pub use self::component_token::{CallError, RefreshPolicy, TokenError, token_or_refresh};

@@ -153,6 +153,34 @@ impl MarkerKey {
         Self(format!("publishfin|{appid}|{publish_id}"))
     }
 
+    /// A mass send by the caller's idempotency key (`clientmsgid`): its `msg_id` once WeChat
+    /// answered.
+    pub fn mass_by_client(appid: &str, clientmsgid: &str) -> Self {
+        Self(format!("massclient|{appid}|{clientmsgid}"))
+    }
+
+    /// A mass send the platform made: to whom, what, when.
+    pub fn mass_message(appid: &str, msg_id: &str) -> Self {
+        Self(format!("mass|{appid}|{msg_id}"))
+    }
+
+    /// How it ended, from the `MASSSENDJOBFINISH` push (a record of its own).
+    pub fn mass_finished(appid: &str, msg_id: &str) -> Self {
+        Self(format!("massfin|{appid}|{msg_id}"))
+    }
+
+    /// That a mass send under `clientmsgid` was counted against the account's budget (a retry
+    /// with the same key is not counted again).
+    pub fn mass_counted(appid: &str, clientmsgid: &str) -> Self {
+        Self(format!("masscounted|{appid}|{clientmsgid}"))
+    }
+
+    /// The account's mass sends of a period (`day` for subscription accounts, `month` for
+    /// sends to everyone of service accounts).
+    pub fn mass_budget(appid: &str, period: &str) -> Self {
+        Self(format!("massbudget|{appid}|{period}"))
+    }
+
     /// Where an import of `appid`'s existing followers stands.
     pub fn backfill(appid: &str) -> Self {
         Self(format!("backfill|{appid}"))

@@ -13,6 +13,7 @@
 
 mod drafts;
 mod error;
+mod mass;
 mod media;
 mod menu;
 mod publish;

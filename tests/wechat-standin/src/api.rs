@@ -61,6 +61,7 @@ pub(crate) fn router(standin: StandIn) -> Router {
         .merge(crate::menu::router(standin.clone()))
         .merge(crate::tags::router(standin.clone()))
         .merge(crate::drafts::router(standin.clone()))
+        .merge(crate::mass::router(standin.clone()))
         .merge(crate::qrcodes::router(standin.clone()))
         .merge(crate::jssdk::router(standin.clone()))
         .merge(crate::quota::router(standin))

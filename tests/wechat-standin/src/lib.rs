@@ -33,6 +33,7 @@ mod api;
 mod drafts;
 mod idp;
 mod jssdk;
+mod mass;
 mod media;
 mod menu;
 mod oauth;
@@ -211,6 +212,11 @@ impl StandIn {
     /// The next `count` publications fail (WeChat's status 3, the first article named).
     pub fn fail_publications(&self, count: u32) {
         self.world().failing_publications = count;
+    }
+
+    /// How many mass sends `appid` made.
+    pub fn mass_send_count(&self, appid: &str) -> usize {
+        self.world().mass_send_count(appid)
     }
 
     /// How many drafts `appid` has in its draft box.

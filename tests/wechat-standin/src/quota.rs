@@ -52,6 +52,10 @@ pub(crate) const APIS: &[(&str, &str, u64)] = &[
     ("/cgi-bin/draft/get", "draft_get", 10_000),
     ("/cgi-bin/draft/batchget", "draft_batchget", 10_000),
     ("/cgi-bin/draft/delete", "draft_delete", 10_000),
+    ("/cgi-bin/message/mass/preview", "mass_preview", 100),
+    ("/cgi-bin/message/mass/sendall", "mass_sendall", 100),
+    ("/cgi-bin/message/mass/send", "mass_send", 100),
+    ("/cgi-bin/message/mass/get", "mass_get", 10_000),
     ("/cgi-bin/freepublish/submit", "freepublish_submit", 10_000),
     ("/cgi-bin/freepublish/get", "freepublish_get", 10_000),
     ("/cgi-bin/freepublish/batchget", "freepublish_batchget", 10_000),
@@ -159,6 +163,7 @@ mod tests {
     const ROUTERS: &[&str] = &[
         include_str!("api.rs"),
         include_str!("drafts.rs"),
+        include_str!("mass.rs"),
         include_str!("jssdk.rs"),
         include_str!("media.rs"),
         include_str!("menu.rs"),

@@ -19,6 +19,7 @@ mod customer_service;
 mod drafts;
 mod jssdk;
 mod lending;
+mod mass_send;
 mod media;
 mod menus;
 mod publishing;
@@ -32,6 +33,9 @@ pub use self::customer_service::IDEMPOTENCY_SECS;
 pub use self::drafts::MAX_DRAFT_PAGE;
 pub use self::jssdk::JsConfig;
 pub use self::lending::{LEND_MARGIN_SECS, LentToken};
+pub use self::mass_send::{
+    Audience, MAX_MASS_OPENIDS, MassMessage, MassOutcome, MassRequest, SERVICE_SENDS_A_MONTH, SUBSCRIPTION_SENDS_A_DAY,
+};
 pub use self::media::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS, kept_key, staging_key};
 pub(crate) use self::media::{Unusable, usable_media_id};
 pub use self::menus::{KeyLink, MenuState};

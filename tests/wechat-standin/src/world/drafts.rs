@@ -31,7 +31,7 @@ pub(crate) struct Publication {
 /// A draft WeChat keeps.
 #[derive(Debug, Clone)]
 pub(crate) struct Draft {
-    appid: String,
+    pub(super) appid: String,
     articles: Vec<Value>,
     update_time: i64,
 }

@@ -8,10 +8,12 @@
 //! | followers: who follows, their windows, their messages, `user/get` and `user/info` | `followers.rs` |
 //! | sending as an account: customer-service messages, templates, template messages | `messages.rs` |
 //! | the draft box and publishing: drafts kept, published, listed, deleted | `drafts.rs` |
+//! | mass sends and previews, with their allowances | `mass.rs` |
 
 mod authorization;
 mod drafts;
 mod followers;
+mod mass;
 mod media;
 mod menu;
 mod messages;
@@ -223,6 +225,8 @@ pub(crate) struct World {
     publications: HashMap<String, drafts::Publication>,
     /// How many of the next publications fail (a test sets it).
     pub(crate) failing_publications: u32,
+    /// Mass sends made, in order (`mass.rs`).
+    mass_sends: Vec<mass::MassSend>,
     /// Publications whose `PUBLISHJOBFINISH` push is yet to be sent.
     pub(crate) publish_pushes_due: Vec<String>,
     /// What `getcallbackip` lists (set by tests; [`DEFAULT_CALLBACK_IPS`] until then).

@@ -159,3 +159,15 @@ fn check_name(tags: &Tags, name: &str, except: Option<i64>) -> Result<(), WxErro
     }
     Ok(())
 }
+
+impl Tags {
+    /// Whether the account has tag `id`.
+    pub(crate) fn has(&self, id: i64) -> bool {
+        self.names.contains_key(&id)
+    }
+
+    /// The followers carrying tag `id`.
+    pub(crate) fn carriers(&self, id: i64) -> Vec<String> {
+        self.carried.iter().filter(|(_, tags)| tags.contains(&id)).map(|(openid, _)| openid.clone()).collect()
+    }
+}

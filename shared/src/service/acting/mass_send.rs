@@ -1,0 +1,376 @@
+//! Mass sends (群发) to the account's followers: everyone, a tag, or a list of OpenIDs, with an
+//! article from the draft box (`mpnews`), a text, an image, a voice message or a video; and a
+//! preview to one follower first. Every rule WeChat applies and the platform can know is checked
+//! before anything leaves, the offending field named: the message's shape, the media (permanent
+//! material of this account), the draft, the tag (this account's), the list (2 to 10,000), and
+//! the account's mass-send allowance
+//! (<https://developers.weixin.qq.com/doc/service/guide/product/message/Batch_Sends.html>):
+//!
+//! - a subscription account (订阅号) may mass send once a day;
+//! - a service account's (服务号) followers each receive at most 4 a month, and a send to
+//!   everyone reaches every follower, so a fifth send to everyone in a month would reach nobody:
+//!   the platform refuses it. Sends to a tag or a list are let through (WeChat filters the
+//!   followers over their four; `MASSSENDJOBFINISH`'s `filter_count` says how many remained).
+//!
+//! A send is never repeated by the platform: it needs an `Idempotency-Key`, made into WeChat's
+//! `clientmsgid`; the same key again answers the first send (kept), and after a lost answer it
+//! reaches WeChat, which refuses a `clientmsgid` it has seen within 24 hours (45065), so nobody
+//! gets it twice. The budget is counted once per key, before WeChat is asked (a lost answer
+//! still counts). The result arrives as `MASSSENDJOBFINISH`, kept by event-callback and on the
+//! bus as `mp.event.masssendjobfinish`. If the account's admin switched on 群发保护, WeChat holds
+//! the send until an admin confirms it within 30 minutes.
+
+use serde_json::{Map, Value, json};
+
+use super::{ActError, Caller, usable_media_id};
+use crate::media::{Kind, Lifetime, is_handle};
+use crate::message::MAX_TEXT_CHARS;
+use crate::service::Platform;
+use crate::store::{MarkerKey, TokenStore};
+
+/// The permission set mass sends need.
+const MASS_SETS: &[i64] = &[7];
+const MASS_WHAT: &str = "群发与通知, mass sends and publishing";
+/// OpenIDs in one `mass/send` (WeChat: 2 to 10,000).
+pub const MAX_MASS_OPENIDS: usize = 10_000;
+/// Sends to everyone a service account's followers may receive a month.
+pub const SERVICE_SENDS_A_MONTH: u64 = 4;
+/// Mass sends a subscription account may make a day.
+pub const SUBSCRIPTION_SENDS_A_DAY: u64 = 1;
+/// How long the platform keeps a mass send's records.
+const MASS_RECORD_SECS: i64 = 30 * 24 * 3600;
+
+/// Who a mass send is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every follower (`is_to_all`).
+    All,
+    /// The followers with a tag of the account.
+    Tag(i64),
+    /// These followers (2 to [`MAX_MASS_OPENIDS`]).
+    OpenIds(Vec<String>),
+}
+
+/// What a mass send (or a preview) carries: WeChat's `msgtype` and its object, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MassMessage {
+    msgtype: String,
+    /// The object (`{"media_id"}` or `{"content"}`), media handles not yet resolved.
+    object: Map<String, Value>,
+    ignore_reprint: bool,
+}
+
+impl MassMessage {
+    /// The message of a request body: `msgtype` and its object (`mpnews: {media_id}` of a draft,
+    /// `text: {content}`, `image`/`voice`/`mpvideo: {media_id}`, a media handle or WeChat's id),
+    /// and `send_ignore_reprint` for an article.
+    ///
+    /// # Errors
+    /// What is wrong, the field named.
+    pub fn from_value(body: &Value) -> Result<Self, String> {
+        let msgtype = body.get("msgtype").and_then(Value::as_str).unwrap_or_default();
+        if !["mpnews", "text", "image", "voice", "mpvideo"].contains(&msgtype) {
+            return Err("msgtype: mpnews (an article from the draft box), text, image, voice or mpvideo".into());
+        }
+        let object = body
+            .get(msgtype)
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("{msgtype}: an object with the message"))?;
+        let field = if msgtype == "text" { "content" } else { "media_id" };
+        let value = object.get(field).and_then(Value::as_str).unwrap_or_default();
+        let fits = match field {
+            "content" => !value.trim().is_empty() && value.chars().count() <= MAX_TEXT_CHARS,
+            _ => !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()),
+        };
+        if !fits || object.len() != 1 {
+            return Err(if field == "content" {
+                format!("{msgtype}.content: 1 to {MAX_TEXT_CHARS} characters, and nothing else")
+            } else {
+                format!("{msgtype}.media_id: a media handle or WeChat's media_id, and nothing else")
+            });
+        }
+        let ignore_reprint = match body.get("send_ignore_reprint") {
+            None => false,
+            Some(Value::Bool(flag)) if msgtype == "mpnews" => *flag,
+            Some(_) => return Err("send_ignore_reprint: true or false, for an mpnews send only".into()),
+        };
+        Ok(Self { msgtype: msgtype.to_owned(), object: object.clone(), ignore_reprint })
+    }
+}
+
+/// A mass send a caller asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MassRequest {
+    /// Who.
+    pub to: Audience,
+    /// What.
+    pub message: MassMessage,
+}
+
+impl MassRequest {
+    /// The request of a body: `to` (`{"all": true}`, `{"tag_id": N}` or `{"openids": [...]}`) and
+    /// the message ([`MassMessage::from_value`]).
+    ///
+    /// # Errors
+    /// What is wrong, the field named.
+    pub fn from_value(body: &Value) -> Result<Self, String> {
+        let object = body.as_object().ok_or("the body: a JSON object")?;
+        if let Some(unknown) = object.keys().find(|k| {
+            !["to", "msgtype", "send_ignore_reprint"].contains(&k.as_str())
+                && *k != object.get("msgtype").and_then(Value::as_str).unwrap_or_default()
+        }) {
+            return Err(format!("{unknown}: not a field of a mass send"));
+        }
+        let to = object
+            .get("to")
+            .and_then(Value::as_object)
+            .ok_or("to: {\"all\": true}, {\"tag_id\": N} or {\"openids\": [...]}")?;
+        let to = match (to.len(), to.get("all"), to.get("tag_id"), to.get("openids")) {
+            (1, Some(Value::Bool(true)), None, None) => Audience::All,
+            (1, None, Some(tag), None) => {
+                Audience::Tag(tag.as_i64().filter(|t| *t >= 0).ok_or("to.tag_id: a tag id of the account")?)
+            }
+            (1, None, None, Some(list)) => {
+                let openids: Option<Vec<String>> = list.as_array().and_then(|l| {
+                    l.iter()
+                        .map(|o| o.as_str().filter(|o| !o.is_empty() && o.len() <= 128).map(str::to_owned))
+                        .collect()
+                });
+                let mut openids = openids.ok_or("to.openids: a list of OpenIDs")?;
+                openids.sort();
+                openids.dedup();
+                if openids.len() < 2 || openids.len() > MAX_MASS_OPENIDS {
+                    return Err(format!(
+                        "to.openids: 2 to {MAX_MASS_OPENIDS} different OpenIDs (WeChat's rule; send one follower a customer-service message)"
+                    ));
+                }
+                Audience::OpenIds(openids)
+            }
+            _ => return Err("to: exactly one of {\"all\": true}, {\"tag_id\": N}, {\"openids\": [...]}".into()),
+        };
+        Ok(Self { to, message: MassMessage::from_value(body)? })
+    }
+}
+
+/// What a mass send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MassOutcome {
+    /// WeChat's `msg_id`.
+    pub msg_id: String,
+    /// WeChat's `msg_data_id`, for an article.
+    pub msg_data_id: Option<String>,
+    /// True when this key's send was made before (its first answer, given again).
+    pub existing: bool,
+}
+
+impl<S: TokenStore> Platform<S> {
+    /// The message's object for WeChat: a media handle of the account's permanent material
+    /// becomes its `media_id` (mass sends take permanent material), a draft is checked to exist.
+    async fn mass_object(
+        &self,
+        appid: &str,
+        record: &crate::store::AuthorizerRecord,
+        message: &MassMessage,
+    ) -> Result<Value, ActError> {
+        let mut object = message.object.clone();
+        let Some(media_id) = object.get("media_id").and_then(Value::as_str).map(str::to_owned) else {
+            return Ok(Value::Object(object));
+        };
+        if message.msgtype == "mpnews" {
+            // The draft must be there: 40007 now rather than after the day's send is counted.
+            self.with_account_token(record.clone(), false, |token| {
+                let media_id = media_id.clone();
+                async move { self.wechat.draft(&token, &media_id).await }
+            })
+            .await
+            .map_err(|err| match err {
+                ActError::Refused(e) if e.errcode() == Some(40007) => {
+                    ActError::Invalid("mpnews.media_id: no such draft in the account's draft box".into())
+                }
+                other => other,
+            })?;
+        } else if is_handle(&media_id) {
+            let kind = match message.msgtype.as_str() {
+                "image" => Kind::Image,
+                "voice" => Kind::Voice,
+                _ => Kind::Video,
+            };
+            let medium = self.store.medium(appid, &media_id).await?;
+            if medium.as_ref().is_some_and(|m| m.lifetime != Lifetime::Permanent) {
+                return Err(ActError::Invalid(format!(
+                    "{}.media_id: a temporary medium; a mass send takes permanent material",
+                    message.msgtype
+                )));
+            }
+            let resolved = usable_media_id(medium.as_ref(), &[kind], self.now())?;
+            object.insert("media_id".into(), json!(resolved));
+        }
+        Ok(Value::Object(object))
+    }
+
+    /// Sends `message` to one follower as a preview of a mass send (WeChat's `mass/preview`).
+    ///
+    /// # Errors
+    /// The account's states; the message; WeChat's refusal (43004: not a follower).
+    pub async fn mass_preview(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        openid: &str,
+        message: &MassMessage,
+    ) -> Result<(), ActError> {
+        if openid.is_empty() || openid.len() > 128 {
+            return Err(ActError::Invalid("openid: the follower who gets the preview".into()));
+        }
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+        let object = self.mass_object(appid, &record, message).await?;
+        let body = json!({"touser": openid, "msgtype": message.msgtype, message.msgtype.as_str(): object});
+        self.with_account_token(record, true, |token| {
+            let body = &body;
+            async move { self.wechat.mass_preview(&token, body).await }
+        })
+        .await?;
+        tracing::info!(authorizer = %appid, msgtype = %message.msgtype, "mass send previewed");
+        Ok(())
+    }
+
+    /// Sends a mass message under the caller's idempotency `key`.
+    ///
+    /// # Errors
+    /// [`ActError::Invalid`] for what the platform refuses before WeChat (the field named, the
+    /// account's allowance); the account's states; WeChat's refusal (45065: the key's send was
+    /// made and its answer lost); [`ActError::OutcomeUnknown`] when WeChat did not answer.
+    pub async fn mass_send(
+        &self,
+        caller: &Caller,
+        appid: &str,
+        key: &str,
+        request: &MassRequest,
+    ) -> Result<MassOutcome, ActError> {
+        if key.is_empty() || key.len() > 128 {
+            return Err(ActError::Invalid("Idempotency-Key: 1 to 128 characters, one per mass send".into()));
+        }
+        let clientmsgid: String = crate::crypto::signature(&[caller.name(), "\n", key]).chars().take(32).collect();
+        let now = self.now();
+        if let Some(kept) = self.store.recall(&MarkerKey::mass_by_client(appid, &clientmsgid), now).await? {
+            let kept: Value = serde_json::from_str(&kept).unwrap_or_default();
+            let msg_id = kept["msg_id"].as_str().unwrap_or_default().to_owned();
+            return Ok(MassOutcome {
+                msg_id,
+                msg_data_id: kept["msg_data_id"].as_str().map(str::to_owned),
+                existing: true,
+            });
+        }
+        let record = self.account_for(caller, appid).await?;
+        Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+        if let Audience::Tag(tag) = request.to {
+            let tags = self.tags_at_wechat(record.clone()).await?;
+            if !tags.iter().any(|t| t.id == tag) {
+                return Err(ActError::Invalid(format!("to.tag_id: the account has no tag {tag}")));
+            }
+        }
+        let object = self.mass_object(appid, &record, &request.message).await?;
+        self.spend_mass_budget(appid, &record, &request.to, &clientmsgid).await?;
+        let msgtype = request.message.msgtype.as_str();
+        let mut body = json!({"msgtype": msgtype, msgtype: object, "clientmsgid": clientmsgid});
+        match &request.to {
+            Audience::All => body["filter"] = json!({"is_to_all": true}),
+            Audience::Tag(tag) => body["filter"] = json!({"is_to_all": false, "tag_id": tag}),
+            Audience::OpenIds(openids) => body["touser"] = json!(openids),
+        }
+        if msgtype == "mpnews" {
+            body["send_ignore_reprint"] = json!(u8::from(request.message.ignore_reprint));
+        }
+        let sent = self
+            .with_account_token(record, true, |token| {
+                let body = &body;
+                async move { self.wechat.mass_send(&token, body).await }
+            })
+            .await?;
+        let to = match &request.to {
+            Audience::All => json!({"all": true}),
+            Audience::Tag(tag) => json!({"tag_id": tag}),
+            Audience::OpenIds(openids) => json!({"openids": openids.len()}),
+        };
+        let kept = json!({"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "to": to, "msgtype": msgtype, "sent_at": now});
+        for key in [MarkerKey::mass_by_client(appid, &clientmsgid), MarkerKey::mass_message(appid, &sent.msg_id)] {
+            if let Err(err) = self.store.remember_value(&key, &kept.to_string(), MASS_RECORD_SECS, now).await {
+                tracing::warn!(authorizer = %appid, msg_id = %sent.msg_id, error = %err, "mass send made; a record of it not stored");
+            }
+        }
+        tracing::info!(authorizer = %appid, msg_id = %sent.msg_id, msgtype, "mass send made");
+        Ok(MassOutcome { msg_id: sent.msg_id, msg_data_id: sent.msg_data_id, existing: false })
+    }
+
+    /// Counts the send against the account's allowance, once per `clientmsgid`, before WeChat is
+    /// asked; refuses one over it.
+    async fn spend_mass_budget(
+        &self,
+        appid: &str,
+        record: &crate::store::AuthorizerRecord,
+        to: &Audience,
+        clientmsgid: &str,
+    ) -> Result<(), ActError> {
+        let now = self.now();
+        let day = crate::clock::china_day(now);
+        let (period, allowed, what) = match (record.profile.service_type, to) {
+            (Some(0 | 1), _) => (
+                format!("day{day}"),
+                SUBSCRIPTION_SENDS_A_DAY,
+                "a subscription account (订阅号) may mass send once a day (China time); today's is made",
+            ),
+            (Some(2), Audience::All) => {
+                let (year, month, _) = crate::clock::civil_date(day);
+                (
+                    format!("month{year}{month:02}"),
+                    SERVICE_SENDS_A_MONTH,
+                    "a service account's (服务号) followers receive at most 4 mass sends a month, and this month's 4 to everyone are made: a fifth would reach nobody",
+                )
+            }
+            _ => return Ok(()),
+        };
+        if !self.store.remember_once(&MarkerKey::mass_counted(appid, clientmsgid), 2 * 86_400, now).await? {
+            return Ok(());
+        }
+        let used = self.store.count(&MarkerKey::mass_budget(appid, &period), 40 * 86_400, now).await?;
+        if used > allowed {
+            tracing::warn!(authorizer = %appid, used, allowed, "mass send refused: over the account's allowance");
+            return Err(ActError::Invalid(format!("{what} (WeChat's rule; nothing was sent)")));
+        }
+        Ok(())
+    }
+
+    /// A mass send: what the platform kept (the send, and the result WeChat pushed), or WeChat's
+    /// state of it (`mass/get`) while no result came.
+    ///
+    /// # Errors
+    /// The account's states; WeChat's refusal.
+    pub async fn mass_send_result(&self, caller: &Caller, appid: &str, msg_id: &str) -> Result<Value, ActError> {
+        if msg_id.is_empty() || msg_id.len() > 32 || !msg_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ActError::Invalid("msg_id: WeChat's number".into()));
+        }
+        let record = self.account_for(caller, appid).await?;
+        let now = self.now();
+        let parse = |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok());
+        let sent = parse(self.store.recall(&MarkerKey::mass_message(appid, msg_id), now).await?);
+        let finished = parse(self.store.recall(&MarkerKey::mass_finished(appid, msg_id), now).await?);
+        let mut out = json!({"msg_id": msg_id});
+        for part in [sent, finished.clone()].into_iter().flatten() {
+            if let (Some(object), Value::Object(part)) = (out.as_object_mut(), part) {
+                object.extend(part);
+            }
+        }
+        if finished.is_some() {
+            out["source"] = json!("push");
+        } else {
+            Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+            let state = self
+                .with_account_token(record, false, |token| async move { self.wechat.mass_status(&token, msg_id).await })
+                .await?;
+            out["msg_status"] = state.get("msg_status").cloned().unwrap_or(Value::Null);
+            out["source"] = json!("wechat");
+        }
+        Ok(out)
+    }
+}
