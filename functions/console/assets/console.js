@@ -965,6 +965,7 @@
       });
       massKeys.delete(mediaId);
       result("publish-result", `「${title}」已提交群发，等待微信的发送结果…`, true);
+      await loadDrafts();
       const done = await outcome(`${base}/broadcasts/${encodeURIComponent(data.msg_id)}`);
       const ok = done.status === "sendsuccess";
       result("publish-result", ok ? `「${title}」群发完成：${done.total_count} 位粉丝中送达 ${done.sent_count} 位` : `「${title}」群发未完成（${done.status || done.msg_status}）`, ok);

@@ -125,6 +125,11 @@ impl World {
         if service_type != 2 && sent_today >= 1 {
             return Err((45028, "has no masssend quota"));
         }
+        // An article mass sent leaves the draft box, as a published one does.
+        if body.get("msgtype").and_then(Value::as_str) == Some("mpnews") {
+            let media_id = body["mpnews"]["media_id"].as_str().unwrap_or_default().to_owned();
+            self.drafts.remove(&media_id);
+        }
         self.counter += 1;
         let msg_id = 1_000_000_000 + self.counter;
         let reached = audience.iter().filter(|o| subscribed(self, o)).count();
