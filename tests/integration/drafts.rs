@@ -97,6 +97,14 @@ async fn a_draft_is_checked_reduced_resolved_and_kept_at_wechat() {
     assert_eq!(standin.draft_count(ACCOUNT), 0);
     let gone = http.get(&one).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 422);
+
+    // A lost answer: the draft may have been made, and the answer says so (1011) instead of
+    // inviting a blind retry; the list shows it was.
+    standin.inject_fault("draft_add", wechat_standin::Fault::DropAfter, 1);
+    let (status, body) = post(article("<p>正文</p>", cover_handle)).await;
+    assert_eq!((status, body["code"].as_i64()), (504, Some(1011)), "{body}");
+    let listed: Value = http.get(&drafts).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"]["total_count"], 1, "{listed}");
 }
 
 /// A draft published: `202` with the `publish_id`; WeChat's `PUBLISHJOBFINISH` push reaches
@@ -256,6 +264,18 @@ async fn mass_sends_are_checked_made_once_per_key_and_kept_within_the_accounts_a
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("4 mass sends a month"), "{body}");
     assert_eq!(standin.mass_send_count(ACCOUNT), 4);
+
+    // A lost answer: WeChat sent it, the platform cannot know (1011, never retried); the same
+    // key again reaches WeChat, which refuses a clientmsgid it has seen (45065): nobody gets it
+    // twice. (A list send: not counted against the month, which is spent.)
+    let list = |content: &str| json!({"to": {"openids": ["o_mass_000000", "o_mass_000001"]}, "msgtype": "text", "text": {"content": content}});
+    standin.inject_fault("mass_send", wechat_standin::Fault::DropAfter, 1);
+    let (status, body) = send(account.clone(), Some("lost-1"), list("今晚八点直播")).await;
+    assert_eq!((status, body["code"].as_i64()), (504, Some(1011)), "{body}");
+    assert_eq!(standin.mass_send_count(ACCOUNT), 5, "WeChat made it");
+    let (status, body) = send(account.clone(), Some("lost-1"), list("今晚八点直播")).await;
+    assert_eq!((status, body["errcode"].as_i64()), (422, Some(45065)), "{body}");
+    assert_eq!(standin.mass_send_count(ACCOUNT), 5, "not twice");
 
     // A subscription account: once a day.
     let subscription = "wx1000000000000003";

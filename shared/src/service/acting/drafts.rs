@@ -91,8 +91,9 @@ impl<S: TokenStore> Platform<S> {
         Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
         let library = self.library(appid, draft.handles()).await?;
         let articles = draft.to_wechat(&library).map_err(ActError::Invalid)?;
+        // Like a send: an answer lost after the request left may mean the draft was made.
         let media_id = self
-            .with_account_token(record, false, |token| {
+            .with_account_token(record, true, |token| {
                 let articles = &articles;
                 async move { self.wechat.add_draft(&token, articles).await }
             })
