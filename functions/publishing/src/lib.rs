@@ -18,7 +18,7 @@
 //!   follower; `POST …/broadcasts` `{to, msgtype, <msgtype>: {…}}` with an `Idempotency-Key`
 //!   (required): a mass send (群发) → `202 {msg_id}`; `GET …/broadcasts/{msg_id}`: its result.
 //!
-//! A function of its own: account-setup and account-actions are at the size budget.
+//! A function of its own: account-setup and account-actions were at the size budget when it came.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
