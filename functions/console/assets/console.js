@@ -237,6 +237,15 @@
     return node;
   }
 
+  // The card's follower figure comes from the same count as the followers tab's, and follows it
+  // whenever the tab reads it again.
+  function followerCount(account, count) {
+    if (typeof count !== "number") return;
+    account.follower_count = count;
+    const card_ = document.querySelector(`.card[data-appid="${CSS.escape(account.authorizer_appid)}"] .meta`);
+    if (card_) card_.textContent = `粉丝 ${count} · 授权于 ${time(account.authorized_at)}`;
+  }
+
   async function loadAccounts() {
     const list = $("accounts");
     try {
@@ -833,6 +842,7 @@
       $("more-followers").hidden = !followersCursor;
       const shown = body.rows.length;
       result("followers-result", shown ? `共 ${data.subscribed_count} 位关注中的粉丝，已显示 ${shown} 位` : "还没有粉丝记录", true);
+      followerCount(selected, data.subscribed_count);
     } catch (err) {
       result("followers-result", err.message, false);
     }

@@ -174,6 +174,11 @@ def main() -> int:
             time.sleep(0.5)
         row = driver.find_element(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]/..')
         assert "开放至" in row.text, row.text
+        # The card's figure is the tab's: both say one follower (the card said 0 before the
+        # ledger took the message, and follows the tab without a reload).
+        assert text_of("followers-result").startswith("共 1 位关注中的粉丝"), text_of("followers-result")
+        meta = driver.find_element(By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"] .meta').text
+        assert meta.startswith("粉丝 1 ·"), meta
         shot("followers")
         row.find_element(By.CLASS_NAME, "openid").click()
         assert driver.find_element(By.ID, "send-to").get_attribute("value") == FAN
