@@ -8,8 +8,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::{Config, DashboardAuth};
 use crate::push::{self, PushError};
-use crate::service::{ActError, CallError, Caller, DocumentError, Limited, LinkError};
-use crate::store::LOCAL_DEMO_USER;
+use crate::service::{ActError, CallError, Caller, DocumentError, Limited, LinkError, Platform};
+use crate::store::{LOCAL_DEMO_USER, TokenStore};
 
 /// The dashboard's error codes (`{"code":N,"msg":…}`), each with its HTTP status; the list in
 /// `docs/contract.md` is this enum.
@@ -695,6 +695,21 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// Ends a request made for an account (`appid`, when the route named one): the account's WeChat
+/// calls of it are counted when `response` is a success and forgotten otherwise
+/// ([`Platform::settle_usage`]), whichever way the request ended. Every account function answers
+/// through this.
+pub async fn settled<S: TokenStore>(
+    platform: &Platform<S>,
+    appid: Option<String>,
+    response: Response<Body>,
+) -> Response<Body> {
+    if let Some(appid) = appid {
+        platform.settle_usage(&appid, response.status().is_success()).await;
+    }
+    response
 }
 
 #[cfg(test)]

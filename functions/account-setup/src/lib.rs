@@ -120,11 +120,7 @@ fn tag_id(text: &str) -> Result<i64, String> {
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
     let appid = route(&request).map(|(appid, ..)| appid);
     let response = respond(app, request).await?;
-    // The account's WeChat calls of this request: counted when it succeeded, forgotten otherwise.
-    if let Some(appid) = appid {
-        app.platform.settle_usage(&appid, response.status().is_success()).await;
-    }
-    Ok(response)
+    Ok(web::settled(&app.platform, appid, response).await)
 }
 
 async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {

@@ -95,11 +95,7 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
     let appid = route(&request).map(|(appid, ..)| appid);
     let response = respond(app, request).await?;
-    // The account's WeChat calls of this request: counted when it succeeded, forgotten otherwise.
-    if let Some(appid) = appid {
-        app.platform.settle_usage(&appid, response.status().is_success()).await;
-    }
-    Ok(response)
+    Ok(web::settled(&app.platform, appid, response).await)
 }
 
 async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
