@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 venv="${WECHAT_VENV:-$(pwd)/.venv}"
 : "${WATCH_URL:?run me through scripts/run-local.sh --then}"
 
+# axe-core, which the browser flows run on every screen of the platform's they take a picture of.
+(cd tests/integration/browser && npm ci --silent --no-audit --no-fund)
+
 echo "== browser: the operator's console (empty list, add an account, rules, followers, sending, a phone)"
 SCREENSHOT_DIR="${SCREENSHOT_DIR:-target/e2e/screenshots}" "$venv/bin/python" tests/integration/browser/console_flow.py
 

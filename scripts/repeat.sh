@@ -22,8 +22,10 @@ if [ "${REPEAT_INSIDE:-}" != 1 ]; then
   rm -rf "$out"
   mkdir -p "$out"
   read -r -d '' ddb_port standin_port watch_port shop_port gateway_port < <(python3 scripts/free_ports.py 5) || true
-  # The e2e tests' binary, built before the platform starts (not inside the first round's time).
+  # The e2e tests' binary, built before the platform starts (not inside the first round's time),
+  # and axe-core for the browser flows' accessibility check.
   cargo test -q -p integration-tests --test e2e --no-run
+  (cd tests/integration/browser && npm ci --silent --no-audit --no-fund)
   status=0
   REPEAT_INSIDE=1 DDB_PORT=$ddb_port STANDIN_PORT=$standin_port WATCH_PORT=$watch_port SHOP_PORT=$shop_port GATEWAY_PORT=$gateway_port \
     LOCAL_DIR="$out/platform" STANDIN_AUTHORIZER_TOKEN_TTL_SECS=900 STANDIN_TICKET_EVERY_SECS=0 WATCH_RELOAD=0 WECHAT_VENV="$venv" FUNCTION_LOG_LEVEL=TRACE \

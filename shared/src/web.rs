@@ -319,7 +319,7 @@ pub fn message_page(status: StatusCode, title: &str, message: &str, referrer: Re
         status,
         format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
-             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"platform-title\">{title}</h1><p id=\"message\">{message}</p></body></html>",
+             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><main><h1 id=\"platform-title\">{title}</h1><p id=\"message\">{message}</p></main></body></html>",
             title = escape_html(title),
             message = escape_html(message)
         ),

@@ -136,11 +136,11 @@ fn authorize_page(link: &AuthorizationLink) -> Response<Body> {
         format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
              <title>授权公众号</title></head>\
-             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1>授权公众号给本平台</h1>\
+             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><main><h1>授权公众号给本平台</h1>\
              <p>点击按钮后，请公众号管理员使用微信扫码确认授权。链接 {minutes} 分钟内有效，仅可使用一次。</p>\
              <p>授权后，公众号将由本平台用户 <code id=\"for-user\">{user}</code> 管理。如果这不是你或你信任的人，请不要继续。</p>\
-             <p><a id=\"authorize\" href=\"{url}\" style=\"display:inline-block;padding:.8em 2em;background:#07c160;color:#fff;border-radius:4px;text-decoration:none\">前往微信授权</a></p>\
-             </body></html>",
+             <p><a id=\"authorize\" href=\"{url}\" style=\"display:inline-block;padding:.8em 2em;background:#067d3c;color:#fff;border-radius:4px;text-decoration:none\">前往微信授权</a></p>\
+             </main></body></html>",
             minutes = link.expires_in / 60,
             user = web::escape_html(&link.for_user),
         ),

@@ -238,8 +238,8 @@ fn denied_page(return_to: &str) -> Response<Body> {
         StatusCode::OK,
         format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>你已拒绝授权</title></head>\
-             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1 id=\"declined-title\">你已拒绝授权</h1>\
-             <p id=\"message\">The site was not told who you are.</p><p><a id=\"back\" href=\"{}\">返回</a></p></body></html>",
+             <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><main><h1 id=\"declined-title\">你已拒绝授权</h1>\
+             <p id=\"message\">网站没有得知你的身份。</p><p><a id=\"back\" href=\"{}\">返回</a></p></main></body></html>",
             web::escape_html(return_to)
         ),
         Referrer::None,

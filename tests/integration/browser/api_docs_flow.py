@@ -36,7 +36,7 @@ def main() -> int:
         link = wait.until(ec.element_to_be_clickable((By.ID, "api-docs")))
         flow.leave(link.click, ec.presence_of_element_located((By.CSS_SELECTOR, "#swagger-ui .opblock")))
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#swagger-ui .opblock")) == operations)
-        shot("reference")
+        shot("reference", accessible="report")
         paths = {e.get_attribute("data-path") for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
         for path in ("/wechat/authorizers/{appid}/messages", "/wechat/backend/authorizers/{appid}/web-tickets"):
             assert path in paths, sorted(paths)
@@ -45,7 +45,7 @@ def main() -> int:
         operation.find_element(By.CLASS_NAME, "opblock-summary").click()
         wait.until(lambda d: "Idempotency-Key" in d.find_element(By.ID, "operations-acting-sendMessage").text)
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", operation)
-        shot("send-message")
+        shot("send-message", accessible="report")
         violations = driver.execute_script("return window.__violations")
         assert violations == [], violations
         assert driver.find_element(By.ID, "download-openapi").get_attribute("href").endswith("/openapi.yaml")

@@ -39,7 +39,7 @@ def main() -> int:
         # 2. Following it lands on WeChat's authorization page, listing the admin's accounts.
         button = flow.leave(link.click, ec.element_to_be_clickable((By.ID, f"authorize-{ACCOUNT}")))
         assert driver.current_url.startswith(STANDIN), driver.current_url
-        shot("wechat-authorization-page")
+        shot("wechat-authorization-page", accessible=False)
 
         # 3. Authorize: WeChat redirects the browser to auth-callback with auth_code.
         flow.leave(button.click, ec.presence_of_element_located((By.ID, "platform-title")))
@@ -52,7 +52,7 @@ def main() -> int:
         # 4. The dashboard lists the account.
         driver.get(f"{WATCH}/lambda-url/authorizer-list")
         wait.until(ec.presence_of_element_located((By.TAG_NAME, "body")))
-        shot("authorizer-list")
+        shot("authorizer-list", accessible=False)
         listed = json.loads(driver.find_element(By.TAG_NAME, "body").text)
         assert listed["code"] == 0 and [a["authorizer_appid"] for a in listed["data"]] == [ACCOUNT], listed
         mine = listed["data"][0]

@@ -21,6 +21,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", "target/e2e/screenshots")
 
+# axe-core (npm, tests/integration/browser/package.json): the accessibility rules every screen a
+# flow takes a screenshot of is held to. Its source is handed to the page through the driver,
+# which the pages' content security policy does not govern.
+AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_modules", "axe-core", "axe.min.js")
+# WCAG 2.1 A and AA, and axe's best practices; a "serious" or "critical" finding fails the flow.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+FAILING = ("serious", "critical")
+
 
 def browser(profile: str) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
@@ -93,16 +101,49 @@ class Flow:
         self.wait.until(replaced)
         return self.wait.until(until)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, accessible: "bool | str" = True) -> None:
+        """Saves the screen and checks it with axe-core: the counts per impact go to
+        `$SCREENSHOT_DIR/accessibility.json`, and a serious or critical finding fails the flow.
+        `accessible=False` for a page that is not the platform's (WeChat's stand-in pages, a
+        shop's, the browser's own JSON view); `"report"` for vendored markup the platform serves
+        but does not write (Swagger UI): counted, not failed."""
         self.steps += 1
         path = os.path.join(SHOTS, f"{self.prefix}{self.steps}-{name}.png")
         self.driver.save_screenshot(path)
         print(f"  screenshot {path}")
+        if accessible:
+            self.check_accessibility(f"{self.prefix}{self.steps}-{name}", fail=accessible is True)
+
+    def check_accessibility(self, screen: str, fail: bool = True) -> None:
+        if not getattr(self, "_axe", None):
+            with open(AXE, encoding="utf-8") as source:
+                self._axe = source.read()
+        if not self.driver.execute_script("return typeof window.axe === 'object'"):
+            self.driver.execute_script(self._axe)
+        found = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
+            ".then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5)}))), (e) => done({error: String(e)}));",
+            AXE_TAGS,
+        )
+        assert isinstance(found, list), f"axe-core did not run on {screen}: {found}"
+        counts = {impact: sum(1 for v in found if v["impact"] == impact) for impact in ("minor", "moderate", "serious", "critical")}
+        report_path = os.path.join(SHOTS, "accessibility.json")
+        report = {}
+        if os.path.exists(report_path):
+            with open(report_path, encoding="utf-8") as existing:
+                report = json.load(existing)
+        report[screen] = {"counts": counts, "violations": found}
+        with open(report_path, "w", encoding="utf-8") as out:
+            json.dump(report, out, ensure_ascii=False, indent=1)
+        failing = [v for v in found if v["impact"] in FAILING]
+        assert not fail or not failing, f"accessibility of {screen}: " + "; ".join(f"{v['impact']} {v['id']} ({v['help']}) at {v['nodes']}" for v in failing)
 
     def __exit__(self, kind, error, trace) -> bool:
         try:
             if error is not None:
-                self.shot("failure")
+                self.shot("failure", accessible=False)
                 print(self.driver.current_url, file=sys.stderr)
                 print(self.driver.page_source[:3000], file=sys.stderr)
         finally:

@@ -163,16 +163,16 @@ def main() -> int:
             # 2. The shop's page → web-oauth → WeChat's consent page for the account.
             driver.get(f"{SHOP}/")
             login = wait.until(ec.element_to_be_clickable((By.ID, "login")))
-            shot("shop")
+            shot("shop", accessible=False)
             allow = flow.leave(login.click, ec.element_to_be_clickable((By.ID, "allow")))
             assert driver.current_url.startswith(f"{STANDIN}/connect/oauth2/authorize?appid={ACCOUNT}&redirect_uri="), driver.current_url
             assert NICK in driver.find_element(By.ID, "asks").text
-            shot("wechat-consent")
+            shot("wechat-consent", accessible=False)
 
             # 3. 允许 → callback → back at the shop, which redeemed the ticket server-side.
             openid = flow.leave(allow.click, ec.presence_of_element_located((By.ID, "openid"))).text
             assert driver.current_url.startswith(f"{SHOP}/bind?wx_ticket="), driver.current_url
-            shot("shop-bound")
+            shot("shop-bound", accessible=False)
             assert openid == alice, openid
             assert driver.find_element(By.ID, "user_ref").text == SHOP_USER
             assert driver.find_element(By.ID, "nickname").text == "微信用户 alice"
@@ -187,7 +187,7 @@ def main() -> int:
             # 4. Reloading the shop's URL: the ticket was spent, the shop learns nothing more.
             error = flow.leave(driver.refresh, ec.presence_of_element_located((By.ID, "shop-error"))).text
             assert '"code": 1016' in error, error
-            shot("ticket-reused")
+            shot("ticket-reused", accessible=False)
 
             # 5. The decline path: 拒绝 → the platform's page → its link back to the shop.
             driver.get(f"{SHOP}/")
@@ -213,7 +213,7 @@ def main() -> int:
             )
             with urllib.request.urlopen(verdict, timeout=30) as response:
                 assert json.load(response) == {"ok": True}, (config, driver.current_url)
-            shot("jssdk-config")
+            shot("jssdk-config", accessible=False)
         finally:
             server.shutdown()
     print(f"web authorization browser flow passed in {time.monotonic() - started:.1f} s ({flow.steps} screenshots in {SHOTS})")
