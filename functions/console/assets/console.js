@@ -391,15 +391,8 @@
 
   // Adds a keyword rule answering with the image to the rules being edited (saved with 保存规则).
   function useInRule(handle) {
-    let document_;
-    try {
-      document_ = JSON.parse($("rules").value || "{}");
-    } catch (_) {
-      return result("media-result", "规则编辑器里的内容不是合法的 JSON，请先修正", false);
-    }
-    const rules = Array.isArray(document_.rules) ? document_.rules : [];
-    rules.push({ on: "keyword", match: "exact", keyword: "图片", reply: { msgtype: "image", image: { media_id: handle } } });
-    $("rules").value = JSON.stringify({ ...document_, rules }, null, 2);
+    rulesDoc.rules.push({ on: "keyword", match: "exact", keyword: "图片", reply: { msgtype: "image", image: { media_id: handle } } });
+    renderRules();
     tab("rules");
     result("rules-result", "已加入一条关键词「图片」的规则：可修改关键词，然后点击「保存规则」", true);
   }
@@ -788,19 +781,22 @@
       const { data } = await api("GET", `${routes.account(selected.authorizer_appid)}/reply-rules`);
       rulesVersion = data.version;
       $("rules-version").textContent = String(data.version);
-      $("rules").value = JSON.stringify({ rules: data.rules }, null, 2);
+      rulesDoc = { rules: data.rules };
+      renderRules();
     } catch (err) {
       result("rules-result", err.message, false);
     }
   }
 
   async function saveRules() {
-    let document_;
-    try {
-      document_ = JSON.parse($("rules").value);
-    } catch (err) {
-      result("rules-result", `不是合法的 JSON：${err.message}`, false);
-      return;
+    let document_ = rulesDoc;
+    if ($("rules-advanced").open) {
+      try {
+        document_ = JSON.parse($("rules").value);
+      } catch (err) {
+        result("rules-result", `不是合法的 JSON：${err.message}`, false);
+        return;
+      }
     }
     try {
       const { data } = await api("PUT", `${routes.account(selected.authorizer_appid)}/reply-rules`, {
@@ -809,10 +805,129 @@
       });
       rulesVersion = data.version;
       $("rules-version").textContent = String(data.version);
-      $("rules").value = JSON.stringify({ rules: data.rules }, null, 2);
+      rulesDoc = { rules: data.rules };
+      renderRules();
       result("rules-result", `已保存（版本 ${data.version}），30 秒内对所有粉丝生效`, true);
     } catch (err) {
+      // The API names the rule (its index): the message goes beside that rule too.
+      if (err.body && Number.isInteger(err.body.rule)) {
+        if ($("rules-advanced").open) {
+          try {
+            rulesDoc = JSON.parse($("rules").value);
+            renderRules();
+          } catch (_) { /* the JSON view keeps what was typed */ }
+        }
+        renderRules(err.body.rule, err.body.msg);
+      }
       result("rules-result", err.message, false);
+    }
+  }
+
+  // --- reply rules as a form: one block per rule, the JSON kept beside it as the advanced view ----
+  let rulesDoc = { rules: [] };
+  const TRIGGERS = { subscribe: "关注时", scan: "扫描带参数二维码时", keyword: "收到关键词时", click: "点击菜单时", default: "收到其他消息时" };
+  const MATCHES = { exact: "完全一致", prefix: "以关键词开头", contains: "包含关键词" };
+  const REPLIES = { text: "回复文字", image: "回复图片素材" };
+
+  function syncRulesJson() {
+    $("rules").value = JSON.stringify(rulesDoc, null, 2);
+  }
+
+  function ruleField(label, value, onInput, attrs = {}) {
+    const field = el("input", { attrs: { autocomplete: "off", ...attrs } });
+    field.value = value || "";
+    field.addEventListener("input", () => {
+      onInput(field.value);
+      syncRulesJson();
+    });
+    return el("label", { text: label }, [field]);
+  }
+
+  function ruleSelect(label, options, value, onChange, attrs = {}) {
+    const select = el("select", { attrs });
+    for (const [key, text] of Object.entries(options)) select.append(el("option", { text, attrs: { value: key } }));
+    select.value = value;
+    select.addEventListener("change", () => {
+      onChange(select.value);
+      syncRulesJson();
+      renderRules();
+    });
+    return el("label", { text: label }, [select]);
+  }
+
+  // Renders the form from `rulesDoc`; `errorAt`/`message`: the rule the API refused, and why.
+  function renderRules(errorAt, message) {
+    syncRulesJson();
+    const blocks = rulesDoc.rules.map((rule, i) => {
+      const n = i + 1;
+      const fields = [ruleSelect("触发", TRIGGERS, rule.on, (on) => {
+        // Another trigger: the fields of the old one go (the API refuses a keyword on a click rule).
+        for (const name of ["keyword", "match", "ignore_case", "key", "scene"]) delete rule[name];
+        rule.on = on;
+        if (on === "keyword") rule.match = "exact";
+      }, { "data-field": "on" })];
+      if (rule.on === "keyword") {
+        fields.push(ruleField("关键词", rule.keyword, (v) => { rule.keyword = v; }, { "data-field": "keyword", maxlength: "60" }));
+        fields.push(ruleSelect("匹配方式", MATCHES, rule.match || "exact", (m) => { rule.match = m; }, { "data-field": "match" }));
+      }
+      if (rule.on === "subscribe" || rule.on === "scan") {
+        fields.push(ruleField("二维码场景值（可不填：对所有粉丝）", rule.scene, (v) => { if (v) rule.scene = v; else delete rule.scene; }, { "data-field": "scene", maxlength: "64" }));
+      }
+      if (rule.on === "click") {
+        fields.push(ruleField("菜单 key", rule.key, (v) => { rule.key = v; }, { "data-field": "key", maxlength: "128" }));
+      }
+      const reply = rule.reply || (rule.reply = { msgtype: "text", text: { content: "" } });
+      if (REPLIES[reply.msgtype]) {
+        fields.push(ruleSelect("回复", REPLIES, reply.msgtype, (type) => {
+          rule.reply = type === "text" ? { msgtype: "text", text: { content: "" } } : { msgtype: "image", image: { media_id: "" } };
+        }, { "data-field": "reply-type" }));
+        if (reply.msgtype === "text") {
+          const area = el("textarea", { attrs: { rows: "2", "data-field": "content", maxlength: "2048" } });
+          area.value = reply.text.content || "";
+          area.addEventListener("input", () => { reply.text.content = area.value; syncRulesJson(); });
+          fields.push(el("label", { text: "回复内容" }, [area]));
+        } else {
+          fields.push(ruleField("图片素材句柄（在「素材」中上传）", reply.image.media_id, (v) => { reply.image.media_id = v; }, { "data-field": "media" }));
+        }
+      } else {
+        fields.push(el("p", { cls: "hint", text: `回复类型「${reply.msgtype}」请在「高级：以 JSON 编辑」中修改` }));
+      }
+      const move = (to) => {
+        const [moved] = rulesDoc.rules.splice(i, 1);
+        rulesDoc.rules.splice(to, 0, moved);
+        renderRules();
+      };
+      const controls = el("div", { cls: "row" });
+      if (i > 0) controls.append(smallButton("上移", () => move(i - 1), { "aria-label": `第 ${n} 条规则上移` }));
+      if (i < rulesDoc.rules.length - 1) controls.append(smallButton("下移", () => move(i + 1), { "aria-label": `第 ${n} 条规则下移` }));
+      controls.append(smallButton("删除", () => { rulesDoc.rules.splice(i, 1); renderRules(); }, { "aria-label": `删除第 ${n} 条规则` }));
+      const block = el("fieldset", { cls: "rule", attrs: { "data-rule": String(i) } }, [el("legend", { text: `第 ${n} 条` }), ...fields, controls]);
+      if (i === errorAt) {
+        block.classList.add("invalid");
+        block.append(el("p", { cls: "rule-error", text: message || "这条规则有误", attrs: { role: "alert" } }));
+      }
+      return block;
+    });
+    $("rules-form").replaceChildren(...(blocks.length ? blocks : [el("p", { cls: "empty-rules", text: "还没有自动回复规则：点击「添加规则」" })]));
+  }
+
+  function addRule() {
+    rulesDoc.rules.push({ on: "keyword", match: "exact", keyword: "", reply: { msgtype: "text", text: { content: "" } } });
+    renderRules();
+    const last = $("rules-form").querySelector(`fieldset[data-rule="${rulesDoc.rules.length - 1}"] [data-field="keyword"]`);
+    if (last) last.focus();
+  }
+
+  // Leaving the JSON view: what was typed there becomes the form (if it is JSON).
+  function closeAdvanced() {
+    if ($("rules-advanced").open) return;
+    try {
+      const typed = JSON.parse($("rules").value);
+      rulesDoc = { ...typed, rules: Array.isArray(typed.rules) ? typed.rules : [] };
+      renderRules();
+    } catch (err) {
+      $("rules-advanced").open = true;
+      result("rules-result", `JSON 有误，请先修正：${err.message}`, false);
     }
   }
 
@@ -1021,6 +1136,8 @@
     loadAccounts();
   });
   $("save-rules").addEventListener("click", saveRules);
+  $("add-rule").addEventListener("click", addRule);
+  $("rules-advanced").addEventListener("toggle", closeAdvanced);
   $("reload-rules").addEventListener("click", loadRules);
   $("more-followers").addEventListener("click", () => loadFollowers(false));
   $("only-subscribed").addEventListener("change", () => loadFollowers(true));

@@ -130,25 +130,37 @@ def main() -> int:
         wait.until(lambda d: text_of("signed-in") == f"local:{OPERATOR}")
         shot("account-card")
 
-        # 4. Its rules: a wrong one first (the API's message, in words), then good ones.
+        # 4. Its rules, in the form: a keyword rule without its keyword is refused, the API's
+        #    message shown in words beside that rule (nothing saved); then a welcome and a
+        #    keyword rule, saved; the JSON view says the same.
         card.click()
-        wait.until(lambda d: text_of("rules-version") == "0" and "rules" in d.find_element(By.ID, "rules").get_attribute("value"))
+        wait.until(lambda d: text_of("rules-version") == "0" and d.find_elements(By.CSS_SELECTOR, "#rules-form .empty-rules"))
         set_rules = "document.getElementById('rules').value = arguments[0];"
-        wrong = {"rules": [{"on": "keyword", "match": "exact", "reply": {"msgtype": "text", "text": {"content": "x"}}}]}
-        driver.execute_script(set_rules, json.dumps(wrong, ensure_ascii=False))
+        rule = lambda i: driver.find_element(By.CSS_SELECTOR, f'#rules-form fieldset[data-rule="{i}"]')  # noqa: E731
+        field = lambda i, name: rule(i).find_element(By.CSS_SELECTOR, f'[data-field="{name}"]')  # noqa: E731
+        driver.find_element(By.ID, "add-rule").click()
+        field(0, "content").send_keys("x")
         driver.find_element(By.ID, "save-rules").click()
         message = wait.until(lambda d: text_of("rules-result"))
         assert message.startswith("第 1 条规则有误：") and "{" not in message, message
-        into_view("rules-result")
+        assert "invalid" in rule(0).get_attribute("class"), rule(0).get_attribute("class")
+        assert "keyword" in rule(0).find_element(By.CLASS_NAME, "rule-error").text, rule(0).text
+        assert text_of("rules-version") == "0"
+        into_view("rules-form")
         shot("rules-refused")
-        rules = {"rules": [
-            {"on": "subscribe", "reply": {"msgtype": "text", "text": {"content": "欢迎关注控制台测试号"}}},
-            {"on": "keyword", "match": "contains", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "控制台设置的价格：88 元"}}},
-        ]}
-        driver.execute_script(set_rules, json.dumps(rules, ensure_ascii=False, indent=2))
+        Select(field(0, "on")).select_by_value("subscribe")
+        field(0, "content").clear()
+        field(0, "content").send_keys("欢迎关注控制台测试号")
+        driver.find_element(By.ID, "add-rule").click()
+        field(1, "keyword").send_keys("价格")
+        Select(field(1, "match")).select_by_value("contains")
+        field(1, "content").send_keys("控制台设置的价格：88 元")
         driver.find_element(By.ID, "save-rules").click()
         wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 1）"))
-        into_view("rules-result")
+        saved = json.loads(driver.find_element(By.ID, "rules").get_attribute("value"))["rules"]
+        assert [(r["on"], r.get("keyword"), r.get("match"), r["reply"]["text"]["content"]) for r in saved] == [
+            ("subscribe", None, None, "欢迎关注控制台测试号"), ("keyword", "价格", "contains", "控制台设置的价格：88 元")], saved
+        into_view("rules-form")
         shot("rules-saved")
 
         # 5. The stand-in's follower gets the new reply once event-callback's rules cache (a second
@@ -285,6 +297,7 @@ def main() -> int:
         shot("menu-published")
         # A rule for PRICE (the rules' editor), then the menu says which rule answers it.
         driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="rules"]').click()
+        driver.find_element(By.CSS_SELECTOR, "#rules-advanced summary").click()
         document = json.loads(driver.find_element(By.ID, "rules").get_attribute("value"))
         document["rules"].append({"on": "click", "key": "PRICE", "reply": {"msgtype": "text", "text": {"content": "菜单查价：88 元"}}})
         driver.execute_script(set_rules, json.dumps(document, ensure_ascii=False, indent=2))
