@@ -126,6 +126,20 @@
     1026: "没有这个二维码，或临时二维码已过期",
   };
 
+  // The rules API's messages name the field and the rule in English; the common ones in words a
+  // merchant reads (anything else is shown as it came).
+  const RULE_FIELDS = { keyword: "关键词", key: "菜单 key", scene: "二维码场景值", "text.content": "回复内容", "image.media_id": "图片素材", reply: "回复", name: "名称", msgtype: "回复类型" };
+  function ruleWords(msg) {
+    const text = String(msg || "").replace(/^rules\[\d+\]: /, "");
+    const field = (name) => RULE_FIELDS[name] || name;
+    let m;
+    if ((m = text.match(/^(\S+) is empty$/))) return `「${field(m[1])}」不能为空`;
+    if ((m = text.match(/^(\S+) is missing$/))) return `缺少「${field(m[1])}」`;
+    if ((m = text.match(/^(\S+) is longer than (\d+) (bytes|characters)$/))) return `「${field(m[1])}」太长：最多 ${m[2]} ${m[3] === "bytes" ? "字节" : "个字"}`;
+    if (/^keyword starts or ends with white space/.test(text)) return "关键词的开头和结尾不能是空格";
+    return text;
+  }
+
   class ApiError extends Error {
     constructor(words, code, body) {
       super(words);
@@ -149,7 +163,7 @@
       return `已被他人修改（当前版本 ${body.version}），请重新加载后再修改`;
     }
     if (code === 1001 && body.rule !== undefined && body.rule !== null) {
-      return `第 ${Number(body.rule) + 1} 条规则有误：${body.msg}`;
+      return `第 ${Number(body.rule) + 1} 条规则有误：${ruleWords(body.msg)}`;
     }
     if (CODES[code]) {
       return code === 1001 && body.msg ? `${CODES[code]}：${body.msg}` : CODES[code];
@@ -904,7 +918,7 @@
       const block = el("fieldset", { cls: "rule", attrs: { "data-rule": String(i) } }, [el("legend", { text: `第 ${n} 条` }), ...fields, controls]);
       if (i === errorAt) {
         block.classList.add("invalid");
-        block.append(el("p", { cls: "rule-error", text: message || "这条规则有误", attrs: { role: "alert" } }));
+        block.append(el("p", { cls: "rule-error", text: message ? ruleWords(message) : "这条规则有误", attrs: { role: "alert" } }));
       }
       return block;
     });

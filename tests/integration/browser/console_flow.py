@@ -142,9 +142,9 @@ def main() -> int:
         field(0, "content").send_keys("x")
         driver.find_element(By.ID, "save-rules").click()
         message = wait.until(lambda d: text_of("rules-result"))
-        assert message.startswith("第 1 条规则有误：") and "{" not in message, message
+        assert message == "第 1 条规则有误：「关键词」不能为空", message
         assert "invalid" in rule(0).get_attribute("class"), rule(0).get_attribute("class")
-        assert "keyword" in rule(0).find_element(By.CLASS_NAME, "rule-error").text, rule(0).text
+        assert rule(0).find_element(By.CLASS_NAME, "rule-error").text == "「关键词」不能为空", rule(0).text
         assert text_of("rules-version") == "0"
         into_view("rules-form")
         shot("rules-refused")
