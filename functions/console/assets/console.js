@@ -417,7 +417,7 @@
     view: "跳转网页",
     miniprogram: "打开小程序",
     media_id: "发送图片素材",
-    article_id: "发送已发布的文章",
+    article_id: "发送已发表的文章",
     scancode_push: "扫码推事件",
     scancode_waitmsg: "扫码带提示",
     pic_sysphoto: "拍照发图",
@@ -839,8 +839,9 @@
 
   // --- reply rules as a form: one block per rule, the JSON kept beside it as the advanced view ----
   let rulesDoc = { rules: [] };
-  const TRIGGERS = { subscribe: "关注时", scan: "扫描带参数二维码时", keyword: "收到关键词时", click: "点击菜单时", default: "收到其他消息时" };
-  const MATCHES = { exact: "完全一致", prefix: "以关键词开头", contains: "包含关键词" };
+  // WeChat's own words in 公众号后台: 被关注回复, 关键词回复 (全匹配 / 半匹配), 收到消息回复.
+  const TRIGGERS = { subscribe: "被关注回复", keyword: "关键词回复", default: "收到消息回复", scan: "扫码回复（带参数二维码）", click: "菜单点击回复" };
+  const MATCHES = { exact: "全匹配", contains: "半匹配（包含关键词）", prefix: "开头匹配" };
   const REPLIES = { text: "回复文字", image: "回复图片素材" };
 
   function syncRulesJson() {
@@ -1008,7 +1009,8 @@
   // answered: a click again after a timeout repeats the same send, which WeChat will not deliver
   // twice.
   const massKeys = new Map();
-  const PUBLISH_WORDS = { published: "已发布", failed: "发布失败", refused_by_review: "未通过审核", original_check_failed: "原创校验未通过", banned: "已被封禁", deleted_by_account: "已删除" };
+  // 发表 is what 公众号后台 calls publishing without notifying followers (the API's freepublish).
+  const PUBLISH_WORDS = { published: "已发表", failed: "发表失败", refused_by_review: "未通过审核", original_check_failed: "原创校验未通过", banned: "已被封禁", deleted_by_account: "已删除" };
 
   async function loadDrafts() {
     const appid = selected.authorizer_appid;
@@ -1022,7 +1024,7 @@
       $("drafts").tBodies[0].replaceChildren(...data.item.map((d) => {
         const first = (d.content.news_item || [])[0] || {};
         const actions = el("td");
-        for (const [use, text, run] of [["preview", "预览", previewDraft], ["publish", "发布", publishDraft], ["mass", "群发给全部粉丝", massSendDraft], ["delete", "删除", deleteDraft]]) {
+        for (const [use, text, run] of [["preview", "预览", previewDraft], ["publish", "发表", publishDraft], ["mass", "群发给全部粉丝", massSendDraft], ["delete", "删除", deleteDraft]]) {
           const button = el("button", { cls: use === "publish" ? "" : "secondary", text, attrs: { type: "button", "data-use": use } });
           button.addEventListener("click", () => run(d.media_id, first.title));
           actions.append(button);
@@ -1083,10 +1085,10 @@
     const base = routes.publishing(selected.authorizer_appid);
     try {
       const { data } = await api("POST", `${base}/drafts/${encodeURIComponent(mediaId)}/publish`);
-      result("publish-result", `「${title}」已提交发布，等待微信审核结果…`, true);
+      result("publish-result", `「${title}」已提交发表，等待微信的结果…`, true);
       await loadDrafts();
       const done = await outcome(`${base}/publications/${encodeURIComponent(data.publish_id)}`);
-      const words = PUBLISH_WORDS[done.status] || "发布中";
+      const words = PUBLISH_WORDS[done.status] || "发表中";
       const links = (done.article_urls || []).join(" ");
       result("publish-result", `「${title}」${words}${links ? `：${links}` : ""}`, done.status === "published");
     } catch (err) {

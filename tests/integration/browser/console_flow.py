@@ -402,7 +402,7 @@ def main() -> int:
         into_view("drafts")
         shot("draft-previewed")
         draft_row("冬季新品上市").find_element(By.CSS_SELECTOR, 'button[data-use="publish"]').click()
-        wait.until(lambda d: text_of("publish-result").startswith("「冬季新品上市」已发布：http"))
+        wait.until(lambda d: text_of("publish-result").startswith("「冬季新品上市」已发表：http"))
         into_view("publish-result")
         shot("article-published")
         write_draft("周末到店有礼", "<p>本周六、周日到店，出示本消息领取小礼品。</p>")
