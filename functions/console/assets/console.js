@@ -1125,16 +1125,42 @@
     }
   }
 
+  // A panel says it is loading (aria-busy, and 「加载中…」 shown by the style sheet) until its
+  // answer is in; a table with no rows says so in a row of its own.
+  async function busy(name, load) {
+    const body = $(`tab-${name}`);
+    body.setAttribute("aria-busy", "true");
+    try {
+      await load();
+    } finally {
+      body.removeAttribute("aria-busy");
+    }
+  }
+
+  function emptyTable(id, text) {
+    const table = $(id);
+    if (table.tBodies[0].rows.length) return;
+    const columns = String(table.tHead.rows[0].cells.length);
+    table.tBodies[0].append(el("tr", { cls: "empty-row" }, [el("td", { text, attrs: { colspan: columns } })]));
+  }
+
+  const LOADERS = {
+    followers: () => loadFollowers(true),
+    media: () => loadMedia().then(() => emptyTable("media", "还没有素材：在上面选择图片上传")),
+    menu: () => loadMenu(),
+    tags: () => loadTags().then(() => emptyTable("tags", "还没有标签")),
+    qrcodes: () => loadQrCodes().then(() => emptyTable("qrcodes", "还没有二维码")),
+    quota: () => loadUsage().then(() => emptyTable("usage", "近 7 天平台没有替这个公众号调用接口")),
+    articles: () => loadDrafts(),
+  };
+
   function tab(name) {
-    for (const button of document.querySelectorAll(".tab")) button.classList.toggle("active", button.dataset.tab === name);
+    for (const button of document.querySelectorAll(".tab")) {
+      button.classList.toggle("active", button.dataset.tab === name);
+      button.setAttribute("aria-pressed", String(button.dataset.tab === name));
+    }
     for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
-    if (name === "followers" && selected) loadFollowers(true);
-    if (name === "media" && selected) loadMedia();
-    if (name === "menu" && selected) loadMenu();
-    if (name === "tags" && selected) loadTags();
-    if (name === "qrcodes" && selected) loadQrCodes();
-    if (name === "quota" && selected) loadUsage();
-    if (name === "articles" && selected) loadDrafts();
+    if (selected && LOADERS[name]) busy(name, LOADERS[name]);
   }
 
   // --- wiring -----------------------------------------------------------------------------------

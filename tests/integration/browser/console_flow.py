@@ -31,6 +31,7 @@ import urllib.request
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
@@ -133,7 +134,8 @@ def main() -> int:
         # 4. Its rules, in the form: a keyword rule without its keyword is refused, the API's
         #    message shown in words beside that rule (nothing saved); then a welcome and a
         #    keyword rule, saved; the JSON view says the same.
-        card.click()
+        # (Opened from the keyboard: the card takes the focus and Enter opens it.)
+        card.send_keys(Keys.ENTER)
         wait.until(lambda d: text_of("rules-version") == "0" and d.find_elements(By.CSS_SELECTOR, "#rules-form .empty-rules"))
         set_rules = "document.getElementById('rules').value = arguments[0];"
         rule = lambda i: driver.find_element(By.CSS_SELECTOR, f'#rules-form fieldset[data-rule="{i}"]')  # noqa: E731
@@ -315,8 +317,10 @@ def main() -> int:
         into_view("menu-keys")
         shot("menu-keys")
 
-        # 9. 标签: one created, the follower tagged (its count shown).
+        # 9. 标签: the empty list says so; one created, the follower tagged (its count shown).
         driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="tags"]').click()
+        wait.until(lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#tags tbody tr")] == ["还没有标签"])
+        assert driver.find_element(By.ID, "tab-tags").get_attribute("aria-busy") is None
         driver.find_element(By.ID, "tag-name").send_keys("老顾客")
         driver.find_element(By.ID, "create-tag").click()
         wait.until(lambda d: text_of("tags-result") == "已创建标签「老顾客」")
