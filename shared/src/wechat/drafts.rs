@@ -69,12 +69,8 @@ impl WeChatClient {
     ) -> Result<Value, ApiError> {
         let body = json!({"offset": offset, "count": count, "no_content": u8::from(!with_content)});
         let token = Some(("access_token", authorizer_token));
-        let mut out: Value = self.post_with("draft/batchget", "/cgi-bin/draft/batchget", token, &body).await?;
-        if let Some(object) = out.as_object_mut() {
-            object.remove("errcode");
-            object.remove("errmsg");
-        }
-        Ok(out)
+        let out: Value = self.post_with("draft/batchget", "/cgi-bin/draft/batchget", token, &body).await?;
+        Ok(super::wire::answer_only(out))
     }
 
     /// `draft/delete`.

@@ -19,14 +19,6 @@ pub struct MassSent {
     pub msg_data_id: Option<String>,
 }
 
-fn text_of(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
 impl WeChatClient {
     /// `message/mass/preview` of `body` (`touser` and the message): WeChat's `msg_id`, if any.
     ///
@@ -52,9 +44,9 @@ impl WeChatClient {
             ("message/mass/send", "/cgi-bin/message/mass/send")
         };
         let out: Value = self.attempt(call, path, token, body).await?;
-        let msg_id = text_of(out.get("msg_id"))
+        let msg_id = super::wire::id_text(out.get("msg_id"))
             .ok_or_else(|| ApiError::Decode { call, message: "no msg_id in the answer".into() })?;
-        Ok(MassSent { msg_id, msg_data_id: text_of(out.get("msg_data_id")) })
+        Ok(MassSent { msg_id, msg_data_id: super::wire::id_text(out.get("msg_data_id")) })
     }
 
     /// `message/mass/get`: WeChat's state of a mass send (`msg_status`: `SEND_SUCCESS`,
@@ -65,11 +57,7 @@ impl WeChatClient {
     pub async fn mass_status(&self, authorizer_token: &Secret, msg_id: &str) -> Result<Value, ApiError> {
         let token = Some(("access_token", authorizer_token));
         let body = json!({"msg_id": msg_id});
-        let mut out: Value = self.post_with("message/mass/get", "/cgi-bin/message/mass/get", token, &body).await?;
-        if let Some(object) = out.as_object_mut() {
-            object.remove("errcode");
-            object.remove("errmsg");
-        }
-        Ok(out)
+        let out: Value = self.post_with("message/mass/get", "/cgi-bin/message/mass/get", token, &body).await?;
+        Ok(super::wire::answer_only(out))
     }
 }

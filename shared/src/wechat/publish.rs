@@ -10,22 +10,6 @@ use serde_json::{Value, json};
 use super::{ApiError, WeChatClient};
 use crate::secret::Secret;
 
-/// `freepublish/submit`'s answer.
-#[derive(serde::Deserialize)]
-struct Submitted {
-    #[serde(deserialize_with = "id_text")]
-    publish_id: String,
-}
-
-/// WeChat writes `publish_id` as a number in some answers and as text in others.
-fn id_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match <Value as serde::Deserialize>::deserialize(deserializer)? {
-        Value::String(text) => Ok(text),
-        Value::Number(number) => Ok(number.to_string()),
-        _ => Err(serde::de::Error::custom("publish_id is neither text nor a number")),
-    }
-}
-
 impl WeChatClient {
     /// `freepublish/submit` of draft `media_id`: the `publish_id`.
     ///
@@ -33,10 +17,12 @@ impl WeChatClient {
     /// [`ApiError`] (40007: no such draft; 53503: the draft is not publishable).
     pub async fn submit_publication(&self, authorizer_token: &Secret, media_id: &str) -> Result<String, ApiError> {
         let token = Some(("access_token", authorizer_token));
-        let out: Submitted = self
-            .attempt("freepublish/submit", "/cgi-bin/freepublish/submit", token, &json!({"media_id": media_id}))
-            .await?;
-        Ok(out.publish_id)
+        let call = "freepublish/submit";
+        let out: Value =
+            self.attempt(call, "/cgi-bin/freepublish/submit", token, &json!({"media_id": media_id})).await?;
+        // WeChat writes `publish_id` as a number in some answers and as text in others.
+        super::wire::id_text(out.get("publish_id"))
+            .ok_or_else(|| ApiError::Decode { call, message: "no publish_id in the answer".into() })
     }
 
     /// `freepublish/get`: WeChat's state of a publication (`publish_status`, `article_id`,
@@ -47,12 +33,8 @@ impl WeChatClient {
     pub async fn publication(&self, authorizer_token: &Secret, publish_id: &str) -> Result<Value, ApiError> {
         let token = Some(("access_token", authorizer_token));
         let body = json!({"publish_id": publish_id});
-        let mut out: Value = self.post_with("freepublish/get", "/cgi-bin/freepublish/get", token, &body).await?;
-        if let Some(object) = out.as_object_mut() {
-            object.remove("errcode");
-            object.remove("errmsg");
-        }
-        Ok(out)
+        let out: Value = self.post_with("freepublish/get", "/cgi-bin/freepublish/get", token, &body).await?;
+        Ok(super::wire::answer_only(out))
     }
 
     /// `freepublish/batchget`: the published articles from `offset` (`count` 1–20).
@@ -68,13 +50,8 @@ impl WeChatClient {
     ) -> Result<Value, ApiError> {
         let body = json!({"offset": offset, "count": count, "no_content": u8::from(!with_content)});
         let token = Some(("access_token", authorizer_token));
-        let mut out: Value =
-            self.post_with("freepublish/batchget", "/cgi-bin/freepublish/batchget", token, &body).await?;
-        if let Some(object) = out.as_object_mut() {
-            object.remove("errcode");
-            object.remove("errmsg");
-        }
-        Ok(out)
+        let out: Value = self.post_with("freepublish/batchget", "/cgi-bin/freepublish/batchget", token, &body).await?;
+        Ok(super::wire::answer_only(out))
     }
 
     /// `freepublish/delete`: the published article `article_id` (all of it with `index` 0, else

@@ -19,14 +19,10 @@ impl WeChatClient {
     /// [`ApiError`] (76021: a path WeChat does not know).
     pub async fn api_quota(&self, authorizer_token: &Secret, cgi_path: &str) -> Result<Value, ApiError> {
         let token = Some(("access_token", authorizer_token));
-        let mut answer: Value = self
+        let answer: Value = self
             .post_with("openapi/quota/get", "/cgi-bin/openapi/quota/get", token, &json!({"cgi_path": cgi_path}))
             .await?;
-        if let Some(object) = answer.as_object_mut() {
-            object.remove("errcode");
-            object.remove("errmsg");
-        }
-        Ok(answer)
+        Ok(super::wire::answer_only(answer))
     }
 
     /// `clear_quota` for `appid` with its own token.

@@ -56,6 +56,16 @@ fn required_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> 
 #[derive(Debug, Deserialize)]
 pub(super) struct Ok {}
 
+/// WeChat's answer without its `errcode`/`errmsg` (0/"ok" once decoded): what the platform passes
+/// on as data.
+pub(super) fn answer_only(mut answer: Value) -> Value {
+    if let Some(object) = answer.as_object_mut() {
+        object.remove("errcode");
+        object.remove("errmsg");
+    }
+    answer
+}
+
 /// An id WeChat sends as a number or a string (`msgid`, `template_id`), as text.
 pub(super) fn id_text(value: Option<&Value>) -> Option<String> {
     match value? {
