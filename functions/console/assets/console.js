@@ -959,8 +959,9 @@
     try {
       const { data } = await api("GET", `${routes.account(selected.authorizer_appid)}/followers?${query}`);
       for (const f of data.followers) {
-        const openid = el("td", { cls: "openid", text: f.openid, attrs: { title: "给这位粉丝发消息" } });
-        openid.addEventListener("click", () => {
+        // A button, so the keyboard reaches it as the mouse does.
+        const openid = el("td", { cls: "openid" }, [el("button", { cls: "link", text: f.openid, attrs: { type: "button", title: "给这位粉丝发消息" } })]);
+        openid.firstChild.addEventListener("click", () => {
           $("send-to").value = f.openid;
           tab("send");
         });

@@ -30,6 +30,7 @@ import urllib.parse
 import urllib.request
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -75,6 +76,48 @@ def png(width: int, height: int, rgb: tuple, salt: bytes) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tEXt", b"run\x00" + salt)
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# How the keyboard walk names a control: its id, else its tag and place among the panel's elements
+# (the rules' and tables' controls are made by the script, without ids).
+DESCRIBE = "const d = (p, e) => e.id ? `#${e.id}` : `${e.tagName.toLowerCase()}@${[...p.querySelectorAll('*')].indexOf(e)}`;"
+# The controls a mouse user sees in a panel, in the page's order: the native ones, and anything
+# else the pointer shows as clickable (outermost only: a button's text inherits its cursor).
+VISIBLE_CONTROLS = DESCRIBE + """
+const p = document.getElementById(arguments[0]);
+const pointer = (e) => e && getComputedStyle(e).cursor === 'pointer';
+const native = 'a[href], button, input, select, textarea, summary, [tabindex]';
+return [...p.querySelectorAll('*')]
+  .filter((e) => e.matches(native) ? !e.disabled && e.tabIndex >= 0 : pointer(e) && !pointer(e.parentElement))
+  .filter((e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden')
+  .map((e) => ({id: d(p, e)}));"""
+# The focused control, if it is in the panel, and whether it shows that it has the focus.
+FOCUSED = DESCRIBE + """
+const p = document.getElementById(arguments[0]);
+const e = document.activeElement;
+if (!e || e === p || !p.contains(e)) return null;
+const s = getComputedStyle(e);
+return {id: d(p, e), ring: e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2};"""
+
+
+def keyboard_walk(driver, press, panel: str) -> list:
+    """Presses Tab from where the focus is until it enters `panel`, then until it leaves it:
+    what was focused inside, in order."""
+    for _ in range(40):
+        press(Keys.TAB)
+        now = driver.execute_script(FOCUSED, panel)
+        if now:
+            break
+    else:
+        raise AssertionError(f"Tab never reached {panel}")
+    seen = [now]
+    for _ in range(300):
+        press(Keys.TAB)
+        now = driver.execute_script(FOCUSED, panel)
+        if not now:
+            return seen
+        seen.append(now)
+    raise AssertionError(f"Tab never left {panel}: {seen[-5:]}")
 
 
 def main() -> int:
@@ -182,11 +225,11 @@ def main() -> int:
         while True:
             driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
             wait.until(lambda d: text_of("followers-result"))
-            if driver.find_elements(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]'):
+            if driver.find_elements(By.XPATH, f'//td[@class="openid" and .="{FAN}"]'):
                 break
             assert time.monotonic() < deadline, text_of("followers-result")
             time.sleep(0.5)
-        row = driver.find_element(By.XPATH, f'//td[@class="openid" and text()="{FAN}"]/..')
+        row = driver.find_element(By.XPATH, f'//td[@class="openid" and .="{FAN}"]/..')
         assert "开放至" in row.text, row.text
         # The card's figure is the tab's: both say one follower (the card said 0 before the
         # ledger took the message, and follows the tab without a reload).
@@ -194,7 +237,7 @@ def main() -> int:
         meta = driver.find_element(By.CSS_SELECTOR, f'.card[data-appid="{ACCOUNT}"] .meta').text
         assert meta.startswith("粉丝 1 ·"), meta
         shot("followers")
-        row.find_element(By.CLASS_NAME, "openid").click()
+        row.find_element(By.CSS_SELECTOR, ".openid button").click()
         assert driver.find_element(By.ID, "send-to").get_attribute("value") == FAN
         driver.find_element(By.ID, "send-text").send_keys("您好，价格已发送")
         driver.find_element(By.ID, "send").click()
@@ -437,6 +480,36 @@ def main() -> int:
         into_view("origins-result")
         shot("web-origins")
 
+        # 11b. The keyboard alone: each tab opened with Enter, then Tab walks its panel. Every
+        #      control a mouse user sees there is reached, once, in the order the page shows
+        #      them (no positive tabindex, nothing skipped, nothing hidden reached), and each
+        #      shows where the focus is. Then a tag made without the mouse.
+        press = lambda key: ActionChains(driver).send_keys(key).perform()  # noqa: E731
+        walked = {}
+        for name in [b.get_attribute("data-tab") for b in driver.find_elements(By.CSS_SELECTOR, ".tab")]:
+            button = driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]')
+            driver.execute_script("arguments[0].focus()", button)
+            press(Keys.ENTER)
+            wait.until(lambda d: button.get_attribute("aria-pressed") == "true")
+            wait.until(lambda d: d.find_element(By.ID, f"tab-{name}").get_attribute("aria-busy") is None)
+            seen = keyboard_walk(driver, press, f"tab-{name}")
+            visible = driver.execute_script(VISIBLE_CONTROLS, f"tab-{name}")
+            assert [e["id"] for e in seen] == [e["id"] for e in visible], (name, seen, visible)
+            assert all(e["ring"] for e in seen), (name, [e for e in seen if not e["ring"]])
+            walked[name] = len(seen)
+        print(f"  keyboard walk: {walked}")
+        driver.execute_script("arguments[0].focus()", driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="tags"]'))
+        press(Keys.ENTER)
+        while driver.switch_to.active_element.get_attribute("id") != "tag-name":
+            press(Keys.TAB)
+        press("键盘")
+        press(Keys.TAB)
+        assert driver.switch_to.active_element.get_attribute("id") == "create-tag"
+        press(Keys.ENTER)
+        wait.until(lambda d: text_of("tags-result") == "已创建标签「键盘」")
+        wait.until(lambda d: "键盘" in [i.get_attribute("value") for i in d.find_elements(By.CSS_SELECTOR, "#tags tbody td:first-child input")])
+        shot("keyboard")
+
         # 12. At a phone's size: one column, the buttons reachable.
         driver.set_window_size(390, 844)
         driver.get(CONSOLE)
@@ -446,12 +519,20 @@ def main() -> int:
         assert driver.find_element(By.ID, "add-account").is_displayed()
         assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         shot("phone")
-        # Every tab of the account at 360 px (the narrowest phone the console is made for): nothing
-        # wider than the screen, each screen held to the accessibility rules.
-        driver.set_window_size(360, 800)
+        # Every tab of the account on a wide screen, then at 360 px (the narrowest phone the
+        # console is made for): nothing wider than the screen; at 360 px each screen is kept and
+        # held to the accessibility rules.
+        driver.set_window_size(1920, 1000)
         card.click()
         wait.until(ec.visibility_of_element_located((By.ID, "detail")))
-        for name in [b.get_attribute("data-tab") for b in driver.find_elements(By.CSS_SELECTOR, ".tab")]:
+        tabs = [b.get_attribute("data-tab") for b in driver.find_elements(By.CSS_SELECTOR, ".tab")]
+        for name in tabs:
+            driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]').click()
+            wait.until(ec.visibility_of_element_located((By.ID, f"tab-{name}")))
+            assert driver.execute_script(
+                "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"), name
+        driver.set_window_size(360, 800)
+        for name in tabs:
             driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]').click()
             wait.until(ec.visibility_of_element_located((By.ID, f"tab-{name}")))
             wide = driver.execute_script(
