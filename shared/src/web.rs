@@ -697,19 +697,71 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Ends a request made for an account (`appid`, when the route named one): the account's WeChat
-/// calls of it are counted when `response` is a success and forgotten otherwise
-/// ([`Platform::settle_usage`]), whichever way the request ended. Every account function answers
-/// through this.
-pub async fn settled<S: TokenStore>(
-    platform: &Platform<S>,
-    appid: Option<String>,
-    response: Response<Body>,
-) -> Response<Body> {
-    if let Some(appid) = appid {
-        platform.settle_usage(&appid, response.status().is_success()).await;
+/// A request on one of a function's account routes, past the checks every account function
+/// makes first ([`on_account`]): the account it names and who acts (the family decided which
+/// kind of caller). Its answers log the function and the account, so a function's match arms
+/// say only what is theirs.
+pub struct AccountRequest {
+    /// The function answering (its log name).
+    pub function: &'static str,
+    /// The account the route names.
+    pub appid: String,
+    /// Who acts: the dashboard user or the named backend.
+    pub caller: Caller,
+}
+
+impl AccountRequest {
+    /// `400` ([`DashboardCode::BadParameter`]) for a request refused before anything is done.
+    pub fn refused(&self, reason: &str) -> Response<Body> {
+        tracing::warn!(function = self.function, authorizer = %self.appid, reason, "request refused");
+        DashboardCode::BadParameter.respond(reason)
     }
-    response
+
+    /// A use case's result: its data (`200`), or its error as the dashboard's code.
+    pub fn answer(&self, result: Result<serde_json::Value, ActError>) -> Response<Body> {
+        match result {
+            Ok(data) => json_ok(data),
+            Err(err) => {
+                tracing::warn!(function = self.function, authorizer = %self.appid, error = %err, "not done");
+                DashboardCode::for_act(&err)
+            }
+        }
+    }
+}
+
+/// Answers a request on `function`'s account routes: `route` finds the account, the family and
+/// the action (404 when the path is none of the function's), [`acting_caller`] the caller (401 or
+/// 403 otherwise), then `respond` does the work. Whichever way it ends, the account's WeChat calls
+/// of the request are counted when the answer is a success and forgotten otherwise
+/// ([`Platform::settle_usage`]). Every account function answers through this.
+///
+/// # Errors
+/// What `respond` returns (lambda_http's error; none in practice).
+pub async fn on_account<S, A, R, F>(
+    platform: &Platform<S>,
+    config: &Config,
+    function: &'static str,
+    request: Request,
+    route: R,
+    respond: impl FnOnce(AccountRequest, A, Request) -> F,
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    S: TokenStore,
+    R: Fn(&Request) -> Option<(String, bool, A)>,
+    F: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>>,
+{
+    let Some((appid, backend, action)) = route(&request) else {
+        return Ok(no_such_route(function, &request));
+    };
+    let response = match acting_caller(&request, config, backend, function) {
+        Ok(caller) => {
+            let account = AccountRequest { function, appid: appid.clone(), caller };
+            respond(account, action, request).await?
+        }
+        Err(refused) => *refused,
+    };
+    platform.settle_usage(&appid, response.status().is_success()).await;
+    Ok(response)
 }
 
 #[cfg(test)]

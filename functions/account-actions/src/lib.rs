@@ -119,26 +119,20 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let appid = route(&request).map(|(appid, ..)| appid);
-    let response = respond(app, request).await?;
-    Ok(web::settled(&app.platform, appid, response).await)
+    web::on_account(&app.platform, &app.config, FUNCTION, request, route, |account, action, request| {
+        respond(app, account, action, request)
+    })
+    .await
 }
 
-async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let Some((appid, backend, action)) = route(&request) else {
-        return Ok(web::no_such_route(FUNCTION, &request));
-    };
-    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
-        Ok(caller) => caller,
-        Err(refused) => return Ok(*refused),
-    };
-    let answer = |result: Result<Value, shared::service::ActError>| match result {
-        Ok(data) => web::json_ok(data),
-        Err(err) => {
-            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
-            DashboardCode::for_act(&err)
-        }
-    };
+async fn respond<S: TokenStore>(
+    app: &App<S>,
+    account: web::AccountRequest,
+    action: Action,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let web::AccountRequest { appid, caller, .. } = &account;
+    let answer = |result| account.answer(result);
     let json_body = || -> Result<Value, String> {
         let body = web::body_bytes(&request);
         if body.len() > MAX_BODY_BYTES {
@@ -155,18 +149,18 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
     };
     let response = match action {
         Action::SendTemplate => match json_body() {
-            Ok(body) => answer(app.platform.send_template_message(&caller, &appid, &body, key.as_deref()).await),
+            Ok(body) => answer(app.platform.send_template_message(caller, appid, &body, key.as_deref()).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
-        Action::TemplateMessage(msgid) => answer(app.platform.template_message(&caller, &appid, &msgid).await),
+        Action::TemplateMessage(msgid) => answer(app.platform.template_message(caller, appid, &msgid).await),
         Action::Templates => {
-            answer(app.platform.templates_of(&caller, &appid).await.map(|list| json!({"templates": list})))
+            answer(app.platform.templates_of(caller, appid).await.map(|list| json!({"templates": list})))
         }
         Action::AddTemplate => match json_body() {
-            Ok(body) => answer(app.platform.add_template(&caller, &appid, &body).await),
+            Ok(body) => answer(app.platform.add_template(caller, appid, &body).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
-        Action::ReplyRules => match app.platform.reply_rules(&caller, &appid).await {
+        Action::ReplyRules => match app.platform.reply_rules(caller, appid).await {
             Ok((version, document)) => web::json_versioned(version, document),
             Err(err) => answer(Err(err)),
         },
@@ -176,7 +170,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
             };
             let body = web::body_bytes(&request);
-            match app.platform.save_reply_rules(&caller, &appid, body, version).await {
+            match app.platform.save_reply_rules(caller, appid, body, version).await {
                 Ok((version, document)) => web::json_versioned(version, document),
                 Err(err) => {
                     tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "reply rules not saved");
@@ -199,12 +193,10 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Some(_) => return Ok(DashboardCode::BadParameter.respond("limit must be 1 to 100")),
             };
             answer(
-                app.platform
-                    .followers(&caller, &appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit)
-                    .await,
+                app.platform.followers(caller, appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit).await,
             )
         }
-        Action::BackfillFollowers => answer(app.platform.backfill_followers(&caller, &appid).await),
+        Action::BackfillFollowers => answer(app.platform.backfill_followers(caller, appid).await),
         Action::Binding | Action::Unbind => {
             let pairs = web::query_pairs(&request);
             let one =
@@ -215,9 +207,9 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 _ => return Ok(DashboardCode::BadParameter.respond("give exactly one of openid and user_ref")),
             };
             let result = if action == Action::Binding {
-                app.platform.binding(&caller, &appid, side).await
+                app.platform.binding(caller, appid, side).await
             } else {
-                app.platform.unbind(&caller, &appid, side).await
+                app.platform.unbind(caller, appid, side).await
             };
             match result {
                 Ok(Some(binding)) => web::json_ok(binding_json(&binding)),
@@ -227,7 +219,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(err) => answer(Err(err)),
             }
         }
-        Action::LendToken => match app.platform.lend_token(&caller, &appid).await {
+        Action::LendToken => match app.platform.lend_token(caller, appid).await {
             Ok(token) => {
                 let now = app.platform.now();
                 let mut response = web::json_ok(json!({
@@ -245,21 +237,21 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 DashboardCode::for_act(&err)
             }
         },
-        Action::WebOrigins => answer(app.platform.web_origins(&caller, &appid).await),
+        Action::WebOrigins => answer(app.platform.web_origins(caller, appid).await),
         Action::SetWebOrigins => match json_body() {
-            Ok(body) => answer(app.platform.set_web_origins(&caller, &appid, &body).await),
+            Ok(body) => answer(app.platform.set_web_origins(caller, appid, &body).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
         Action::MintWebStart => match json_body() {
-            Ok(body) => answer(app.platform.mint_web_start(&caller, &appid, &body).await),
+            Ok(body) => answer(app.platform.mint_web_start(caller, appid, &body).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
         Action::RedeemWebTicket => match json_body() {
-            Ok(body) => redeem(app, &caller, &appid, &body).await,
+            Ok(body) => redeem(app, caller, appid, &body).await,
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
         Action::SendMessage => match json_body() {
-            Ok(body) => answer(app.platform.send_custom_message(&caller, &appid, &body, key.as_deref()).await),
+            Ok(body) => answer(app.platform.send_custom_message(caller, appid, &body, key.as_deref()).await),
             Err(reason) => DashboardCode::BadParameter.respond(&reason),
         },
     };

@@ -25,7 +25,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
-use shared::service::{ActError, MAX_QR_DAYS, MenuState, NewQrCode, QrCodeFigures};
+use shared::service::{MAX_QR_DAYS, MenuState, NewQrCode, QrCodeFigures};
 use shared::store::{StoredQrCode, TokenStore};
 use shared::web::{self, DashboardCode};
 
@@ -118,30 +118,21 @@ fn tag_id(text: &str) -> Result<i64, String> {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let appid = route(&request).map(|(appid, ..)| appid);
-    let response = respond(app, request).await?;
-    Ok(web::settled(&app.platform, appid, response).await)
+    web::on_account(&app.platform, &app.config, FUNCTION, request, route, |account, action, request| {
+        respond(app, account, action, request)
+    })
+    .await
 }
 
-async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let Some((appid, backend, action)) = route(&request) else {
-        return Ok(web::no_such_route(FUNCTION, &request));
-    };
-    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
-        Ok(caller) => caller,
-        Err(refused) => return Ok(*refused),
-    };
-    let refused = |reason: &str| {
-        tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "request refused");
-        DashboardCode::BadParameter.respond(reason)
-    };
-    let answer = |result: Result<Value, ActError>| match result {
-        Ok(data) => web::json_ok(data),
-        Err(err) => {
-            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
-            DashboardCode::for_act(&err)
-        }
-    };
+async fn respond<S: TokenStore>(
+    app: &App<S>,
+    account: web::AccountRequest,
+    action: Action,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let web::AccountRequest { appid, caller, .. } = &account;
+    let refused = |reason: &str| account.refused(reason);
+    let answer = |result| account.answer(result);
     let versioned = |result: Result<MenuState, shared::service::DocumentError>| match result {
         Ok(state) => web::json_versioned(state.version, menu_json(&state)),
         Err(err) => {
@@ -157,7 +148,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
     let pairs = web::query_pairs(&request);
     let platform = &app.platform;
     let response = match action {
-        Action::Menu => match platform.menu(&caller, &appid).await {
+        Action::Menu => match platform.menu(caller, appid).await {
             Ok(state) => web::json_versioned(state.version, menu_json(&state)),
             Err(err) => answer(Err(err)),
         },
@@ -167,27 +158,27 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(reason) => return Ok(refused(reason)),
             };
             if action == Action::DeleteMenu {
-                versioned(platform.delete_menu(&caller, &appid, version).await)
+                versioned(platform.delete_menu(caller, appid, version).await)
             } else {
                 match json_body() {
-                    Ok(document) => versioned(platform.save_menu(&caller, &appid, &document, version).await),
+                    Ok(document) => versioned(platform.save_menu(caller, appid, &document, version).await),
                     Err(reason) => refused(&reason),
                 }
             }
         }
         Action::AddConditional => match json_body() {
             Ok(document) => {
-                answer(platform.add_conditional_menu(&caller, &appid, &document).await.map(|id| json!({"menuid": id})))
+                answer(platform.add_conditional_menu(caller, appid, &document).await.map(|id| json!({"menuid": id})))
             }
             Err(reason) => refused(&reason),
         },
         Action::DeleteConditional(menuid) => answer(
-            platform.delete_conditional_menu(&caller, &appid, &menuid).await.map(|()| json!({"deleted": menuid})),
+            platform.delete_conditional_menu(caller, appid, &menuid).await.map(|()| json!({"deleted": menuid})),
         ),
         Action::MatchMenu => match web::single_param(&pairs, "openid") {
             Ok(Some(openid)) => answer(
                 platform
-                    .menu_for_follower(&caller, &appid, openid)
+                    .menu_for_follower(caller, appid, openid)
                     .await
                     .map(|menu| json!({"openid": openid, "menu": menu})),
             ),
@@ -197,11 +188,11 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
         Action::Tags => match web::single_param(&pairs, "openid") {
             Ok(Some(openid)) => answer(
                 platform
-                    .follower_tags(&caller, &appid, openid)
+                    .follower_tags(caller, appid, openid)
                     .await
                     .map(|ids| json!({"openid": openid, "tag_ids": ids})),
             ),
-            Ok(None) => answer(platform.tags(&caller, &appid).await.map(|tags| {
+            Ok(None) => answer(platform.tags(caller, appid).await.map(|tags| {
                 let tags: Vec<Value> =
                     tags.iter().map(|t| json!({"id": t.id, "name": t.name, "count": t.count})).collect();
                 json!({"tags": tags})
@@ -219,20 +210,20 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             match action {
                 Action::RenameTag(id) => match tag_id(&id) {
                     Ok(id) => answer(
-                        platform.rename_tag(&caller, &appid, id, &name).await.map(|()| json!({"id": id, "name": name})),
+                        platform.rename_tag(caller, appid, id, &name).await.map(|()| json!({"id": id, "name": name})),
                     ),
                     Err(reason) => refused(&reason),
                 },
                 _ => answer(
                     platform
-                        .create_tag(&caller, &appid, &name)
+                        .create_tag(caller, appid, &name)
                         .await
                         .map(|t| json!({"tag": {"id": t.id, "name": t.name, "count": t.count}})),
                 ),
             }
         }
         Action::DeleteTag(id) => match tag_id(&id) {
-            Ok(id) => answer(platform.delete_tag(&caller, &appid, id).await.map(|()| json!({"deleted": id}))),
+            Ok(id) => answer(platform.delete_tag(caller, appid, id).await.map(|()| json!({"deleted": id}))),
             Err(reason) => refused(&reason),
         },
         Action::TagFollowers(id) => {
@@ -253,7 +244,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             };
             answer(
                 platform
-                    .tag_followers(&caller, &appid, id, &openids, !remove)
+                    .tag_followers(caller, appid, id, &openids, !remove)
                     .await
                     .map(|done| json!({"tag": id, if remove { "removed" } else { "tagged" }: done})),
             )
@@ -264,7 +255,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(reason) => return Ok(refused(&reason)),
             };
             let now = platform.now();
-            match platform.create_qr_code(&caller, &appid, &new).await {
+            match platform.create_qr_code(caller, appid, &new).await {
                 Ok((code, true)) => web::json_ok(json!({"code": qr_json(&code, now), "existing": true})),
                 Ok((code, false)) => {
                     web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"code": qr_json(&code, now)}}))
@@ -283,7 +274,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Some(_) => return Ok(refused("limit must be 1 to 100")),
             };
             let now = platform.now();
-            answer(platform.qr_codes(&caller, &appid, cursor, limit).await.map(|(page, permanent, rules)| {
+            answer(platform.qr_codes(caller, appid, cursor, limit).await.map(|(page, permanent, rules)| {
                 let codes: Vec<Value> = page
                     .items
                     .iter()
@@ -305,10 +296,10 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 _ => return Ok(refused(&format!("days must be 1 to {MAX_QR_DAYS}"))),
             };
             let now = platform.now();
-            answer(platform.qr_code(&caller, &appid, &id, days).await.map(|figures| figures_json(&figures, now)))
+            answer(platform.qr_code(caller, appid, &id, days).await.map(|figures| figures_json(&figures, now)))
         }
         Action::Quota => match web::single_param(&pairs, "cgi_path") {
-            Ok(Some(path)) => answer(platform.api_quota(&caller, &appid, path).await),
+            Ok(Some(path)) => answer(platform.api_quota(caller, appid, path).await),
             Ok(None) => refused("cgi_path is required: the API's path, as /cgi-bin/message/custom/send"),
             Err(reason) => refused(&reason),
         },
@@ -318,7 +309,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Ok(Some(Ok(days))) if (1..=90).contains(&days) => days,
                 _ => return Ok(refused("days must be 1 to 90")),
             };
-            answer(platform.api_usage(&caller, &appid, days).await.map(|figures| {
+            answer(platform.api_usage(caller, appid, days).await.map(|figures| {
                 let days: Vec<Value> = figures
                     .iter()
                     .map(|(day, calls)| {
@@ -330,7 +321,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 json!({"days": days})
             }))
         }
-        Action::ResetQuota => answer(platform.reset_quota(&caller, &appid).await.map(|used| {
+        Action::ResetQuota => answer(platform.reset_quota(caller, appid).await.map(|used| {
             json!({"reset": true, "resets_used": used, "resets_per_month": shared::service::QUOTA_RESETS_PER_MONTH})
         })),
         Action::JsConfig => {
@@ -341,12 +332,12 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             let Some(url) = url else {
                 return Ok(refused("url is required: the page's address, as location.href.split('#')[0]"));
             };
-            answer(platform.js_config(&caller, &appid, &url).await.map(|c| {
+            answer(platform.js_config(caller, appid, &url).await.map(|c| {
                 json!({"appId": c.app_id, "timestamp": c.timestamp, "nonceStr": c.nonce_str,
                     "signature": c.signature, "url": c.url})
             }))
         }
-        Action::QrCodeImage(id) => match platform.qr_code_image(&caller, &appid, &id).await {
+        Action::QrCodeImage(id) => match platform.qr_code_image(caller, appid, &id).await {
             Ok((bytes, content_type)) => {
                 let mut response = Response::new(Body::Binary(bytes));
                 let headers = response.headers_mut();

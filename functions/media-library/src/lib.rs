@@ -133,31 +133,22 @@ pub async fn handle<S: TokenStore>(
     staging: &impl Staging,
     request: Request,
 ) -> Result<Response<Body>, Error> {
-    let appid = route(&request).map(|(appid, ..)| appid);
-    let response = respond(app, staging, request).await?;
-    Ok(web::settled(&app.platform, appid, response).await)
+    web::on_account(&app.platform, &app.config, FUNCTION, request, route, |account, action, request| {
+        respond(app, staging, account, action, request)
+    })
+    .await
 }
 
 async fn respond<S: TokenStore>(
     app: &App<S>,
     staging: &impl Staging,
+    account: web::AccountRequest,
+    action: Action,
     request: Request,
 ) -> Result<Response<Body>, Error> {
-    let Some((appid, backend, action)) = route(&request) else {
-        return Ok(web::no_such_route(FUNCTION, &request));
-    };
-    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
-        Ok(caller) => caller,
-        Err(refused) => return Ok(*refused),
-    };
+    let web::AccountRequest { appid, caller, .. } = &account;
     let now = app.platform.now();
-    let answer = |result: Result<Value, shared::service::ActError>| match result {
-        Ok(data) => web::json_ok(data),
-        Err(err) => {
-            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
-            DashboardCode::for_act(&err)
-        }
-    };
+    let answer = |result| account.answer(result);
     let pairs = web::query_pairs(&request);
     let param = |name: &str| web::single_param(&pairs, name);
     let response = match action {
@@ -177,7 +168,7 @@ async fn respond<S: TokenStore>(
                     return Ok(DashboardCode::BadParameter.respond(&reason));
                 }
             };
-            match app.platform.begin_upload(&caller, &appid, &new, staging).await {
+            match app.platform.begin_upload(caller, appid, &new, staging).await {
                 Ok(Begun::Existing(medium)) => {
                     web::json_ok(json!({"medium": medium_json(&medium, now), "existing": true}))
                 }
@@ -195,15 +186,15 @@ async fn respond<S: TokenStore>(
         }
         Action::Complete(handle) => answer(
             app.platform
-                .complete_upload(&caller, &appid, &handle, staging)
+                .complete_upload(caller, appid, &handle, staging)
                 .await
                 .map(|m| json!({"medium": medium_json(&m, now)})),
         ),
         Action::Get(handle) => {
-            answer(app.platform.medium(&caller, &appid, &handle).await.map(|m| json!({"medium": medium_json(&m, now)})))
+            answer(app.platform.medium(caller, appid, &handle).await.map(|m| json!({"medium": medium_json(&m, now)})))
         }
         Action::Delete(handle) => answer(
-            app.platform.delete_medium(&caller, &appid, &handle, staging).await.map(|()| json!({"deleted": handle})),
+            app.platform.delete_medium(caller, appid, &handle, staging).await.map(|()| json!({"deleted": handle})),
         ),
         Action::List => {
             let (cursor, limit) = match (param("cursor"), param("limit")) {
@@ -217,7 +208,7 @@ async fn respond<S: TokenStore>(
                     return Ok(DashboardCode::BadParameter.respond(&format!("limit must be 1 to {MAX_MEDIA_PAGE}")));
                 }
             };
-            answer(app.platform.media(&caller, &appid, cursor, limit).await.map(|page| {
+            answer(app.platform.media(caller, appid, cursor, limit).await.map(|page| {
                 let media: Vec<Value> = page.items.iter().map(|m| medium_json(m, now)).collect();
                 json!({"media": media, "next_cursor": page.next})
             }))
@@ -236,7 +227,7 @@ async fn respond<S: TokenStore>(
                 return Ok(DashboardCode::BadParameter
                     .respond("type (image, voice or video), offset and count (1 to 20) are required as numbers"));
             };
-            answer(app.platform.materials(&caller, &appid, kind, offset, count).await.map(|page| {
+            answer(app.platform.materials(caller, appid, kind, offset, count).await.map(|page| {
                 let items: Vec<Value> = page
                     .items
                     .iter()
@@ -247,7 +238,7 @@ async fn respond<S: TokenStore>(
                 json!({"total": page.total, "items": items})
             }))
         }
-        Action::LibraryCount => answer(app.platform.material_count(&caller, &appid).await.map(
+        Action::LibraryCount => answer(app.platform.material_count(caller, appid).await.map(
             |count| json!({"image": count.image, "voice": count.voice, "video": count.video, "news": count.news}),
         )),
     };

@@ -25,9 +25,9 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::article::{ArticleInput, DraftInput};
-use shared::service::{ActError, MAX_DRAFT_PAGE, MassMessage, MassRequest};
+use shared::service::{MAX_DRAFT_PAGE, MassMessage, MassRequest};
 use shared::store::TokenStore;
-use shared::web::{self, DashboardCode};
+use shared::web;
 
 const FUNCTION: &str = "publishing";
 
@@ -93,30 +93,21 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
 /// # Errors
 /// None in practice; the signature is lambda_http's.
 pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let appid = route(&request).map(|(appid, ..)| appid);
-    let response = respond(app, request).await?;
-    Ok(web::settled(&app.platform, appid, response).await)
+    web::on_account(&app.platform, &app.config, FUNCTION, request, route, |account, action, request| {
+        respond(app, account, action, request)
+    })
+    .await
 }
 
-async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Response<Body>, Error> {
-    let Some((appid, backend, action)) = route(&request) else {
-        return Ok(web::no_such_route(FUNCTION, &request));
-    };
-    let caller = match web::acting_caller(&request, &app.config, backend, FUNCTION) {
-        Ok(caller) => caller,
-        Err(refused) => return Ok(*refused),
-    };
-    let refused = |reason: &str| {
-        tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "request refused");
-        DashboardCode::BadParameter.respond(reason)
-    };
-    let answer = |result: Result<Value, ActError>| match result {
-        Ok(data) => web::json_ok(data),
-        Err(err) => {
-            tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "not done");
-            DashboardCode::for_act(&err)
-        }
-    };
+async fn respond<S: TokenStore>(
+    app: &App<S>,
+    account: web::AccountRequest,
+    action: Action,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let web::AccountRequest { appid, caller, .. } = &account;
+    let refused = |reason: &str| account.refused(reason);
+    let answer = |result| account.answer(result);
     let body = web::body_bytes(&request);
     if body.len() > MAX_BODY_BYTES {
         return Ok(refused(&format!("the body is over {MAX_BODY_BYTES} bytes")));
@@ -129,7 +120,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Ok(draft) => draft,
                 Err(err) => return Ok(refused(&format!("the body is a draft: {}", json_reason(&err)))),
             };
-            match platform.create_draft(&caller, &appid, &draft).await {
+            match platform.create_draft(caller, appid, &draft).await {
                 Ok(media_id) => web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"media_id": media_id}})),
                 Err(err) => answer(Err(err)),
             }
@@ -140,19 +131,19 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(reason) => return Ok(refused(&reason)),
             };
             if action == Action::Drafts {
-                answer(platform.drafts(&caller, &appid, offset, count, content).await)
+                answer(platform.drafts(caller, appid, offset, count, content).await)
             } else {
-                answer(platform.publications(&caller, &appid, offset, count, content).await)
+                answer(platform.publications(caller, appid, offset, count, content).await)
             }
         }
-        Action::Publish(media_id) => match platform.publish_draft(&caller, &appid, &media_id).await {
+        Action::Publish(media_id) => match platform.publish_draft(caller, appid, &media_id).await {
             Ok(publish_id) => web::json(
                 StatusCode::ACCEPTED,
                 &json!({"code": 0, "data": {"publish_id": publish_id, "media_id": media_id, "status": "publishing"}}),
             ),
             Err(err) => answer(Err(err)),
         },
-        Action::Publication(publish_id) => answer(platform.publication(&caller, &appid, &publish_id).await),
+        Action::Publication(publish_id) => answer(platform.publication(caller, appid, &publish_id).await),
         Action::Preview => {
             let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
             let (openid, message) = match parsed.and_then(|body| {
@@ -163,9 +154,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Ok(parsed) => parsed,
                 Err(reason) => return Ok(refused(&reason)),
             };
-            answer(
-                platform.mass_preview(&caller, &appid, &openid, &message).await.map(|()| json!({"previewed": openid})),
-            )
+            answer(platform.mass_preview(caller, appid, &openid, &message).await.map(|()| json!({"previewed": openid})))
         }
         Action::Broadcast => {
             let key = match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
@@ -184,7 +173,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Ok(mass) => mass,
                 Err(reason) => return Ok(refused(&reason)),
             };
-            match platform.mass_send(&caller, &appid, &key, &mass).await {
+            match platform.mass_send(caller, appid, &key, &mass).await {
                 Ok(sent) => web::json(
                     if sent.existing { StatusCode::OK } else { StatusCode::ACCEPTED },
                     &json!({"code": 0, "data": {"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "existing": sent.existing}}),
@@ -192,7 +181,7 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
                 Err(err) => answer(Err(err)),
             }
         }
-        Action::BroadcastResult(msg_id) => answer(platform.mass_send_result(&caller, &appid, &msg_id).await),
+        Action::BroadcastResult(msg_id) => answer(platform.mass_send_result(caller, appid, &msg_id).await),
         Action::DeleteArticle(article_id) => {
             let index = match web::single_param(&pairs, "index").map(|i| i.map(str::parse::<u64>)) {
                 Ok(None) => 0,
@@ -201,13 +190,13 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             };
             answer(
                 platform
-                    .delete_publication(&caller, &appid, &article_id, index)
+                    .delete_publication(caller, appid, &article_id, index)
                     .await
                     .map(|()| json!({"deleted": article_id, "index": index})),
             )
         }
         Action::Draft(id) => {
-            answer(platform.draft(&caller, &appid, &id).await.map(|items| json!({"media_id": id, "articles": items})))
+            answer(platform.draft(caller, appid, &id).await.map(|items| json!({"media_id": id, "articles": items})))
         }
         Action::UpdateArticle(id, index) => {
             let Some(index) = index.parse::<usize>().ok().filter(|i| *i < shared::article::MAX_ARTICLES) else {
@@ -219,13 +208,13 @@ async fn respond<S: TokenStore>(app: &App<S>, request: Request) -> Result<Respon
             };
             answer(
                 platform
-                    .update_draft(&caller, &appid, &id, index, &article)
+                    .update_draft(caller, appid, &id, index, &article)
                     .await
                     .map(|()| json!({"media_id": id, "index": index})),
             )
         }
         Action::DeleteDraft(id) => {
-            answer(platform.delete_draft(&caller, &appid, &id).await.map(|()| json!({"deleted": id})))
+            answer(platform.delete_draft(caller, appid, &id).await.map(|()| json!({"deleted": id})))
         }
     };
     Ok(response)
