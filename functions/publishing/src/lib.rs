@@ -25,7 +25,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use shared::app::App;
 use shared::article::{ArticleInput, DraftInput};
-use shared::service::{MAX_DRAFT_PAGE, MassMessage, MassRequest};
+use shared::service::{ArticleList, MAX_DRAFT_PAGE, MassMessage, MassRequest};
 use shared::store::TokenStore;
 use shared::web;
 
@@ -130,11 +130,8 @@ async fn respond<S: TokenStore>(
                 Ok(page) => page,
                 Err(reason) => return Ok(refused(&reason)),
             };
-            if action == Action::Drafts {
-                answer(platform.drafts(caller, appid, offset, count, content).await)
-            } else {
-                answer(platform.publications(caller, appid, offset, count, content).await)
-            }
+            let list = if action == Action::Drafts { ArticleList::Drafts } else { ArticleList::Published };
+            answer(platform.article_page(caller, appid, list, offset, count, content).await)
         }
         Action::Publish(media_id) => match platform.publish_draft(caller, appid, &media_id).await {
             Ok(publish_id) => web::json(

@@ -67,6 +67,8 @@ pub use self::web_auth::{
     BindingSide, MAX_USER_REF, MAX_WEB_ORIGINS, RedeemError, WEB_START_SECS, WEB_STATE_SECS, WEB_TICKET_SECS,
     WebCallbackError, WebStartError, binding_json,
 };
+/// Which list of articles a page is of ([`Platform::article_page`]).
+pub use crate::wechat::ArticleList;
 
 use std::sync::Arc;
 

@@ -15,6 +15,15 @@ struct Added {
     media_id: String,
 }
 
+/// The two lists of an account's articles WeChat pages the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArticleList {
+    /// The draft box.
+    Drafts,
+    /// The published articles (发表记录).
+    Published,
+}
+
 impl WeChatClient {
     /// `draft/add` with checked `articles`: the draft's `media_id`.
     ///
@@ -55,21 +64,25 @@ impl WeChatClient {
         Ok(out.get_mut("news_item").map(Value::take).unwrap_or_else(|| json!([])))
     }
 
-    /// `draft/batchget`: `{total_count, item_count, item}` from `offset` (`count` 1–20), with or
-    /// without the content.
+    /// One page of `list` (`draft/batchget` or `freepublish/batchget`, paged alike):
+    /// `{total_count, item_count, item}` from `offset` (`count` 1–20), with or without the content.
     ///
     /// # Errors
     /// [`ApiError`].
-    pub async fn drafts(
+    pub async fn article_page(
         &self,
         authorizer_token: &Secret,
+        list: ArticleList,
         offset: u64,
         count: u64,
         with_content: bool,
     ) -> Result<Value, ApiError> {
+        let (api, path) = match list {
+            ArticleList::Drafts => ("draft/batchget", "/cgi-bin/draft/batchget"),
+            ArticleList::Published => ("freepublish/batchget", "/cgi-bin/freepublish/batchget"),
+        };
         let body = json!({"offset": offset, "count": count, "no_content": u8::from(!with_content)});
-        let token = Some(("access_token", authorizer_token));
-        let out: Value = self.post_with("draft/batchget", "/cgi-bin/draft/batchget", token, &body).await?;
+        let out: Value = self.post_with(api, path, Some(("access_token", authorizer_token)), &body).await?;
         Ok(super::wire::answer_only(out))
     }
 

@@ -22,6 +22,7 @@ mod quota;
 mod tags;
 mod wire;
 
+pub use self::drafts::ArticleList;
 pub use self::error::{ApiError, ErrorKind};
 pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
 pub use self::menu::LiveMenu;

@@ -37,23 +37,6 @@ impl WeChatClient {
         Ok(super::wire::answer_only(out))
     }
 
-    /// `freepublish/batchget`: the published articles from `offset` (`count` 1–20).
-    ///
-    /// # Errors
-    /// [`ApiError`].
-    pub async fn publications(
-        &self,
-        authorizer_token: &Secret,
-        offset: u64,
-        count: u64,
-        with_content: bool,
-    ) -> Result<Value, ApiError> {
-        let body = json!({"offset": offset, "count": count, "no_content": u8::from(!with_content)});
-        let token = Some(("access_token", authorizer_token));
-        let out: Value = self.post_with("freepublish/batchget", "/cgi-bin/freepublish/batchget", token, &body).await?;
-        Ok(super::wire::answer_only(out))
-    }
-
     /// `freepublish/delete`: the published article `article_id` (all of it with `index` 0, else
     /// the article at `index`, from 1).
     ///

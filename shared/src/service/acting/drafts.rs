@@ -9,11 +9,13 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::publishing::{PUBLISH_SETS, PUBLISH_WHAT};
 use super::{ActError, Caller};
 use crate::article::{ArticleInput, DraftInput, Resolve};
 use crate::media::{Kind, Lifetime};
 use crate::service::Platform;
 use crate::store::{StoredMedium, TokenStore};
+use crate::wechat::ArticleList;
 
 /// The permission sets the draft box needs (either; WeChat: 48001/61007 without them).
 const DRAFT_SETS: &[i64] = &[11, 100];
@@ -147,24 +149,28 @@ impl<S: TokenStore> Platform<S> {
         self.with_account_token(record, false, |token| async move { self.wechat.draft(&token, media_id).await }).await
     }
 
-    /// A page of the account's drafts, newest first (`total_count`, `item`), with or without
-    /// their content.
+    /// A page of the account's drafts or published articles, newest first (`total_count`,
+    /// `item`), with or without their content: the two lists need different permission sets.
     ///
     /// # Errors
     /// The account's states; WeChat's refusal.
-    pub async fn drafts(
+    pub async fn article_page(
         &self,
         caller: &Caller,
         appid: &str,
+        list: ArticleList,
         offset: u64,
         count: u64,
         with_content: bool,
     ) -> Result<Value, ActError> {
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        match list {
+            ArticleList::Drafts => Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?,
+            ArticleList::Published => Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?,
+        }
         let count = count.clamp(1, MAX_DRAFT_PAGE);
         self.with_account_token(record, false, |token| async move {
-            self.wechat.drafts(&token, offset, count, with_content).await
+            self.wechat.article_page(&token, list, offset, count, with_content).await
         })
         .await
     }

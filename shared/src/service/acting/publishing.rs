@@ -19,8 +19,8 @@ use crate::service::Platform;
 use crate::store::{MarkerKey, TokenStore};
 
 /// The permission set publishing needs (WeChat's 61007/48001 without it).
-const PUBLISH_SETS: &[i64] = &[7];
-const PUBLISH_WHAT: &str = "群发与通知, mass sends and publishing";
+pub(super) const PUBLISH_SETS: &[i64] = &[7];
+pub(super) const PUBLISH_WHAT: &str = "群发与通知, mass sends and publishing";
 /// How long the platform keeps a publication's records (its submission and its outcome).
 pub const PUBLICATION_RECORD_SECS: i64 = 30 * 24 * 3600;
 
@@ -120,27 +120,6 @@ impl<S: TokenStore> Platform<S> {
             }
         }
         Ok(out)
-    }
-
-    /// A page of the account's published articles, newest first.
-    ///
-    /// # Errors
-    /// The account's states; WeChat's refusal.
-    pub async fn publications(
-        &self,
-        caller: &Caller,
-        appid: &str,
-        offset: u64,
-        count: u64,
-        with_content: bool,
-    ) -> Result<Value, ActError> {
-        let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
-        let count = count.clamp(1, super::MAX_DRAFT_PAGE);
-        self.with_account_token(record, false, |token| async move {
-            self.wechat.publications(&token, offset, count, with_content).await
-        })
-        .await
     }
 
     /// Deletes a published article (`index` 0: all its articles; else the one at `index`, from 1).
