@@ -240,6 +240,11 @@ async fn mass_sends_are_checked_made_once_per_key_and_kept_within_the_accounts_a
         (200, Some(msg_id.as_str()), Some(true))
     );
     assert_eq!(standin.mass_send_count(ACCOUNT), 1);
+    // The same key for another send: refused, nothing sent, the first send's ids not given.
+    let (status, reused) = send(account.clone(), Some("weekly-1"), text("另一条群发")).await;
+    assert_eq!((status, reused["code"].as_i64()), (422, Some(1019)), "{reused}");
+    assert!(reused["data"].is_null(), "{reused}");
+    assert_eq!(standin.mass_send_count(ACCOUNT), 1);
     // The result, from WeChat's push: the three followers reached.
     let url = format!("{account}/broadcasts/{msg_id}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

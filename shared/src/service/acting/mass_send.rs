@@ -150,6 +150,20 @@ impl MassRequest {
         };
         Ok(Self { to, message: MassMessage::from_value(body)? })
     }
+
+    /// What identifies the send whatever the request's formatting: the SHA-1 of its audience and
+    /// message rebuilt field by field (keys sorted, OpenIDs sorted and distinct), so a key used
+    /// again for another send is told apart from a retry.
+    pub fn fingerprint(&self) -> String {
+        let to = match &self.to {
+            Audience::All => json!({"all": true}),
+            Audience::Tag(tag) => json!({"tag_id": tag}),
+            Audience::OpenIds(openids) => json!({"openids": openids}),
+        };
+        let message = &self.message;
+        let canonical = json!({"to": to, "msgtype": message.msgtype, "object": message.object, "ignore_reprint": message.ignore_reprint});
+        crate::crypto::signature(&[&canonical.to_string()])
+    }
 }
 
 /// What a mass send did.
@@ -239,8 +253,9 @@ impl<S: TokenStore> Platform<S> {
     ///
     /// # Errors
     /// [`ActError::Invalid`] for what the platform refuses before WeChat (the field named, the
-    /// account's allowance); the account's states; WeChat's refusal (45065: the key's send was
-    /// made and its answer lost); [`ActError::OutcomeUnknown`] when WeChat did not answer.
+    /// account's allowance); [`ActError::KeyReused`] when the key's send within the day was
+    /// another one; the account's states; WeChat's refusal (45065: the key's send was made and
+    /// its answer lost); [`ActError::OutcomeUnknown`] when WeChat did not answer.
     pub async fn mass_send(
         &self,
         caller: &Caller,
@@ -253,8 +268,14 @@ impl<S: TokenStore> Platform<S> {
         }
         let clientmsgid: String = crate::crypto::signature(&[caller.name(), "\n", key]).chars().take(32).collect();
         let now = self.now();
+        let fingerprint = request.fingerprint();
         if let Some(kept) = self.store.recall(&MarkerKey::mass_by_client(appid, &clientmsgid), now).await? {
             let kept: Value = serde_json::from_str(&kept).unwrap_or_default();
+            // The key's first send was another one: nothing is sent, and its ids are not given
+            // as this request's (records kept before fingerprints were have none, a day at most).
+            if kept.get("request").and_then(Value::as_str).is_some_and(|first| first != fingerprint) {
+                return Err(ActError::KeyReused);
+            }
             let msg_id = kept["msg_id"].as_str().unwrap_or_default().to_owned();
             return Ok(MassOutcome {
                 msg_id,
@@ -293,7 +314,7 @@ impl<S: TokenStore> Platform<S> {
             Audience::Tag(tag) => json!({"tag_id": tag}),
             Audience::OpenIds(openids) => json!({"openids": openids.len()}),
         };
-        let kept = json!({"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "to": to, "msgtype": msgtype, "sent_at": now});
+        let kept = json!({"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "to": to, "msgtype": msgtype, "sent_at": now, "request": fingerprint});
         for key in [MarkerKey::mass_by_client(appid, &clientmsgid), MarkerKey::mass_message(appid, &sent.msg_id)] {
             if let Err(err) = self.store.remember_value(&key, &kept.to_string(), MASS_RECORD_SECS, now).await {
                 tracing::warn!(authorizer = %appid, msg_id = %sent.msg_id, error = %err, "mass send made; a record of it not stored");
@@ -372,5 +393,24 @@ impl<S: TokenStore> Platform<S> {
             out["source"] = json!("wechat");
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_send_is_known_again_whatever_its_formatting_and_told_apart_from_another() {
+        let request = |body: Value| MassRequest::from_value(&body).unwrap().fingerprint();
+        let list = |a: &str, b: &str| json!({"to": {"openids": [a, b, a]}, "msgtype": "text", "text": {"content": "周末活动"}});
+        assert_eq!(request(list("o_1", "o_2")), request(list("o_2", "o_1")));
+        assert_ne!(request(list("o_1", "o_2")), request(list("o_1", "o_3")));
+        let article = |to: Value, ignore: bool| json!({"to": to, "msgtype": "mpnews", "mpnews": {"media_id": "m1"}, "send_ignore_reprint": ignore});
+        let all = request(article(json!({"all": true}), false));
+        assert_eq!(all, request(json!({"mpnews": {"media_id": "m1"}, "msgtype": "mpnews", "to": {"all": true}})));
+        assert_ne!(all, request(article(json!({"tag_id": 2}), false)));
+        assert_ne!(all, request(article(json!({"all": true}), true)));
+        assert_ne!(all, request(json!({"to": {"all": true}, "msgtype": "text", "text": {"content": "m1"}})));
     }
 }
