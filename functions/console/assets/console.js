@@ -1126,15 +1126,23 @@
     }
   }
 
-  // A panel says it is loading (aria-busy, and 「加载中…」 shown by the style sheet) until its
-  // answer is in; a table with no rows says so in a row of its own.
+  // A panel says it is loading (aria-busy, and 「加载中…」 shown by the style sheet) until every
+  // answer asked for is in, and takes no input meanwhile (inert): an edit made then would be
+  // replaced by the answer. A table with no rows says so in a row of its own.
+  const loading = new Map();
   async function busy(name, load) {
     const body = $(`tab-${name}`);
+    loading.set(name, (loading.get(name) || 0) + 1);
     body.setAttribute("aria-busy", "true");
+    body.inert = true;
     try {
       await load();
     } finally {
-      body.removeAttribute("aria-busy");
+      loading.set(name, loading.get(name) - 1);
+      if (!loading.get(name)) {
+        body.removeAttribute("aria-busy");
+        body.inert = false;
+      }
     }
   }
 

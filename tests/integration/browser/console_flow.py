@@ -130,6 +130,11 @@ def main() -> int:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.ID, element_id))
         def text_of(element_id: str) -> str:
             return driver.find_element(By.ID, element_id).text
+        def open_tab(name: str) -> None:
+            # A tab reloads its panel when opened: wait for that answer (the panel is aria-busy
+            # from the click until it is in), not for what the panel showed before it.
+            driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]').click()
+            wait.until(lambda d: d.find_element(By.ID, f"tab-{name}").get_attribute("aria-busy") is None)
         # 0. The console signs in by itself: 登录 → the identity provider (the stand-in's, as this
         #    flow's operator) → back with a token carrying the console's own state and nonce, kept
         #    in this tab only and out of the address bar. The demo reads the token's subject, which
@@ -223,7 +228,7 @@ def main() -> int:
         # (Each click on the tab reloads the list: look only once its answer is in.)
         deadline = time.monotonic() + 30
         while True:
-            driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
+            open_tab("followers")
             wait.until(lambda d: text_of("followers-result"))
             if driver.find_elements(By.XPATH, f'//td[@class="openid" and .="{FAN}"]'):
                 break
@@ -254,7 +259,7 @@ def main() -> int:
 
         # 7. 素材: an image uploaded from the browser (to the staging bucket, then to WeChat), shown,
         #    used in a keyword rule (the follower gets the image) and sent to the follower.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="media"]').click()
+        open_tab("media")
         picked = wait.until(ec.presence_of_element_located((By.ID, "media-file")))
         with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as image:
             image.write(png(96, 64, (7, 193, 96), unique("").encode()))
@@ -283,7 +288,7 @@ def main() -> int:
                 break
             time.sleep(0.2)
         assert media_id and not media_id.group(1).startswith(handle[:4]), pushed
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="media"]').click()
+        open_tab("media")
         def send_it(d) -> bool:
             # (Opening the tab reloads the list: a row may be replaced under the click.)
             try:
@@ -304,8 +309,8 @@ def main() -> int:
         # 8. 自定义菜单: built in the form (a button and a parent of two), shown on the phone's bar;
         #    a name over WeChat's limit refused in words first; published; the keys without a
         #    reply rule flagged, then linked once a rule answers one; a follower's tap gets it.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="menu"]').click()
-        wait.until(lambda d: text_of("menu-version") == "0" and d.find_element(By.ID, "menu-result").text == "")
+        open_tab("menu")
+        assert text_of("menu-version") == "0" and text_of("menu-result") == ""
         driver.find_element(By.ID, "add-menu-button").click()
         top = lambda i: driver.find_element(By.CSS_SELECTOR, f'#menu-form .menu-button[data-index="{i}"]')  # noqa: E731
         top(0).find_element(By.CSS_SELECTOR, 'input[data-field="name"]').send_keys("价格查询一下")
@@ -341,14 +346,14 @@ def main() -> int:
         into_view("menu-form")
         shot("menu-published")
         # A rule for PRICE (the rules' editor), then the menu says which rule answers it.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="rules"]').click()
+        open_tab("rules")
         driver.find_element(By.CSS_SELECTOR, "#rules-advanced summary").click()
         document = json.loads(driver.find_element(By.ID, "rules").get_attribute("value"))
         document["rules"].append({"on": "click", "key": "PRICE", "reply": {"msgtype": "text", "text": {"content": "菜单查价：88 元"}}})
         driver.execute_script(set_rules, json.dumps(document, ensure_ascii=False, indent=2))
         driver.find_element(By.ID, "save-rules").click()
         wait.until(lambda d: text_of("rules-result").startswith("已保存（版本 3）"))
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="menu"]').click()
+        open_tab("menu")
         wait.until(lambda d: f"「PRICE」→ 第 {len(document['rules'])} 条自动回复规则" in text_of("menu-keys"))
         deadline = time.monotonic() + 30
         while True:
@@ -361,7 +366,7 @@ def main() -> int:
         shot("menu-keys")
 
         # 9. 标签: the empty list says so; one created, the follower tagged (its count shown).
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="tags"]').click()
+        open_tab("tags")
         wait.until(lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#tags tbody tr")] == ["还没有标签"])
         assert driver.find_element(By.ID, "tab-tags").get_attribute("aria-busy") is None
         driver.find_element(By.ID, "tag-name").send_keys("老顾客")
@@ -374,12 +379,12 @@ def main() -> int:
         into_view("tags")
         shot("tags")
         # The followers' list shows the tag on the follower.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="followers"]').click()
+        open_tab("followers")
         wait.until(lambda d: any(c.text == "老顾客" for c in d.find_elements(By.CSS_SELECTOR, "#followers td.tags")))
 
         # 10. 二维码: a poster's code made, its image shown; a newcomer scans it (the ledger counts
         #     the follow from the bus, seconds) and the code's figures say so.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="qrcodes"]').click()
+        open_tab("qrcodes")
         driver.find_element(By.ID, "qr-name").send_keys("门店海报")
         driver.find_element(By.ID, "qr-scene").send_keys("shop-42")
         days = driver.find_element(By.ID, "qr-days")
@@ -409,7 +414,7 @@ def main() -> int:
 
         # 10b. 接口额度: what the platform called for the account (the code above among them),
         #      WeChat's figures for one API, a reset (counted: the first of the month's ten).
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="quota"]').click()
+        open_tab("quota")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#usage tr[data-api="qrcode/create"]'))
         Select(driver.find_element(By.ID, "quota-api")).select_by_value("/cgi-bin/qrcode/create")
         driver.find_element(By.ID, "query-quota").click()
@@ -423,7 +428,7 @@ def main() -> int:
         #      script and event attribute removed before WeChat sees it), previewed to the
         #      follower, published (WeChat's push says where); a second one mass sent to every
         #      follower (WeChat's push says how many it reached).
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="articles"]').click()
+        open_tab("articles")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#draft-cover option[value="{handle}"]'))
         def write_draft(title: str, content: str) -> None:
             for field, value in (("draft-title", title), ("draft-content", content)):
@@ -460,7 +465,7 @@ def main() -> int:
         shot("mass-sent")
 
         # 11. Web authorization's sites: a wrong one (its message, in words), then the shop's.
-        driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="web"]').click()
+        open_tab("web")
         origins = wait.until(ec.visibility_of_element_located((By.ID, "web-origins")))
         origins.clear()
         origins.send_keys("http://shop.example.com")
@@ -507,7 +512,9 @@ def main() -> int:
         assert driver.switch_to.active_element.get_attribute("id") == "create-tag"
         press(Keys.ENTER)
         wait.until(lambda d: text_of("tags-result") == "已创建标签「键盘」")
-        wait.until(lambda d: "键盘" in [i.get_attribute("value") for i in d.find_elements(By.CSS_SELECTOR, "#tags tbody td:first-child input")])
+        # (Read in one script: the list is replaced when it reloads.)
+        tag_names = "return [...document.querySelectorAll('#tags tbody td:first-child input')].map((i) => i.value)"
+        wait.until(lambda d: "键盘" in d.execute_script(tag_names))
         shot("keyboard")
 
         # 12. At a phone's size: one column, the buttons reachable.
@@ -527,13 +534,13 @@ def main() -> int:
         wait.until(ec.visibility_of_element_located((By.ID, "detail")))
         tabs = [b.get_attribute("data-tab") for b in driver.find_elements(By.CSS_SELECTOR, ".tab")]
         for name in tabs:
-            driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]').click()
+            open_tab(name)
             wait.until(ec.visibility_of_element_located((By.ID, f"tab-{name}")))
             assert driver.execute_script(
                 "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"), name
         driver.set_window_size(360, 800)
         for name in tabs:
-            driver.find_element(By.CSS_SELECTOR, f'.tab[data-tab="{name}"]').click()
+            open_tab(name)
             wait.until(ec.visibility_of_element_located((By.ID, f"tab-{name}")))
             wide = driver.execute_script(
                 "const w = document.documentElement.clientWidth;"
