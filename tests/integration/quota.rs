@@ -56,6 +56,11 @@ async fn the_accounts_quota_is_read_reset_within_its_budget_and_named_when_spent
     );
     let resets_at = body["resets_at"].as_i64().unwrap();
     assert_eq!((resets_at + 8 * 3600) % 86_400, 0, "a China midnight: {resets_at}");
+    // The platform counts a request's calls only when the request succeeded: the third code
+    // counted, the refused fourth (WeChat was asked, and said no) not.
+    let (_, body) = get(format!("{account}/quota/usage")).await;
+    let today = body["data"]["days"].as_array().unwrap().last().unwrap()["calls"].clone();
+    assert_eq!(today["qrcode/create"], 3, "{body}");
 
     // Reset: the count starts again; ten a month, the eleventh refused here (WeChat not asked).
     let reset = || {
