@@ -623,6 +623,12 @@
         return el("tr", { attrs: { "data-tag": String(tag.id) } }, [el("td", {}, [name]), el("td", { text: tag.count }), el("td", {}, [rename, remove])]);
       }));
       $("tag-pick").replaceChildren(...data.tags.map((tag) => el("option", { text: tag.name, attrs: { value: String(tag.id) } })));
+      const audience = $("mass-audience").value;
+      $("mass-audience").replaceChildren(
+        el("option", { text: "全部粉丝", attrs: { value: "all" } }),
+        ...data.tags.map((tag) => el("option", { text: `标签「${tag.name}」（${tag.count} 人）`, attrs: { value: String(tag.id) } })),
+      );
+      if ([...$("mass-audience").options].some((o) => o.value === audience)) $("mass-audience").value = audience;
       if (!data.tags.length) body.replaceChildren(el("tr", {}, [el("td", { text: "还没有标签", attrs: { colspan: "3" } })]));
     } catch (err) {
       result("tags-result", err.message, false);
@@ -1099,13 +1105,18 @@
 
   async function massSendDraft(mediaId, title) {
     const base = routes.publishing(selected.authorizer_appid);
-    if (!massKeys.has(mediaId)) massKeys.set(mediaId, `console-${mediaId}-${Date.now()}`);
+    const audience = $("mass-audience").value || "all";
+    const to = audience === "all" ? { all: true } : { tag_id: Number(audience) };
+    // One key per draft and audience: a click after a timeout repeats the same send (WeChat makes
+    // it once), another audience is another send.
+    const send = `${mediaId}|${audience}`;
+    if (!massKeys.has(send)) massKeys.set(send, `console-${mediaId}-${audience}-${Date.now()}`);
     try {
       const { data } = await api("POST", `${base}/broadcasts`, {
-        body: { to: { all: true }, msgtype: "mpnews", mpnews: { media_id: mediaId } },
-        headers: { "idempotency-key": massKeys.get(mediaId) },
+        body: { to, msgtype: "mpnews", mpnews: { media_id: mediaId } },
+        headers: { "idempotency-key": massKeys.get(send) },
       });
-      massKeys.delete(mediaId);
+      massKeys.delete(send);
       result("publish-result", `「${title}」已提交群发，等待微信的发送结果…`, true);
       await loadDrafts();
       const done = await outcome(`${base}/broadcasts/${encodeURIComponent(data.msg_id)}`);
@@ -1160,7 +1171,7 @@
     tags: () => loadTags().then(() => emptyTable("tags", "还没有标签")),
     qrcodes: () => loadQrCodes().then(() => emptyTable("qrcodes", "还没有二维码")),
     quota: () => loadUsage().then(() => emptyTable("usage", "近 7 天平台没有替这个公众号调用接口")),
-    articles: () => loadDrafts(),
+    articles: () => Promise.all([loadDrafts(), loadTags()]),
   };
 
   function tab(name) {
