@@ -15,7 +15,7 @@ import tempfile
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -67,7 +67,9 @@ class Flow:
         self._profile = tempfile.TemporaryDirectory()
         self.driver = browser(self._profile.name)
         self.driver.set_page_load_timeout(120)
-        self.wait = WebDriverWait(self.driver, 30)
+        # A wait's condition that reads an element the page has just replaced (a list re-rendered
+        # by the answer it waits for) is asked again, not failed: the page changed, look again.
+        self.wait = WebDriverWait(self.driver, 30, ignored_exceptions=[StaleElementReferenceException])
         return self
 
     def act_as(self, user: str) -> None:
