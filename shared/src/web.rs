@@ -753,15 +753,15 @@ where
     let Some((appid, backend, action)) = route(&request) else {
         return Ok(no_such_route(function, &request));
     };
-    let response = match acting_caller(&request, config, backend, function) {
-        Ok(caller) => {
-            let account = AccountRequest { function, appid: appid.clone(), caller };
-            respond(account, action, request).await?
-        }
-        Err(refused) => *refused,
+    let answered = match acting_caller(&request, config, backend, function) {
+        Ok(caller) => respond(AccountRequest { function, appid: appid.clone(), caller }, action, request).await,
+        Err(refused) => Ok(*refused),
     };
-    platform.settle_usage(&appid, response.status().is_success()).await;
-    Ok(response)
+    // Settled on every path, an error too: calls left unsettled would be counted with the
+    // account's next successful request.
+    let succeeded = answered.as_ref().is_ok_and(|response| response.status().is_success());
+    platform.settle_usage(&appid, succeeded).await;
+    answered
 }
 
 #[cfg(test)]
