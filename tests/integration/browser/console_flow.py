@@ -8,7 +8,9 @@ uploaded (browser → staging bucket → WeChat), shown, used in a keyword rule 
 menu built in the form (a name over WeChat's limit refused in words), published, its keys linked to
 the reply rules, a follower's tap answered → a tag put on the follower → a campaign QR code made,
 its image shown, a newcomer's scan counted → the account's API use, WeChat's quota for one API and
-a reset → the sites web authorization may return to (a wrong one refused in words, then saved) → the console at a phone's
+a reset → an article written, previewed, published, another mass sent to one tag's followers → the
+sites web authorization may return to (a wrong one refused in words, then saved) → every tab walked
+with the keyboard alone, a tag made without the mouse → every tab on a wide screen and at a phone's
 size → another user authorizes the account through their own link: the console says it left. The console signs in by itself (the stand-in's identity provider) and refuses a token it did
 not ask for; the platform's start page and the console's header say who is signed in. Screenshots go to $SCREENSHOT_DIR (default target/e2e/screenshots), prefixed
 "console-". Independent of every other flow and of earlier runs: the console's operator is a user
