@@ -145,12 +145,12 @@ async fn respond<S: TokenStore>(
     };
     let key = match idempotency_key(&request) {
         Ok(key) => key,
-        Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
+        Err(reason) => return Ok(account.refused(reason)),
     };
     let response = match action {
         Action::SendTemplate => match json_body() {
             Ok(body) => answer(app.platform.send_template_message(caller, appid, &body, key.as_deref()).await),
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
         Action::TemplateMessage(msgid) => answer(app.platform.template_message(caller, appid, &msgid).await),
         Action::Templates => {
@@ -158,7 +158,7 @@ async fn respond<S: TokenStore>(
         }
         Action::AddTemplate => match json_body() {
             Ok(body) => answer(app.platform.add_template(caller, appid, &body).await),
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
         Action::ReplyRules => match app.platform.reply_rules(caller, appid).await {
             Ok((version, document)) => web::json_versioned(version, document),
@@ -167,7 +167,7 @@ async fn respond<S: TokenStore>(
         Action::SaveReplyRules => {
             let version = match web::if_match(&request) {
                 Ok(version) => version,
-                Err(reason) => return Ok(DashboardCode::BadParameter.respond(reason)),
+                Err(reason) => return Ok(account.refused(reason)),
             };
             let body = web::body_bytes(&request);
             match app.platform.save_reply_rules(caller, appid, body, version).await {
@@ -185,12 +185,12 @@ async fn respond<S: TokenStore>(
                 None | Some("") => None,
                 Some("true") => Some(true),
                 Some("false") => Some(false),
-                Some(_) => return Ok(DashboardCode::BadParameter.respond("subscribed must be true or false")),
+                Some(_) => return Ok(account.refused("subscribed must be true or false")),
             };
             let limit = match get("limit").map(str::parse::<u32>) {
                 None => 50,
                 Some(Ok(limit)) if (1..=shared::service::MAX_FOLLOWER_PAGE).contains(&limit) => limit,
-                Some(_) => return Ok(DashboardCode::BadParameter.respond("limit must be 1 to 100")),
+                Some(_) => return Ok(account.refused("limit must be 1 to 100")),
             };
             answer(
                 app.platform.followers(caller, appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit).await,
@@ -204,7 +204,7 @@ async fn respond<S: TokenStore>(
             let side = match (one("openid"), one("user_ref")) {
                 (Some(openid), None) => BindingSide::OpenId(openid),
                 (None, Some(user_ref)) => BindingSide::UserRef(user_ref),
-                _ => return Ok(DashboardCode::BadParameter.respond("give exactly one of openid and user_ref")),
+                _ => return Ok(account.refused("give exactly one of openid and user_ref")),
             };
             let result = if action == Action::Binding {
                 app.platform.binding(caller, appid, side).await
@@ -240,19 +240,19 @@ async fn respond<S: TokenStore>(
         Action::WebOrigins => answer(app.platform.web_origins(caller, appid).await),
         Action::SetWebOrigins => match json_body() {
             Ok(body) => answer(app.platform.set_web_origins(caller, appid, &body).await),
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
         Action::MintWebStart => match json_body() {
             Ok(body) => answer(app.platform.mint_web_start(caller, appid, &body).await),
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
         Action::RedeemWebTicket => match json_body() {
             Ok(body) => redeem(app, caller, appid, &body).await,
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
         Action::SendMessage => match json_body() {
             Ok(body) => answer(app.platform.send_custom_message(caller, appid, &body, key.as_deref()).await),
-            Err(reason) => DashboardCode::BadParameter.respond(&reason),
+            Err(reason) => account.refused(&reason),
         },
     };
     Ok(response)

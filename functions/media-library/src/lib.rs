@@ -25,7 +25,7 @@ use shared::media::{Kind, Lifetime};
 use shared::service::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS};
 use shared::staging::Staging;
 use shared::store::{StoredMedium, TokenStore};
-use shared::web::{self, DashboardCode};
+use shared::web;
 
 const FUNCTION: &str = "media-library";
 
@@ -155,8 +155,9 @@ async fn respond<S: TokenStore>(
         Action::Begin => {
             let body = web::body_bytes(&request);
             if body.len() > MAX_BODY_BYTES {
-                return Ok(DashboardCode::BadParameter
-                    .respond("the body is a declaration, not the file: upload the file to the URL it answers"));
+                return Ok(
+                    account.refused("the body is a declaration, not the file: upload the file to the URL it answers")
+                );
             }
             let declared = serde_json::from_slice::<Value>(body)
                 .map_err(|_| "the body must be JSON".to_owned())
@@ -165,7 +166,7 @@ async fn respond<S: TokenStore>(
                 Ok(new) => new,
                 Err(reason) => {
                     tracing::warn!(function = FUNCTION, authorizer = %appid, reason, "declaration refused");
-                    return Ok(DashboardCode::BadParameter.respond(&reason));
+                    return Ok(account.refused(&reason));
                 }
             };
             match app.platform.begin_upload(caller, appid, &new, staging).await {
@@ -199,13 +200,13 @@ async fn respond<S: TokenStore>(
         Action::List => {
             let (cursor, limit) = match (param("cursor"), param("limit")) {
                 (Ok(cursor), Ok(limit)) => (cursor.filter(|c| !c.is_empty()), limit),
-                (Err(e), _) | (_, Err(e)) => return Ok(DashboardCode::BadParameter.respond(&e)),
+                (Err(e), _) | (_, Err(e)) => return Ok(account.refused(&e)),
             };
             let limit = match limit.map(str::parse::<u32>) {
                 None => 50,
                 Some(Ok(limit)) if (1..=MAX_MEDIA_PAGE).contains(&limit) => limit,
                 Some(_) => {
-                    return Ok(DashboardCode::BadParameter.respond(&format!("limit must be 1 to {MAX_MEDIA_PAGE}")));
+                    return Ok(account.refused(&format!("limit must be 1 to {MAX_MEDIA_PAGE}")));
                 }
             };
             answer(app.platform.media(caller, appid, cursor, limit).await.map(|page| {
@@ -224,8 +225,9 @@ async fn respond<S: TokenStore>(
                 _ => None,
             };
             let (Some(kind), Ok(offset), Ok(count)) = (kind, number("offset", 0), number("count", 20)) else {
-                return Ok(DashboardCode::BadParameter
-                    .respond("type (image, voice or video), offset and count (1 to 20) are required as numbers"));
+                return Ok(
+                    account.refused("type (image, voice or video), offset and count (1 to 20) are required as numbers")
+                );
             };
             answer(app.platform.materials(caller, appid, kind, offset, count).await.map(|page| {
                 let items: Vec<Value> = page
