@@ -259,9 +259,9 @@ fn image_src(src: &str, resolve: &dyn Resolve) -> Result<String, String> {
     ))
 }
 
-/// Reduces HTML to the elements and attributes WeChat keeps: [`KEPT`] elements with
-/// [`KEPT_ATTRIBUTES`] (no `on…`, links `http(s)` only, styles without `url(` or `expression(`),
-/// [`REMOVED_WITH_CONTENT`] gone with their content, comments gone, other elements unwrapped
+/// Reduces HTML to the elements and attributes WeChat keeps: `KEPT` elements with
+/// `KEPT_ATTRIBUTES` (no `on…`, links `http(s)` only, styles without `url(` or `expression(`),
+/// `REMOVED_WITH_CONTENT` gone with their content, comments gone, other elements unwrapped
 /// (their text kept), a stray `<` escaped. Each `<img>`'s `src` goes through `image` (an error
 /// stops the reduction). A scanner, not a parser: it never fails on malformed markup.
 ///

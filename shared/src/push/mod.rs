@@ -9,7 +9,7 @@
 //! Nothing is decrypted before the signature holds, and the replay window is checked after it, so
 //! the timestamp it reads is WeChat's. Every refusal is one [`PushError`], which alone decides the
 //! official error code and the HTTP status (`docs/contract.md`, "Push URLs"). This module sits
-//! above [`crate::crypto`] (bytes in, bytes out) and [`crate::xml`], and below the services.
+//! above [`crate::crypto`] (bytes in, bytes out) and `crate::xml`, and below the services.
 
 mod envelope;
 

@@ -23,9 +23,9 @@ use std::time::Duration;
 use super::{CallError, Platform};
 use crate::auth_state::StateError;
 use crate::secret::Secret;
-use crate::store::{
-    AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, Timestamp, TokenStore,
-};
+use crate::service::ComponentStore;
+use crate::store::{AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, Timestamp};
+use crate::store::{AuthorizerStore, MarkerStore};
 use crate::wechat::{ApiError, AuthorizerTokens, ErrorKind};
 
 /// The longest a state may live: a pre_auth_code lives at most 30 minutes.
@@ -113,7 +113,7 @@ pub enum CallbackError {
     Authorization(#[from] AuthorizationError),
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// The admin's browser came back with `state` and `code`. The state is verified (ours, within
     /// its lifetime) and consumed with one conditional write **before** WeChat is called (one
     /// state, one attempt); then the code is completed and the account claimed for the state's

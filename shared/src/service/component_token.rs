@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use super::Platform;
 use crate::secret::{Secret, random_bytes};
-use crate::store::{ComponentToken, ComponentTokenStore, LeaseName, StoreError, Timestamp, TokenStore};
+use crate::service::ComponentStore;
+use crate::store::{ComponentToken, ComponentTokenStore, LeaseName, StoreError, Timestamp};
 use crate::wechat::{ApiError, ErrorKind, IssuedToken};
 
 /// How eagerly and how patiently to refresh.
@@ -175,7 +176,7 @@ impl CallError {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore> Platform<S> {
     /// A component access token valid for at least the policy's margin: the stored one, or one
     /// refreshed from the newest verify ticket under the store's lease. `stale`: a token WeChat
     /// just rejected.
@@ -224,7 +225,7 @@ impl<S: TokenStore> Platform<S> {
     /// A fresh pre-authorization code (they are single-use: one per link or page view).
     ///
     /// # Errors
-    /// As [`Platform::with_component_token`].
+    /// As `Platform::with_component_token`.
     pub async fn create_pre_auth_code(&self) -> Result<IssuedToken, CallError> {
         self.with_component_token(|token| async move { self.wechat.create_pre_auth_code(&token).await }).await
     }

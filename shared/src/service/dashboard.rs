@@ -14,7 +14,10 @@
 
 use super::{CallError, Platform};
 use crate::auth_state::StateError;
-use crate::store::{MarkerKey, OwnerMove, StoreError, SummaryPage, TokenStore};
+use crate::service::ComponentStore;
+use crate::store::FollowerStore;
+use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{MarkerKey, OwnerMove, StoreError, SummaryPage};
 
 /// How long a start link can be opened.
 pub const START_LINK_SECS: i64 = 300;
@@ -106,7 +109,7 @@ pub enum StartError {
     Link(#[from] LinkError),
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + FollowerStore + MarkerStore> Platform<S> {
     /// One page (at most [`MAX_PAGE`]) of the accounts `owner` manages, with their profiles and
     /// status (no token).
     ///

@@ -11,7 +11,9 @@ use std::future::Future;
 use std::net::Ipv4Addr;
 
 use super::Platform;
-use crate::store::{MarkerKey, TokenStore};
+use crate::service::ComponentStore;
+use crate::store::MarkerKey;
+use crate::store::MarkerStore;
 
 /// AWS WAF's ceiling on addresses in one IP set
 /// (<https://docs.aws.amazon.com/waf/latest/developerguide/limits.html>).
@@ -54,7 +56,7 @@ pub fn push_source_cidrs(list: &[String]) -> Result<Vec<String>, String> {
     Ok(cidrs)
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + MarkerStore> Platform<S> {
     /// Copies WeChat's push servers into `sources` once a UTC day (the first run of the day; a
     /// failed copy is tried again by the next run). Returns what happened, in words, for the
     /// run's report; a failure starts with `failed`.

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 
 use super::{ActError, Caller, Platform};
 use crate::bus::SOURCE;
-use crate::store::{Follower, FollowerChange, MarkerKey, StoreError, TokenStore};
+use crate::service::ActingStore;
+use crate::store::{DocumentStore, FollowerStore, QrCodeStore};
+use crate::store::{Follower, FollowerChange, MarkerKey, StoreError};
 use crate::wechat::ErrorKind;
 
 /// The most followers one page of the list returns.
@@ -75,7 +77,7 @@ struct Backfill {
     done: bool,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Platform<S> {
     /// Records one event of the bus (as EventBridge delivers it: `detail-type`, `detail`) in the
     /// follower ledger.
     ///

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use super::Platform;
 use crate::bus::{Event, PublishError};
-use crate::store::{MarkerKey, StoreError, TokenStore};
+use crate::store::MarkerStore;
+use crate::store::{MarkerKey, StoreError};
 
 /// How long a handed-off push is remembered. WeChat retries a push three times within about
 /// 15 seconds; a quarter of an hour also covers a late manual replay.
@@ -58,7 +59,7 @@ pub(super) enum Delivery {
     Retry,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: MarkerStore> Platform<S> {
     /// Publishes `events` unless `marker` says they were, then records that they were.
     ///
     /// # Errors
@@ -115,7 +116,7 @@ impl<S: TokenStore> Platform<S> {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: MarkerStore> Platform<S> {
     /// Whether `ledger` says the push was handed off.
     async fn ledger_seen(&self, ledger: &Ledger<'_>) -> Result<bool, StoreError> {
         match ledger {

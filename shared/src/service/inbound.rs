@@ -18,7 +18,9 @@ use super::hand_off::{Delivery, Ledger};
 use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
-use crate::store::{MarkerKey, TokenStore};
+use crate::service::ActingStore;
+use crate::store::MarkerKey;
+use crate::store::{DocumentStore, MediaStore};
 
 /// The release test's retry marker: as long as a hand-off's.
 const DEDUP_SECS: i64 = super::hand_off::HANDED_OFF_SECS;
@@ -42,7 +44,7 @@ pub fn is_release_test_account(appid: &str, message: &Message) -> bool {
     RELEASE_TEST_ACCOUNTS.iter().any(|(id, user)| *id == appid || *user == message.to_user_name)
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
     /// Handles one verified follower message or event for `appid` (`xml` is its decrypted XML)
     /// and says what to answer: hands it off to the bus (`hand_off.rs`), then computes the
     /// answer, which is the same for WeChat's retries.

@@ -9,7 +9,8 @@
 
 use super::Platform;
 use crate::crypto::signature;
-use crate::store::{MarkerKey, StoreError, TokenStore};
+use crate::store::MarkerStore;
+use crate::store::{MarkerKey, StoreError};
 
 /// What one identity may do in a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub enum SpendError {
     Store(#[from] StoreError),
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: MarkerStore> Platform<S> {
     /// Counts one of `identity`'s `limit`: `Ok` while within it.
     ///
     /// # Errors

@@ -23,7 +23,10 @@
 //! | per-identity limits kept in the table | `limits.rs` | dashboard, acting, web authorization |
 //! | the edge's list of WeChat's push servers, copied daily | `edge.rs` | token-refresher |
 //!
-//! Each use case has its own outcome and error types, so a caller matches only what can happen.
+//! Each use case has its own outcome and error types, so a caller matches only what can happen,
+//! and its own store bounds: an `impl` names the store traits the use case may touch
+//! ([`ComponentStore`], [`ActingStore`] and the stores of its own data), so what it can read or
+//! write is said in its header and held by the compiler.
 
 mod acting;
 mod authorization;
@@ -75,10 +78,22 @@ use std::sync::Arc;
 use crate::auth_state::StateSigner;
 use crate::bus::{Bus, NoBus};
 use crate::config::{Config, ConfigError};
-use crate::store::{Timestamp, TokenStore};
+use crate::store::{AuthorizerStore, ComponentTokenStore, MarkerStore, TicketStore, Timestamp, UsageStore};
 use crate::wechat::WeChatClient;
 
 pub use crate::clock::{Clock, unix_now_ms};
+
+/// What a use case that calls WeChat with the component token needs of the store: the ticket
+/// WeChat pushed and the token made from it (refreshed under a lease).
+pub trait ComponentStore: ComponentTokenStore + TicketStore {}
+impl<S: ComponentTokenStore + TicketStore> ComponentStore for S {}
+
+/// What a use case acting as an account needs of the store: [`ComponentStore`], the account and
+/// its tokens (refreshed under its lease), markers (single-use keys, kept answers), and the
+/// account's API use. Each use case's `impl` adds the stores of its own data, so its header says
+/// everything it can touch.
+pub trait ActingStore: ComponentStore + AuthorizerStore + MarkerStore + UsageStore {}
+impl<S: ComponentStore + AuthorizerStore + MarkerStore + UsageStore> ActingStore for S {}
 
 /// Where the authorization pages are and where WeChat sends the admin back: what
 /// [`Platform::authorization_link`] needs from the configuration.
@@ -112,7 +127,7 @@ pub struct Platform<S> {
     used_tokens: std::sync::Mutex<std::collections::HashMap<String, Vec<crate::secret::Secret>>>,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S> Platform<S> {
     /// The platform for `config` over `store`, on the system clock.
     ///
     /// # Errors

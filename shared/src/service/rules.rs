@@ -18,7 +18,9 @@ use super::{ActError, Caller, DocumentError, Platform};
 use crate::media::{Kind, is_handle};
 use crate::message::{Message, ReplyKind};
 use crate::rules::{Matcher, RuleError, RuleSet};
-use crate::store::{DocumentKind, StoreError, StoredMedium, TokenStore};
+use crate::service::ActingStore;
+use crate::store::{DocumentKind, StoreError, StoredMedium};
+use crate::store::{DocumentStore, MediaStore};
 
 /// The longest a cached rule set is used before it is read again: the bound on how long a saved
 /// change takes to be in effect.
@@ -112,7 +114,7 @@ impl RulesCache {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
     /// The passive reply the account's rules give `message`, from the cache when fresh.
     pub(super) async fn rule_reply(&self, appid: &str, message: &Message) -> Option<crate::message::Reply> {
         let matcher = match self.rules.get(appid) {

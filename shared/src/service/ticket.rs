@@ -9,8 +9,10 @@ use super::{AuthorizationError, Completion, Platform};
 use crate::bus::{AccountChange, AccountEvent, PublishError};
 use crate::message::{ComponentNotice, NoticeKind};
 use crate::secret::Secret;
+use crate::service::ComponentStore;
 use crate::store::AuthorizerRecord;
-use crate::store::{MarkerKey, OwnerMove, StoreError, TicketWrite, TokenStore, UNCLAIMED_OWNER, VerifyTicket};
+use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{MarkerKey, OwnerMove, StoreError, TicketWrite, UNCLAIMED_OWNER, VerifyTicket};
 
 /// What a handled notice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +71,7 @@ pub enum NoticeError {
     Bus(#[from] PublishError),
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// The authoritative owner binding: the user our link's `pre_auth_code` was issued to. An
     /// authorization begun elsewhere (no code, or one we did not issue) changes no owner. When
     /// the account belonged to someone else, the move is recorded for the previous owner (their

@@ -13,8 +13,10 @@ use super::publishing::{PUBLISH_SETS, PUBLISH_WHAT};
 use super::{ActError, Caller};
 use crate::article::{ArticleInput, DraftInput, Resolve};
 use crate::media::{Kind, Lifetime};
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{StoredMedium, TokenStore};
+use crate::store::MediaStore;
+use crate::store::StoredMedium;
 use crate::wechat::ArticleList;
 
 /// The permission sets the draft box needs (either; WeChat: 48001/61007 without them).
@@ -72,7 +74,7 @@ fn draft_id(media_id: &str) -> Result<&str, ActError> {
     if plausible { Ok(media_id) } else { Err(ActError::Invalid("the draft's media_id, as WeChat gave it".into())) }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + MediaStore> Platform<S> {
     /// The media a draft names, by handle (`None`: not the account's).
     async fn library(&self, appid: &str, handles: Vec<String>) -> Result<Library, ActError> {
         let mut media = HashMap::new();

@@ -12,9 +12,10 @@ use std::time::Duration;
 use super::{ActError, Caller};
 use crate::jssdk;
 use crate::secret::{Secret, random_bytes};
+use crate::service::ActingStore;
 use crate::service::Platform;
 use crate::service::component_token::holder_id;
-use crate::store::{AuthorizerRecord, LeaseName, MarkerKey, TokenStore};
+use crate::store::{AuthorizerRecord, LeaseName, MarkerKey};
 
 /// The ticket is kept this long less than WeChat's `expires_in`, so a signature never uses a
 /// ticket about to lapse.
@@ -41,7 +42,7 @@ pub struct JsConfig {
     pub url: String,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The `wx.config` of the page at `url`, which must be on one of the account's web origins.
     ///
     /// # Errors

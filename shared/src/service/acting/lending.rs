@@ -3,8 +3,9 @@
 
 use super::{ActError, Caller};
 use crate::secret::Secret;
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{Timestamp, TokenStore};
+use crate::store::Timestamp;
 
 /// A lent token is valid for at least this long (seconds); one closer to expiry is refreshed first.
 pub const LEND_MARGIN_SECS: i64 = 5 * 60;
@@ -18,7 +19,7 @@ pub struct LentToken {
     pub expires_at: Timestamp,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The account's access token, valid for at least [`LEND_MARGIN_SECS`] (refreshed first under
     /// the account's lease when closer to expiry; concurrent callers wait for that one refresh).
     ///

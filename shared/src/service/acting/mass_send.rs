@@ -25,8 +25,10 @@ use serde_json::{Map, Value, json};
 use super::{ActError, Caller, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::message::MAX_TEXT_CHARS;
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{MarkerKey, TokenStore};
+use crate::store::MarkerKey;
+use crate::store::{FollowerStore, MediaStore};
 
 /// The permission set mass sends need.
 const MASS_SETS: &[i64] = &[7];
@@ -177,7 +179,7 @@ pub struct MassOutcome {
     pub existing: bool,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + FollowerStore + MediaStore> Platform<S> {
     /// The message's object for WeChat: a media handle of the account's permanent material
     /// becomes its `media_id` (mass sends take permanent material), a draft is checked to exist.
     async fn mass_object(

@@ -29,10 +29,12 @@ use super::{ActError, Caller, sent_error};
 use crate::crypto::to_hex;
 use crate::media::{self, Kind, Lifetime, MAX_VIDEO_TEXT_CHARS, SNIFF_BYTES, TEMPORARY_SECS};
 use crate::secret::Secret;
+use crate::service::ActingStore;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
 use crate::staging::{StagedBytes, Staging, UploadUrl};
-use crate::store::{AuthorizerRecord, LeaseName, MediaPage, MediumUpload, StoredMedium, TokenStore};
+use crate::store::{AuthorizerRecord, LeaseName, MediaPage, MediumUpload, StoredMedium};
+use crate::store::{DocumentStore, MediaStore};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
 
 /// How long an upload URL works.
@@ -178,7 +180,7 @@ impl Stream for Verified {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
     /// Step 1: checks the declaration and answers the medium already uploaded, or an upload URL.
     ///
     /// # Errors

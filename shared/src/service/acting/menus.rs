@@ -20,9 +20,11 @@ use super::{ActError, Caller, DocumentError, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::menu::{Action, ConditionalMenu, KeyKind, Menu};
 use crate::rules::{RuleSet, Trigger};
+use crate::service::ActingStore;
 use crate::service::Platform;
 use crate::service::component_token::holder_id;
-use crate::store::{DocumentKind, LeaseName, StoreError, Timestamp, TokenStore};
+use crate::store::{DocumentKind, LeaseName, StoreError, Timestamp};
+use crate::store::{DocumentStore, FollowerStore, MediaStore};
 
 /// The permission set menus need (WeChat: 61007 without it).
 const MENU_SETS: &[i64] = &[15];
@@ -69,7 +71,7 @@ pub struct KeyLink {
     pub rule: Option<usize>,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
     /// The account's menu: the kept document, what WeChat has, and the links to the rules.
     ///
     /// # Errors

@@ -51,7 +51,8 @@ use std::time::Duration;
 
 use super::{CallError, Platform, RefreshOutcome};
 use crate::secret::Secret;
-use crate::store::{AuthorizerRecord, AuthorizerStatus, DocumentKind, StoreError, TokenStore};
+use crate::service::ActingStore;
+use crate::store::{AuthorizerRecord, AuthorizerStatus, DocumentKind, StoreError};
 use crate::wechat::{ApiError, ErrorKind};
 
 /// How long a caller waits for another caller's refresh of the same account.
@@ -212,7 +213,7 @@ impl From<StoreError> for ActError {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The account, if `caller` may see it (a dashboard user only their own), whatever its status.
     pub(super) async fn owned_account(&self, caller: &Caller, appid: &str) -> Result<AuthorizerRecord, ActError> {
         let record = self.store.authorizer(appid).await?.ok_or(ActError::NotFound)?;

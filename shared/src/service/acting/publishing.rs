@@ -15,8 +15,9 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller};
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{MarkerKey, TokenStore};
+use crate::store::MarkerKey;
 
 /// The permission set publishing needs (WeChat's 61007/48001 without it).
 pub(super) const PUBLISH_SETS: &[i64] = &[7];
@@ -47,7 +48,7 @@ fn plausible_id(id: &str, what: &str) -> Result<(), ActError> {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// Submits draft `media_id` for publication: WeChat's `publish_id`. The submission is kept
     /// (which draft, by whom, when) for [`Platform::publication`].
     ///

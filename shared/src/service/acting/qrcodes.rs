@@ -11,11 +11,13 @@ use serde_json::Value;
 
 use super::{ActError, Caller};
 use crate::rules::{RuleSet, Trigger};
+use crate::service::ActingStore;
 use crate::service::Platform;
 use crate::store::{
     DocumentKind, MAX_PERMANENT_QR_CODES, QrCodeKept, QrCodePage, QrDay, StoreError, StoredQrCode, Timestamp,
-    TokenStore, is_qr_code_id,
+    is_qr_code_id,
 };
+use crate::store::{DocumentStore, QrCodeStore};
 
 /// A temporary code's longest life, and the platform's default for one (30 days).
 pub const MAX_QR_EXPIRE_SECS: i64 = 2_592_000;
@@ -160,7 +162,7 @@ pub struct QrCodeFigures {
     pub days: Vec<QrDay>,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + QrCodeStore> Platform<S> {
     /// Makes a code at WeChat and keeps it; `true` with it when WeChat answered a permanent code
     /// the account already had (the same scene).
     ///

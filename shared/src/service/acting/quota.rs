@@ -7,15 +7,16 @@
 //! (`component/clear_quota/v2`), which needs no token.
 
 use super::{ActError, Caller};
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{DayUsage, MarkerKey, TokenStore};
+use crate::store::{DayUsage, MarkerKey};
 
 /// Resets an account may make a month (WeChat's 10, both kinds of reset together).
 pub const QUOTA_RESETS_PER_MONTH: u64 = 10;
 /// The longest `cgi_path` taken.
 const MAX_CGI_PATH_BYTES: usize = 128;
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// WeChat's quota of the account for the API at `cgi_path`.
     ///
     /// # Errors
@@ -122,7 +123,7 @@ impl BulkBudget {
     }
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The bulk budget of the account's API `api` for one slice of work (asks WeChat's
     /// `openapi/quota/get` once). When WeChat cannot say, the work goes on unguarded with a
     /// warning (45009 still stops it): a bulk job never fails only because the guard is blind.

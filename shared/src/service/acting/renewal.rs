@@ -19,9 +19,11 @@ use super::ActError;
 use super::media::kept_key;
 use crate::bus::MediaRenewed;
 use crate::media::{Lifetime, TEMPORARY_SECS};
+use crate::service::ActingStore;
 use crate::service::Platform;
 use crate::staging::Staging;
-use crate::store::{AuthorizerStatus, DocumentKind, MarkerKey, Renewal, StoredMedium, TokenStore};
+use crate::store::{AuthorizerStatus, DocumentKind, MarkerKey, Renewal, StoredMedium};
+use crate::store::{DocumentStore, MediaStore};
 
 /// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
 /// would still do.
@@ -46,7 +48,7 @@ enum Outcome {
     Released,
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
     /// Keeps a temporary medium's file (`copy`: from where it was staged) and puts it in the
     /// renewal index (what fails is logged: the medium works for its 3 days anyway).
     pub(super) async fn keep_for_renewal(

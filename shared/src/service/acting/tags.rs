@@ -7,8 +7,10 @@
 //! others (20 tags per follower: 45059) come back as WeChat's refusal. Permission set 2 or 100.
 
 use super::{ActError, Caller, plausible_openid};
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{AuthorizerRecord, TokenStore};
+use crate::store::AuthorizerRecord;
+use crate::store::FollowerStore;
 use crate::wechat::{TAG_BATCH, Tag};
 
 /// The permission sets tags need, either (WeChat: 61007 without).
@@ -24,7 +26,7 @@ const RESERVED_TAG: i64 = 2;
 /// Followers one request may tag or untag (sent to WeChat in batches of [`TAG_BATCH`]).
 pub const MAX_TAGGED_PER_REQUEST: usize = 500;
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + FollowerStore> Platform<S> {
     /// The account's tags with how many followers carry each.
     ///
     /// # Errors

@@ -4,10 +4,11 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
+use crate::service::ActingStore;
 use crate::service::Platform;
-use crate::store::{MarkerKey, TokenStore};
+use crate::store::MarkerKey;
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The account's templates, as WeChat lists them.
     ///
     /// # Errors

@@ -6,12 +6,14 @@ use super::listed::ListedTokens;
 use super::{RefreshOutcome, SECOND_CHANCE_SECS};
 use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
+use crate::service::ComponentStore;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
-use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, StoreError, TokenRefresh, TokenStore};
+use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, StoreError, TokenRefresh};
+use crate::store::{AuthorizerStore, MarkerStore};
 use crate::wechat::{AuthorizerTokens, ErrorKind};
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// Refreshes one authorizer's access token if it expires within `margin` seconds, under a
     /// per-account lease so concurrent runs never spend the same refresh token twice.
     ///

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 
 use super::LIST_PAGE;
 use crate::secret::Secret;
+use crate::service::ComponentStore;
 use crate::service::{CallError, Platform};
-use crate::store::TokenStore;
 
 /// `api_get_authorizer_list`, read at most once per refresher run and shared by every account
 /// that needs it (61023 recovery, second chances, the daily reconcile).
 #[derive(Default)]
 pub(crate) struct ListedTokens(tokio::sync::Mutex<Option<HashMap<String, Option<Secret>>>>);
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore> Platform<S> {
     /// The refresh token `api_get_authorizer_list` holds for `appid`; the list is read once per
     /// `listed` (once per refresher run), however many accounts need it.
     pub(super) async fn listed_refresh_token(

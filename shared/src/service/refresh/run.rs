@@ -10,10 +10,12 @@ use super::{
 };
 use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
+use crate::service::ComponentStore;
 use crate::service::{CallError, Platform};
-use crate::store::{AuthorizerStatus, MarkerKey, StoreError, TokenStore};
+use crate::store::{AuthorizerStatus, MarkerKey, StoreError};
+use crate::store::{AuthorizerStore, MarkerStore};
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// One run of the refresher. Never fails as a whole: each part's failure is in the report.
     /// With a `deadline` (the invocation's), no account is started with less than
     /// [`DEADLINE_RESERVE`] (or a fifth of the run's budget, if less) left; those are reported

@@ -36,7 +36,9 @@ use super::{ActError, CallError, Caller, Platform};
 use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
-use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, MarkerKey, StoreError, TokenStore};
+use crate::service::ActingStore;
+use crate::store::BindingStore;
+use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, MarkerKey, StoreError};
 use crate::wechat::ApiError;
 
 /// How long a started authorization may take to come back (WeChat's code lives 5 minutes; the
@@ -210,7 +212,7 @@ fn authorize_url(base: &str, appid: &str, redirect_uri: &str, scope: &str, state
     )
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore + BindingStore> Platform<S> {
     /// The verification file named `name` (`MP_verify_….txt`), if configured.
     pub fn verification_file(&self, name: &str) -> Option<&str> {
         self.web.verification_files.iter().find(|(n, _)| n == name).map(|(_, content)| content.as_str())

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::{MAX_USER_REF, WebStartError, account_allows, request_json, valid_scope, valid_user_ref};
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
+use crate::service::ActingStore;
 use crate::service::{ActError, Caller, Platform};
-use crate::store::{MarkerKey, StoreError, TokenStore};
+use crate::store::{MarkerKey, StoreError};
 
 /// The most return origins an account may have.
 pub const MAX_WEB_ORIGINS: usize = 10;
@@ -56,7 +57,7 @@ fn origins_of(config: &WebAuthConfig, request: &Value) -> Result<Vec<String>, St
     Ok(origins)
 }
 
-impl<S: TokenStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// The account's web-authorization return origins.
     ///
     /// # Errors
