@@ -96,7 +96,7 @@ pub enum KeySlot {
 pub struct Opened {
     /// The decrypted XML, byte-exact (not trimmed: WeChat's plaintexts contain newlines).
     pub xml: String,
-    /// The key that worked; pass it to [`crate::push::seal_reply`] (via the push layer).
+    /// The key that worked; pass it to the push layer's `seal_reply`.
     pub key: KeySlot,
 }
 
