@@ -82,3 +82,49 @@ impl<S: MarkerStore> Platform<S> {
         Err(Limited { limit: limit.name, max: limit.max, window_secs: limit.window_secs, retry_after }.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::MemoryStore;
+
+    /// A platform over the memory store on a clock the test moves (milliseconds).
+    fn platform() -> (Platform<MemoryStore>, Arc<AtomicI64>) {
+        let vars = [("COMPONENT_APPID", "wx3fdbc0bb2ee1a1e0"), ("TABLE_NAME", "t"), ("DASHBOARD_AUTH", "iam")];
+        let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+            .expect("a configuration");
+        let now = Arc::new(AtomicI64::new(1_000_040_000));
+        let clock = Arc::clone(&now);
+        let platform =
+            Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.load(Ordering::SeqCst)))
+                .expect("a platform");
+        (platform, now)
+    }
+
+    #[tokio::test]
+    async fn a_caller_gets_its_allowance_per_window_and_no_more_and_others_are_not_touched() {
+        let (platform, now) = platform();
+        let limit = Limit { name: "test", max: 2, window_secs: 60 };
+        // 1,000,040 s is 20 s into a 60 s window (1,000,020 is 16,667 × 60).
+        for _ in 0..2 {
+            platform.spend(limit, "alice").await.expect("within the allowance");
+        }
+        match platform.spend(limit, "alice").await {
+            Err(SpendError::Limited(limited)) => {
+                assert_eq!((limited.limit, limited.max, limited.retry_after), ("test", 2, 40))
+            }
+            other => panic!("{other:?}"),
+        }
+        // The refusal stays spent: asking again early does not help.
+        assert!(matches!(platform.spend(limit, "alice").await, Err(SpendError::Limited(_))));
+        // Another caller has its own count.
+        platform.spend(limit, "bob").await.expect("bob's own allowance");
+        // The next window starts again.
+        now.fetch_add(40_000, Ordering::SeqCst);
+        platform.spend(limit, "alice").await.expect("a new window");
+    }
+}
