@@ -972,7 +972,8 @@
           tab("send");
         });
         const window_ = f.window_open_until ? `开放至 ${time(f.window_open_until)}` : "已关闭";
-        const tags = (f.tags || []).map((id) => tagNames.get(id) || `#${id}`).join("、");
+        // A follower's record may still carry a tag deleted since: only the account's tags show.
+        const tags = (f.tags || []).filter((id) => tagNames.has(id)).map((id) => tagNames.get(id)).join("、");
         body.append(el("tr", {}, [openid, el("td", { text: f.subscribed ? "关注中" : "已取消关注" }), el("td", { text: time(f.last_message_at) }), el("td", { text: window_ }), el("td", { cls: "tags", text: tags })]));
       }
       followersCursor = data.next_cursor;
@@ -1165,7 +1166,7 @@
   }
 
   const LOADERS = {
-    followers: () => loadFollowers(true),
+    followers: () => loadTags().then(() => loadFollowers(true)),
     media: () => loadMedia().then(() => emptyTable("media", "还没有素材：在上面选择图片上传")),
     menu: () => loadMenu(),
     tags: () => loadTags().then(() => emptyTable("tags", "还没有标签")),

@@ -509,7 +509,10 @@ def main() -> int:
         print(f"  keyboard walk: {walked}")
         driver.execute_script("arguments[0].focus()", driver.find_element(By.CSS_SELECTOR, '.tab[data-tab="tags"]'))
         press(Keys.ENTER)
-        while driver.switch_to.active_element.get_attribute("id") != "tag-name":
+        wait.until(lambda d: d.find_element(By.ID, "tab-tags").get_attribute("aria-busy") is None)
+        for _ in range(20):
+            if driver.switch_to.active_element.get_attribute("id") == "tag-name":
+                break
             press(Keys.TAB)
         press("键盘")
         press(Keys.TAB)
@@ -520,6 +523,24 @@ def main() -> int:
         tag_names = "return [...document.querySelectorAll('#tags tbody td:first-child input')].map((i) => i.value)"
         wait.until(lambda d: "键盘" in d.execute_script(tag_names))
         shot("keyboard")
+        # A tag deleted while the follower's record still carries it: the followers' list shows the
+        # account's tags only (老顾客), never a deleted tag's bare id.
+        tag_list = driver.find_element(By.ID, "tag-openids")
+        tag_list.clear()
+        tag_list.send_keys(FAN)
+        Select(driver.find_element(By.ID, "tag-pick")).select_by_visible_text("键盘")
+        driver.find_element(By.ID, "tag-followers").click()
+        wait.until(lambda d: text_of("tags-result") == "已为 1 位粉丝打上标签")
+        fan_tags = f"return [...document.querySelectorAll('#followers tr')].filter((r) => r.querySelector('.openid')?.textContent === '{FAN}').map((r) => r.querySelector('td.tags').textContent)"
+        open_tab("followers")
+        wait.until(lambda d: d.execute_script(fan_tags) == ["老顾客、键盘"])
+        open_tab("tags")
+        row = next(r for r in driver.find_elements(By.CSS_SELECTOR, "#tags tbody tr[data-tag]")
+                   if r.find_element(By.TAG_NAME, "input").get_attribute("value") == "键盘")
+        next(b for b in row.find_elements(By.TAG_NAME, "button") if b.text == "删除").click()
+        wait.until(lambda d: text_of("tags-result") == "已删除")
+        open_tab("followers")
+        wait.until(lambda d: d.execute_script(fan_tags) == ["老顾客"])
 
         # 12. At a phone's size: one column, the buttons reachable.
         driver.set_window_size(390, 844)
