@@ -16,6 +16,9 @@ import sys
 
 import yaml
 
+# The loop substitution is the local gateway's, so both read the template the same way.
+from local_gateway import substitute as _substitute
+
 
 class _Loader(yaml.SafeLoader):
     """YAML with CloudFormation's short tags read as their long form (`!Sub x` → `{"Fn::Sub": x}`)."""
@@ -35,16 +38,6 @@ def _tag(loader, suffix, node):
 
 
 _Loader.add_multi_constructor("!", _tag)
-
-
-def _substitute(node, placeholder: str, value: str):
-    if isinstance(node, str):
-        return node.replace(placeholder, value)
-    if isinstance(node, list):
-        return [_substitute(item, placeholder, value) for item in node]
-    if isinstance(node, dict):
-        return {_substitute(k, placeholder, value): _substitute(v, placeholder, value) for k, v in node.items()}
-    return node
 
 
 def _expand(node, mappings):
