@@ -136,3 +136,38 @@ impl<S: MarkerStore> Platform<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::bus::{BusFault, MemoryBus};
+    use crate::store::MemoryStore;
+
+    fn platform(bus: &MemoryBus) -> Platform<MemoryStore> {
+        Platform::for_tests(Arc::new(|| 1_700_000_000_000)).with_bus(Arc::new(bus.clone()))
+    }
+
+    fn event(id: &str) -> Event {
+        Event { detail_type: "mp.message.text", id: id.to_owned(), detail: format!(r#"{{"id":"{id}"}}"#) }
+    }
+
+    /// Once per push: the first delivery publishes and records, a retry publishes nothing; a bus
+    /// that refuses leaves nothing recorded, so WeChat's retry publishes (the same id).
+    #[tokio::test]
+    async fn a_push_is_handed_off_once_and_a_refused_hand_off_is_left_for_the_retry() {
+        let bus = MemoryBus::new();
+        let platform = platform(&bus);
+        let marker = MarkerKey::push("wxaaaaaaaaaaaaaaaa", "m1");
+        assert!(matches!(platform.hand_off(&marker, &[event("e1")]).await, Ok(Delivery::First)));
+        assert!(matches!(platform.hand_off(&marker, &[event("e1")]).await, Ok(Delivery::Retry)));
+        assert_eq!(bus.published().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1"]);
+
+        let other = MarkerKey::push("wxaaaaaaaaaaaaaaaa", "m2");
+        bus.fail_next([BusFault::Unavailable]);
+        assert!(platform.hand_off(&other, &[event("e2")]).await.is_err());
+        assert!(matches!(platform.hand_off(&other, &[event("e2")]).await, Ok(Delivery::First)));
+        assert_eq!(bus.published().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);
+    }
+}

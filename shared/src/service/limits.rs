@@ -89,20 +89,13 @@ mod tests {
     use std::sync::atomic::{AtomicI64, Ordering};
 
     use super::*;
-    use crate::config::Config;
     use crate::store::MemoryStore;
 
     /// A platform over the memory store on a clock the test moves (milliseconds).
     fn platform() -> (Platform<MemoryStore>, Arc<AtomicI64>) {
-        let vars = [("COMPONENT_APPID", "wx3fdbc0bb2ee1a1e0"), ("TABLE_NAME", "t"), ("DASHBOARD_AUTH", "iam")];
-        let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
-            .expect("a configuration");
         let now = Arc::new(AtomicI64::new(1_000_040_000));
         let clock = Arc::clone(&now);
-        let platform =
-            Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.load(Ordering::SeqCst)))
-                .expect("a platform");
-        (platform, now)
+        (Platform::for_tests(Arc::new(move || clock.load(Ordering::SeqCst))), now)
     }
 
     #[tokio::test]
