@@ -24,8 +24,10 @@ use super::{CallError, Platform};
 use crate::auth_state::StateError;
 use crate::secret::Secret;
 use crate::service::ComponentStore;
-use crate::store::{AuthorizerProfile, AuthorizerRecord, MarkerKey, NewAuthorization, StoreError, Timestamp};
-use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{
+    AuthorizerProfile, AuthorizerRecord, AuthorizerStore, MarkerKey, MarkerStore, NewAuthorization, StoreError,
+    Timestamp,
+};
 use crate::wechat::{ApiError, AuthorizerTokens, ErrorKind};
 
 /// The longest a state may live: a pre_auth_code lives at most 30 minutes.

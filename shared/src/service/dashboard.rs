@@ -15,8 +15,7 @@
 use super::{CallError, Platform};
 use crate::auth_state::StateError;
 use crate::service::ComponentStore;
-use crate::store::FollowerStore;
-use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{AuthorizerStore, FollowerStore, MarkerStore};
 use crate::store::{MarkerKey, OwnerMove, StoreError, SummaryPage};
 
 /// How long a start link can be opened.

@@ -12,8 +12,7 @@ use std::net::Ipv4Addr;
 
 use super::Platform;
 use crate::service::ComponentStore;
-use crate::store::MarkerKey;
-use crate::store::MarkerStore;
+use crate::store::{MarkerKey, MarkerStore};
 
 /// AWS WAF's ceiling on addresses in one IP set
 /// (<https://docs.aws.amazon.com/waf/latest/developerguide/limits.html>).

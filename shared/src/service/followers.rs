@@ -18,8 +18,7 @@ use serde_json::{Value, json};
 use super::{ActError, Caller, Platform};
 use crate::bus::SOURCE;
 use crate::service::ActingStore;
-use crate::store::{DocumentStore, FollowerStore, QrCodeStore};
-use crate::store::{Follower, FollowerChange, MarkerKey, StoreError};
+use crate::store::{DocumentStore, Follower, FollowerChange, FollowerStore, MarkerKey, QrCodeStore, StoreError};
 use crate::wechat::ErrorKind;
 
 /// The most followers one page of the list returns.

@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use super::Platform;
 use crate::bus::{Event, PublishError};
-use crate::store::MarkerStore;
-use crate::store::{MarkerKey, StoreError};
+use crate::store::{MarkerKey, MarkerStore, StoreError};
 
 /// How long a handed-off push is remembered. WeChat retries a push three times within about
 /// 15 seconds; a quarter of an hour also covers a late manual replay.

@@ -19,8 +19,7 @@ use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
 use crate::service::ActingStore;
-use crate::store::MarkerKey;
-use crate::store::{DocumentStore, MediaStore};
+use crate::store::{DocumentStore, MarkerKey, MediaStore};
 
 /// The release test's retry marker: as long as a hand-off's.
 const DEDUP_SECS: i64 = super::hand_off::HANDED_OFF_SECS;

@@ -9,8 +9,7 @@
 
 use super::Platform;
 use crate::crypto::signature;
-use crate::store::MarkerStore;
-use crate::store::{MarkerKey, StoreError};
+use crate::store::{MarkerKey, MarkerStore, StoreError};
 
 /// What one identity may do in a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,8 +19,7 @@ use crate::media::{Kind, is_handle};
 use crate::message::{Message, ReplyKind};
 use crate::rules::{Matcher, RuleError, RuleSet};
 use crate::service::ActingStore;
-use crate::store::{DocumentKind, StoreError, StoredMedium};
-use crate::store::{DocumentStore, MediaStore};
+use crate::store::{DocumentKind, DocumentStore, MediaStore, StoreError, StoredMedium};
 
 /// The longest a cached rule set is used before it is read again: the bound on how long a saved
 /// change takes to be in effect.

@@ -10,8 +10,7 @@ use crate::bus::{AccountChange, AccountEvent, PublishError};
 use crate::message::{ComponentNotice, NoticeKind};
 use crate::secret::Secret;
 use crate::service::ComponentStore;
-use crate::store::AuthorizerRecord;
-use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{AuthorizerRecord, AuthorizerStore, MarkerStore};
 use crate::store::{MarkerKey, OwnerMove, StoreError, TicketWrite, UNCLAIMED_OWNER, VerifyTicket};
 
 /// What a handled notice did.

@@ -9,10 +9,8 @@ use serde_json::{Value, json};
 use super::{ActError, Caller, Unusable, checked_key, usable_media_id};
 use crate::media::{Kind, is_handle};
 use crate::message::CustomMessage;
-use crate::service::ActingStore;
-use crate::service::Platform;
-use crate::store::MediaStore;
-use crate::store::{AuthorizerRecord, MarkerKey};
+use crate::service::{ActingStore, Platform};
+use crate::store::{AuthorizerRecord, MarkerKey, MediaStore};
 use crate::wechat::ApiError;
 
 /// How long a request's result is kept under its idempotency key.

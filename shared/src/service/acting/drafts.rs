@@ -13,10 +13,8 @@ use super::publishing::{PUBLISH_SETS, PUBLISH_WHAT};
 use super::{ActError, Caller};
 use crate::article::{ArticleInput, DraftInput, Resolve};
 use crate::media::{Kind, Lifetime};
-use crate::service::ActingStore;
-use crate::service::Platform;
-use crate::store::MediaStore;
-use crate::store::StoredMedium;
+use crate::service::{ActingStore, Platform};
+use crate::store::{MediaStore, StoredMedium};
 use crate::wechat::ArticleList;
 
 /// The permission sets the draft box needs (either; WeChat: 48001/61007 without them).

@@ -12,9 +12,8 @@ use std::time::Duration;
 use super::{ActError, Caller};
 use crate::jssdk;
 use crate::secret::{Secret, random_bytes};
-use crate::service::ActingStore;
-use crate::service::Platform;
 use crate::service::component_token::holder_id;
+use crate::service::{ActingStore, Platform};
 use crate::store::{AuthorizerRecord, LeaseName, MarkerKey};
 
 /// The ticket is kept this long less than WeChat's `expires_in`, so a signature never uses a

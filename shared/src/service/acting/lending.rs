@@ -3,8 +3,7 @@
 
 use super::{ActError, Caller};
 use crate::secret::Secret;
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::store::Timestamp;
 
 /// A lent token is valid for at least this long (seconds); one closer to expiry is refreshed first.

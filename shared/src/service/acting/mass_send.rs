@@ -25,10 +25,8 @@ use serde_json::{Map, Value, json};
 use super::{ActError, Caller, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::message::MAX_TEXT_CHARS;
-use crate::service::ActingStore;
-use crate::service::Platform;
-use crate::store::MarkerKey;
-use crate::store::{FollowerStore, MediaStore};
+use crate::service::{ActingStore, Platform};
+use crate::store::{FollowerStore, MarkerKey, MediaStore};
 
 /// The permission set mass sends need.
 const MASS_SETS: &[i64] = &[7];

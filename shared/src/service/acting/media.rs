@@ -33,8 +33,7 @@ use crate::service::ActingStore;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
 use crate::staging::{StagedBytes, Staging, UploadUrl};
-use crate::store::{AuthorizerRecord, LeaseName, MediaPage, MediumUpload, StoredMedium};
-use crate::store::{DocumentStore, MediaStore};
+use crate::store::{AuthorizerRecord, DocumentStore, LeaseName, MediaPage, MediaStore, MediumUpload, StoredMedium};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
 
 /// How long an upload URL works.

@@ -20,11 +20,9 @@ use super::{ActError, Caller, DocumentError, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::menu::{Action, ConditionalMenu, KeyKind, Menu};
 use crate::rules::{RuleSet, Trigger};
-use crate::service::ActingStore;
-use crate::service::Platform;
 use crate::service::component_token::holder_id;
-use crate::store::{DocumentKind, LeaseName, StoreError, Timestamp};
-use crate::store::{DocumentStore, FollowerStore, MediaStore};
+use crate::service::{ActingStore, Platform};
+use crate::store::{DocumentKind, DocumentStore, FollowerStore, LeaseName, MediaStore, StoreError, Timestamp};
 
 /// The permission set menus need (WeChat: 61007 without it).
 const MENU_SETS: &[i64] = &[15];

@@ -15,8 +15,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller};
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::store::MarkerKey;
 
 /// The permission set publishing needs (WeChat's 61007/48001 without it).

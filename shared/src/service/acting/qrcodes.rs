@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use super::{ActError, Caller};
 use crate::rules::{RuleSet, Trigger};
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::store::{
     DocumentKind, MAX_PERMANENT_QR_CODES, QrCodeKept, QrCodePage, QrDay, StoreError, StoredQrCode, Timestamp,
     is_qr_code_id,

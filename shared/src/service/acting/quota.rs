@@ -7,8 +7,7 @@
 //! (`component/clear_quota/v2`), which needs no token.
 
 use super::{ActError, Caller};
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::store::{DayUsage, MarkerKey};
 
 /// Resets an account may make a month (WeChat's 10, both kinds of reset together).

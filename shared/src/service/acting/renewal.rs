@@ -19,11 +19,9 @@ use super::ActError;
 use super::media::kept_key;
 use crate::bus::MediaRenewed;
 use crate::media::{Lifetime, TEMPORARY_SECS};
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::staging::Staging;
-use crate::store::{AuthorizerStatus, DocumentKind, MarkerKey, Renewal, StoredMedium};
-use crate::store::{DocumentStore, MediaStore};
+use crate::store::{AuthorizerStatus, DocumentKind, DocumentStore, MarkerKey, MediaStore, Renewal, StoredMedium};
 
 /// How long before its expiry a medium is uploaded again: two of the refresher's runs a day
 /// would still do.

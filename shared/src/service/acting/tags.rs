@@ -7,10 +7,8 @@
 //! others (20 tags per follower: 45059) come back as WeChat's refusal. Permission set 2 or 100.
 
 use super::{ActError, Caller, plausible_openid};
-use crate::service::ActingStore;
-use crate::service::Platform;
-use crate::store::AuthorizerRecord;
-use crate::store::FollowerStore;
+use crate::service::{ActingStore, Platform};
+use crate::store::{AuthorizerRecord, FollowerStore};
 use crate::wechat::{TAG_BATCH, Tag};
 
 /// The permission sets tags need, either (WeChat: 61007 without).

@@ -4,8 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
-use crate::service::ActingStore;
-use crate::service::Platform;
+use crate::service::{ActingStore, Platform};
 use crate::store::MarkerKey;
 
 impl<S: ActingStore> Platform<S> {

@@ -9,8 +9,9 @@ use crate::secret::Secret;
 use crate::service::ComponentStore;
 use crate::service::component_token::holder_id;
 use crate::service::{CallError, Platform};
-use crate::store::{AuthorizerRecord, AuthorizerStatus, LeaseName, MarkerKey, StoreError, TokenRefresh};
-use crate::store::{AuthorizerStore, MarkerStore};
+use crate::store::{
+    AuthorizerRecord, AuthorizerStatus, AuthorizerStore, LeaseName, MarkerKey, MarkerStore, StoreError, TokenRefresh,
+};
 use crate::wechat::{AuthorizerTokens, ErrorKind};
 
 impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use super::LIST_PAGE;
 use crate::secret::Secret;
-use crate::service::ComponentStore;
-use crate::service::{CallError, Platform};
+use crate::service::{CallError, ComponentStore, Platform};
 
 /// `api_get_authorizer_list`, read at most once per refresher run and shared by every account
 /// that needs it (61023 recovery, second chances, the daily reconcile).

@@ -10,10 +10,8 @@ use super::{
 };
 use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
-use crate::service::ComponentStore;
-use crate::service::{CallError, Platform};
-use crate::store::{AuthorizerStatus, MarkerKey, StoreError};
-use crate::store::{AuthorizerStore, MarkerStore};
+use crate::service::{CallError, ComponentStore, Platform};
+use crate::store::{AuthorizerStatus, AuthorizerStore, MarkerKey, MarkerStore, StoreError};
 
 impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// One run of the refresher. Never fails as a whole: each part's failure is in the report.

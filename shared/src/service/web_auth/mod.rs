@@ -37,8 +37,7 @@ use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
 use crate::service::ActingStore;
-use crate::store::BindingStore;
-use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, MarkerKey, StoreError};
+use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, BindingStore, MarkerKey, StoreError};
 use crate::wechat::ApiError;
 
 /// How long a started authorization may take to come back (WeChat's code lives 5 minutes; the

@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 use super::{MAX_USER_REF, WebStartError, account_allows, request_json, valid_scope, valid_user_ref};
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
-use crate::service::ActingStore;
-use crate::service::{ActError, Caller, Platform};
+use crate::service::{ActError, ActingStore, Caller, Platform};
 use crate::store::{MarkerKey, StoreError};
 
 /// The most return origins an account may have.
