@@ -597,6 +597,18 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     response
 }
 
+/// The `Idempotency-Key` header, if one (and only one) is given.
+///
+/// # Errors
+/// The words for a 400: the key is not printable ASCII, or the header is given twice.
+pub fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
+    match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
+        [] => Ok(None),
+        [one] => one.to_str().map(|key| Some(key.to_owned())).map_err(|_| "Idempotency-Key must be printable ASCII"),
+        _ => Err("one Idempotency-Key header at most"),
+    }
+}
+
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` without one. A
 /// version exactly as an [`etag`] writes it: decimal digits, no sign, no leading zero (a value
 /// that merely parses to a version, `+1` or `0001`, is not one the platform ever issued).

@@ -105,15 +105,6 @@ pub fn route(request: &Request) -> Option<(String, bool, Action)> {
     Some((appid, backend, action))
 }
 
-/// The `Idempotency-Key` header, if one (and only one) is given.
-fn idempotency_key(request: &Request) -> Result<Option<String>, &'static str> {
-    match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
-        [] => Ok(None),
-        [one] => one.to_str().map(|key| Some(key.to_owned())).map_err(|_| "Idempotency-Key must be printable ASCII"),
-        _ => Err("one Idempotency-Key header at most"),
-    }
-}
-
 /// Handles one request.
 ///
 /// # Errors
@@ -143,7 +134,7 @@ async fn respond<S: TokenStore>(
             "the body must be JSON".to_owned()
         })
     };
-    let key = match idempotency_key(&request) {
+    let key = match web::idempotency_key(&request) {
         Ok(key) => key,
         Err(reason) => return Ok(account.refused(reason)),
     };

@@ -154,16 +154,14 @@ async fn respond<S: TokenStore>(
             answer(platform.mass_preview(caller, appid, &openid, &message).await.map(|()| json!({"previewed": openid})))
         }
         Action::Broadcast => {
-            let key = match request.headers().get_all("idempotency-key").iter().collect::<Vec<_>>().as_slice() {
-                [one] => match one.to_str() {
-                    Ok(key) => key.to_owned(),
-                    Err(_) => return Ok(refused("Idempotency-Key must be printable ASCII")),
-                },
-                _ => {
+            let key = match web::idempotency_key(&request) {
+                Ok(Some(key)) => key,
+                Ok(None) => {
                     return Ok(refused(
                         "one Idempotency-Key header is required: a mass send is made once per key, never repeated",
                     ));
                 }
+                Err(reason) => return Ok(refused(reason)),
             };
             let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
             let mass = match parsed.and_then(|body| MassRequest::from_value(&body)) {
