@@ -1032,7 +1032,7 @@
       $("drafts").tBodies[0].replaceChildren(...data.item.map((d) => {
         const first = (d.content.news_item || [])[0] || {};
         const actions = el("td");
-        for (const [use, text, run] of [["preview", "预览", previewDraft], ["publish", "发表", publishDraft], ["mass", "群发给全部粉丝", massSendDraft], ["delete", "删除", deleteDraft]]) {
+        for (const [use, text, run] of [["preview", "预览", previewDraft], ["publish", "发表", publishDraft], ["mass", "群发", massSendDraft], ["delete", "删除", deleteDraft]]) {
           const button = el("button", { cls: use === "publish" ? "" : "secondary", text, attrs: { type: "button", "data-use": use } });
           button.addEventListener("click", () => run(d.media_id, first.title));
           actions.append(button);
