@@ -31,7 +31,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -291,14 +290,8 @@ def main() -> int:
             time.sleep(0.2)
         assert media_id and not media_id.group(1).startswith(handle[:4]), pushed
         open_tab("media")
-        def send_it(d) -> bool:
-            # (Opening the tab reloads the list: a row may be replaced under the click.)
-            try:
-                d.find_element(By.CSS_SELECTOR, f'#media tr[data-handle="{handle}"] button[data-use="send"]').click()
-                return True
-            except (NoSuchElementException, StaleElementReferenceException):
-                return False
-        wait.until(send_it)
+        # (The flow's waits ask again when the row is not there yet or was just replaced.)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#media tr[data-handle="{handle}"] button[data-use="send"]').click() or True)
         assert driver.find_element(By.ID, "send-media").get_attribute("value") == handle
         driver.find_element(By.ID, "send").click()
         wait.until(lambda d: text_of("send-result") == "已发送")
