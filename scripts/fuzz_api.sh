@@ -43,5 +43,8 @@ echo "== schemathesis: invalid requests only"
 st --mode negative --phases coverage,fuzzing --report junit --report-junit-path "$out/negative.xml"
 "$venv/bin/python" scripts/fuzz_api_setup.py compare "$out/before.json"
 
-echo "== schemathesis: every operation, valid and invalid"
-st --mode all --phases examples,coverage,fuzzing --report junit --report-junit-path "$out/all.xml"
+# Then the valid ones (the invalid were all sent above): every example, coverage case and generated
+# request answered as the document says. Not `--mode all`: it would send every invalid case a second
+# time, minutes of the suite for nothing the first run did not test.
+echo "== schemathesis: every operation, valid requests"
+st --mode positive --phases examples,coverage,fuzzing --report junit --report-junit-path "$out/positive.xml"

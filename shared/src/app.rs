@@ -105,7 +105,7 @@ impl<S: TokenStore> App<S> {
             Ok(message) => message,
             Err(err) => return PushAnswer::Rejected(err.into()),
         };
-        match self.platform.handle_message(appid, &message, &opened.xml).await {
+        match self.platform.inbound().handle_message(appid, &message, &opened.xml).await {
             Err(_) => PushAnswer::Retry,
             Ok(Answer::Success) => PushAnswer::Success,
             Ok(Answer::Empty) => PushAnswer::Empty,
@@ -141,7 +141,7 @@ impl<S: TokenStore> App<S> {
             Ok(notice) => notice,
             Err(err) => return PushAnswer::Rejected(err),
         };
-        match self.platform.handle_notice(&notice).await {
+        match self.platform.onboarding().handle_notice(&notice).await {
             Ok(outcome) => {
                 if matches!(outcome, crate::service::NoticeOutcome::Ticket { .. }) {
                     // Every verified ticket push counts (a stale one is still WeChat pushing).

@@ -16,7 +16,7 @@ async fn authorized() -> (StandIn, Platform<DynamoDbStore>) {
     let standin = crate::support::standin().await;
     let platform = crate::support::platform(&standin).await;
     let code = standin.authorize_directly(ACCOUNT).await.unwrap();
-    platform.complete_authorization(&Secret::new(code), None).await.unwrap();
+    platform.onboarding().complete_authorization(&Secret::new(code), None).await.unwrap();
     platform.store().set_owner(ACCOUNT, OWNER, standin.now()).await.unwrap();
     (standin, platform)
 }
@@ -34,18 +34,22 @@ async fn a_lent_token_is_the_stored_one_while_fresh_and_one_refresh_serves_every
     let (standin, platform) = authorized().await;
     let stored = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     let backend = Caller::Backend("iam:arn:aws:iam::123456789012:role/orders".to_owned());
-    let lent = platform.lend_token(&backend, ACCOUNT).await.unwrap();
+    let lent = platform.acting().lend_token(&backend, ACCOUNT).await.unwrap();
     assert_eq!((lent.access_token.expose(), lent.expires_at), (stored.access_token.expose(), stored.expires_at));
     assert_eq!(standin.calls("api_authorizer_token"), 0, "a fresh token costs no WeChat call");
     // Only the owner among dashboard users; nobody on an account that does not exist.
     for (caller, appid) in
         [(Caller::Dashboard("jwt:https://idp.example:mallory".into()), ACCOUNT), (owner(), "wx9999999999999999")]
     {
-        assert!(matches!(platform.lend_token(&caller, appid).await, Err(ActError::NotFound)), "{caller:?} {appid}");
+        assert!(
+            matches!(platform.acting().lend_token(&caller, appid).await, Err(ActError::NotFound)),
+            "{caller:?} {appid}"
+        );
     }
     // Close to expiry: ten callers at once, one refresh, all get the new token.
     standin.advance_clock(7200 - 200);
-    let lent = join_all((0..10).map(|_| platform.lend_token(&backend, ACCOUNT))).await;
+    let acting = platform.acting();
+    let lent = join_all((0..10).map(|_| acting.lend_token(&backend, ACCOUNT))).await;
     assert_eq!(standin.calls("api_authorizer_token"), 1, "one refresh for every caller");
     let renewed = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     for token in lent {
@@ -56,7 +60,7 @@ async fn a_lent_token_is_the_stored_one_while_fresh_and_one_refresh_serves_every
     // Revoked: refused with its reason.
     standin.revoke(ACCOUNT).await;
     platform.store().revoke(ACCOUNT, standin.now() + 1, standin.now()).await.unwrap();
-    assert!(matches!(platform.lend_token(&backend, ACCOUNT).await, Err(ActError::Revoked)));
+    assert!(matches!(platform.acting().lend_token(&backend, ACCOUNT).await, Err(ActError::Revoked)));
 }
 
 #[tokio::test]
@@ -65,22 +69,22 @@ async fn customer_service_messages_go_out_as_the_account_within_wechats_rules() 
     // Checked before anything is sent.
     let bad = json!({"touser": "o_a", "msgtype": "news", "news": {"articles": [{}, {}]}});
     assert!(
-        matches!(platform.send_custom_message(&owner(), ACCOUNT, &bad, None).await, Err(ActError::Invalid(e)) if e.contains("exactly one"))
+        matches!(platform.acting().send_custom_message(&owner(), ACCOUNT, &bad, None).await, Err(ActError::Invalid(e)) if e.contains("exactly one"))
     );
     assert_eq!(standin.calls("custom_send"), 0);
     // A follower who never wrote: WeChat refuses (43004), and the caller is told so.
-    let err = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "hi"), None).await.unwrap_err();
+    let err = platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "hi"), None).await.unwrap_err();
     assert!(matches!(&err, ActError::Refused(e) if e.errcode() == Some(43004)), "{err:?}");
     // After a message: sent, as the account.
     standin.push_text(ACCOUNT, "o_a", "在吗").await;
-    let sent = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "在的"), None).await.unwrap();
+    let sent = platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "在的"), None).await.unwrap();
     assert_eq!(sent["msgtype"], "text");
     let last = standin.sent_messages().pop().unwrap();
     assert_eq!((last.authorizer_appid.as_str(), last.touser.as_str(), last.content.as_str()), (ACCOUNT, "o_a", "在的"));
     // Another dashboard user cannot send as this account.
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     assert!(matches!(
-        platform.send_custom_message(&mallory, ACCOUNT, &text("o_a", "x"), None).await,
+        platform.acting().send_custom_message(&mallory, ACCOUNT, &text("o_a", "x"), None).await,
         Err(ActError::NotFound)
     ));
 }
@@ -100,7 +104,7 @@ async fn a_refused_token_is_refreshed_and_the_send_tried_once_more() {
         received_ms: record.refresh_token_received_ms + 1,
     };
     platform.store().update_tokens(&stale, standin.now()).await.unwrap();
-    platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "在的"), None).await.unwrap();
+    platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "在的"), None).await.unwrap();
     assert_eq!((standin.calls("custom_send"), standin.sent_messages().len()), (2, 1), "refused once, sent once");
     assert_eq!(standin.calls("api_authorizer_token"), 1);
     assert_ne!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().access_token.expose(), "no-longer-valid");
@@ -112,7 +116,8 @@ async fn no_answer_is_an_unknown_outcome_never_retried_and_a_key_never_sends_twi
     standin.push_text(ACCOUNT, "o_a", "在吗").await;
     // WeChat sends, then the connection drops: reported as unknown, not sent again.
     standin.inject_fault("custom_send", Fault::DropAfter, 1);
-    let err = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "1"), Some("order-1")).await.unwrap_err();
+    let err =
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "1"), Some("order-1")).await.unwrap_err();
     assert!(matches!(err, ActError::OutcomeUnknown), "{err:?}");
     assert_eq!(
         (standin.calls("custom_send"), standin.sent_messages().len()),
@@ -120,25 +125,28 @@ async fn no_answer_is_an_unknown_outcome_never_retried_and_a_key_never_sends_twi
         "WeChat sent it; we did not retry"
     );
     // The caller retries with the same key: the first outcome, nothing sent.
-    let again = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "1"), Some("order-1")).await.unwrap_err();
+    let again =
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "1"), Some("order-1")).await.unwrap_err();
     assert!(matches!(again, ActError::OutcomeUnknown));
     assert_eq!(standin.calls("custom_send"), 1);
     // A success replays as a success; a refusal as the same refusal.
-    let first = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
-    let second = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
+    let first =
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
+    let second =
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(standin.sent_messages().len(), 2);
     let refused =
-        platform.send_custom_message(&owner(), ACCOUNT, &text("o_z", "3"), Some("order-3")).await.unwrap_err();
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_z", "3"), Some("order-3")).await.unwrap_err();
     let replayed =
-        platform.send_custom_message(&owner(), ACCOUNT, &text("o_z", "3"), Some("order-3")).await.unwrap_err();
+        platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_z", "3"), Some("order-3")).await.unwrap_err();
     for err in [refused, replayed] {
         assert!(matches!(&err, ActError::Refused(e) if e.errcode() == Some(43004)), "{err:?}");
     }
     assert_eq!(standin.calls("custom_send"), 3, "the replay did not call WeChat");
     // The same key from another caller is another request.
     let backend = Caller::Backend("iam:arn:aws:iam::123456789012:role/orders".to_owned());
-    platform.send_custom_message(&backend, ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
+    platform.acting().send_custom_message(&backend, ACCOUNT, &text("o_a", "2"), Some("order-2")).await.unwrap();
     assert_eq!(standin.sent_messages().len(), 3);
 }
 
@@ -151,7 +159,7 @@ async fn quota_and_permission_refusals_reach_the_caller_untouched() {
     for errcode in [45009, 48001, 61007, 45015, 45047, 48002] {
         let before = standin.calls("custom_send");
         standin.inject_fault("custom_send", Fault::Errcode(errcode), 1);
-        let err = platform.send_custom_message(&owner(), ACCOUNT, &text("o_a", "x"), None).await.unwrap_err();
+        let err = platform.acting().send_custom_message(&owner(), ACCOUNT, &text("o_a", "x"), None).await.unwrap_err();
         assert!(matches!(&err, ActError::Refused(e) if e.errcode() == Some(errcode)), "{errcode}: {err:?}");
         assert_eq!(standin.calls("custom_send") - before, 1, "{errcode}: not retried");
         let (reason, _) = shared::web::refusal(errcode);

@@ -17,6 +17,7 @@ async fn linked(store: DynamoDbStore, user: &str) -> (StandIn, Shared, String, S
     assert_eq!(standin.push_ticket().await.body, "success");
     let link = app
         .platform
+        .dashboard()
         .authorization_link(&shared::service::LinkRequest {
             user,
             auth_type: "1",
@@ -167,7 +168,7 @@ async fn an_account_only_the_push_completed_lands_with_the_links_user() {
     let (_, push) = standin.authorize_quietly(ACCOUNT, Some(&pre)).unwrap();
     assert_eq!(standin.push_notice(&push).await.body, "success");
     assert_eq!(stored(&app).await.unwrap().owner, "jwt:iss:alice");
-    let page = app.platform.accounts_of("jwt:iss:alice", None, 10).await.unwrap();
+    let page = app.platform.dashboard().accounts_of("jwt:iss:alice", None, 10).await.unwrap();
     assert_eq!(page.items.len(), 1);
     // An authorization begun outside our links binds nobody: the account is unclaimed.
     let (_, other) = standin.authorize_quietly("wx1000000000000002", None).unwrap();
@@ -194,13 +195,15 @@ async fn an_account_moved_to_another_user_is_announced_once_and_shown_to_whom_it
                 mode: shared::service::LinkMode::Pc,
                 biz_appid: None,
             };
-            let url = url::Url::parse(&app.platform.authorization_link(&request).await.expect("a link").url).unwrap();
+            let url =
+                url::Url::parse(&app.platform.dashboard().authorization_link(&request).await.expect("a link").url)
+                    .unwrap();
             url.query_pairs().find(|(k, _)| k == "pre_auth_code").unwrap().1.into_owned()
         }
     };
     let (_, first) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code_for("jwt:iss:alice").await)).unwrap();
     assert_eq!(standin.push_notice(&first).await.body, "success");
-    assert!(app.platform.accounts_moved_away("jwt:iss:alice").await.unwrap().is_empty());
+    assert!(app.platform.dashboard().accounts_moved_away("jwt:iss:alice").await.unwrap().is_empty());
 
     let (_, second) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code_for("jwt:iss:bob").await)).unwrap();
     bus.fail_next([shared::bus::BusFault::Unavailable]);
@@ -221,13 +224,13 @@ async fn an_account_moved_to_another_user_is_announced_once_and_shown_to_whom_it
     assert_eq!(moves[0]["previous_owner"], "jwt:iss:alice");
     assert_eq!(moves[0]["change"], "owner_changed");
 
-    let left = app.platform.accounts_moved_away("jwt:iss:alice").await.unwrap();
+    let left = app.platform.dashboard().accounts_moved_away("jwt:iss:alice").await.unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].authorizer_appid, ACCOUNT);
     assert!(!left[0].nick_name.is_empty());
-    assert!(app.platform.accounts_moved_away("jwt:iss:bob").await.unwrap().is_empty());
-    assert!(app.platform.accounts_of("jwt:iss:alice", None, 10).await.unwrap().items.is_empty());
-    assert_eq!(app.platform.accounts_of("jwt:iss:bob", None, 10).await.unwrap().items.len(), 1);
+    assert!(app.platform.dashboard().accounts_moved_away("jwt:iss:bob").await.unwrap().is_empty());
+    assert!(app.platform.dashboard().accounts_of("jwt:iss:alice", None, 10).await.unwrap().items.is_empty());
+    assert_eq!(app.platform.dashboard().accounts_of("jwt:iss:bob", None, 10).await.unwrap().items.len(), 1);
 }
 
 /// A leaked `auth_code` plus the attacker's own valid state never moves an account: whether the
@@ -251,7 +254,7 @@ async fn a_leaked_code_with_another_users_state_cannot_take_the_account() {
             assert_eq!(page.status(), 409, "attacker_first={attacker_first}");
         }
         assert_eq!(stored(&app).await.unwrap().owner, "jwt:iss:alice", "attacker_first={attacker_first}");
-        assert!(app.platform.accounts_of("jwt:iss:mallory", None, 10).await.unwrap().items.is_empty());
+        assert!(app.platform.dashboard().accounts_of("jwt:iss:mallory", None, 10).await.unwrap().items.is_empty());
     }
 }
 

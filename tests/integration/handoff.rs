@@ -203,7 +203,7 @@ async fn every_push_and_account_change_arrives_on_the_queue_field_by_field() {
         mode: shared::service::LinkMode::Pc,
         biz_appid: None,
     };
-    let link = url::Url::parse(&app.platform.authorization_link(&request).await.unwrap().url).unwrap();
+    let link = url::Url::parse(&app.platform.dashboard().authorization_link(&request).await.unwrap().url).unwrap();
     let pre_auth_code = link.query_pairs().find(|(k, _)| k == "pre_auth_code").unwrap().1.into_owned();
     let (_, push) = standin.authorize_quietly(ACCOUNT, Some(&pre_auth_code)).unwrap();
     assert_eq!(standin.push_notice(&push).await.body, "success");
@@ -501,14 +501,14 @@ async fn the_refresher_publishes_needs_reauthorization_and_revocation_once_and_r
     let second = "wx1000000000000002";
     for account in [ACCOUNT, second] {
         let code = standin.authorize_directly(account).await.unwrap();
-        platform.complete_authorization(&shared::Secret::new(code), None).await.unwrap();
+        platform.onboarding().complete_authorization(&shared::Secret::new(code), None).await.unwrap();
     }
     standin.forget_refresh_token(ACCOUNT);
     standin.revoke_silently(second);
     // Both accounts are due; the bus is down for the first run.
     standin.advance_clock(7200);
     bus.set_down(true);
-    let report = platform.refresh_all(None).await;
+    let report = platform.onboarding().refresh_all(None).await;
     bus.set_down(false);
     assert!(report.has_failures(), "{report:?}");
     assert!(bus.published().is_empty());
@@ -519,7 +519,7 @@ async fn the_refresher_publishes_needs_reauthorization_and_revocation_once_and_r
     }
     // The next run publishes and changes both (the daily reconcile ran in the first; the
     // refresh finds both again); a third changes nothing and publishes nothing.
-    let report = platform.refresh_all(None).await;
+    let report = platform.onboarding().refresh_all(None).await;
     assert!(!report.has_failures(), "{report:?}");
     let mut changes: Vec<(String, String)> = bus
         .published()
@@ -539,9 +539,9 @@ async fn the_refresher_publishes_needs_reauthorization_and_revocation_once_and_r
             ("account.unauthorized".to_owned(), second.to_owned())
         ]
     );
-    platform.refresh_all(None).await;
+    platform.onboarding().refresh_all(None).await;
     standin.advance_clock(shared::service::SECOND_CHANCE_SECS + 60);
-    platform.refresh_all(None).await;
+    platform.onboarding().refresh_all(None).await;
     assert_eq!(bus.published().len(), 2, "a second chance that fails again publishes nothing new");
 
     // The same events through the emulator's bus, as a consumer receives them (schema samples).

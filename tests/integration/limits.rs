@@ -48,19 +48,19 @@ async fn a_dashboard_user_mints_a_bounded_number_of_pre_auth_codes() {
     let platform = platform(&s).await;
     let link = |user: &'static str| LinkRequest { user, auth_type: "1", mode: LinkMode::Pc, biz_appid: None };
     for _ in 0..shared::service::PRE_AUTH_CODES.max {
-        platform.authorization_link(&link("jwt:idp:mallory")).await.unwrap();
+        platform.dashboard().authorization_link(&link("jwt:idp:mallory")).await.unwrap();
     }
     let minted = s.calls("api_create_preauthcode");
-    let refused = platform.authorization_link(&link("jwt:idp:mallory")).await.unwrap_err();
+    let refused = platform.dashboard().authorization_link(&link("jwt:idp:mallory")).await.unwrap_err();
     let response = shared::web::DashboardCode::for_link(&refused);
     let wait = retry_after(&response);
     assert!((1..=shared::service::PRE_AUTH_CODES.window_secs).contains(&wait), "{wait}");
     assert_eq!(s.calls("api_create_preauthcode"), minted, "no pre_auth_code minted past the limit");
     // Another tenant is not affected; the next window lets mallory in again.
-    platform.authorization_link(&link("jwt:idp:alice")).await.unwrap();
+    platform.dashboard().authorization_link(&link("jwt:idp:alice")).await.unwrap();
     s.advance_clock(wait);
     renew_ticket(&s, &platform).await;
-    platform.authorization_link(&link("jwt:idp:mallory")).await.unwrap();
+    platform.dashboard().authorization_link(&link("jwt:idp:mallory")).await.unwrap();
 }
 
 #[tokio::test]
@@ -69,20 +69,20 @@ async fn a_caller_sends_and_redeems_within_its_limits() {
     let platform = platform(&s).await;
     let store = platform.store();
     let code = shared::Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    platform.authorize(&code).await.unwrap();
+    platform.onboarding().authorize(&code).await.unwrap();
     store.set_owner(ACCOUNT, "jwt:idp:shop", s.now()).await.unwrap();
     // The follower wrote (WeChat's 48-hour window is open; nothing listens for the push here).
     s.text_message_xml(ACCOUNT, "o_limits", "在吗");
     let caller = Caller::Backend("iam:arn:aws:iam::123456789012:role/shop".to_owned());
     let text = json!({"touser": "o_limits", "msgtype": "text", "text": {"content": "在的"}});
-    platform.send_custom_message(&caller, ACCOUNT, &text, None).await.unwrap();
+    platform.acting().send_custom_message(&caller, ACCOUNT, &text, None).await.unwrap();
 
     // The caller's sends for this minute are spent: the next is refused before WeChat is called,
     // with or without an idempotency key (whose retry is then told to use a new key).
     spend_all(store, &s, shared::service::SENDS, "iam:arn:aws:iam::123456789012:role/shop").await;
     let sent = s.sent_messages().len();
     for key in [None, Some("order-1")] {
-        let err = platform.send_custom_message(&caller, ACCOUNT, &text, key).await.unwrap_err();
+        let err = platform.acting().send_custom_message(&caller, ACCOUNT, &text, key).await.unwrap_err();
         let response = shared::web::DashboardCode::for_act(&err);
         assert!(retry_after(&response) >= 1);
         let body: Value = serde_json::from_str(&crate::support::status_and_body(response).1).unwrap();
@@ -91,18 +91,18 @@ async fn a_caller_sends_and_redeems_within_its_limits() {
     assert_eq!(s.sent_messages().len(), sent, "nothing sent past the limit");
     // Another backend sends; the next minute this one does again.
     let other = Caller::Backend("iam:arn:aws:iam::123456789012:role/crm".to_owned());
-    platform.send_custom_message(&other, ACCOUNT, &text, None).await.unwrap();
+    platform.acting().send_custom_message(&other, ACCOUNT, &text, None).await.unwrap();
     s.advance_clock(shared::service::SENDS.window_secs);
-    platform.send_custom_message(&caller, ACCOUNT, &text, None).await.unwrap();
+    platform.acting().send_custom_message(&caller, ACCOUNT, &text, None).await.unwrap();
 
     // Redemptions: past the allowance a found ticket is not spent; it stays redeemable.
     let ticket = shared::Secret::new("a-ticket-of-the-account");
     let identity = json!({"authorizer_appid": ACCOUNT, "openid": "o_limits", "scope": "snsapi_base"});
     store.remember_value(&MarkerKey::web_ticket(&ticket), &identity.to_string(), 120, s.now()).await.unwrap();
     spend_all(store, &s, shared::service::WEB_REDEMPTIONS, caller.name()).await;
-    let redeemed = platform.redeem_web_ticket(&caller, ACCOUNT, &ticket, None).await;
+    let redeemed = platform.web_auth().redeem_web_ticket(&caller, ACCOUNT, &ticket, None).await;
     assert!(matches!(redeemed, Err(shared::service::RedeemError::Limited(_))), "{redeemed:?}");
     s.advance_clock(shared::service::WEB_REDEMPTIONS.window_secs);
-    let who = platform.redeem_web_ticket(&caller, ACCOUNT, &ticket, None).await.unwrap();
+    let who = platform.web_auth().redeem_web_ticket(&caller, ACCOUNT, &ticket, None).await.unwrap();
     assert_eq!(who["openid"], "o_limits");
 }

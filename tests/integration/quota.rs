@@ -149,13 +149,13 @@ async fn the_follower_backfill_keeps_to_its_share_of_the_accounts_daily_quota() 
         Platform::with_clock(&config, MemoryStore::new(), std::sync::Arc::new(move || clock.now_ms())).unwrap();
     crate::support::renew_ticket(&standin, &platform).await;
     let code = standin.authorize_directly(ACCOUNT).await.unwrap();
-    platform.complete_authorization(&Secret::new(code), None).await.unwrap();
+    platform.onboarding().complete_authorization(&Secret::new(code), None).await.unwrap();
     platform.store().set_owner(ACCOUNT, LOCAL_DEMO_USER, standin.now()).await.unwrap();
     let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
     standin.seed_followers(ACCOUNT, "o_bulk_", 1_000);
     standin.set_daily_limit("user_info_batch", 20);
 
-    let first = platform.backfill_followers(&owner, ACCOUNT).await.unwrap();
+    let first = platform.followers().backfill_followers(&owner, ACCOUNT).await.unwrap();
     assert_eq!((first["done"].as_bool(), first["imported"].as_u64()), (Some(false), Some(800)), "{first}");
     assert_eq!(
         first["quota_guard"],
@@ -166,13 +166,13 @@ async fn the_follower_backfill_keeps_to_its_share_of_the_accounts_daily_quota() 
     assert_eq!(standin.calls("user_info_batch"), 8);
 
     // The rest of the day is the account's: the next slice makes no batchget call.
-    let second = platform.backfill_followers(&owner, ACCOUNT).await.unwrap();
+    let second = platform.followers().backfill_followers(&owner, ACCOUNT).await.unwrap();
     assert_eq!((second["imported"].as_u64(), second["quota_guard"]["used"].as_u64()), (Some(800), Some(8)), "{second}");
     assert_eq!(standin.calls("user_info_batch"), 8);
 
     // A reset gives the day back: the backfill finishes where it stopped.
-    platform.reset_quota(&owner, ACCOUNT).await.unwrap();
-    let done = platform.backfill_followers(&owner, ACCOUNT).await.unwrap();
+    platform.acting().reset_quota(&owner, ACCOUNT).await.unwrap();
+    let done = platform.followers().backfill_followers(&owner, ACCOUNT).await.unwrap();
     assert_eq!((done["done"].as_bool(), done["imported"].as_u64()), (Some(true), Some(1_000)), "{done}");
     assert!(done.get("stopped").is_none(), "{done}");
     assert_eq!(standin.calls("user_info_batch"), 10);

@@ -129,7 +129,7 @@ async fn another_process_sees_a_change_within_its_cache_bound() {
     let code = standin.authorize_directly(ACCOUNT).await.unwrap();
     let writer = crate::support::platform_on(&standin, store.clone());
     crate::support::renew_ticket(&standin, &writer).await;
-    writer.complete_authorization(&Secret::new(code), None).await.unwrap();
+    writer.onboarding().complete_authorization(&Secret::new(code), None).await.unwrap();
     writer.store().set_owner(ACCOUNT, LOCAL_DEMO_USER, standin.now()).await.unwrap();
     let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
     let config =
@@ -142,16 +142,16 @@ async fn another_process_sees_a_change_within_its_cache_bound() {
     let answer = |(message, xml): (shared::message::Message, String)| {
         let reader = &reader;
         async move {
-            match reader.handle_message(ACCOUNT, &message, &xml).await.unwrap() {
+            match reader.inbound().handle_message(ACCOUNT, &message, &xml).await.unwrap() {
                 shared::message::Answer::Reply(reply) => format!("{:?}", reply.kind),
                 other => format!("{other:?}"),
             }
         }
     };
     let body = |reply: &str| json!({"rules": [{"on": "default", "reply": text(reply)}]}).to_string();
-    writer.save_reply_rules(&owner, ACCOUNT, body("one").as_bytes(), Some(0)).await.unwrap();
+    writer.inbound().save_reply_rules(&owner, ACCOUNT, body("one").as_bytes(), Some(0)).await.unwrap();
     assert!(answer(push("a")).await.contains("one"));
-    writer.save_reply_rules(&owner, ACCOUNT, body("two").as_bytes(), Some(1)).await.unwrap();
+    writer.inbound().save_reply_rules(&owner, ACCOUNT, body("two").as_bytes(), Some(1)).await.unwrap();
     assert!(answer(push("b")).await.contains("one"), "the reader's cache is still fresh");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(answer(push("c")).await.contains("two"), "in effect once the cache bound passed");
@@ -324,7 +324,7 @@ async fn existing_followers_are_imported_from_wechat_resumably_within_its_quota(
     let platform = crate::support::platform_on(&standin, MemoryStore::new());
     crate::support::renew_ticket(&standin, &platform).await;
     let code = standin.authorize_directly(ACCOUNT).await.unwrap();
-    platform.complete_authorization(&Secret::new(code), None).await.unwrap();
+    platform.onboarding().complete_authorization(&Secret::new(code), None).await.unwrap();
     platform.store().set_owner(ACCOUNT, LOCAL_DEMO_USER, standin.now()).await.unwrap();
     let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
     // Two pages of user/get; one follower is already known from an event (not counted twice).
@@ -337,10 +337,10 @@ async fn existing_followers_are_imported_from_wechat_resumably_within_its_quota(
 
     // The daily quota runs out after 30 chunks: the backfill stops, keeping its place.
     standin.inject_fault("user_info_batch", Fault::Errcode(45009), 1);
-    let first = platform.backfill_followers(&owner, ACCOUNT).await.unwrap();
+    let first = platform.followers().backfill_followers(&owner, ACCOUNT).await.unwrap();
     assert_eq!((first["done"].as_bool(), first["imported"].as_u64()), (Some(false), Some(0)), "{first}");
     assert!(first["stopped"].as_str().unwrap().contains("45009"), "{first}");
-    let done = platform.backfill_followers(&owner, ACCOUNT).await.unwrap();
+    let done = platform.followers().backfill_followers(&owner, ACCOUNT).await.unwrap();
     assert_eq!((done["done"].as_bool(), done["total"].as_u64()), (Some(true), Some(10_050)), "{done}");
     assert_eq!(done["imported"].as_u64(), Some(10_050));
     assert_eq!(standin.calls("user_info_batch"), 1 + 101, "one refused, then 100 + 1 chunks of at most 100");
@@ -355,5 +355,5 @@ async fn existing_followers_are_imported_from_wechat_resumably_within_its_quota(
     assert!(seeded.first_subscribed_at.unwrap() < standin.now());
     // Another user's account, or one without the permission set, imports nothing.
     let mallory = Caller::Dashboard("jwt:x:mallory".to_owned());
-    assert!(platform.backfill_followers(&mallory, ACCOUNT).await.is_err());
+    assert!(platform.followers().backfill_followers(&mallory, ACCOUNT).await.is_err());
 }

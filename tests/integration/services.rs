@@ -75,7 +75,7 @@ async fn authorization_stores_tokens_and_profile_and_a_reused_code_changes_nothi
     let s = standin().await;
     let platform = platform(&s).await;
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    let record = platform.authorize(&code).await.unwrap();
+    let record = platform.onboarding().authorize(&code).await.unwrap();
     assert_eq!(
         (record.authorizer_appid.as_str(), record.owner.as_str(), record.status),
         (ACCOUNT, shared::store::UNCLAIMED_OWNER, AuthorizerStatus::Authorized),
@@ -87,7 +87,7 @@ async fn authorization_stores_tokens_and_profile_and_a_reused_code_changes_nothi
     let now = s.now();
     assert!((now + 7199..=now + 7200).contains(&record.expires_at), "{} vs {now}", record.expires_at);
 
-    let again = platform.authorize(&code).await.unwrap_err();
+    let again = platform.onboarding().authorize(&code).await.unwrap_err();
     assert_eq!(wechat_code(&again), Some(61009));
     let stored = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(stored, record, "nothing changed");
@@ -100,7 +100,7 @@ async fn a_failing_profile_fetch_still_persists_the_refresh_token() {
     let platform = platform(&s).await;
     s.inject_fault("api_get_authorizer_info", Fault::Errcode(-1), 2);
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    let record = platform.authorize(&code).await.unwrap();
+    let record = platform.onboarding().authorize(&code).await.unwrap();
     assert_eq!(Some(record.refresh_token.expose().to_owned()), s.refresh_token_of(ACCOUNT));
     assert_eq!(record.profile.nick_name, "");
     assert_eq!(record.owner, shared::store::UNCLAIMED_OWNER);
@@ -109,7 +109,7 @@ async fn a_failing_profile_fetch_still_persists_the_refresh_token() {
 async fn authorized(s: &StandIn) -> shared::service::Platform<DynamoDbStore> {
     let platform = platform(s).await;
     let code = Secret::new(s.authorize_directly(ACCOUNT).await.unwrap());
-    platform.authorize(&code).await.unwrap();
+    platform.onboarding().authorize(&code).await.unwrap();
     platform
 }
 
@@ -119,9 +119,10 @@ async fn refresh_persists_the_rotated_refresh_token() {
     config.rotate_refresh_tokens = true;
     let s = standin_with(config).await;
     let platform = authorized(&s).await;
-    assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotDue);
+    assert_eq!(platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotDue);
     s.advance_clock(7000);
-    let RefreshOutcome::Refreshed(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::Refreshed(record) = platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap()
+    else {
         panic!("expected a refresh");
     };
     assert_eq!(Some(record.refresh_token.expose().to_owned()), s.refresh_token_of(ACCOUNT), "rotated token persisted");
@@ -130,7 +131,10 @@ async fn refresh_persists_the_rotated_refresh_token() {
     assert_eq!(s.calls("api_authorizer_token"), 1);
     // The stored token works for the next refresh.
     s.advance_clock(7000);
-    assert!(matches!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::Refreshed(_)));
+    assert!(matches!(
+        platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(),
+        RefreshOutcome::Refreshed(_)
+    ));
 }
 
 #[tokio::test]
@@ -139,7 +143,8 @@ async fn refused_refresh_token_is_recovered_through_the_authorizer_list() {
     let platform = authorized(&s).await;
     let replacement = s.break_refresh_token(ACCOUNT).unwrap();
     s.advance_clock(7000);
-    let RefreshOutcome::Recovered(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::Recovered(record) = platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap()
+    else {
         panic!("expected recovery");
     };
     assert_eq!(record.refresh_token.expose(), replacement);
@@ -157,19 +162,23 @@ async fn unrecoverable_refresh_token_marks_needs_reauthorization_and_keeps_the_t
     // The stand-in's clock also runs in real time: a second may pass during a call.
     let tomorrow = |from: i64, to: i64, at: i64| (from..=to).contains(&(at - shared::service::SECOND_CHANCE_SECS));
     let from = s.now();
-    let RefreshOutcome::NeedsReauthorization(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::NeedsReauthorization(record) =
+        platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap()
+    else {
         panic!("expected needs_reauthorization");
     };
     assert_eq!(record.status, AuthorizerStatus::NeedsReauthorization);
     assert_eq!(record.refresh_token, before.refresh_token, "never deleted");
     assert!(tomorrow(from, s.now(), record.expires_at), "a second chance tomorrow: {}", record.expires_at);
     // Not tried again today.
-    assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotDue);
+    assert_eq!(platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotDue);
     // A day later it is tried again (stored token, then the list); still refused: another day.
     s.advance_clock(shared::service::SECOND_CHANCE_SECS);
     renew_ticket(&s, &platform).await;
     let from = s.now();
-    let RefreshOutcome::NeedsReauthorization(again) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::NeedsReauthorization(again) =
+        platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap()
+    else {
         panic!("expected needs_reauthorization again");
     };
     assert!(tomorrow(from, s.now(), again.expires_at), "another day: {}", again.expires_at);
@@ -185,18 +194,19 @@ async fn a_second_chance_restores_an_account_whose_token_works_again() {
     let working = s.break_refresh_token(ACCOUNT).unwrap();
     s.inject_fault("api_get_authorizer_list", Fault::Errcode(-1), 2);
     s.advance_clock(7000);
-    assert!(platform.refresh_authorizer(ACCOUNT, 600).await.is_err(), "the list was unavailable");
+    assert!(platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.is_err(), "the list was unavailable");
     // WeChat's list is back but it forgot the token for a moment: given up for the day.
     s.forget_refresh_token(ACCOUNT);
     assert!(matches!(
-        platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(),
+        platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(),
         RefreshOutcome::NeedsReauthorization(_)
     ));
     // The next day the account works again with the token WeChat lists.
     s.restore_refresh_token(ACCOUNT, &working);
     s.advance_clock(shared::service::SECOND_CHANCE_SECS);
     renew_ticket(&s, &platform).await;
-    let RefreshOutcome::Recovered(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::Recovered(record) = platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap()
+    else {
         panic!("expected the second chance to work");
     };
     assert_eq!((record.status, record.owner.as_str()), (AuthorizerStatus::Authorized, "jwt:iss:alice"));
@@ -211,11 +221,11 @@ async fn an_account_that_no_longer_authorizes_us_is_revoked_by_the_refresher() {
     let platform = authorized(&s).await;
     s.revoke_silently(ACCOUNT);
     s.advance_clock(7000);
-    let RefreshOutcome::Revoked(record) = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
+    let RefreshOutcome::Revoked(record) = platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap() else {
         panic!("expected revoked");
     };
     assert_eq!(record.status, AuthorizerStatus::Revoked);
-    assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
+    assert_eq!(platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
 }
 
 #[tokio::test]
@@ -225,11 +235,14 @@ async fn other_wechat_failures_are_reported_and_nothing_is_written() {
     let before = platform.store().authorizer(ACCOUNT).await.unwrap().unwrap();
     s.advance_clock(7000);
     s.inject_fault("api_authorizer_token", Fault::Errcode(45009), 1);
-    let err = platform.refresh_authorizer(ACCOUNT, 600).await.unwrap_err();
+    let err = platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap_err();
     assert!(matches!(&err, CallError::WeChat(e) if e.kind() == ErrorKind::Quota), "{err:?}");
     assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap(), before);
     // The lease was released: the next run proceeds.
-    assert!(matches!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::Refreshed(_)));
+    assert!(matches!(
+        platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(),
+        RefreshOutcome::Refreshed(_)
+    ));
 }
 
 #[tokio::test]
@@ -238,7 +251,7 @@ async fn revoked_accounts_are_not_refreshed() {
     let platform = authorized(&s).await;
     platform.store().revoke(ACCOUNT, s.now() + 1, s.now() + 1).await.unwrap();
     s.advance_clock(7000);
-    assert_eq!(platform.refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
+    assert_eq!(platform.onboarding().refresh_authorizer(ACCOUNT, 600).await.unwrap(), RefreshOutcome::NotAuthorized);
     assert_eq!(s.calls("api_authorizer_token"), 0);
 }
 
@@ -253,7 +266,7 @@ async fn the_daily_reconcile_revokes_what_wechat_no_longer_lists_and_stores_what
     s.revoke_silently(ACCOUNT);
     let missed = "wx1000000000000002";
     s.authorize_quietly(missed, None).unwrap();
-    let report = platform.refresh_all(None).await;
+    let report = platform.onboarding().refresh_all(None).await;
     let reconcile = report.reconcile.expect("the day's first run reconciles");
     assert_eq!(
         (reconcile.revoked.as_slice(), reconcile.unlisted.as_slice(), reconcile.recovered.as_slice()),
@@ -268,11 +281,11 @@ async fn the_daily_reconcile_revokes_what_wechat_no_longer_lists_and_stores_what
     let stored = platform.store().authorizer(missed).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.owner.as_str()), (AuthorizerStatus::Authorized, shared::store::UNCLAIMED_OWNER));
     assert_eq!(Some(stored.refresh_token.expose().to_owned()), s.refresh_token_of(missed));
-    assert!(platform.refresh_all(None).await.reconcile.is_none(), "once a day");
+    assert!(platform.onboarding().refresh_all(None).await.reconcile.is_none(), "once a day");
     // The next day: still not listed, revoked (its refresh, answered 61003, or the reconcile).
     s.advance_clock(24 * 3600);
     renew_ticket(&s, &platform).await;
-    let report = platform.refresh_all(None).await;
+    let report = platform.onboarding().refresh_all(None).await;
     assert!(report.reconcile.is_some() && report.revoked.contains(&ACCOUNT.to_owned()), "{report:?}");
     assert_eq!(platform.store().authorizer(ACCOUNT).await.unwrap().unwrap().status, AuthorizerStatus::Revoked);
 }
@@ -287,7 +300,7 @@ async fn a_list_that_misses_a_live_account_for_a_day_revokes_nothing() {
     let day = |hidden: bool| {
         s.hide_from_list(ACCOUNT, hidden);
         async move {
-            let report = platform.refresh_all(None).await;
+            let report = platform.onboarding().refresh_all(None).await;
             assert!(!report.has_failures(), "{report:?}");
             s.advance_clock(24 * 3600);
             renew_ticket(s, platform).await;
@@ -314,7 +327,7 @@ async fn a_run_near_its_deadline_defers_work_and_a_failed_run_says_so() {
     s.advance_clock(7000);
     // Already at its deadline (the reserve is a fifth of the budget, at most 20 s).
     let deadline = std::time::Instant::now();
-    let report = platform.refresh_all(Some(deadline)).await;
+    let report = platform.onboarding().refresh_all(Some(deadline)).await;
     assert_eq!(
         (report.deferred.as_slice(), report.refreshed.len()),
         ([ACCOUNT.to_owned()].as_slice(), 0),
@@ -322,7 +335,7 @@ async fn a_run_near_its_deadline_defers_work_and_a_failed_run_says_so() {
     );
     assert!(!report.has_failures());
     s.inject_fault("api_authorizer_token", Fault::Errcode(45009), 1);
-    let report = platform.refresh_all(None).await;
+    let report = platform.onboarding().refresh_all(None).await;
     assert!(report.has_failures(), "{report:?}");
-    assert_eq!(platform.refresh_all(None).await.refreshed, [ACCOUNT.to_owned()]);
+    assert_eq!(platform.onboarding().refresh_all(None).await.refreshed, [ACCOUNT.to_owned()]);
 }

@@ -193,7 +193,7 @@ async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
     // it on another account's route; the ticket survives both.
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     assert!(matches!(
-        app.platform.redeem_web_ticket(&mallory, ACCOUNT, &Secret::new(ticket.clone()), None).await,
+        app.platform.web_auth().redeem_web_ticket(&mallory, ACCOUNT, &Secret::new(ticket.clone()), None).await,
         Err(RedeemError::NotFound)
     ));
     let elsewhere = http
@@ -209,6 +209,7 @@ async fn a_follower_is_identified_once_by_a_ticket_the_site_redeems() {
     );
     let who = app
         .platform
+        .web_auth()
         .redeem_web_ticket(&Caller::Dashboard(LOCAL_DEMO_USER.to_owned()), ACCOUNT, &Secret::new(ticket), None)
         .await
         .unwrap();
@@ -424,7 +425,8 @@ async fn verification_files_are_served_exactly_and_nothing_else_is() {
         assert_eq!(crate::support::status_and_body(get(path).await).0, 404, "{path}");
     }
     // Without OAUTH_* settings, nothing starts (closed by default).
-    let started = app.platform.start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/").await;
+    let started =
+        app.platform.web_auth().start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/").await;
     assert!(matches!(started, Err(shared::service::WebStartError::NotConfigured)), "{started:?}");
 }
 
@@ -530,14 +532,27 @@ async fn bindings_are_owner_scoped() {
     let (standin, app, base) = authorized().await;
     let ticket = ticket_for(&base, &standin, "alice").await;
     let owner = Caller::Dashboard(LOCAL_DEMO_USER.to_owned());
-    let who =
-        app.platform.redeem_web_ticket(&owner, ACCOUNT, &Secret::new(ticket), Some("shop-user-42")).await.unwrap();
+    let who = app
+        .platform
+        .web_auth()
+        .redeem_web_ticket(&owner, ACCOUNT, &Secret::new(ticket), Some("shop-user-42"))
+        .await
+        .unwrap();
     assert!(who["binding"].is_object(), "{who}");
     let mallory = Caller::Dashboard("jwt:https://idp.example:mallory".to_owned());
     let side = shared::service::BindingSide::UserRef("shop-user-42");
-    assert!(matches!(app.platform.binding(&mallory, ACCOUNT, side).await, Err(shared::service::ActError::NotFound)));
-    assert!(matches!(app.platform.unbind(&mallory, ACCOUNT, side).await, Err(shared::service::ActError::NotFound)));
-    assert!(app.platform.binding(&owner, ACCOUNT, side).await.unwrap().is_some(), "mallory removed nothing");
+    assert!(matches!(
+        app.platform.web_auth().binding(&mallory, ACCOUNT, side).await,
+        Err(shared::service::ActError::NotFound)
+    ));
+    assert!(matches!(
+        app.platform.web_auth().unbind(&mallory, ACCOUNT, side).await,
+        Err(shared::service::ActError::NotFound)
+    ));
+    assert!(app.platform.web_auth().binding(&owner, ACCOUNT, side).await.unwrap().is_some(), "mallory removed nothing");
     let backend = Caller::Backend("iam:arn:aws:iam::123456789012:role/shop".to_owned());
-    assert_eq!(app.platform.unbind(&backend, ACCOUNT, side).await.unwrap().unwrap().user_ref, "shop-user-42");
+    assert_eq!(
+        app.platform.web_auth().unbind(&backend, ACCOUNT, side).await.unwrap().unwrap().user_ref,
+        "shop-user-42"
+    );
 }

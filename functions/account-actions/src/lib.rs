@@ -140,18 +140,18 @@ async fn respond<S: TokenStore>(
     };
     let response = match action {
         Action::SendTemplate => match json_body() {
-            Ok(body) => answer(app.platform.send_template_message(caller, appid, &body, key.as_deref()).await),
+            Ok(body) => answer(app.platform.acting().send_template_message(caller, appid, &body, key.as_deref()).await),
             Err(reason) => account.refused(&reason),
         },
-        Action::TemplateMessage(msgid) => answer(app.platform.template_message(caller, appid, &msgid).await),
+        Action::TemplateMessage(msgid) => answer(app.platform.acting().template_message(caller, appid, &msgid).await),
         Action::Templates => {
-            answer(app.platform.templates_of(caller, appid).await.map(|list| json!({"templates": list})))
+            answer(app.platform.acting().templates_of(caller, appid).await.map(|list| json!({"templates": list})))
         }
         Action::AddTemplate => match json_body() {
-            Ok(body) => answer(app.platform.add_template(caller, appid, &body).await),
+            Ok(body) => answer(app.platform.acting().add_template(caller, appid, &body).await),
             Err(reason) => account.refused(&reason),
         },
-        Action::ReplyRules => match app.platform.reply_rules(caller, appid).await {
+        Action::ReplyRules => match app.platform.inbound().reply_rules(caller, appid).await {
             Ok((version, document)) => web::json_versioned(version, document),
             Err(err) => answer(Err(err)),
         },
@@ -161,7 +161,7 @@ async fn respond<S: TokenStore>(
                 Err(reason) => return Ok(account.refused(reason)),
             };
             let body = web::body_bytes(&request);
-            match app.platform.save_reply_rules(caller, appid, body, version).await {
+            match app.platform.inbound().save_reply_rules(caller, appid, body, version).await {
                 Ok((version, document)) => web::json_versioned(version, document),
                 Err(err) => {
                     tracing::warn!(function = FUNCTION, authorizer = %appid, error = %err, "reply rules not saved");
@@ -184,10 +184,13 @@ async fn respond<S: TokenStore>(
                 Some(_) => return Ok(account.refused("limit must be 1 to 100")),
             };
             answer(
-                app.platform.followers(caller, appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit).await,
+                app.platform
+                    .followers()
+                    .page(caller, appid, subscribed, get("cursor").filter(|c| !c.is_empty()), limit)
+                    .await,
             )
         }
-        Action::BackfillFollowers => answer(app.platform.backfill_followers(caller, appid).await),
+        Action::BackfillFollowers => answer(app.platform.followers().backfill_followers(caller, appid).await),
         Action::Binding | Action::Unbind => {
             let pairs = web::query_pairs(&request);
             let one =
@@ -198,9 +201,9 @@ async fn respond<S: TokenStore>(
                 _ => return Ok(account.refused("give exactly one of openid and user_ref")),
             };
             let result = if action == Action::Binding {
-                app.platform.binding(caller, appid, side).await
+                app.platform.web_auth().binding(caller, appid, side).await
             } else {
-                app.platform.unbind(caller, appid, side).await
+                app.platform.web_auth().unbind(caller, appid, side).await
             };
             match result {
                 Ok(Some(binding)) => web::json_ok(binding_json(&binding)),
@@ -210,7 +213,7 @@ async fn respond<S: TokenStore>(
                 Err(err) => answer(Err(err)),
             }
         }
-        Action::LendToken => match app.platform.lend_token(caller, appid).await {
+        Action::LendToken => match app.platform.acting().lend_token(caller, appid).await {
             Ok(token) => {
                 let now = app.platform.now();
                 let mut response = web::json_ok(json!({
@@ -228,13 +231,13 @@ async fn respond<S: TokenStore>(
                 DashboardCode::for_act(&err)
             }
         },
-        Action::WebOrigins => answer(app.platform.web_origins(caller, appid).await),
+        Action::WebOrigins => answer(app.platform.web_auth().web_origins(caller, appid).await),
         Action::SetWebOrigins => match json_body() {
-            Ok(body) => answer(app.platform.set_web_origins(caller, appid, &body).await),
+            Ok(body) => answer(app.platform.web_auth().set_web_origins(caller, appid, &body).await),
             Err(reason) => account.refused(&reason),
         },
         Action::MintWebStart => match json_body() {
-            Ok(body) => answer(app.platform.mint_web_start(caller, appid, &body).await),
+            Ok(body) => answer(app.platform.web_auth().mint_web_start(caller, appid, &body).await),
             Err(reason) => account.refused(&reason),
         },
         Action::RedeemWebTicket => match json_body() {
@@ -242,7 +245,7 @@ async fn respond<S: TokenStore>(
             Err(reason) => account.refused(&reason),
         },
         Action::SendMessage => match json_body() {
-            Ok(body) => answer(app.platform.send_custom_message(caller, appid, &body, key.as_deref()).await),
+            Ok(body) => answer(app.platform.acting().send_custom_message(caller, appid, &body, key.as_deref()).await),
             Err(reason) => account.refused(&reason),
         },
     };
@@ -263,7 +266,7 @@ async fn redeem<S: TokenStore>(app: &App<S>, caller: &Caller, appid: &str, body:
             "the body must be {\"ticket\": \"…\"} (the wx_ticket the browser brought), with \"user_ref\" to bind the follower to that user",
         );
     };
-    match app.platform.redeem_web_ticket(caller, appid, &Secret::new(ticket), user_ref).await {
+    match app.platform.web_auth().redeem_web_ticket(caller, appid, &Secret::new(ticket), user_ref).await {
         Ok(identity) => web::json_ok(identity),
         Err(RedeemError::NotFound) => {
             tracing::warn!(function = FUNCTION, authorizer = %appid, "ticket unknown, expired or of another account");

@@ -148,7 +148,7 @@ async fn respond<S: TokenStore>(
     let pairs = web::query_pairs(&request);
     let platform = &app.platform;
     let response = match action {
-        Action::Menu => match platform.menu(caller, appid).await {
+        Action::Menu => match platform.setup().menu(caller, appid).await {
             Ok(state) => web::json_versioned(state.version, menu_json(&state)),
             Err(err) => answer(Err(err)),
         },
@@ -158,27 +158,26 @@ async fn respond<S: TokenStore>(
                 Err(reason) => return Ok(refused(reason)),
             };
             if action == Action::DeleteMenu {
-                versioned(platform.delete_menu(caller, appid, version).await)
+                versioned(platform.setup().delete_menu(caller, appid, version).await)
             } else {
                 match json_body() {
-                    Ok(document) => versioned(platform.save_menu(caller, appid, &document, version).await),
+                    Ok(document) => versioned(platform.setup().save_menu(caller, appid, &document, version).await),
                     Err(reason) => refused(&reason),
                 }
             }
         }
         Action::AddConditional => match json_body() {
             Ok(document) => {
-                answer(platform.add_conditional_menu(caller, appid, &document).await.map(|id| json!({"menuid": id})))
+                answer(platform.setup().add_conditional_menu(caller, appid, &document).await.map(|id| json!({"menuid": id})))
             }
             Err(reason) => refused(&reason),
         },
         Action::DeleteConditional(menuid) => answer(
-            platform.delete_conditional_menu(caller, appid, &menuid).await.map(|()| json!({"deleted": menuid})),
+            platform.setup().delete_conditional_menu(caller, appid, &menuid).await.map(|()| json!({"deleted": menuid})),
         ),
         Action::MatchMenu => match web::single_param(&pairs, "openid") {
             Ok(Some(openid)) => answer(
-                platform
-                    .menu_for_follower(caller, appid, openid)
+                platform.setup().menu_for_follower(caller, appid, openid)
                     .await
                     .map(|menu| json!({"openid": openid, "menu": menu})),
             ),
@@ -187,12 +186,11 @@ async fn respond<S: TokenStore>(
         },
         Action::Tags => match web::single_param(&pairs, "openid") {
             Ok(Some(openid)) => answer(
-                platform
-                    .follower_tags(caller, appid, openid)
+                platform.followers().follower_tags(caller, appid, openid)
                     .await
                     .map(|ids| json!({"openid": openid, "tag_ids": ids})),
             ),
-            Ok(None) => answer(platform.tags(caller, appid).await.map(|tags| {
+            Ok(None) => answer(platform.followers().tags(caller, appid).await.map(|tags| {
                 let tags: Vec<Value> =
                     tags.iter().map(|t| json!({"id": t.id, "name": t.name, "count": t.count})).collect();
                 json!({"tags": tags})
@@ -210,20 +208,19 @@ async fn respond<S: TokenStore>(
             match action {
                 Action::RenameTag(id) => match tag_id(&id) {
                     Ok(id) => answer(
-                        platform.rename_tag(caller, appid, id, &name).await.map(|()| json!({"id": id, "name": name})),
+                        platform.followers().rename_tag(caller, appid, id, &name).await.map(|()| json!({"id": id, "name": name})),
                     ),
                     Err(reason) => refused(&reason),
                 },
                 _ => answer(
-                    platform
-                        .create_tag(caller, appid, &name)
+                    platform.followers().create_tag(caller, appid, &name)
                         .await
                         .map(|t| json!({"tag": {"id": t.id, "name": t.name, "count": t.count}})),
                 ),
             }
         }
         Action::DeleteTag(id) => match tag_id(&id) {
-            Ok(id) => answer(platform.delete_tag(caller, appid, id).await.map(|()| json!({"deleted": id}))),
+            Ok(id) => answer(platform.followers().delete_tag(caller, appid, id).await.map(|()| json!({"deleted": id}))),
             Err(reason) => refused(&reason),
         },
         Action::TagFollowers(id) => {
@@ -243,8 +240,7 @@ async fn respond<S: TokenStore>(
                 return Ok(refused("openids (a list of OpenIDs) is required; remove, if given, is true or false"));
             };
             answer(
-                platform
-                    .tag_followers(caller, appid, id, &openids, !remove)
+                platform.followers().tag_followers(caller, appid, id, &openids, !remove)
                     .await
                     .map(|done| json!({"tag": id, if remove { "removed" } else { "tagged" }: done})),
             )
@@ -255,7 +251,7 @@ async fn respond<S: TokenStore>(
                 Err(reason) => return Ok(refused(&reason)),
             };
             let now = platform.now();
-            match platform.create_qr_code(caller, appid, &new).await {
+            match platform.setup().create_qr_code(caller, appid, &new).await {
                 Ok((code, true)) => web::json_ok(json!({"code": qr_json(&code, now), "existing": true})),
                 Ok((code, false)) => {
                     web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"code": qr_json(&code, now)}}))
@@ -274,7 +270,7 @@ async fn respond<S: TokenStore>(
                 Some(_) => return Ok(refused("limit must be 1 to 100")),
             };
             let now = platform.now();
-            answer(platform.qr_codes(caller, appid, cursor, limit).await.map(|(page, permanent, rules)| {
+            answer(platform.setup().qr_codes(caller, appid, cursor, limit).await.map(|(page, permanent, rules)| {
                 let codes: Vec<Value> = page
                     .items
                     .iter()
@@ -296,10 +292,10 @@ async fn respond<S: TokenStore>(
                 _ => return Ok(refused(&format!("days must be 1 to {MAX_QR_DAYS}"))),
             };
             let now = platform.now();
-            answer(platform.qr_code(caller, appid, &id, days).await.map(|figures| figures_json(&figures, now)))
+            answer(platform.setup().qr_code(caller, appid, &id, days).await.map(|figures| figures_json(&figures, now)))
         }
         Action::Quota => match web::single_param(&pairs, "cgi_path") {
-            Ok(Some(path)) => answer(platform.api_quota(caller, appid, path).await),
+            Ok(Some(path)) => answer(platform.acting().api_quota(caller, appid, path).await),
             Ok(None) => refused("cgi_path is required: the API's path, as /cgi-bin/message/custom/send"),
             Err(reason) => refused(&reason),
         },
@@ -309,7 +305,7 @@ async fn respond<S: TokenStore>(
                 Ok(Some(Ok(days))) if (1..=90).contains(&days) => days,
                 _ => return Ok(refused("days must be 1 to 90")),
             };
-            answer(platform.api_usage(caller, appid, days).await.map(|figures| {
+            answer(platform.acting().api_usage(caller, appid, days).await.map(|figures| {
                 let days: Vec<Value> = figures
                     .iter()
                     .map(|(day, calls)| {
@@ -321,7 +317,7 @@ async fn respond<S: TokenStore>(
                 json!({"days": days})
             }))
         }
-        Action::ResetQuota => answer(platform.reset_quota(caller, appid).await.map(|used| {
+        Action::ResetQuota => answer(platform.acting().reset_quota(caller, appid).await.map(|used| {
             json!({"reset": true, "resets_used": used, "resets_per_month": shared::service::QUOTA_RESETS_PER_MONTH})
         })),
         Action::JsConfig => {
@@ -332,12 +328,12 @@ async fn respond<S: TokenStore>(
             let Some(url) = url else {
                 return Ok(refused("url is required: the page's address, as location.href.split('#')[0]"));
             };
-            answer(platform.js_config(caller, appid, &url).await.map(|c| {
+            answer(platform.acting().js_config(caller, appid, &url).await.map(|c| {
                 json!({"appId": c.app_id, "timestamp": c.timestamp, "nonceStr": c.nonce_str,
                     "signature": c.signature, "url": c.url})
             }))
         }
-        Action::QrCodeImage(id) => match platform.qr_code_image(caller, appid, &id).await {
+        Action::QrCodeImage(id) => match platform.setup().qr_code_image(caller, appid, &id).await {
             Ok((bytes, content_type)) => {
                 let mut response = Response::new(Body::Binary(bytes));
                 let headers = response.headers_mut();

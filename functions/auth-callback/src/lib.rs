@@ -37,7 +37,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
         Ok(Some(code)) if !code.is_empty() && code.len() <= 512 => Some(Secret::new(code)),
         _ => None,
     };
-    let record = match app.platform.complete_from_callback(state, code).await {
+    let record = match app.platform.onboarding().complete_from_callback(state, code).await {
         Ok(record) => record,
         Err(err) => return Ok(refused(&err)),
     };

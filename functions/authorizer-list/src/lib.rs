@@ -63,7 +63,7 @@ fn item(summary: &AuthorizerSummary, followers: Option<u64>) -> Value {
 /// The accounts that left the user lately (first page only), as the console shows them; `null`
 /// when the store cannot say (the list itself still answers).
 async fn moved_away<S: TokenStore>(app: &App<S>, user: &str) -> Value {
-    match app.platform.accounts_moved_away(user).await {
+    match app.platform.dashboard().accounts_moved_away(user).await {
         Ok(moves) => moves
             .iter()
             .map(|m| json!({"authorizer_appid": m.authorizer_appid, "nick_name": m.nick_name, "moved_at": m.moved_at}))
@@ -98,11 +98,11 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     if cursor.is_some_and(|c| c.len() > 1024) {
         return Ok(DashboardCode::BadParameter.respond("cursor is not one this list returned"));
     }
-    Ok(match app.platform.accounts_of(&user, cursor, limit).await {
+    Ok(match app.platform.dashboard().accounts_of(&user, cursor, limit).await {
         Ok(page) => {
             let appids: Vec<String> = page.items.iter().map(|a| a.authorizer_appid.clone()).collect();
             // The counts are a convenience: without them the list still answers (null counts).
-            let counts = app.platform.follower_counts(&appids).await.unwrap_or_else(|err| {
+            let counts = app.platform.dashboard().follower_counts(&appids).await.unwrap_or_else(|err| {
                 tracing::warn!(function = FUNCTION, error = %err, "follower counts unavailable");
                 std::collections::HashMap::new()
             });

@@ -50,7 +50,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, payload: &Value) -> Result<Valu
 }
 
 async fn record<S: TokenStore>(app: &App<S>, event: &Value) -> Result<LedgerOutcome, LedgerError> {
-    let result = app.platform.record_follower_event(event).await;
+    let result = app.platform.followers().record_follower_event(event).await;
     match &result {
         Ok(_) => {}
         Err(LedgerError::Malformed(reason)) => {

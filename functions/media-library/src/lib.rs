@@ -169,7 +169,7 @@ async fn respond<S: TokenStore>(
                     return Ok(account.refused(&reason));
                 }
             };
-            match app.platform.begin_upload(caller, appid, &new, staging).await {
+            match app.platform.media_library().begin_upload(caller, appid, &new, staging).await {
                 Ok(Begun::Existing(medium)) => {
                     web::json_ok(json!({"medium": medium_json(&medium, now), "existing": true}))
                 }
@@ -187,15 +187,24 @@ async fn respond<S: TokenStore>(
         }
         Action::Complete(handle) => answer(
             app.platform
+                .media_library()
                 .complete_upload(caller, appid, &handle, staging)
                 .await
                 .map(|m| json!({"medium": medium_json(&m, now)})),
         ),
-        Action::Get(handle) => {
-            answer(app.platform.medium(caller, appid, &handle).await.map(|m| json!({"medium": medium_json(&m, now)})))
-        }
+        Action::Get(handle) => answer(
+            app.platform
+                .media_library()
+                .medium(caller, appid, &handle)
+                .await
+                .map(|m| json!({"medium": medium_json(&m, now)})),
+        ),
         Action::Delete(handle) => answer(
-            app.platform.delete_medium(caller, appid, &handle, staging).await.map(|()| json!({"deleted": handle})),
+            app.platform
+                .media_library()
+                .delete_medium(caller, appid, &handle, staging)
+                .await
+                .map(|()| json!({"deleted": handle})),
         ),
         Action::List => {
             let (cursor, limit) = match (param("cursor"), param("limit")) {
@@ -209,7 +218,7 @@ async fn respond<S: TokenStore>(
                     return Ok(account.refused(&format!("limit must be 1 to {MAX_MEDIA_PAGE}")));
                 }
             };
-            answer(app.platform.media(caller, appid, cursor, limit).await.map(|page| {
+            answer(app.platform.media_library().media(caller, appid, cursor, limit).await.map(|page| {
                 let media: Vec<Value> = page.items.iter().map(|m| medium_json(m, now)).collect();
                 json!({"media": media, "next_cursor": page.next})
             }))
@@ -229,7 +238,7 @@ async fn respond<S: TokenStore>(
                     account.refused("type (image, voice or video), offset and count (1 to 20) are required as numbers")
                 );
             };
-            answer(app.platform.materials(caller, appid, kind, offset, count).await.map(|page| {
+            answer(app.platform.media_library().materials(caller, appid, kind, offset, count).await.map(|page| {
                 let items: Vec<Value> = page
                     .items
                     .iter()
@@ -240,7 +249,7 @@ async fn respond<S: TokenStore>(
                 json!({"total": page.total, "items": items})
             }))
         }
-        Action::LibraryCount => answer(app.platform.material_count(caller, appid).await.map(
+        Action::LibraryCount => answer(app.platform.media_library().material_count(caller, appid).await.map(
             |count| json!({"image": count.image, "voice": count.voice, "video": count.video, "news": count.news}),
         )),
     };

@@ -120,7 +120,7 @@ async fn respond<S: TokenStore>(
                 Ok(draft) => draft,
                 Err(err) => return Ok(refused(&format!("the body is a draft: {}", json_reason(&err)))),
             };
-            match platform.create_draft(caller, appid, &draft).await {
+            match platform.publishing().create_draft(caller, appid, &draft).await {
                 Ok(media_id) => web::json(StatusCode::CREATED, &json!({"code": 0, "data": {"media_id": media_id}})),
                 Err(err) => answer(Err(err)),
             }
@@ -131,16 +131,16 @@ async fn respond<S: TokenStore>(
                 Err(reason) => return Ok(refused(&reason)),
             };
             let list = if action == Action::Drafts { ArticleList::Drafts } else { ArticleList::Published };
-            answer(platform.article_page(caller, appid, list, offset, count, content).await)
+            answer(platform.publishing().article_page(caller, appid, list, offset, count, content).await)
         }
-        Action::Publish(media_id) => match platform.publish_draft(caller, appid, &media_id).await {
+        Action::Publish(media_id) => match platform.publishing().publish_draft(caller, appid, &media_id).await {
             Ok(publish_id) => web::json(
                 StatusCode::ACCEPTED,
                 &json!({"code": 0, "data": {"publish_id": publish_id, "media_id": media_id, "status": "publishing"}}),
             ),
             Err(err) => answer(Err(err)),
         },
-        Action::Publication(publish_id) => answer(platform.publication(caller, appid, &publish_id).await),
+        Action::Publication(publish_id) => answer(platform.publishing().publication(caller, appid, &publish_id).await),
         Action::Preview => {
             let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
             let (openid, message) = match parsed.and_then(|body| {
@@ -151,7 +151,13 @@ async fn respond<S: TokenStore>(
                 Ok(parsed) => parsed,
                 Err(reason) => return Ok(refused(&reason)),
             };
-            answer(platform.mass_preview(caller, appid, &openid, &message).await.map(|()| json!({"previewed": openid})))
+            answer(
+                platform
+                    .publishing()
+                    .mass_preview(caller, appid, &openid, &message)
+                    .await
+                    .map(|()| json!({"previewed": openid})),
+            )
         }
         Action::Broadcast => {
             let key = match web::idempotency_key(&request) {
@@ -168,7 +174,7 @@ async fn respond<S: TokenStore>(
                 Ok(mass) => mass,
                 Err(reason) => return Ok(refused(&reason)),
             };
-            match platform.mass_send(caller, appid, &key, &mass).await {
+            match platform.publishing().mass_send(caller, appid, &key, &mass).await {
                 Ok(sent) => web::json(
                     if sent.existing { StatusCode::OK } else { StatusCode::ACCEPTED },
                     &json!({"code": 0, "data": {"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "existing": sent.existing}}),
@@ -176,7 +182,7 @@ async fn respond<S: TokenStore>(
                 Err(err) => answer(Err(err)),
             }
         }
-        Action::BroadcastResult(msg_id) => answer(platform.mass_send_result(caller, appid, &msg_id).await),
+        Action::BroadcastResult(msg_id) => answer(platform.publishing().mass_send_result(caller, appid, &msg_id).await),
         Action::DeleteArticle(article_id) => {
             let index = match web::single_param(&pairs, "index").map(|i| i.map(str::parse::<u64>)) {
                 Ok(None) => 0,
@@ -185,14 +191,19 @@ async fn respond<S: TokenStore>(
             };
             answer(
                 platform
+                    .publishing()
                     .delete_publication(caller, appid, &article_id, index)
                     .await
                     .map(|()| json!({"deleted": article_id, "index": index})),
             )
         }
-        Action::Draft(id) => {
-            answer(platform.draft(caller, appid, &id).await.map(|items| json!({"media_id": id, "articles": items})))
-        }
+        Action::Draft(id) => answer(
+            platform
+                .publishing()
+                .draft(caller, appid, &id)
+                .await
+                .map(|items| json!({"media_id": id, "articles": items})),
+        ),
         Action::UpdateArticle(id, index) => {
             let Some(index) = index.parse::<usize>().ok().filter(|i| *i < shared::article::MAX_ARTICLES) else {
                 return Ok(refused("the article's index: 0 to 7"));
@@ -203,13 +214,14 @@ async fn respond<S: TokenStore>(
             };
             answer(
                 platform
+                    .publishing()
                     .update_draft(caller, appid, &id, index, &article)
                     .await
                     .map(|()| json!({"media_id": id, "index": index})),
             )
         }
         Action::DeleteDraft(id) => {
-            answer(platform.delete_draft(caller, appid, &id).await.map(|()| json!({"deleted": id})))
+            answer(platform.publishing().delete_draft(caller, appid, &id).await.map(|()| json!({"deleted": id})))
         }
     };
     Ok(response)

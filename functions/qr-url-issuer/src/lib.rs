@@ -64,7 +64,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     };
     let request_link = LinkRequest { user: &user, auth_type, mode, biz_appid };
     if web::wants_html(&request) {
-        return Ok(match app.platform.authorization_link(&request_link).await {
+        return Ok(match app.platform.dashboard().authorization_link(&request_link).await {
             Ok(link) => authorize_page(&link),
             Err(err) => {
                 tracing::error!(function = FUNCTION, error = %err, "cannot issue an authorization URL");
@@ -72,7 +72,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
             }
         });
     }
-    Ok(match app.platform.start_link(&request_link) {
+    Ok(match app.platform.dashboard().start_link(&request_link) {
         Ok(link) => {
             tracing::info!(function = FUNCTION, ?mode, auth_type, "start link issued");
             web::json_ok(json!({"start_url": link.url, "expires_in": link.expires_in}))
@@ -89,7 +89,7 @@ async fn start<S: TokenStore>(app: &App<S>, pairs: &[(String, String)]) -> Respo
     let Ok(Some(token)) = web::single_param(pairs, "token") else {
         return refused(StatusCode::BAD_REQUEST, "无效的授权链接", "The start link is missing its token.");
     };
-    match app.platform.open_start_link(token).await {
+    match app.platform.dashboard().open_start_link(token).await {
         Ok(link) => authorize_page(&link),
         Err(StartError::Expired) => refused(
             StatusCode::BAD_REQUEST,

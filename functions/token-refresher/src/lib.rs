@@ -35,12 +35,12 @@ pub async fn handle_with<S: TokenStore>(
     deadline: Option<std::time::Instant>,
     upkeep: Upkeep<'_>,
 ) -> RefreshReport {
-    let mut report = app.platform.refresh_all(deadline).await;
+    let mut report = app.platform.onboarding().refresh_all(deadline).await;
     if let Some(edge) = upkeep.edge {
-        report.edge = Some(app.platform.sync_push_sources(edge).await);
+        report.edge = Some(app.platform.onboarding().sync_push_sources(edge).await);
     }
     if let Some(staging) = upkeep.media {
-        report.media = Some(app.platform.renew_media(staging).await);
+        report.media = Some(app.platform.inbound().renew_media(staging).await);
     }
     let json = serde_json::to_string(&report).unwrap_or_default();
     if report.has_failures() {

@@ -70,14 +70,14 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
     let pairs = web::query_pairs(&request);
     let param = |name: &str| web::single_param(&pairs, name);
     Ok(match route {
-        Route::File(name) => match app.platform.verification_file(&name) {
+        Route::File(name) => match app.platform.web_auth().verification_file(&name) {
             Some(content) => web::text(StatusCode::OK, content.to_owned()),
             None => web::text(StatusCode::NOT_FOUND, "not found"),
         },
         Route::Authorize(appid) => {
             let started = match (param("start"), param("scope"), param("return_to"), param("user_ref")) {
                 (Ok(Some(start)), Ok(None), Ok(None), Ok(None)) if !start.is_empty() && start.len() <= 64 => {
-                    app.platform.start_minted_web_authorization(&appid, &Secret::new(start)).await
+                    app.platform.web_auth().start_minted_web_authorization(&appid, &Secret::new(start)).await
                 }
                 // A public link binds no one: a user_ref must come from a start the site's server
                 // minted, or anyone could start a binding for someone else's user.
@@ -89,7 +89,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                     ));
                 }
                 (Ok(None), Ok(Some(scope)), Ok(Some(return_to)), Ok(None)) => {
-                    app.platform.start_web_authorization(&appid, scope, return_to).await
+                    app.platform.web_auth().start_web_authorization(&appid, scope, return_to).await
                 }
                 _ => {
                     return Ok(page(
@@ -118,7 +118,7 @@ pub async fn handle<S: TokenStore>(app: &App<S>, request: Request) -> Result<Res
                 _ => return Ok(page(StatusCode::BAD_REQUEST, "无效的授权请求", "The code is malformed or repeated.")),
             };
             let appid = param("appid").ok().flatten();
-            match app.platform.finish_web_authorization(state, code, appid).await {
+            match app.platform.web_auth().finish_web_authorization(state, code, appid).await {
                 Ok(url) => {
                     let mut response = web::redirect(&url);
                     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use super::{CallError, Platform};
+use super::{CallError, Onboarding};
 use crate::auth_state::StateError;
 use crate::secret::Secret;
 use crate::service::ComponentStore;
@@ -115,7 +115,7 @@ pub enum CallbackError {
     Authorization(#[from] AuthorizationError),
 }
 
-impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
     /// The admin's browser came back with `state` and `code`. The state is verified (ours, within
     /// its lifetime) and consumed with one conditional write **before** WeChat is called (one
     /// state, one attempt); then the code is completed and the account claimed for the state's
@@ -193,7 +193,7 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
         self.authorize_at(auth_code, None).await
     }
 
-    /// [`Platform::authorize`], recording `wechat_time` (the `authorized` push's `CreateTime`)
+    /// [`Onboarding::authorize`], recording `wechat_time` (the `authorized` push's `CreateTime`)
     /// as when the authorization happened, so that revocations are ordered by WeChat's clock.
     async fn authorize_at(
         &self,
@@ -324,7 +324,7 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
         }
     }
 
-    /// [`Platform::authorize`], idempotent across the two paths that carry the same code (the
+    /// [`Onboarding::authorize`], idempotent across the two paths that carry the same code (the
     /// browser callback and the `authorized` push): whichever comes first completes the
     /// authorization; for the other, a used code is not an error but
     /// [`Completion::AlreadyCompleted`]. When the code is used and neither path stored it, and
@@ -332,7 +332,7 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
     /// account is recovered ([`Completion::Recovered`]).
     ///
     /// # Errors
-    /// As [`Platform::authorize`]; 61009/61010 only when the code was never completed by us and
+    /// As [`Onboarding::authorize`]; 61009/61010 only when the code was never completed by us and
     /// cannot be recovered.
     pub async fn complete_authorization(
         &self,

@@ -3,8 +3,8 @@
 //!
 //! WeChat only shows its authorization page when the browser arrives from a page on the
 //! registered domain, and a browser navigation carries no `Authorization` header. So the
-//! dashboard's authenticated call gets a **start link** ([`Platform::start_link`]): signed,
-//! short-lived, single-use, naming the user. Opening it ([`Platform::open_start_link`]) spends a
+//! dashboard's authenticated call gets a **start link** ([`Dashboard::start_link`]): signed,
+//! short-lived, single-use, naming the user. Opening it ([`Dashboard::open_start_link`]) spends a
 //! `pre_auth_code` and serves the page; the link's signature is what authorizes that request.
 //!
 //! Every authorization link (`docs/wechat.md`, "Authorization page") carries a fresh
@@ -12,7 +12,7 @@
 //! push names it: the account lands with that user), and a `redirect_uri` (auth-callback) with a
 //! signed, expiring state naming the user.
 
-use super::{CallError, Platform};
+use super::{CallError, Dashboard};
 use crate::auth_state::StateError;
 use crate::service::ComponentStore;
 use crate::store::{AuthorizerStore, FollowerStore, MarkerStore};
@@ -108,7 +108,7 @@ pub enum StartError {
     Link(#[from] LinkError),
 }
 
-impl<S: ComponentStore + AuthorizerStore + FollowerStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + FollowerStore + MarkerStore> Dashboard<'_, S> {
     /// One page (at most [`MAX_PAGE`]) of the accounts `owner` manages, with their profiles and
     /// status (no token).
     ///

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::net::Ipv4Addr;
 
-use super::Platform;
+use super::Onboarding;
 use crate::service::ComponentStore;
 use crate::store::{MarkerKey, MarkerStore};
 
@@ -55,7 +55,7 @@ pub fn push_source_cidrs(list: &[String]) -> Result<Vec<String>, String> {
     Ok(cidrs)
 }
 
-impl<S: ComponentStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + MarkerStore> Onboarding<'_, S> {
     /// Copies WeChat's push servers into `sources` once a UTC day (the first run of the day; a
     /// failed copy is tried again by the next run). Returns what happened, in words, for the
     /// run's report; a failure starts with `failed`.

@@ -7,7 +7,7 @@
 //! make it (seconds), at least once and in any order: every change carries WeChat's
 //! `CreateTime`, and the store applies only what is newer (`store::FollowerStore`).
 //!
-//! Followers from before the authorization are imported from WeChat ([`Platform::backfill_followers`]):
+//! Followers from before the authorization are imported from WeChat ([`Followers::backfill_followers`]):
 //! `user/get` pages of 10,000 OpenIDs, `user/info/batchget` chunks of 100, resumable, one
 //! bounded slice of work per call.
 
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{ActError, Caller, Platform};
+use super::{ActError, Caller, Followers};
 use crate::bus::SOURCE;
 use crate::service::ActingStore;
 use crate::store::{DocumentStore, Follower, FollowerChange, FollowerStore, MarkerKey, QrCodeStore, StoreError};
@@ -76,7 +76,7 @@ struct Backfill {
     done: bool,
 }
 
-impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Followers<'_, S> {
     /// Records one event of the bus (as EventBridge delivers it: `detail-type`, `detail`) in the
     /// follower ledger.
     ///
@@ -121,7 +121,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Platform<S> {
         if let (Some(ticket), Some(event_id)) = (ticket, event_id)
             && (follow || detail_type == "mp.event.scan")
         {
-            self.count_qr_push(appid, ticket, follow, event_id, at).await?;
+            self.setup().count_qr_push(appid, ticket, follow, event_id, at).await?;
         }
         Ok(LedgerOutcome::Recorded)
     }
@@ -130,7 +130,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Platform<S> {
     ///
     /// # Errors
     /// [`ActError`]: not the caller's account, a malformed cursor, the store.
-    pub async fn followers(
+    pub async fn page(
         &self,
         caller: &Caller,
         appid: &str,

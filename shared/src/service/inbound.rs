@@ -13,7 +13,7 @@
 
 use serde_json::json;
 
-use super::Platform;
+use super::Inbound;
 use super::hand_off::{Delivery, Ledger};
 use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
@@ -43,7 +43,7 @@ pub fn is_release_test_account(appid: &str, message: &Message) -> bool {
     RELEASE_TEST_ACCOUNTS.iter().any(|(id, user)| *id == appid || *user == message.to_user_name)
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
     /// Handles one verified follower message or event for `appid` (`xml` is its decrypted XML)
     /// and says what to answer: hands it off to the bus (`hand_off.rs`), then computes the
     /// answer, which is the same for WeChat's retries.
@@ -160,7 +160,7 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
     /// `$code_from_api` to the follower as the test account. When the `authorized` push already
     /// used the code, the tokens it stored serve instead.
     async fn release_api_text(&self, message: &Message, code: &str) {
-        let record = match self.complete_authorization(&Secret::new(code), None).await {
+        let record = match self.onboarding().complete_authorization(&Secret::new(code), None).await {
             Ok(completed) => completed.record().clone(),
             Err(err) => {
                 tracing::error!(error = %err, "release test: api_query_auth failed");

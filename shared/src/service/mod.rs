@@ -70,7 +70,7 @@ pub use self::web_auth::{
     BindingSide, MAX_USER_REF, MAX_WEB_ORIGINS, RedeemError, WEB_START_SECS, WEB_STATE_SECS, WEB_TICKET_SECS,
     WebCallbackError, WebStartError, binding_json,
 };
-/// Which list of articles a page is of ([`Platform::article_page`]).
+/// Which list of articles a page is of ([`Publishing::article_page`]).
 pub use crate::wechat::ArticleList;
 
 use std::sync::Arc;
@@ -96,7 +96,7 @@ pub trait ActingStore: ComponentStore + AuthorizerStore + MarkerStore + UsageSto
 impl<S: ComponentStore + AuthorizerStore + MarkerStore + UsageStore> ActingStore for S {}
 
 /// Where the authorization pages are and where WeChat sends the admin back: what
-/// [`Platform::authorization_link`] needs from the configuration.
+/// [`Dashboard::authorization_link`] needs from the configuration.
 #[derive(Debug, Clone)]
 struct Pages {
     component_appid: String,
@@ -107,7 +107,8 @@ struct Pages {
 }
 
 /// The store, the WeChat client, the policies and the signing key, built once per cold start.
-/// Every business step is a method of this type, defined in the use case's own file.
+/// The methods every capability shares are this type's; each capability's are on its service
+/// ([`Onboarding`], [`Setup`], …: see `services!`), defined in the use case's own file.
 pub struct Platform<S> {
     store: S,
     wechat: WeChatClient,
@@ -137,6 +138,60 @@ impl Platform<crate::store::MemoryStore> {
             .expect("a configuration");
         Self::with_clock(&config, crate::store::MemoryStore::new(), clock).expect("a platform")
     }
+}
+
+/// Declares the capability services: each a view of the one [`Platform`] that holds the methods of
+/// one capability (in the files the table above names) under the store bounds of each file.
+///
+/// Why views and not separate structs: the capabilities share the store, the WeChat client, the
+/// component and authorizer tokens and the request's metering of the account's quota, which must
+/// be one per request (an account's calls are settled once, whichever capability made them). A
+/// view borrows all of it for free, and its methods reach the shared parts (`self.store`,
+/// `self.authorizer_token(…)`) through `Deref`; what a caller can do is still said by the
+/// capability it asks for: `platform.setup().save_menu(…)`.
+macro_rules! services {
+    ($($(#[$doc:meta])* $name:ident, $getter:ident;)*) => {$(
+        $(#[$doc])*
+        pub struct $name<'p, S>(&'p Platform<S>);
+
+        impl<S> std::ops::Deref for $name<'_, S> {
+            type Target = Platform<S>;
+            fn deref(&self) -> &Platform<S> {
+                self.0
+            }
+        }
+
+        impl<S> Platform<S> {
+            $(#[$doc])*
+            pub fn $getter(&self) -> $name<'_, S> {
+                $name(self)
+            }
+        }
+    )*};
+}
+
+services! {
+    /// Onboarding: component notices (`ticket.rs`), authorization (`authorization.rs`), the
+    /// authorizer tokens' refresh (`refresh/`), the edge's list of push servers (`edge.rs`).
+    Onboarding, onboarding;
+    /// The dashboard: the accounts a user holds, the authorization link (`dashboard.rs`).
+    Dashboard, dashboard;
+    /// Followers' pushes: the hand-off and the reply (`inbound.rs`), the reply rules (`rules.rs`),
+    /// the media they use kept alive (`acting/renewal.rs`).
+    Inbound, inbound;
+    /// The follower ledger (`followers.rs`) and the account's tags (`acting/tags.rs`).
+    Followers, followers;
+    /// Acting for an account's backends: its token lent (`acting/lending.rs`), customer-service
+    /// and template messages, the JS-SDK's config, the account's quota.
+    Acting, acting;
+    /// The account's media library (`acting/media.rs`).
+    MediaLibrary, media_library;
+    /// Drafts, publishing and mass sends (`acting/drafts.rs`, `publishing.rs`, `mass_send.rs`).
+    Publishing, publishing;
+    /// The custom menu and conditional menus (`acting/menus.rs`), QR codes (`acting/qrcodes.rs`).
+    Setup, setup;
+    /// Web authorization on behalf of accounts and what their sites set up (`web_auth/`).
+    WebAuth, web_auth;
 }
 
 impl<S> Platform<S> {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::acting::{Unusable, usable_media_id};
-use super::{ActError, Caller, DocumentError, Platform};
+use super::{ActError, Caller, DocumentError, Inbound};
 use crate::media::{Kind, is_handle};
 use crate::message::{Message, ReplyKind};
 use crate::rules::{Matcher, RuleError, RuleSet};
@@ -113,7 +113,7 @@ impl RulesCache {
     }
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
     /// The passive reply the account's rules give `message`, from the cache when fresh.
     pub(super) async fn rule_reply(&self, appid: &str, message: &Message) -> Option<crate::message::Reply> {
         let matcher = match self.rules.get(appid) {

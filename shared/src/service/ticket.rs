@@ -5,7 +5,7 @@
 //! notice is [`Ok`] when it is stored, or when there is nothing it could still add (an unknown
 //! `InfoType`, a code the other path already used); it is an error only when a retry can help.
 
-use super::{AuthorizationError, Completion, Platform};
+use super::{AuthorizationError, Completion, Onboarding};
 use crate::bus::{AccountChange, AccountEvent, PublishError};
 use crate::message::{ComponentNotice, NoticeKind};
 use crate::secret::Secret;
@@ -70,7 +70,7 @@ pub enum NoticeError {
     Bus(#[from] PublishError),
 }
 
-impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
     /// The authoritative owner binding: the user our link's `pre_auth_code` was issued to. An
     /// authorization begun elsewhere (no code, or one we did not issue) changes no owner. When
     /// the account belonged to someone else, the move is recorded for the previous owner (their

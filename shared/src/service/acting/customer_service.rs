@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use super::{ActError, Caller, Unusable, checked_key, usable_media_id};
 use crate::media::{Kind, is_handle};
 use crate::message::CustomMessage;
-use crate::service::{ActingStore, Platform};
+use crate::service::{Acting, ActingStore};
 use crate::store::{AuthorizerRecord, MarkerKey, MediaStore};
 use crate::wechat::ApiError;
 
 /// How long a request's result is kept under its idempotency key.
 pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
 
-impl<S: ActingStore + MediaStore> Platform<S> {
+impl<S: ActingStore + MediaStore> Acting<'_, S> {
     /// Sends a customer-service message as the account; with `idempotency_key`, a repeated
     /// request (same caller, account and key) gets the first one's result and sends nothing.
     ///
@@ -90,7 +90,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     }
 }
 
-impl<S: ActingStore + MediaStore> Platform<S> {
+impl<S: ActingStore + MediaStore> Acting<'_, S> {
     /// `message` with each media field that names one of the platform's handles (instead of a
     /// WeChat `media_id`) replaced by the medium's current `media_id`.
     ///

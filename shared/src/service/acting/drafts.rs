@@ -13,7 +13,7 @@ use super::publishing::{PUBLISH_SETS, PUBLISH_WHAT};
 use super::{ActError, Caller};
 use crate::article::{ArticleInput, DraftInput, Resolve};
 use crate::media::{Kind, Lifetime};
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Publishing};
 use crate::store::{MediaStore, StoredMedium};
 use crate::wechat::ArticleList;
 
@@ -72,7 +72,7 @@ fn draft_id(media_id: &str) -> Result<&str, ActError> {
     if plausible { Ok(media_id) } else { Err(ActError::Invalid("the draft's media_id, as WeChat gave it".into())) }
 }
 
-impl<S: ActingStore + MediaStore> Platform<S> {
+impl<S: ActingStore + MediaStore> Publishing<'_, S> {
     /// The media a draft names, by handle (`None`: not the account's).
     async fn library(&self, appid: &str, handles: Vec<String>) -> Result<Library, ActError> {
         let mut media = HashMap::new();
@@ -90,7 +90,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     /// refusal.
     pub async fn create_draft(&self, caller: &Caller, appid: &str, draft: &DraftInput) -> Result<String, ActError> {
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        super::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
         let library = self.library(appid, draft.handles()).await?;
         let articles = draft.to_wechat(&library).map_err(ActError::Invalid)?;
         // Like a send: an answer lost after the request left may mean the draft was made.
@@ -107,7 +107,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     /// Replaces article `index` of a draft (read first: the draft must be there and have it).
     ///
     /// # Errors
-    /// As [`Platform::create_draft`]; [`ActError::Invalid`] for an index the draft has not.
+    /// As [`Publishing::create_draft`]; [`ActError::Invalid`] for an index the draft has not.
     pub async fn update_draft(
         &self,
         caller: &Caller,
@@ -118,7 +118,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     ) -> Result<(), ActError> {
         let media_id = draft_id(media_id)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        super::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
         let items = self
             .with_account_token(record.clone(), false, |token| async move { self.wechat.draft(&token, media_id).await })
             .await?;
@@ -145,7 +145,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     pub async fn draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<Value, ActError> {
         let media_id = draft_id(media_id)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        super::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.draft(&token, media_id).await }).await
     }
 
@@ -165,8 +165,8 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     ) -> Result<Value, ActError> {
         let record = self.account_for(caller, appid).await?;
         match list {
-            ArticleList::Drafts => Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?,
-            ArticleList::Published => Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?,
+            ArticleList::Drafts => super::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?,
+            ArticleList::Published => super::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?,
         }
         let count = count.clamp(1, MAX_DRAFT_PAGE);
         self.with_account_token(record, false, |token| async move {
@@ -182,7 +182,7 @@ impl<S: ActingStore + MediaStore> Platform<S> {
     pub async fn delete_draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<(), ActError> {
         let media_id = draft_id(media_id)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
+        super::require_sets(&record, DRAFT_SETS, DRAFT_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.delete_draft(&token, media_id).await })
             .await?;
         tracing::info!(authorizer = %appid, draft = %media_id, "draft deleted");

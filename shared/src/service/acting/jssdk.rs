@@ -13,7 +13,7 @@ use super::{ActError, Caller};
 use crate::jssdk;
 use crate::secret::{Secret, random_bytes};
 use crate::service::component_token::holder_id;
-use crate::service::{ActingStore, Platform};
+use crate::service::{Acting, ActingStore};
 use crate::store::{AuthorizerRecord, LeaseName, MarkerKey};
 
 /// The ticket is kept this long less than WeChat's `expires_in`, so a signature never uses a
@@ -41,7 +41,7 @@ pub struct JsConfig {
     pub url: String,
 }
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> Acting<'_, S> {
     /// The `wx.config` of the page at `url`, which must be on one of the account's web origins.
     ///
     /// # Errors

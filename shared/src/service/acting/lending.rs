@@ -3,7 +3,7 @@
 
 use super::{ActError, Caller};
 use crate::secret::Secret;
-use crate::service::{ActingStore, Platform};
+use crate::service::{Acting, ActingStore};
 use crate::store::Timestamp;
 
 /// A lent token is valid for at least this long (seconds); one closer to expiry is refreshed first.
@@ -18,7 +18,7 @@ pub struct LentToken {
     pub expires_at: Timestamp,
 }
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> Acting<'_, S> {
     /// The account's access token, valid for at least [`LEND_MARGIN_SECS`] (refreshed first under
     /// the account's lease when closer to expiry; concurrent callers wait for that one refresh).
     ///

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use super::{ActError, Caller, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::message::MAX_TEXT_CHARS;
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Publishing};
 use crate::store::{FollowerStore, MarkerKey, MediaStore};
 
 /// The permission set mass sends need.
@@ -177,7 +177,7 @@ pub struct MassOutcome {
     pub existing: bool,
 }
 
-impl<S: ActingStore + FollowerStore + MediaStore> Platform<S> {
+impl<S: ActingStore + FollowerStore + MediaStore> Publishing<'_, S> {
     /// The message's object for WeChat: a media handle of the account's permanent material
     /// becomes its `media_id` (mass sends take permanent material), a draft is checked to exist.
     async fn mass_object(
@@ -237,7 +237,7 @@ impl<S: ActingStore + FollowerStore + MediaStore> Platform<S> {
             return Err(ActError::Invalid("openid: the follower who gets the preview".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+        super::require_sets(&record, MASS_SETS, MASS_WHAT)?;
         let object = self.mass_object(appid, &record, message).await?;
         let body = json!({"touser": openid, "msgtype": message.msgtype, message.msgtype.as_str(): object});
         self.with_account_token(record, true, |token| {
@@ -284,7 +284,7 @@ impl<S: ActingStore + FollowerStore + MediaStore> Platform<S> {
             });
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+        super::require_sets(&record, MASS_SETS, MASS_WHAT)?;
         if let Audience::Tag(tag) = request.to {
             let tags = self.tags_at_wechat(record.clone()).await?;
             if !tags.iter().any(|t| t.id == tag) {
@@ -385,7 +385,7 @@ impl<S: ActingStore + FollowerStore + MediaStore> Platform<S> {
         if finished.is_some() {
             out["source"] = json!("push");
         } else {
-            Self::require_sets(&record, MASS_SETS, MASS_WHAT)?;
+            super::require_sets(&record, MASS_SETS, MASS_WHAT)?;
             let state = self
                 .with_account_token(record, false, |token| async move { self.wechat.mass_status(&token, msg_id).await })
                 .await?;

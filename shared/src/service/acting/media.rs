@@ -1,19 +1,19 @@
 //! Media (素材) of an account: a file goes to a staging bucket first (API Gateway and Lambda
 //! take 6 MB at most, WeChat takes videos of 10 MB), then from there to WeChat, streamed.
 //!
-//! 1. [`Platform::begin_upload`]: the declared kind, lifetime, content type, size and SHA-256
+//! 1. [`MediaLibrary::begin_upload`]: the declared kind, lifetime, content type, size and SHA-256
 //!    are checked against WeChat's rules (`crate::media`); the same file already uploaded
 //!    (same account, kind, lifetime and SHA-256: the same handle) is answered at once; otherwise
 //!    the medium is recorded as staged and a short-lived upload URL is returned, which only takes
 //!    exactly the declared bytes (the staging adapter signs size, type and checksum).
 //! 2. The caller `PUT`s the file there.
-//! 3. [`Platform::complete_upload`]: the staged object is checked again (its size, the format its
+//! 3. [`MediaLibrary::complete_upload`]: the staged object is checked again (its size, the format its
 //!    first bytes show) before anything is sent to WeChat, then streamed to WeChat while its
 //!    SHA-256 is computed; bytes other than the declared ones abort the upload mid-way, so WeChat
 //!    keeps nothing. WeChat's answer is recorded, and the staged object removed.
 //!
-//! Permanent material is listed, counted and deleted at WeChat ([`Platform::materials`],
-//! [`Platform::material_count`], [`Platform::delete_medium`]), including what was made in
+//! Permanent material is listed, counted and deleted at WeChat ([`MediaLibrary::materials`],
+//! [`MediaLibrary::material_count`], [`MediaLibrary::delete_medium`]), including what was made in
 //! WeChat's own backend.
 
 use std::pin::Pin;
@@ -31,7 +31,7 @@ use crate::media::{self, Kind, Lifetime, MAX_VIDEO_TEXT_CHARS, SNIFF_BYTES, TEMP
 use crate::secret::Secret;
 use crate::service::ActingStore;
 use crate::service::component_token::holder_id;
-use crate::service::{CallError, Platform};
+use crate::service::{CallError, MediaLibrary, Platform};
 use crate::staging::{StagedBytes, Staging, UploadUrl};
 use crate::store::{AuthorizerRecord, DocumentStore, LeaseName, MediaPage, MediaStore, MediumUpload, StoredMedium};
 use crate::wechat::{MaterialCount, MaterialPage, UploadFile};
@@ -62,7 +62,7 @@ pub struct NewMedium {
     pub introduction: Option<String>,
 }
 
-/// What [`Platform::begin_upload`] answers.
+/// What [`MediaLibrary::begin_upload`] answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begun {
     /// The same file is already the account's: nothing to upload.
@@ -179,7 +179,7 @@ impl Stream for Verified {
     }
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + MediaStore> MediaLibrary<'_, S> {
     /// Step 1: checks the declaration and answers the medium already uploaded, or an upload URL.
     ///
     /// # Errors
@@ -263,110 +263,6 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
         }
         tracing::info!(authorizer = %appid, handle, kind = %medium.kind, size = medium.size, "medium uploaded to WeChat");
         Ok(stored)
-    }
-
-    /// `medium`'s file at `key` sent to WeChat as the account of `record`, under the medium's
-    /// upload lease (one upload at a time; given back whatever happened, so that a failed upload
-    /// can be tried again at once).
-    ///
-    /// The token and the lease come before the file is opened: once open, its bytes flow to WeChat
-    /// without waiting on anything else (a reader idle mid-body holds its connection; the local
-    /// emulator, one request at a time, would even wait for it). The token first: an account
-    /// WeChat refuses leaves nothing held.
-    pub(super) async fn upload_leased(
-        &self,
-        record: AuthorizerRecord,
-        medium: &StoredMedium,
-        key: &str,
-        staging: &impl Staging,
-    ) -> Result<StoredMedium, ActError> {
-        let appid = record.authorizer_appid.clone();
-        let handle = medium.handle.as_str();
-        let token = self.fresh_token(record, COMPLETION_SECS).await?;
-        let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
-        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
-            return Err(ActError::Running("this medium is being uploaded"));
-        }
-        let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
-        self.meter_calls(&appid, &[&token.access_token], uploaded.is_ok()).await;
-        if let Err(err) = self.store.release_lease(&lease, &holder).await {
-            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
-        }
-        uploaded
-    }
-
-    /// The file at `key` checked against the declaration (its size, and the format its
-    /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
-    async fn upload_checked(
-        &self,
-        appid: &str,
-        medium: &StoredMedium,
-        key: &str,
-        staging: &impl Staging,
-        access_token: &Secret,
-    ) -> Result<StoredMedium, ActError> {
-        let staging_error = ActError::Staging;
-        let Some((size, mut bytes)) = staging.open(key).await.map_err(staging_error)? else {
-            return Err(ActError::NotUploaded);
-        };
-        if size != medium.size {
-            return Err(ActError::NotAsDeclared(format!(
-                "the uploaded file has {size} bytes, not the declared {}",
-                medium.size
-            )));
-        }
-        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
-        while head.len() < SNIFF_BYTES {
-            match bytes.next().await {
-                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-                Some(Err(e)) => return Err(staging_error(e.to_string())),
-                None => break,
-            }
-        }
-        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
-        let whole: StagedBytes =
-            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
-        self.upload_staged(appid, medium, size, whole, access_token).await
-    }
-
-    /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
-    /// answered.
-    async fn upload_staged(
-        &self,
-        appid: &str,
-        medium: &StoredMedium,
-        size: u64,
-        bytes: StagedBytes,
-        access_token: &Secret,
-    ) -> Result<StoredMedium, ActError> {
-        let handle = medium.handle.as_str();
-        let differed = Arc::new(AtomicBool::new(false));
-        let verified = Verified {
-            inner: bytes,
-            hasher: Some(Sha256::new()),
-            expected: medium.sha256.clone(),
-            differed: differed.clone(),
-        };
-        let file = UploadFile {
-            filename: format!("{handle}.{}", medium.format.extension()),
-            content_type: medium.format.content_type(),
-            size,
-            bytes: verified,
-        };
-        let texts = medium.title.as_deref().map(|t| (t, medium.introduction.as_deref().unwrap_or_default()));
-        let answer = self.wechat.upload_medium(access_token, medium.kind, medium.lifetime, file, texts).await;
-        let uploaded = match answer {
-            Err(_) if differed.load(Ordering::Relaxed) => {
-                tracing::warn!(authorizer = %appid, handle, "staged file differs from its declaration; upload aborted");
-                return Err(ActError::NotAsDeclared("the uploaded file's SHA-256 is not the declared one".into()));
-            }
-            Err(err) => return Err(sent_error(appid, err)),
-            Ok(uploaded) => uploaded,
-        };
-        let expires_at = (medium.lifetime == Lifetime::Temporary)
-            .then(|| uploaded.created_at.unwrap_or_else(|| self.now()) + TEMPORARY_SECS);
-        let upload = MediumUpload { media_id: uploaded.media_id, url: uploaded.url, expires_at };
-        Ok(self.store.record_upload(appid, handle, &upload, self.now()).await?)
     }
 
     async fn existing_medium(&self, appid: &str, handle: &str) -> Result<StoredMedium, ActError> {
@@ -472,6 +368,112 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
             self.wechat.materials(&token, kind, offset, count).await
         })
         .await
+    }
+}
+
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+    /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
+    /// answered.
+    async fn upload_staged(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        size: u64,
+        bytes: StagedBytes,
+        access_token: &Secret,
+    ) -> Result<StoredMedium, ActError> {
+        let handle = medium.handle.as_str();
+        let differed = Arc::new(AtomicBool::new(false));
+        let verified = Verified {
+            inner: bytes,
+            hasher: Some(Sha256::new()),
+            expected: medium.sha256.clone(),
+            differed: differed.clone(),
+        };
+        let file = UploadFile {
+            filename: format!("{handle}.{}", medium.format.extension()),
+            content_type: medium.format.content_type(),
+            size,
+            bytes: verified,
+        };
+        let texts = medium.title.as_deref().map(|t| (t, medium.introduction.as_deref().unwrap_or_default()));
+        let answer = self.wechat.upload_medium(access_token, medium.kind, medium.lifetime, file, texts).await;
+        let uploaded = match answer {
+            Err(_) if differed.load(Ordering::Relaxed) => {
+                tracing::warn!(authorizer = %appid, handle, "staged file differs from its declaration; upload aborted");
+                return Err(ActError::NotAsDeclared("the uploaded file's SHA-256 is not the declared one".into()));
+            }
+            Err(err) => return Err(sent_error(appid, err)),
+            Ok(uploaded) => uploaded,
+        };
+        let expires_at = (medium.lifetime == Lifetime::Temporary)
+            .then(|| uploaded.created_at.unwrap_or_else(|| self.now()) + TEMPORARY_SECS);
+        let upload = MediumUpload { media_id: uploaded.media_id, url: uploaded.url, expires_at };
+        Ok(self.store.record_upload(appid, handle, &upload, self.now()).await?)
+    }
+
+    /// The file at `key` checked against the declaration (its size, and the format its
+    /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
+    async fn upload_checked(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+        access_token: &Secret,
+    ) -> Result<StoredMedium, ActError> {
+        let staging_error = ActError::Staging;
+        let Some((size, mut bytes)) = staging.open(key).await.map_err(staging_error)? else {
+            return Err(ActError::NotUploaded);
+        };
+        if size != medium.size {
+            return Err(ActError::NotAsDeclared(format!(
+                "the uploaded file has {size} bytes, not the declared {}",
+                medium.size
+            )));
+        }
+        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
+        while head.len() < SNIFF_BYTES {
+            match bytes.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(staging_error(e.to_string())),
+                None => break,
+            }
+        }
+        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
+        let whole: StagedBytes =
+            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
+        self.upload_staged(appid, medium, size, whole, access_token).await
+    }
+
+    /// `medium`'s file at `key` sent to WeChat as the account of `record`, under the medium's
+    /// upload lease (one upload at a time; given back whatever happened, so that a failed upload
+    /// can be tried again at once).
+    ///
+    /// The token and the lease come before the file is opened: once open, its bytes flow to WeChat
+    /// without waiting on anything else (a reader idle mid-body holds its connection; the local
+    /// emulator, one request at a time, would even wait for it). The token first: an account
+    /// WeChat refuses leaves nothing held.
+    pub(super) async fn upload_leased(
+        &self,
+        record: AuthorizerRecord,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+    ) -> Result<StoredMedium, ActError> {
+        let appid = record.authorizer_appid.clone();
+        let handle = medium.handle.as_str();
+        let token = self.fresh_token(record, COMPLETION_SECS).await?;
+        let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
+        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
+            return Err(ActError::Running("this medium is being uploaded"));
+        }
+        let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
+        self.meter_calls(&appid, &[&token.access_token], uploaded.is_ok()).await;
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
+        }
+        uploaded
     }
 }
 

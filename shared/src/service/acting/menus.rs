@@ -21,7 +21,7 @@ use crate::media::{Kind, Lifetime, is_handle};
 use crate::menu::{Action, ConditionalMenu, KeyKind, Menu};
 use crate::rules::{RuleSet, Trigger};
 use crate::service::component_token::holder_id;
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Setup};
 use crate::store::{DocumentKind, DocumentStore, FollowerStore, LeaseName, MediaStore, StoreError, Timestamp};
 
 /// The permission set menus need (WeChat: 61007 without it).
@@ -69,14 +69,14 @@ pub struct KeyLink {
     pub rule: Option<usize>,
 }
 
-impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Setup<'_, S> {
     /// The account's menu: the kept document, what WeChat has, and the links to the rules.
     ///
     /// # Errors
     /// The account's states; WeChat's refusal (61007: permission set 15 not granted).
     pub async fn menu(&self, caller: &Caller, appid: &str) -> Result<MenuState, ActError> {
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         let stored = self.store.document(DocumentKind::Menu, appid).await?;
         let live =
             self.with_account_token(record, false, |token| async move { self.wechat.menu(&token).await }).await?;
@@ -120,7 +120,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
         let written = Menu::from_value(document).map_err(|e| ActError::Invalid(e.to_string()))?;
         let expected = if_match.ok_or(DocumentError::VersionRequired(DocumentKind::Menu))?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         let mut wire = written.clone();
         self.resolve_menu_media(appid, &mut wire).await?;
         let wire = wire.to_value();
@@ -138,7 +138,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
     /// menu" as version `if_match + 1`.
     ///
     /// # Errors
-    /// As [`Platform::save_menu`].
+    /// As [`Setup::save_menu`].
     pub async fn delete_menu(
         &self,
         caller: &Caller,
@@ -147,7 +147,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
     ) -> Result<MenuState, DocumentError> {
         let expected = if_match.ok_or(DocumentError::VersionRequired(DocumentKind::Menu))?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.under_menu_lease(appid, expected, caller, &Value::Null, None, || async move {
             self.with_account_token(record, false, |token| async move { self.wechat.delete_menu(&token).await }).await
         })
@@ -170,7 +170,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
     ) -> Result<String, ActError> {
         let mut menu = ConditionalMenu::from_value(document).map_err(|e| ActError::Invalid(e.to_string()))?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.resolve_menu_media(appid, &mut menu.menu).await?;
         if let Some(tag) = menu.rule.tag_id {
             let tags = self.tags_at_wechat(record.clone()).await?;
@@ -198,7 +198,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
             return Err(ActError::Invalid("menuid must be the number WeChat gave the conditional menu".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.with_account_token(record, false, |token| async move {
             self.wechat.delete_conditional_menu(&token, menuid).await
         })
@@ -216,7 +216,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Platform<S> {
             return Err(ActError::Invalid("openid is not an OpenID".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, MENU_SETS, MENU_WHAT)?;
+        super::require_sets(&record, MENU_SETS, MENU_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.try_match_menu(&token, openid).await })
             .await
     }

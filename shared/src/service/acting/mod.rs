@@ -235,22 +235,6 @@ impl<S: ActingStore> Platform<S> {
         }
     }
 
-    /// Refuses locally what WeChat would refuse with 61007: the account's stored permission sets
-    /// (`func_info`, from its authorization) lack all of `sets`. An account whose sets are not
-    /// known (none stored) is let through to WeChat.
-    pub(super) fn require_sets(
-        record: &AuthorizerRecord,
-        sets: &'static [i64],
-        what: &'static str,
-    ) -> Result<(), ActError> {
-        let granted = &record.profile.func_info;
-        if granted.is_empty() || sets.iter().any(|set| granted.contains(set)) {
-            Ok(())
-        } else {
-            Err(ActError::NotGranted { sets, what })
-        }
-    }
-
     /// A call made with the account's token; 40001/42001 (nothing done) refresh it and call once more.
     pub(super) async fn with_account_token<T, F, Fut>(
         &self,
@@ -340,7 +324,7 @@ impl<S: ActingStore> Platform<S> {
         let appid = record.authorizer_appid.clone();
         let started = std::time::Instant::now();
         loop {
-            match self.refresh_authorizer(&appid, margin).await? {
+            match self.onboarding().refresh_authorizer(&appid, margin).await? {
                 RefreshOutcome::Refreshed(r) | RefreshOutcome::Recovered(r) => {
                     return Ok(LentToken { access_token: r.access_token, expires_at: r.expires_at });
                 }
@@ -382,5 +366,21 @@ fn sent_error(appid: &str, err: ApiError) -> ActError {
             tracing::warn!(authorizer = %appid, call = err.call(), errcode = err.errcode(), "WeChat refused");
             ActError::Refused(err)
         }
+    }
+}
+
+/// Refuses locally what WeChat would refuse with 61007: the account's stored permission sets
+/// (`func_info`, from its authorization) lack all of `sets`. An account whose sets are not
+/// known (none stored) is let through to WeChat.
+pub(super) fn require_sets(
+    record: &AuthorizerRecord,
+    sets: &'static [i64],
+    what: &'static str,
+) -> Result<(), ActError> {
+    let granted = &record.profile.func_info;
+    if granted.is_empty() || sets.iter().any(|set| granted.contains(set)) {
+        Ok(())
+    } else {
+        Err(ActError::NotGranted { sets, what })
     }
 }

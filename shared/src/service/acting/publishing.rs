@@ -15,7 +15,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller};
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Publishing};
 use crate::store::MarkerKey;
 
 /// The permission set publishing needs (WeChat's 61007/48001 without it).
@@ -47,9 +47,9 @@ fn plausible_id(id: &str, what: &str) -> Result<(), ActError> {
     }
 }
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> Publishing<'_, S> {
     /// Submits draft `media_id` for publication: WeChat's `publish_id`. The submission is kept
-    /// (which draft, by whom, when) for [`Platform::publication`].
+    /// (which draft, by whom, when) for [`Publishing::publication`].
     ///
     /// # Errors
     /// The account's states; WeChat's refusal (40007: no such draft). A lost answer is reported
@@ -57,7 +57,7 @@ impl<S: ActingStore> Platform<S> {
     pub async fn publish_draft(&self, caller: &Caller, appid: &str, media_id: &str) -> Result<String, ActError> {
         plausible_id(media_id, "media_id")?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+        super::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
         let publish_id =
             self.with_account_token(record, true, |token| async move {
                 self.wechat.submit_publication(&token, media_id).await
@@ -100,7 +100,7 @@ impl<S: ActingStore> Platform<S> {
                 out["source"] = json!("push");
             }
             _ => {
-                Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+                super::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
                 let state = self
                     .with_account_token(record, false, |token| async move {
                         self.wechat.publication(&token, publish_id).await
@@ -139,7 +139,7 @@ impl<S: ActingStore> Platform<S> {
             return Err(ActError::Invalid(format!("index: 0 (all) or 1 to {}", crate::article::MAX_ARTICLES)));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
+        super::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
         self.with_account_token(record, false, |token| async move {
             self.wechat.delete_publication(&token, article_id, index).await
         })

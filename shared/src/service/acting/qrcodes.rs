@@ -5,13 +5,13 @@
 //! codes with `scene_id` 1 to 100,000 or a `scene_str` of 1 to 64 characters, at most 100,000
 //! permanent codes per account), kept with a name, listed, their image fetched from WeChat, and
 //! counted from the pushes their scans cause (follows and scans by day, by the follower ledger:
-//! [`Platform::count_qr_push`]).
+//! [`Setup::count_qr_push`]).
 
 use serde_json::Value;
 
 use super::{ActError, Caller};
 use crate::rules::{RuleSet, Trigger};
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Setup};
 use crate::store::{
     DocumentKind, MAX_PERMANENT_QR_CODES, QrCodeKept, QrCodePage, QrDay, StoreError, StoredQrCode, Timestamp,
     is_qr_code_id,
@@ -161,7 +161,7 @@ pub struct QrCodeFigures {
     pub days: Vec<QrDay>,
 }
 
-impl<S: ActingStore + DocumentStore + QrCodeStore> Platform<S> {
+impl<S: ActingStore + DocumentStore + QrCodeStore> Setup<'_, S> {
     /// Makes a code at WeChat and keeps it; `true` with it when WeChat answered a permanent code
     /// the account already had (the same scene).
     ///
@@ -175,7 +175,7 @@ impl<S: ActingStore + DocumentStore + QrCodeStore> Platform<S> {
         new: &NewQrCode,
     ) -> Result<(StoredQrCode, bool), ActError> {
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, &[3], "账号服务, account services (parametric QR codes)")?;
+        super::require_sets(&record, &[3], "账号服务, account services (parametric QR codes)")?;
         if new.permanent && self.store.permanent_qr_codes(appid).await? >= MAX_PERMANENT_QR_CODES {
             return Err(full());
         }

@@ -7,7 +7,7 @@
 //! (`component/clear_quota/v2`), which needs no token.
 
 use super::{ActError, Caller};
-use crate::service::{ActingStore, Platform};
+use crate::service::{Acting, ActingStore, Platform};
 use crate::store::{DayUsage, MarkerKey};
 
 /// Resets an account may make a month (WeChat's 10, both kinds of reset together).
@@ -15,7 +15,7 @@ pub const QUOTA_RESETS_PER_MONTH: u64 = 10;
 /// The longest `cgi_path` taken.
 const MAX_CGI_PATH_BYTES: usize = 128;
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> Acting<'_, S> {
     /// WeChat's quota of the account for the API at `cgi_path`.
     ///
     /// # Errors
@@ -121,6 +121,8 @@ impl BulkBudget {
         serde_json::json!({"api": self.api, "daily_limit": self.daily_limit, "used": self.used, "percent": self.percent})
     }
 }
+
+impl<S: ActingStore> Acting<'_, S> {}
 
 impl<S: ActingStore> Platform<S> {
     /// The bulk budget of the account's API `api` for one slice of work (asks WeChat's

@@ -19,7 +19,7 @@ use super::ActError;
 use super::media::kept_key;
 use crate::bus::MediaRenewed;
 use crate::media::{Lifetime, TEMPORARY_SECS};
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Inbound, Platform};
 use crate::staging::Staging;
 use crate::store::{AuthorizerStatus, DocumentKind, DocumentStore, MarkerKey, MediaStore, Renewal, StoredMedium};
 
@@ -46,28 +46,7 @@ enum Outcome {
     Released,
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
-    /// Keeps a temporary medium's file (`copy`: from where it was staged) and puts it in the
-    /// renewal index (what fails is logged: the medium works for its 3 days anyway).
-    pub(super) async fn keep_for_renewal(
-        &self,
-        appid: &str,
-        medium: &StoredMedium,
-        staging: &impl Staging,
-        copy: bool,
-    ) {
-        let Some(expires_at) = medium.expires_at else { return };
-        let (from, to) = (super::staging_key(appid, &medium.handle), kept_key(appid, &medium.handle));
-        if copy && let Err(err) = staging.keep(&from, &to).await {
-            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "file not kept: no renewal");
-            return;
-        }
-        let renewal = Renewal { appid: appid.to_owned(), handle: medium.handle.clone(), expires_at };
-        if let Err(err) = self.store.schedule_renewal(&renewal).await {
-            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "renewal not scheduled");
-        }
-    }
-
+impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
     /// One run: every indexed medium expiring within [`RENEW_AHEAD_SECS`] renewed or let go.
     pub async fn renew_media(&self, staging: &impl Staging) -> RenewalReport {
         let mut report = RenewalReport::default();
@@ -198,5 +177,28 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
             .map(|(value, _)| value.clone())
             .filter(|value| crate::media::is_handle(value))
             .collect())
+    }
+}
+
+impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+    /// Keeps a temporary medium's file (`copy`: from where it was staged) and puts it in the
+    /// renewal index (what fails is logged: the medium works for its 3 days anyway).
+    pub(super) async fn keep_for_renewal(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        staging: &impl Staging,
+        copy: bool,
+    ) {
+        let Some(expires_at) = medium.expires_at else { return };
+        let (from, to) = (super::staging_key(appid, &medium.handle), kept_key(appid, &medium.handle));
+        if copy && let Err(err) = staging.keep(&from, &to).await {
+            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "file not kept: no renewal");
+            return;
+        }
+        let renewal = Renewal { appid: appid.to_owned(), handle: medium.handle.clone(), expires_at };
+        if let Err(err) = self.store.schedule_renewal(&renewal).await {
+            tracing::warn!(authorizer = %appid, handle = %medium.handle, error = %err, "renewal not scheduled");
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! others (20 tags per follower: 45059) come back as WeChat's refusal. Permission set 2 or 100.
 
 use super::{ActError, Caller, plausible_openid};
-use crate::service::{ActingStore, Platform};
+use crate::service::{ActingStore, Followers, Platform};
 use crate::store::{AuthorizerRecord, FollowerStore};
 use crate::wechat::{TAG_BATCH, Tag};
 
@@ -24,14 +24,14 @@ const RESERVED_TAG: i64 = 2;
 /// Followers one request may tag or untag (sent to WeChat in batches of [`TAG_BATCH`]).
 pub const MAX_TAGGED_PER_REQUEST: usize = 500;
 
-impl<S: ActingStore + FollowerStore> Platform<S> {
+impl<S: ActingStore + FollowerStore> Followers<'_, S> {
     /// The account's tags with how many followers carry each.
     ///
     /// # Errors
     /// The account's states; WeChat's refusal (48001: permission set 2 not granted).
     pub async fn tags(&self, caller: &Caller, appid: &str) -> Result<Vec<Tag>, ActError> {
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.tags_at_wechat(record).await
     }
 
@@ -43,7 +43,7 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
     pub async fn create_tag(&self, caller: &Caller, appid: &str, name: &str) -> Result<Tag, ActError> {
         check_name(name)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         let existing = self.tags_at_wechat(record.clone()).await?;
         if existing.iter().any(|t| t.name == name) {
             return Err(ActError::Invalid(format!("name: the account already has a tag named {name:?}")));
@@ -67,7 +67,7 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
         check_id(id)?;
         check_name(name)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.rename_tag(&token, id, name).await })
             .await
     }
@@ -75,11 +75,11 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
     /// Deletes tag `id` (its followers lose it).
     ///
     /// # Errors
-    /// As [`Platform::rename_tag`]; WeChat's 45057 for a tag more than 100,000 followers carry.
+    /// As [`Followers::rename_tag`]; WeChat's 45057 for a tag more than 100,000 followers carry.
     pub async fn delete_tag(&self, caller: &Caller, appid: &str, id: i64) -> Result<(), ActError> {
         check_id(id)?;
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         self.with_account_token(record, false, |token| async move { self.wechat.delete_tag(&token, id).await }).await?;
         tracing::info!(authorizer = %appid, tag = id, "tag deleted");
         Ok(())
@@ -108,7 +108,7 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
             return Err(ActError::Invalid(format!("openids[{i}]: not an OpenID")));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         for batch in openids.chunks(TAG_BATCH) {
             self.with_account_token(record.clone(), false, |token| async move {
                 self.wechat.tag_followers(&token, id, batch, tag).await
@@ -135,7 +135,7 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
             return Err(ActError::Invalid("openid: not an OpenID".into()));
         }
         let record = self.account_for(caller, appid).await?;
-        Self::require_sets(&record, TAG_SETS, TAG_WHAT)?;
+        super::require_sets(&record, TAG_SETS, TAG_WHAT)?;
         let ids = self
             .with_account_token(record, false, |token| async move { self.wechat.follower_tags(&token, openid).await })
             .await?;
@@ -153,7 +153,9 @@ impl<S: ActingStore + FollowerStore> Platform<S> {
         }
         Ok(ids)
     }
+}
 
+impl<S: ActingStore + FollowerStore> Platform<S> {
     /// WeChat's list of the account's tags.
     pub(super) async fn tags_at_wechat(&self, record: AuthorizerRecord) -> Result<Vec<Tag>, ActError> {
         self.with_account_token(record, false, |token| async move { self.wechat.tags(&token).await }).await

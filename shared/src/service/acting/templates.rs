@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
-use crate::service::{ActingStore, Platform};
+use crate::service::{Acting, ActingStore};
 use crate::store::MarkerKey;
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> Acting<'_, S> {
     /// The account's templates, as WeChat lists them.
     ///
     /// # Errors

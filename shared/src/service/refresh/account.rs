@@ -8,13 +8,13 @@ use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
 use crate::service::ComponentStore;
 use crate::service::component_token::holder_id;
-use crate::service::{CallError, Platform};
+use crate::service::{CallError, Onboarding};
 use crate::store::{
     AuthorizerRecord, AuthorizerStatus, AuthorizerStore, LeaseName, MarkerKey, MarkerStore, StoreError, TokenRefresh,
 };
 use crate::wechat::{AuthorizerTokens, ErrorKind};
 
-impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
     /// Refreshes one authorizer's access token if it expires within `margin` seconds, under a
     /// per-account lease so concurrent runs never spend the same refresh token twice.
     ///

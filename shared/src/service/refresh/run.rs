@@ -10,10 +10,10 @@ use super::{
 };
 use crate::bus::{AccountChange, AccountEvent};
 use crate::secret::Secret;
-use crate::service::{CallError, ComponentStore, Platform};
+use crate::service::{CallError, ComponentStore, Onboarding};
 use crate::store::{AuthorizerStatus, AuthorizerStore, MarkerKey, MarkerStore, StoreError};
 
-impl<S: ComponentStore + AuthorizerStore + MarkerStore> Platform<S> {
+impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
     /// One run of the refresher. Never fails as a whole: each part's failure is in the report.
     /// With a `deadline` (the invocation's), no account is started with less than
     /// [`DEADLINE_RESERVE`] (or a fifth of the run's budget, if less) left; those are reported

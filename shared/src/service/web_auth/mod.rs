@@ -4,24 +4,24 @@
 //! 0. What the account's owner and its sites' servers do first (`site.rs`): the return origins,
 //!    kept per account by its owner (none: web authorization is off for the account), and the
 //!    starts a site's server mints to bind a follower to its user.
-//! 1. [`Platform::start_web_authorization`] (a public link: it only identifies) or
-//!    [`Platform::start_minted_web_authorization`] (a start minted by the site's server, single
+//! 1. [`WebAuth::start_web_authorization`] (a public link: it only identifies) or
+//!    [`WebAuth::start_minted_web_authorization`] (a start minted by the site's server, single
 //!    use, the only kind that carries a `user_ref`): the return target checked against the
 //!    account's origins (no open redirect), the account authorized with the web-service permission
 //!    set (4), the request kept under a random nonce for [`WEB_STATE_SECS`], and WeChat's
 //!    authorize URL with a signed `state` of about 75 bytes (WeChat allows 128) that names only
 //!    that nonce.
-//! 2. [`Platform::finish_web_authorization`]: the state verified and used up (single-use, before
+//! 2. [`WebAuth::finish_web_authorization`]: the state verified and used up (single-use, before
 //!    WeChat is called), the code exchanged with the **component** token (an authorizer's is
 //!    refused with 48001), `sns/userinfo` for `snsapi_userinfo`, and a one-time ticket the
 //!    browser carries back to the site.
-//! 3. [`Platform::redeem_web_ticket`]: the site's server redeems the ticket on the account's own
+//! 3. [`WebAuth::redeem_web_ticket`]: the site's server redeems the ticket on the account's own
 //!    route (once, within [`WEB_TICKET_SECS`]; a ticket of another account is unknown there) and
 //!    learns the OpenID; nothing that identifies the follower is ever taken from a query string.
 //!    When the site names the `user_ref` its minted start carried (its session's user), the
 //!    follower is bound to it. A public start carries none and cannot bind; a start minted for
 //!    another user cannot bind either, because the site confirms the user on its own side.
-//! 4. [`Platform::binding`] and [`Platform::unbind`]: a binding found from either side, removed
+//! 4. [`WebAuth::binding`] and [`WebAuth::unbind`]: a binding found from either side, removed
 //!    as a pair (owner-scoped like every dashboard action).
 //!
 //! Protocol: <https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Official_Accounts/official_account_website_authorization.html>.
@@ -32,7 +32,7 @@ pub use self::site::{MAX_WEB_ORIGINS, WEB_START_SECS};
 
 use serde_json::{Value, json};
 
-use super::{ActError, CallError, Caller, Platform};
+use super::{ActError, CallError, Caller, WebAuth};
 use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
@@ -211,7 +211,7 @@ fn authorize_url(base: &str, appid: &str, redirect_uri: &str, scope: &str, state
     )
 }
 
-impl<S: ActingStore + BindingStore> Platform<S> {
+impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
     /// The verification file named `name` (`MP_verify_….txt`), if configured.
     pub fn verification_file(&self, name: &str) -> Option<&str> {
         self.web.verification_files.iter().find(|(n, _)| n == name).map(|(_, content)| content.as_str())
@@ -236,7 +236,7 @@ impl<S: ActingStore + BindingStore> Platform<S> {
     ///
     /// # Errors
     /// [`WebStartError::StartUnknown`] for a start that is unknown, expired, used, or minted for
-    /// another account; then as [`Platform::start_web_authorization`].
+    /// another account; then as [`WebAuth::start_web_authorization`].
     pub async fn start_minted_web_authorization(&self, appid: &str, start: &Secret) -> Result<String, WebStartError> {
         let now = self.now();
         let text = self.store.recall(&MarkerKey::web_start(start), now).await?.ok_or(WebStartError::StartUnknown)?;
@@ -435,7 +435,7 @@ impl<S: ActingStore + BindingStore> Platform<S> {
     /// there was none.
     ///
     /// # Errors
-    /// As [`Platform::binding`].
+    /// As [`WebAuth::binding`].
     pub async fn unbind(
         &self,
         caller: &Caller,

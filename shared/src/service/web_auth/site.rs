@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{MAX_USER_REF, WebStartError, account_allows, request_json, valid_scope, valid_user_ref};
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
-use crate::service::{ActError, ActingStore, Caller, Platform};
+use crate::service::{ActError, ActingStore, Caller, WebAuth};
 use crate::store::{MarkerKey, StoreError};
 
 /// The most return origins an account may have.
@@ -56,7 +56,7 @@ fn origins_of(config: &WebAuthConfig, request: &Value) -> Result<Vec<String>, St
     Ok(origins)
 }
 
-impl<S: ActingStore> Platform<S> {
+impl<S: ActingStore> WebAuth<'_, S> {
     /// The account's web-authorization return origins.
     ///
     /// # Errors
