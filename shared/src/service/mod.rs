@@ -39,6 +39,8 @@ mod inbound;
 mod limits;
 mod refresh;
 mod rules;
+#[cfg(test)]
+mod testing;
 mod ticket;
 mod web_auth;
 

@@ -321,3 +321,64 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Setup<'_, S> {
         Ok((keys, unused))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::service::{ActError, DocumentError};
+
+    fn menu(name: &str) -> serde_json::Value {
+        json!({"button": [
+            {"type": "click", "name": name, "key": "TODAY"},
+            {"name": "更多", "sub_button": [{"type": "view", "name": "官网", "url": "https://www.example.com/"}]}
+        ]})
+    }
+
+    #[tokio::test]
+    async fn a_menu_is_published_under_the_version_it_replaces_and_a_stale_one_sends_nothing() {
+        let w = world().await;
+        let setup = w.platform.setup();
+        let state = setup.menu(&backend(), ACCOUNT).await.expect("read");
+        assert_eq!((state.version, state.live.clone()), (0, None), "{state:?}");
+
+        let saved = setup.save_menu(&backend(), ACCOUNT, &menu("今日"), Some(0)).await.expect("published");
+        assert_eq!(saved.version, 1);
+        assert!(saved.in_sync, "{saved:?}");
+        let at_wechat = w.standin.menu(ACCOUNT).expect("WeChat has the menu");
+        assert_eq!(at_wechat["button"][0]["name"], "今日", "{at_wechat}");
+        let creates = w.standin.calls("menu_create");
+
+        // Someone else's edit was read at version 0: refused, nothing sent, WeChat's menu kept.
+        let stale = setup.save_menu(&backend(), ACCOUNT, &menu("明日"), Some(0)).await;
+        assert!(matches!(stale, Err(DocumentError::Changed { expected: 0, current: 1, .. })), "{stale:?}");
+        let unsaid = setup.save_menu(&backend(), ACCOUNT, &menu("明日"), None).await;
+        assert!(matches!(unsaid, Err(DocumentError::VersionRequired(_))), "{unsaid:?}");
+        assert_eq!(w.standin.calls("menu_create"), creates, "nothing sent");
+        assert_eq!(w.standin.menu(ACCOUNT).expect("kept")["button"][0]["name"], "今日");
+
+        let deleted = setup.delete_menu(&backend(), ACCOUNT, Some(1)).await.expect("deleted");
+        assert_eq!((deleted.version, deleted.menu, deleted.live), (2, None, None));
+    }
+
+    #[tokio::test]
+    async fn a_menu_wechat_would_refuse_is_refused_by_name_before_any_call() {
+        let w = world().await;
+        let setup = w.platform.setup();
+        let four = json!({"button": [
+            {"type": "click", "name": "一", "key": "A"}, {"type": "click", "name": "二", "key": "B"},
+            {"type": "click", "name": "三", "key": "C"}, {"type": "click", "name": "四", "key": "D"}
+        ]});
+        let unsafe_link = json!({"button": [{"type": "view", "name": "官网", "url": "javascript:alert(1)"}]});
+        for document in [four, unsafe_link, json!({"button": []}), json!("menu")] {
+            let refused = setup.save_menu(&backend(), ACCOUNT, &document, Some(0)).await;
+            assert!(
+                matches!(&refused, Err(DocumentError::Act(ActError::Invalid(why))) if !why.is_empty()),
+                "{document}: {refused:?}"
+            );
+        }
+        assert_eq!(w.standin.calls("menu_create"), 0, "nothing reached WeChat");
+        assert_eq!(setup.menu(&backend(), ACCOUNT).await.expect("read").version, 0, "nothing kept");
+    }
+}

@@ -375,4 +375,29 @@ mod tests {
         assert!(is_qr_code_id(&qr_code_id("t")));
         assert_ne!(qr_code_id("t1"), qr_code_id("t2"));
     }
+
+    #[tokio::test]
+    async fn a_code_is_made_once_per_scene_and_each_push_counted_once() {
+        use crate::service::testing::{ACCOUNT, backend, world};
+        let w = world().await;
+        let setup = w.platform.setup();
+        let new =
+            NewQrCode::from_value(&json!({"name": "门店海报", "permanent": true, "scene_str": "shop-1"})).unwrap();
+        let (code, existing) = setup.create_qr_code(&backend(), ACCOUNT, &new).await.expect("made");
+        assert!(!existing && code.permanent && code.expires_at.is_none(), "{code:?}");
+        assert_eq!((code.scene.as_str(), code.scene_is_str), ("shop-1", true));
+        let (again, existing) = setup.create_qr_code(&backend(), ACCOUNT, &new).await.expect("asked again");
+        assert!(existing, "WeChat answers a permanent scene's code again: the one kept");
+        assert_eq!(again.id, code.id);
+
+        // A push delivered twice (WeChat retries) counts once; a code not made here counts nothing.
+        let now = w.platform.now();
+        assert!(setup.count_qr_push(ACCOUNT, &code.ticket, false, "scan-1", now).await.unwrap());
+        assert!(!setup.count_qr_push(ACCOUNT, &code.ticket, false, "scan-1", now).await.unwrap());
+        assert!(setup.count_qr_push(ACCOUNT, &code.ticket, true, "follow-1", now).await.unwrap());
+        assert!(!setup.count_qr_push(ACCOUNT, "gQ-not-made-here", false, "scan-2", now).await.unwrap());
+        let figures = setup.qr_code(&backend(), ACCOUNT, &code.id, 7).await.expect("figures");
+        let totals = figures.days.iter().fold((0, 0), |(s, f), d| (s + d.scans, f + d.follows));
+        assert_eq!(totals, (1, 1), "{:?}", figures.days);
+    }
 }

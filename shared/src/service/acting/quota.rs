@@ -175,6 +175,9 @@ fn month_of(at: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::service::{ActError, QUOTA_RESETS_PER_MONTH};
+
     #[test]
     fn eighty_percent_of_a_day_is_near_its_limit() {
         let figures = |used: u64, limit: u64| serde_json::json!({"quota": {"daily_limit": limit, "used": used}});
@@ -191,5 +194,18 @@ mod tests {
         let turn = 1_796_054_400;
         assert_eq!(super::month_of(turn - 1), 202_611);
         assert_eq!(super::month_of(turn), 202_612);
+    }
+
+    #[tokio::test]
+    async fn the_months_resets_are_counted_and_the_eleventh_never_reaches_wechat() {
+        let w = world().await;
+        let acting = w.platform.acting();
+        for n in 1..=QUOTA_RESETS_PER_MONTH {
+            assert_eq!(acting.reset_quota(&backend(), ACCOUNT).await.expect("reset"), n);
+        }
+        assert_eq!(w.standin.calls("clear_quota"), QUOTA_RESETS_PER_MONTH);
+        let refused = acting.reset_quota(&backend(), ACCOUNT).await;
+        assert!(matches!(&refused, Err(ActError::Invalid(why)) if why.contains("used")), "{refused:?}");
+        assert_eq!(w.standin.calls("clear_quota"), QUOTA_RESETS_PER_MONTH, "the 11th was not asked");
     }
 }

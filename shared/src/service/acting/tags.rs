@@ -178,3 +178,77 @@ fn check_id(id: i64) -> Result<(), ActError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::ActError;
+    use crate::service::testing::{ACCOUNT, backend, world};
+
+    #[tokio::test]
+    async fn a_tag_is_created_renamed_and_deleted_at_wechat() {
+        let w = world().await;
+        let tags = w.platform.followers();
+        let made = tags.create_tag(&backend(), ACCOUNT, "老顾客").await.expect("created");
+        assert!(made.id > super::RESERVED_TAG, "WeChat's own tags are 0 to 2: {made:?}");
+        let listed = tags.tags(&backend(), ACCOUNT).await.expect("listed");
+        assert!(listed.iter().any(|t| t.id == made.id && t.name == "老顾客" && t.count == 0), "{listed:?}");
+
+        tags.rename_tag(&backend(), ACCOUNT, made.id, "熟客").await.expect("renamed");
+        let listed = tags.tags(&backend(), ACCOUNT).await.expect("listed");
+        assert!(listed.iter().any(|t| t.id == made.id && t.name == "熟客"), "{listed:?}");
+
+        tags.delete_tag(&backend(), ACCOUNT, made.id).await.expect("deleted");
+        let listed = tags.tags(&backend(), ACCOUNT).await.expect("listed");
+        assert!(listed.iter().all(|t| t.id != made.id), "{listed:?}");
+    }
+
+    #[tokio::test]
+    async fn what_wechat_would_refuse_is_refused_before_any_call() {
+        let w = world().await;
+        let tags = w.platform.followers();
+        tags.create_tag(&backend(), ACCOUNT, "老顾客").await.expect("created");
+        let creates = w.standin.calls("tags_create");
+        for name in ["", "   ", &"标".repeat(11), "老顾客"] {
+            let refused = tags.create_tag(&backend(), ACCOUNT, name).await;
+            assert!(matches!(refused, Err(ActError::Invalid(_))), "{name:?}: {refused:?}");
+        }
+        // 10 Chinese characters are 30 bytes: WeChat's most, still taken.
+        tags.create_tag(&backend(), ACCOUNT, &"标".repeat(10)).await.expect("30 bytes");
+        assert_eq!(w.standin.calls("tags_create"), creates + 1, "only the valid name reached WeChat");
+
+        let renames = w.standin.calls("tags_update");
+        for id in [0, 2] {
+            let refused = tags.rename_tag(&backend(), ACCOUNT, id, "星标").await;
+            assert!(matches!(refused, Err(ActError::Invalid(_))), "WeChat's own tag {id}: {refused:?}");
+        }
+        assert_eq!(w.standin.calls("tags_update"), renames, "WeChat's own tags never reach WeChat");
+        let made = tags.create_tag(&backend(), ACCOUNT, "星标客户").await.expect("created");
+        tags.rename_tag(&backend(), ACCOUNT, made.id, "星标").await.expect("renamed");
+        assert_eq!(w.standin.calls("tags_update"), renames + 1, "a valid rename does");
+    }
+
+    #[tokio::test]
+    async fn followers_are_tagged_in_wechats_batches_of_fifty_and_read_back() {
+        let w = world().await;
+        w.standin.seed_followers(ACCOUNT, "oTagged", 120);
+        let tags = w.platform.followers();
+        let tag = tags.create_tag(&backend(), ACCOUNT, "活动").await.expect("created");
+        let openids: Vec<String> = (0..120).map(|i| format!("oTagged{i:06}")).collect();
+
+        let batches = w.standin.calls("tags_batchtagging");
+        let done = tags.tag_followers(&backend(), ACCOUNT, tag.id, &openids, true).await.expect("tagged");
+        assert_eq!(done, 120);
+        assert_eq!(w.standin.calls("tags_batchtagging"), batches + 3, "120 followers: 50 + 50 + 20");
+        let listed = tags.tags(&backend(), ACCOUNT).await.expect("listed");
+        assert!(listed.iter().any(|t| t.id == tag.id && t.count == 120), "WeChat counts them: {listed:?}");
+        let carried = tags.follower_tags(&backend(), ACCOUNT, "oTagged000119").await.expect("read");
+        assert!(carried.contains(&tag.id), "{carried:?}");
+
+        let too_many: Vec<String> = (0..=super::MAX_TAGGED_PER_REQUEST).map(|i| format!("o{i}")).collect();
+        let refused = tags.tag_followers(&backend(), ACCOUNT, tag.id, &too_many, true).await;
+        assert!(matches!(refused, Err(ActError::Invalid(_))), "{refused:?}");
+        let refused = tags.tag_followers(&backend(), ACCOUNT, tag.id, &["not an openid".to_owned()], true).await;
+        assert!(matches!(refused, Err(ActError::Invalid(_))), "{refused:?}");
+        assert_eq!(w.standin.calls("tags_batchtagging"), batches + 3, "nothing refused reached WeChat");
+    }
+}
