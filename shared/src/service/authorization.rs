@@ -377,3 +377,42 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AuthorizationError, Completion};
+    use crate::secret::Secret;
+    use crate::service::testing::{ACCOUNT, world};
+    use crate::store::AuthorizerStore;
+
+    #[tokio::test]
+    async fn a_code_is_exchanged_once_and_the_refresh_token_wechat_issued_is_kept() {
+        let w = world().await;
+        let onboarding = w.platform.onboarding();
+        // The admin authorizes again: WeChat issues a new refresh token (the old one stops working).
+        let (code, _) = w.standin.authorize_quietly(ACCOUNT, None).expect("authorized at WeChat");
+        let first = onboarding.complete_authorization(&Secret::new(code.clone()), None).await.expect("completed");
+        assert!(matches!(first, Completion::Completed(_)), "{first:?}");
+        let kept = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert_eq!(Some(kept.refresh_token.expose().to_owned()), w.standin.refresh_token_of(ACCOUNT));
+
+        // The other path (the push, the browser) brings the same code: nothing redone.
+        let exchanges = w.standin.calls("api_query_auth");
+        let second = onboarding.complete_authorization(&Secret::new(code), None).await.expect("known");
+        assert!(matches!(second, Completion::AlreadyCompleted(ref r) if r.authorizer_appid == ACCOUNT), "{second:?}");
+        assert_eq!(w.standin.calls("api_query_auth"), exchanges + 1, "WeChat refused the used code once");
+        let again = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert_eq!(again.refresh_token.expose(), kept.refresh_token.expose(), "the kept token untouched");
+    }
+
+    #[tokio::test]
+    async fn a_code_wechat_never_issued_is_refused_and_stores_nothing() {
+        let w = world().await;
+        let before = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        let refused =
+            w.platform.onboarding().complete_authorization(&Secret::new("queryauthcode@@@unknown"), None).await;
+        assert!(matches!(refused, Err(AuthorizationError::CodeInvalid(_))), "{refused:?}");
+        let after = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert_eq!(after.refresh_token.expose(), before.refresh_token.expose());
+    }
+}

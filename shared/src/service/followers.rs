@@ -307,3 +307,29 @@ fn follower_json(follower: &Follower, now: i64) -> Value {
         "window_open_until": window,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::testing::{ACCOUNT, backend, world};
+
+    #[tokio::test]
+    async fn an_accounts_followers_are_imported_from_wechat_once_and_counted() {
+        let w = world().await;
+        w.standin.seed_followers(ACCOUNT, "oSeed", 30);
+        let followers = w.platform.followers();
+        let empty = followers.page(&backend(), ACCOUNT, Some(true), None, 50).await.expect("page");
+        assert_eq!((empty["followers"].as_array().map(Vec::len), &empty["subscribed_count"]), (Some(0), &0.into()));
+
+        let report = followers.backfill_followers(&backend(), ACCOUNT).await.expect("backfilled");
+        assert_eq!((&report["done"], &report["imported"], &report["total"]), (&true.into(), &30.into(), &30.into()));
+        let page = followers.page(&backend(), ACCOUNT, Some(true), None, 50).await.expect("page");
+        assert_eq!(page["followers"].as_array().map(Vec::len), Some(30), "{page}");
+        assert_eq!(page["subscribed_count"], 30);
+
+        // Asked again, it starts over and finds the same 30: the count does not double.
+        let again = followers.backfill_followers(&backend(), ACCOUNT).await.expect("backfilled again");
+        assert_eq!(again["done"], true, "{again}");
+        let page = followers.page(&backend(), ACCOUNT, Some(true), None, 50).await.expect("page");
+        assert_eq!(page["subscribed_count"], 30, "{page}");
+    }
+}

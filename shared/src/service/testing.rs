@@ -10,6 +10,7 @@ use wechat_standin::StandIn;
 use wechat_standin::platform::test_credentials;
 
 use super::{Caller, Platform};
+use crate::bus::MemoryBus;
 use crate::config::Config;
 use crate::secret::Secret;
 use crate::store::{MemoryStore, TicketStore, VerifyTicket};
@@ -22,10 +23,11 @@ pub(crate) fn backend() -> Caller {
     Caller::Backend("arn:aws:iam::123456789012:role/unit-test".to_owned())
 }
 
-/// The stand-in and the platform the use cases run on.
+/// The stand-in, the platform the use cases run on and the bus it hands events to.
 pub(crate) struct World {
     pub(crate) standin: StandIn,
     pub(crate) platform: Platform<MemoryStore>,
+    pub(crate) bus: MemoryBus,
 }
 
 /// The stand-in started, its ticket stored, [`ACCOUNT`] authorized (as a backend's: no owner).
@@ -42,8 +44,11 @@ pub(crate) async fn world() -> World {
     store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
 
     let clock = standin.clone();
-    let platform = Platform::with_clock(&config, store, Arc::new(move || clock.now_ms())).expect("platform");
+    let bus = MemoryBus::new();
+    let platform = Platform::with_clock(&config, store, Arc::new(move || clock.now_ms()))
+        .expect("platform")
+        .with_bus(Arc::new(bus.clone()));
     let (code, _) = standin.authorize_quietly(ACCOUNT, None).expect("the stand-in knows the account");
     platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
-    World { standin, platform }
+    World { standin, platform, bus }
 }

@@ -211,3 +211,34 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
         Ok(outcome)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NoticeOutcome;
+    use crate::message::ComponentNotice;
+    use crate::service::testing::{ACCOUNT, world};
+
+    #[tokio::test]
+    async fn an_authorized_push_is_completed_and_handed_off_once_however_often_wechat_retries_it() {
+        let w = world().await;
+        let (_, xml) = w.standin.authorize_quietly(ACCOUNT, None).expect("authorized at WeChat");
+        let notice = ComponentNotice::parse(&xml).expect("WeChat's notice");
+        let onboarding = w.platform.onboarding();
+        let before = w.bus.published().len();
+
+        let outcome = onboarding.handle_notice(&notice).await.expect("applied");
+        assert!(
+            matches!(&outcome, NoticeOutcome::Authorized { authorizer_appid, owner: None, .. } if authorizer_appid == ACCOUNT),
+            "{outcome:?}"
+        );
+        let published: Vec<_> = w.bus.published().into_iter().skip(before).collect();
+        assert_eq!(published.len(), 1, "{published:?}");
+        assert!(published[0].detail.contains(ACCOUNT), "{:?}", published[0]);
+
+        // WeChat did not get our answer and pushes the same notice again: nothing new anywhere.
+        let exchanges = w.standin.calls("api_query_auth");
+        onboarding.handle_notice(&notice).await.expect("applied again");
+        assert_eq!(w.bus.published().len(), before + 1, "handed off once");
+        assert_eq!(w.standin.calls("api_query_auth"), exchanges + 1, "one more exchange: WeChat refuses the used code");
+    }
+}

@@ -102,3 +102,33 @@ impl<S: ActingStore> Acting<'_, S> {
         Ok(ticket)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::service::ActError;
+    use crate::service::testing::{ACCOUNT, backend, world};
+
+    #[tokio::test]
+    async fn a_page_on_the_accounts_origins_gets_a_config_wechat_accepts_and_others_nothing() {
+        let w = world().await;
+        let acting = w.platform.acting();
+        let page = "https://shop.example.com/item?id=7#reviews";
+        let refused = acting.js_config(&backend(), ACCOUNT, page).await;
+        assert!(matches!(&refused, Err(ActError::Invalid(why)) if why.contains("web origins")), "{refused:?}");
+        assert_eq!(w.standin.calls("ticket_getticket"), 0, "an origin not allowed asks WeChat nothing");
+
+        let origins = json!({"origins": ["https://shop.example.com"]});
+        w.platform.web_auth().set_web_origins(&backend(), ACCOUNT, &origins).await.expect("origins set");
+        let config = acting.js_config(&backend(), ACCOUNT, page).await.expect("config");
+        assert_eq!((config.app_id.as_str(), config.url.as_str()), (ACCOUNT, "https://shop.example.com/item?id=7"));
+        assert!(
+            w.standin.js_config_valid(ACCOUNT, &config.url, config.timestamp, &config.nonce_str, &config.signature),
+            "WeChat's check of the signature: {config:?}"
+        );
+        let again = acting.js_config(&backend(), ACCOUNT, page).await.expect("config");
+        assert_ne!(again.nonce_str, config.nonce_str, "a fresh nonce each time");
+        assert_eq!(w.standin.calls("ticket_getticket"), 1, "the jsapi_ticket is kept (WeChat limits getticket a day)");
+    }
+}

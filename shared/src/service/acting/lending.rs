@@ -31,3 +31,32 @@ impl<S: ActingStore> Acting<'_, S> {
         Ok(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::join_all;
+
+    use super::LEND_MARGIN_SECS;
+    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::service::{ActError, Caller};
+
+    #[tokio::test]
+    async fn a_token_is_lent_to_backends_only_and_refreshed_once_for_every_caller_near_expiry() {
+        let w = world().await;
+        let acting = w.platform.acting();
+        let someone = Caller::Dashboard("someone-else".to_owned());
+        assert!(matches!(acting.lend_token(&someone, ACCOUNT).await, Err(ActError::NotFound)), "not theirs");
+
+        let lent = acting.lend_token(&backend(), ACCOUNT).await.expect("lent");
+        assert!(lent.expires_at - w.standin.now() >= LEND_MARGIN_SECS, "{lent:?}");
+        let refreshes = w.standin.calls("api_authorizer_token");
+
+        // Close to expiry: ten callers at once, one refresh, the same new token for all.
+        w.standin.advance_clock(lent.expires_at - w.standin.now() - LEND_MARGIN_SECS + 1);
+        let caller = backend();
+        let all = join_all((0..10).map(|_| acting.lend_token(&caller, ACCOUNT))).await;
+        assert_eq!(w.standin.calls("api_authorizer_token"), refreshes + 1, "one refresh for every caller");
+        let tokens: Vec<_> = all.into_iter().map(|t| t.expect("lent").access_token.expose().to_owned()).collect();
+        assert!(tokens.iter().all(|t| *t == tokens[0] && *t != lent.access_token.expose()), "{}", tokens.len());
+    }
+}
