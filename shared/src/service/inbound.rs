@@ -176,3 +176,59 @@ impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::message::{Answer, Message, ReplyKind};
+    use crate::service::testing::{ACCOUNT, backend, world};
+
+    fn text_push(from: &str, content: &str, msg_id: u64, at: i64) -> String {
+        format!(
+            "<xml><ToUserName><![CDATA[gh_0000000001]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName>\
+             <CreateTime>{at}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>\
+             <MsgId>{msg_id}</MsgId></xml>"
+        )
+    }
+
+    #[tokio::test]
+    async fn a_followers_text_is_handed_off_once_and_answered_by_the_rules_the_same_on_every_retry() {
+        let w = world().await;
+        let rules = json!({"rules": [
+            {"on": "keyword", "match": "exact", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "标准版 99 元/月"}}}
+        ]});
+        w.platform
+            .inbound()
+            .save_reply_rules(&backend(), ACCOUNT, rules.to_string().as_bytes(), Some(0))
+            .await
+            .expect("saved");
+        let inbound = w.platform.inbound();
+        let before = w.bus.published().len();
+
+        let xml = text_push("oFollower1", "价格", 1001, w.standin.now());
+        let message = Message::parse(&xml).expect("a push");
+        for attempt in 0..3 {
+            match inbound.handle_message(ACCOUNT, &message, &xml).await.expect("handled") {
+                Answer::Reply(reply) => {
+                    assert_eq!(reply.kind, ReplyKind::Text { content: "标准版 99 元/月".into() }, "attempt {attempt}");
+                    assert_eq!(
+                        (reply.to_user_name.as_str(), reply.from_user_name.as_str()),
+                        ("oFollower1", "gh_0000000001")
+                    );
+                }
+                other => panic!("attempt {attempt}: {other:?}"),
+            }
+        }
+        let published: Vec<_> = w.bus.published().into_iter().skip(before).collect();
+        assert_eq!(published.len(), 1, "WeChat's retries are not published again: {published:?}");
+        assert_eq!(published[0].detail_type, "mp.message.text");
+
+        // No rule for it: WeChat's "success", still handed off.
+        let xml = text_push("oFollower1", "你好", 1002, w.standin.now());
+        let answer =
+            inbound.handle_message(ACCOUNT, &Message::parse(&xml).expect("a push"), &xml).await.expect("handled");
+        assert!(matches!(answer, Answer::Success), "{answer:?}");
+        assert_eq!(w.bus.published().len(), before + 2);
+    }
+}

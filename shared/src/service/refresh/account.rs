@@ -275,3 +275,44 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::service::{ActError, RefreshOutcome};
+    use crate::store::{AuthorizerStatus, AuthorizerStore};
+
+    #[tokio::test]
+    async fn a_token_is_refreshed_when_due_with_the_refresh_token_wechat_rotated_to() {
+        let w = world().await;
+        let onboarding = w.platform.onboarding();
+        let kept = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert!(matches!(onboarding.refresh_authorizer(ACCOUNT, 600).await, Ok(RefreshOutcome::NotDue)));
+        assert_eq!(w.standin.calls("api_authorizer_token"), 0, "a fresh token asks WeChat nothing");
+
+        w.standin.advance_clock(kept.expires_at - w.standin.now() - 599);
+        let outcome = onboarding.refresh_authorizer(ACCOUNT, 600).await.expect("refreshed");
+        let RefreshOutcome::Refreshed(record) = outcome else { panic!("{outcome:?}") };
+        assert_ne!(record.access_token.expose(), kept.access_token.expose());
+        assert!(record.expires_at > kept.expires_at);
+        let stored = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert_eq!(Some(stored.refresh_token.expose().to_owned()), w.standin.refresh_token_of(ACCOUNT));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_wechat_forgot_marks_the_account_for_authorization_and_stops_acting() {
+        let w = world().await;
+        let onboarding = w.platform.onboarding();
+        let kept = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        w.standin.forget_refresh_token(ACCOUNT);
+        w.standin.advance_clock(kept.expires_at - w.standin.now() + 1);
+
+        let outcome = onboarding.refresh_authorizer(ACCOUNT, 600).await.expect("an outcome");
+        assert!(matches!(outcome, RefreshOutcome::NeedsReauthorization(_)), "{outcome:?}");
+        let stored = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept, not deleted");
+        assert_eq!(stored.status, AuthorizerStatus::NeedsReauthorization);
+        assert_eq!(stored.refresh_token.expose(), kept.refresh_token.expose(), "the last token is never thrown away");
+        let refused = w.platform.acting().lend_token(&backend(), ACCOUNT).await;
+        assert!(matches!(refused, Err(ActError::NeedsReauthorization)), "{refused:?}");
+    }
+}
