@@ -52,3 +52,87 @@ pub(crate) async fn world() -> World {
     platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
     World { standin, platform, bus }
 }
+
+/// The staging bucket in memory: [`MemoryStaging::put`] is the caller's `PUT` to the upload URL.
+#[derive(Default)]
+pub(crate) struct MemoryStaging(std::sync::Mutex<std::collections::HashMap<String, bytes::Bytes>>);
+
+impl MemoryStaging {
+    /// The caller's upload of `bytes` to `key`'s presigned URL.
+    pub(crate) fn put(&self, key: &str, bytes: &[u8]) {
+        self.files().insert(key.to_owned(), bytes::Bytes::copy_from_slice(bytes));
+    }
+
+    /// Whether a file is at `key`.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.files().contains_key(key)
+    }
+
+    fn files(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, bytes::Bytes>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl crate::staging::Staging for MemoryStaging {
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        _size: u64,
+        _sha256_hex: &str,
+        _expires_in: u64,
+    ) -> Result<crate::staging::UploadUrl, String> {
+        Ok(crate::staging::UploadUrl {
+            url: format!("memory://staging/{key}"),
+            method: "PUT",
+            headers: vec![("content-type".to_owned(), content_type.to_owned())],
+        })
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<(u64, crate::staging::StagedBytes)>, String> {
+        Ok(self.files().get(key).cloned().map(|bytes| {
+            let size = bytes.len() as u64;
+            let stream: crate::staging::StagedBytes = Box::pin(futures_util::stream::iter([Ok(bytes)]));
+            (size, stream)
+        }))
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), String> {
+        self.files().remove(key);
+        Ok(())
+    }
+
+    async fn keep(&self, from: &str, to: &str) -> Result<(), String> {
+        let file = self.files().get(from).cloned().ok_or_else(|| format!("nothing at {from}"))?;
+        self.files().insert(to.to_owned(), file);
+        Ok(())
+    }
+}
+
+/// A permanent image in [`ACCOUNT`]'s library (declared, put in `staging`, sent to WeChat): its
+/// handle and WeChat's `media_id`.
+pub(crate) async fn permanent_image(world: &World, staging: &MemoryStaging, seed: u8) -> (String, String) {
+    use sha2::{Digest, Sha256};
+
+    use crate::media::{Kind, Lifetime};
+    use crate::service::{Begun, NewMedium};
+    let mut file = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    file.extend((0..4_000).map(|i: u32| u8::try_from(i % 251).unwrap_or(0) ^ seed));
+    let new = NewMedium {
+        kind: Kind::Image,
+        lifetime: Lifetime::Permanent,
+        content_type: "image/png".to_owned(),
+        size: file.len() as u64,
+        sha256: Sha256::digest(&file).iter().map(|b| format!("{b:02x}")).collect(),
+        title: None,
+        introduction: None,
+    };
+    let library = world.platform.media_library();
+    let handle = match library.begin_upload(&backend(), ACCOUNT, &new, staging).await.expect("begun") {
+        Begun::Upload(medium, _) => medium.handle,
+        Begun::Existing(medium) => return (medium.handle, medium.media_id.expect("sent to WeChat")),
+    };
+    staging.put(&crate::service::staging_key(ACCOUNT, &handle), &file);
+    let stored = library.complete_upload(&backend(), ACCOUNT, &handle, staging).await.expect("completed");
+    (handle, stored.media_id.expect("WeChat's media_id"))
+}

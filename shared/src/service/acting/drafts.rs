@@ -189,3 +189,53 @@ impl<S: ActingStore + MediaStore> Publishing<'_, S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::article::DraftInput;
+    use crate::service::ActError;
+    use crate::service::testing::{ACCOUNT, MemoryStaging, backend, permanent_image, world};
+
+    fn draft(value: serde_json::Value) -> DraftInput {
+        serde_json::from_value(value).expect("a draft's shape")
+    }
+
+    #[tokio::test]
+    async fn a_draft_is_kept_at_wechat_with_its_cover_resolved_and_a_foreign_image_never_sent() {
+        let w = world().await;
+        let staging = MemoryStaging::default();
+        let (cover, cover_id) = permanent_image(&w, &staging, 7).await;
+        let publishing = w.platform.publishing();
+
+        let media_id = publishing
+            .create_draft(
+                &backend(),
+                ACCOUNT,
+                &draft(json!({"articles": [
+                    {"title": "新品上市", "content": "<p>春季新品</p><script>alert(1)</script>", "cover": cover}
+                ]})),
+            )
+            .await
+            .expect("kept at WeChat");
+        assert_eq!(w.standin.draft_count(ACCOUNT), 1);
+        let kept = publishing.draft(&backend(), ACCOUNT, &media_id).await.expect("read back");
+        let article = &kept[0];
+        assert_eq!((&article["title"], &article["thumb_media_id"]), (&json!("新品上市"), &json!(cover_id)), "{kept}");
+        let content = article["content"].as_str().unwrap_or_default();
+        assert!(content.contains("春季新品") && !content.contains("script"), "reduced to what WeChat keeps: {content}");
+
+        for (refused, why) in [
+            (
+                json!({"articles": [{"title": "外链", "content": "<img src=\"https://elsewhere.example/a.png\">", "cover": cover}]}),
+                "elsewhere.example",
+            ),
+            (json!({"articles": [{"title": "无封面", "content": "<p>x</p>"}]}), "cover"),
+        ] {
+            let answer = publishing.create_draft(&backend(), ACCOUNT, &draft(refused)).await;
+            assert!(matches!(&answer, Err(ActError::Invalid(m)) if m.contains(why)), "{why}: {answer:?}");
+        }
+        assert_eq!(w.standin.draft_count(ACCOUNT), 1, "nothing refused reached WeChat");
+    }
+}

@@ -413,4 +413,27 @@ mod tests {
         assert_ne!(all, request(article(json!({"all": true}), true)));
         assert_ne!(all, request(json!({"to": {"all": true}, "msgtype": "text", "text": {"content": "m1"}})));
     }
+
+    #[tokio::test]
+    async fn a_mass_send_goes_out_once_per_key_and_another_message_under_the_key_never() {
+        use crate::service::testing::{ACCOUNT, backend, world};
+        let w = world().await;
+        let publishing = w.platform.publishing();
+        let text = |content: &str| {
+            MassRequest::from_value(&json!({"to": {"all": true}, "msgtype": "text", "text": {"content": content}}))
+                .expect("a mass send")
+        };
+
+        let sent = publishing.mass_send(&backend(), ACCOUNT, "spring-sale", &text("春季促销")).await.expect("sent");
+        assert!(!sent.existing && !sent.msg_id.is_empty(), "{sent:?}");
+        assert_eq!(w.standin.mass_send_count(ACCOUNT), 1);
+
+        // The caller's retry after a lost answer: the same send, not a second one.
+        let again = publishing.mass_send(&backend(), ACCOUNT, "spring-sale", &text("春季促销")).await.expect("known");
+        assert!(again.existing && again.msg_id == sent.msg_id, "{again:?}");
+        // Another message under the same key is a mistake, not a retry: refused, nothing sent.
+        let reused = publishing.mass_send(&backend(), ACCOUNT, "spring-sale", &text("夏季促销")).await;
+        assert!(matches!(reused, Err(ActError::KeyReused)), "{reused:?}");
+        assert_eq!(w.standin.mass_send_count(ACCOUNT), 1, "one send reached WeChat");
+    }
 }

@@ -533,4 +533,62 @@ mod tests {
         assert_eq!(run(right).await, (0, false));
         assert_eq!(run("0".repeat(64)).await, (1, true));
     }
+
+    fn png(len: usize, seed: u8) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        bytes.extend((0..len - bytes.len()).map(|i| u8::try_from(i % 251).unwrap_or(0) ^ seed));
+        bytes
+    }
+
+    fn declared(bytes: &[u8], lifetime: Lifetime) -> NewMedium {
+        let sha256 = to_hex(&Sha256::digest(bytes));
+        NewMedium { sha256, ..new(Kind::Image, lifetime, "image/png", bytes.len() as u64) }
+    }
+
+    #[tokio::test]
+    async fn a_file_reaches_wechat_as_declared_once_and_another_file_never() {
+        use crate::service::testing::{ACCOUNT, MemoryStaging, backend, world};
+        let w = world().await;
+        let (library, staging) = (w.platform.media_library(), MemoryStaging::default());
+        let file = png(20_000, 1);
+
+        let Begun::Upload(medium, url) = library
+            .begin_upload(&backend(), ACCOUNT, &declared(&file, Lifetime::Permanent), &staging)
+            .await
+            .expect("begun")
+        else {
+            panic!("a new file is uploaded")
+        };
+        assert_eq!(url.method, "PUT");
+        let early = library.complete_upload(&backend(), ACCOUNT, &medium.handle, &staging).await;
+        assert!(matches!(early, Err(ActError::NotUploaded)), "{early:?}");
+
+        staging.put(&staging_key(ACCOUNT, &medium.handle), &file);
+        let stored = library.complete_upload(&backend(), ACCOUNT, &medium.handle, &staging).await.expect("completed");
+        let media_id = stored.media_id.clone().expect("WeChat's media_id");
+        let received = w.standin.medium(&media_id);
+        assert!(received == Some((file.len(), file[..16].to_vec())), "WeChat has this file, whole");
+        assert!(!staging.has(&staging_key(ACCOUNT, &medium.handle)), "the staged file is removed");
+
+        // The same file declared again is the same medium: nothing to upload.
+        let again = library.begin_upload(&backend(), ACCOUNT, &declared(&file, Lifetime::Permanent), &staging).await;
+        assert!(matches!(&again, Ok(Begun::Existing(m)) if m.handle == medium.handle), "{again:?}");
+
+        // Another file put where this one was declared: refused, WeChat receives nothing whole.
+        let other = png(20_000, 2);
+        let Begun::Upload(swapped, _) = library
+            .begin_upload(&backend(), ACCOUNT, &declared(&png(20_000, 3), Lifetime::Permanent), &staging)
+            .await
+            .expect("begun")
+        else {
+            panic!("a new file is uploaded")
+        };
+        staging.put(&staging_key(ACCOUNT, &swapped.handle), &other);
+        let uploads = w.standin.calls("add_material");
+        let refused = library.complete_upload(&backend(), ACCOUNT, &swapped.handle, &staging).await;
+        assert!(matches!(refused, Err(ActError::NotAsDeclared(_))), "{refused:?}");
+        let kept = library.medium(&backend(), ACCOUNT, &swapped.handle).await.expect("read");
+        assert_eq!(kept.media_id, None, "no media_id kept for a file WeChat did not keep: {kept:?}");
+        assert_eq!(w.standin.calls("add_material"), uploads, "the upload was cut short: WeChat took nothing");
+    }
 }

@@ -148,3 +148,35 @@ impl<S: ActingStore> Publishing<'_, S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::service::ActError;
+    use crate::service::testing::{ACCOUNT, MemoryStaging, backend, permanent_image, world};
+
+    #[tokio::test]
+    async fn a_publication_is_submitted_kept_with_its_draft_and_read_from_wechat_until_pushed() {
+        let w = world().await;
+        let staging = MemoryStaging::default();
+        let (cover, _) = permanent_image(&w, &staging, 9).await;
+        let publishing = w.platform.publishing();
+        let draft = serde_json::from_value(
+            json!({"articles": [{"title": "公告", "content": "<p>营业时间</p>", "cover": cover}]}),
+        )
+        .expect("a draft");
+        let media_id = publishing.create_draft(&backend(), ACCOUNT, &draft).await.expect("kept");
+
+        let publish_id = publishing.publish_draft(&backend(), ACCOUNT, &media_id).await.expect("submitted");
+        assert_eq!(w.standin.calls("freepublish_submit"), 1);
+        let state = publishing.publication(&backend(), ACCOUNT, &publish_id).await.expect("read");
+        assert_eq!((&state["media_id"], &state["source"]), (&json!(media_id), &json!("wechat")), "{state}");
+        assert!(state.get("submitted_by").is_none(), "who submitted stays in the logs: {state}");
+        assert!(state["status"].is_string(), "{state}");
+
+        let refused = publishing.publish_draft(&backend(), ACCOUNT, "not a media id!").await;
+        assert!(matches!(refused, Err(ActError::Invalid(_))), "{refused:?}");
+        assert_eq!(w.standin.calls("freepublish_submit"), 1, "nothing malformed reached WeChat");
+    }
+}
