@@ -230,3 +230,36 @@ impl<S: ComponentStore> Platform<S> {
         self.with_component_token(|token| async move { self.wechat.create_pre_auth_code(&token).await }).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::join_all;
+
+    use super::CallError;
+    use crate::service::testing::world;
+
+    #[tokio::test]
+    async fn the_component_token_is_made_once_for_many_callers_and_again_only_when_wechat_rejects_it() {
+        let w = world().await;
+        // world() authorized an account: the token exists already.
+        let made = w.standin.calls("api_component_token");
+        assert_eq!(made, 1);
+        let tokens = join_all((0..10).map(|_| w.platform.component_token(None))).await;
+        let tokens: Vec<String> = tokens.into_iter().map(|t| t.expect("a token").expose().to_owned()).collect();
+        assert!(tokens.iter().all(|t| *t == tokens[0]), "one token for all");
+        assert_eq!(w.standin.calls("api_component_token"), made, "the kept one, still fresh");
+
+        // WeChat rejected it (rotated early, say): one refresh, whoever else reports the same token.
+        let stale = crate::secret::Secret::new(tokens[0].clone());
+        let fresh = join_all((0..5).map(|_| w.platform.component_token(Some(&stale)))).await;
+        let fresh: Vec<String> = fresh.into_iter().map(|t| t.expect("a token").expose().to_owned()).collect();
+        assert!(fresh.iter().all(|t| *t == fresh[0] && *t != tokens[0]), "one new token");
+        assert_eq!(w.standin.calls("api_component_token"), made + 1, "refreshed once");
+    }
+
+    #[tokio::test]
+    async fn no_token_is_made_before_wechat_pushed_a_ticket() {
+        let platform = crate::service::Platform::for_tests(std::sync::Arc::new(|| 1_800_000_000_000));
+        assert!(matches!(platform.component_token(None).await, Err(CallError::NoTicket)));
+    }
+}

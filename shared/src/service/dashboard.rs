@@ -244,3 +244,46 @@ impl<S: ComponentStore + AuthorizerStore + FollowerStore + MarkerStore> Dashboar
         Ok(AuthorizationLink { url: url.into(), expires_in, for_user: request.user.to_owned() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LinkMode, LinkRequest, StartError};
+    use crate::message::ComponentNotice;
+    use crate::service::testing::world_with;
+
+    const OTHER: &str = "wx1000000000000002";
+
+    fn query(url: &str, name: &str) -> String {
+        let url = url::Url::parse(url).expect("a URL");
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect(name)
+    }
+
+    #[tokio::test]
+    async fn a_start_link_opens_once_and_the_account_authorized_through_it_is_its_users_alone() {
+        let w = world_with(&[
+            ("AUTH_REDIRECT_URL", "https://platform.example/wechat/authorize/callback"),
+            ("AUTHORIZE_START_URL", "https://platform.example/wechat/authorize-start"),
+        ])
+        .await;
+        let dashboard = w.platform.dashboard();
+        let request = LinkRequest { user: "alice", auth_type: "1", mode: LinkMode::Pc, biz_appid: None };
+        let start = dashboard.start_link(&request).expect("a start link");
+        assert_eq!(start.for_user, "alice");
+        let token = query(&start.url, "token");
+
+        let link = dashboard.open_start_link(&token).await.expect("opened");
+        assert!(matches!(dashboard.open_start_link(&token).await, Err(StartError::Used)), "one authorization per link");
+        assert!(matches!(dashboard.open_start_link("forged").await, Err(StartError::Invalid)));
+        let pre_auth_code = query(&link.url, "pre_auth_code");
+
+        // The admin authorizes another account on WeChat's page; WeChat pushes `authorized`.
+        let (_, xml) = w.standin.authorize_quietly(OTHER, Some(&pre_auth_code)).expect("authorized at WeChat");
+        let notice = ComponentNotice::parse(&xml).expect("WeChat's notice");
+        w.platform.onboarding().handle_notice(&notice).await.expect("applied");
+
+        let alice = dashboard.accounts_of("alice", None, 50).await.expect("alice's accounts");
+        assert_eq!(alice.items.iter().map(|a| a.authorizer_appid.as_str()).collect::<Vec<_>>(), [OTHER]);
+        let bob = dashboard.accounts_of("bob", None, 50).await.expect("bob's accounts");
+        assert!(bob.items.is_empty(), "{bob:?}");
+    }
+}

@@ -32,25 +32,31 @@ pub(crate) struct World {
 
 /// The stand-in started, its ticket stored, [`ACCOUNT`] authorized (as a backend's: no owner).
 pub(crate) async fn world() -> World {
+    world_with(&[]).await
+}
+
+/// [`world`] with more configuration (`AUTH_REDIRECT_URL`, say).
+pub(crate) async fn world_with(more: &[(&'static str, &str)]) -> World {
     let standin = StandIn::start(test_credentials().standin_config(), "127.0.0.1:0".parse().expect("addr")).await;
     let mut vars = test_credentials().variables();
-    vars.push(("WECHAT_API_BASE", standin.base_url()));
-    let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
+    // Every WeChat the platform reaches is the stand-in: its API, authorization and web pages.
+    for name in ["WECHAT_API_BASE", "WECHAT_AUTH_PAGE_BASE", "WECHAT_OAUTH_BASE"] {
+        vars.push((name, standin.base_url()));
+    }
+    vars.extend(more.iter().map(|(name, value)| (*name, (*value).to_owned())));
+    let config = Config::from_lookup(|name| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
         .expect("the test credentials' configuration");
-
-    standin.push_ticket().await;
-    let ticket = Secret::new(standin.last_ticket().expect("a ticket was pushed"));
-    let store = MemoryStore::new();
-    store.put_verify_ticket(&VerifyTicket { ticket, create_time: standin.now() }, standin.now()).await.expect("ticket");
 
     let clock = standin.clone();
     let bus = MemoryBus::new();
-    let platform = Platform::with_clock(&config, store, Arc::new(move || clock.now_ms()))
+    let platform = Platform::with_clock(&config, MemoryStore::new(), Arc::new(move || clock.now_ms()))
         .expect("platform")
         .with_bus(Arc::new(bus.clone()));
-    let (code, _) = standin.authorize_quietly(ACCOUNT, None).expect("the stand-in knows the account");
-    platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
-    World { standin, platform, bus }
+    let world = World { standin, platform, bus };
+    world.fresh_ticket().await;
+    let (code, _) = world.standin.authorize_quietly(ACCOUNT, None).expect("the stand-in knows the account");
+    world.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+    world
 }
 
 /// The staging bucket in memory: [`MemoryStaging::put`] is the caller's `PUT` to the upload URL.
@@ -112,15 +118,25 @@ impl crate::staging::Staging for MemoryStaging {
 /// A permanent image in [`ACCOUNT`]'s library (declared, put in `staging`, sent to WeChat): its
 /// handle and WeChat's `media_id`.
 pub(crate) async fn permanent_image(world: &World, staging: &MemoryStaging, seed: u8) -> (String, String) {
+    image(world, staging, seed, crate::media::Lifetime::Permanent).await
+}
+
+/// An image of `lifetime` in [`ACCOUNT`]'s library, as [`permanent_image`].
+pub(crate) async fn image(
+    world: &World,
+    staging: &MemoryStaging,
+    seed: u8,
+    lifetime: crate::media::Lifetime,
+) -> (String, String) {
     use sha2::{Digest, Sha256};
 
-    use crate::media::{Kind, Lifetime};
+    use crate::media::Kind;
     use crate::service::{Begun, NewMedium};
     let mut file = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     file.extend((0..4_000).map(|i: u32| u8::try_from(i % 251).unwrap_or(0) ^ seed));
     let new = NewMedium {
         kind: Kind::Image,
-        lifetime: Lifetime::Permanent,
+        lifetime,
         content_type: "image/png".to_owned(),
         size: file.len() as u64,
         sha256: Sha256::digest(&file).iter().map(|b| format!("{b:02x}")).collect(),
@@ -135,4 +151,15 @@ pub(crate) async fn permanent_image(world: &World, staging: &MemoryStaging, seed
     staging.put(&crate::service::staging_key(ACCOUNT, &handle), &file);
     let stored = library.complete_upload(&backend(), ACCOUNT, &handle, staging).await.expect("completed");
     (handle, stored.media_id.expect("WeChat's media_id"))
+}
+
+impl World {
+    /// WeChat's newest ticket stored, as the ticket receiver would have (WeChat pushes one every
+    /// 10 minutes; the stand-in refuses a component token from one older than 12 hours).
+    pub(crate) async fn fresh_ticket(&self) {
+        self.standin.push_ticket().await;
+        let ticket = Secret::new(self.standin.last_ticket().expect("a ticket was pushed"));
+        let now = self.standin.now();
+        self.platform.store.put_verify_ticket(&VerifyTicket { ticket, create_time: now }, now).await.expect("ticket");
+    }
 }

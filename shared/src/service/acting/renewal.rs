@@ -202,3 +202,48 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::RENEW_AHEAD_SECS;
+    use crate::media::{Lifetime, TEMPORARY_SECS};
+    use crate::service::kept_key;
+    use crate::service::testing::{ACCOUNT, MemoryStaging, backend, image, world};
+    use crate::store::MediaStore;
+
+    #[tokio::test]
+    async fn a_temporary_medium_a_rule_names_is_uploaded_again_before_wechat_forgets_it_and_the_others_let_go() {
+        let w = world().await;
+        let staging = MemoryStaging::default();
+        let (named, first_id) = image(&w, &staging, 1, Lifetime::Temporary).await;
+        let (unused, _) = image(&w, &staging, 2, Lifetime::Temporary).await;
+        assert!(staging.has(&kept_key(ACCOUNT, &named)) && staging.has(&kept_key(ACCOUNT, &unused)), "files kept");
+        let rules = json!({"rules": [{"on": "keyword", "keyword": "图", "reply": {"msgtype": "image", "image": {"media_id": named}}}]});
+        w.platform
+            .inbound()
+            .save_reply_rules(&backend(), ACCOUNT, rules.to_string().as_bytes(), Some(0))
+            .await
+            .expect("saved");
+
+        let inbound = w.platform.inbound();
+        let early = inbound.renew_media(&staging).await;
+        assert!(early.renewed.is_empty() && early.released.is_empty(), "nothing due yet: {early:?}");
+
+        w.standin.advance_clock(TEMPORARY_SECS - RENEW_AHEAD_SECS + 60);
+        w.fresh_ticket().await;
+        let report = inbound.renew_media(&staging).await;
+        assert_eq!(report.renewed, [format!("{ACCOUNT}/{named}")], "{report:?}");
+        assert_eq!(report.released, [format!("{ACCOUNT}/{unused}")], "{report:?}");
+        assert!(report.failed.is_empty(), "{report:?}");
+
+        let renewed = w.platform.store.medium(ACCOUNT, &named).await.expect("read").expect("kept");
+        let new_id = renewed.media_id.clone().expect("a new media_id");
+        assert_ne!(new_id, first_id);
+        assert!(w.standin.medium(&new_id).is_some(), "WeChat has it again");
+        assert!(renewed.expires_at.is_some_and(|at| at > w.standin.now() + TEMPORARY_SECS - 60), "{renewed:?}");
+        assert!(!staging.has(&kept_key(ACCOUNT, &unused)), "a medium let go leaves no file behind");
+        assert!(staging.has(&kept_key(ACCOUNT, &named)), "the renewed one keeps its file for the next time");
+    }
+}

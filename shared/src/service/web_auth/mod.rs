@@ -463,3 +463,53 @@ pub(super) fn valid_user_ref(user_ref: &str) -> bool {
 fn api_call(err: ApiError) -> WebCallbackError {
     WebCallbackError::Call(CallError::WeChat(err))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{RedeemError, WebCallbackError};
+    use crate::secret::Secret;
+    use crate::service::testing::{ACCOUNT, backend, world_with};
+
+    fn query(url: &str, name: &str) -> String {
+        let url = url::Url::parse(url).expect("a URL");
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect(name)
+    }
+
+    #[tokio::test]
+    async fn a_follower_is_identified_once_by_a_ticket_redeemed_once() {
+        let w = world_with(&[("OAUTH_REDIRECT_URL", "http://127.0.0.1/wechat/oauth/callback")]).await;
+        let web = w.platform.web_auth();
+        let origins = json!({"origins": ["https://shop.example.com"]});
+        web.set_web_origins(&backend(), ACCOUNT, &origins).await.expect("origins set");
+        let elsewhere = web.start_web_authorization(ACCOUNT, "snsapi_base", "https://elsewhere.example/x").await;
+        assert!(elsewhere.is_err(), "a return target off the account's origins: {elsewhere:?}");
+
+        // The follower's browser: WeChat's authorize URL, then WeChat's redirect with a code.
+        let wechat = web
+            .start_web_authorization(ACCOUNT, "snsapi_base", "https://shop.example.com/bind")
+            .await
+            .expect("started");
+        let browser =
+            crate::outbound::client_builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let answer = browser.get(&wechat).header("cookie", "wx_user=alice").send().await.expect("WeChat answers");
+        let callback = answer.headers()["location"].to_str().expect("a redirect").to_owned();
+        assert!(
+            callback.starts_with("http://127.0.0.1/wechat/oauth/callback?"),
+            "on the platform's domain: {callback}"
+        );
+        let (code, state) = (query(&callback, "code"), query(&callback, "state"));
+
+        let back = web.finish_web_authorization(&state, Some(Secret::new(code.clone())), None).await.expect("finished");
+        assert!(back.starts_with("https://shop.example.com/bind?wx_ticket="), "only a ticket goes back: {back}");
+        let again = web.finish_web_authorization(&state, Some(Secret::new(code)), None).await;
+        assert!(matches!(again, Err(WebCallbackError::StateUsed)), "a reload: {again:?}");
+
+        let ticket = Secret::new(query(&back, "wx_ticket"));
+        let who = web.redeem_web_ticket(&backend(), ACCOUNT, &ticket, None).await.expect("redeemed");
+        assert_eq!(who["openid"], json!(wechat_standin::openid_for(ACCOUNT, "alice")), "{who}");
+        let twice = web.redeem_web_ticket(&backend(), ACCOUNT, &ticket, None).await;
+        assert!(matches!(twice, Err(RedeemError::Used)), "a ticket is single-use: {twice:?}");
+    }
+}
