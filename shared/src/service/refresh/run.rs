@@ -261,3 +261,37 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::secret::Secret;
+    use crate::service::MARGIN_SECS;
+    use crate::service::testing::{ACCOUNT, world};
+    use crate::store::AuthorizerStore;
+
+    const LATER: &str = "wx1000000000000002";
+
+    #[tokio::test]
+    async fn a_run_refreshes_the_accounts_due_and_leaves_the_others_alone() {
+        let w = world().await;
+        let first = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        // A second account authorized an hour later: not due when the first is.
+        w.standin.advance_clock(3600);
+        w.fresh_ticket().await;
+        let (code, _) = w.standin.authorize_quietly(LATER, None).expect("authorized at WeChat");
+        w.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+
+        w.standin.advance_clock(first.expires_at - w.standin.now() - MARGIN_SECS + 1);
+        let report = w.platform.onboarding().refresh_all(None).await;
+        assert_eq!(report.refreshed, [ACCOUNT], "{report:?}");
+        assert!(report.needs_reauthorization.is_empty() && report.revoked.is_empty(), "{report:?}");
+        let refreshed = w.platform.store.authorizer(ACCOUNT).await.expect("read").expect("kept");
+        assert!(refreshed.expires_at > first.expires_at);
+
+        // Straight after: nothing is due, nothing is asked of WeChat.
+        let calls = w.standin.calls("api_authorizer_token");
+        let again = w.platform.onboarding().refresh_all(None).await;
+        assert!(again.refreshed.is_empty(), "{again:?}");
+        assert_eq!(w.standin.calls("api_authorizer_token"), calls);
+    }
+}
