@@ -11,10 +11,9 @@
 //! `QUERY_AUTH_CODE:$code` → empty answer, `api_query_auth($code)` and a customer-service text
 //! `$code_from_api`; any event → `<Event>from_callback`.
 
-use serde_json::json;
-
 use super::Inbound;
 use super::hand_off::{Delivery, Ledger};
+use super::records::{MassFinished, PublicationFinished, Record, TemplateFinished};
 use crate::bus::{PublishError, follower_event_keyed};
 use crate::message::{Answer, Message, MessageKind, Reply};
 use crate::secret::Secret;
@@ -72,32 +71,36 @@ impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
             let ledger = match (&message.kind, &message.msg_id) {
                 (MessageKind::TemplateSendJobFinish { status }, Some(msgid)) => Ledger::Finished {
                     key: MarkerKey::template_finished(appid, msgid),
-                    record: json!({"touser": message.from_user_name, "status": status, "finished_at": self.now()})
-                        .to_string(),
+                    record: TemplateFinished {
+                        touser: message.from_user_name.clone(),
+                        status: status.clone(),
+                        finished_at: self.now(),
+                    }
+                    .to_json(),
                 },
                 (MessageKind::PublishJobFinish(outcome), _) => Ledger::Finished {
                     key: MarkerKey::publication_finished(appid, &outcome.publish_id),
-                    record: json!({
-                        "publish_status": outcome.status,
-                        "status": crate::service::publish_status_name(outcome.status),
-                        "article_id": outcome.article_id,
-                        "article_urls": outcome.article_urls,
-                        "fail_idx": outcome.fail_idx,
-                        "finished_at": self.now(),
-                    })
-                    .to_string(),
+                    record: PublicationFinished {
+                        publish_status: outcome.status,
+                        status: crate::service::publish_status_name(outcome.status).to_owned(),
+                        article_id: outcome.article_id.clone(),
+                        article_urls: outcome.article_urls.clone(),
+                        fail_idx: outcome.fail_idx.clone(),
+                        finished_at: self.now(),
+                    }
+                    .to_json(),
                 },
                 (MessageKind::MassSendJobFinish(outcome), Some(msg_id)) => Ledger::Finished {
                     key: MarkerKey::mass_finished(appid, msg_id),
-                    record: json!({
-                        "status": outcome.status,
-                        "total_count": outcome.total,
-                        "filter_count": outcome.filtered,
-                        "sent_count": outcome.sent,
-                        "error_count": outcome.errors,
-                        "finished_at": self.now(),
-                    })
-                    .to_string(),
+                    record: MassFinished {
+                        status: outcome.status.clone(),
+                        total_count: outcome.total,
+                        filter_count: outcome.filtered,
+                        sent_count: outcome.sent,
+                        error_count: outcome.errors,
+                        finished_at: self.now(),
+                    }
+                    .to_json(),
                 },
                 _ => Ledger::Marker(&marker),
             };

@@ -37,6 +37,7 @@ mod followers;
 mod hand_off;
 mod inbound;
 mod limits;
+mod records;
 mod refresh;
 mod rules;
 #[cfg(test)]

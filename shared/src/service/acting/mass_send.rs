@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 use super::{ActError, Caller, usable_media_id};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::message::MAX_TEXT_CHARS;
+use crate::service::records::{MassFinished, MassSent, Record};
 use crate::service::{ActingStore, Publishing};
 use crate::store::{FollowerStore, MarkerKey, MediaStore};
 
@@ -269,19 +270,14 @@ impl<S: ActingStore + FollowerStore + MediaStore> Publishing<'_, S> {
         let clientmsgid: String = crate::crypto::signature(&[caller.name(), "\n", key]).chars().take(32).collect();
         let now = self.now();
         let fingerprint = request.fingerprint();
-        if let Some(kept) = self.store.recall(&MarkerKey::mass_by_client(appid, &clientmsgid), now).await? {
-            let kept: Value = serde_json::from_str(&kept).unwrap_or_default();
+        let kept = self.store.recall(&MarkerKey::mass_by_client(appid, &clientmsgid), now).await?;
+        if let Some(kept) = MassSent::read(kept.as_deref()) {
             // The key's first send was another one: nothing is sent, and its ids are not given
             // as this request's (records kept before fingerprints were have none, a day at most).
-            if kept.get("request").and_then(Value::as_str).is_some_and(|first| first != fingerprint) {
+            if kept.request.is_some_and(|first| first != fingerprint) {
                 return Err(ActError::KeyReused);
             }
-            let msg_id = kept["msg_id"].as_str().unwrap_or_default().to_owned();
-            return Ok(MassOutcome {
-                msg_id,
-                msg_data_id: kept["msg_data_id"].as_str().map(str::to_owned),
-                existing: true,
-            });
+            return Ok(MassOutcome { msg_id: kept.msg_id, msg_data_id: kept.msg_data_id, existing: true });
         }
         let record = self.account_for(caller, appid).await?;
         super::require_sets(&record, MASS_SETS, MASS_WHAT)?;
@@ -314,9 +310,17 @@ impl<S: ActingStore + FollowerStore + MediaStore> Publishing<'_, S> {
             Audience::Tag(tag) => json!({"tag_id": tag}),
             Audience::OpenIds(openids) => json!({"openids": openids.len()}),
         };
-        let kept = json!({"msg_id": sent.msg_id, "msg_data_id": sent.msg_data_id, "to": to, "msgtype": msgtype, "sent_at": now, "request": fingerprint});
+        let kept = MassSent {
+            msg_id: sent.msg_id.clone(),
+            msg_data_id: sent.msg_data_id.clone(),
+            to,
+            msgtype: msgtype.to_owned(),
+            sent_at: now,
+            request: Some(fingerprint),
+        }
+        .to_json();
         for key in [MarkerKey::mass_by_client(appid, &clientmsgid), MarkerKey::mass_message(appid, &sent.msg_id)] {
-            if let Err(err) = self.store.remember_value(&key, &kept.to_string(), MASS_RECORD_SECS, now).await {
+            if let Err(err) = self.store.remember_value(&key, &kept, MASS_RECORD_SECS, now).await {
                 tracing::warn!(authorizer = %appid, msg_id = %sent.msg_id, error = %err, "mass send made; a record of it not stored");
             }
         }
@@ -373,14 +377,13 @@ impl<S: ActingStore + FollowerStore + MediaStore> Publishing<'_, S> {
         }
         let record = self.account_for(caller, appid).await?;
         let now = self.now();
-        let parse = |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok());
-        let sent = parse(self.store.recall(&MarkerKey::mass_message(appid, msg_id), now).await?);
-        let finished = parse(self.store.recall(&MarkerKey::mass_finished(appid, msg_id), now).await?);
+        let sent = MassSent::read(self.store.recall(&MarkerKey::mass_message(appid, msg_id), now).await?.as_deref());
+        let finished =
+            MassFinished::read(self.store.recall(&MarkerKey::mass_finished(appid, msg_id), now).await?.as_deref());
         let mut out = json!({"msg_id": msg_id});
-        for part in [sent, finished.clone()].into_iter().flatten() {
-            if let (Some(object), Value::Object(part)) = (out.as_object_mut(), part) {
-                object.extend(part);
-            }
+        if let Some(object) = out.as_object_mut() {
+            object.extend(sent.map(|s| s.fields()).unwrap_or_default());
+            object.extend(finished.as_ref().map(Record::fields).unwrap_or_default());
         }
         if finished.is_some() {
             out["source"] = json!("push");

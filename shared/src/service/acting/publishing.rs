@@ -15,6 +15,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller};
+use crate::service::records::{PublicationFinished, PublicationSubmitted, Record};
 use crate::service::{ActingStore, Publishing};
 use crate::store::MarkerKey;
 
@@ -63,10 +64,13 @@ impl<S: ActingStore> Publishing<'_, S> {
                 self.wechat.submit_publication(&token, media_id).await
             })
             .await?;
-        let kept = json!({"media_id": media_id, "submitted_by": caller.name(), "submitted_at": self.now()});
+        let kept = PublicationSubmitted {
+            media_id: media_id.to_owned(),
+            submitted_by: caller.name().to_owned(),
+            submitted_at: self.now(),
+        };
         let key = MarkerKey::publication(appid, &publish_id);
-        if let Err(err) = self.store.remember_value(&key, &kept.to_string(), PUBLICATION_RECORD_SECS, self.now()).await
-        {
+        if let Err(err) = self.store.remember_value(&key, &kept.to_json(), PUBLICATION_RECORD_SECS, self.now()).await {
             // Submitted all the same: the outcome still arrives and is kept under its own key.
             tracing::warn!(authorizer = %appid, publish_id = %publish_id, error = %err, "publication submitted; its submission record not stored");
         }
@@ -83,23 +87,23 @@ impl<S: ActingStore> Publishing<'_, S> {
         plausible_id(publish_id, "publish_id")?;
         let record = self.account_for(caller, appid).await?;
         let now = self.now();
-        let parse = |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok());
-        let submitted = parse(self.store.recall(&MarkerKey::publication(appid, publish_id), now).await?);
-        let finished = parse(self.store.recall(&MarkerKey::publication_finished(appid, publish_id), now).await?);
+        let submitted = self.store.recall(&MarkerKey::publication(appid, publish_id), now).await?;
+        let finished = self.store.recall(&MarkerKey::publication_finished(appid, publish_id), now).await?;
         let mut out = json!({"publish_id": publish_id});
-        if let (Some(object), Some(Value::Object(submitted))) = (out.as_object_mut(), submitted) {
-            object.extend(submitted);
+        if let (Some(object), Some(submitted)) = (out.as_object_mut(), PublicationSubmitted::read(submitted.as_deref()))
+        {
+            object.extend(submitted.fields());
             // Who submitted is kept for the logs of the platform, not shown back.
             object.remove("submitted_by");
         }
-        match finished {
-            Some(Value::Object(finished)) => {
+        match PublicationFinished::read(finished.as_deref()) {
+            Some(finished) => {
                 if let Some(object) = out.as_object_mut() {
-                    object.extend(finished);
+                    object.extend(finished.fields());
                 }
                 out["source"] = json!("push");
             }
-            _ => {
+            None => {
                 super::require_sets(&record, PUBLISH_SETS, PUBLISH_WHAT)?;
                 let state = self
                     .with_account_token(record, false, |token| async move {

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
+use crate::service::records::{Record, TemplateFinished, TemplateSent};
 use crate::service::{Acting, ActingStore};
 use crate::store::MarkerKey;
 
@@ -74,14 +75,18 @@ impl<S: ActingStore> Acting<'_, S> {
         let msgid = self
             .with_account_token(record, true, |token| async move { self.wechat.send_template(&token, body).await })
             .await?;
-        let kept = json!({
-            "msgid": msgid, "touser": body["touser"], "template_id": body["template_id"],
-            "sent_at": self.now(), "status": "sent", "sent_by": caller.key(),
-        });
+        let kept = TemplateSent {
+            msgid: msgid.clone(),
+            touser: body["touser"].clone(),
+            template_id: body["template_id"].clone(),
+            sent_at: self.now(),
+            status: "sent".to_owned(),
+            sent_by: caller.key().to_owned(),
+        };
         let key = MarkerKey::template_message(appid, &msgid);
         if let Err(err) = self
             .store
-            .remember_value(&key, &kept.to_string(), crate::service::hand_off::TEMPLATE_RECORD_SECS, self.now())
+            .remember_value(&key, &kept.to_json(), crate::service::hand_off::TEMPLATE_RECORD_SECS, self.now())
             .await
         {
             tracing::warn!(authorizer = %appid, error = %err, "template message sent but its record not kept");
@@ -106,17 +111,13 @@ impl<S: ActingStore> Acting<'_, S> {
         if sent.is_none() && finished.is_none() {
             return Err(ActError::NotFound);
         }
-        let parse =
-            |v: Option<String>| v.and_then(|v| serde_json::from_str::<Value>(&v).ok()).unwrap_or_else(|| json!({}));
         // What the send recorded, then what WeChat's push said (a message sent elsewhere has only that).
-        let mut kept = parse(sent);
-        if let (Some(object), Value::Object(finished)) = (kept.as_object_mut(), parse(finished)) {
-            object.extend(finished);
-            object.remove("sent_by");
-            object.insert("msgid".to_owned(), json!(msgid));
-            object.entry("status").or_insert(json!("sent"));
-        }
-        Ok(kept)
+        let mut kept = TemplateSent::read(sent.as_deref()).map(|r| r.fields()).unwrap_or_default();
+        kept.extend(TemplateFinished::read(finished.as_deref()).map(|r| r.fields()).unwrap_or_default());
+        kept.remove("sent_by");
+        kept.insert("msgid".to_owned(), json!(msgid));
+        kept.entry("status").or_insert(json!("sent"));
+        Ok(Value::Object(kept))
     }
 }
 

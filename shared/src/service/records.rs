@@ -1,0 +1,141 @@
+//! What the platform keeps about a send or a publication between the call that made it and the
+//! push that reports its outcome. Each record is written by one use case and read by another (the
+//! outcome by `inbound.rs` when WeChat pushes it, the call's record by the capability that made
+//! the call, and both read back by that capability), so each is one type here, kept as JSON in a
+//! marker's value: the writer and the reader cannot drift apart. A field an older record lacks
+//! reads as its default.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::Timestamp;
+
+/// A record kept as JSON.
+pub(crate) trait Record: Serialize + for<'de> Deserialize<'de> {
+    /// The JSON kept.
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The record in `text` (`None`: absent, or not one of these).
+    fn read(text: Option<&str>) -> Option<Self> {
+        text.and_then(|text| serde_json::from_str(text).ok())
+    }
+
+    /// The record's fields, to answer with.
+    fn fields(&self) -> serde_json::Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// A template message sent (`acting/templates.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct TemplateSent {
+    pub(crate) msgid: String,
+    pub(crate) touser: Value,
+    pub(crate) template_id: Value,
+    pub(crate) sent_at: Timestamp,
+    pub(crate) status: String,
+    /// Who sent it: for the platform's logs, never answered.
+    pub(crate) sent_by: String,
+}
+
+impl Record for TemplateSent {}
+
+/// WeChat's `TEMPLATESENDJOBFINISH` push (`inbound.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct TemplateFinished {
+    pub(crate) touser: String,
+    pub(crate) status: String,
+    pub(crate) finished_at: Timestamp,
+}
+
+impl Record for TemplateFinished {}
+
+/// A draft submitted for publication (`acting/publishing.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct PublicationSubmitted {
+    pub(crate) media_id: String,
+    /// Who submitted it: for the platform's logs, never answered.
+    pub(crate) submitted_by: String,
+    pub(crate) submitted_at: Timestamp,
+}
+
+impl Record for PublicationSubmitted {}
+
+/// WeChat's `PUBLISHJOBFINISH` push (`inbound.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct PublicationFinished {
+    pub(crate) publish_status: i64,
+    pub(crate) status: String,
+    pub(crate) article_id: Option<String>,
+    pub(crate) article_urls: Vec<String>,
+    pub(crate) fail_idx: Vec<i64>,
+    pub(crate) finished_at: Timestamp,
+}
+
+impl Record for PublicationFinished {}
+
+/// A mass send made (`acting/mass_send.rs`), kept under its key and under WeChat's `msg_id`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct MassSent {
+    pub(crate) msg_id: String,
+    pub(crate) msg_data_id: Option<String>,
+    /// The audience: `{"all": true}`, `{"tag_id": N}` or `{"openids": <how many>}`.
+    pub(crate) to: Value,
+    pub(crate) msgtype: String,
+    pub(crate) sent_at: Timestamp,
+    /// The send's fingerprint ([`crate::service::MassRequest::fingerprint`]): another send under
+    /// the same key is refused. Absent from records kept before fingerprints were.
+    pub(crate) request: Option<String>,
+}
+
+impl Record for MassSent {}
+
+/// WeChat's `MASSSENDJOBFINISH` push (`inbound.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct MassFinished {
+    pub(crate) status: String,
+    pub(crate) total_count: i64,
+    pub(crate) filter_count: i64,
+    pub(crate) sent_count: i64,
+    pub(crate) error_count: i64,
+    pub(crate) finished_at: Timestamp,
+}
+
+impl Record for MassFinished {}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_record_reads_back_as_written_and_an_older_one_with_its_defaults() {
+        let sent = MassSent {
+            msg_id: "1000001".into(),
+            msg_data_id: None,
+            to: json!({"all": true}),
+            msgtype: "text".into(),
+            sent_at: 1_800_000_000,
+            request: Some("abc".into()),
+        };
+        assert_eq!(MassSent::read(Some(&sent.to_json())), Some(sent));
+        // Kept before fingerprints were: no `request`.
+        let older = r#"{"msg_id":"7","msg_data_id":null,"to":{"tag_id":101},"msgtype":"mpnews","sent_at":1}"#;
+        let older = MassSent::read(Some(older)).expect("an older record");
+        assert_eq!((older.msg_id.as_str(), older.request), ("7", None));
+        assert_eq!(MassSent::read(Some("not json")), None);
+        assert_eq!(MassSent::read(None), None);
+    }
+}
