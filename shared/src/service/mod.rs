@@ -22,6 +22,8 @@
 //! | what an account's owner and its sites set up: return origins, minted starts | `web_auth/site.rs` | account-actions |
 //! | per-identity limits kept in the table | `limits.rs` | dashboard, acting, web authorization |
 //! | the edge's list of WeChat's push servers, copied daily | `edge.rs` | token-refresher |
+//! | what is kept between a send or a publication and the push with its outcome, one type each | `records.rs` | inbound, templates, publishing, mass sends |
+//! | the world the use cases' unit tests run in (the stand-in in-process, a memory store) | `testing.rs` | `#[cfg(test)]` only |
 //!
 //! Each use case has its own outcome and error types, so a caller matches only what can happen,
 //! and its own store bounds: an `impl` names the store traits the use case may touch
