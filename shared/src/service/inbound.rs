@@ -185,7 +185,7 @@ mod tests {
     use serde_json::json;
 
     use crate::message::{Answer, Message, ReplyKind};
-    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::service::testing::{ACCOUNT, world};
 
     fn text_push(from: &str, content: &str, msg_id: u64, at: i64) -> String {
         format!(
@@ -201,11 +201,7 @@ mod tests {
         let rules = json!({"rules": [
             {"on": "keyword", "match": "exact", "keyword": "价格", "reply": {"msgtype": "text", "text": {"content": "标准版 99 元/月"}}}
         ]});
-        w.platform
-            .inbound()
-            .save_reply_rules(&backend(), ACCOUNT, rules.to_string().as_bytes(), Some(0))
-            .await
-            .expect("saved");
+        w.first_rules(&rules).await;
         let inbound = w.platform.inbound();
         let before = w.bus.published().len();
 

@@ -154,6 +154,12 @@ pub(crate) async fn image(
 }
 
 impl World {
+    /// `rules` saved as [`ACCOUNT`]'s first reply rules.
+    pub(crate) async fn first_rules(&self, rules: &serde_json::Value) {
+        let body = rules.to_string();
+        self.platform.inbound().save_reply_rules(&backend(), ACCOUNT, body.as_bytes(), Some(0)).await.expect("saved");
+    }
+
     /// WeChat's newest ticket stored, as the ticket receiver would have (WeChat pushes one every
     /// 10 minutes; the stand-in refuses a component token from one older than 12 hours).
     pub(crate) async fn fresh_ticket(&self) {

@@ -210,7 +210,7 @@ mod tests {
     use super::RENEW_AHEAD_SECS;
     use crate::media::{Lifetime, TEMPORARY_SECS};
     use crate::service::kept_key;
-    use crate::service::testing::{ACCOUNT, MemoryStaging, backend, image, world};
+    use crate::service::testing::{ACCOUNT, MemoryStaging, image, world};
     use crate::store::MediaStore;
 
     #[tokio::test]
@@ -221,11 +221,7 @@ mod tests {
         let (unused, _) = image(&w, &staging, 2, Lifetime::Temporary).await;
         assert!(staging.has(&kept_key(ACCOUNT, &named)) && staging.has(&kept_key(ACCOUNT, &unused)), "files kept");
         let rules = json!({"rules": [{"on": "keyword", "keyword": "图", "reply": {"msgtype": "image", "image": {"media_id": named}}}]});
-        w.platform
-            .inbound()
-            .save_reply_rules(&backend(), ACCOUNT, rules.to_string().as_bytes(), Some(0))
-            .await
-            .expect("saved");
+        w.first_rules(&rules).await;
 
         let inbound = w.platform.inbound();
         let early = inbound.renew_media(&staging).await;
