@@ -2,7 +2,8 @@
 //! the stand-in started in the test's own process (the one the integration tests and the local run
 //! use, which enforces WeChat's rules: quotas, permission sets, limits, single-use codes), the
 //! component ticket stored and one account authorized. A test of a rule beside the rule, in
-//! milliseconds, with no server to start.
+//! milliseconds, with nothing to start outside the test (the stand-in listens on a loopback port
+//! of its own).
 
 use std::sync::Arc;
 
