@@ -384,3 +384,30 @@ pub(super) fn require_sets(
         Err(ActError::NotGranted { sets, what })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ActError, Caller};
+    use crate::service::testing::{ACCOUNT, backend, world};
+    use crate::store::AuthorizerStore;
+
+    #[tokio::test]
+    async fn a_dashboard_user_acts_on_their_own_accounts_only_and_a_rejected_token_is_renewed_once() {
+        let w = world().await;
+        w.platform.store.set_owner(ACCOUNT, "alice", w.standin.now()).await.expect("owned");
+        let followers = w.platform.followers();
+        let reads = w.standin.calls("tags_get");
+        assert!(followers.tags(&Caller::Dashboard("alice".into()), ACCOUNT).await.is_ok());
+        let bob = followers.tags(&Caller::Dashboard("bob".into()), ACCOUNT).await;
+        assert!(matches!(bob, Err(ActError::NotFound)), "another user's account is no account: {bob:?}");
+        assert!(followers.tags(&backend(), ACCOUNT).await.is_ok(), "a backend acts on any account");
+        assert_eq!(w.standin.calls("tags_get"), reads + 2, "bob's request reached nothing");
+
+        // WeChat says the token is not valid (40001): one refresh, the call made once more.
+        let refreshes = w.standin.calls("api_authorizer_token");
+        w.standin.inject_fault("tags_get", wechat_standin::Fault::Errcode(40001), 1);
+        assert!(followers.tags(&backend(), ACCOUNT).await.is_ok());
+        assert_eq!(w.standin.calls("api_authorizer_token"), refreshes + 1);
+        assert_eq!(w.standin.calls("tags_get"), reads + 4, "the refused call and its repeat");
+    }
+}
