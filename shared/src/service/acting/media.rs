@@ -371,7 +371,71 @@ impl<S: ActingStore + DocumentStore + MediaStore> MediaLibrary<'_, S> {
     }
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+impl<S: ActingStore + MediaStore> Platform<S> {
+    /// `medium`'s file at `key` sent to WeChat as the account of `record`, under the medium's
+    /// upload lease (one upload at a time; given back whatever happened, so that a failed upload
+    /// can be tried again at once).
+    ///
+    /// The token and the lease come before the file is opened: once open, its bytes flow to WeChat
+    /// without waiting on anything else (a reader idle mid-body holds its connection; the local
+    /// emulator, one request at a time, would even wait for it). The token first: an account
+    /// WeChat refuses leaves nothing held.
+    pub(super) async fn upload_leased(
+        &self,
+        record: AuthorizerRecord,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+    ) -> Result<StoredMedium, ActError> {
+        let appid = record.authorizer_appid.clone();
+        let handle = medium.handle.as_str();
+        let token = self.fresh_token(record, COMPLETION_SECS).await?;
+        let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
+        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
+            return Err(ActError::Running("this medium is being uploaded"));
+        }
+        let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
+        self.meter_calls(&appid, &[&token.access_token], uploaded.is_ok()).await;
+        if let Err(err) = self.store.release_lease(&lease, &holder).await {
+            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
+        }
+        uploaded
+    }
+
+    /// The file at `key` checked against the declaration (its size, and the format its
+    /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
+    async fn upload_checked(
+        &self,
+        appid: &str,
+        medium: &StoredMedium,
+        key: &str,
+        staging: &impl Staging,
+        access_token: &Secret,
+    ) -> Result<StoredMedium, ActError> {
+        let staging_error = ActError::Staging;
+        let Some((size, mut bytes)) = staging.open(key).await.map_err(staging_error)? else {
+            return Err(ActError::NotUploaded);
+        };
+        if size != medium.size {
+            return Err(ActError::NotAsDeclared(format!(
+                "the uploaded file has {size} bytes, not the declared {}",
+                medium.size
+            )));
+        }
+        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
+        while head.len() < SNIFF_BYTES {
+            match bytes.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(staging_error(e.to_string())),
+                None => break,
+            }
+        }
+        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
+        let whole: StagedBytes =
+            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
+        self.upload_staged(appid, medium, size, whole, access_token).await
+    }
+
     /// Streams the staged file to WeChat, checking its SHA-256 on the way, and records what WeChat
     /// answered.
     async fn upload_staged(
@@ -410,70 +474,6 @@ impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
             .then(|| uploaded.created_at.unwrap_or_else(|| self.now()) + TEMPORARY_SECS);
         let upload = MediumUpload { media_id: uploaded.media_id, url: uploaded.url, expires_at };
         Ok(self.store.record_upload(appid, handle, &upload, self.now()).await?)
-    }
-
-    /// The file at `key` checked against the declaration (its size, and the format its
-    /// first bytes show) before anything leaves for WeChat, then streamed to WeChat.
-    async fn upload_checked(
-        &self,
-        appid: &str,
-        medium: &StoredMedium,
-        key: &str,
-        staging: &impl Staging,
-        access_token: &Secret,
-    ) -> Result<StoredMedium, ActError> {
-        let staging_error = ActError::Staging;
-        let Some((size, mut bytes)) = staging.open(key).await.map_err(staging_error)? else {
-            return Err(ActError::NotUploaded);
-        };
-        if size != medium.size {
-            return Err(ActError::NotAsDeclared(format!(
-                "the uploaded file has {size} bytes, not the declared {}",
-                medium.size
-            )));
-        }
-        let mut head = Vec::with_capacity(SNIFF_BYTES * 4);
-        while head.len() < SNIFF_BYTES {
-            match bytes.next().await {
-                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-                Some(Err(e)) => return Err(staging_error(e.to_string())),
-                None => break,
-            }
-        }
-        media::check_bytes(medium.format, &head).map_err(|e| ActError::NotAsDeclared(e.to_string()))?;
-        let whole: StagedBytes =
-            Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(head)) }).chain(bytes));
-        self.upload_staged(appid, medium, size, whole, access_token).await
-    }
-
-    /// `medium`'s file at `key` sent to WeChat as the account of `record`, under the medium's
-    /// upload lease (one upload at a time; given back whatever happened, so that a failed upload
-    /// can be tried again at once).
-    ///
-    /// The token and the lease come before the file is opened: once open, its bytes flow to WeChat
-    /// without waiting on anything else (a reader idle mid-body holds its connection; the local
-    /// emulator, one request at a time, would even wait for it). The token first: an account
-    /// WeChat refuses leaves nothing held.
-    pub(super) async fn upload_leased(
-        &self,
-        record: AuthorizerRecord,
-        medium: &StoredMedium,
-        key: &str,
-        staging: &impl Staging,
-    ) -> Result<StoredMedium, ActError> {
-        let appid = record.authorizer_appid.clone();
-        let handle = medium.handle.as_str();
-        let token = self.fresh_token(record, COMPLETION_SECS).await?;
-        let (lease, holder, now) = (LeaseName::medium_upload(&appid, handle), holder_id(), self.now());
-        if !self.store.acquire_lease(&lease, &holder, now + COMPLETION_SECS, now).await? {
-            return Err(ActError::Running("this medium is being uploaded"));
-        }
-        let uploaded = self.upload_checked(&appid, medium, key, staging, &token.access_token).await;
-        self.meter_calls(&appid, &[&token.access_token], uploaded.is_ok()).await;
-        if let Err(err) = self.store.release_lease(&lease, &holder).await {
-            tracing::warn!(authorizer = %appid, handle, error = %err, "upload lease not released; it will expire");
-        }
-        uploaded
     }
 }
 

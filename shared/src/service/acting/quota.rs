@@ -122,8 +122,6 @@ impl BulkBudget {
     }
 }
 
-impl<S: ActingStore> Acting<'_, S> {}
-
 impl<S: ActingStore> Platform<S> {
     /// The bulk budget of the account's API `api` for one slice of work (asks WeChat's
     /// `openapi/quota/get` once). When WeChat cannot say, the work goes on unguarded with a

@@ -180,7 +180,7 @@ impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
     }
 }
 
-impl<S: ActingStore + DocumentStore + MediaStore> Platform<S> {
+impl<S: MediaStore> Platform<S> {
     /// Keeps a temporary medium's file (`copy`: from where it was staged) and puts it in the
     /// renewal index (what fails is logged: the medium works for its 3 days anyway).
     pub(super) async fn keep_for_renewal(

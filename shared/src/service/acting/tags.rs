@@ -155,7 +155,7 @@ impl<S: ActingStore + FollowerStore> Followers<'_, S> {
     }
 }
 
-impl<S: ActingStore + FollowerStore> Platform<S> {
+impl<S: ActingStore> Platform<S> {
     /// WeChat's list of the account's tags.
     pub(super) async fn tags_at_wechat(&self, record: AuthorizerRecord) -> Result<Vec<Tag>, ActError> {
         self.with_account_token(record, false, |token| async move { self.wechat.tags(&token).await }).await
