@@ -249,14 +249,7 @@ impl<S: ComponentStore + AuthorizerStore + FollowerStore + MarkerStore> Dashboar
 mod tests {
     use super::{LinkMode, LinkRequest, StartError};
     use crate::message::ComponentNotice;
-    use crate::service::testing::world_with;
-
-    const OTHER: &str = "wx1000000000000002";
-
-    fn query(url: &str, name: &str) -> String {
-        let url = url::Url::parse(url).expect("a URL");
-        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect(name)
-    }
+    use crate::service::testing::{OTHER_ACCOUNT, query, world_with};
 
     #[tokio::test]
     async fn a_start_link_opens_once_and_the_account_authorized_through_it_is_its_users_alone() {
@@ -277,12 +270,12 @@ mod tests {
         let pre_auth_code = query(&link.url, "pre_auth_code");
 
         // The admin authorizes another account on WeChat's page; WeChat pushes `authorized`.
-        let (_, xml) = w.standin.authorize_quietly(OTHER, Some(&pre_auth_code)).expect("authorized at WeChat");
+        let (_, xml) = w.standin.authorize_quietly(OTHER_ACCOUNT, Some(&pre_auth_code)).expect("authorized at WeChat");
         let notice = ComponentNotice::parse(&xml).expect("WeChat's notice");
         w.platform.onboarding().handle_notice(&notice).await.expect("applied");
 
         let alice = dashboard.accounts_of("alice", None, 50).await.expect("alice's accounts");
-        assert_eq!(alice.items.iter().map(|a| a.authorizer_appid.as_str()).collect::<Vec<_>>(), [OTHER]);
+        assert_eq!(alice.items.iter().map(|a| a.authorizer_appid.as_str()).collect::<Vec<_>>(), [OTHER_ACCOUNT]);
         let bob = dashboard.accounts_of("bob", None, 50).await.expect("bob's accounts");
         assert!(bob.items.is_empty(), "{bob:?}");
     }

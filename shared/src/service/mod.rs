@@ -133,18 +133,6 @@ pub struct Platform<S> {
     used_tokens: std::sync::Mutex<std::collections::HashMap<String, Vec<crate::secret::Secret>>>,
 }
 
-/// A platform over a fresh memory store on `clock`, for the use cases' own unit tests (the
-/// configuration holds only what every function needs).
-#[cfg(test)]
-impl Platform<crate::store::MemoryStore> {
-    pub(crate) fn for_tests(clock: Clock) -> Self {
-        let vars = [("COMPONENT_APPID", "wx3fdbc0bb2ee1a1e0"), ("TABLE_NAME", "t"), ("DASHBOARD_AUTH", "iam")];
-        let config = Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
-            .expect("a configuration");
-        Self::with_clock(&config, crate::store::MemoryStore::new(), clock).expect("a platform")
-    }
-}
-
 /// Declares the capability services: each a view of the one [`Platform`] that holds the methods of
 /// one capability (in the files the table above names) under the store bounds of each file.
 ///

@@ -3,7 +3,8 @@
 //! use, which enforces WeChat's rules: quotas, permission sets, limits, single-use codes), the
 //! component ticket stored and one account authorized. A test of a rule beside the rule, in
 //! milliseconds, with nothing to start outside the test (the stand-in listens on a loopback port
-//! of its own).
+//! of its own). Also `Platform::for_tests`, for the use cases that call no WeChat (the limits, the
+//! hand-off), and the fixtures the tests share (files, declarations, query parameters).
 
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ use crate::store::{MemoryStore, TicketStore, VerifyTicket};
 
 /// The account [`world`] authorizes (one of the stand-in's own).
 pub(crate) const ACCOUNT: &str = "wx1000000000000001";
+/// Another of the stand-in's accounts, for tests of more than one ([`World::authorize`]).
+pub(crate) const OTHER_ACCOUNT: &str = "wx1000000000000002";
 
 /// A backend (IAM): may act on any account.
 pub(crate) fn backend() -> Caller {
@@ -45,8 +48,7 @@ pub(crate) async fn world_with(more: &[(&'static str, &str)]) -> World {
         vars.push((name, standin.base_url()));
     }
     vars.extend(more.iter().map(|(name, value)| (*name, (*value).to_owned())));
-    let config = Config::from_lookup(|name| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
-        .expect("the test credentials' configuration");
+    let config = config(&vars);
 
     let clock = standin.clone();
     let bus = MemoryBus::new();
@@ -55,9 +57,52 @@ pub(crate) async fn world_with(more: &[(&'static str, &str)]) -> World {
         .with_bus(Arc::new(bus.clone()));
     let world = World { standin, platform, bus };
     world.fresh_ticket().await;
-    let (code, _) = world.standin.authorize_quietly(ACCOUNT, None).expect("the stand-in knows the account");
-    world.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+    world.authorize(ACCOUNT).await;
     world
+}
+
+/// The configuration of `vars` (a later name wins over an earlier one).
+fn config(vars: &[(&str, String)]) -> Config {
+    Config::from_lookup(|name| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
+        .expect("a configuration")
+}
+
+/// A platform over a fresh memory store on `clock` whose WeChat is unreachable, for the use cases
+/// that call no WeChat (the configuration holds only what every function needs).
+impl Platform<MemoryStore> {
+    pub(crate) fn for_tests(clock: crate::service::Clock) -> Self {
+        let vars = [("COMPONENT_APPID", "wx3fdbc0bb2ee1a1e0"), ("TABLE_NAME", "t"), ("DASHBOARD_AUTH", "iam")];
+        let vars: Vec<(&str, String)> = vars.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        Self::with_clock(&config(&vars), MemoryStore::new(), clock).expect("a platform")
+    }
+}
+
+/// The value of query parameter `name` in `url`.
+pub(crate) fn query(url: &str, name: &str) -> String {
+    let url = url::Url::parse(url).expect("a URL");
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect(name)
+}
+
+/// A file of `len` bytes a PNG's signature starts (what the library checks of a PNG), its other
+/// bytes set by `seed`: another seed, another file.
+pub(crate) fn png(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend((0..len - bytes.len()).map(|i| u8::try_from(i % 251).unwrap_or(0) ^ seed));
+    bytes
+}
+
+/// `bytes` declared as a PNG image of `lifetime` (size and SHA-256 as they are).
+pub(crate) fn declared_image(bytes: &[u8], lifetime: crate::media::Lifetime) -> crate::service::NewMedium {
+    use sha2::{Digest, Sha256};
+    crate::service::NewMedium {
+        kind: crate::media::Kind::Image,
+        lifetime,
+        content_type: "image/png".to_owned(),
+        size: bytes.len() as u64,
+        sha256: crate::crypto::to_hex(&Sha256::digest(bytes)),
+        title: None,
+        introduction: None,
+    }
 }
 
 /// The staging bucket in memory: [`MemoryStaging::put`] is the caller's `PUT` to the upload URL.
@@ -129,21 +174,9 @@ pub(crate) async fn image(
     seed: u8,
     lifetime: crate::media::Lifetime,
 ) -> (String, String) {
-    use sha2::{Digest, Sha256};
-
-    use crate::media::Kind;
-    use crate::service::{Begun, NewMedium};
-    let mut file = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    file.extend((0..4_000).map(|i: u32| u8::try_from(i % 251).unwrap_or(0) ^ seed));
-    let new = NewMedium {
-        kind: Kind::Image,
-        lifetime,
-        content_type: "image/png".to_owned(),
-        size: file.len() as u64,
-        sha256: Sha256::digest(&file).iter().map(|b| format!("{b:02x}")).collect(),
-        title: None,
-        introduction: None,
-    };
+    use crate::service::Begun;
+    let file = png(4_016, seed);
+    let new = declared_image(&file, lifetime);
     let library = world.platform.media_library();
     let handle = match library.begin_upload(&backend(), ACCOUNT, &new, staging).await.expect("begun") {
         Begun::Upload(medium, _) => medium.handle,
@@ -155,6 +188,12 @@ pub(crate) async fn image(
 }
 
 impl World {
+    /// `appid` authorized at WeChat (as a backend's: no owner) and its authorization completed.
+    pub(crate) async fn authorize(&self, appid: &str) {
+        let (code, _) = self.standin.authorize_quietly(appid, None).expect("the stand-in knows the account");
+        self.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+    }
+
     /// `rules` saved as [`ACCOUNT`]'s first reply rules.
     pub(crate) async fn first_rules(&self, rules: &serde_json::Value) {
         let body = rules.to_string();

@@ -534,20 +534,9 @@ mod tests {
         assert_eq!(run("0".repeat(64)).await, (1, true));
     }
 
-    fn png(len: usize, seed: u8) -> Vec<u8> {
-        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-        bytes.extend((0..len - bytes.len()).map(|i| u8::try_from(i % 251).unwrap_or(0) ^ seed));
-        bytes
-    }
-
-    fn declared(bytes: &[u8], lifetime: Lifetime) -> NewMedium {
-        let sha256 = to_hex(&Sha256::digest(bytes));
-        NewMedium { sha256, ..new(Kind::Image, lifetime, "image/png", bytes.len() as u64) }
-    }
-
     #[tokio::test]
     async fn a_file_reaches_wechat_as_declared_once_and_another_file_never() {
-        use crate::service::testing::{ACCOUNT, MemoryStaging, backend, world};
+        use crate::service::testing::{ACCOUNT, MemoryStaging, backend, declared_image as declared, png, world};
         let w = world().await;
         let (library, staging) = (w.platform.media_library(), MemoryStaging::default());
         let file = png(20_000, 1);

@@ -69,30 +69,26 @@ impl<S: ComponentStore> Platform<S> {
 #[cfg(test)]
 mod tests {
     use super::ListedTokens;
-    use crate::secret::Secret;
-    use crate::service::testing::{ACCOUNT, world};
-
-    const OTHER: &str = "wx1000000000000002";
+    use crate::service::testing::{ACCOUNT, OTHER_ACCOUNT, world};
 
     #[tokio::test]
     async fn wechats_list_is_read_once_per_run_and_names_each_accounts_current_token() {
         let w = world().await;
-        let (code, _) = w.standin.authorize_quietly(OTHER, None).expect("authorized at WeChat");
-        w.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+        w.authorize(OTHER_ACCOUNT).await;
         let listed = ListedTokens::default();
         let reads = w.standin.calls("api_get_authorizer_list");
 
-        for appid in [ACCOUNT, OTHER, ACCOUNT] {
+        for appid in [ACCOUNT, OTHER_ACCOUNT, ACCOUNT] {
             let token = w.platform.listed_refresh_token(appid, &listed).await.expect("the list");
             assert_eq!(token.map(|t| t.expose().to_owned()), w.standin.refresh_token_of(appid), "{appid}");
         }
         let all = w.platform.listed_all(&listed).await.expect("the list");
-        assert!(all.contains_key(ACCOUNT) && all.contains_key(OTHER), "{:?}", all.keys());
+        assert!(all.contains_key(ACCOUNT) && all.contains_key(OTHER_ACCOUNT), "{:?}", all.keys());
         assert_eq!(w.standin.calls("api_get_authorizer_list"), reads + 1, "one read for the whole run");
 
         // An account WeChat leaves out of its list has no token there, whatever the store says.
-        w.standin.hide_from_list(OTHER, true);
+        w.standin.hide_from_list(OTHER_ACCOUNT, true);
         let fresh = ListedTokens::default();
-        assert!(w.platform.listed_refresh_token(OTHER, &fresh).await.expect("the list").is_none());
+        assert!(w.platform.listed_refresh_token(OTHER_ACCOUNT, &fresh).await.expect("the list").is_none());
     }
 }

@@ -264,12 +264,9 @@ impl<S: ComponentStore + AuthorizerStore + MarkerStore> Onboarding<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use crate::secret::Secret;
     use crate::service::MARGIN_SECS;
-    use crate::service::testing::{ACCOUNT, world};
+    use crate::service::testing::{ACCOUNT, OTHER_ACCOUNT, world};
     use crate::store::AuthorizerStore;
-
-    const LATER: &str = "wx1000000000000002";
 
     #[tokio::test]
     async fn a_run_refreshes_the_accounts_due_and_leaves_the_others_alone() {
@@ -278,8 +275,7 @@ mod tests {
         // A second account authorized an hour later: not due when the first is.
         w.standin.advance_clock(3600);
         w.fresh_ticket().await;
-        let (code, _) = w.standin.authorize_quietly(LATER, None).expect("authorized at WeChat");
-        w.platform.onboarding().complete_authorization(&Secret::new(code), None).await.expect("authorized");
+        w.authorize(OTHER_ACCOUNT).await;
 
         w.standin.advance_clock(first.expires_at - w.standin.now() - MARGIN_SECS + 1);
         let report = w.platform.onboarding().refresh_all(None).await;

@@ -470,12 +470,7 @@ mod tests {
 
     use super::{RedeemError, WebCallbackError};
     use crate::secret::Secret;
-    use crate::service::testing::{ACCOUNT, backend, world_with};
-
-    fn query(url: &str, name: &str) -> String {
-        let url = url::Url::parse(url).expect("a URL");
-        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect(name)
-    }
+    use crate::service::testing::{ACCOUNT, backend, query, world_with};
 
     #[tokio::test]
     async fn a_follower_is_identified_once_by_a_ticket_redeemed_once() {
