@@ -18,7 +18,7 @@
 //! message                      typed component notices, follower messages, passive replies
 //! config                       the environment, read once at cold start
 //! crypto, xml                  signatures and AES (bytes in, bytes out); the little XML we need
-//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk, article    leaves
+//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk, article, input    leaves
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and
@@ -34,6 +34,7 @@ pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod input;
 pub mod jssdk;
 pub mod logging;
 pub mod media;

@@ -44,13 +44,15 @@
 //! Two rules with the same trigger are refused, so the order of the list only decides between
 //! keywords of one kind.
 
+mod document;
 mod matcher;
 
 pub use self::matcher::Matcher;
 
 use serde_json::{Map, Value, json};
 
-use crate::message::{Article, MAX_TEXT_CHARS, ReplyKind};
+use self::document::DocumentInput;
+use crate::message::ReplyKind;
 
 /// The most rules an account may have: enough for a busy account's keyword list, and few enough
 /// that a document loads in well under a millisecond.
@@ -164,6 +166,20 @@ fn whole(message: impl Into<String>) -> RuleError {
     RuleError { index: None, message: message.into() }
 }
 
+/// A refusal of the document's shape (`rules[3].reply.text.content is empty`) as the rule's own
+/// (`rules[3]`: `reply.text.content is empty`).
+fn at_rule(refusal: String) -> RuleError {
+    let Some((index, rest)) = refusal.strip_prefix("rules[").and_then(|r| r.split_once(']')) else {
+        return whole(refusal);
+    };
+    let Ok(index) = index.parse() else { return whole(refusal) };
+    let message = match rest.strip_prefix(": ").or_else(|| rest.strip_prefix('.')) {
+        Some(message) => message.to_owned(),
+        None => format!("the rule{rest}"),
+    };
+    RuleError { index: Some(index), message }
+}
+
 impl RuleSet {
     /// Parses and checks a document (`{"rules": [...]}`) as received.
     ///
@@ -182,20 +198,13 @@ impl RuleSet {
     /// # Errors
     /// As [`RuleSet::parse`].
     pub fn from_value(value: &Value) -> Result<Self, RuleError> {
-        let object = value.as_object().ok_or_else(|| whole("the document must be an object: {\"rules\": [...]}"))?;
-        if let Some(extra) = object.keys().find(|k| *k != "rules") {
-            return Err(whole(format!("unknown field {extra:?}: the document has only \"rules\"")));
+        let document: DocumentInput = crate::input::from_value(value).map_err(at_rule)?;
+        if document.rules.len() > MAX_RULES {
+            return Err(whole(format!("{} rules; an account may have at most {MAX_RULES}", document.rules.len())));
         }
-        let list = object
-            .get("rules")
-            .and_then(Value::as_array)
-            .ok_or_else(|| whole("\"rules\" must be a list (an empty list removes every rule)"))?;
-        if list.len() > MAX_RULES {
-            return Err(whole(format!("{} rules; an account may have at most {MAX_RULES}", list.len())));
-        }
-        let mut rules = Vec::with_capacity(list.len());
-        for (index, item) in list.iter().enumerate() {
-            let rule = parse_rule(item).map_err(|message| RuleError { index: Some(index), message })?;
+        let mut rules = Vec::with_capacity(document.rules.len());
+        for (index, input) in document.rules.into_iter().enumerate() {
+            let rule = input.check().map_err(|message| RuleError { index: Some(index), message })?;
             if let Some(earlier) = rules.iter().position(|r: &Rule| same_trigger(&r.trigger, &rule.trigger)) {
                 return Err(RuleError {
                     index: Some(index),
@@ -221,171 +230,6 @@ fn same_trigger(a: &Trigger, b: &Trigger) -> bool {
             Trigger::Keyword { keyword: kb, mode: mb, ignore_case: ib },
         ) => ma == mb && if *ia || *ib { ka.to_lowercase() == kb.to_lowercase() } else { ka == kb },
         _ => a == b,
-    }
-}
-
-fn parse_rule(item: &Value) -> Result<Rule, String> {
-    let object = item.as_object().ok_or("a rule must be an object")?;
-    let on = object
-        .get("on")
-        .and_then(Value::as_str)
-        .ok_or("\"on\" is missing: one of subscribe, scan, keyword, click, default")?;
-    let allowed: &[&str] = match on {
-        "subscribe" | "scan" => &["name", "on", "scene", "reply"],
-        "keyword" => &["name", "on", "keyword", "match", "ignore_case", "reply"],
-        "click" => &["name", "on", "key", "reply"],
-        "default" => &["name", "on", "reply"],
-        other => return Err(format!("\"on\": {other:?} is not one of subscribe, scan, keyword, click, default")),
-    };
-    if let Some(extra) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(format!("unknown field {extra:?} for a {on} rule (allowed: {})", allowed.join(", ")));
-    }
-    let name = match object.get("name") {
-        None | Some(Value::Null) => None,
-        Some(value) => {
-            let name = value.as_str().ok_or("name must be a string")?;
-            if name.chars().count() > MAX_NAME_CHARS {
-                return Err(format!("name is longer than {MAX_NAME_CHARS} characters"));
-            }
-            Some(name.to_owned())
-        }
-    };
-    let trigger = match on {
-        "subscribe" | "scan" => {
-            let scene = match object.get("scene") {
-                None | Some(Value::Null) => None,
-                Some(_) => Some(text(object, "scene", MAX_SCENE_BYTES)?),
-            };
-            if on == "subscribe" { Trigger::Subscribe { scene } } else { Trigger::Scan { scene } }
-        }
-        "keyword" => {
-            let keyword = text(object, "keyword", MAX_KEYWORD_BYTES)?;
-            if keyword.trim() != keyword {
-                return Err("keyword starts or ends with white space, which a (trimmed) message never has".to_owned());
-            }
-            let mode = match object.get("match").map(|m| m.as_str()) {
-                None => KeywordMatch::Exact,
-                Some(Some("exact")) => KeywordMatch::Exact,
-                Some(Some("prefix")) => KeywordMatch::Prefix,
-                Some(Some("contains")) => KeywordMatch::Contains,
-                Some(_) => return Err("match must be one of exact, prefix, contains".to_owned()),
-            };
-            let ignore_case = match object.get("ignore_case") {
-                None => false,
-                Some(value) => value.as_bool().ok_or("ignore_case must be true or false")?,
-            };
-            Trigger::Keyword { keyword, mode, ignore_case }
-        }
-        "click" => Trigger::Click { key: text(object, "key", MAX_KEY_BYTES)? },
-        _ => Trigger::Default,
-    };
-    let reply = object.get("reply").ok_or("reply is missing")?;
-    let reply = parse_reply(reply).map_err(|e| format!("reply.{e}"))?;
-    Ok(Rule { name, trigger, reply })
-}
-
-/// A reply in the customer-service shape, checked.
-fn parse_reply(value: &Value) -> Result<ReplyKind, String> {
-    let object = value.as_object().ok_or("must be an object: {\"msgtype\": …, \"<msgtype>\": {…}}")?;
-    let msgtype = object.get("msgtype").and_then(Value::as_str).ok_or("msgtype is missing")?;
-    if let Some(extra) = object.keys().find(|k| *k != "msgtype" && *k != msgtype) {
-        return Err(format!("unknown field {extra:?}"));
-    }
-    let inner = object
-        .get(msgtype)
-        .and_then(Value::as_object)
-        .ok_or_else(|| format!("{msgtype} must be an object with the reply's fields"))?;
-    let fields = |allowed: &[&str]| match inner.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(extra) => Err(format!("{msgtype}: unknown field {extra:?} (allowed: {})", allowed.join(", "))),
-        None => Ok(()),
-    };
-    let at = |e: String| format!("{msgtype}.{e}");
-    Ok(match msgtype {
-        "text" => {
-            fields(&["content"])?;
-            let content = text(inner, "content", 0).map_err(at)?;
-            if content.chars().count() > MAX_TEXT_CHARS {
-                return Err(format!("text.content is longer than {MAX_TEXT_CHARS} characters"));
-            }
-            ReplyKind::Text { content }
-        }
-        "image" => {
-            fields(&["media_id"])?;
-            ReplyKind::Image { media_id: text(inner, "media_id", MAX_FIELD_BYTES).map_err(at)? }
-        }
-        "voice" => {
-            fields(&["media_id"])?;
-            ReplyKind::Voice { media_id: text(inner, "media_id", MAX_FIELD_BYTES).map_err(at)? }
-        }
-        "video" => {
-            fields(&["media_id", "title", "description"])?;
-            ReplyKind::Video {
-                media_id: text(inner, "media_id", MAX_FIELD_BYTES).map_err(at)?,
-                title: optional(inner, "title").map_err(at)?,
-                description: optional(inner, "description").map_err(at)?,
-            }
-        }
-        "music" => {
-            fields(&["title", "description", "musicurl", "hqmusicurl", "thumb_media_id"])?;
-            ReplyKind::Music {
-                title: optional(inner, "title").map_err(at)?,
-                description: optional(inner, "description").map_err(at)?,
-                music_url: optional(inner, "musicurl").map_err(at)?,
-                hq_music_url: optional(inner, "hqmusicurl").map_err(at)?,
-                thumb_media_id: text(inner, "thumb_media_id", MAX_FIELD_BYTES).map_err(at)?,
-            }
-        }
-        "news" => {
-            fields(&["articles"])?;
-            let articles = inner.get("articles").and_then(Value::as_array).ok_or("news.articles must be a list")?;
-            if articles.len() != 1 {
-                return Err(format!(
-                    "news.articles must hold exactly one article (WeChat drops a passive reply with more), not {}",
-                    articles.len()
-                ));
-            }
-            let article = articles[0].as_object().ok_or("news.articles[0] must be an object")?;
-            let at = |e: String| format!("news.articles[0].{e}");
-            if let Some(extra) =
-                article.keys().find(|k| !["title", "description", "url", "picurl"].contains(&k.as_str()))
-            {
-                return Err(format!("news.articles[0]: unknown field {extra:?}"));
-            }
-            ReplyKind::News(Article {
-                title: text(article, "title", MAX_FIELD_BYTES).map_err(at)?,
-                description: optional(article, "description").map_err(at)?.unwrap_or_default(),
-                pic_url: optional(article, "picurl").map_err(at)?.unwrap_or_default(),
-                url: text(article, "url", MAX_FIELD_BYTES).map_err(at)?,
-            })
-        }
-        other => return Err(format!("msgtype {other:?} is not one of text, image, voice, video, music, news")),
-    })
-}
-
-/// A required, non-empty string of at most `max` bytes (`0`: bounded elsewhere).
-fn text(object: &Map<String, Value>, name: &str, max: usize) -> Result<String, String> {
-    let value = object.get(name).ok_or_else(|| format!("{name} is missing"))?;
-    let value = value.as_str().ok_or_else(|| format!("{name} must be a string"))?;
-    if value.trim().is_empty() {
-        return Err(format!("{name} is empty"));
-    }
-    if max > 0 && value.len() > max {
-        return Err(format!("{name} is longer than {max} bytes"));
-    }
-    Ok(value.to_owned())
-}
-
-/// An optional string of at most [`MAX_FIELD_BYTES`].
-fn optional(object: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => {
-            let value = value.as_str().ok_or_else(|| format!("{name} must be a string"))?;
-            if value.len() > MAX_FIELD_BYTES {
-                return Err(format!("{name} is longer than {MAX_FIELD_BYTES} bytes"));
-            }
-            Ok(Some(value.to_owned()))
-        }
     }
 }
 

@@ -132,8 +132,12 @@ fn bad_documents_name_the_rule_and_the_field() {
         (json!([]), None, "must be an object"),
         (json!({"rules": {}}), None, "must be a list"),
         (json!({"rules": [], "extra": 1}), None, "unknown field \"extra\""),
-        (rule(json!({"reply": text_reply("x")})), Some(1), "\"on\" is missing"),
-        (rule(json!({"on": "later", "reply": text_reply("x")})), Some(1), "is not one of"),
+        (rule(json!({"reply": text_reply("x")})), Some(1), "on is missing"),
+        (
+            rule(json!({"on": "later", "reply": text_reply("x")})),
+            Some(1),
+            "on must be one of subscribe, scan, keyword, click, default (not \"later\")",
+        ),
         (rule(json!({"on": "keyword", "reply": text_reply("x")})), Some(1), "keyword is missing"),
         (rule(json!({"on": "keyword", "keyword": " ", "reply": text_reply("x")})), Some(1), "keyword is empty"),
         (rule(json!({"on": "keyword", "keyword": "a ", "reply": text_reply("x")})), Some(1), "white space"),
@@ -167,9 +171,31 @@ fn bad_documents_name_the_rule_and_the_field() {
         (
             rule(json!({"on": "subscribe", "reply": {"msgtype": "mpnews", "mpnews": {}}})),
             Some(1),
-            "reply.msgtype \"mpnews\"",
+            "reply: unknown field \"mpnews\" (allowed: msgtype, text, image, voice, video, music, news)",
         ),
-        (rule(json!({"on": "subscribe", "reply": {"msgtype": "text"}})), Some(1), "reply.text must be an object"),
+        (
+            rule(json!({"on": "subscribe", "reply": {"msgtype": "mpnews"}})),
+            Some(1),
+            "reply.msgtype must be one of text, image, voice, video, music, news (not \"mpnews\")",
+        ),
+        (rule(json!({"on": "subscribe", "reply": {"msgtype": "text"}})), Some(1), "reply.text is missing"),
+        (
+            rule(
+                json!({"on": "subscribe", "reply": {"msgtype": "text", "text": {"content": "x"}, "image": {"media_id": "m"}}}),
+            ),
+            Some(1),
+            "reply: unknown field \"image\" for a text reply",
+        ),
+        (
+            rule(json!({"on": "subscribe", "reply": {"msgtype": "text", "text": {"content": 5}}})),
+            Some(1),
+            "reply.text.content must be a string",
+        ),
+        (
+            json!({"rules": [{"on": "default", "reply": text_reply("ok")}, 7]}),
+            Some(1),
+            "rules[1]: the rule must be an object",
+        ),
         (rule(json!({"on": "subscribe", "reply": text_reply("")})), Some(1), "reply.text.content is empty"),
         (
             rule(json!({"on": "subscribe", "reply": text_reply(&"字".repeat(2049))})),
