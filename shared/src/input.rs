@@ -124,6 +124,16 @@ fn expected_words(expected: &str) -> &str {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "input::present")]` on an `Option` field: absent is
+/// `None`, but `null` is refused like any other value not of the field's type (serde's `Option`
+/// would take it as absent), where a body's `null` is more likely a caller's bug than a choice.
+///
+/// # Errors
+/// The field's type's own.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A required string: not blank, and at most `MAX` bytes (`0`: bounded by the model's own check).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]

@@ -4,7 +4,10 @@
 //!
 //! Shapes: <https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage>.
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::input::{self, Text};
 
 /// The longest text this platform sends in one message, in characters. WeChat documents no
 /// limit; a bound keeps a mistaken request (a whole file as `content`) from going out.
@@ -48,115 +51,197 @@ impl CustomMessage {
     }
 
     /// Checks a request (`{"touser", "msgtype", "<msgtype>": {...}, "customservice"?}`) and
-    /// keeps only the fields WeChat reads.
+    /// keeps only the fields WeChat reads (anything else is dropped, as WeChat would ignore it).
     ///
     /// # Errors
     /// What is wrong, in words naming the field.
     pub fn from_request(request: &Value) -> Result<Self, String> {
-        let object = request.as_object().ok_or("the body must be a JSON object")?;
-        let touser = text_field(object, "touser", 128)?;
-        let msgtype = text_field(object, "msgtype", 32)?;
-        let fields: &[(&str, usize)] = match msgtype.as_str() {
-            "text" => &[("content", 0)],
-            "image" | "voice" => &[("media_id", 256)],
-            "video" => &[("media_id", 256), ("thumb_media_id", 256)],
-            "music" => &[("musicurl", 1024), ("hqmusicurl", 1024), ("thumb_media_id", 256)],
-            "mpnewsarticle" => &[("article_id", 256)],
-            "miniprogrampage" => &[("title", 256), ("appid", 32), ("pagepath", 1024), ("thumb_media_id", 256)],
-            "news" | "msgmenu" => &[],
-            other => {
-                return Err(format!(
-                    "msgtype {other:?} is not one of text, image, voice, video, music, news, mpnewsarticle, msgmenu, miniprogrampage"
-                ));
+        let request: Request = input::from_value(request)?;
+        let msgtype = request.msgtype.name();
+        let missing = || format!("{msgtype} is missing");
+        let inner = match request.msgtype {
+            MessageType::Text => {
+                let text = request.text.ok_or_else(missing)?;
+                if text.content.chars().count() > MAX_TEXT_CHARS {
+                    return Err(format!("text.content is longer than {MAX_TEXT_CHARS} characters"));
+                }
+                to_value(text)
             }
-        };
-        let inner = object
-            .get(msgtype.as_str())
-            .and_then(Value::as_object)
-            .ok_or_else(|| format!("{msgtype} must be an object with the message's fields"))?;
-        let mut out = Map::new();
-        for (name, max) in fields {
-            let value = text_field(inner, name, *max).map_err(|e| format!("{msgtype}.{e}"))?;
-            if *name == "content" && value.chars().count() > MAX_TEXT_CHARS {
-                return Err(format!("text.content is longer than {MAX_TEXT_CHARS} characters"));
-            }
-            out.insert((*name).to_owned(), Value::String(value));
-        }
-        // Optional fields WeChat reads.
-        let optional: &[&str] = match msgtype.as_str() {
-            "video" | "music" => &["title", "description"],
-            _ => &[],
-        };
-        for name in optional {
-            if let Some(value) = inner.get(*name) {
-                let value = value.as_str().ok_or_else(|| format!("{msgtype}.{name} must be a string"))?;
-                out.insert((*name).to_owned(), Value::String(value.to_owned()));
-            }
-        }
-        match msgtype.as_str() {
-            "news" => {
-                let articles = inner.get("articles").and_then(Value::as_array).ok_or("news.articles must be a list")?;
-                if articles.len() != 1 {
+            MessageType::Image => to_value(request.image.ok_or_else(missing)?),
+            MessageType::Voice => to_value(request.voice.ok_or_else(missing)?),
+            MessageType::Video => to_value(request.video.ok_or_else(missing)?),
+            MessageType::Music => to_value(request.music.ok_or_else(missing)?),
+            MessageType::News => {
+                let news = request.news.ok_or_else(missing)?;
+                if news.articles.len() != 1 {
                     return Err(format!(
                         "news.articles must hold exactly one article (WeChat refuses more), not {}",
-                        articles.len()
+                        news.articles.len()
                     ));
                 }
-                let article = articles[0].as_object().ok_or("news.articles[0] must be an object")?;
-                let mut checked = Map::new();
-                for name in ["title", "description", "url", "picurl"] {
-                    let value = text_field(article, name, 2048).map_err(|e| format!("news.articles[0].{e}"))?;
-                    checked.insert(name.to_owned(), Value::String(value));
-                }
-                out.insert("articles".to_owned(), Value::Array(vec![Value::Object(checked)]));
+                to_value(news)
             }
-            "msgmenu" => {
-                let list = inner.get("list").and_then(Value::as_array).ok_or("msgmenu.list must be a list")?;
-                if list.is_empty() || list.len() > MAX_MENU_ITEMS {
+            MessageType::Mpnewsarticle => to_value(request.mpnewsarticle.ok_or_else(missing)?),
+            MessageType::Msgmenu => {
+                let menu = request.msgmenu.ok_or_else(missing)?;
+                if menu.list.is_empty() || menu.list.len() > MAX_MENU_ITEMS {
                     return Err(format!("msgmenu.list must hold 1 to {MAX_MENU_ITEMS} items"));
                 }
-                let mut items = Vec::new();
-                for (i, item) in list.iter().enumerate() {
-                    let item = item.as_object().ok_or_else(|| format!("msgmenu.list[{i}] must be an object"))?;
-                    let id = text_field(item, "id", 64).map_err(|e| format!("msgmenu.list[{i}].{e}"))?;
-                    let content = text_field(item, "content", 256).map_err(|e| format!("msgmenu.list[{i}].{e}"))?;
-                    items.push(json!({"id": id, "content": content}));
-                }
-                out.insert("list".to_owned(), Value::Array(items));
-                for name in ["head_content", "tail_content"] {
-                    if let Some(value) = inner.get(name) {
-                        let value = value.as_str().ok_or_else(|| format!("msgmenu.{name} must be a string"))?;
-                        out.insert(name.to_owned(), Value::String(value.to_owned()));
-                    }
-                }
+                to_value(menu)
             }
-            _ => {}
+            MessageType::Miniprogrampage => to_value(request.miniprogrampage.ok_or_else(missing)?),
+        };
+        let mut body = json!({"touser": &*request.touser, "msgtype": msgtype});
+        body[msgtype] = inner;
+        if let Some(service) = request.customservice {
+            body["customservice"] = to_value(service);
         }
-        let mut body = json!({"touser": touser, "msgtype": msgtype});
-        body[msgtype.as_str()] = Value::Object(out);
-        if let Some(service) = object.get("customservice") {
-            let account = service
-                .get("kf_account")
-                .and_then(Value::as_str)
-                .filter(|a| !a.is_empty() && a.len() <= 128)
-                .ok_or("customservice.kf_account must be a non-empty string")?;
-            body["customservice"] = json!({"kf_account": account});
-        }
-        Ok(Self { touser, msgtype, body })
+        Ok(Self { touser: request.touser.into_string(), msgtype: msgtype.to_owned(), body })
     }
 }
 
-/// A required, non-empty string field of at most `max` bytes (`0`: no bound here).
-fn text_field(object: &Map<String, Value>, name: &str, max: usize) -> Result<String, String> {
-    let value = object.get(name).ok_or_else(|| format!("{name} is missing"))?;
-    let value = value.as_str().ok_or_else(|| format!("{name} must be a string"))?;
-    if value.trim().is_empty() {
-        return Err(format!("{name} is empty"));
+/// A model serialized back to the JSON WeChat takes (these structs cannot fail to serialize).
+fn to_value(model: impl Serialize) -> Value {
+    serde_json::to_value(model).unwrap_or_default()
+}
+
+/// A send request as callers write it: WeChat's own shape. Unknown fields are ignored (WeChat
+/// ignores them too); only the body named by `msgtype` is read.
+#[derive(Deserialize)]
+struct Request {
+    touser: Text<128>,
+    msgtype: MessageType,
+    #[serde(default)]
+    text: Option<TextBody>,
+    #[serde(default)]
+    image: Option<MediaBody>,
+    #[serde(default)]
+    voice: Option<MediaBody>,
+    #[serde(default)]
+    video: Option<VideoBody>,
+    #[serde(default)]
+    music: Option<MusicBody>,
+    #[serde(default)]
+    news: Option<NewsBody>,
+    #[serde(default)]
+    mpnewsarticle: Option<ArticleIdBody>,
+    #[serde(default)]
+    msgmenu: Option<MenuBody>,
+    #[serde(default)]
+    miniprogrampage: Option<MiniProgramBody>,
+    #[serde(default)]
+    customservice: Option<ServiceBody>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum MessageType {
+    Text,
+    Image,
+    Voice,
+    Video,
+    Music,
+    News,
+    Mpnewsarticle,
+    Msgmenu,
+    Miniprogrampage,
+}
+
+impl MessageType {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Voice => "voice",
+            Self::Video => "video",
+            Self::Music => "music",
+            Self::News => "news",
+            Self::Mpnewsarticle => "mpnewsarticle",
+            Self::Msgmenu => "msgmenu",
+            Self::Miniprogrampage => "miniprogrampage",
+        }
     }
-    if max > 0 && value.len() > max {
-        return Err(format!("{name} is longer than {max} bytes"));
-    }
-    Ok(value.to_owned())
+}
+
+/// WeChat's media ids are short; a bound keeps a mistaken value from going out.
+type MediaId = Text<256>;
+type Url = Text<1024>;
+
+#[derive(Deserialize, Serialize)]
+struct TextBody {
+    content: Text<0>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MediaBody {
+    media_id: MediaId,
+}
+
+#[derive(Deserialize, Serialize)]
+struct VideoBody {
+    media_id: MediaId,
+    thumb_media_id: MediaId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MusicBody {
+    musicurl: Url,
+    hqmusicurl: Url,
+    thumb_media_id: MediaId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct NewsBody {
+    articles: Vec<NewsArticle>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct NewsArticle {
+    title: Text<2048>,
+    description: Text<2048>,
+    url: Text<2048>,
+    picurl: Text<2048>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct ArticleIdBody {
+    article_id: Text<256>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MenuBody {
+    list: Vec<MenuItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tail_content: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MenuItem {
+    id: Text<64>,
+    content: Text<256>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MiniProgramBody {
+    title: Text<256>,
+    appid: Text<32>,
+    pagepath: Url,
+    thumb_media_id: MediaId,
+}
+
+#[derive(Deserialize, Serialize)]
+struct ServiceBody {
+    kf_account: Text<128>,
 }
 
 #[cfg(test)]
@@ -181,15 +266,22 @@ mod tests {
             assert_eq!(message.body()["msgtype"], request["msgtype"]);
             assert!(message.body()["text"].get("extra").is_none(), "unknown fields are dropped");
         }
+        let article = json!({"title": "t", "description": "d", "url": "u", "picurl": "p"});
         let bad = [
-            (json!([]), "JSON object"),
+            (json!([]), "the body must be an object"),
             (json!({"msgtype": "text", "text": {"content": "x"}}), "touser is missing"),
-            (json!({"touser": "o", "msgtype": "mpnews", "mpnews": {"media_id": "m"}}), "not one of"),
-            (json!({"touser": "o", "msgtype": "text"}), "text must be an object"),
+            (
+                json!({"touser": "o", "msgtype": "mpnews", "mpnews": {"media_id": "m"}}),
+                "msgtype must be one of text, image",
+            ),
+            (json!({"touser": "o", "msgtype": "text"}), "text is missing"),
             (json!({"touser": "o", "msgtype": "text", "text": {"content": " "}}), "text.content is empty"),
             (json!({"touser": "o", "msgtype": "text", "text": {"content": "字".repeat(2049)}}), "longer than 2048"),
             (json!({"touser": "o", "msgtype": "image", "image": {"media_id": 5}}), "image.media_id must be a string"),
-            (json!({"touser": "o", "msgtype": "news", "news": {"articles": [{}, {}]}}), "exactly one article"),
+            (
+                json!({"touser": "o", "msgtype": "news", "news": {"articles": [article.clone(), article.clone()]}}),
+                "exactly one article",
+            ),
             (
                 json!({"touser": "o", "msgtype": "news", "news": {"articles": [{"title": "t"}]}}),
                 "news.articles[0].description is missing",

@@ -20,9 +20,11 @@
 //! bus as `mp.event.masssendjobfinish`. If the account's admin switched on 群发保护, WeChat holds
 //! the send until an admin confirms it within 30 minutes.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{ActError, Caller, usable_media_id};
+use crate::input::{self, Text};
 use crate::media::{Kind, Lifetime, is_handle};
 use crate::message::MAX_TEXT_CHARS;
 use crate::service::records::{MassFinished, MassSent, Record};
@@ -69,34 +71,131 @@ impl MassMessage {
     /// # Errors
     /// What is wrong, the field named.
     pub fn from_value(body: &Value) -> Result<Self, String> {
-        let msgtype = body.get("msgtype").and_then(Value::as_str).unwrap_or_default();
-        if !["mpnews", "text", "image", "voice", "mpvideo"].contains(&msgtype) {
-            return Err("msgtype: mpnews (an article from the draft box), text, image, voice or mpvideo".into());
-        }
-        let object = body
-            .get(msgtype)
-            .and_then(Value::as_object)
-            .ok_or_else(|| format!("{msgtype}: an object with the message"))?;
-        let field = if msgtype == "text" { "content" } else { "media_id" };
-        let value = object.get(field).and_then(Value::as_str).unwrap_or_default();
-        let fits = match field {
-            "content" => !value.trim().is_empty() && value.chars().count() <= MAX_TEXT_CHARS,
-            _ => !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()),
-        };
-        if !fits || object.len() != 1 {
-            return Err(if field == "content" {
-                format!("{msgtype}.content: 1 to {MAX_TEXT_CHARS} characters, and nothing else")
-            } else {
-                format!("{msgtype}.media_id: a media handle or WeChat's media_id, and nothing else")
-            });
-        }
-        let ignore_reprint = match body.get("send_ignore_reprint") {
-            None => false,
-            Some(Value::Bool(flag)) if msgtype == "mpnews" => *flag,
-            Some(_) => return Err("send_ignore_reprint: true or false, for an mpnews send only".into()),
-        };
-        Ok(Self { msgtype: msgtype.to_owned(), object: object.clone(), ignore_reprint })
+        Self::from_input(input::from_value(body)?)
     }
+
+    fn from_input(input: MassInput) -> Result<Self, String> {
+        let msgtype = input.msgtype.name();
+        let bodies = [
+            ("mpnews", input.mpnews.is_some()),
+            ("text", input.text.is_some()),
+            ("image", input.image.is_some()),
+            ("voice", input.voice.is_some()),
+            ("mpvideo", input.mpvideo.is_some()),
+        ];
+        if let Some((other, _)) = bodies.iter().find(|(body, present)| *present && *body != msgtype) {
+            return Err(format!("{other}: not a field of a {msgtype} send"));
+        }
+        let object = match input.msgtype {
+            MassType::Text => {
+                let Some(Content { content }) = input.text else {
+                    return Err("text is missing: {\"content\": …}".into());
+                };
+                if content.chars().count() > MAX_TEXT_CHARS {
+                    return Err(format!("text.content is longer than {MAX_TEXT_CHARS} characters"));
+                }
+                one("content", content.into_string())
+            }
+            kind => {
+                let media = match kind {
+                    MassType::Mpnews => input.mpnews,
+                    MassType::Image => input.image,
+                    MassType::Voice => input.voice,
+                    _ => input.mpvideo,
+                };
+                let Some(MediaRef { media_id }) = media else {
+                    return Err(format!("{msgtype} is missing: {{\"media_id\": …}}"));
+                };
+                if !media_id.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(format!("{msgtype}.media_id: a media handle or WeChat's media_id"));
+                }
+                one("media_id", media_id.into_string())
+            }
+        };
+        let ignore_reprint = match input.send_ignore_reprint {
+            Some(_) if input.msgtype != MassType::Mpnews => {
+                return Err("send_ignore_reprint: for an mpnews send only".into());
+            }
+            flag => flag.unwrap_or(false),
+        };
+        Ok(Self { msgtype: msgtype.to_owned(), object, ignore_reprint })
+    }
+}
+
+/// `{name: value}`.
+fn one(name: &str, value: String) -> Map<String, Value> {
+    Map::from_iter([(name.to_owned(), Value::String(value))])
+}
+
+/// A mass send (or a preview) as a caller writes it: WeChat's `msgtype` and the object of that
+/// name, with who it is for (`to`, a send) or the follower who previews it (`openid`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MassInput {
+    #[serde(default, deserialize_with = "input::present")]
+    to: Option<ToInput>,
+    #[serde(default, deserialize_with = "input::present")]
+    openid: Option<Text<128>>,
+    msgtype: MassType,
+    #[serde(default, deserialize_with = "input::present")]
+    mpnews: Option<MediaRef>,
+    #[serde(default, deserialize_with = "input::present")]
+    text: Option<Content>,
+    #[serde(default, deserialize_with = "input::present")]
+    image: Option<MediaRef>,
+    #[serde(default, deserialize_with = "input::present")]
+    voice: Option<MediaRef>,
+    #[serde(default, deserialize_with = "input::present")]
+    mpvideo: Option<MediaRef>,
+    #[serde(default, deserialize_with = "input::present")]
+    send_ignore_reprint: Option<bool>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum MassType {
+    Mpnews,
+    Text,
+    Image,
+    Voice,
+    Mpvideo,
+}
+
+impl MassType {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Mpnews => "mpnews",
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Voice => "voice",
+            Self::Mpvideo => "mpvideo",
+        }
+    }
+}
+
+/// `{"media_id"}`: a draft's (`mpnews`), or a media handle or WeChat's id of permanent material.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaRef {
+    media_id: Text<128>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Content {
+    content: Text<0>,
+}
+
+/// `{"all": true}`, `{"tag_id": N}` or `{"openids": [...]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToInput {
+    #[serde(default, deserialize_with = "input::present")]
+    all: Option<bool>,
+    #[serde(default, deserialize_with = "input::present")]
+    tag_id: Option<i64>,
+    #[serde(default, deserialize_with = "input::present")]
+    openids: Option<Vec<Text<128>>>,
 }
 
 /// A mass send a caller asks for.
@@ -115,29 +214,19 @@ impl MassRequest {
     /// # Errors
     /// What is wrong, the field named.
     pub fn from_value(body: &Value) -> Result<Self, String> {
-        let object = body.as_object().ok_or("the body: a JSON object")?;
-        if let Some(unknown) = object.keys().find(|k| {
-            !["to", "msgtype", "send_ignore_reprint"].contains(&k.as_str())
-                && *k != object.get("msgtype").and_then(Value::as_str).unwrap_or_default()
-        }) {
-            return Err(format!("{unknown}: not a field of a mass send"));
+        let mut input: MassInput = input::from_value(body)?;
+        if input.openid.is_some() {
+            return Err("openid: not a field of a mass send (a preview's: …/broadcasts/preview)".into());
         }
-        let to = object
-            .get("to")
-            .and_then(Value::as_object)
-            .ok_or("to: {\"all\": true}, {\"tag_id\": N} or {\"openids\": [...]}")?;
-        let to = match (to.len(), to.get("all"), to.get("tag_id"), to.get("openids")) {
-            (1, Some(Value::Bool(true)), None, None) => Audience::All,
-            (1, None, Some(tag), None) => {
-                Audience::Tag(tag.as_i64().filter(|t| *t >= 0).ok_or("to.tag_id: a tag id of the account")?)
-            }
-            (1, None, None, Some(list)) => {
-                let openids: Option<Vec<String>> = list.as_array().and_then(|l| {
-                    l.iter()
-                        .map(|o| o.as_str().filter(|o| !o.is_empty() && o.len() <= 128).map(str::to_owned))
-                        .collect()
-                });
-                let mut openids = openids.ok_or("to.openids: a list of OpenIDs")?;
+        let Some(to) = input.to.take() else {
+            return Err("to is missing: {\"all\": true}, {\"tag_id\": N} or {\"openids\": [...]}".into());
+        };
+        let to = match (to.all, to.tag_id, to.openids) {
+            (Some(true), None, None) => Audience::All,
+            (None, Some(tag), None) if tag >= 0 => Audience::Tag(tag),
+            (None, Some(_), None) => return Err("to.tag_id: a tag id of the account".into()),
+            (None, None, Some(list)) => {
+                let mut openids: Vec<String> = list.into_iter().map(Text::into_string).collect();
                 openids.sort();
                 openids.dedup();
                 if openids.len() < 2 || openids.len() > MAX_MASS_OPENIDS {
@@ -149,7 +238,7 @@ impl MassRequest {
             }
             _ => return Err("to: exactly one of {\"all\": true}, {\"tag_id\": N}, {\"openids\": [...]}".into()),
         };
-        Ok(Self { to, message: MassMessage::from_value(body)? })
+        Ok(Self { to, message: MassMessage::from_input(input)? })
     }
 
     /// What identifies the send whatever the request's formatting: the SHA-1 of its audience and
@@ -415,6 +504,50 @@ mod tests {
         assert_ne!(all, request(article(json!({"tag_id": 2}), false)));
         assert_ne!(all, request(article(json!({"all": true}), true)));
         assert_ne!(all, request(json!({"to": {"all": true}, "msgtype": "text", "text": {"content": "m1"}})));
+    }
+
+    #[test]
+    fn a_bad_mass_send_names_its_field() {
+        let text = json!({"msgtype": "text", "text": {"content": "周末活动"}});
+        let with = |changes: Value| {
+            let mut body = json!({"to": {"all": true}, "msgtype": "text", "text": {"content": "周末活动"}});
+            for (name, value) in changes.as_object().unwrap() {
+                if value.is_null() {
+                    body.as_object_mut().unwrap().remove(name);
+                } else {
+                    body[name] = value.clone();
+                }
+            }
+            body
+        };
+        let cases = [
+            (with(json!({"to": null})), "to is missing"),
+            (with(json!({"to": {"all": true, "tag_id": 1}})), "to: exactly one of"),
+            (with(json!({"to": {"tag_id": -1}})), "to.tag_id: a tag id of the account"),
+            (with(json!({"to": {"openids": ["o_1", "o_1"]}})), "to.openids: 2 to 10000 different OpenIDs"),
+            (with(json!({"to": {"openids": ["o_1", ""]}})), "to.openids[1] is empty"),
+            (with(json!({"to": {"everyone": true}})), "to: unknown field \"everyone\""),
+            (with(json!({"msgtype": "news"})), "msgtype must be one of mpnews, text, image, voice, mpvideo"),
+            (with(json!({"text": {"content": " "}})), "text.content is empty"),
+            (with(json!({"text": {"content": "字".repeat(2049)}})), "text.content is longer than 2048 characters"),
+            (with(json!({"text": null, "image": {"media_id": "m"}})), "image: not a field of a text send"),
+            (with(json!({"msgtype": "image", "text": null})), "image is missing"),
+            (
+                with(json!({"msgtype": "image", "text": null, "image": {"media_id": "m 1"}})),
+                "image.media_id: a media handle",
+            ),
+            (with(json!({"send_ignore_reprint": true})), "send_ignore_reprint: for an mpnews send only"),
+            (with(json!({"openid": "o_1"})), "openid: not a field of a mass send"),
+            (with(json!({"color": "red"})), "unknown field \"color\""),
+        ];
+        for (body, says) in cases {
+            let err = MassRequest::from_value(&body).unwrap_err();
+            assert!(err.contains(says), "{body}: {err}");
+        }
+        // A preview names its follower instead of an audience.
+        let mut preview = text.clone();
+        preview["openid"] = json!("o_1");
+        assert_eq!(MassMessage::from_value(&preview).unwrap(), MassMessage::from_value(&text).unwrap());
     }
 
     #[tokio::test]

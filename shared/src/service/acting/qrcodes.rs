@@ -7,9 +7,11 @@
 //! counted from the pushes their scans cause (follows and scans by day, by the follower ledger:
 //! [`Setup::count_qr_push`]).
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{ActError, Caller};
+use crate::input;
 use crate::rules::{RuleSet, Trigger};
 use crate::service::{ActingStore, Setup};
 use crate::store::{
@@ -33,6 +35,23 @@ pub(crate) const MAX_SCENE_STR_CHARS: usize = 64;
 pub(crate) const MAX_QR_NAME_CHARS: usize = 64;
 /// The most days of figures one read answers.
 pub const MAX_QR_DAYS: i64 = 90;
+
+/// `{name, permanent?, scene_id | scene_str, expire_seconds?}` as a caller writes it. An
+/// optional field is absent or of its type: `null` is neither.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QrCodeInput {
+    #[serde(default, deserialize_with = "input::present")]
+    name: Option<String>,
+    #[serde(default)]
+    permanent: bool,
+    #[serde(default, deserialize_with = "input::present")]
+    scene_id: Option<u64>,
+    #[serde(default, deserialize_with = "input::present")]
+    scene_str: Option<String>,
+    #[serde(default, deserialize_with = "input::present")]
+    expire_seconds: Option<i64>,
+}
 
 /// What a code pushes when scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,52 +82,38 @@ impl NewQrCode {
     /// # Errors
     /// The reason, naming the field.
     pub fn from_value(body: &Value) -> Result<Self, String> {
-        let object = body.as_object().ok_or("the body must be a JSON object")?;
-        if let Some(extra) = object
-            .keys()
-            .find(|k| !["name", "permanent", "scene_id", "scene_str", "expire_seconds"].contains(&k.as_str()))
-        {
-            return Err(format!("unknown field {extra:?}"));
-        }
-        let name = object.get("name").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+        let input: QrCodeInput = input::from_value(body)?;
+        let name = input.name.as_deref().unwrap_or_default().trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_QR_NAME_CHARS {
             return Err(format!("name: 1 to {MAX_QR_NAME_CHARS} characters, what the code is for"));
         }
-        // An optional field is absent or of its type: `null` is neither.
-        let permanent = match object.get("permanent") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("permanent must be true or false".into()),
-        };
-        let scene = match (object.get("scene_id"), object.get("scene_str")) {
+        let permanent = input.permanent;
+        let scene = match (input.scene_id, input.scene_str) {
             (Some(id), None) => {
                 let max = if permanent { MAX_PERMANENT_SCENE_ID } else { MAX_TEMPORARY_SCENE_ID };
-                match id.as_u64() {
-                    Some(id) if (1..=max).contains(&id) => Scene::Id(id),
-                    _ => return Err(format!("scene_id: 1 to {max} for a {} code", kind(permanent))),
+                if !(1..=max).contains(&id) {
+                    return Err(format!("scene_id: 1 to {max} for a {} code", kind(permanent)));
                 }
+                Scene::Id(id)
             }
             (None, Some(text)) => {
-                let text = text.as_str().unwrap_or_default();
                 let chars = text.chars().count();
                 if chars == 0 || chars > MAX_SCENE_STR_CHARS || text.chars().any(char::is_control) {
                     return Err(format!("scene_str: 1 to {MAX_SCENE_STR_CHARS} printable characters"));
                 }
-                Scene::Str(text.to_owned())
+                Scene::Str(text)
             }
             _ => return Err("one of scene_id (a number) or scene_str (text) is required".into()),
         };
-        let expire_seconds = match (object.get("expire_seconds"), permanent) {
+        let expire_seconds = match (input.expire_seconds, permanent) {
             (None, _) => None,
             (Some(_), true) => return Err("expire_seconds: a permanent code does not expire".into()),
-            (Some(secs), false) => match secs.as_i64() {
-                Some(secs) if (MIN_QR_EXPIRE_SECS..=MAX_QR_EXPIRE_SECS).contains(&secs) => Some(secs),
-                _ => {
-                    return Err(format!(
-                        "expire_seconds: {MIN_QR_EXPIRE_SECS} to {MAX_QR_EXPIRE_SECS} (30 days, WeChat's longest)"
-                    ));
-                }
-            },
+            (Some(secs), false) if (MIN_QR_EXPIRE_SECS..=MAX_QR_EXPIRE_SECS).contains(&secs) => Some(secs),
+            (Some(_), false) => {
+                return Err(format!(
+                    "expire_seconds: {MIN_QR_EXPIRE_SECS} to {MAX_QR_EXPIRE_SECS} (30 days, WeChat's longest)"
+                ));
+            }
         };
         Ok(Self { name, permanent, scene, expire_seconds })
     }

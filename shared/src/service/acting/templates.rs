@@ -1,9 +1,13 @@
 //! The account's templates (added from WeChat's library: template ids belong to each account) and
 //! template messages sent as it, each kept with the delivery status WeChat pushes later.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, checked_key};
+use crate::input::{self, Bounded, Text};
 use crate::service::records::{Record, TemplateFinished, TemplateSent};
 use crate::service::{Acting, ActingStore};
 use crate::store::MarkerKey;
@@ -124,55 +128,45 @@ impl<S: ActingStore> Acting<'_, S> {
 /// A template message request checked: `touser`, `template_id`, `data` (`{key: {value}}`),
 /// optional `url`, `miniprogram{appid, pagepath}` and `client_msg_id`; only these are sent.
 fn template_body(request: &Value) -> Result<Value, String> {
-    let object = request.as_object().ok_or("the body must be a JSON object")?;
-    let text = |name: &str, max: usize| -> Result<String, String> {
-        let value = object.get(name).and_then(Value::as_str).ok_or_else(|| format!("{name} must be a string"))?;
-        if value.trim().is_empty() || value.len() > max {
-            return Err(format!("{name} must be 1 to {max} bytes"));
-        }
-        Ok(value.to_owned())
-    };
-    let mut body = json!({"touser": text("touser", 128)?, "template_id": text("template_id", 128)?});
-    let data = object.get("data").and_then(Value::as_object).ok_or("data must be an object of {keyword: {value}}")?;
-    if data.is_empty() || data.len() > 20 {
+    let request: TemplateRequest = input::from_value(request)?;
+    if request.data.is_empty() || request.data.len() > 20 {
         return Err("data must hold 1 to 20 keywords".to_owned());
     }
-    let mut checked = serde_json::Map::new();
-    for (keyword, field) in data {
-        let value = field
-            .get("value")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("data.{keyword}.value must be a string"))?;
-        if value.len() > 1024 {
-            return Err(format!("data.{keyword}.value is longer than 1024 bytes"));
-        }
-        checked.insert(keyword.clone(), json!({"value": value}));
-    }
-    body["data"] = Value::Object(checked);
-    if object.contains_key("url") {
-        let url = text("url", 1024)?;
-        let parsed = url::Url::parse(&url).map_err(|_| "url must be an absolute URL".to_owned())?;
+    if let Some(url) = &request.url {
+        let parsed = url::Url::parse(url).map_err(|_| "url must be an absolute URL".to_owned())?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err("url must be http or https".to_owned());
         }
-        body["url"] = json!(url);
     }
-    if let Some(mini) = object.get("miniprogram") {
-        let appid = mini
-            .get("appid")
-            .and_then(Value::as_str)
-            .filter(|a| !a.is_empty())
-            .ok_or("miniprogram.appid is required")?;
-        let mut out = json!({"appid": appid});
-        if let Some(path) = mini.get("pagepath").and_then(Value::as_str) {
-            out["pagepath"] = json!(path);
-        }
-        body["miniprogram"] = out;
-    }
-    if object.contains_key("client_msg_id") {
-        body["client_msg_id"] = json!(text("client_msg_id", 64)?);
-    }
-    Ok(body)
+    serde_json::to_value(request).map_err(|e| e.to_string())
+}
+
+/// `message/template/send`'s body as callers write it (WeChat's own shape); what WeChat does not
+/// read (a keyword's retired `color`, unknown fields) is dropped.
+/// <https://developers.weixin.qq.com/doc/service/api/notify/template/api_sendtemplatemessage>
+#[derive(Deserialize, Serialize)]
+struct TemplateRequest {
+    touser: Text<128>,
+    template_id: Text<128>,
+    data: BTreeMap<String, Keyword>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<Text<1024>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    miniprogram: Option<MiniProgram>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_msg_id: Option<Text<64>>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Keyword {
+    value: Bounded<1024>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct MiniProgram {
+    appid: Text<64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pagepath: Option<String>,
 }
 
 #[cfg(test)]
@@ -203,19 +197,19 @@ mod tests {
     #[test]
     fn a_bad_template_request_names_its_field() {
         let cases: [(Spoil, &str); 7] = [
-            (|r| r["touser"] = json!(""), "touser must be 1 to 128 bytes"),
+            (|r| r["touser"] = json!(""), "touser is empty"),
             (|r| r["template_id"] = json!(7), "template_id must be a string"),
             (|r| r["data"] = json!({}), "data must hold 1 to 20 keywords"),
             (|r| r["data"] = json!({"k": {"value": 1}}), "data.k.value must be a string"),
             (|r| r["data"] = json!({"k": {"value": "长".repeat(342)}}), "data.k.value is longer than 1024 bytes"),
             (|r| r["url"] = json!("ftp://x.example/"), "url must be http or https"),
-            (|r| r["miniprogram"] = json!({"pagepath": "p"}), "miniprogram.appid is required"),
+            (|r| r["miniprogram"] = json!({"pagepath": "p"}), "miniprogram.appid is missing"),
         ];
         for (spoil, message) in cases {
             let mut asked = request();
             spoil(&mut asked);
             assert_eq!(template_body(&asked).unwrap_err(), message, "{asked}");
         }
-        assert_eq!(template_body(&json!([])).unwrap_err(), "the body must be a JSON object");
+        assert_eq!(template_body(&json!([])).unwrap_err(), "the body must be an object");
     }
 }

@@ -4,10 +4,12 @@
 //! to its own user (the only starts that carry a `user_ref`, so that no one can start a binding
 //! for someone else's user from a public link).
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{MAX_USER_REF, WebStartError, account_allows, request_json, valid_scope, valid_user_ref};
 use crate::config::WebAuthConfig;
+use crate::input::{self, Text};
 use crate::secret::Secret;
 use crate::service::{ActError, ActingStore, Caller, WebAuth};
 use crate::store::{MarkerKey, StoreError};
@@ -38,22 +40,33 @@ fn checked_origin(config: &WebAuthConfig, text: &str) -> Result<String, String> 
 
 /// The origins of a request body `{"origins": ["https://…", …]}`, checked and without repeats.
 fn origins_of(config: &WebAuthConfig, request: &Value) -> Result<Vec<String>, String> {
-    let list = request
-        .get("origins")
-        .and_then(Value::as_array)
-        .ok_or("the body must be {\"origins\": [\"https://shop.example.com\", …]}")?;
+    let OriginsInput { origins: list } = input::from_value(request)?;
     if list.len() > MAX_WEB_ORIGINS {
         return Err(format!("{} origins; an account may have at most {MAX_WEB_ORIGINS}", list.len()));
     }
     let mut origins: Vec<String> = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let text = item.as_str().ok_or_else(|| format!("origins[{i}] must be a string"))?;
+    for (i, text) in list.iter().enumerate() {
         let origin = checked_origin(config, text).map_err(|why| format!("origins[{i}]: {why}"))?;
         if !origins.contains(&origin) {
             origins.push(origin);
         }
     }
     Ok(origins)
+}
+
+/// `PUT …/web-origins`: the whole list (an empty one turns web authorization off).
+#[derive(Deserialize)]
+struct OriginsInput {
+    origins: Vec<String>,
+}
+
+/// `POST …/web-starts`: what the start asks for, as the site's server writes it.
+#[derive(Deserialize)]
+struct StartInput {
+    scope: Text<32>,
+    return_to: Text<0>,
+    #[serde(default)]
+    user_ref: Option<String>,
 }
 
 impl<S: ActingStore> WebAuth<'_, S> {
@@ -93,19 +106,16 @@ impl<S: ActingStore> WebAuth<'_, S> {
         let Some(start_url) = self.web.start_url.as_deref() else {
             return Err(invalid("web authorization is not configured on this platform (OAUTH_START_URL)"));
         };
-        let field = |name: &str| request.get(name).and_then(Value::as_str);
-        let scope = field("scope").filter(|s| valid_scope(s));
-        let scope = scope.ok_or_else(|| invalid("scope must be snsapi_base or snsapi_userinfo"))?;
-        let return_to = field("return_to").ok_or_else(|| invalid("return_to is required"))?;
-        let user_ref = match request.get("user_ref") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(r)) if valid_user_ref(r) => Some(r.as_str()),
-            Some(_) => {
-                return Err(ActError::Invalid(format!(
-                    "user_ref must be 1 to {MAX_USER_REF} bytes without control characters"
-                )));
-            }
-        };
+        let StartInput { scope, return_to, user_ref } = input::from_value(request).map_err(ActError::Invalid)?;
+        if !valid_scope(&scope) {
+            return Err(invalid("scope must be snsapi_base or snsapi_userinfo"));
+        }
+        if user_ref.as_deref().is_some_and(|r| !valid_user_ref(r)) {
+            return Err(ActError::Invalid(format!(
+                "user_ref must be 1 to {MAX_USER_REF} bytes without control characters"
+            )));
+        }
+        let (scope, return_to, user_ref) = (&*scope, &*return_to, user_ref.as_deref());
         let record = self.account_for(caller, appid).await?;
         // The account's own conditions, as the start will check them again when opened.
         account_allows(&self.web, &record, return_to).map_err(|refused| {
