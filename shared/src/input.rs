@@ -25,10 +25,38 @@ const NOT_AN_OBJECT: &str = "the body must be an object";
 /// # Errors
 /// The first field at fault and what is wrong with it.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    refused_at(value).map_err(|refusal| refusal.to_string())
+}
+
+/// [`from_value`], the field at fault kept apart from what is wrong with it (for a model whose
+/// errors carry the path on their own, like the menu's).
+///
+/// # Errors
+/// The [`Refusal`].
+pub fn refused_at<T: DeserializeOwned>(value: &Value) -> Result<T, Refusal> {
     if !value.is_object() {
-        return Err(NOT_AN_OBJECT.to_owned());
+        return Err(Refusal { path: String::new(), message: NOT_AN_OBJECT.to_owned() });
     }
     serde_path_to_error::deserialize(value).map_err(|err| words(&path_of(err.path()), &err.inner().to_string()))
+}
+
+/// Why a body was refused: where, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `rules[2].reply.text.content`; empty for the body as a whole.
+    pub path: String,
+    /// `is empty`, `must be a string`, `unknown field "x" (allowed: …)`.
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.path.as_str(), self.message.starts_with("unknown field")) {
+            ("", _) => f.write_str(&self.message),
+            (path, true) => write!(f, "{path}: {}", self.message),
+            (path, false) => write!(f, "{path} {}", self.message),
+        }
+    }
 }
 
 /// Reads a body as received into its model.
@@ -44,7 +72,7 @@ pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
         if err.inner().is_syntax() || err.inner().is_eof() {
             not_json(err.inner())
         } else {
-            words(&path_of(err.path()), without_position(&err.inner().to_string()))
+            words(&path_of(err.path()), without_position(&err.inner().to_string())).to_string()
         }
     })?;
     json.end().map_err(|err| not_json(&err))?;
@@ -79,28 +107,35 @@ fn path_of(path: &serde_path_to_error::Path) -> String {
 }
 
 /// serde's refusal at `path`, in the platform's words.
-fn words(path: &str, message: &str) -> String {
-    let subject = if path.is_empty() { "the body" } else { path };
+fn words(path: &str, message: &str) -> Refusal {
+    let at = |message: String| Refusal { path: path.to_owned(), message };
+    let whole = |message: String| match path {
+        "" => Refusal { path: String::new(), message: format!("the body {message}") },
+        _ => at(message),
+    };
     if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
-        return if path.is_empty() { format!("{name} is missing") } else { format!("{path}.{name} is missing") };
+        let path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        return Refusal { path, message: "is missing".to_owned() };
     }
     if let Some((name, allowed)) = message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
         // serde_path_to_error names the unknown key as the last segment.
         let within = path.strip_suffix(name).map(|p| p.trim_end_matches('.')).unwrap_or(path);
-        let at = if within.is_empty() { String::new() } else { format!("{within}: ") };
-        return format!("{at}unknown field {name:?} (allowed: {})", listed(allowed));
+        return Refusal {
+            path: within.to_owned(),
+            message: format!("unknown field {name:?} (allowed: {})", listed(allowed)),
+        };
     }
     if let Some((value, allowed)) = message.strip_prefix("unknown variant `").and_then(|rest| rest.split_once('`')) {
-        return format!("{subject} must be one of {} (not {value:?})", listed(allowed));
+        return whole(format!("must be one of {} (not {value:?})", listed(allowed)));
     }
     if message.starts_with("invalid length ") && message.contains(", expected struct ") {
-        return format!("{subject} must be an object");
+        return whole("must be an object".to_owned());
     }
     let wrong = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "));
     if let Some((_, expected)) = wrong.and_then(|rest| rest.rsplit_once(", expected ")) {
-        return format!("{subject} must be {}", expected_words(expected));
+        return whole(format!("must be {}", expected_words(expected)));
     }
-    if path.is_empty() { message.to_owned() } else { format!("{path} {message}") }
+    at(message.to_owned())
 }
 
 /// serde's "expected one of `a`, `b`" (or "expected `a`", "there are no fields") as "a, b".

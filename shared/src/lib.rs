@@ -18,7 +18,8 @@
 //! message                      typed component notices, follower messages, passive replies
 //! config                       the environment, read once at cold start
 //! crypto, xml                  signatures and AES (bytes in, bytes out); the little XML we need
-//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk, article, input    leaves
+//! account, clock, secret, outbound, logging, metrics, aws, media, menu, jssdk, article    leaves
+//! input                        contract bodies into serde models, refusals naming the field
 //! ```
 //!
 //! Hostile input never panics anywhere in this crate: every parser returns a typed error, and

@@ -21,7 +21,10 @@
 //! across the menu (WeChat's 65316); a `media_id` button names permanent material (a platform
 //! handle of permanent material is accepted: the caller resolves it before publishing).
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+
+use crate::input;
 
 /// Top-level buttons at most.
 pub const MAX_BUTTONS: usize = 3;
@@ -163,18 +166,15 @@ impl Menu {
     /// # Errors
     /// [`MenuError`] naming the first field that breaks WeChat's rules.
     pub fn from_value(value: &Value) -> Result<Self, MenuError> {
-        let object = value.as_object().ok_or_else(|| error("", "the menu must be an object: {\"button\": [...]}"))?;
-        if let Some(extra) = object.keys().find(|k| *k != "button") {
-            return Err(error("", format!("unknown field {extra:?}: the menu has only \"button\"")));
+        let input: MenuInput = input::refused_at(value).map_err(|r| error(&r.path, r.message))?;
+        if input.button.is_empty() || input.button.len() > MAX_BUTTONS {
+            return Err(error("button", format!("{} buttons; a menu has 1 to {MAX_BUTTONS}", input.button.len())));
         }
-        let list = object.get("button").and_then(Value::as_array).ok_or_else(|| error("button", "must be a list"))?;
-        if list.is_empty() || list.len() > MAX_BUTTONS {
-            return Err(error("button", format!("{} buttons; a menu has 1 to {MAX_BUTTONS}", list.len())));
-        }
-        let buttons = list
-            .iter()
+        let buttons = input
+            .button
+            .into_iter()
             .enumerate()
-            .map(|(i, item)| parse_button(item, &format!("button[{i}]"), true))
+            .map(|(i, button)| button.check(&format!("button[{i}]"), true))
             .collect::<Result<Vec<_>, _>>()?;
         let menu = Self { buttons };
         let mut domains: Vec<(String, String)> = Vec::new();
@@ -340,95 +340,135 @@ fn host_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-fn parse_button(item: &Value, path: &str, top: bool) -> Result<Button, MenuError> {
-    let object = item.as_object().ok_or_else(|| error(path, "a button must be an object"))?;
-    let name = text(object, path, "name", if top { MAX_TOP_NAME_BYTES } else { MAX_SUB_NAME_BYTES })?;
-    if let Some(subs) = object.get("sub_button") {
-        if !top {
-            return Err(error(&format!("{path}.sub_button"), "a sub-button cannot have sub-buttons"));
-        }
-        only(object, path, &["name", "sub_button"])?;
-        let subs = subs.as_array().ok_or_else(|| error(&format!("{path}.sub_button"), "must be a list"))?;
-        if subs.is_empty() || subs.len() > MAX_SUB_BUTTONS {
-            return Err(error(
-                &format!("{path}.sub_button"),
-                format!("{} sub-buttons; a parent has 1 to {MAX_SUB_BUTTONS}", subs.len()),
-            ));
-        }
-        let sub_buttons = subs
-            .iter()
-            .enumerate()
-            .map(|(j, sub)| parse_button(sub, &format!("{path}.sub_button[{j}]"), false))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Button { name, action: None, sub_buttons });
-    }
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| error(&format!("{path}.type"), "missing: a button has a type, or sub_button"))?;
-    let action = match kind {
-        "view" => {
-            only(object, path, &["type", "name", "url"])?;
-            Action::View { url: url(object, path)? }
-        }
-        "miniprogram" => {
-            only(object, path, &["type", "name", "url", "appid", "pagepath"])?;
-            Action::MiniProgram {
-                url: url(object, path)?,
-                appid: text(object, path, "appid", 64)?,
-                pagepath: text(object, path, "pagepath", MAX_URL_BYTES)?,
-            }
-        }
-        "media_id" | "view_limited" => {
-            only(object, path, &["type", "name", "media_id"])?;
-            Action::Media { view: kind == "view_limited", media_id: text(object, path, "media_id", MAX_KEY_BYTES)? }
-        }
-        "article_id" | "article_view_limited" => {
-            only(object, path, &["type", "name", "article_id"])?;
-            Action::Article {
-                view: kind == "article_view_limited",
-                article_id: text(object, path, "article_id", MAX_KEY_BYTES)?,
-            }
-        }
-        other => {
-            let kind = KeyKind::parse(other).ok_or_else(|| {
-                error(
-                    &format!("{path}.type"),
-                    format!(
-                        "{other:?} is not a button type: click, view, miniprogram, scancode_push, scancode_waitmsg, \
-                         pic_sysphoto, pic_photo_or_album, pic_weixin, location_select, media_id, view_limited, \
-                         article_id, article_view_limited"
-                    ),
-                )
-            })?;
-            only(object, path, &["type", "name", "key"])?;
-            Action::Key { kind, key: text(object, path, "key", MAX_KEY_BYTES)? }
-        }
-    };
-    Ok(Button { name, action: Some(action), sub_buttons: Vec::new() })
+/// A menu as callers write it (`menu/create`'s body); which fields a button may have is checked
+/// by its `type` in [`ButtonInput::check`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MenuInput {
+    button: Vec<ButtonInput>,
 }
 
-fn only(object: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<(), MenuError> {
-    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(extra) => Err(error(&format!("{path}.{extra}"), "not a field of this button")),
-        None => Ok(()),
+/// Every field any button takes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ButtonInput {
+    name: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    appid: Option<String>,
+    #[serde(default)]
+    pagepath: Option<String>,
+    #[serde(default)]
+    media_id: Option<String>,
+    #[serde(default)]
+    article_id: Option<String>,
+    #[serde(default)]
+    sub_button: Option<Vec<ButtonInput>>,
+}
+
+impl ButtonInput {
+    fn check(self, path: &str, top: bool) -> Result<Button, MenuError> {
+        let name = text(path, "name", Some(self.name), if top { MAX_TOP_NAME_BYTES } else { MAX_SUB_NAME_BYTES })?;
+        let given = [
+            ("type", self.kind.is_some()),
+            ("key", self.key.is_some()),
+            ("url", self.url.is_some()),
+            ("appid", self.appid.is_some()),
+            ("pagepath", self.pagepath.is_some()),
+            ("media_id", self.media_id.is_some()),
+            ("article_id", self.article_id.is_some()),
+            ("sub_button", self.sub_button.is_some()),
+        ];
+        let only = |allowed: &[&str]| match given.iter().find(|(field, present)| *present && !allowed.contains(field)) {
+            Some((extra, _)) => Err(error(&format!("{path}.{extra}"), "not a field of this button")),
+            None => Ok(()),
+        };
+        if let Some(subs) = self.sub_button {
+            if !top {
+                return Err(error(&format!("{path}.sub_button"), "a sub-button cannot have sub-buttons"));
+            }
+            only(&["sub_button"])?;
+            if subs.is_empty() || subs.len() > MAX_SUB_BUTTONS {
+                return Err(error(
+                    &format!("{path}.sub_button"),
+                    format!("{} sub-buttons; a parent has 1 to {MAX_SUB_BUTTONS}", subs.len()),
+                ));
+            }
+            let sub_buttons = subs
+                .into_iter()
+                .enumerate()
+                .map(|(j, sub)| sub.check(&format!("{path}.sub_button[{j}]"), false))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Button { name, action: None, sub_buttons });
+        }
+        let Some(kind) = self.kind else {
+            return Err(error(&format!("{path}.type"), "missing: a button has a type, or sub_button"));
+        };
+        let action = match kind.as_str() {
+            "view" => {
+                only(&["type", "url"])?;
+                Action::View { url: url(path, self.url)? }
+            }
+            "miniprogram" => {
+                only(&["type", "url", "appid", "pagepath"])?;
+                Action::MiniProgram {
+                    url: url(path, self.url)?,
+                    appid: text(path, "appid", self.appid, 64)?,
+                    pagepath: text(path, "pagepath", self.pagepath, MAX_URL_BYTES)?,
+                }
+            }
+            "media_id" | "view_limited" => {
+                only(&["type", "media_id"])?;
+                Action::Media {
+                    view: kind == "view_limited",
+                    media_id: text(path, "media_id", self.media_id, MAX_KEY_BYTES)?,
+                }
+            }
+            "article_id" | "article_view_limited" => {
+                only(&["type", "article_id"])?;
+                Action::Article {
+                    view: kind == "article_view_limited",
+                    article_id: text(path, "article_id", self.article_id, MAX_KEY_BYTES)?,
+                }
+            }
+            other => {
+                let kind = KeyKind::parse(other).ok_or_else(|| {
+                    error(
+                        &format!("{path}.type"),
+                        format!(
+                            "{other:?} is not a button type: click, view, miniprogram, scancode_push, scancode_waitmsg, \
+                             pic_sysphoto, pic_photo_or_album, pic_weixin, location_select, media_id, view_limited, \
+                             article_id, article_view_limited"
+                        ),
+                    )
+                })?;
+                only(&["type", "key"])?;
+                Action::Key { kind, key: text(path, "key", self.key, MAX_KEY_BYTES)? }
+            }
+        };
+        Ok(Button { name, action: Some(action), sub_buttons: Vec::new() })
     }
 }
 
-fn text(object: &Map<String, Value>, path: &str, field: &str, max: usize) -> Result<String, MenuError> {
+fn text(path: &str, field: &str, value: Option<String>, max: usize) -> Result<String, MenuError> {
     let at = format!("{path}.{field}");
-    let value = object.get(field).and_then(Value::as_str).ok_or_else(|| error(&at, "missing"))?;
+    let value = value.ok_or_else(|| error(&at, "missing"))?;
     if value.trim().is_empty() {
         return Err(error(&at, "empty"));
     }
     if value.len() > max {
         return Err(error(&at, format!("{} bytes; at most {max} (UTF-8: a Chinese character is 3)", value.len())));
     }
-    Ok(value.to_owned())
+    Ok(value)
 }
 
-fn url(object: &Map<String, Value>, path: &str) -> Result<String, MenuError> {
-    let value = text(object, path, "url", MAX_URL_BYTES)?;
+fn url(path: &str, value: Option<String>) -> Result<String, MenuError> {
+    let value = text(path, "url", value, MAX_URL_BYTES)?;
     if host_of(&value).is_none() {
         return Err(error(&format!("{path}.url"), "must be an http or https URL"));
     }
@@ -496,9 +536,17 @@ mod tests {
     /// Each break of WeChat's rules is refused, naming the field.
     #[test]
     fn every_rule_broken_names_its_field() {
+        let click = json!({"type": "click", "name": "a", "key": "K"});
         let cases: Vec<(Value, &str, &str)> = vec![
             (json!({"button": []}), "button", "1 to 3"),
-            (json!({"button": [1, 2, 3, 4]}), "button", "4 buttons"),
+            (json!({"button": [click.clone(), click.clone(), click.clone(), click.clone()]}), "button", "4 buttons"),
+            (json!({"button": [1]}), "button[0]", "must be an object"),
+            (json!({"button": [{"type": "click", "name": 5, "key": "K"}]}), "button[0].name", "must be a string"),
+            (
+                json!({"button": [{"type": "click", "name": "a", "key": "K", "color": "red"}]}),
+                "button[0]",
+                "unknown field \"color\"",
+            ),
             (json!({"menu": []}), "", "unknown field"),
             (json!({"button": [{"type": "click", "name": "一二三四五六", "key": "K"}]}), "button[0].name", "18 bytes"),
             (json!({"button": [{"type": "click", "name": "a", "key": "k".repeat(129)}]}), "button[0].key", "129 bytes"),

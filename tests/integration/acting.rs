@@ -67,7 +67,8 @@ async fn a_lent_token_is_the_stored_one_while_fresh_and_one_refresh_serves_every
 async fn customer_service_messages_go_out_as_the_account_within_wechats_rules() {
     let (standin, platform) = authorized().await;
     // Checked before anything is sent.
-    let bad = json!({"touser": "o_a", "msgtype": "news", "news": {"articles": [{}, {}]}});
+    let article = json!({"title": "t", "description": "d", "url": "https://shop.example/1", "picurl": "https://shop.example/1.png"});
+    let bad = json!({"touser": "o_a", "msgtype": "news", "news": {"articles": [article, article]}});
     assert!(
         matches!(platform.acting().send_custom_message(&owner(), ACCOUNT, &bad, None).await, Err(ActError::Invalid(e)) if e.contains("exactly one"))
     );
