@@ -305,6 +305,22 @@ mod tests {
         assert_eq!(&*fine.items[0].name, " a ");
     }
 
+    #[derive(Debug, Deserialize)]
+    struct Optional {
+        #[serde(default, deserialize_with = "present")]
+        n: Option<u32>,
+    }
+
+    #[test]
+    fn absent_is_none_but_null_is_refused_where_a_field_says_so() {
+        assert_eq!(from_value::<Optional>(&json!({})).unwrap().n, None);
+        assert_eq!(from_value::<Optional>(&json!({"n": 3})).unwrap().n, Some(3));
+        assert_eq!(from_value::<Optional>(&json!({"n": null})).unwrap_err(), "n must be a whole number, 0 or more");
+        // The field at fault kept apart, for errors that carry their own path.
+        let refusal = refused_at::<Doc>(&json!({"items": [{"kind": "one", "name": ""}]})).unwrap_err();
+        assert_eq!((refusal.path.as_str(), refusal.message.as_str()), ("items[0].name", "is empty"));
+    }
+
     #[test]
     fn a_body_that_is_not_json_says_so() {
         for body in [&b"{"[..], b"{\"items\": []} x", b"\xff"] {
