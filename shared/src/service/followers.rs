@@ -13,10 +13,12 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ActError, Caller, Followers};
 use crate::bus::SOURCE;
+use crate::input::{self, Text};
 use crate::service::ActingStore;
 use crate::store::{DocumentStore, Follower, FollowerChange, FollowerStore, MarkerKey, QrCodeStore, StoreError};
 use crate::wechat::ErrorKind;
@@ -62,6 +64,36 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
+/// An event of the bus as EventBridge delivers it (`docs/events.md`): its envelope, and the
+/// detail read as [`FollowerDetail`] once the event is one the ledger keeps.
+#[derive(Deserialize)]
+struct BusEvent {
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(default)]
+    detail: Value,
+}
+
+/// What every follower event's detail carries (the bus writes it: `bus/`), as the ledger reads
+/// it; fields it does not read are ignored.
+#[derive(Deserialize)]
+struct FollowerDetail {
+    component_appid: String,
+    authorizer_appid: Text<128>,
+    openid: Text<128>,
+    create_time: i64,
+    #[serde(default)]
+    scene: Option<String>,
+    /// A parametric QR code's ticket, on a follow or scan through one.
+    #[serde(default)]
+    ticket: Option<String>,
+    /// The event's stable id (a scan is counted once per id).
+    #[serde(default)]
+    id: Option<String>,
+}
+
 /// Where a backfill stands, kept between calls.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 struct Backfill {
@@ -83,43 +115,40 @@ impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Followers<'_,
     /// # Errors
     /// [`LedgerError::Malformed`] (drop it), [`LedgerError::Store`] (retry it).
     pub async fn record_follower_event(&self, event: &Value) -> Result<LedgerOutcome, LedgerError> {
-        let malformed = |what: &str| LedgerError::Malformed(what.to_owned());
-        if event.get("source").and_then(Value::as_str).is_some_and(|s| s != SOURCE) {
+        let event = BusEvent::deserialize(event)
+            .map_err(|e| LedgerError::Malformed(format!("not an event of the bus: {e}")))?;
+        if event.source.as_deref().is_some_and(|s| s != SOURCE) {
             return Ok(LedgerOutcome::Ignored);
         }
-        let detail_type =
-            event.get("detail-type").and_then(Value::as_str).ok_or_else(|| malformed("no detail-type"))?;
-        let detail = event.get("detail").and_then(Value::as_object).ok_or_else(|| malformed("no detail"))?;
-        if detail.get("component_appid").and_then(Value::as_str) != Some(self.pages.component_appid.as_str()) {
+        let detail_type = event.detail_type.as_str();
+        let follow = detail_type == "mp.event.subscribe";
+        let scan = detail_type == "mp.event.scan";
+        if !(follow
+            || scan
+            || detail_type.starts_with("mp.message.")
+            || ["mp.event.unsubscribe", "mp.event.click"].contains(&detail_type))
+        {
+            return Ok(LedgerOutcome::Ignored);
+        }
+        let detail: FollowerDetail =
+            input::from_value(&event.detail).map_err(|e| LedgerError::Malformed(format!("detail: {e}")))?;
+        if detail.component_appid != self.pages.component_appid {
             return Ok(LedgerOutcome::Ignored);
         }
         let change = match detail_type {
-            "mp.event.subscribe" => {
-                FollowerChange::Subscribed { scene: detail.get("scene").and_then(Value::as_str).map(str::to_owned) }
-            }
+            "mp.event.subscribe" => FollowerChange::Subscribed { scene: detail.scene },
             "mp.event.unsubscribe" => FollowerChange::Unsubscribed,
             "mp.event.scan" | "mp.event.click" => FollowerChange::Interacted,
-            t if t.starts_with("mp.message.") => FollowerChange::Messaged,
-            _ => return Ok(LedgerOutcome::Ignored),
+            _ => FollowerChange::Messaged,
         };
-        let text = |name: &str| {
-            detail
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty() && v.len() <= 128)
-                .ok_or_else(|| malformed(&format!("detail.{name} is missing or too long")))
-        };
-        let appid = text("authorizer_appid")?;
-        let openid = text("openid")?;
-        let at = detail.get("create_time").and_then(Value::as_i64).ok_or_else(|| malformed("no detail.create_time"))?;
+        let (appid, openid, at) = (&*detail.authorizer_appid, &*detail.openid, detail.create_time);
         self.store.record_follower(appid, openid, at, &change).await?;
         // A scan of a parametric QR code: counted for the code (once per event id), a follow when
         // it brought a new follower.
-        let ticket = detail.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 512);
-        let event_id = detail.get("id").and_then(Value::as_str).filter(|id| !id.is_empty() && id.len() <= 128);
-        let follow = detail_type == "mp.event.subscribe";
+        let ticket = detail.ticket.as_deref().filter(|t| !t.is_empty() && t.len() <= 512);
+        let event_id = detail.id.as_deref().filter(|id| !id.is_empty() && id.len() <= 128);
         if let (Some(ticket), Some(event_id)) = (ticket, event_id)
-            && (follow || detail_type == "mp.event.scan")
+            && (follow || scan)
         {
             self.setup().count_qr_push(appid, ticket, follow, event_id, at).await?;
         }
@@ -310,7 +339,43 @@ fn follower_json(follower: &Follower, now: i64) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
+    use super::{LedgerError, LedgerOutcome};
     use crate::service::testing::{ACCOUNT, backend, world};
+
+    #[tokio::test]
+    async fn the_ledger_reads_the_events_the_bus_writes_and_names_what_is_wrong_with_others() {
+        let w = world().await;
+        let component = w.platform.pages.component_appid.clone();
+        let xml = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_new]]></FromUserName>\
+                   <CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+                   <Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[qrscene_shop-1]]></EventKey></xml>";
+        let message = crate::message::Message::parse(xml).expect("a follow");
+        let written = crate::bus::follower_event(&component, ACCOUNT, &message, xml, 1_700_000_000_123);
+        let delivered = |detail_type: &str, detail: Value| json!({"source": crate::bus::SOURCE, "detail-type": detail_type, "detail": detail});
+        let detail: Value = serde_json::from_str(&written.detail).expect("JSON");
+        let followers = w.platform.followers();
+        let recorded = followers.record_follower_event(&delivered(written.detail_type, detail.clone())).await;
+        assert!(matches!(recorded, Ok(LedgerOutcome::Recorded)), "{recorded:?}");
+        let page = followers.page(&backend(), ACCOUNT, Some(true), None, 10).await.expect("page");
+        assert_eq!(page["followers"][0]["openid"], "o_new", "{page}");
+        assert_eq!(page["followers"][0]["scene"], "shop-1", "{page}");
+
+        let mut no_openid = detail.clone();
+        no_openid.as_object_mut().unwrap().remove("openid");
+        let refused = followers.record_follower_event(&delivered("mp.event.subscribe", no_openid)).await;
+        assert!(
+            matches!(&refused, Err(LedgerError::Malformed(why)) if why == "detail: openid is missing"),
+            "{refused:?}"
+        );
+        let mut elsewhere = detail.clone();
+        elsewhere["component_appid"] = json!("wx_another_platform");
+        let ignored = followers.record_follower_event(&delivered("mp.event.subscribe", elsewhere)).await;
+        assert!(matches!(ignored, Ok(LedgerOutcome::Ignored)), "{ignored:?}");
+        let other_kind = followers.record_follower_event(&delivered("mp.event.templatesendjobfinish", json!({}))).await;
+        assert!(matches!(other_kind, Ok(LedgerOutcome::Ignored)), "{other_kind:?}");
+    }
 
     #[tokio::test]
     async fn an_accounts_followers_are_imported_from_wechat_once_and_counted() {
