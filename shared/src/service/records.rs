@@ -114,6 +114,40 @@ pub(crate) struct MassFinished {
 
 impl Record for MassFinished {}
 
+/// What a web authorization asks for, kept from its start (minted by a site's server, or opened
+/// by the follower's browser) until WeChat's redirect (`web_auth/`). Every field but `user_ref`
+/// is required: a record without one is no start at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WebRequest {
+    pub(crate) appid: String,
+    pub(crate) scope: String,
+    pub(crate) return_to: String,
+    /// The site's user a minted start binds the follower to.
+    #[serde(default)]
+    pub(crate) user_ref: Option<String>,
+}
+
+impl Record for WebRequest {}
+
+/// Who a follower is, kept under a ticket until the site's server redeems it (`web_auth/`); the
+/// redemption answers these fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WebIdentity {
+    pub(crate) authorizer_appid: String,
+    pub(crate) openid: String,
+    #[serde(default)]
+    pub(crate) unionid: Option<String>,
+    pub(crate) scope: String,
+    #[serde(default)]
+    pub(crate) user_ref: Option<String>,
+    /// `{nickname, headimgurl}` for `snsapi_userinfo`, else `null`.
+    #[serde(default)]
+    pub(crate) profile: Value,
+    pub(crate) authorized_at: Timestamp,
+}
+
+impl Record for WebIdentity {}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

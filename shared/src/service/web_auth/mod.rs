@@ -37,6 +37,7 @@ use crate::auth_state::StateError;
 use crate::config::WebAuthConfig;
 use crate::secret::Secret;
 use crate::service::ActingStore;
+use crate::service::records::{Record, WebIdentity, WebRequest};
 use crate::store::{AuthorizerRecord, AuthorizerStatus, Binding, BindingStore, MarkerKey, StoreError};
 use crate::wechat::ApiError;
 
@@ -162,8 +163,9 @@ pub fn binding_json(binding: &Binding) -> Value {
 }
 
 /// A started authorization as kept under its nonce.
-pub(super) fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: Option<&str>) -> Value {
-    json!({"appid": appid, "scope": scope, "return_to": return_to, "user_ref": user_ref})
+pub(super) fn request_json(appid: &str, scope: &str, return_to: &str, user_ref: Option<&str>) -> String {
+    let (appid, scope, return_to) = (appid.to_owned(), scope.to_owned(), return_to.to_owned());
+    WebRequest { appid, scope, return_to, user_ref: user_ref.map(str::to_owned) }.to_json()
 }
 
 /// `return_to`, if it is an absolute http(s) URL on one of the account's origins (and, when the
@@ -240,18 +242,14 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
     pub async fn start_minted_web_authorization(&self, appid: &str, start: &Secret) -> Result<String, WebStartError> {
         let now = self.now();
         let text = self.store.recall(&MarkerKey::web_start(start), now).await?.ok_or(WebStartError::StartUnknown)?;
-        let minted: Value = serde_json::from_str(&text).map_err(|_| WebStartError::StartUnknown)?;
-        let field = |name: &str| minted.get(name).and_then(Value::as_str);
-        let (Some(minted_for), Some(scope), Some(return_to)) = (field("appid"), field("scope"), field("return_to"))
-        else {
-            return Err(WebStartError::StartUnknown);
-        };
+        let minted = WebRequest::read(Some(&text)).ok_or(WebStartError::StartUnknown)?;
+        let WebRequest { appid: minted_for, scope, return_to, user_ref } = &minted;
         if minted_for != appid
             || !self.store.remember_once(&MarkerKey::web_start_used(start), WEB_START_SECS * 2, now).await?
         {
             return Err(WebStartError::StartUnknown);
         }
-        self.begin_web_authorization(appid, scope, return_to, field("user_ref")).await
+        self.begin_web_authorization(appid, scope, return_to, user_ref.as_deref()).await
     }
 
     async fn begin_web_authorization(
@@ -280,7 +278,7 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
         let state = self.web_signer.sign("", now + WEB_STATE_SECS);
         let nonce = state.split('.').nth(2).unwrap_or_default();
         let request = request_json(appid, scope, return_to.as_str(), user_ref);
-        self.store.remember_value(&MarkerKey::web_request(nonce), &request.to_string(), WEB_STATE_SECS, now).await?;
+        self.store.remember_value(&MarkerKey::web_request(nonce), &request, WEB_STATE_SECS, now).await?;
         let redirect_uri = redirect.replace("$APPID$", appid);
         Ok(authorize_url(&config.oauth_base, appid, &redirect_uri, scope, &state, &self.pages.component_appid))
     }
@@ -302,14 +300,11 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
             StateError::Malformed | StateError::Forged => WebCallbackError::StateInvalid,
         })?;
         let key = MarkerKey::web_request(&claims.nonce);
-        let request: Value = match self.store.recall(&key, now).await? {
-            Some(text) => serde_json::from_str(&text).map_err(|_| WebCallbackError::StateInvalid)?,
-            None => return Err(WebCallbackError::StateExpired),
+        let Some(text) = self.store.recall(&key, now).await? else {
+            return Err(WebCallbackError::StateExpired);
         };
-        let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);
-        let (Some(appid), Some(_scope), Some(return_to)) = (text("appid"), text("scope"), text("return_to")) else {
-            return Err(WebCallbackError::StateInvalid);
-        };
+        let WebRequest { appid, return_to, user_ref, .. } =
+            WebRequest::read(Some(&text)).ok_or(WebCallbackError::StateInvalid)?;
         if appid_param.is_some_and(|a| a != appid) {
             return Err(WebCallbackError::StateInvalid);
         }
@@ -341,12 +336,16 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
         let mut bytes = [0u8; 24];
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a ticket: {e}")))?;
         let ticket = Secret::new(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes));
-        let kept = json!({
-            "authorizer_appid": appid, "openid": identity.openid, "unionid": identity.unionid,
-            "scope": identity.scope, "user_ref": request.get("user_ref"), "profile": profile,
-            "authorized_at": now,
-        });
-        self.store.remember_value(&MarkerKey::web_ticket(&ticket), &kept.to_string(), WEB_TICKET_SECS, now).await?;
+        let kept = WebIdentity {
+            authorizer_appid: appid,
+            openid: identity.openid,
+            unionid: identity.unionid,
+            scope: identity.scope,
+            user_ref,
+            profile,
+            authorized_at: now,
+        };
+        self.store.remember_value(&MarkerKey::web_ticket(&ticket), &kept.to_json(), WEB_TICKET_SECS, now).await?;
         let mut back = url::Url::parse(&return_to).map_err(|_| WebCallbackError::StateInvalid)?;
         back.query_pairs_mut().append_pair("wx_ticket", ticket.expose());
         Ok(back.into())
@@ -369,10 +368,10 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
         let Some(text) = self.store.recall(&MarkerKey::web_ticket(ticket), now).await? else {
             return Err(RedeemError::NotFound);
         };
-        let identity: Value = serde_json::from_str(&text).map_err(|_| RedeemError::NotFound)?;
+        let identity = WebIdentity::read(Some(&text)).ok_or(RedeemError::NotFound)?;
         // Redeemed on its own account's route only: a server allowed one account learns nothing
         // of another's followers.
-        if identity.get("authorizer_appid").and_then(Value::as_str) != Some(appid) {
+        if identity.authorizer_appid != appid {
             return Err(RedeemError::NotFound);
         }
         match self.owned_account(caller, appid).await {
@@ -387,20 +386,20 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
             return Err(RedeemError::Used);
         }
         let Some(user_ref) = bind_user_ref else {
-            return Ok(identity);
+            return Ok(Value::Object(identity.fields()));
         };
-        if identity.get("user_ref").and_then(Value::as_str) != Some(user_ref) {
+        if identity.user_ref.as_deref() != Some(user_ref) {
             tracing::warn!(authorizer = %appid, "a ticket redeemed for another user_ref than it was started with");
             return Err(RedeemError::UserRefMismatch);
         }
         let binding = Binding {
-            openid: identity.get("openid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            openid: identity.openid.clone(),
             user_ref: user_ref.to_owned(),
-            unionid: identity.get("unionid").and_then(Value::as_str).map(str::to_owned),
+            unionid: identity.unionid.clone(),
             bound_at: now,
             bound_by: caller.name().to_owned(),
         };
-        let mut answer = identity;
+        let mut answer = Value::Object(identity.fields());
         match self.store.bind(appid, &binding).await {
             Ok(()) => answer["binding"] = binding_json(&binding),
             // The identity stands; the site learns why nothing was bound and may unbind first.

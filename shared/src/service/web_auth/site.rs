@@ -138,9 +138,7 @@ impl<S: ActingStore> WebAuth<'_, S> {
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a start: {e}")))?;
         let start = Secret::new(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes));
         let minted = request_json(appid, scope, return_to, user_ref);
-        self.store
-            .remember_value(&MarkerKey::web_start(&start), &minted.to_string(), WEB_START_SECS, self.now())
-            .await?;
+        self.store.remember_value(&MarkerKey::web_start(&start), &minted, WEB_START_SECS, self.now()).await?;
         let link = format!("{}?start={}", start_url.replace("$APPID$", appid), start.expose());
         Ok(json!({"start_url": link, "expires_in": WEB_START_SECS}))
     }
