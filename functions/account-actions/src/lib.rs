@@ -28,9 +28,11 @@
 
 use lambda_http::http::{Method, header};
 use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::Secret;
 use shared::app::App;
+use shared::input;
 use shared::service::{BindingSide, Caller, RedeemError, binding_json};
 use shared::store::TokenStore;
 use shared::web::{self, DashboardCode};
@@ -252,14 +254,24 @@ async fn respond<S: TokenStore>(
     Ok(response)
 }
 
+/// `POST …/web-tickets/redeem`: the ticket the follower's browser brought, and the site's user to
+/// bind the follower to.
+#[derive(Deserialize)]
+struct Redemption {
+    ticket: String,
+    #[serde(default)]
+    user_ref: Option<String>,
+}
+
 /// A site's server redeems a follower's ticket of this account, binding the follower to its
 /// `user_ref` when the start it minted carried that one.
 async fn redeem<S: TokenStore>(app: &App<S>, caller: &Caller, appid: &str, body: &Value) -> Response<Body> {
-    let ticket = body.get("ticket").and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 64);
-    let user_ref = match body.get("user_ref") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r.as_str())),
-        Some(_) => Err(()),
+    let asked = input::from_value::<Redemption>(body).ok();
+    let ticket = asked.as_ref().map(|a| a.ticket.as_str()).filter(|t| !t.is_empty() && t.len() <= 64);
+    let user_ref = match asked.as_ref().map(|a| a.user_ref.as_deref()) {
+        Some(None) => Ok(None),
+        Some(Some(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r)),
+        _ => Err(()),
     };
     let (Some(ticket), Ok(user_ref)) = (ticket, user_ref) else {
         return DashboardCode::BadParameter.respond(

@@ -23,8 +23,10 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::app::App;
+use shared::input;
 use shared::service::{MAX_QR_DAYS, MenuState, NewQrCode, QrCodeFigures};
 use shared::store::{StoredQrCode, TokenStore};
 use shared::web::{self, DashboardCode};
@@ -198,12 +200,9 @@ async fn respond<S: TokenStore>(
             Err(reason) => refused(&reason),
         },
         Action::CreateTag | Action::RenameTag(_) => {
-            let name = match json_body() {
-                Ok(body) => body.get("name").and_then(Value::as_str).map(str::to_owned),
+            let name = match input::from_slice::<TagName>(body) {
+                Ok(TagName { name }) => name,
                 Err(reason) => return Ok(refused(&reason)),
-            };
-            let Some(name) = name else {
-                return Ok(refused("name is required: the tag's name"));
             };
             match action {
                 Action::RenameTag(id) => match tag_id(&id) {
@@ -224,20 +223,9 @@ async fn respond<S: TokenStore>(
             Err(reason) => refused(&reason),
         },
         Action::TagFollowers(id) => {
-            let (id, body) = match (tag_id(&id), json_body()) {
-                (Ok(id), Ok(body)) => (id, body),
+            let (id, TagFollowers { openids, remove }) = match (tag_id(&id), input::from_slice(body)) {
+                (Ok(id), Ok(asked)) => (id, asked),
                 (Err(reason), _) | (_, Err(reason)) => return Ok(refused(&reason)),
-            };
-            let openids: Option<Vec<String>> = body
-                .get("openids")
-                .and_then(Value::as_array)
-                .and_then(|list| list.iter().map(|o| o.as_str().map(str::to_owned)).collect());
-            let remove = match body.get("remove") {
-                None => Some(false),
-                Some(value) => value.as_bool(),
-            };
-            let (Some(openids), Some(remove)) = (openids, remove) else {
-                return Ok(refused("openids (a list of OpenIDs) is required; remove, if given, is true or false"));
             };
             answer(
                 platform.followers().tag_followers(caller, appid, id, &openids, !remove)
@@ -321,12 +309,9 @@ async fn respond<S: TokenStore>(
             json!({"reset": true, "resets_used": used, "resets_per_month": shared::service::QUOTA_RESETS_PER_MONTH})
         })),
         Action::JsConfig => {
-            let url = match json_body() {
-                Ok(body) => body.get("url").and_then(Value::as_str).map(str::to_owned),
+            let url = match input::from_slice::<PageUrl>(body) {
+                Ok(PageUrl { url }) => url,
                 Err(reason) => return Ok(refused(&reason)),
-            };
-            let Some(url) = url else {
-                return Ok(refused("url is required: the page's address, as location.href.split('#')[0]"));
             };
             answer(platform.acting().js_config(caller, appid, &url).await.map(|c| {
                 json!({"appId": c.app_id, "timestamp": c.timestamp, "nonceStr": c.nonce_str,
@@ -389,6 +374,26 @@ pub fn figures_json(figures: &QrCodeFigures, now: i64) -> Value {
 pub fn date_of(day: i64) -> String {
     let (y, m, d) = shared::clock::civil_date(day);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `POST …/tags`, `PUT …/tags/{id}`: the tag's name (WeChat's rules checked by the use case).
+#[derive(Deserialize)]
+struct TagName {
+    name: String,
+}
+
+/// `POST …/tags/{id}/followers`: whom to tag (or untag, with `remove`).
+#[derive(Deserialize)]
+struct TagFollowers {
+    openids: Vec<String>,
+    #[serde(default)]
+    remove: bool,
+}
+
+/// `POST …/js-config`: the page, as `location.href.split('#')[0]`.
+#[derive(Deserialize)]
+struct PageUrl {
+    url: String,
 }
 
 #[cfg(test)]

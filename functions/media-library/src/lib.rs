@@ -19,8 +19,10 @@ pub use shared::staging::S3Staging;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::app::App;
+use shared::input;
 use shared::media::{Kind, Lifetime};
 use shared::service::{Begun, MAX_MEDIA_PAGE, NewMedium, UPLOAD_URL_SECS};
 use shared::staging::Staging;
@@ -95,32 +97,42 @@ pub fn medium_json(medium: &StoredMedium, now: i64) -> Value {
     })
 }
 
-/// The declaration in a `POST …/media` body.
-fn declaration(body: &Value) -> Result<NewMedium, String> {
-    let text = |name: &str| body.get(name).and_then(Value::as_str);
+/// The declaration in a `POST …/media` body: what the file will be, before any byte of it.
+#[derive(Deserialize)]
+struct Declaration {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    lifetime: Option<String>,
+    content_type: String,
+    /// The file's length in bytes.
+    size: u64,
+    /// The file's SHA-256 in hex.
+    sha256: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    introduction: Option<String>,
+}
+
+/// The declaration of a `POST …/media` body, its kind and lifetime named as WeChat's.
+fn declaration(body: &[u8]) -> Result<NewMedium, String> {
+    let declared: Declaration = input::from_slice(body)?;
     let kinds = "image, voice, video, thumb or article_image";
-    let kind = Kind::parse(text("type").unwrap_or_default()).ok_or_else(|| format!("type must be {kinds}"))?;
-    let lifetime = match body.get("lifetime") {
+    let kind = Kind::parse(&declared.kind).ok_or_else(|| format!("type must be {kinds}"))?;
+    let lifetime = match declared.lifetime.as_deref() {
         None if kind.permanent_only() => Lifetime::Permanent,
         None => Lifetime::Temporary,
-        Some(name) => name.as_str().and_then(Lifetime::parse).ok_or("lifetime must be temporary or permanent")?,
-    };
-    let content_type = text("content_type").ok_or("content_type is required (image/png, video/mp4, …)")?.to_owned();
-    let size = body.get("size").and_then(Value::as_u64).ok_or("size is required: the file's length in bytes")?;
-    let sha256 = text("sha256").ok_or("sha256 is required: the file's SHA-256 in hex")?.to_ascii_lowercase();
-    let optional = |name: &str| match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{name} must be a string")),
+        Some(name) => Lifetime::parse(name).ok_or("lifetime must be temporary or permanent")?,
     };
     Ok(NewMedium {
         kind,
         lifetime,
-        content_type,
-        size,
-        sha256,
-        title: optional("title")?,
-        introduction: optional("introduction")?,
+        content_type: declared.content_type,
+        size: declared.size,
+        sha256: declared.sha256.to_ascii_lowercase(),
+        title: declared.title,
+        introduction: declared.introduction,
     })
 }
 
@@ -159,9 +171,7 @@ async fn respond<S: TokenStore>(
                     account.refused("the body is a declaration, not the file: upload the file to the URL it answers")
                 );
             }
-            let declared = serde_json::from_slice::<Value>(body)
-                .map_err(|_| "the body must be JSON".to_owned())
-                .and_then(|body| declaration(&body));
+            let declared = declaration(body);
             let new = match declared {
                 Ok(new) => new,
                 Err(reason) => {

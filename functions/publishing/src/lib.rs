@@ -143,11 +143,7 @@ async fn respond<S: TokenStore>(
         Action::Publication(publish_id) => answer(platform.publishing().publication(caller, appid, &publish_id).await),
         Action::Preview => {
             let parsed = serde_json::from_slice::<Value>(body).map_err(|_| "the body must be JSON".to_owned());
-            let (openid, message) = match parsed.and_then(|body| {
-                let openid = body.get("openid").and_then(Value::as_str).map(str::to_owned);
-                let openid = openid.ok_or("openid: the follower who gets the preview")?;
-                Ok((openid, MassMessage::from_value(&body)?))
-            }) {
+            let (openid, message) = match parsed.and_then(|body| MassMessage::preview_from_value(&body)) {
                 Ok(parsed) => parsed,
                 Err(reason) => return Ok(refused(&reason)),
             };

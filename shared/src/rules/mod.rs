@@ -198,7 +198,22 @@ impl RuleSet {
     /// # Errors
     /// As [`RuleSet::parse`].
     pub fn from_value(value: &Value) -> Result<Self, RuleError> {
-        let document: DocumentInput = crate::input::from_value(value).map_err(at_rule)?;
+        Self::checked(crate::input::from_value(value).map_err(at_rule)?)
+    }
+
+    /// A document the platform stored (checked when it was saved), read straight from its text
+    /// and checked again, without the field paths a caller's body is refused with: the push path
+    /// loads rules this way, and tracking paths there would cost its binary about 60 KB.
+    ///
+    /// # Errors
+    /// [`RuleError`]: the document no longer parses (a corrupted item, a rule this build does not
+    /// know), naming serde's reason or the rule at fault.
+    pub fn from_stored(text: &str) -> Result<Self, RuleError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| whole(e.to_string()))?;
+        Self::checked(serde::Deserialize::deserialize(&value).map_err(|e: serde_json::Error| whole(e.to_string()))?)
+    }
+
+    fn checked(document: DocumentInput) -> Result<Self, RuleError> {
         if document.rules.len() > MAX_RULES {
             return Err(whole(format!("{} rules; an account may have at most {MAX_RULES}", document.rules.len())));
         }

@@ -157,10 +157,7 @@ impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
         let document_bytes = stored.document.len();
         // Stored documents were checked on save; one that no longer parses (a corrupted item, a
         // rule this build does not know) answers nothing rather than something wrong.
-        match serde_json::from_str::<Value>(&stored.document)
-            .map_err(|e| e.to_string())
-            .and_then(|value| RuleSet::from_value(&value).map_err(|e| e.to_string()))
-        {
+        match RuleSet::from_stored(&stored.document) {
             Ok(set) if set.rules.is_empty() => Ok((None, 0)),
             Ok(set) => Ok((Some(Arc::new(Matcher::new(set))), document_bytes)),
             Err(err) => {

@@ -74,6 +74,16 @@ impl MassMessage {
         Self::from_input(input::from_value(body)?)
     }
 
+    /// A preview's body: the follower who gets it (`openid`) and the message.
+    ///
+    /// # Errors
+    /// What is wrong, the field named.
+    pub fn preview_from_value(body: &Value) -> Result<(String, Self), String> {
+        let mut input: MassInput = input::from_value(body)?;
+        let openid = input.openid.take().ok_or("openid is missing: the follower who gets the preview")?;
+        Ok((openid.into_string(), Self::from_input(input)?))
+    }
+
     fn from_input(input: MassInput) -> Result<Self, String> {
         let msgtype = input.msgtype.name();
         let bodies = [
@@ -547,7 +557,11 @@ mod tests {
         // A preview names its follower instead of an audience.
         let mut preview = text.clone();
         preview["openid"] = json!("o_1");
-        assert_eq!(MassMessage::from_value(&preview).unwrap(), MassMessage::from_value(&text).unwrap());
+        assert_eq!(
+            MassMessage::preview_from_value(&preview).unwrap(),
+            ("o_1".to_owned(), MassMessage::from_value(&text).unwrap())
+        );
+        assert!(MassMessage::preview_from_value(&text).unwrap_err().starts_with("openid is missing"));
     }
 
     #[tokio::test]

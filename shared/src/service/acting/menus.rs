@@ -294,7 +294,7 @@ impl<S: ActingStore + DocumentStore + FollowerStore + MediaStore> Setup<'_, S> {
         conditional: &[Value],
     ) -> Result<(Vec<KeyLink>, Vec<usize>), ActError> {
         let rules = match self.store.document(DocumentKind::ReplyRules, appid).await? {
-            Some(stored) => RuleSet::parse(stored.document.as_bytes()).unwrap_or_default(),
+            Some(stored) => RuleSet::from_stored(&stored.document).unwrap_or_default(),
             None => RuleSet::default(),
         };
         let click_rule =

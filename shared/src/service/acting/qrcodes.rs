@@ -245,7 +245,7 @@ impl<S: ActingStore + DocumentStore + QrCodeStore> Setup<'_, S> {
     /// the scene, else the first without one (which answer every code).
     async fn scene_rules(&self, appid: &str, codes: &[StoredQrCode]) -> Result<Vec<SceneRules>, ActError> {
         let rules = match self.store.document(DocumentKind::ReplyRules, appid).await? {
-            Some(stored) => RuleSet::parse(stored.document.as_bytes()).unwrap_or_default(),
+            Some(stored) => RuleSet::from_stored(&stored.document).unwrap_or_default(),
             None => RuleSet::default(),
         };
         let find = |scene: &str, subscribe: bool| {

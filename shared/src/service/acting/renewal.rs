@@ -168,8 +168,7 @@ impl<S: ActingStore + DocumentStore + MediaStore> Inbound<'_, S> {
         else {
             return Ok(HashSet::new());
         };
-        let value: serde_json::Value = serde_json::from_str(&stored.document).map_err(|e| e.to_string())?;
-        let mut set = crate::rules::RuleSet::from_value(&value).map_err(|e| e.to_string())?;
+        let mut set = crate::rules::RuleSet::from_stored(&stored.document).map_err(|e| e.to_string())?;
         Ok(set
             .rules
             .iter_mut()

@@ -27,20 +27,12 @@ impl<S: ActingStore> Acting<'_, S> {
     /// # Errors
     /// [`ActError`]; [`ActError::Invalid`] for a request without `template_id_short`.
     pub async fn add_template(&self, caller: &Caller, appid: &str, request: &Value) -> Result<Value, ActError> {
-        let short = request
-            .get("template_id_short")
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty() && s.len() <= 64)
-            .ok_or_else(|| ActError::Invalid("template_id_short (the library template's id) is required".to_owned()))?;
-        let keywords: Vec<String> = match request.get("keyword_name_list") {
-            None => Vec::new(),
-            Some(Value::Array(list)) if list.len() <= 10 && list.iter().all(Value::is_string) => {
-                list.iter().filter_map(Value::as_str).map(str::to_owned).collect()
-            }
-            Some(_) => {
-                return Err(ActError::Invalid("keyword_name_list must be a list of at most 10 names".to_owned()));
-            }
-        };
+        let AddTemplate { template_id_short, keyword_name_list: keywords } =
+            input::from_value(request).map_err(ActError::Invalid)?;
+        if keywords.len() > 10 {
+            return Err(ActError::Invalid("keyword_name_list must be a list of at most 10 names".to_owned()));
+        }
+        let short = &*template_id_short;
         let record = self.account_for(caller, appid).await?;
         let keywords = &keywords;
         let template_id = self
@@ -123,6 +115,15 @@ impl<S: ActingStore> Acting<'_, S> {
         kept.entry("status").or_insert(json!("sent"));
         Ok(Value::Object(kept))
     }
+}
+
+/// `POST …/templates`: a template of WeChat's library (`template_id_short`), with the keywords
+/// the account wants of it.
+#[derive(Deserialize)]
+struct AddTemplate {
+    template_id_short: Text<64>,
+    #[serde(default)]
+    keyword_name_list: Vec<String>,
 }
 
 /// A template message request checked: `touser`, `template_id`, `data` (`{key: {value}}`),
