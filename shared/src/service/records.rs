@@ -130,19 +130,23 @@ pub(crate) struct WebRequest {
 impl Record for WebRequest {}
 
 /// Who a follower is, kept under a ticket until the site's server redeems it (`web_auth/`); the
-/// redemption answers these fields.
+/// redemption answers these fields. Only the account is required (a ticket is redeemed on its
+/// own account's route); the rest read as their defaults when absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct WebIdentity {
     pub(crate) authorizer_appid: String,
+    #[serde(default)]
     pub(crate) openid: String,
     #[serde(default)]
     pub(crate) unionid: Option<String>,
+    #[serde(default)]
     pub(crate) scope: String,
     #[serde(default)]
     pub(crate) user_ref: Option<String>,
     /// `{nickname, headimgurl}` for `snsapi_userinfo`, else `null`.
     #[serde(default)]
     pub(crate) profile: Value,
+    #[serde(default)]
     pub(crate) authorized_at: Timestamp,
 }
 
@@ -171,5 +175,20 @@ mod tests {
         assert_eq!((older.msg_id.as_str(), older.request), ("7", None));
         assert_eq!(MassSent::read(Some("not json")), None);
         assert_eq!(MassSent::read(None), None);
+    }
+
+    #[test]
+    fn a_web_start_needs_every_field_but_its_user_and_an_identity_only_its_account() {
+        let request = WebRequest {
+            appid: "wx1".into(),
+            scope: "snsapi_base".into(),
+            return_to: "https://shop.example/back".into(),
+            user_ref: None,
+        };
+        assert_eq!(WebRequest::read(Some(&request.to_json())), Some(request));
+        assert_eq!(WebRequest::read(Some(r#"{"appid":"wx1","scope":"snsapi_base"}"#)), None, "no return_to: no start");
+        let identity = WebIdentity::read(Some(r#"{"authorizer_appid":"wx1","openid":"o1"}"#)).expect("an identity");
+        assert_eq!((identity.openid.as_str(), identity.profile.is_null(), identity.authorized_at), ("o1", true, 0));
+        assert_eq!(WebIdentity::read(Some(r#"{"openid":"o1"}"#)), None, "no account: not redeemable");
     }
 }
