@@ -372,7 +372,17 @@ async fn the_stand_in_holds_wechats_rules_for_web_authorization() {
     assert_eq!(client.web_identity(&component, ACCOUNT, &code).await.unwrap_err().errcode(), Some(40163));
     // userinfo: today's fields (no sex or region), and only for snsapi_userinfo.
     let info = client.web_profile(&identity.access_token, &identity.openid).await.unwrap();
-    assert_eq!((info["sex"].as_i64(), info["province"].as_str(), info["city"].as_str()), (Some(0), Some(""), Some("")));
+    assert!(info.nickname.as_deref().is_some_and(|n| !n.is_empty()) && info.headimgurl.is_some(), "{info:?}");
+    let raw: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/sns/userinfo", standin.base_url()))
+        .query(&[("access_token", identity.access_token.expose()), ("openid", identity.openid.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((raw["sex"].as_i64(), raw["province"].as_str(), raw["city"].as_str()), (Some(0), Some(""), Some("")));
     assert_eq!(client.web_profile(&identity.access_token, "o_someone_else").await.unwrap_err().errcode(), Some(40003));
     let callback = to_callback(&base, &standin, "snsapi_base", "grace", true).await;
     let code = Secret::new(

@@ -5,6 +5,7 @@
 //! was lost would reach every follower twice. WeChat's own guard is `clientmsgid` (45065 for one
 //! already used within 24 hours), which the platform always sends.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, WeChatClient};
@@ -54,10 +55,17 @@ impl WeChatClient {
     ///
     /// # Errors
     /// [`ApiError`].
-    pub async fn mass_status(&self, authorizer_token: &Secret, msg_id: &str) -> Result<Value, ApiError> {
+    pub async fn mass_status(&self, authorizer_token: &Secret, msg_id: &str) -> Result<MassStatus, ApiError> {
         let token = Some(("access_token", authorizer_token));
         let body = json!({"msg_id": msg_id});
-        let out: Value = self.post_with("message/mass/get", "/cgi-bin/message/mass/get", token, &body).await?;
-        Ok(super::wire::answer_only(out))
+        self.post_with("message/mass/get", "/cgi-bin/message/mass/get", token, &body).await
     }
+}
+
+/// WeChat's state of a mass send (`message/mass/get`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct MassStatus {
+    /// `SEND_SUCCESS`, `SENDING`, `SEND_FAIL`, `DELETE`; `None`: WeChat did not say.
+    #[serde(default, deserialize_with = "super::wire::text")]
+    pub msg_status: Option<String>,
 }

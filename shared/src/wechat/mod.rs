@@ -24,8 +24,10 @@ mod wire;
 
 pub use self::drafts::ArticleList;
 pub use self::error::{ApiError, ErrorKind};
+pub use self::mass::MassStatus;
 pub use self::media::{Material, MaterialCount, MaterialPage, UploadFile, Uploaded};
 pub use self::menu::LiveMenu;
+pub use self::publish::{Publication, PublishedArticle, PublishedArticles};
 pub use self::qrcode::QrTicket;
 pub use self::tags::{TAG_BATCH, Tag};
 
@@ -118,6 +120,18 @@ pub struct WebIdentity {
     pub scope: String,
     /// The user-level token (for `sns/userinfo`), never stored.
     pub access_token: Secret,
+}
+
+/// A follower's profile from `sns/userinfo` (nickname and avatar; WeChat leaves the rest empty
+/// since 2021-10-20).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct WebProfile {
+    /// The nickname.
+    #[serde(default, deserialize_with = "wire::text")]
+    pub nickname: Option<String>,
+    /// The avatar's URL.
+    #[serde(default, deserialize_with = "wire::text")]
+    pub headimgurl: Option<String>,
 }
 
 /// The WeChat API client.
@@ -500,7 +514,7 @@ impl WeChatClient {
     ///
     /// # Errors
     /// [`ApiError`]: 48001 for an `snsapi_base` token, 40001/42001 an invalid token.
-    pub async fn web_profile(&self, user_token: &Secret, openid: &str) -> Result<serde_json::Value, ApiError> {
+    pub async fn web_profile(&self, user_token: &Secret, openid: &str) -> Result<WebProfile, ApiError> {
         let query = [("access_token", user_token.expose()), ("openid", openid), ("lang", "zh_CN")];
         self.get_query("sns/userinfo", "/sns/userinfo", &query).await
     }

@@ -5,10 +5,47 @@
 //! pushes `PUBLISHJOBFINISH` when it is done. Submitting is never retried here: a repeat of a
 //! submission whose answer was lost would publish the article twice.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, WeChatClient};
 use crate::secret::Secret;
+
+/// WeChat's state of a publication (`freepublish/get`), read leniently: the page documents the
+/// fields by example only, so a number may come as text and a part of another shape is left out
+/// rather than failing the whole answer.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Publication {
+    /// 0 published, 1 publishing, 2 refused as not original, 3 failed, 4 refused by review,
+    /// 5 deleted after success, 6 banned after success; `None`: WeChat did not say.
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    pub publish_status: Option<i64>,
+    /// The published article's id (when published).
+    #[serde(default, deserialize_with = "super::wire::text")]
+    pub article_id: Option<String>,
+    /// The published articles.
+    #[serde(default, deserialize_with = "super::wire::forgiving")]
+    pub article_detail: PublishedArticles,
+    /// The positions of the articles that failed (WeChat's own list, passed on).
+    #[serde(default)]
+    pub fail_idx: Option<Value>,
+}
+
+/// `article_detail`: the articles of a publication.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PublishedArticles {
+    /// One per article, in order.
+    #[serde(default, deserialize_with = "super::wire::forgiving")]
+    pub item: Vec<PublishedArticle>,
+}
+
+/// One published article.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PublishedArticle {
+    /// Its permanent link.
+    #[serde(default, deserialize_with = "super::wire::text")]
+    pub article_url: Option<String>,
+}
 
 impl WeChatClient {
     /// `freepublish/submit` of draft `media_id`: the `publish_id`.
@@ -25,16 +62,14 @@ impl WeChatClient {
             .ok_or_else(|| ApiError::Decode { call, message: "no publish_id in the answer".into() })
     }
 
-    /// `freepublish/get`: WeChat's state of a publication (`publish_status`, `article_id`,
-    /// `article_detail`, `fail_idx`).
+    /// `freepublish/get`: WeChat's state of a publication.
     ///
     /// # Errors
     /// [`ApiError`].
-    pub async fn publication(&self, authorizer_token: &Secret, publish_id: &str) -> Result<Value, ApiError> {
+    pub async fn publication(&self, authorizer_token: &Secret, publish_id: &str) -> Result<Publication, ApiError> {
         let token = Some(("access_token", authorizer_token));
         let body = json!({"publish_id": publish_id});
-        let out: Value = self.post_with("freepublish/get", "/cgi-bin/freepublish/get", token, &body).await?;
-        Ok(super::wire::answer_only(out))
+        self.post_with("freepublish/get", "/cgi-bin/freepublish/get", token, &body).await
     }
 
     /// `freepublish/delete`: the published article `article_id` (all of it with `index` 0, else

@@ -32,17 +32,23 @@ fn lenient_value(value: &Value) -> Option<i64> {
 }
 
 /// An integer that may arrive as a number or a string, or be absent/null/garbage (→ `None`).
-fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(lenient_value))
 }
 
 /// A string that may arrive as a string or a number, or be absent/null (→ `None`).
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     })
+}
+
+/// A part of an answer whose shape WeChat does not pin down (UNCONFIRMED): read as `T` when it
+/// has `T`'s shape, else as `T`'s default, so the rest of the answer still counts.
+pub(super) fn forgiving<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
+    Ok(T::deserialize(Value::deserialize(d)?).unwrap_or_default())
 }
 
 fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -194,6 +200,24 @@ mod tests {
         );
         assert!(decode::<Ok>("x", br#"{"errcode":0,"errmsg":"ok"}"#).is_ok());
         assert!(matches!(decode::<Ok>("x", b"<html>"), Err(ApiError::Decode { .. })));
+    }
+
+    #[test]
+    fn a_publications_state_is_read_whatever_shape_its_parts_come_in() {
+        use crate::wechat::{Publication, PublishedArticle};
+        let answer = br#"{"errcode":0,"publish_id":"1","publish_status":"0","article_id":7,
+            "article_detail":{"count":1,"item":[{"idx":1,"article_url":"https://mp.weixin.qq.com/s/x"}]},"fail_idx":[]}"#;
+        let state: Publication = decode("freepublish/get", answer).unwrap();
+        assert_eq!((state.publish_status, state.article_id.as_deref()), (Some(0), Some("7")));
+        assert_eq!(
+            state.article_detail.item,
+            [PublishedArticle { article_url: Some("https://mp.weixin.qq.com/s/x".into()) }]
+        );
+        // A part of another shape (UNCONFIRMED fields) is left out; the status still counts.
+        let odd: Publication = decode("x", br#"{"publish_status":1,"article_detail":{"item":"none"}}"#).unwrap();
+        assert_eq!((odd.publish_status, odd.article_detail.item.len()), (Some(1), 0));
+        let empty: Publication = decode("x", br#"{"errcode":0,"errmsg":"ok"}"#).unwrap();
+        assert_eq!(empty, Publication::default());
     }
 
     #[test]

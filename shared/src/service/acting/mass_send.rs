@@ -491,7 +491,7 @@ impl<S: ActingStore + FollowerStore + MediaStore> Publishing<'_, S> {
             let state = self
                 .with_account_token(record, false, |token| async move { self.wechat.mass_status(&token, msg_id).await })
                 .await?;
-            out["msg_status"] = state.get("msg_status").cloned().unwrap_or(Value::Null);
+            out["msg_status"] = json!(state.msg_status);
             out["source"] = json!("wechat");
         }
         Ok(out)

@@ -110,16 +110,13 @@ impl<S: ActingStore> Publishing<'_, S> {
                         self.wechat.publication(&token, publish_id).await
                     })
                     .await?;
-                let status = state.get("publish_status").and_then(Value::as_i64).unwrap_or(-1);
-                let urls: Vec<Value> = state["article_detail"]["item"]
-                    .as_array()
-                    .map(|items| items.iter().filter_map(|i| i.get("article_url").cloned()).collect())
-                    .unwrap_or_default();
+                let status = state.publish_status.unwrap_or(-1);
+                let urls: Vec<String> = state.article_detail.item.into_iter().filter_map(|i| i.article_url).collect();
                 out["publish_status"] = json!(status);
                 out["status"] = json!(publish_status_name(status));
-                out["article_id"] = state.get("article_id").cloned().unwrap_or(Value::Null);
+                out["article_id"] = json!(state.article_id);
                 out["article_urls"] = json!(urls);
-                out["fail_idx"] = state.get("fail_idx").cloned().unwrap_or_else(|| json!([]));
+                out["fail_idx"] = state.fail_idx.unwrap_or_else(|| json!([]));
                 out["source"] = json!("wechat");
             }
         }

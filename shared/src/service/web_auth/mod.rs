@@ -329,8 +329,8 @@ impl<S: ActingStore + BindingStore> WebAuth<'_, S> {
         if identity.scope.split(',').any(|s| s == "snsapi_userinfo") {
             let info = self.wechat.web_profile(&identity.access_token, &identity.openid).await.map_err(api_call)?;
             profile = json!({
-                "nickname": info.get("nickname").and_then(Value::as_str).unwrap_or_default(),
-                "headimgurl": info.get("headimgurl").and_then(Value::as_str).unwrap_or_default(),
+                "nickname": info.nickname.unwrap_or_default(),
+                "headimgurl": info.headimgurl.unwrap_or_default(),
             });
         }
         let mut bytes = [0u8; 24];
