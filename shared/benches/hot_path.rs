@@ -44,6 +44,11 @@ fn push(crypto: &WeChatCrypto) -> (PushQuery, Vec<u8>) {
 /// subscribe, 3 scan scenes and a default. The one that answers [`TEXT`] ("活动") is a substring
 /// rule listed late, so nothing is found by luck of order.
 fn rules_200() -> Matcher {
+    Matcher::new(RuleSet::from_stored(&document_200()).expect("200 valid rules"))
+}
+
+/// [`rules_200`]'s document as the platform stores it (canonical JSON).
+fn document_200() -> String {
     let text = |content: String| serde_json::json!({"msgtype": "text", "text": {"content": content}});
     let mut rules = Vec::new();
     for i in 0..60 {
@@ -73,7 +78,7 @@ fn rules_200() -> Matcher {
     rules.push(serde_json::json!({"on": "default", "reply": text("收到，客服稍后回复".into())}));
     assert_eq!(rules.len(), 200);
     let set = RuleSet::from_value(&serde_json::json!({ "rules": rules })).expect("200 valid rules");
-    Matcher::new(set)
+    set.to_value().to_string()
 }
 
 fn hot_path(c: &mut Criterion) {
@@ -156,6 +161,12 @@ fn hot_path(c: &mut Criterion) {
     });
     c.bench_function("reply by rule (200 rules): match only", |b| {
         b.iter(|| matcher.rule_for(black_box(&incoming)).expect("rule").reply.clone())
+    });
+    // What a push costs when event-callback's copy of the account's rules is stale (at most every
+    // 30 s per account): the stored document read, checked again and compiled.
+    let document = document_200();
+    c.bench_function("rules: load a stored 200-rule document (read + check + compile)", |b| {
+        b.iter(|| Matcher::new(RuleSet::from_stored(black_box(&document)).expect("rules")))
     });
     // A JS-SDK config from the kept ticket: the page URL checked and the SHA-1 signature (the
     // ticket read is one DynamoDB GetItem, not timed here).

@@ -373,7 +373,9 @@ async fn the_stand_in_holds_wechats_rules_for_web_authorization() {
     // userinfo: today's fields (no sex or region), and only for snsapi_userinfo.
     let info = client.web_profile(&identity.access_token, &identity.openid).await.unwrap();
     assert!(info.nickname.as_deref().is_some_and(|n| !n.is_empty()) && info.headimgurl.is_some(), "{info:?}");
-    let raw: serde_json::Value = reqwest::Client::new()
+    let raw: serde_json::Value = shared::outbound::client_builder()
+        .build()
+        .unwrap()
         .get(format!("{}/sns/userinfo", standin.base_url()))
         .query(&[("access_token", identity.access_token.expose()), ("openid", identity.openid.as_str())])
         .send()
