@@ -98,7 +98,7 @@ fn path_of(path: &serde_path_to_error::Path) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(key);
+                out.push_str(&short(key));
             }
             serde_path_to_error::Segment::Unknown => {}
         }
@@ -119,14 +119,14 @@ fn words(path: &str, message: &str) -> Refusal {
     }
     if let Some((name, allowed)) = message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
         // serde_path_to_error names the unknown key as the last segment.
-        let within = path.strip_suffix(name).map(|p| p.trim_end_matches('.')).unwrap_or(path);
+        let within = path.strip_suffix(short(name).as_str()).map(|p| p.trim_end_matches('.')).unwrap_or(path);
         return Refusal {
             path: within.to_owned(),
-            message: format!("unknown field {name:?} (allowed: {})", listed(allowed)),
+            message: format!("unknown field {:?} (allowed: {})", short(name), listed(allowed)),
         };
     }
     if let Some((value, allowed)) = message.strip_prefix("unknown variant `").and_then(|rest| rest.split_once('`')) {
-        return whole(format!("must be one of {} (not {value:?})", listed(allowed)));
+        return whole(format!("must be one of {} (not {:?})", listed(allowed), short(value)));
     }
     if message.starts_with("invalid length ") && message.contains(", expected struct ") {
         return whole("must be an object".to_owned());
@@ -136,6 +136,15 @@ fn words(path: &str, message: &str) -> Refusal {
         return whole(format!("must be {}", expected_words(expected)));
     }
     at(message.to_owned())
+}
+
+/// A caller's key or value as a refusal repeats it: at most 64 characters, so a huge one is
+/// neither answered back whole nor logged whole.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// serde's "expected one of `a`, `b`" (or "expected `a`", "there are no fields") as "a, b".
@@ -301,6 +310,11 @@ mod tests {
             assert_eq!(from_value::<Doc>(&body).unwrap_err(), expected, "{body}");
             assert_eq!(from_slice::<Doc>(body.to_string().as_bytes()).unwrap_err(), expected, "{body}");
         }
+        let long = "x".repeat(100);
+        let refused = from_value::<Doc>(&json!({"items": [], long.clone(): 1})).unwrap_err();
+        assert_eq!(refused, format!("unknown field \"{}…\" (allowed: items, flag)", "x".repeat(64)));
+        let refused = from_value::<Doc>(&json!({"items": [{"kind": long, "name": "n"}]})).unwrap_err();
+        assert_eq!(refused, format!("items[0].kind must be one of one, two (not \"{}…\")", "x".repeat(64)));
         let fine: Doc = from_value(&json!({"items": [{"kind": "two", "name": " a ", "note": ""}]})).unwrap();
         assert_eq!(&*fine.items[0].name, " a ");
     }
