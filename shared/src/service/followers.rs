@@ -21,7 +21,7 @@ use crate::bus::SOURCE;
 use crate::input::{self, Text};
 use crate::service::ActingStore;
 use crate::store::{DocumentStore, Follower, FollowerChange, FollowerStore, MarkerKey, QrCodeStore, StoreError};
-use crate::wechat::ErrorKind;
+use crate::wechat::{ErrorKind, FollowerInfo};
 
 /// The most followers one page of the list returns.
 pub const MAX_FOLLOWER_PAGE: u32 = 100;
@@ -288,20 +288,18 @@ impl<S: ActingStore + DocumentStore + FollowerStore + QrCodeStore> Followers<'_,
     }
 
     /// Records one `batchget` answer: the followers it lists as following, concurrently.
-    async fn import(&self, appid: &str, infos: &[Value]) -> Result<u64, StoreError> {
+    async fn import(&self, appid: &str, infos: &[FollowerInfo]) -> Result<u64, StoreError> {
+        let given = |text: &Option<String>| text.clone().filter(|s| !s.is_empty());
         let changes: Vec<(String, FollowerChange)> = infos
             .iter()
-            .filter(|info| info.get("subscribe").and_then(Value::as_i64) == Some(1))
+            .filter(|info| info.subscribe == Some(1))
             .filter_map(|info| {
-                let openid = info.get("openid").and_then(Value::as_str)?.to_owned();
-                let text =
-                    |name: &str| info.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
                 Some((
-                    openid,
+                    given(&info.openid)?,
                     FollowerChange::Imported {
-                        subscribed_at: info.get("subscribe_time").and_then(Value::as_i64).unwrap_or(0),
-                        scene: text("qr_scene_str"),
-                        unionid: text("unionid"),
+                        subscribed_at: info.subscribe_time.unwrap_or(0),
+                        scene: given(&info.qr_scene_str),
+                        unionid: given(&info.unionid),
                     },
                 ))
             })

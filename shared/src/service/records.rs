@@ -114,6 +114,39 @@ pub(crate) struct MassFinished {
 
 impl Record for MassFinished {}
 
+/// A customer-service send made under an idempotency key, kept so that the key's retry gets the
+/// first result (`acting/customer_service.rs`): one outcome, and the send's fingerprint (absent in
+/// records kept before fingerprints were, which replay as they did).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct CustomSendResult {
+    /// WeChat took it: the answer the caller got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ok: Option<Value>,
+    /// WeChat refused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refused: Option<SendRefused>,
+    /// WeChat's answer was lost: it may have been sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) unknown: bool,
+    /// Nothing reached WeChat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) failed: bool,
+    /// The send's fingerprint (`message`).
+    #[serde(default, rename = "message", skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<String>,
+}
+
+/// WeChat's refusal of a kept send.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct SendRefused {
+    #[serde(default)]
+    pub(crate) errcode: Option<i64>,
+    #[serde(default)]
+    pub(crate) call: String,
+}
+
+impl Record for CustomSendResult {}
+
 /// What a web authorization asks for, kept from its start (minted by a site's server, or opened
 /// by the follower's browser) until WeChat's redirect (`web_auth/`). Every field but `user_ref`
 /// is required: a record without one is no start at all.

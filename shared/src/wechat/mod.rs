@@ -122,6 +122,26 @@ pub struct WebIdentity {
     pub access_token: Secret,
 }
 
+/// What `user/info/batchget` tells of one follower (numbers accepted as text).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct FollowerInfo {
+    /// 1 while following, 0 once gone.
+    #[serde(default, deserialize_with = "wire::lenient")]
+    pub subscribe: Option<i64>,
+    /// The follower.
+    #[serde(default, deserialize_with = "wire::text")]
+    pub openid: Option<String>,
+    /// When they followed (Unix seconds).
+    #[serde(default, deserialize_with = "wire::lenient")]
+    pub subscribe_time: Option<i64>,
+    /// The parametric QR code's scene they followed through.
+    #[serde(default, deserialize_with = "wire::text")]
+    pub qr_scene_str: Option<String>,
+    /// Across the owner's accounts, when WeChat gives it.
+    #[serde(default, deserialize_with = "wire::text")]
+    pub unionid: Option<String>,
+}
+
 /// A follower's profile from `sns/userinfo` (nickname and avatar; WeChat leaves the rest empty
 /// since 2021-10-20).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -459,7 +479,7 @@ impl WeChatClient {
         &self,
         authorizer_token: &Secret,
         openids: &[String],
-    ) -> Result<Vec<serde_json::Value>, ApiError> {
+    ) -> Result<Vec<FollowerInfo>, ApiError> {
         let call = "user/info/batchget";
         let list: Vec<serde_json::Value> = openids.iter().map(|o| json!({"openid": o, "lang": "zh_CN"})).collect();
         let out: serde_json::Value = self
@@ -470,7 +490,9 @@ impl WeChatClient {
                 &json!({"user_list": list}),
             )
             .await?;
-        Ok(out.get("user_info_list").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+        // Each follower read on its own: one entry of an unexpected shape costs that entry only.
+        let list = out.get("user_info_list").and_then(serde_json::Value::as_array);
+        Ok(list.into_iter().flatten().filter_map(|info| serde::Deserialize::deserialize(info).ok()).collect())
     }
 
     /// `sns/oauth2/component/access_token`: the code WeChat gave a web authorization, exchanged

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{ActError, Caller, Unusable, checked_key, usable_media_id};
 use crate::media::{Kind, is_handle};
 use crate::message::CustomMessage;
+use crate::service::records::{CustomSendResult, Record, SendRefused};
 use crate::service::{Acting, ActingStore};
 use crate::store::{AuthorizerRecord, MarkerKey, MediaStore};
 use crate::wechat::ApiError;
@@ -54,15 +55,17 @@ impl<S: ActingStore + MediaStore> Acting<'_, S> {
         // A caller over its limit leaves the claim with "failed" kept, so the key's retry is told
         // to use a new one.
         let result = self.send_checked(caller, record, &message).await;
-        let mut kept = match &result {
-            Ok(answer) => json!({"ok": answer}),
-            Err(ActError::Refused(err)) => json!({"refused": {"errcode": err.errcode(), "call": err.call()}}),
-            Err(ActError::OutcomeUnknown) => json!({"unknown": true}),
+        let mut kept = CustomSendResult { fingerprint: Some(fingerprint), ..CustomSendResult::default() };
+        match &result {
+            Ok(answer) => kept.ok = Some(answer.clone()),
+            Err(ActError::Refused(err)) => {
+                kept.refused = Some(SendRefused { errcode: err.errcode(), call: err.call().to_owned() });
+            }
+            Err(ActError::OutcomeUnknown) => kept.unknown = true,
             // Nothing reached WeChat: the claim stays, the caller may retry with a new key.
-            Err(_) => json!({"failed": true}),
-        };
-        kept["message"] = json!(fingerprint);
-        if let Err(err) = self.store.remember_value(&stored, &kept.to_string(), IDEMPOTENCY_SECS, self.now()).await {
+            Err(_) => kept.failed = true,
+        }
+        if let Err(err) = self.store.remember_value(&stored, &kept.to_json(), IDEMPOTENCY_SECS, self.now()).await {
             tracing::warn!(authorizer = %appid, error = %err, "idempotency result not kept: a repeat gets 409");
         }
         result
@@ -147,19 +150,19 @@ fn fingerprint(message: &CustomMessage) -> String {
 
 /// The first request's result, again, if the request is the first one's message.
 fn replay(kept: &str, fingerprint: &str) -> Result<Value, ActError> {
-    let kept: Value = serde_json::from_str(kept).unwrap_or(Value::Null);
+    let kept = CustomSendResult::read(Some(kept)).unwrap_or_default();
     // Results kept before fingerprints were (a day at most) have none and replay as they did.
-    if kept.get("message").and_then(Value::as_str).is_some_and(|first| first != fingerprint) {
+    if kept.fingerprint.is_some_and(|first| first != fingerprint) {
         return Err(ActError::KeyReused);
     }
-    if let Some(answer) = kept.get("ok") {
-        return Ok(answer.clone());
+    if let Some(answer) = kept.ok {
+        return Ok(answer);
     }
-    if let Some(refused) = kept.get("refused") {
-        let errcode = refused["errcode"].as_i64().unwrap_or(-1);
+    if let Some(refused) = kept.refused {
+        let errcode = refused.errcode.unwrap_or(-1);
         return Err(ActError::Refused(ApiError::replayed("message/custom/send", errcode)));
     }
-    if kept.get("unknown").is_some() {
+    if kept.unknown {
         return Err(ActError::OutcomeUnknown);
     }
     Err(ActError::Invalid(
