@@ -224,4 +224,17 @@ mod tests {
         assert_eq!((identity.openid.as_str(), identity.profile.is_null(), identity.authorized_at), ("o1", true, 0));
         assert_eq!(WebIdentity::read(Some(r#"{"openid":"o1"}"#)), None, "no account: not redeemable");
     }
+
+    #[test]
+    fn a_kept_send_is_written_as_before_so_records_kept_by_the_last_build_replay() {
+        let sent =
+            CustomSendResult { ok: Some(json!({"sent": true})), fingerprint: Some("f1".into()), ..Default::default() };
+        assert_eq!(sent.to_json(), r#"{"ok":{"sent":true},"message":"f1"}"#);
+        let refused = CustomSendResult {
+            refused: Some(SendRefused { errcode: Some(45015), call: "message/custom/send".into() }),
+            ..Default::default()
+        };
+        assert_eq!(refused.to_json(), r#"{"refused":{"errcode":45015,"call":"message/custom/send"}}"#);
+        assert_eq!(CustomSendResult { failed: true, ..Default::default() }.to_json(), r#"{"failed":true}"#);
+    }
 }
