@@ -3,10 +3,9 @@
 # local platform: `scripts/run-local.sh --then scripts/fuzz_api.sh` (scripts/e2e.sh does), through
 # the local API at template.yaml's paths (GATEWAY_URL). Every operation gets the document's
 # examples, its coverage cases (each boundary and each required part missing or wrong) and
-# API_EXAMPLES generated requests (default 20, which keeps the whole test command within its 20
-# minutes on a clean clone; each operation also gets every coverage case); each response must not be a 5xx, must have a status,
-# content type, headers and body the document allows, and a request the document calls invalid
-# must be refused.
+# API_EXAMPLES generated requests (default 20: with 30 the whole test command ran past its 20
+# minutes on a clean clone); each response must not be a 5xx, must have a status, content type,
+# headers and body the document allows, and a request the document calls invalid must be refused.
 #
 # The account the document's examples name is authorized first (as the dashboard's local demo
 # user), so the account routes are exercised beyond "no such account". Every request carries a
