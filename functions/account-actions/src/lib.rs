@@ -266,19 +266,16 @@ struct Redemption {
 /// A site's server redeems a follower's ticket of this account, binding the follower to its
 /// `user_ref` when the start it minted carried that one.
 async fn redeem<S: TokenStore>(app: &App<S>, caller: &Caller, appid: &str, body: &Value) -> Response<Body> {
-    let asked = input::from_value::<Redemption>(body).ok();
-    let ticket = asked.as_ref().map(|a| a.ticket.as_str()).filter(|t| !t.is_empty() && t.len() <= 64);
-    let user_ref = match asked.as_ref().map(|a| a.user_ref.as_deref()) {
-        Some(None) => Ok(None),
-        Some(Some(r)) if !r.is_empty() && r.len() <= shared::service::MAX_USER_REF => Ok(Some(r)),
-        _ => Err(()),
-    };
-    let (Some(ticket), Ok(user_ref)) = (ticket, user_ref) else {
+    let asked = input::from_value::<Redemption>(body).ok().filter(|a| {
+        let short = |text: &str, max: usize| !text.is_empty() && text.len() <= max;
+        short(&a.ticket, 64) && a.user_ref.as_deref().is_none_or(|r| short(r, shared::service::MAX_USER_REF))
+    });
+    let Some(Redemption { ticket, user_ref }) = asked else {
         return DashboardCode::BadParameter.respond(
             "the body must be {\"ticket\": \"…\"} (the wx_ticket the browser brought), with \"user_ref\" to bind the follower to that user",
         );
     };
-    match app.platform.web_auth().redeem_web_ticket(caller, appid, &Secret::new(ticket), user_ref).await {
+    match app.platform.web_auth().redeem_web_ticket(caller, appid, &Secret::new(ticket), user_ref.as_deref()).await {
         Ok(identity) => web::json_ok(identity),
         Err(RedeemError::NotFound) => {
             tracing::warn!(function = FUNCTION, authorizer = %appid, "ticket unknown, expired or of another account");

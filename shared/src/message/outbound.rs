@@ -106,7 +106,8 @@ fn to_value(model: impl Serialize) -> Value {
 }
 
 /// A send request as callers write it: WeChat's own shape. Unknown fields are ignored (WeChat
-/// ignores them too); only the body named by `msgtype` is read.
+/// ignores them too); only the body named by `msgtype` is sent, though a body of another known
+/// type, if present, must be well formed as well.
 #[derive(Deserialize)]
 struct Request {
     touser: Text<128>,

@@ -40,21 +40,13 @@ pub(super) struct RuleInput {
     #[serde(default)]
     keyword: Option<Text<MAX_KEYWORD_BYTES>>,
     #[serde(default, rename = "match")]
-    mode: Option<Mode>,
+    mode: Option<KeywordMatch>,
     #[serde(default)]
     ignore_case: Option<bool>,
     #[serde(default)]
     key: Option<Text<MAX_KEY_BYTES>>,
     #[serde(default)]
     reply: Option<ReplyInput>,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Mode {
-    Exact,
-    Prefix,
-    Contains,
 }
 
 /// A reply in the customer-service shape: `msgtype` and the object of that name.
@@ -181,11 +173,7 @@ impl RuleInput {
                         "keyword starts or ends with white space, which a (trimmed) message never has".to_owned()
                     );
                 }
-                let mode = match self.mode.unwrap_or(Mode::Exact) {
-                    Mode::Exact => KeywordMatch::Exact,
-                    Mode::Prefix => KeywordMatch::Prefix,
-                    Mode::Contains => KeywordMatch::Contains,
-                };
+                let mode = self.mode.unwrap_or(KeywordMatch::Exact);
                 Trigger::Keyword { keyword, mode, ignore_case: self.ignore_case.unwrap_or(false) }
             }
             On::Click => Trigger::Click { key: self.key.ok_or("key is missing")?.into_string() },

@@ -103,8 +103,9 @@ pub enum Trigger {
     Default,
 }
 
-/// How a keyword must appear in a text message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a keyword must appear in a text message (a rule's `match`, by these names in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeywordMatch {
     /// The whole (trimmed) text.
     Exact,

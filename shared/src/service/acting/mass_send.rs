@@ -64,16 +64,6 @@ pub struct MassMessage {
 }
 
 impl MassMessage {
-    /// The message of a request body: `msgtype` and its object (`mpnews: {media_id}` of a draft,
-    /// `text: {content}`, `image`/`voice`/`mpvideo: {media_id}`, a media handle or WeChat's id),
-    /// and `send_ignore_reprint` for an article.
-    ///
-    /// # Errors
-    /// What is wrong, the field named.
-    pub fn from_value(body: &Value) -> Result<Self, String> {
-        Self::from_input(input::from_value(body)?)
-    }
-
     /// A preview's body: the follower who gets it (`openid`) and the message.
     ///
     /// # Errors
@@ -84,6 +74,9 @@ impl MassMessage {
         Ok((openid.into_string(), Self::from_input(input)?))
     }
 
+    /// The message of a body: `msgtype` and its object (`mpnews: {media_id}` of a draft,
+    /// `text: {content}`, `image`/`voice`/`mpvideo: {media_id}`, a media handle or WeChat's id),
+    /// and `send_ignore_reprint` for an article.
     fn from_input(input: MassInput) -> Result<Self, String> {
         let msgtype = input.msgtype.name();
         let bodies = [
@@ -219,7 +212,7 @@ pub struct MassRequest {
 
 impl MassRequest {
     /// The request of a body: `to` (`{"all": true}`, `{"tag_id": N}` or `{"openids": [...]}`) and
-    /// the message ([`MassMessage::from_value`]).
+    /// the message (as a preview's, [`MassMessage::preview_from_value`]).
     ///
     /// # Errors
     /// What is wrong, the field named.
@@ -557,9 +550,11 @@ mod tests {
         // A preview names its follower instead of an audience.
         let mut preview = text.clone();
         preview["openid"] = json!("o_1");
+        let mut sent = text.clone();
+        sent["to"] = json!({"all": true});
         assert_eq!(
             MassMessage::preview_from_value(&preview).unwrap(),
-            ("o_1".to_owned(), MassMessage::from_value(&text).unwrap())
+            ("o_1".to_owned(), MassRequest::from_value(&sent).unwrap().message)
         );
         assert!(MassMessage::preview_from_value(&text).unwrap_err().starts_with("openid is missing"));
     }
